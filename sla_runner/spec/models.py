@@ -1,0 +1,386 @@
+"""The SLA spec, format version 1: frozen Pydantic models, unknown keys rejected everywhere.
+
+Load files with :func:`sla_runner.spec.loader.load_spec`, which adds positions to every
+error, interpolates ``${VAR}`` and guards against hostile YAML. ``Spec.model_validate``
+on plain data applies the same rules but reports errors without line numbers.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Annotated, Any, Literal
+
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    PlainSerializer,
+    PlainValidator,
+    field_validator,
+    model_validator,
+)
+from pydantic.json_schema import WithJsonSchema
+from pydantic_core import PydanticCustomError
+
+from sla_runner.spec.thresholds import Threshold, ThresholdSyntaxError, parse_threshold
+from sla_runner.spec.units import Duration, Rate, parse_percent
+
+FORMAT_VERSION = 1
+
+NAME_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_-]{0,62}$"
+_NAME = re.compile(NAME_PATTERN)
+
+
+def _parse_with(kind: str, parse: Any) -> Any:
+    def validate(value: Any) -> Any:
+        if isinstance(value, str):
+            try:
+                return parse(value)
+            except ValueError as exc:
+                raise PydanticCustomError(kind, str(exc)) from None
+        raise PydanticCustomError(
+            kind, "expected {kind} written as a string with its unit, got {got}",
+            {"kind": kind, "got": repr(value)},
+        )
+
+    return validate
+
+
+def _duration(value: Any) -> Duration:
+    if isinstance(value, Duration):
+        return value
+    return _parse_with("a duration", Duration.parse)(value)  # type: ignore[no-any-return]
+
+
+def _rate(value: Any) -> Rate:
+    if isinstance(value, Rate):
+        return value
+    return _parse_with("a rate", Rate.parse)(value)  # type: ignore[no-any-return]
+
+
+DURATION_PATTERN = r"^\s*(\d+(\.\d+)?(ns|us|µs|ms|s|m|h))+\s*$"
+
+DurationField = Annotated[
+    Duration,
+    PlainValidator(_duration),
+    PlainSerializer(str, return_type=str),
+    WithJsonSchema(
+        {"type": "string", "pattern": DURATION_PATTERN, "examples": ["250ms", "5s", "1h30m"]}
+    ),
+]
+RateField = Annotated[
+    Rate,
+    PlainValidator(_rate),
+    PlainSerializer(str, return_type=str),
+    WithJsonSchema(
+        {"type": "string", "pattern": r"^\s*\d+(\.\d+)?\s*/\s*(s|m|h)\s*$", "examples": ["50/s"]}
+    ),
+]
+Name = Annotated[str, Field(pattern=NAME_PATTERN)]
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid", populate_by_name=False)
+
+
+class ProcessSelector(_Model):
+    """The service process to sample for memory and CPU: exactly one way of finding it."""
+
+    port: int | None = Field(None, ge=1, le=65535, description="the process listening on this TCP port")
+    pid: int | None = Field(None, ge=1)
+    pid_file: str | None = Field(None, description="a file holding the pid")
+    name: str | None = Field(None, description="matched against the process name or command line")
+    interval: DurationField = Field(Duration.parse("250ms"), description="sampling interval")
+
+    @model_validator(mode="after")
+    def _exactly_one(self) -> ProcessSelector:
+        given = [k for k in ("port", "pid", "pid_file", "name") if getattr(self, k) is not None]
+        if len(given) != 1:
+            raise ValueError(
+                "give exactly one of port, pid, pid_file, name"
+                + (f" (got {', '.join(given)})" if given else "")
+            )
+        if self.interval.ns < 10_000_000:
+            raise ValueError("interval must be at least 10ms")
+        return self
+
+
+class Target(_Model):
+    base_url: str = Field(description="http:// or https:// URL that endpoint paths are joined to")
+    headers: dict[str, str] = Field(default_factory=dict, description="sent with every request")
+    timeout: DurationField = Field(Duration.parse("10s"), description="per request, unless an endpoint says otherwise")
+    connect_timeout: DurationField = Field(Duration.parse("5s"))
+    verify_tls: bool = Field(True, description="verify TLS certificates; false is printed as a warning")
+    engine: Literal["aiohttp", "httpx"] = Field(
+        "aiohttp", description="HTTP/1.1 transport; endpoints with http2: true always use httpx"
+    )
+    follow_redirects: bool = True
+    allowed_hosts: list[str] = Field(
+        default_factory=list, description="other hosts redirects may lead to (default: none)"
+    )
+    process: ProcessSelector | None = None
+
+    @field_validator("base_url")
+    @classmethod
+    def _url(cls, value: str) -> str:
+        if not re.match(r"^https?://[^/\s]+", value):
+            raise ValueError(f"expected an http:// or https:// URL, got {value!r}")
+        return value.rstrip("/")
+
+
+StatusCode = Annotated[int, Field(ge=100, le=599)]
+
+
+class Expect(_Model):
+    status: StatusCode | list[StatusCode] | None = Field(
+        None, description="expected status code(s); default: any 2xx or 3xx"
+    )
+    body_contains: str | None = None
+
+    def status_ok(self, status: int) -> bool:
+        if self.status is None:
+            return 200 <= status < 400
+        if isinstance(self.status, int):
+            return status == self.status
+        return status in self.status
+
+
+HttpMethod = Literal["GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS"]
+QueryValue = str | int | float | bool
+
+
+class Endpoint(_Model):
+    method: HttpMethod = "GET"
+    path: str | None = Field(None, description="joined to target.base_url")
+    url: str | None = Field(None, description="a full URL instead of path")
+    query: dict[str, QueryValue] = Field(default_factory=dict)
+    headers: dict[str, str] = Field(default_factory=dict)
+    json_body: Any = Field(None, alias="json", description="a JSON body")
+    body: str | None = Field(None, description="a text body")
+    weight: float = Field(1, gt=0, le=1_000_000, description="share of the endpoint mix")
+    timeout: DurationField | None = None
+    http2: bool = Field(False, description="use HTTP/2 (through httpx)")
+    expect: Expect = Field(default_factory=Expect)
+
+    @model_validator(mode="after")
+    def _where_and_what(self) -> Endpoint:
+        if (self.path is None) == (self.url is None):
+            raise ValueError("give exactly one of path or url")
+        if self.path is not None and not self.path.startswith("/"):
+            raise ValueError(f"path must start with '/', got {self.path!r}")
+        if self.url is not None and not re.match(r"^https?://[^/\s]+", self.url):
+            raise ValueError(f"url must be an http:// or https:// URL, got {self.url!r}")
+        if self.json_body is not None and self.body is not None:
+            raise ValueError("give json or body, not both")
+        return self
+
+
+class ChannelExpect(_Model):
+    contains: str | None = Field(None, description="the reply contains this text")
+    json_fields: dict[str, Any] | None = Field(
+        None, alias="json", description="the reply is JSON and these dotted fields have these values"
+    )
+
+    @model_validator(mode="after")
+    def _one(self) -> ChannelExpect:
+        if self.contains is None and self.json_fields is None:
+            raise ValueError("give contains or json")
+        return self
+
+
+class Channel(_Model):
+    path: str | None = None
+    url: str | None = Field(None, description="a full ws:// or wss:// URL instead of path")
+    subprotocols: list[str] = Field(default_factory=list)
+    headers: dict[str, str] = Field(default_factory=dict)
+    send: str | dict[str, Any] | list[Any] = Field(description="text, or JSON (a mapping or list)")
+    expect: ChannelExpect | None = Field(None, description="the reply that completes a round trip; default: the next message")
+    interval: DurationField = Field(Duration.parse("1s"), description="between messages on one connection")
+    timeout: DurationField = Field(Duration.parse("5s"), description="for a reply, and for connecting")
+    compression: bool = Field(False, description="permessage-deflate; off by default because it changes the figures")
+    reconnect: int = Field(3, ge=0, le=1000, description="reconnect attempts after a drop, per user")
+    weight: float = Field(1, gt=0, description="open model only: share of arrivals")
+
+    @model_validator(mode="after")
+    def _where(self) -> Channel:
+        if (self.path is None) == (self.url is None):
+            raise ValueError("give exactly one of path or url")
+        if self.path is not None and not self.path.startswith("/"):
+            raise ValueError(f"path must start with '/', got {self.path!r}")
+        if self.url is not None and not re.match(r"^wss?://[^/\s]+", self.url):
+            raise ValueError(f"url must be a ws:// or wss:// URL, got {self.url!r}")
+        return self
+
+
+MAX_USERS = 1_000_000
+
+
+class Stage(_Model):
+    name: Name | None = None
+    duration: DurationField
+    users: int | None = Field(None, ge=0, le=MAX_USERS, description="closed model: target level")
+    rate: RateField | None = Field(None, description="open model: arrivals, e.g. 200/s")
+
+    @model_validator(mode="after")
+    def _one_model(self) -> Stage:
+        if (self.users is None) == (self.rate is None):
+            raise ValueError("give exactly one of users (closed model) or rate (open model)")
+        if self.duration.ns <= 0:
+            raise ValueError("duration must be above 0")
+        return self
+
+
+class ThinkTime(_Model):
+    min: DurationField
+    max: DurationField
+
+
+def _think_time(value: Any) -> ThinkTime:
+    if isinstance(value, ThinkTime):
+        return value
+    if isinstance(value, str) and ".." in value:
+        low, _, high = value.partition("..")
+        lo, hi = _duration(low), _duration(high)
+        if hi < lo:
+            raise PydanticCustomError("think_time", "think_time range {text} runs backwards", {"text": value})
+        return ThinkTime(min=lo, max=hi)
+    fixed = _duration(value)
+    return ThinkTime(min=fixed, max=fixed)
+
+
+ThinkTimeField = Annotated[
+    ThinkTime,
+    PlainValidator(_think_time),
+    PlainSerializer(lambda t: str(t.min) if t.min == t.max else f"{t.min}..{t.max}", return_type=str),
+    WithJsonSchema(
+        {"type": "string", "pattern": r"^\s*[0-9.a-zµ]+\s*(\.\.\s*[0-9.a-zµ]+\s*)?$", "examples": ["100ms", "1s..3s"]}
+    ),
+]
+
+
+class Load(_Model):
+    stages: list[Stage] = Field(min_length=1, max_length=1000)
+    think_time: ThinkTimeField = Field(ThinkTime(min=Duration(0), max=Duration(0)))
+    max_in_flight: int = Field(
+        10_000, ge=1, le=MAX_USERS, description="open model: arrivals in flight before new ones are dropped"
+    )
+    graceful_stop: DurationField = Field(
+        Duration.parse("5s"), description="time users get to finish in-flight requests at the end"
+    )
+
+    @property
+    def model(self) -> Literal["closed", "open"]:
+        return "closed" if self.stages[0].users is not None else "open"
+
+    @model_validator(mode="after")
+    def _consistent(self) -> Load:
+        kinds = {"closed" if s.users is not None else "open" for s in self.stages}
+        if len(kinds) > 1:
+            raise ValueError("stages mix users (closed model) and rate (open model); use one model per spec")
+        names = [s.name for s in self.stages if s.name is not None]
+        duplicated = sorted({n for n in names if names.count(n) > 1})
+        if duplicated:
+            raise ValueError(f"stage names must be unique; repeated: {', '.join(duplicated)}")
+        return self
+
+
+def _threshold(value: Any) -> Threshold:
+    if isinstance(value, Threshold):
+        return value
+    if not isinstance(value, str):
+        raise PydanticCustomError("threshold", "expected a threshold expression string, got {got}", {"got": repr(value)})
+    try:
+        return parse_threshold(value)
+    except ThresholdSyntaxError as exc:
+        raise PydanticCustomError("threshold", str(exc)) from None
+
+
+ThresholdExpr = Annotated[
+    Threshold,
+    PlainValidator(_threshold),
+    PlainSerializer(lambda t: t.text, return_type=str),
+    WithJsonSchema({"type": "string", "examples": ["p95(http) < 200ms", "users >= 100"]}),
+]
+
+
+class ThresholdRule(_Model):
+    expr: ThresholdExpr
+    during: Name | None = Field(None, description="judge only this stage")
+    severity: Literal["fail", "warn"] = "fail"
+    description: str | None = None
+
+
+def _rule(value: Any) -> Any:
+    return {"expr": value} if isinstance(value, str) else value
+
+
+ThresholdItem = Annotated[
+    ThresholdRule,
+    Field(json_schema_extra=None),
+]
+
+
+class Spec(_Model):
+    """An SLA spec, format version 1."""
+
+    version: Literal[1] = Field(description="format version of this file")
+    name: Name
+    sla_version: str = Field(min_length=1, description="version of the contract itself, e.g. 2.3.0")
+    owner: str | None = None
+    description: str | None = None
+    labels: dict[str, str] = Field(default_factory=dict)
+    target: Target
+    endpoints: dict[Name, Endpoint] = Field(default_factory=dict)
+    channels: dict[Name, Channel] = Field(default_factory=dict)
+    load: Load
+    thresholds: list[ThresholdRule] = Field(default_factory=list)
+
+    @field_validator("thresholds", mode="before")
+    @classmethod
+    def _strings_are_rules(cls, value: Any) -> Any:
+        return [_rule(v) for v in value] if isinstance(value, list) else value
+
+    @model_validator(mode="after")
+    def _references(self) -> Spec:
+        problems = reference_problems(self)
+        if problems:
+            path, message = problems[0]
+            raise ValueError(f"{path}: {message}")
+        return self
+
+    def stage_names(self) -> list[str]:
+        return [s.name for s in self.load.stages if s.name is not None]
+
+
+def reference_problems(spec: Spec) -> list[tuple[tuple[str | int, ...], str]]:
+    """Cross-references a single field cannot check: (path, message) for each problem."""
+    problems: list[tuple[tuple[str | int, ...], str]] = []
+    if not spec.endpoints and not spec.channels:
+        problems.append(((), "declare at least one endpoint or channel"))
+    stages = spec.stage_names()
+    for i, rule in enumerate(spec.thresholds):
+        t = rule.expr
+        if t.scope is not None:
+            declared = spec.endpoints if t.metric == "http" else spec.channels
+            kind = "endpoint" if t.metric == "http" else "channel"
+            if t.scope not in declared:
+                valid = ", ".join(sorted(declared)) or f"none declared"
+                problems.append(
+                    (("thresholds", i, "expr"), f"{t.selector}: no {kind} named {t.scope!r}; declared: {valid}")
+                )
+        elif t.metric in ("ws", "ws_connect") and not spec.channels:
+            problems.append((("thresholds", i, "expr"), f"{t.metric}: the spec declares no channels"))
+        elif t.metric == "http" and not spec.endpoints:
+            problems.append((("thresholds", i, "expr"), "http: the spec declares no endpoints"))
+        if t.metric.startswith("process.") and spec.target.process is None:
+            problems.append(
+                (("thresholds", i, "expr"), f"{t.metric} needs target.process to say which process to sample")
+            )
+        if rule.during is not None and rule.during not in stages:
+            valid = ", ".join(stages) or "no stage has a name"
+            problems.append((("thresholds", i, "during"), f"no stage named {rule.during!r}; stages: {valid}"))
+    return problems
+
+
+def percent_value(text: str) -> float:
+    return float(parse_percent(text))

@@ -1,0 +1,226 @@
+"""The threshold grammar, parsed once and checked against the metric it names.
+
+Grammar (BNF)::
+
+    threshold ::= stat "(" selector ")" op value
+                | selector op value                 (single-valued metrics only: users)
+    stat      ::= percentile | "min" | "max" | "mean" | "count" | "rate"
+                | "success_rate" | "error_rate"
+    percentile::= "p" digits [ "." digits ]         (p50, p95, p99, p99.9; 0 < N <= 100)
+    selector  ::= "http" [ "." name ] | "ws" [ "." name ] | "ws_connect" [ "." name ]
+                | "process.rss" | "process.cpu" | "users"
+    op        ::= "<" | "<=" | ">" | ">="
+    value     ::= number [ unit ]
+    unit      ::= "us" | "ms" | "s"                 (times)
+                | "B" | "KB" | "MB" | "GB"          (sizes)
+                | "%" | "/s" | "/m"                 (percents, rates)
+    name      ::= an endpoint name (after http.) or a channel name (after ws. / ws_connect.)
+
+What each metric accepts (anything else is rejected, listing what would be accepted):
+
+    http, ws, ws_connect  latency stats (pNN min max mean) with a time unit;
+                          count (no unit); rate (/s or /m);
+                          success_rate, error_rate (%)
+    process.rss           pNN min max mean with a size unit
+    process.cpu           pNN min max mean with % (100% = one core)
+    users                 bare, or min/max/mean, no unit (concurrent users held)
+
+Values are normalised to one unit per kind: milliseconds for times, bytes for sizes,
+percent for percents, per second for rates.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from fractions import Fraction
+from typing import Literal
+
+from sla_runner.spec.units import BYTES_PER_UNIT
+
+Op = Literal["<", "<=", ">", ">="]
+Unit = Literal["ms", "B", "%", "/s", ""]
+
+LATENCY_METRICS = ("http", "ws", "ws_connect")
+GAUGE_METRICS = ("process.rss", "process.cpu", "users")
+METRICS = LATENCY_METRICS + GAUGE_METRICS
+AGGREGATE_STATS = ("min", "max", "mean")
+COUNT_STATS = ("count", "rate", "success_rate", "error_rate")
+
+_TIME_UNITS_MS = {"us": Fraction(1, 1000), "µs": Fraction(1, 1000), "ms": Fraction(1), "s": Fraction(1000)}
+_RATE_UNITS = {"/s": Fraction(1), "/m": Fraction(1, 60)}
+
+_SYNTAX = re.compile(
+    r"""
+    \s*(?:
+        (?P<stat>[A-Za-z_][A-Za-z0-9_.]*)\s*\(\s*(?P<selector>[^()\s]*)\s*\)
+      | (?P<bare>[A-Za-z_][A-Za-z0-9_.\-]*)
+    )
+    \s*(?P<op><=|>=|<|>|==|=|!=)
+    \s*(?P<number>[+-]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][+-]?\d+)?)
+    \s*(?P<unit>[A-Za-zµ%/]*)\s*
+    """,
+    re.VERBOSE,
+)
+_PERCENTILE = re.compile(r"p(\d{1,2}|100)(?:\.(\d+))?")
+
+
+class ThresholdSyntaxError(ValueError):
+    """A threshold that cannot be parsed or makes no sense for its metric."""
+
+
+@dataclass(frozen=True)
+class Threshold:
+    """One parsed threshold expression. ``limit`` is in ``unit`` (ms, B, %, /s or none)."""
+
+    text: str
+    metric: str  # one of METRICS
+    scope: str | None  # endpoint or channel name; None for the whole metric
+    stat: str  # "p95", "p99.9", "min", "max", "mean", "count", "rate", "success_rate", ...
+    op: Op
+    limit: float
+    unit: Unit
+
+    @property
+    def selector(self) -> str:
+        return f"{self.metric}.{self.scope}" if self.scope else self.metric
+
+    @property
+    def percentile(self) -> float | None:
+        """95.0 for p95, 99.9 for p99.9, None for other stats."""
+        match = _PERCENTILE.fullmatch(self.stat)
+        return float(self.stat[1:]) if match else None
+
+    def holds(self, observed: float) -> bool:
+        if self.op == "<":
+            return observed < self.limit
+        if self.op == "<=":
+            return observed <= self.limit
+        if self.op == ">":
+            return observed > self.limit
+        return observed >= self.limit
+
+
+def _split_selector(selector: str) -> tuple[str, str | None]:
+    if selector in METRICS:
+        return selector, None
+    for metric in LATENCY_METRICS:
+        if selector.startswith(metric + ".") and len(selector) > len(metric) + 1:
+            return metric, selector[len(metric) + 1 :]
+    valid = ", ".join([*METRICS[:3], "http.<endpoint>", "ws.<channel>", *METRICS[3:]])
+    raise ThresholdSyntaxError(f"unknown metric {selector!r}; expected one of {valid}")
+
+
+def _stats_for(metric: str) -> tuple[str, ...]:
+    if metric in LATENCY_METRICS:
+        return ("pNN", *AGGREGATE_STATS, *COUNT_STATS)
+    if metric == "users":
+        return AGGREGATE_STATS
+    return ("pNN", *AGGREGATE_STATS)
+
+
+def _check_stat(stat: str, metric: str) -> None:
+    match = _PERCENTILE.fullmatch(stat)
+    if match:
+        value = float(stat[1:])
+        if not 0 < value <= 100:
+            raise ThresholdSyntaxError(f"percentile {stat!r} must be above p0 and at most p100")
+        if "pNN" in _stats_for(metric):
+            return
+    elif stat in _stats_for(metric):
+        return
+    known = (*AGGREGATE_STATS, *COUNT_STATS)
+    if not match and stat not in known:
+        raise ThresholdSyntaxError(
+            f"unknown statistic {stat!r}; expected one of pNN (p50, p95, p99.9), "
+            + ", ".join(known)
+        )
+    allowed = ", ".join(_stats_for(metric))
+    raise ThresholdSyntaxError(f"{stat}({metric}) makes no sense; {metric} accepts {allowed}")
+
+
+def _unit_kind(stat: str, metric: str) -> str:
+    if stat in ("success_rate", "error_rate"):
+        return "percent"
+    if stat == "rate":
+        return "rate"
+    if stat == "count" or metric == "users":
+        return "count"
+    if metric == "process.rss":
+        return "size"
+    if metric == "process.cpu":
+        return "percent"
+    return "time"
+
+
+_UNIT_HINT = {
+    "time": "a time unit (us, ms, s)",
+    "size": "a size unit (B, KB, MB, GB)",
+    "percent": "a percentage (%)",
+    "rate": "a rate unit (/s, /m)",
+    "count": "no unit",
+}
+
+
+def _normalise(number: Fraction, unit: str, kind: str, what: str) -> tuple[float, Unit]:
+    if kind == "time" and unit in _TIME_UNITS_MS:
+        return float(number * _TIME_UNITS_MS[unit]), "ms"
+    if kind == "size" and unit in BYTES_PER_UNIT:
+        return float(number * BYTES_PER_UNIT[unit]), "B"
+    if kind == "percent" and unit == "%":
+        if not 0 <= number <= 100 and what != "process.cpu":
+            raise ThresholdSyntaxError(f"a percentage must be between 0% and 100%, got {number}%")
+        return float(number), "%"
+    if kind == "rate" and unit in _RATE_UNITS:
+        return float(number * _RATE_UNITS[unit]), "/s"
+    if kind == "count" and unit == "":
+        return float(number), ""
+    got = f"unit {unit!r}" if unit else "no unit"
+    raise ThresholdSyntaxError(f"{what} needs {_UNIT_HINT[kind]}, got {got}")
+
+
+def parse_threshold(text: str) -> Threshold:
+    """Parse one threshold expression; raise ThresholdSyntaxError saying what is wrong."""
+    if not isinstance(text, str) or not text.strip():
+        raise ThresholdSyntaxError("empty threshold; expected e.g. 'p95(http) < 200ms'")
+    if text.count("(") != text.count(")"):
+        raise ThresholdSyntaxError(f"cannot parse {text!r}: unbalanced parentheses")
+    match = _SYNTAX.fullmatch(text)
+    if not match:
+        raise ThresholdSyntaxError(
+            f"cannot parse {text!r}; expected STAT(METRIC) OP VALUE, e.g. 'p95(http) < 200ms'"
+        )
+    op = match["op"]
+    if op not in ("<", "<=", ">", ">="):
+        raise ThresholdSyntaxError(f"operator {op!r} is not supported; use <, <=, > or >=")
+    if match["bare"] is not None:
+        metric, scope = _split_selector(match["bare"])
+        if metric != "users":
+            raise ThresholdSyntaxError(
+                f"{match['bare']} needs a statistic, e.g. p95({match['bare']}) or max({match['bare']})"
+            )
+        stat = "max"
+    else:
+        metric, scope = _split_selector(match["selector"])
+        stat = match["stat"]
+        _check_stat(stat, metric)
+    try:
+        number = Fraction(match["number"])
+    except (ValueError, ZeroDivisionError) as exc:  # pragma: no cover - regex admits only numbers
+        raise ThresholdSyntaxError(f"cannot read the number {match['number']!r}") from exc
+    if number < 0:
+        raise ThresholdSyntaxError(f"a limit cannot be negative, got {match['number']}")
+    if number > 10**15:
+        raise ThresholdSyntaxError(f"the limit {match['number']} is too large")
+    kind = _unit_kind(stat, metric)
+    what = f"{stat}({metric})" if match["bare"] is None else metric
+    limit, unit = _normalise(number, match["unit"], kind, what if kind != "percent" else metric)
+    return Threshold(
+        text=" ".join(text.split()),
+        metric=metric,
+        scope=scope,
+        stat=stat,
+        op=op,  # type: ignore[arg-type]
+        limit=limit,
+        unit=unit,
+    )
