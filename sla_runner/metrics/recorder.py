@@ -1,0 +1,188 @@
+"""The recorder: the engine's hot path adds samples; ``close`` hands over a Recording.
+
+Times are nanoseconds since the start of the run. A sample belongs to the stage its
+request was *due* in (``start_ns``: the intended send time in the open model) and to
+the timeline second it *completed* in (``end_ns``).
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass
+
+from hdrh.histogram import HdrHistogram
+
+from sla_runner.metrics.histogram import LATENCY_HIGHEST_US, gauge_histogram
+from sla_runner.metrics.recording import GeneratorStats, Recording, Series, TimelineRow
+from sla_runner.plan import Plan
+
+NS_PER_S = 1_000_000_000
+
+
+def _second_histogram() -> HdrHistogram:
+    # Per-second figures are for display and plots: two digits are plenty and cheap.
+    return HdrHistogram(1, LATENCY_HIGHEST_US, 2)
+
+
+@dataclass(frozen=True)
+class LiveStats:
+    """What a progress view shows: the last completed second and running totals."""
+
+    elapsed_s: float
+    stage: str
+    users: int
+    rps: float
+    p95_ms: float | None
+    requests: int
+    errors: int
+
+
+class Recorder:
+    def __init__(self, plan: Plan) -> None:
+        self._plan = plan
+        self._series: dict[tuple[str, str, int], Series] = {}
+        self._gauges: dict[tuple[str, int], HdrHistogram] = {}
+        self._timeline: list[TimelineRow] = []
+        self._row = TimelineRow(second=0, stage=0)
+        self._row_hist = _second_histogram()
+        self._users = 0
+        self._totals = [0, 0]  # requests + round trips, errors
+        self._stages_reached = 1
+        self.generator = GeneratorStats()
+        self.reconnects: dict[str, int] = {}
+        self.notes: list[str] = []
+
+    # -- the hot path ---------------------------------------------------------------------
+
+    def request(
+        self, metric: str, scope: str, key: str, latency_ns: int | None, start_ns: int, end_ns: int
+    ) -> None:
+        """One HTTP request, WS round trip or WS connect ended with outcome ``key``."""
+        stage = self._plan.stage_at(start_ns)
+        series = self._series.get((metric, scope, stage))
+        if series is None:
+            series = self._series[(metric, scope, stage)] = Series()
+        series.outcomes[key] += 1
+        row = self._row_at(end_ns)
+        ok = key == "ok"
+        self._totals[0] += 1
+        if not ok:
+            self._totals[1] += 1
+            row.errors += 1
+        if latency_ns is not None:
+            us = min(max(latency_ns // 1000, 1), LATENCY_HIGHEST_US)
+            series.latency_us.record_value(us)
+            if metric == "http":
+                self._row_hist.record_value(us)
+        if metric == "http":
+            row.requests += 1
+        elif metric == "ws":
+            row.ws_round_trips += 1
+
+    def users(self, held: int, t_ns: int) -> None:
+        self._users = held
+        row = self._row_at(t_ns)
+        row.users = max(row.users, held)
+
+    # -- slower paths ---------------------------------------------------------------------
+
+    def gauge(self, name: str, value: float, t_ns: int) -> None:
+        """A sample of ``process.rss`` (bytes) or ``process.cpu`` (percent of one core)."""
+        stage = self._plan.stage_at(t_ns)
+        hist = self._gauges.get((name, stage))
+        if hist is None:
+            hist = self._gauges[(name, stage)] = gauge_histogram()
+        row = self._row_at(t_ns)
+        if name == "process.rss":
+            hist.record_value(max(int(value) // 1024, 0))
+            row.rss_bytes = int(value)
+        else:
+            hist.record_value(max(round(value * 100), 0))
+            row.cpu_pct = round(value, 2)
+
+    def generator_cpu(self, pct: float) -> None:
+        self.generator.cpu_pct.record_value(max(round(pct * 100), 0))
+
+    def loop_lag(self, lag_ns: int) -> None:
+        self.generator.loop_lag_us.record_value(min(max(lag_ns // 1000, 1), LATENCY_HIGHEST_US))
+
+    def send_lateness(self, lateness_ns: int, t_ns: int, *, late: bool) -> None:
+        self.generator.send_lateness_us.record_value(
+            min(max(lateness_ns // 1000, 1), LATENCY_HIGHEST_US)
+        )
+        if late:
+            self.generator.late += 1
+            self._row_at(t_ns).late += 1
+
+    def dropped(self, t_ns: int) -> None:
+        self.generator.dropped += 1
+        self._row_at(t_ns).dropped += 1
+
+    def reconnect(self, channel: str) -> None:
+        self.reconnects[channel] = self.reconnects.get(channel, 0) + 1
+
+    def note(self, text: str) -> None:
+        if text not in self.notes:
+            self.notes.append(text)
+
+    def _row_at(self, t_ns: int) -> TimelineRow:
+        second = max(t_ns, 0) // NS_PER_S
+        row = self._row
+        if second <= row.second:
+            return row
+        self._close_row()
+        stage = self._plan.stage_at(second * NS_PER_S)
+        self._stages_reached = max(self._stages_reached, stage + 1)
+        self._row = TimelineRow(second=second, stage=stage, users=self._users)
+        return self._row
+
+    def _close_row(self) -> None:
+        row, hist = self._row, self._row_hist
+        if hist.get_total_count():
+            row.p50_ms = hist.get_value_at_percentile(50) / 1000
+            row.p95_ms = hist.get_value_at_percentile(95) / 1000
+            row.p99_ms = hist.get_value_at_percentile(99) / 1000
+            hist.reset()
+        self._timeline.append(row)
+
+    # -- views ----------------------------------------------------------------------------
+
+    def live(self, t_ns: int) -> LiveStats:
+        """The last complete second (the current one is still filling)."""
+        self._row_at(t_ns)
+        last = self._timeline[-1] if self._timeline else self._row
+        return LiveStats(
+            elapsed_s=t_ns / NS_PER_S,
+            stage=self._plan.stages[self._plan.stage_at(t_ns)].name,
+            users=self._users,
+            rps=float(last.requests + last.ws_round_trips),
+            p95_ms=last.p95_ms,
+            requests=self._totals[0],
+            errors=self._totals[1],
+        )
+
+    def close(
+        self, *, elapsed_ns: int, started_at: float, finished_at: float, aborted: bool
+    ) -> Recording:
+        """Finish the timeline and hand over everything measured."""
+        self._close_row()
+        plan = self._plan
+        reached = max(self._stages_reached, plan.stage_at(min(elapsed_ns, plan.duration_ns)) + 1)
+        if not aborted:
+            reached = len(plan.stages)
+        return Recording(
+            stage_names=list(plan.stage_names),
+            stage_durations_ns=[s.duration_ns for s in plan.stages],
+            segment=str(plan.segment),
+            started_at=started_at,
+            finished_at=finished_at,
+            elapsed_ns=elapsed_ns,
+            stages_reached=reached,
+            aborted=aborted,
+            series=self._series,
+            gauges=self._gauges,
+            timeline=self._timeline,
+            generator=self.generator,
+            reconnects=Counter(self.reconnects),
+            notes=self.notes,
+        )

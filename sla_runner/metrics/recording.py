@@ -1,0 +1,237 @@
+"""A Recording: everything one run measured, serialisable and exactly mergeable.
+
+Latencies live in one HDR histogram per (metric, endpoint/channel, stage), in
+microseconds; outcomes are counted per the same key; gauges (the service's memory
+and CPU) are HDR histograms per stage; a per-second timeline carries the shape of
+the run. Two recordings of one spec merge exactly: histograms add, counters add,
+timeline rows of the same second add (their percentiles are merged conservatively,
+taking the worse of the two, since per-second histograms are not kept).
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass, field, fields
+from typing import Any
+
+from hdrh.histogram import HdrHistogram
+
+from sla_runner.metrics.histogram import decode, encode, gauge_histogram, latency_histogram
+
+RECORDING_FORMAT = 1
+LATENCY_METRICS = ("http", "ws", "ws_connect")
+GAUGES = ("process.rss", "process.cpu")
+# Gauge storage units: rss in KiB, cpu in hundredths of a percent.
+GAUGE_SCALE = {"process.rss": 1024, "process.cpu": 0.01}
+
+SeriesKey = tuple[str, str, int]  # (metric, endpoint or channel, stage index)
+
+
+@dataclass
+class Series:
+    latency_us: HdrHistogram = field(default_factory=latency_histogram)
+    outcomes: Counter[str] = field(default_factory=Counter)
+
+    @property
+    def count(self) -> int:
+        return sum(self.outcomes.values())
+
+    @property
+    def errors(self) -> int:
+        return self.count - self.outcomes.get("ok", 0)
+
+
+@dataclass
+class TimelineRow:
+    """One second of the run (``second`` counts from the start)."""
+
+    second: int
+    stage: int
+    users: int = 0  # most concurrent users held during the second
+    requests: int = 0  # HTTP requests completed
+    errors: int = 0  # HTTP requests and WS round trips not ok
+    ws_round_trips: int = 0
+    p50_ms: float | None = None  # of the HTTP requests completed in the second
+    p95_ms: float | None = None
+    p99_ms: float | None = None
+    rss_bytes: int | None = None
+    cpu_pct: float | None = None
+    dropped: int = 0
+    late: int = 0
+
+    def merge(self, other: TimelineRow) -> None:
+        for name in ("users", "requests", "errors", "ws_round_trips", "dropped", "late"):
+            setattr(self, name, getattr(self, name) + getattr(other, name))
+        for name in ("p50_ms", "p95_ms", "p99_ms", "rss_bytes", "cpu_pct"):
+            mine, theirs = getattr(self, name), getattr(other, name)
+            if theirs is not None and (mine is None or theirs > mine):
+                setattr(self, name, theirs)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {f.name: getattr(self, f.name) for f in fields(self)}
+
+
+@dataclass
+class GeneratorStats:
+    """How well the generator itself kept up."""
+
+    cpu_pct: HdrHistogram = field(default_factory=gauge_histogram)  # hundredths of a percent
+    loop_lag_us: HdrHistogram = field(default_factory=latency_histogram)
+    send_lateness_us: HdrHistogram = field(default_factory=latency_histogram)  # open model
+    planned: int = 0  # open model: arrivals the plan asked for up to the end of the run
+    dropped: int = 0  # open model: arrivals not started (too many in flight)
+    late: int = 0  # open model: arrivals started later than the lateness bound
+
+
+@dataclass
+class Recording:
+    stage_names: list[str]
+    stage_durations_ns: list[int]
+    segment: str = "1/1"
+    started_at: float = 0.0  # Unix time
+    finished_at: float = 0.0
+    elapsed_ns: int = 0
+    stages_reached: int = 0  # how many stages the run entered (all of them unless aborted)
+    aborted: bool = False
+    series: dict[SeriesKey, Series] = field(default_factory=dict)
+    gauges: dict[tuple[str, int], HdrHistogram] = field(default_factory=dict)
+    timeline: list[TimelineRow] = field(default_factory=list)
+    generator: GeneratorStats = field(default_factory=GeneratorStats)
+    reconnects: Counter[str] = field(default_factory=Counter)  # per channel
+    notes: list[str] = field(default_factory=list)
+
+    # -- queries -------------------------------------------------------------------------
+
+    def stage_index(self, name: str) -> int:
+        return self.stage_names.index(name)
+
+    def select(self, metric: str, scope: str | None, stage: int | None) -> list[Series]:
+        """The series of a metric, for one endpoint/channel or all, for one stage or all."""
+        return [
+            s
+            for (m, sc, st), s in self.series.items()
+            if m == metric and (scope is None or sc == scope) and (stage is None or st == stage)
+        ]
+
+    def gauge(self, name: str, stage: int | None) -> HdrHistogram:
+        out = gauge_histogram()
+        for (g, st), h in self.gauges.items():
+            if g == name and (stage is None or st == stage):
+                out.add(h)
+        return out
+
+    def window_ns(self, stage: int | None) -> int:
+        """Length of a judging window: one stage, or the whole run as it ran."""
+        if stage is None:
+            return self.elapsed_ns
+        return self.stage_durations_ns[stage]
+
+    # -- merge and serialise ------------------------------------------------------------
+
+    def merge(self, other: Recording) -> Recording:
+        """A new recording holding both; the inputs are left as they were."""
+        if self.stage_names != other.stage_names:
+            raise ValueError("recordings of different plans cannot be merged (stages differ)")
+        out = Recording.from_dict(self.to_dict())
+        for key, series in other.series.items():
+            mine = out.series.setdefault(key, Series())
+            mine.latency_us.add(series.latency_us)
+            mine.outcomes.update(series.outcomes)
+        for gkey, hist in other.gauges.items():
+            out.gauges.setdefault(gkey, gauge_histogram()).add(hist)
+        rows = {row.second: row for row in out.timeline}
+        for row in other.timeline:
+            if row.second in rows:
+                rows[row.second].merge(row)
+            else:
+                rows[row.second] = TimelineRow(**row.to_dict())
+        out.timeline = [rows[s] for s in sorted(rows)]
+        g, og = out.generator, other.generator
+        g.cpu_pct.add(og.cpu_pct)
+        g.loop_lag_us.add(og.loop_lag_us)
+        g.send_lateness_us.add(og.send_lateness_us)
+        g.planned += og.planned
+        g.dropped += og.dropped
+        g.late += og.late
+        out.reconnects.update(other.reconnects)
+        out.notes.extend(n for n in other.notes if n not in out.notes)
+        out.started_at = min(self.started_at, other.started_at)
+        out.finished_at = max(self.finished_at, other.finished_at)
+        out.elapsed_ns = max(self.elapsed_ns, other.elapsed_ns)
+        out.stages_reached = max(self.stages_reached, other.stages_reached)
+        out.aborted = self.aborted or other.aborted
+        out.segment = "merged"
+        return out
+
+    def to_dict(self) -> dict[str, Any]:
+        g = self.generator
+        return {
+            "format": RECORDING_FORMAT,
+            "stage_names": list(self.stage_names),
+            "stage_durations_ns": list(self.stage_durations_ns),
+            "segment": self.segment,
+            "started_at": self.started_at,
+            "finished_at": self.finished_at,
+            "elapsed_ns": self.elapsed_ns,
+            "stages_reached": self.stages_reached,
+            "aborted": self.aborted,
+            "series": [
+                {
+                    "metric": m,
+                    "scope": sc,
+                    "stage": st,
+                    "outcomes": dict(sorted(s.outcomes.items())),
+                    "hdr": encode(s.latency_us),
+                }
+                for (m, sc, st), s in sorted(self.series.items())
+            ],
+            "gauges": [
+                {"gauge": name, "stage": st, "hdr": encode(h)}
+                for (name, st), h in sorted(self.gauges.items())
+            ],
+            "timeline": [row.to_dict() for row in self.timeline],
+            "generator": {
+                "cpu_pct_hdr": encode(g.cpu_pct),
+                "loop_lag_us_hdr": encode(g.loop_lag_us),
+                "send_lateness_us_hdr": encode(g.send_lateness_us),
+                "planned": g.planned,
+                "dropped": g.dropped,
+                "late": g.late,
+            },
+            "reconnects": dict(sorted(self.reconnects.items())),
+            "notes": list(self.notes),
+        }
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> Recording:
+        if data.get("format") != RECORDING_FORMAT:
+            raise ValueError(f"unsupported recording format {data.get('format')!r}")
+        gen = data["generator"]
+        return cls(
+            stage_names=list(data["stage_names"]),
+            stage_durations_ns=[int(x) for x in data["stage_durations_ns"]],
+            segment=str(data["segment"]),
+            started_at=float(data["started_at"]),
+            finished_at=float(data["finished_at"]),
+            elapsed_ns=int(data["elapsed_ns"]),
+            stages_reached=int(data["stages_reached"]),
+            aborted=bool(data["aborted"]),
+            series={
+                (s["metric"], s["scope"], int(s["stage"])): Series(
+                    decode(s["hdr"]), Counter({k: int(v) for k, v in s["outcomes"].items()})
+                )
+                for s in data["series"]
+            },
+            gauges={(g["gauge"], int(g["stage"])): decode(g["hdr"]) for g in data["gauges"]},
+            timeline=[TimelineRow(**row) for row in data["timeline"]],
+            generator=GeneratorStats(
+                cpu_pct=decode(gen["cpu_pct_hdr"]),
+                loop_lag_us=decode(gen["loop_lag_us_hdr"]),
+                send_lateness_us=decode(gen["send_lateness_us_hdr"]),
+                planned=int(gen["planned"]),
+                dropped=int(gen["dropped"]),
+                late=int(gen["late"]),
+            ),
+            reconnects=Counter({k: int(v) for k, v in data["reconnects"].items()}),
+            notes=list(data["notes"]),
+        )

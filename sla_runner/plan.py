@@ -1,0 +1,219 @@
+"""Spec → Plan: the load as a pure function of time. No clock, no I/O.
+
+The plan answers, exactly, "how many users at t?" (closed model), "when is arrival k
+due?" (open model), "which stage is t in?" and "which endpoint does iteration i use?".
+The engine asks; the engine sleeps.
+
+Ramping follows k6: each stage moves its level linearly from the previous stage's
+level (the first from 0) to its own over its duration. A segment ``i/N`` carries an
+exact share of the load: user slot ``j`` belongs to segment ``j mod N``, and arrival
+``k`` belongs to segment ``k mod N``, so the segments of one plan add up to it exactly.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from bisect import bisect_right
+from dataclasses import dataclass
+from fractions import Fraction
+from typing import Literal
+
+from sla_runner.errors import UsageError
+from sla_runner.spec.models import Spec
+
+NS = 1_000_000_000
+MAX_MIX_WHEEL = 10_000
+
+
+@dataclass(frozen=True)
+class Segment:
+    """This process's share of the load: ``index`` (1-based) of ``count``."""
+
+    index: int = 1
+    count: int = 1
+
+    @classmethod
+    def parse(cls, text: str) -> Segment:
+        match = re.fullmatch(r"\s*(\d+)\s*/\s*(\d+)\s*", text)
+        if not match or not 1 <= int(match[1]) <= int(match[2]):
+            raise UsageError(f"expected a segment like 1/2 (i of N, 1 <= i <= N), got {text!r}")
+        return cls(int(match[1]), int(match[2]))
+
+    def __str__(self) -> str:
+        return f"{self.index}/{self.count}"
+
+    def share(self, total: int) -> int:
+        """How many of ``total`` slots (numbered 0..total-1, dealt round-robin) are ours."""
+        if total <= 0:
+            return 0
+        return (total - self.index + self.count) // self.count
+
+
+@dataclass(frozen=True)
+class PlannedStage:
+    index: int
+    name: str  # the spec's name, or "stage-<n>" (1-based) when it has none
+    start_ns: int
+    end_ns: int
+    from_level: Fraction  # users, or arrivals per second
+    to_level: Fraction
+
+    @property
+    def duration_ns(self) -> int:
+        return self.end_ns - self.start_ns
+
+    def level_at(self, t_ns: int) -> Fraction:
+        if self.duration_ns == 0:
+            return self.to_level
+        x = Fraction(min(max(t_ns - self.start_ns, 0), self.duration_ns), self.duration_ns)
+        return self.from_level + (self.to_level - self.from_level) * x
+
+
+@dataclass(frozen=True)
+class Plan:
+    model: Literal["closed", "open"]
+    stages: tuple[PlannedStage, ...]
+    endpoints: tuple[str, ...]
+    channels: tuple[str, ...]
+    mix: tuple[int, ...]  # a wheel of endpoint indices, interleaved by weight
+    segment: Segment = Segment()
+
+    @property
+    def duration_ns(self) -> int:
+        return self.stages[-1].end_ns
+
+    @property
+    def stage_names(self) -> tuple[str, ...]:
+        return tuple(s.name for s in self.stages)
+
+    def stage_at(self, t_ns: int) -> int:
+        """Index of the stage that holds ``t_ns``; a stage owns [start, end)."""
+        starts = [s.start_ns for s in self.stages]
+        return min(max(bisect_right(starts, t_ns) - 1, 0), len(self.stages) - 1)
+
+    def level_at(self, t_ns: int) -> Fraction:
+        """Users (closed) or arrivals per second (open) of the whole plan at ``t_ns``."""
+        if t_ns < 0 or t_ns > self.duration_ns:
+            return Fraction(0)
+        return self.stages[self.stage_at(t_ns)].level_at(t_ns)
+
+    def users_at(self, t_ns: int) -> int:
+        """Virtual users this segment runs at ``t_ns`` (closed model)."""
+        if self.model != "closed":
+            return 0
+        return self.segment.share(math.floor(self.level_at(t_ns)))
+
+    def peak_users(self) -> int:
+        if self.model != "closed":
+            return 0
+        top = max(max(s.from_level, s.to_level) for s in self.stages)
+        return self.segment.share(math.floor(top))
+
+    def rate_at(self, t_ns: int) -> Fraction:
+        """Arrivals per second this segment carries at ``t_ns`` (open model)."""
+        if self.model != "open":
+            return Fraction(0)
+        return self.level_at(t_ns) / self.segment.count
+
+    def arrivals_before(self, t_ns: int) -> Fraction:
+        """The whole plan's cumulative arrivals in [0, t_ns): the integral of the rate."""
+        total = Fraction(0)
+        for stage in self.stages:
+            if t_ns <= stage.start_ns:
+                break
+            x = Fraction(min(t_ns, stage.end_ns) - stage.start_ns, NS)
+            d = Fraction(stage.duration_ns, NS)
+            slope = (stage.to_level - stage.from_level) / d
+            total += stage.from_level * x + slope * x * x / 2
+        return total
+
+    def total_arrivals(self) -> int:
+        """Arrivals this segment makes over the whole plan."""
+        whole = math.ceil(self.arrivals_before(self.duration_ns))
+        return self.segment.share(whole)
+
+    def arrival_ns(self, k: int) -> int | None:
+        """When the whole plan's arrival ``k`` (0-based) is due, or None past the end.
+
+        Arrival k is due when the cumulative arrivals reach k.
+        """
+        target = Fraction(k)
+        done = Fraction(0)
+        for stage in self.stages:
+            d = Fraction(stage.duration_ns, NS)
+            a, b = stage.from_level, stage.to_level
+            in_stage = (a + b) * d / 2
+            if done + in_stage > target or (done + in_stage == target and stage is self.stages[-1]):
+                need = target - done
+                if a == b:
+                    x = need / a
+                    return stage.start_ns + math.floor(x * NS)
+                slope = (b - a) / d
+                # slope/2 x^2 + a x - need = 0; take the root in [0, d]
+                disc = float(a * a + 2 * slope * need)
+                x_s = (-float(a) + math.sqrt(max(disc, 0.0))) / float(slope)
+                x_ns = min(max(round(x_s * NS), 0), stage.duration_ns)
+                return stage.start_ns + x_ns
+            done += in_stage
+        return None
+
+    def segment_arrival(self, n: int) -> tuple[int, int] | None:
+        """This segment's n-th arrival (0-based): (global index k, due time), or None."""
+        k = (self.segment.index - 1) + n * self.segment.count
+        due = self.arrival_ns(k)
+        if due is None or due >= self.duration_ns:
+            return None
+        return k, due
+
+    def endpoint_for(self, iteration: int) -> str:
+        """The endpoint iteration ``iteration`` uses: the weighted mix, exactly."""
+        return self.endpoints[self.mix[iteration % len(self.mix)]]
+
+
+def _mix_wheel(weights: list[Fraction]) -> tuple[int, ...]:
+    """Smooth weighted round robin: weights 3:1 → (0, 0, 1, 0) — each endpoint's share exact."""
+    if not weights:
+        return ()
+    scaled = [w.limit_denominator(1000) for w in weights]
+    lcm = math.lcm(*(w.denominator for w in scaled))
+    counts = [int(w * lcm) for w in scaled]
+    g = math.gcd(*counts)
+    counts = [c // g for c in counts]
+    total = sum(counts)
+    if total > MAX_MIX_WHEEL:  # keep the wheel small; the shares stay within 1/MAX_MIX_WHEEL
+        counts = [max(1, round(c * MAX_MIX_WHEEL / total)) for c in counts]
+        total = sum(counts)
+    current = [0] * len(counts)
+    wheel: list[int] = []
+    for _ in range(total):
+        for i, c in enumerate(counts):
+            current[i] += c
+        best = max(range(len(counts)), key=lambda i: current[i])
+        current[best] -= total
+        wheel.append(best)
+    return tuple(wheel)
+
+
+def build_plan(spec: Spec, segment: Segment = Segment()) -> Plan:
+    """Compile a spec's load section into a plan (one segment of it)."""
+    stages: list[PlannedStage] = []
+    level = Fraction(0)
+    start = 0
+    for i, stage in enumerate(spec.load.stages):
+        target = Fraction(stage.users) if stage.users is not None else Fraction(0)
+        if stage.rate is not None:
+            target = stage.rate.per_s
+        end = start + stage.duration.ns
+        stages.append(PlannedStage(i, stage.name or f"stage-{i + 1}", start, end, level, target))
+        level, start = target, end
+    names = tuple(spec.endpoints)
+    weights = [Fraction(e.weight) for e in spec.endpoints.values()]
+    return Plan(
+        model=spec.load.model,
+        stages=tuple(stages),
+        endpoints=names,
+        channels=tuple(spec.channels),
+        mix=_mix_wheel(weights),
+        segment=segment,
+    )
