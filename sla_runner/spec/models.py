@@ -10,83 +10,66 @@ from __future__ import annotations
 import re
 from typing import Annotated, Any, Literal
 
-from pydantic import (
-    BaseModel,
-    ConfigDict,
-    Field,
-    PlainSerializer,
-    PlainValidator,
-    field_validator,
-    model_validator,
-)
+from pydantic import BeforeValidator, Field, ValidationInfo, field_validator, model_validator
 from pydantic.json_schema import WithJsonSchema
-from pydantic_core import PydanticCustomError
 
-from sla_runner.spec.thresholds import Threshold, ThresholdSyntaxError, parse_threshold
+from sla_runner.spec.fields import (
+    DURATION_PATTERN,
+    NAME_PATTERN,
+    THRESHOLD_EXPR_SCHEMA,
+    DurationField,
+    FrozenModel,
+    Name,
+    RateField,
+    ThinkTime,
+    ThinkTimeField,
+    ThresholdExpr,
+)
+from sla_runner.spec.thresholds import Threshold
 from sla_runner.spec.units import Duration, Rate, parse_percent
+
+__all__ = [
+    "DURATION_PATTERN",
+    "FORMAT_VERSION",
+    "NAME_PATTERN",
+    "Channel",
+    "ChannelExpect",
+    "DurationField",
+    "Endpoint",
+    "Expect",
+    "Load",
+    "Name",
+    "ProcessSelector",
+    "Rate",
+    "RateField",
+    "Spec",
+    "Stage",
+    "Target",
+    "ThinkTime",
+    "ThinkTimeField",
+    "Threshold",
+    "ThresholdExpr",
+    "ThresholdRule",
+    "reference_problems",
+]
 
 FORMAT_VERSION = 1
 
-NAME_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_-]{0,62}$"
-_NAME = re.compile(NAME_PATTERN)
+# Validation context key: when true, Spec leaves cross-reference checks to the caller, who
+# collects every problem from reference_problems() with its own position.
+DEFER_REFERENCES = "defer_references"
 
+ENV_NAME_PATTERN = r"^[A-Za-z_][A-Za-z0-9_]*$"
 
-def _parse_with(kind: str, parse: Any) -> Any:
-    def validate(value: Any) -> Any:
-        if isinstance(value, str):
-            try:
-                return parse(value)
-            except ValueError as exc:
-                raise PydanticCustomError(kind, str(exc)) from None
-        raise PydanticCustomError(
-            kind, "expected {kind} written as a string with its unit, got {got}",
-            {"kind": kind, "got": repr(value)},
-        )
-
-    return validate
-
-
-def _duration(value: Any) -> Duration:
-    if isinstance(value, Duration):
-        return value
-    return _parse_with("a duration", Duration.parse)(value)  # type: ignore[no-any-return]
-
-
-def _rate(value: Any) -> Rate:
-    if isinstance(value, Rate):
-        return value
-    return _parse_with("a rate", Rate.parse)(value)  # type: ignore[no-any-return]
-
-
-DURATION_PATTERN = r"^\s*(\d+(\.\d+)?(ns|us|µs|ms|s|m|h))+\s*$"
-
-DurationField = Annotated[
-    Duration,
-    PlainValidator(_duration),
-    PlainSerializer(str, return_type=str),
-    WithJsonSchema(
-        {"type": "string", "pattern": DURATION_PATTERN, "examples": ["250ms", "5s", "1h30m"]}
-    ),
-]
-RateField = Annotated[
-    Rate,
-    PlainValidator(_rate),
-    PlainSerializer(str, return_type=str),
-    WithJsonSchema(
-        {"type": "string", "pattern": r"^\s*\d+(\.\d+)?\s*/\s*(s|m|h)\s*$", "examples": ["50/s"]}
-    ),
-]
-Name = Annotated[str, Field(pattern=NAME_PATTERN)]
-
-
-class _Model(BaseModel):
-    model_config = ConfigDict(frozen=True, extra="forbid", populate_by_name=False)
+_Model = FrozenModel
 
 
 class ProcessSelector(_Model):
     """The service process to sample for memory and CPU: exactly one way of finding it."""
 
-    port: int | None = Field(None, ge=1, le=65535, description="the process listening on this TCP port")
+    port: int | None = Field(
+        None, ge=1, le=65535, description="the process listening on this TCP port"
+    )
     pid: int | None = Field(None, ge=1)
     pid_file: str | None = Field(None, description="a file holding the pid")
     name: str | None = Field(None, description="matched against the process name or command line")
@@ -108,9 +91,13 @@ class ProcessSelector(_Model):
 class Target(_Model):
     base_url: str = Field(description="http:// or https:// URL that endpoint paths are joined to")
     headers: dict[str, str] = Field(default_factory=dict, description="sent with every request")
-    timeout: DurationField = Field(Duration.parse("10s"), description="per request, unless an endpoint says otherwise")
+    timeout: DurationField = Field(
+        Duration.parse("10s"), description="per request, unless an endpoint says otherwise"
+    )
     connect_timeout: DurationField = Field(Duration.parse("5s"))
-    verify_tls: bool = Field(True, description="verify TLS certificates; false is printed as a warning")
+    verify_tls: bool = Field(
+        True, description="verify TLS certificates; false is printed as a warning"
+    )
     engine: Literal["aiohttp", "httpx"] = Field(
         "aiohttp", description="HTTP/1.1 transport; endpoints with http2: true always use httpx"
     )
@@ -178,7 +165,9 @@ class Endpoint(_Model):
 class ChannelExpect(_Model):
     contains: str | None = Field(None, description="the reply contains this text")
     json_fields: dict[str, Any] | None = Field(
-        None, alias="json", description="the reply is JSON and these dotted fields have these values"
+        None,
+        alias="json",
+        description="the reply is JSON and these dotted fields have these values",
     )
 
     @model_validator(mode="after")
@@ -194,11 +183,21 @@ class Channel(_Model):
     subprotocols: list[str] = Field(default_factory=list)
     headers: dict[str, str] = Field(default_factory=dict)
     send: str | dict[str, Any] | list[Any] = Field(description="text, or JSON (a mapping or list)")
-    expect: ChannelExpect | None = Field(None, description="the reply that completes a round trip; default: the next message")
-    interval: DurationField = Field(Duration.parse("1s"), description="between messages on one connection")
-    timeout: DurationField = Field(Duration.parse("5s"), description="for a reply, and for connecting")
-    compression: bool = Field(False, description="permessage-deflate; off by default because it changes the figures")
-    reconnect: int = Field(3, ge=0, le=1000, description="reconnect attempts after a drop, per user")
+    expect: ChannelExpect | None = Field(
+        None, description="the reply that completes a round trip; default: the next message"
+    )
+    interval: DurationField = Field(
+        Duration.parse("1s"), description="between messages on one connection"
+    )
+    timeout: DurationField = Field(
+        Duration.parse("5s"), description="for a reply, and for connecting"
+    )
+    compression: bool = Field(
+        False, description="permessage-deflate; off by default because it changes the figures"
+    )
+    reconnect: int = Field(
+        3, ge=0, le=1000, description="reconnect attempts after a drop, per user"
+    )
     weight: float = Field(1, gt=0, description="open model only: share of arrivals")
 
     @model_validator(mode="after")
@@ -230,39 +229,14 @@ class Stage(_Model):
         return self
 
 
-class ThinkTime(_Model):
-    min: DurationField
-    max: DurationField
-
-
-def _think_time(value: Any) -> ThinkTime:
-    if isinstance(value, ThinkTime):
-        return value
-    if isinstance(value, str) and ".." in value:
-        low, _, high = value.partition("..")
-        lo, hi = _duration(low), _duration(high)
-        if hi < lo:
-            raise PydanticCustomError("think_time", "think_time range {text} runs backwards", {"text": value})
-        return ThinkTime(min=lo, max=hi)
-    fixed = _duration(value)
-    return ThinkTime(min=fixed, max=fixed)
-
-
-ThinkTimeField = Annotated[
-    ThinkTime,
-    PlainValidator(_think_time),
-    PlainSerializer(lambda t: str(t.min) if t.min == t.max else f"{t.min}..{t.max}", return_type=str),
-    WithJsonSchema(
-        {"type": "string", "pattern": r"^\s*[0-9.a-zµ]+\s*(\.\.\s*[0-9.a-zµ]+\s*)?$", "examples": ["100ms", "1s..3s"]}
-    ),
-]
-
-
 class Load(_Model):
     stages: list[Stage] = Field(min_length=1, max_length=1000)
     think_time: ThinkTimeField = Field(ThinkTime(min=Duration(0), max=Duration(0)))
     max_in_flight: int = Field(
-        10_000, ge=1, le=MAX_USERS, description="open model: arrivals in flight before new ones are dropped"
+        10_000,
+        ge=1,
+        le=MAX_USERS,
+        description="open model: arrivals in flight before new ones are dropped",
     )
     graceful_stop: DurationField = Field(
         Duration.parse("5s"), description="time users get to finish in-flight requests at the end"
@@ -276,31 +250,14 @@ class Load(_Model):
     def _consistent(self) -> Load:
         kinds = {"closed" if s.users is not None else "open" for s in self.stages}
         if len(kinds) > 1:
-            raise ValueError("stages mix users (closed model) and rate (open model); use one model per spec")
+            raise ValueError(
+                "stages mix users (closed model) and rate (open model); use one model per spec"
+            )
         names = [s.name for s in self.stages if s.name is not None]
         duplicated = sorted({n for n in names if names.count(n) > 1})
         if duplicated:
             raise ValueError(f"stage names must be unique; repeated: {', '.join(duplicated)}")
         return self
-
-
-def _threshold(value: Any) -> Threshold:
-    if isinstance(value, Threshold):
-        return value
-    if not isinstance(value, str):
-        raise PydanticCustomError("threshold", "expected a threshold expression string, got {got}", {"got": repr(value)})
-    try:
-        return parse_threshold(value)
-    except ThresholdSyntaxError as exc:
-        raise PydanticCustomError("threshold", str(exc)) from None
-
-
-ThresholdExpr = Annotated[
-    Threshold,
-    PlainValidator(_threshold),
-    PlainSerializer(lambda t: t.text, return_type=str),
-    WithJsonSchema({"type": "string", "examples": ["p95(http) < 200ms", "users >= 100"]}),
-]
 
 
 class ThresholdRule(_Model):
@@ -314,9 +271,15 @@ def _rule(value: Any) -> Any:
     return {"expr": value} if isinstance(value, str) else value
 
 
+# A threshold is written either as a bare expression or as a rule with options; both load
+# as a ThresholdRule, and the JSON Schema says "string or object".
 ThresholdItem = Annotated[
     ThresholdRule,
-    Field(json_schema_extra=None),
+    BeforeValidator(
+        _rule,
+        json_schema_input_type=Annotated[str, WithJsonSchema(THRESHOLD_EXPR_SCHEMA)]
+        | ThresholdRule,
+    ),
 ]
 
 
@@ -333,15 +296,17 @@ class Spec(_Model):
     endpoints: dict[Name, Endpoint] = Field(default_factory=dict)
     channels: dict[Name, Channel] = Field(default_factory=dict)
     load: Load
-    thresholds: list[ThresholdRule] = Field(default_factory=list)
-
-    @field_validator("thresholds", mode="before")
-    @classmethod
-    def _strings_are_rules(cls, value: Any) -> Any:
-        return [_rule(v) for v in value] if isinstance(value, list) else value
+    thresholds: list[ThresholdItem] = Field(default_factory=list)
+    public_vars: list[Annotated[str, Field(pattern=ENV_NAME_PATTERN)]] = Field(
+        default_factory=list,
+        description="environment variables whose values are not secret (e.g. BASE_URL); "
+        "every other ${VAR} value is redacted from reports",
+    )
 
     @model_validator(mode="after")
-    def _references(self) -> Spec:
+    def _references(self, info: ValidationInfo) -> Spec:
+        if info.context and info.context.get(DEFER_REFERENCES):
+            return self
         problems = reference_problems(self)
         if problems:
             path, message = problems[0]
@@ -364,21 +329,31 @@ def reference_problems(spec: Spec) -> list[tuple[tuple[str | int, ...], str]]:
             declared = spec.endpoints if t.metric == "http" else spec.channels
             kind = "endpoint" if t.metric == "http" else "channel"
             if t.scope not in declared:
-                valid = ", ".join(sorted(declared)) or f"none declared"
+                valid = ", ".join(sorted(declared)) or "none declared"
                 problems.append(
-                    (("thresholds", i, "expr"), f"{t.selector}: no {kind} named {t.scope!r}; declared: {valid}")
+                    (
+                        ("thresholds", i, "expr"),
+                        f"{t.selector}: no {kind} named {t.scope!r}; declared: {valid}",
+                    )
                 )
         elif t.metric in ("ws", "ws_connect") and not spec.channels:
-            problems.append((("thresholds", i, "expr"), f"{t.metric}: the spec declares no channels"))
+            problems.append(
+                (("thresholds", i, "expr"), f"{t.metric}: the spec declares no channels")
+            )
         elif t.metric == "http" and not spec.endpoints:
             problems.append((("thresholds", i, "expr"), "http: the spec declares no endpoints"))
         if t.metric.startswith("process.") and spec.target.process is None:
             problems.append(
-                (("thresholds", i, "expr"), f"{t.metric} needs target.process to say which process to sample")
+                (
+                    ("thresholds", i, "expr"),
+                    f"{t.metric} needs target.process to say which process to sample",
+                )
             )
         if rule.during is not None and rule.during not in stages:
             valid = ", ".join(stages) or "no stage has a name"
-            problems.append((("thresholds", i, "during"), f"no stage named {rule.during!r}; stages: {valid}"))
+            problems.append(
+                (("thresholds", i, "during"), f"no stage named {rule.during!r}; stages: {valid}")
+            )
     return problems
 
 

@@ -47,7 +47,12 @@ METRICS = LATENCY_METRICS + GAUGE_METRICS
 AGGREGATE_STATS = ("min", "max", "mean")
 COUNT_STATS = ("count", "rate", "success_rate", "error_rate")
 
-_TIME_UNITS_MS = {"us": Fraction(1, 1000), "µs": Fraction(1, 1000), "ms": Fraction(1), "s": Fraction(1000)}
+_TIME_UNITS_MS = {
+    "us": Fraction(1, 1000),
+    "µs": Fraction(1, 1000),
+    "ms": Fraction(1),
+    "s": Fraction(1000),
+}
 _RATE_UNITS = {"/s": Fraction(1), "/m": Fraction(1, 60)}
 
 _SYNTAX = re.compile(
@@ -196,9 +201,8 @@ def parse_threshold(text: str) -> Threshold:
     if match["bare"] is not None:
         metric, scope = _split_selector(match["bare"])
         if metric != "users":
-            raise ThresholdSyntaxError(
-                f"{match['bare']} needs a statistic, e.g. p95({match['bare']}) or max({match['bare']})"
-            )
+            bare = match["bare"]
+            raise ThresholdSyntaxError(f"{bare} needs a statistic, e.g. p95({bare}) or max({bare})")
         stat = "max"
     else:
         metric, scope = _split_selector(match["selector"])

@@ -1,0 +1,139 @@
+"""Field types of the spec models: values written as text with a unit, parsed once.
+
+Each type validates from the string a person wrote, serialises back to that spelling and
+describes itself in the JSON Schema as a string with a pattern and examples.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Annotated, Any, TypeVar
+
+from pydantic import BaseModel, ConfigDict, Field, PlainSerializer, PlainValidator
+from pydantic.json_schema import WithJsonSchema
+from pydantic_core import PydanticCustomError
+
+from sla_runner.spec.thresholds import Threshold, ThresholdSyntaxError, parse_threshold
+from sla_runner.spec.units import Duration, Rate
+
+NAME_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_-]{0,62}$"
+DURATION_PATTERN = r"^\s*(\d+(\.\d+)?(ns|us|µs|ms|s|m|h))+\s*$"
+RATE_PATTERN = r"^\s*\d+(\.\d+)?\s*/\s*(s|m|h)\s*$"
+
+_T = TypeVar("_T")
+
+
+class FrozenModel(BaseModel):
+    """Base of every spec model: immutable, unknown keys rejected."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid", populate_by_name=False)
+
+
+def _parse_text(kind: str, example: str, parse: Callable[[str], _T], value: Any) -> _T:
+    """Parse ``value`` with ``parse``; a non-string or bad string becomes a Pydantic error."""
+    if isinstance(value, str):
+        try:
+            return parse(value)
+        except ValueError as exc:
+            raise PydanticCustomError(kind, "{message}", {"message": str(exc)}) from None
+    raise PydanticCustomError(
+        kind,
+        "expected a {kind} written with its unit, like {example}, got {got}",
+        {"kind": kind, "example": example, "got": repr(value)},
+    )
+
+
+def _duration(value: Any) -> Duration:
+    if isinstance(value, Duration):
+        return value
+    return _parse_text("duration", "5s or 250ms", Duration.parse, value)
+
+
+def _rate(value: Any) -> Rate:
+    if isinstance(value, Rate):
+        return value
+    return _parse_text("rate", "50/s or 3000/m", Rate.parse, value)
+
+
+DurationField = Annotated[
+    Duration,
+    PlainValidator(_duration),
+    PlainSerializer(str, return_type=str),
+    WithJsonSchema(
+        {"type": "string", "pattern": DURATION_PATTERN, "examples": ["250ms", "5s", "1h30m"]}
+    ),
+]
+RateField = Annotated[
+    Rate,
+    PlainValidator(_rate),
+    PlainSerializer(str, return_type=str),
+    WithJsonSchema({"type": "string", "pattern": RATE_PATTERN, "examples": ["50/s", "3000/m"]}),
+]
+Name = Annotated[str, Field(pattern=NAME_PATTERN)]
+
+
+class ThinkTime(FrozenModel):
+    """Pause between one user's iterations: fixed (min == max) or uniform in min..max."""
+
+    min: DurationField
+    max: DurationField
+
+
+def _think_time(value: Any) -> ThinkTime:
+    if isinstance(value, ThinkTime):
+        return value
+    if isinstance(value, str) and ".." in value:
+        low, _, high = value.partition("..")
+        lo, hi = _duration(low), _duration(high)
+        if hi < lo:
+            raise PydanticCustomError(
+                "think_time", "think_time range {text} runs backwards", {"text": repr(value)}
+            )
+        return ThinkTime(min=lo, max=hi)
+    fixed = _duration(value)
+    return ThinkTime(min=fixed, max=fixed)
+
+
+ThinkTimeField = Annotated[
+    ThinkTime,
+    PlainValidator(_think_time),
+    PlainSerializer(
+        lambda t: str(t.min) if t.min == t.max else f"{t.min}..{t.max}", return_type=str
+    ),
+    WithJsonSchema(
+        {
+            "type": "string",
+            "pattern": r"^\s*[0-9.a-zµ]+\s*(\.\.\s*[0-9.a-zµ]+\s*)?$",
+            "examples": ["100ms", "1s..3s"],
+        }
+    ),
+]
+
+
+def _threshold(value: Any) -> Threshold:
+    if isinstance(value, Threshold):
+        return value
+    if not isinstance(value, str):
+        raise PydanticCustomError(
+            "threshold",
+            "expected a threshold expression like 'p95(http) < 200ms', got {got}",
+            {"got": repr(value)},
+        )
+    try:
+        return parse_threshold(value)
+    except ThresholdSyntaxError as exc:
+        raise PydanticCustomError("threshold", "{message}", {"message": str(exc)}) from None
+
+
+THRESHOLD_EXPR_SCHEMA: dict[str, Any] = {
+    "type": "string",
+    "description": "STAT(METRIC) OP VALUE[UNIT], or users OP N",
+    "examples": ["p95(http) < 200ms", "success_rate(http) > 99%", "users >= 100"],
+}
+
+ThresholdExpr = Annotated[
+    Threshold,
+    PlainValidator(_threshold),
+    PlainSerializer(lambda t: t.text, return_type=str),
+    WithJsonSchema(THRESHOLD_EXPR_SCHEMA),
+]
