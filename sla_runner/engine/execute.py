@@ -1,0 +1,69 @@
+"""The engine's entry point: preflight checks, signals, the event loop, then the Engine."""
+
+from __future__ import annotations
+
+import os
+import signal
+import sys
+from importlib.util import find_spec
+
+import anyio
+
+from sla_runner.engine.preflight import check_reachable, connections_needed, ensure_descriptors
+from sla_runner.engine.runner import Engine, Progress, RunControl
+from sla_runner.metrics.recording import Recording
+from sla_runner.plan import Plan
+from sla_runner.spec.models import Spec
+
+
+def has_uvloop() -> bool:
+    return sys.platform != "win32" and find_spec("uvloop") is not None
+
+
+async def _watch_signals(control: RunControl) -> None:
+    with anyio.open_signal_receiver(signal.SIGINT, signal.SIGTERM) as signals:
+        async for signum in signals:
+            if control.stop.is_set():
+                os._exit(128 + signum)  # a second Ctrl-C: leave at once
+            name = signal.Signals(signum).name
+            control.abort(f"interrupted by {name}")
+            sys.stderr.write(f"\n{name}: stopping users; press Ctrl-C again to quit at once\n")
+
+
+async def execute_async(
+    spec: Spec,
+    plan: Plan,
+    *,
+    engine: str | None = None,
+    progress: Progress | None = None,
+    control: RunControl | None = None,
+    handle_signals: bool = False,
+) -> Recording:
+    """Check the target answers, then run the plan to its end (or until stopped)."""
+    ensure_descriptors(connections_needed(spec, plan))
+    await check_reachable(spec.target.base_url, spec.target.connect_timeout.seconds)
+    runner = Engine(spec, plan, engine=engine, progress=progress, control=control)
+    async with anyio.create_task_group() as tg:
+        if handle_signals:
+            tg.start_soon(_watch_signals, runner.control)
+        recording = await runner.run()
+        tg.cancel_scope.cancel()
+    return recording
+
+
+def execute(
+    spec: Spec,
+    plan: Plan,
+    *,
+    engine: str | None = None,
+    progress: Progress | None = None,
+    handle_signals: bool = True,
+) -> Recording:
+    """Run the plan in a fresh event loop (uvloop when installed)."""
+
+    async def main() -> Recording:
+        return await execute_async(
+            spec, plan, engine=engine, progress=progress, handle_signals=handle_signals
+        )
+
+    return anyio.run(main, backend="asyncio", backend_options={"use_uvloop": has_uvloop()})

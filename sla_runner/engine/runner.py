@@ -1,0 +1,285 @@
+"""Plan → Recording: one anyio task group drives the load the plan describes.
+
+Closed model: a controller keeps ``plan.users_at(t)`` virtual users alive. Each user
+has its own HTTP session (its own connection, as a real client has), holds every
+declared channel open, and loops over the endpoint mix with think time. Users leaving
+on a ramp-down finish their current request first.
+
+Open model: a pacer starts arrival ``k`` at its due time (``plan.segment_arrival``),
+on one shared session; latency is measured from the due time, not from when the
+generator got round to it, so a slow generator cannot hide a slow service
+(coordinated omission). Arrivals that find ``max_in_flight`` requests open are
+dropped and counted; arrivals started later than ``LATE_BOUND_NS`` are counted late.
+"""
+
+from __future__ import annotations
+
+import random
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+import anyio
+from anyio.abc import TaskGroup
+
+from sla_runner.engine.sampler import find_process, sample_process, watch_generator
+from sla_runner.engine.transport import (
+    HttpRequest,
+    HttpSession,
+    HttpTransport,
+    Outcome,
+    compile_request,
+    make_transport,
+)
+from sla_runner.engine.ws import WsChannel, compile_channel, run_channel
+from sla_runner.metrics.recorder import LiveStats, Recorder
+from sla_runner.metrics.recording import Recording
+from sla_runner.plan import Plan
+from sla_runner.spec.models import Spec
+
+CONTROL_TICK_S = 0.01  # how often the closed-model controller adjusts the users
+LATE_BOUND_NS = 10_000_000  # an arrival started more than 10 ms after its due time is late
+TIMED = frozenset({Outcome.OK, Outcome.STATUS, Outcome.BODY_MISMATCH, Outcome.TIMEOUT})
+
+Progress = Callable[[LiveStats], None]
+
+
+@dataclass
+class RunControl:
+    """Lets the caller stop a run early (Ctrl-C, SIGTERM, --fail-fast)."""
+
+    stop: anyio.Event = field(default_factory=anyio.Event)
+    reason: str = ""
+
+    def abort(self, reason: str) -> None:
+        if not self.stop.is_set():
+            self.reason = reason
+            self.stop.set()
+
+
+@dataclass
+class _User:
+    uid: int
+    leaving: anyio.Event = field(default_factory=anyio.Event)
+
+
+class _WsSink:
+    """Routes the WebSocket client's reports into the recorder."""
+
+    def __init__(self, recorder: Recorder, clock: Callable[[], int]) -> None:
+        self._recorder = recorder
+        self._clock = clock
+
+    def connect(self, name: str, outcome_key: str, latency_ns: int | None) -> None:
+        end = self._clock()
+        start = end - (latency_ns or 0)
+        self._recorder.request("ws_connect", name, outcome_key, latency_ns, start, end)
+
+    def round_trip(self, name: str, outcome_key: str, latency_ns: int | None) -> None:
+        end = self._clock()
+        start = end - (latency_ns or 0)
+        self._recorder.request("ws", name, outcome_key, latency_ns, start, end)
+
+    def reconnect(self, name: str) -> None:
+        self._recorder.reconnect(name)
+
+
+class Engine:
+    def __init__(
+        self,
+        spec: Spec,
+        plan: Plan,
+        *,
+        engine: str | None = None,
+        progress: Progress | None = None,
+        control: RunControl | None = None,
+        seed: int | None = None,
+    ) -> None:
+        self.spec = spec
+        self.plan = plan
+        self.recorder = Recorder(plan)
+        self.control = control or RunControl()
+        self._progress = progress
+        self._transport: HttpTransport = make_transport(spec.target, engine=engine)
+        self._requests: dict[str, HttpRequest] = {
+            name: compile_request(name, ep, spec.target) for name, ep in spec.endpoints.items()
+        }
+        self._channels: list[WsChannel] = [
+            compile_channel(name, ch, spec.target) for name, ch in spec.channels.items()
+        ]
+        self._sink = _WsSink(self.recorder, self.now)
+        self._rng = random.Random(seed)
+        self._t0 = time.monotonic_ns()
+        self._held = 0
+        self._interrupted = 0
+
+    def now(self) -> int:
+        return time.monotonic_ns() - self._t0
+
+    async def run(self) -> Recording:
+        """Drive the plan to its end (or until stopped) and return what was measured."""
+        spec, plan = self.spec, self.plan
+        process = find_process(spec.target.process) if spec.target.process else None
+        started_at = time.time()
+        self._t0 = time.monotonic_ns()
+        async with anyio.create_task_group() as background:
+            background.start_soon(watch_generator, self.recorder)
+            background.start_soon(self._report_progress)
+            if process is not None and spec.target.process is not None:
+                interval = spec.target.process.interval.seconds
+                background.start_soon(sample_process, process, interval, self.recorder, self.now)
+            async with anyio.create_task_group() as load:
+                load.start_soon(self._stop_when_asked, load)
+                if plan.model == "closed":
+                    await self._drive_closed(load)
+                else:
+                    await self._drive_open(load)
+                await self._wind_down(load)
+            background.cancel_scope.cancel()
+        elapsed = self.now()
+        if self._interrupted:
+            self.recorder.note(
+                f"{self._interrupted} requests were still in flight at the hard stop "
+                "and are not counted"
+            )
+        return self.recorder.close(
+            elapsed_ns=elapsed,
+            started_at=started_at,
+            finished_at=time.time(),
+            aborted=self.control.stop.is_set(),
+        )
+
+    # -- closed model -------------------------------------------------------------------
+
+    async def _drive_closed(self, tg: TaskGroup) -> None:
+        plan, users = self.plan, list[_User]()
+        next_uid = 0
+        while not self.control.stop.is_set():
+            now = self.now()
+            if now >= plan.duration_ns:
+                break
+            want = plan.users_at(now)
+            while len(users) < want:
+                user = _User(next_uid)
+                next_uid += 1
+                users.append(user)
+                tg.start_soon(self._user, user)
+            while len(users) > want:
+                users.pop().leaving.set()
+            self.recorder.users(self._held, now)
+            await anyio.sleep(CONTROL_TICK_S)
+        for user in users:
+            user.leaving.set()
+
+    async def _user(self, user: _User) -> None:
+        session = self._transport.session(connections=1)
+        self._held += 1
+        try:
+            async with anyio.create_task_group() as tg:
+                for channel in self._channels:
+                    tg.start_soon(self._channel, channel, user)
+                if self._requests:
+                    await self._iterate(session, user)
+                else:
+                    await user.leaving.wait()
+        finally:
+            self._held -= 1
+            with anyio.CancelScope(shield=True):
+                await session.aclose()
+
+    async def _channel(self, channel: WsChannel, user: _User) -> None:
+        await run_channel(channel, self._sink, stop=user.leaving)
+
+    async def _iterate(self, session: HttpSession, user: _User) -> None:
+        plan, recorder, requests = self.plan, self.recorder, self._requests
+        think = self.spec.load.think_time
+        lo, hi = think.min.seconds, think.max.seconds
+        i = user.uid
+        while not user.leaving.is_set():
+            request = requests[plan.endpoint_for(i)]
+            i += 1
+            start = self.now()
+            try:
+                result = await session.send(request)
+            except anyio.get_cancelled_exc_class():
+                self._interrupted += 1
+                raise
+            end = self.now()
+            latency = end - start if result.outcome in TIMED else None
+            recorder.request("http", request.name, result.key, latency, start, end)
+            if hi > 0:
+                await anyio.sleep(lo if lo == hi else self._rng.uniform(lo, hi))
+
+    # -- open model ---------------------------------------------------------------------
+
+    async def _drive_open(self, tg: TaskGroup) -> None:
+        plan, recorder = self.plan, self.recorder
+        limit = self.spec.load.max_in_flight
+        session = self._transport.session(connections=limit)
+        in_flight = [0]
+
+        async def arrival(request: HttpRequest, due: int) -> None:
+            try:
+                result = await session.send(request)
+            except anyio.get_cancelled_exc_class():
+                self._interrupted += 1
+                raise
+            finally:
+                in_flight[0] -= 1
+            end = self.now()
+            latency = end - due if result.outcome in TIMED else None
+            recorder.request("http", request.name, result.key, latency, due, end)
+
+        n = 0
+        try:
+            while not self.control.stop.is_set():
+                nxt = plan.segment_arrival(n)
+                if nxt is None:
+                    break
+                k, due = nxt
+                n += 1
+                now = self.now()
+                if due > now:
+                    await anyio.sleep((due - now) / 1e9)
+                    now = self.now()
+                lateness = now - due
+                recorder.send_lateness(lateness, now, late=lateness > LATE_BOUND_NS)
+                if in_flight[0] >= limit:
+                    recorder.dropped(now)
+                    continue
+                in_flight[0] += 1
+                recorder.users(in_flight[0], now)
+                tg.start_soon(arrival, self._requests[plan.endpoint_for(k)], due)
+            recorder.generator.planned = n
+            await self._drain(lambda: in_flight[0] == 0)
+        finally:
+            with anyio.CancelScope(shield=True):
+                await session.aclose()
+
+    # -- ending ----------------------------------------------------------------------------
+
+    async def _drain(self, done: Callable[[], bool]) -> None:
+        """Give in-flight work ``load.graceful_stop`` to finish."""
+        with anyio.move_on_after(self.spec.load.graceful_stop.seconds):
+            while not done():
+                await anyio.sleep(CONTROL_TICK_S)
+
+    async def _wind_down(self, load: TaskGroup) -> None:
+        if self.plan.model == "closed":
+            await self._drain(lambda: self._held == 0)
+        load.cancel_scope.cancel()
+
+    async def _stop_when_asked(self, load: TaskGroup) -> None:
+        await self.control.stop.wait()
+        # Stopped early: users get a short grace, then everything is cancelled.
+        with anyio.move_on_after(min(self.spec.load.graceful_stop.seconds, 1.5)):
+            while self._held:
+                await anyio.sleep(CONTROL_TICK_S)
+        load.cancel_scope.cancel()
+
+    async def _report_progress(self) -> None:
+        if self._progress is None:
+            return
+        while True:
+            await anyio.sleep(1.0)
+            self._progress(self.recorder.live(self.now()))

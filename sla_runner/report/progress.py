@@ -1,0 +1,46 @@
+"""The live view of a run: a refreshing line on a terminal, periodic plain lines in CI logs."""
+
+from __future__ import annotations
+
+from typing import TextIO
+
+from sla_runner.metrics.recorder import LiveStats
+
+PLAIN_EVERY_S = 5  # CI logs get a line every 5 seconds
+
+
+def format_live(stats: LiveStats, duration_s: float) -> str:
+    p95 = f"{stats.p95_ms:.1f} ms" if stats.p95_ms is not None else "-"
+    pct = min(stats.elapsed_s / duration_s * 100, 100) if duration_s else 100
+    return (
+        f"[{stats.elapsed_s:6.1f}s {pct:3.0f}%] stage {stats.stage}  users {stats.users}  "
+        f"{stats.rps:,.0f}/s  p95 {p95}  requests {stats.requests:,}  errors {stats.errors:,}"
+    )
+
+
+class ProgressPrinter:
+    """Called once a second by the engine with the latest figures."""
+
+    def __init__(self, stream: TextIO, duration_s: float, *, tty: bool | None = None) -> None:
+        self._stream = stream
+        self._duration_s = duration_s
+        self._tty = stream.isatty() if tty is None else tty
+        self._calls = 0
+        self._width = 0
+
+    def __call__(self, stats: LiveStats) -> None:
+        self._calls += 1
+        line = format_live(stats, self._duration_s)
+        if self._tty:
+            pad = max(self._width - len(line), 0)
+            self._width = len(line)
+            self._stream.write("\r" + line + " " * pad)
+            self._stream.flush()
+        elif self._calls % PLAIN_EVERY_S == 0:
+            self._stream.write(line + "\n")
+            self._stream.flush()
+
+    def finish(self) -> None:
+        if self._tty and self._calls:
+            self._stream.write("\n")
+            self._stream.flush()

@@ -1,0 +1,147 @@
+"""The plan is pure: exact answers about users, arrivals, stages and the mix."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from sla_runner.errors import UsageError
+from sla_runner.plan import NS, Plan, Segment, build_plan
+from sla_runner.spec.models import Spec
+
+
+def _spec(stages: list[dict[str, Any]], endpoints: dict[str, Any] | None = None) -> Spec:
+    return Spec.model_validate(
+        {
+            "version": 1,
+            "name": "plan-test",
+            "sla_version": "1",
+            "target": {"base_url": "http://127.0.0.1:9"},
+            "endpoints": endpoints or {"a": {"path": "/a", "weight": 3}, "b": {"path": "/b"}},
+            "load": {"stages": stages},
+        }
+    )
+
+
+CLOSED = [
+    {"name": "ramp", "duration": "20s", "users": 100},
+    {"name": "steady", "duration": "60s", "users": 100},
+    {"name": "down", "duration": "10s", "users": 0},
+]
+
+
+WHOLE = Segment()
+
+
+def _closed(segment: Segment = WHOLE) -> Plan:
+    return build_plan(_spec(CLOSED), segment)
+
+
+@pytest.mark.parametrize(
+    ("t_s", "users"),
+    [(0, 0), (0.19, 0), (0.2, 1), (5, 25), (12.5, 62), (20, 100), (50, 100), (85, 50), (90, 0)],
+)
+def test_users_ramp_linearly_from_the_previous_level(t_s: float, users: int) -> None:
+    assert _closed().users_at(round(t_s * NS)) == users
+
+
+def test_users_outside_the_run_are_zero() -> None:
+    plan = _closed()
+    assert plan.users_at(-1) == 0
+    assert plan.users_at(plan.duration_ns + 1) == 0
+    assert plan.duration_ns == 90 * NS
+    assert plan.peak_users() == 100
+
+
+def test_stage_boundaries_belong_to_the_stage_that_starts_there() -> None:
+    plan = _closed()
+    assert plan.stage_names == ("ramp", "steady", "down")
+    assert plan.stage_at(0) == 0
+    assert plan.stage_at(20 * NS - 1) == 0
+    assert plan.stage_at(20 * NS) == 1
+    assert plan.stage_at(80 * NS) == 2
+    assert plan.stage_at(10**15) == 2
+
+
+def test_unnamed_stages_get_positional_names() -> None:
+    plan = build_plan(_spec([{"duration": "1s", "users": 1}, {"duration": "1s", "users": 2}]))
+    assert plan.stage_names == ("stage-1", "stage-2")
+
+
+@pytest.mark.parametrize("t_s", [0.2, 5, 12.5, 33.3, 85, 89.99])
+def test_segments_split_users_exactly(t_s: float) -> None:
+    t = round(t_s * NS)
+    whole = _closed().users_at(t)
+    parts = [_closed(Segment(i, 3)).users_at(t) for i in (1, 2, 3)]
+    assert sum(parts) == whole
+    assert max(parts) - min(parts) <= 1
+
+
+def test_open_model_arrivals_follow_the_integral_of_the_rate() -> None:
+    plan = build_plan(
+        _spec([{"duration": "10s", "rate": "100/s"}, {"duration": "10s", "rate": "100/s"}])
+    )
+    assert plan.model == "open"
+    assert plan.rate_at(5 * NS) == 50
+    assert plan.arrivals_before(10 * NS) == 500  # the ramp from 0 carries half
+    assert plan.total_arrivals() == 1500
+    assert plan.arrival_ns(0) == 0
+    assert plan.arrival_ns(500) == 10 * NS
+    assert plan.arrival_ns(1000) == 15 * NS
+    assert plan.arrival_ns(1499) == 19_990_000_000
+    assert plan.segment_arrival(1500) is None
+
+
+def test_open_model_constant_rate_is_evenly_spaced() -> None:
+    plan = build_plan(
+        _spec([{"duration": "1s", "rate": "50/s"}, {"duration": "2s", "rate": "3000/m"}])
+    )
+    # The first stage ramps 0 → 50/s and carries 25 arrivals; then 3000/m is exactly 50/s.
+    assert plan.arrival_ns(25) == NS
+    assert [plan.arrival_ns(k) for k in (26, 27, 124)] == [
+        1_020_000_000,
+        1_040_000_000,
+        2_980_000_000,
+    ]
+    assert plan.total_arrivals() == 125
+
+
+def test_open_segments_deal_arrivals_round_robin() -> None:
+    spec = _spec([{"duration": "2s", "rate": "10/s"}, {"duration": "3s", "rate": "10/s"}])
+    whole = build_plan(spec)
+    halves = [build_plan(spec, Segment(i, 2)) for i in (1, 2)]
+    assert sum(h.total_arrivals() for h in halves) == whole.total_arrivals() == 40
+    first = halves[0].segment_arrival(0)
+    second = halves[1].segment_arrival(0)
+    assert first is not None
+    assert second is not None
+    assert (first[0], second[0]) == (0, 1)
+    assert first[1] == whole.arrival_ns(0)
+
+
+def test_weighted_mix_is_exact_and_interleaved() -> None:
+    plan = _closed()
+    wheel = [plan.endpoint_for(i) for i in range(400)]
+    assert wheel.count("a") == 300
+    assert wheel.count("b") == 100
+    assert plan.mix == (0, 0, 1, 0)
+
+
+def test_fractional_weights() -> None:
+    plan = build_plan(
+        _spec(CLOSED, {"x": {"path": "/x", "weight": 0.5}, "y": {"path": "/y", "weight": 1.5}})
+    )
+    picks = [plan.endpoint_for(i) for i in range(len(plan.mix))]
+    assert picks.count("y") == 3 * picks.count("x")
+
+
+@pytest.mark.parametrize("text", ["0/2", "3/2", "1", "a/b", ""])
+def test_bad_segments_are_usage_errors(text: str) -> None:
+    with pytest.raises(UsageError, match="segment"):
+        Segment.parse(text)
+
+
+def test_segment_parse() -> None:
+    assert Segment.parse(" 2/3 ") == Segment(2, 3)
+    assert str(Segment(2, 3)) == "2/3"

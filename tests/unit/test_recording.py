@@ -1,0 +1,111 @@
+"""The recorder and the Recording: stage attribution, timeline, exact merge, round trip."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from sla_runner.metrics.recorder import Recorder
+from sla_runner.metrics.recording import Recording
+from sla_runner.plan import NS, Plan, Segment, build_plan
+from sla_runner.spec.models import Spec
+
+MS = 1_000_000
+
+
+def _plan(segment: Segment | None = None) -> Plan:
+    spec = Spec.model_validate(
+        {
+            "version": 1,
+            "name": "rec",
+            "sla_version": "1",
+            "target": {"base_url": "http://127.0.0.1:9"},
+            "endpoints": {"a": {"path": "/a"}, "b": {"path": "/b"}},
+            "load": {
+                "stages": [
+                    {"name": "warm", "duration": "2s", "users": 4},
+                    {"name": "hold", "duration": "3s", "users": 4},
+                ]
+            },
+        }
+    )
+    return build_plan(spec, segment or Segment())
+
+
+def _fill(recorder: Recorder, values_ms: list[int], *, offset_s: float = 0.0) -> None:
+    for i, v in enumerate(values_ms):
+        start = round((offset_s + i * 0.01) * NS)
+        key = "ok" if v < 500 else "status_503"
+        recorder.request("http", "a" if i % 2 else "b", key, v * MS, start, start + v * MS)
+
+
+def _close(recorder: Recorder) -> Recording:
+    return recorder.close(elapsed_ns=5 * NS, started_at=100.0, finished_at=105.0, aborted=False)
+
+
+def test_samples_belong_to_the_stage_they_were_due_in() -> None:
+    rec = Recorder(_plan())
+    rec.request("http", "a", "ok", 5 * MS, 2 * NS - 1, 2 * NS + 10 * MS)
+    rec.request("http", "a", "ok", 7 * MS, 2 * NS, 2 * NS + 7 * MS)
+    recording = _close(rec)
+    assert recording.series[("http", "a", 0)].count == 1
+    assert recording.series[("http", "a", 1)].count == 1
+    assert recording.series[("http", "a", 1)].latency_us.get_max_value() == 7003  # 3 digits
+
+
+def test_timeline_rows_per_second_with_percentiles_and_errors() -> None:
+    rec = Recorder(_plan())
+    _fill(rec, [10] * 50 + [600] * 10)  # all start in the first second
+    rec.users(4, int(1.5 * NS))
+    recording = _close(rec)
+    rows = {row.second: row for row in recording.timeline}
+    assert rows[0].requests + rows[1].requests == 60
+    assert rows[0].errors + rows[1].errors == 10
+    assert rows[1].users == 4
+    assert rows[0].p50_ms is not None
+    assert 9.9 <= rows[0].p50_ms <= 10.1
+
+
+def test_merge_of_halves_equals_the_whole_exactly() -> None:
+    values = [3, 5, 8, 13, 21, 34, 55, 89, 144, 233, 377, 610, 987] * 7
+    whole = Recorder(_plan())
+    _fill(whole, values)
+    halves = [Recorder(_plan(Segment(i, 2))) for i in (1, 2)]
+    for i, v in enumerate(values):
+        start = round(i * 0.01 * NS)
+        outcome = "ok" if v < 500 else "status_503"
+        halves[i % 2].request("http", "a" if i % 2 else "b", outcome, v * MS, start, start + v * MS)
+    merged = _close(halves[0]).merge(_close(halves[1]))
+    expected = _close(whole)
+    assert merged.series.keys() == expected.series.keys()
+    for key, series in expected.series.items():
+        assert merged.series[key].outcomes == series.outcomes
+        for p in (50, 90, 99, 99.9, 100):
+            got = merged.series[key].latency_us.get_value_at_percentile(p)
+            assert got == series.latency_us.get_value_at_percentile(p)
+    assert merged.segment == "merged"
+
+
+def test_round_trip_through_json_is_lossless() -> None:
+    rec = Recorder(_plan())
+    _fill(rec, [1, 2, 3, 400, 900])
+    rec.gauge("process.rss", 300 * 1024 * 1024, NS)
+    rec.gauge("process.cpu", 12.5, NS)
+    rec.dropped(NS)
+    rec.reconnect("prices")
+    rec.note("a note")
+    original = _close(rec)
+    text = json.dumps(original.to_dict())
+    again = Recording.from_dict(json.loads(text))
+    assert again.to_dict() == original.to_dict()
+    assert again.gauge("process.rss", None).get_max_value() // 1024 == 300
+    assert again.generator.dropped == 1
+    assert again.reconnects["prices"] == 1
+
+
+def test_merge_refuses_recordings_of_different_plans() -> None:
+    one = _close(Recorder(_plan()))
+    other = Recording(stage_names=["x"], stage_durations_ns=[NS])
+    with pytest.raises(ValueError, match="stages differ"):
+        one.merge(other)
