@@ -208,6 +208,10 @@ def parse_threshold(text: str) -> Threshold:
         metric, scope = _split_selector(match["selector"])
         stat = match["stat"]
         _check_stat(stat, metric)
+    mantissa, _, exponent = match["number"].lower().partition("e")
+    if len(mantissa) > 40 or len(exponent.lstrip("+-0")) > 2:
+        # Fraction("1e99999999") would compute a 100-million-digit integer first.
+        raise ThresholdSyntaxError(f"the limit {match['number'][:40]!r} is too large")
     try:
         number = Fraction(match["number"])
     except (ValueError, ZeroDivisionError) as exc:  # pragma: no cover - regex admits only numbers

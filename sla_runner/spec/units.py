@@ -45,7 +45,12 @@ MAX_DURATION_NS = 30 * 24 * NS_PER_UNIT["h"]  # 30 days
 MAX_RATE_PER_S = 10_000_000
 
 
+MAX_NUMBER_CHARS = 40
+
+
 def _fraction(text: str) -> Fraction:
+    if len(text) > MAX_NUMBER_CHARS:  # keeps int() far from Python's 4300-digit limit
+        raise ValueError(f"the number {text[:MAX_NUMBER_CHARS]}… is too long")
     return Fraction(text)
 
 

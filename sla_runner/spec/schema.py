@@ -1,0 +1,40 @@
+"""The JSON Schema of spec format version 1, generated from the models.
+
+The committed copy, ``schemas/sla-spec.schema.json``, is checked current by a test.
+Regenerate it with::
+
+    sla-runner schema > schemas/sla-spec.schema.json
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from sla_runner.spec.models import FORMAT_VERSION, Spec
+
+SCHEMA_ID = "urn:sla-runner:schema:spec:v1"
+SCHEMA_DIALECT = "https://json-schema.org/draft/2020-12/schema"
+
+
+def spec_json_schema() -> dict[str, Any]:
+    """The JSON Schema (draft 2020-12) that editors and CI use to check a spec file."""
+    body = Spec.model_json_schema(mode="validation")
+    return {
+        "$schema": SCHEMA_DIALECT,
+        "$id": SCHEMA_ID,
+        "title": "sla-runner spec",
+        "description": (
+            f"An SLA spec for sla-runner, format version {FORMAT_VERSION}: the target service, "
+            "its endpoints and WebSocket channels, the load to drive and the thresholds to "
+            "hold. Values such as durations (250ms), sizes (512MB), rates (50/s) and "
+            "percents (99%) carry explicit units; ${VAR} and ${VAR:-default} are "
+            "interpolated from the environment before validation."
+        ),
+        **{k: v for k, v in body.items() if k not in ("title", "description")},
+    }
+
+
+def spec_json_schema_text() -> str:
+    """The schema as committed: 2-space indented JSON with a final newline."""
+    return json.dumps(spec_json_schema(), indent=2, ensure_ascii=False) + "\n"
