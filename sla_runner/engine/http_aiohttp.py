@@ -1,0 +1,171 @@
+"""The default HTTP/1.1 transport: one aiohttp ClientSession per virtual user.
+
+Measured as the fast path (issue 3): keep-alive connections owned by the session, no
+cookie jar unless asked, no ``Accept-Encoding`` unless the spec sends one, bodies read
+raw (not decompressed) unless ``body_contains`` must look inside them. Requests with
+``http2`` go through an httpx session the aiohttp session opens on first use.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import ssl
+
+import aiohttp
+
+from sla_runner import __version__
+from sla_runner.engine.transport import (
+    MAX_REDIRECTS,
+    REDIRECT_STATUSES,
+    BodyScanner,
+    HttpRequest,
+    HttpSession,
+    Outcome,
+    RedirectPolicy,
+    Result,
+    redirect_hop,
+)
+from sla_runner.spec.models import Target
+
+USER_AGENT = f"sla-runner/{__version__}"
+
+
+class AiohttpTransport:
+    def __init__(self, target: Target, *, cookies: bool = False) -> None:
+        self.target = target
+        self.cookies = cookies
+        self.policy = RedirectPolicy(target)
+
+    def session(self, *, connections: int) -> HttpSession:
+        return AiohttpSession(self, connections)
+
+
+class AiohttpSession:
+    """Created outside or inside the loop; the aiohttp session is opened on the first send."""
+
+    __slots__ = ("_client", "_connections", "_http2", "_transport")
+
+    def __init__(self, transport: AiohttpTransport, connections: int) -> None:
+        if connections < 1:
+            raise ValueError(f"connections must be at least 1, got {connections}")
+        self._transport = transport
+        self._connections = connections
+        self._client: aiohttp.ClientSession | None = None
+        self._http2: HttpSession | None = None
+
+    def _open(self) -> aiohttp.ClientSession:
+        target = self._transport.target
+        connector = aiohttp.TCPConnector(
+            limit=self._connections,
+            limit_per_host=0,
+            ssl=target.verify_tls,
+            ttl_dns_cache=300,
+        )
+        self._client = aiohttp.ClientSession(
+            connector=connector,
+            cookie_jar=None if self._transport.cookies else aiohttp.DummyCookieJar(),
+            headers={"User-Agent": USER_AGENT},
+            skip_auto_headers=("Accept-Encoding",),
+            timeout=aiohttp.ClientTimeout(total=None, sock_connect=target.connect_timeout.seconds),
+            auto_decompress=False,
+            trust_env=False,
+        )
+        return self._client
+
+    async def send(self, request: HttpRequest) -> Result:
+        if request.http2:
+            return await self._h2().send(request)
+        client = self._client or self._open()
+        try:
+            async with asyncio.timeout(request.timeout_s):
+                return await self._exchange(client, request)
+        except aiohttp.ConnectionTimeoutError:
+            return Result(Outcome.CONNECT_ERROR, detail="connect timed out")
+        except TimeoutError:
+            return Result(
+                Outcome.TIMEOUT, detail=f"no complete response within {request.timeout_s:g}s"
+            )
+        except Exception as exc:  # every failure is an outcome; cancellation is not an Exception
+            return classify(exc)
+
+    async def _exchange(self, client: aiohttp.ClientSession, request: HttpRequest) -> Result:
+        policy = self._transport.policy
+        method, url, headers, body = request.method, request.url, request.headers, request.body
+        decompress = request.body_contains is not None
+        for _ in range(MAX_REDIRECTS + 1):
+            async with client.request(
+                method,
+                url,
+                headers=headers,
+                data=body,
+                allow_redirects=False,
+                auto_decompress=decompress,
+            ) as response:
+                status = response.status
+                content = response.content
+                location = response.headers.get("Location")
+                if status in REDIRECT_STATUSES and location and policy.follow:
+                    while await content.readany():
+                        pass
+                    following = policy.next_url(url, location)
+                    if following is None:
+                        return Result(Outcome.REDIRECT_BLOCKED, status, f"redirect to {location}")
+                    method, headers, keep = redirect_hop(status, method, headers, url, following)
+                    body, url = body if keep else None, following
+                    continue
+                if not request.status_ok(status):
+                    while await content.readany():
+                        pass
+                    return Result(Outcome.STATUS, status)
+                if request.body_contains is None:
+                    while await content.readany():
+                        pass
+                    return Result(Outcome.OK, status)
+                scanner = BodyScanner(request.body_contains)
+                while chunk := await content.readany():
+                    scanner.feed(chunk)
+                if scanner.found:
+                    return Result(Outcome.OK, status)
+                return Result(Outcome.BODY_MISMATCH, status)
+        return Result(Outcome.REDIRECT_BLOCKED, detail=f"more than {MAX_REDIRECTS} redirects")
+
+    def _h2(self) -> HttpSession:
+        if self._http2 is None:
+            from sla_runner.engine.http_httpx import HttpxTransport  # noqa: PLC0415
+
+            transport = HttpxTransport(self._transport.target, cookies=self._transport.cookies)
+            self._http2 = transport.session(connections=self._connections)
+        return self._http2
+
+    async def aclose(self) -> None:
+        client, self._client = self._client, None
+        h2, self._http2 = self._http2, None
+        try:
+            if client is not None:
+                await client.close()
+        finally:
+            if h2 is not None:
+                await h2.aclose()
+
+
+def classify(exc: BaseException) -> Result:
+    """An aiohttp (or socket) failure as an outcome."""
+    detail = f"{type(exc).__name__}: {exc}"[:300]
+    if isinstance(exc, (aiohttp.ClientSSLError, ssl.SSLError)) or isinstance(
+        exc.__cause__, ssl.SSLError
+    ):
+        return Result(Outcome.TLS_ERROR, detail=detail)
+    if isinstance(exc, aiohttp.ClientConnectorError):
+        return Result(Outcome.CONNECT_ERROR, detail=detail)
+    if isinstance(exc, aiohttp.ClientPayloadError):
+        broken = "decod" in str(exc).lower() or "compress" in str(exc).lower()
+        return Result(Outcome.PROTOCOL_ERROR if broken else Outcome.RESET, detail=detail)
+    if isinstance(exc, aiohttp.ClientResponseError):  # aiohttp's wrapper of BadHttpMessage
+        return Result(Outcome.PROTOCOL_ERROR, detail=detail)
+    if isinstance(exc, (aiohttp.ServerDisconnectedError, aiohttp.ClientOSError, ConnectionError)):
+        return Result(Outcome.RESET, detail=detail)
+    if isinstance(exc, aiohttp.ClientConnectionError):
+        return Result(Outcome.RESET, detail=detail)
+    if isinstance(exc, OSError):
+        return Result(Outcome.CONNECT_ERROR, detail=detail)
+    return Result(Outcome.ERROR, detail=detail)

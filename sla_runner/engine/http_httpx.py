@@ -1,0 +1,178 @@
+"""The httpx transport: for ``http2: true`` endpoints, or when ``target.engine`` is httpx.
+
+One ``httpx.AsyncClient`` per session (per virtual user), so each user holds its own
+connections; a second client with HTTP/2 enabled is opened on the first ``http2``
+request. Outcomes are classified exactly as the aiohttp transport classifies them.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import ssl
+
+import httpx
+
+from sla_runner import __version__
+from sla_runner.engine.transport import (
+    MAX_REDIRECTS,
+    REDIRECT_STATUSES,
+    BodyScanner,
+    HttpRequest,
+    HttpSession,
+    Outcome,
+    RedirectPolicy,
+    Result,
+    redirect_hop,
+)
+from sla_runner.spec.models import Target
+
+USER_AGENT = f"sla-runner/{__version__}"
+
+
+class HttpxTransport:
+    def __init__(self, target: Target, *, cookies: bool = False) -> None:
+        self.target = target
+        self.cookies = cookies
+        self.policy = RedirectPolicy(target)
+
+    def session(self, *, connections: int) -> HttpSession:
+        return HttpxSession(self, connections)
+
+
+class HttpxSession:
+    __slots__ = ("_clients", "_connections", "_timeouts", "_transport")
+
+    def __init__(self, transport: HttpxTransport, connections: int) -> None:
+        if connections < 1:
+            raise ValueError(f"connections must be at least 1, got {connections}")
+        self._transport = transport
+        self._connections = connections
+        self._clients: dict[bool, httpx.AsyncClient] = {}
+        self._timeouts: dict[float, httpx.Timeout] = {}
+
+    def _open(self, http2: bool) -> httpx.AsyncClient:
+        target = self._transport.target
+        client = httpx.AsyncClient(
+            http2=http2,
+            verify=target.verify_tls,
+            limits=httpx.Limits(
+                max_connections=self._connections, max_keepalive_connections=self._connections
+            ),
+            timeout=httpx.Timeout(None, connect=target.connect_timeout.seconds),
+            headers={"User-Agent": USER_AGENT},
+            follow_redirects=False,
+            trust_env=False,
+        )
+        del client.headers["Accept-Encoding"]  # as the aiohttp transport: only what the spec sends
+        self._clients[http2] = client
+        return client
+
+    async def send(self, request: HttpRequest) -> Result:
+        client = self._clients.get(request.http2) or self._open(request.http2)
+        try:
+            async with asyncio.timeout(request.timeout_s):
+                return await self._exchange(client, request)
+        except httpx.ConnectTimeout:
+            return Result(Outcome.CONNECT_ERROR, detail="connect timed out")
+        except TimeoutError:
+            return Result(
+                Outcome.TIMEOUT, detail=f"no complete response within {request.timeout_s:g}s"
+            )
+        except Exception as exc:  # every failure is an outcome; cancellation is not an Exception
+            return classify(exc)
+        finally:
+            if not self._transport.cookies and len(client.cookies.jar):
+                client.cookies.clear()
+
+    def _timeout(self, timeout_s: float) -> httpx.Timeout:
+        """httpx's own connect timeout, ending before the request's deadline.
+
+        httpcore does not close a socket whose TLS handshake is cancelled (it closes it
+        only on an ``Exception``), so the connect phase must end by httpx's own timeout,
+        never by our cancellation, or the socket leaks.
+        """
+        timeout = self._timeouts.get(timeout_s)
+        if timeout is None:
+            connect_s = min(self._transport.target.connect_timeout.seconds, 0.9 * timeout_s)
+            timeout = self._timeouts[timeout_s] = httpx.Timeout(None, connect=connect_s)
+        return timeout
+
+    async def _exchange(self, client: httpx.AsyncClient, request: HttpRequest) -> Result:
+        policy = self._transport.policy
+        timeout = self._timeout(request.timeout_s)
+        method, url, headers, body = request.method, request.url, request.headers, request.body
+        for _ in range(MAX_REDIRECTS + 1):
+            response = await client.send(
+                client.build_request(method, url, headers=headers, content=body, timeout=timeout),
+                stream=True,
+            )
+            try:
+                status = response.status_code
+                location = response.headers.get("Location")
+                if status in REDIRECT_STATUSES and location and policy.follow:
+                    async for _chunk in response.aiter_raw():
+                        pass
+                    following = policy.next_url(url, location)
+                    if following is None:
+                        return Result(Outcome.REDIRECT_BLOCKED, status, f"redirect to {location}")
+                    method, headers, keep = redirect_hop(status, method, headers, url, following)
+                    body, url = body if keep else None, following
+                    continue
+                if not request.status_ok(status):
+                    async for _chunk in response.aiter_raw():
+                        pass
+                    return Result(Outcome.STATUS, status)
+                if request.body_contains is None:
+                    async for _chunk in response.aiter_raw():
+                        pass
+                    return Result(Outcome.OK, status)
+                scanner = BodyScanner(request.body_contains)
+                async for chunk in response.aiter_bytes():
+                    scanner.feed(chunk)
+                if scanner.found:
+                    return Result(Outcome.OK, status)
+                return Result(Outcome.BODY_MISMATCH, status)
+            finally:
+                await response.aclose()
+        return Result(Outcome.REDIRECT_BLOCKED, detail=f"more than {MAX_REDIRECTS} redirects")
+
+    async def aclose(self) -> None:
+        clients = list(self._clients.values())
+        self._clients.clear()
+        for client in clients:
+            await client.aclose()
+
+
+def _ssl_cause(exc: BaseException) -> bool:
+    seen: BaseException | None = exc
+    for _ in range(8):
+        if seen is None:
+            return False
+        if isinstance(seen, ssl.SSLError) or "SSL" in str(seen) or "CERTIFICATE" in str(seen):
+            return True
+        seen = seen.__cause__ or seen.__context__
+    return False
+
+
+def classify(exc: BaseException) -> Result:
+    """An httpx failure as an outcome."""
+    detail = f"{type(exc).__name__}: {exc}"[:300]
+    text = str(exc).lower()
+    if isinstance(exc, httpx.TimeoutException):
+        return Result(Outcome.TIMEOUT, detail=detail)
+    if isinstance(exc, (httpx.ConnectError, httpx.ReadError, httpx.WriteError)) and _ssl_cause(exc):
+        return Result(Outcome.TLS_ERROR, detail=detail)
+    if isinstance(exc, (httpx.ConnectError, httpx.ProxyError)):
+        return Result(Outcome.CONNECT_ERROR, detail=detail)
+    if isinstance(exc, httpx.RemoteProtocolError):
+        cut = "disconnected" in text or "peer closed" in text or "incomplete" in text
+        return Result(Outcome.RESET if cut else Outcome.PROTOCOL_ERROR, detail=detail)
+    if isinstance(exc, (httpx.ReadError, httpx.WriteError, httpx.CloseError, ConnectionError)):
+        return Result(Outcome.RESET, detail=detail)
+    if isinstance(exc, (httpx.ProtocolError, httpx.DecodingError)):
+        return Result(Outcome.PROTOCOL_ERROR, detail=detail)
+    if isinstance(exc, ssl.SSLError):
+        return Result(Outcome.TLS_ERROR, detail=detail)
+    if isinstance(exc, OSError):
+        return Result(Outcome.CONNECT_ERROR, detail=detail)
+    return Result(Outcome.ERROR, detail=detail)
