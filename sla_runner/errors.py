@@ -27,7 +27,7 @@ class SpecIssue:
     message: str
 
     def format(self, filename: str) -> str:
-        where = f"{filename}:{self.line}:{self.column}"
+        where = f"{filename}:{self.line}:{self.column}" if self.line else filename
         return f"{where}: {self.path}: {self.message}" if self.path else f"{where}: {self.message}"
 
 
