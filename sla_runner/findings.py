@@ -1,0 +1,197 @@
+"""Findings: a few plain sentences, each derived from the recording, for a failed or invalid run.
+
+A finding appears only when the data shows it, and says it with the figures:
+
+- which endpoint or channel dominates a failing latency threshold (its share of the
+  samples above the limit, its percentile against the others');
+- which kind of error dominates the failures (timeouts, HTTP 5xx, connect errors, ...);
+- whether latency grew with the number of users, or over a run at steady load;
+- whether the service's memory kept growing.
+
+The trigger bounds are the constants below.
+"""
+
+from __future__ import annotations
+
+import statistics
+from collections import Counter
+
+from sla_runner import display
+from sla_runner.metrics.recording import LATENCY_METRICS, Recording, Series
+from sla_runner.metrics.stats import count_above, merged_latency, slope_and_r
+from sla_runner.verdict_model import ThresholdResult
+
+DOMINANT_SHARE = 0.5  # one scope holds at least half of the samples above the limit
+MIN_TIMELINE_ROWS = 6  # seconds with a p95 needed to say anything about a trend
+MIN_CORRELATION = 0.6  # Pearson r of p95 against users (or time) to call it a trend
+MIN_GROWTH_FACTOR = 1.5  # median p95 of the top third against the bottom third
+MIN_RSS_ROWS = 5
+MIN_RSS_CORRELATION = 0.8
+MIN_RSS_GROWTH = 0.05  # fitted growth over the run, as a fraction of the first sample
+LATENCY_STATS = ("min", "max", "mean")
+
+_KIND_NAMES = {
+    "timeout": "timeouts",
+    "connect_error": "connect errors",
+    "reset": "connection resets",
+    "unexpected_body": "unexpected bodies",
+    "closed": "closed connections",
+}
+_NOUNS = {"http": "requests", "ws": "round trips", "ws_connect": "connects"}
+
+
+def kind_name(kind: str) -> str:
+    """``status_503`` → ``HTTP 503 responses``; ``timeout`` → ``timeouts``."""
+    if kind.startswith("status_"):
+        return f"HTTP {kind.removeprefix('status_')} responses"
+    return _KIND_NAMES.get(kind, kind.replace("_", " "))
+
+
+def find(recording: Recording, results: list[ThresholdResult]) -> list[str]:
+    """The findings for a verdict whose thresholds came out as ``results``."""
+    out: list[str] = []
+    seen: set[str] = set()
+    # Whole-run thresholds first, then severity fail before warn: one sentence per metric.
+    missed = [r for r in results if r.passed is False and r.observed is not None]
+    for r in sorted(missed, key=lambda r: (r.during is not None, r.severity != "fail")):
+        if r.metric not in seen:
+            sentence = dominant_scope(recording, r)
+            if sentence:
+                seen.add(r.metric)
+                out.append(sentence)
+    for metric in LATENCY_METRICS:
+        sentence = dominant_error(recording, metric)
+        if sentence:
+            out.append(sentence)
+    for sentence in (latency_trend(recording), memory_growth(recording)):
+        if sentence:
+            out.append(sentence)
+    return out
+
+
+def dominant_scope(recording: Recording, result: ThresholdResult) -> str | None:
+    """Which endpoint/channel holds most samples above a failed latency limit of a whole metric."""
+    if result.metric not in LATENCY_METRICS or result.scope is not None:
+        return None
+    if not (result.stat.startswith("p") or result.stat in LATENCY_STATS):
+        return None
+    if result.op not in ("<", "<="):
+        return None
+    stage = recording.stage_index(result.during) if result.during else None
+    by_scope: dict[str, list[Series]] = {}
+    for (m, scope, st), series in recording.series.items():
+        if m == result.metric and (stage is None or st == stage):
+            by_scope.setdefault(scope, []).append(series)
+    if len(by_scope) < 2:
+        return None
+    limit_us = result.limit * 1000
+    above = {scope: count_above(merged_latency(s), limit_us) for scope, s in by_scope.items()}
+    total = sum(above.values())
+    if total == 0:
+        return None
+    top = max(sorted(above), key=lambda s: above[s])
+    if above[top] < DOMINANT_SHARE * total:
+        return None
+    pct = float(result.stat[1:]) if result.stat.startswith("p") else 95.0
+    name = f"p{pct:g}"
+    mine = merged_latency(by_scope[top]).get_value_at_percentile(pct) / 1000
+    others_hist = merged_latency([s for sc, ss in by_scope.items() if sc != top for s in ss])
+    noun = _NOUNS[result.metric]
+    sentence = (
+        f"{result.metric}.{top} accounts for {display.count(above[top])} of the "
+        f"{display.count(total)} {result.metric} {noun} slower than "
+        f"{display.value(result.limit, 'ms')} ({display.percent(above[top], total)})"
+    )
+    if others_hist.get_total_count():
+        others = others_hist.get_value_at_percentile(pct) / 1000
+        kind = "endpoints" if result.metric == "http" else "channels"
+        sentence += (
+            f"; its {name} is {display.value(mine, 'ms')} against "
+            f"{display.value(others, 'ms')} for the other {kind}"
+        )
+    return sentence + "."
+
+
+def dominant_error(recording: Recording, metric: str) -> str | None:
+    """Which error kinds the failures of a metric were, and where they happened most."""
+    kinds: Counter[str] = Counter()
+    where: Counter[str] = Counter()
+    for (m, scope, _st), series in recording.series.items():
+        if m == metric:
+            errs = {k: v for k, v in series.outcomes.items() if k != "ok"}
+            kinds.update(errs)
+            where[scope] += sum(errs.values())
+    total = sum(kinds.values())
+    if total == 0:
+        return None
+    ranked = sorted(kinds.items(), key=lambda kv: (-kv[1], kv[0]))[:3]
+    parts = [f"{display.count(n)} ({display.percent(n, total)}) {kind_name(k)}" for k, n in ranked]
+    listed = parts[0] if len(parts) == 1 else ", ".join(parts[:-1]) + " and " + parts[-1]
+    sentence = f"Of {display.count(total)} failed {metric} {_NOUNS[metric]}, {listed}"
+    rest = total - sum(n for _k, n in ranked)
+    if rest:
+        sentence += f", {display.count(rest)} of other kinds"
+    top_scope, n_top = max(sorted(where.items()), key=lambda kv: kv[1])
+    if len(where) > 1 and n_top >= DOMINANT_SHARE * total:
+        sentence += (
+            f"; {display.count(n_top)} of them ({display.percent(n_top, total)}) on "
+            f"{metric}.{top_scope}"
+        )
+    return sentence + "."
+
+
+def latency_trend(recording: Recording) -> str | None:
+    """Whether the per-second HTTP p95 grew with the users held, or over time at steady load."""
+    rows = [r for r in recording.timeline if r.p95_ms is not None and r.users > 0]
+    if len(rows) < MIN_TIMELINE_ROWS:
+        return None
+    p95 = [float(r.p95_ms or 0.0) for r in rows]
+    users = [float(r.users) for r in rows]
+    third = len(rows) // 3
+    top_users = max(users)
+    if top_users - min(users) > 0.1 * top_users:
+        _slope, r_value = slope_and_r(users, p95)
+        by_load = sorted(rows, key=lambda r: (r.users, r.second))
+        low, high = by_load[:third], by_load[-third:]
+        low_p95 = statistics.median(float(r.p95_ms or 0.0) for r in low)
+        high_p95 = statistics.median(float(r.p95_ms or 0.0) for r in high)
+        if r_value < MIN_CORRELATION or high_p95 < MIN_GROWTH_FACTOR * low_p95:
+            return None
+        return (
+            f"HTTP p95 latency grew with the number of users: a median of "
+            f"{display.value(low_p95, 'ms')} over the {third} seconds with the fewest users "
+            f"(at most {display.count(max(r.users for r in low))}) against "
+            f"{display.value(high_p95, 'ms')} over the {third} with the most (at least "
+            f"{display.count(min(r.users for r in high))}); correlation "
+            f"{r_value:.2f} over {len(rows)} s."
+        )
+    seconds = [float(r.second) for r in rows]
+    _slope, r_value = slope_and_r(seconds, p95)
+    first = statistics.median(p95[:third])
+    last = statistics.median(p95[-third:])
+    if r_value < MIN_CORRELATION or last < MIN_GROWTH_FACTOR * first:
+        return None
+    return (
+        f"HTTP p95 latency kept rising while the load held at about "
+        f"{display.count(round(statistics.median(users)))} users: a median of "
+        f"{display.value(first, 'ms')} in the first {third} s against "
+        f"{display.value(last, 'ms')} in the last {third} s (correlation {r_value:.2f})."
+    )
+
+
+def memory_growth(recording: Recording) -> str | None:
+    """Whether the sampled service's RSS kept growing over the run."""
+    rows = [r for r in recording.timeline if r.rss_bytes is not None]
+    if len(rows) < MIN_RSS_ROWS:
+        return None
+    xs = [float(r.second) for r in rows]
+    ys = [float(r.rss_bytes or 0) for r in rows]
+    slope, r_value = slope_and_r(xs, ys)
+    span = xs[-1] - xs[0]
+    if slope <= 0 or r_value < MIN_RSS_CORRELATION or slope * span < MIN_RSS_GROWTH * ys[0]:
+        return None
+    return (
+        f"The service's memory kept growing: RSS went from {display.size(ys[0])} to "
+        f"{display.size(ys[-1])} over {display.number(span)} s "
+        f"({display.size(slope)}/s, correlation {r_value:.2f})."
+    )

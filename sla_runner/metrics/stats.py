@@ -1,0 +1,179 @@
+"""Observed values of thresholds on a Recording: pure functions, no I/O.
+
+Units follow the threshold grammar: milliseconds for latencies, bytes for process.rss,
+percent for process.cpu and the success/error rates, per second for rates, plain numbers
+for counts and users.
+
+Percentiles, min and max of a histogram are HdrHistogram's own figures: a value is
+reported as the highest value equivalent to it at 3 significant digits (the minimum as
+the lowest), so a reported latency is at most 0.1% above the recorded one. Values below
+2,048 µs (and below 2,048 KiB or 20.48% for gauges) are exact.
+
+Every comparison is made on correctly rounded floats of exact integer ratios
+(``100 * ok / count``, ``count * 1e9 / window_ns``), so a value that equals its limit
+exactly compares as equal.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from hdrh.histogram import HdrHistogram
+
+from sla_runner.metrics.histogram import gauge_histogram, latency_histogram
+from sla_runner.metrics.recording import GAUGE_SCALE, Recording, Series, TimelineRow
+from sla_runner.spec.thresholds import LATENCY_METRICS, Threshold
+
+NS_PER_S = 1_000_000_000
+US_PER_MS = 1000
+# Percentiles shown in every metric summary (the JSON's latency_ms and the JUnit tables).
+SUMMARY_PERCENTILES: tuple[tuple[str, float], ...] = (
+    ("p50", 50.0),
+    ("p90", 90.0),
+    ("p95", 95.0),
+    ("p99", 99.0),
+    ("p99.9", 99.9),
+)
+
+
+@dataclass(frozen=True)
+class Observation:
+    """What a threshold's statistic came to: ``value`` is None when there was nothing to judge."""
+
+    value: float | None
+    samples: int
+    reason: str | None = None  # why there is no value
+
+
+def stage_window_ns(recording: Recording, stage: int | None) -> int:
+    """How long a judging window actually ran: an aborted run's last stage is cut short."""
+    if stage is None:
+        return recording.elapsed_ns
+    start = sum(recording.stage_durations_ns[:stage])
+    full = recording.stage_durations_ns[stage]
+    if not recording.aborted or recording.elapsed_ns <= 0:
+        return full
+    return min(max(recording.elapsed_ns - start, 0), full)
+
+
+def merged_latency(series: list[Series]) -> HdrHistogram:
+    out = latency_histogram()
+    for s in series:
+        out.add(s.latency_us)
+    return out
+
+
+def outcomes_of(series: list[Series]) -> tuple[int, int]:
+    """(count, ok) over the series."""
+    count = sum(s.count for s in series)
+    ok = sum(s.outcomes.get("ok", 0) for s in series)
+    return count, ok
+
+
+def histogram_stat(hist: HdrHistogram, stat: str, scale: float) -> float:
+    """One statistic of a histogram, its raw values multiplied by ``scale``."""
+    if stat == "min":
+        raw: float = hist.get_min_value()
+    elif stat == "max":
+        raw = hist.get_max_value()
+    elif stat == "mean":
+        raw = hist.get_mean_value()
+    else:
+        raw = hist.get_value_at_percentile(float(stat[1:]))
+    return _scaled(raw, scale)
+
+
+def _scaled(raw: float, scale: float) -> float:
+    # Divide by an integer where we can, so that 200,000 µs is exactly 200.0 ms.
+    if scale < 1 and round(1 / scale) * scale == 1:
+        return raw / round(1 / scale)
+    return raw * scale
+
+
+def timeline_rows(recording: Recording, stage: int | None) -> list[TimelineRow]:
+    return [r for r in recording.timeline if stage is None or r.stage == stage]
+
+
+def users_stat(rows: list[TimelineRow], stat: str) -> float:
+    held = [r.users for r in rows]
+    if stat == "min":
+        return float(min(held))
+    if stat == "mean":
+        return sum(held) / len(held)
+    return float(max(held))
+
+
+def observe(recording: Recording, threshold: Threshold, stage: int | None) -> Observation:
+    """The observed value of ``threshold``'s statistic over one stage or the whole run."""
+    metric, stat = threshold.metric, threshold.stat
+    if metric in LATENCY_METRICS:
+        return _observe_requests(recording, threshold, stage)
+    if metric == "users":
+        rows = timeline_rows(recording, stage)
+        if not rows:
+            return Observation(None, 0, "no timeline rows: no second of the run was recorded")
+        return Observation(users_stat(rows, stat), len(rows))
+    hist = recording.gauge(metric, stage) if metric in GAUGE_SCALE else gauge_histogram()
+    n = hist.get_total_count()
+    if n == 0:
+        return Observation(None, 0, f"no samples of {metric}: the process was not sampled")
+    return Observation(histogram_stat(hist, stat, GAUGE_SCALE[metric]), n)
+
+
+def _observe_requests(recording: Recording, threshold: Threshold, stage: int | None) -> Observation:
+    series = recording.select(threshold.metric, threshold.scope, stage)
+    count, ok = outcomes_of(series)
+    what = threshold.selector
+    if count == 0:
+        never = "were made" if threshold.metric == "http" else "took place"
+        return Observation(None, 0, f"no samples: no {_noun(what)} {never}")
+    stat = threshold.stat
+    if stat == "count":
+        return Observation(float(count), count)
+    if stat == "rate":
+        window = stage_window_ns(recording, stage)
+        if window <= 0:
+            return Observation(None, count, "the judging window has no duration")
+        return Observation(count * NS_PER_S / window, count)
+    if stat == "success_rate":
+        return Observation(100 * ok / count, count)
+    if stat == "error_rate":
+        return Observation(100 * (count - ok) / count, count)
+    hist = merged_latency(series)
+    n = hist.get_total_count()
+    if n == 0:
+        return Observation(
+            None, 0, f"no latency samples: none of the {count:,} {_noun(what)} got a response"
+        )
+    return Observation(histogram_stat(hist, stat, 1 / US_PER_MS), n)
+
+
+def _noun(selector: str) -> str:
+    if selector.startswith("ws_connect"):
+        return f"{selector} connects"
+    if selector.startswith("ws"):
+        return f"{selector} round trips"
+    return f"{selector} requests"
+
+
+def count_above(hist: HdrHistogram, limit_raw: float) -> int:
+    """How many recorded values lie above ``limit_raw`` (in the histogram's own unit)."""
+    total = 0
+    for item in hist.get_recorded_iterator():
+        if item.value_iterated_to > limit_raw:
+            total += item.count_at_value_iterated_to
+    return total
+
+
+def slope_and_r(xs: list[float], ys: list[float]) -> tuple[float, float]:
+    """Least-squares slope of ys over xs and Pearson's r (0 when either does not vary)."""
+    n = len(xs)
+    if n < 2:
+        return 0.0, 0.0
+    mx, my = sum(xs) / n, sum(ys) / n
+    sxx = sum((x - mx) ** 2 for x in xs)
+    syy = sum((y - my) ** 2 for y in ys)
+    sxy = sum((x - mx) * (y - my) for x, y in zip(xs, ys, strict=True))
+    if sxx == 0 or syy == 0:
+        return 0.0, 0.0
+    return sxy / sxx, sxy / (sxx * syy) ** 0.5

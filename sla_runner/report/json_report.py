@@ -1,0 +1,62 @@
+"""The JSON verdict: ``Verdict`` → JSON text, redacted, keys in a stable order.
+
+Keys come in the order of the models' fields (identity and outcome first, the bulky
+recording last); mappings (metrics, errors by kind) are sorted by the judge. Every string
+is redacted before encoding, except HDR encodings, which hold only numbers.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from pydantic import ValidationError
+
+from sla_runner.errors import ReportError
+from sla_runner.report.files import write_atomic
+from sla_runner.report.redact import redact_data
+from sla_runner.verdict_model import Verdict
+
+
+def verdict_to_json(verdict: Verdict, *, secrets: frozenset[str] = frozenset()) -> str:
+    data = redact_data(verdict.model_dump(mode="json", by_alias=True), secrets)
+    return json.dumps(data, indent=2, ensure_ascii=False, allow_nan=False) + "\n"
+
+
+def write_json(
+    path: Path | str, verdict: Verdict, *, secrets: frozenset[str] = frozenset()
+) -> Path:
+    """Write the JSON verdict atomically."""
+    return write_atomic(path, verdict_to_json(verdict, secrets=secrets))
+
+
+def verdict_from_json(text: str, *, source: str = "<verdict>") -> Verdict:
+    """Read a JSON verdict back; ReportError when it is not one."""
+    try:
+        data = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise ReportError(f"{source}: not a JSON verdict: {exc}") from None
+    if not isinstance(data, dict) or data.get("format") != "sla-runner/verdict":
+        raise ReportError(f"{source}: not an sla-runner verdict (no format 'sla-runner/verdict')")
+    if data.get("format_version") != 1:
+        raise ReportError(
+            f"{source}: verdict format version {data.get('format_version')!r} is not supported "
+            "(this sla-runner reads version 1)"
+        )
+    try:
+        return Verdict.model_validate(data)
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        where = ".".join(str(p) for p in first["loc"])
+        raise ReportError(
+            f"{source}: invalid verdict: {where}: {first['msg']} ({exc.error_count()} errors)"
+        ) from None
+
+
+def read_verdict(path: Path | str) -> Verdict:
+    target = Path(path)
+    try:
+        text = target.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ReportError(f"cannot read verdict {target}: {exc}") from None
+    return verdict_from_json(text, source=str(target))

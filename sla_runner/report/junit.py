@@ -1,0 +1,202 @@
+"""JUnit XML: one ``<testsuite>`` per spec, one ``<testcase>`` per threshold.
+
+Valid against the JUnit XSD the Jenkins xUnit plugin reads (``junit-10.xsd``); GitLab and
+GitHub test reporters read the same shape.
+
+- a threshold that held: an empty ``<testcase>``;
+- one that missed (severity fail): ``<failure type="ThresholdFailed">`` whose message is
+  the verdict's (``p95(http) = 245.3 ms, limit < 200 ms (n=48,120)``) and whose body is
+  a short table of the metric's figures; no data: ``<failure type="NoData">``;
+- a ``warn`` threshold that missed passes, with the note in its ``<system-out>``;
+- a threshold of a stage the aborted run never reached: ``<skipped>``;
+- an invalid run: every test case ``<error type="InvalidRun">`` with the reasons; a run
+  that could not be carried out: ``<error type="RunError">``.
+
+The suite's ``<properties>`` identify the spec and the run; its ``<system-out>`` holds
+the status, the findings, the validity reasons and the warnings. Every text is redacted.
+"""
+
+from __future__ import annotations
+
+import re
+import xml.etree.ElementTree as ET
+from collections.abc import Callable
+from pathlib import Path
+
+from sla_runner import display
+from sla_runner.report.files import write_atomic
+from sla_runner.report.redact import redact
+from sla_runner.verdict_model import MetricSummary, Percentiles, ThresholdResult, Verdict
+
+_XML_ILLEGAL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
+_Clean = Callable[[str], str]  # redacts and drops characters XML cannot hold
+_COLUMNS = ("min", "p50", "p90", "p95", "p99", "p99.9", "max")
+
+
+def verdict_to_junit(verdict: Verdict, *, secrets: frozenset[str] = frozenset()) -> str:
+    """The JUnit XML text of a verdict."""
+
+    def clean(text: str) -> str:
+        return _XML_ILLEGAL.sub("\N{REPLACEMENT CHARACTER}", redact(text, secrets))
+
+    suite = _suite(verdict, clean)
+    root = ET.Element("testsuites")
+    root.set("name", clean(f"sla-runner {verdict.spec.name}"))
+    root.set("time", _time(verdict.run.duration_s))
+    for name in ("tests", "failures", "errors"):
+        root.set(name, suite.get(name, "0"))
+    root.append(suite)
+    ET.indent(root, space="  ")
+    return '<?xml version="1.0" encoding="UTF-8"?>\n' + ET.tostring(root, encoding="unicode") + "\n"
+
+
+def write_junit(
+    path: Path | str, verdict: Verdict, *, secrets: frozenset[str] = frozenset()
+) -> Path:
+    """Write the JUnit XML report atomically."""
+    return write_atomic(path, verdict_to_junit(verdict, secrets=secrets))
+
+
+def _suite(verdict: Verdict, clean: _Clean) -> ET.Element:
+    spec, run = verdict.spec, verdict.run
+    suite = ET.Element("testsuite")
+    cases = [_case(verdict, t, clean) for t in verdict.thresholds]
+    if not cases and verdict.status in ("error", "invalid"):
+        cases = [_run_case(verdict, clean)]
+    counts = {"failure": 0, "error": 0, "skipped": 0}
+    for case in cases:
+        for kind in counts:
+            counts[kind] += case.find(kind) is not None
+    suite.set("name", clean(f"{spec.name} {spec.sla_version}"))
+    suite.set("tests", str(len(cases)))
+    suite.set("failures", str(counts["failure"]))
+    suite.set("errors", str(counts["error"]))
+    suite.set("skipped", str(counts["skipped"]))
+    suite.set("time", _time(run.duration_s))
+    suite.set("timestamp", _timestamp(run.started_at))
+    suite.set("hostname", clean(run.host))
+    suite.set("id", "0")
+    suite.set("package", clean(f"sla.{spec.name}"))
+    properties = ET.SubElement(suite, "properties")
+    for name, value in (
+        ("spec.name", spec.name),
+        ("spec.sla_version", spec.sla_version),
+        ("spec.sha256", spec.sha256),
+        ("spec.path", spec.path),
+        ("runner.version", run.runner_version),
+        ("run.base_url", run.base_url),
+        ("run.started_at", run.started_at or ""),
+        ("run.segment", run.segment),
+        ("verdict.status", verdict.status),
+        ("verdict.exit_code", str(verdict.exit_code)),
+    ):
+        ET.SubElement(properties, "property", {"name": name, "value": clean(value)})
+    suite.extend(cases)
+    ET.SubElement(suite, "system-out").text = clean(_suite_out(verdict))
+    return suite
+
+
+def _case(verdict: Verdict, t: ThresholdResult, clean: _Clean) -> ET.Element:
+    case = ET.Element("testcase")
+    case.set("name", clean(t.expr))
+    case.set("classname", clean(f"sla.{verdict.spec.name}"))
+    case.set("time", _time(t.window_s))
+    if verdict.status == "error":
+        message = verdict.message or "the run could not be carried out"
+        ET.SubElement(case, "error", {"type": "RunError", "message": clean(message)}).text = clean(
+            t.message
+        )
+    elif verdict.status == "invalid":
+        reasons = verdict.validity.reasons
+        ET.SubElement(
+            case,
+            "error",
+            {"type": "InvalidRun", "message": clean("invalid run: " + "; ".join(reasons))},
+        ).text = clean("\n".join([*reasons, "", f"as measured: {t.message}"]))
+    elif t.status == "skipped":
+        ET.SubElement(case, "skipped", {"message": clean(t.message)})
+    elif t.status in ("fail", "no_data") and t.severity == "fail":
+        kind = "NoData" if t.status == "no_data" else "ThresholdFailed"
+        body = "\n".join([t.message, *_figures(verdict, t)])
+        ET.SubElement(case, "failure", {"type": kind, "message": clean(t.message)}).text = clean(
+            body
+        )
+    elif t.passed is False:  # a warn threshold that missed: passes, with the note
+        note = f"WARN (severity warn, does not fail the run): {t.message}"
+        ET.SubElement(case, "system-out").text = clean("\n".join([note, *_figures(verdict, t)]))
+    return case
+
+
+def _run_case(verdict: Verdict, clean: _Clean) -> ET.Element:
+    case = ET.Element("testcase", {"name": "run", "classname": clean(f"sla.{verdict.spec.name}")})
+    case.set("time", _time(verdict.run.duration_s))
+    if verdict.status == "error":
+        message = verdict.message or "the run could not be carried out"
+        ET.SubElement(case, "error", {"type": "RunError", "message": clean(message)})
+    else:
+        reasons = "; ".join(verdict.validity.reasons)
+        ET.SubElement(case, "error", {"type": "InvalidRun", "message": clean(reasons)})
+    return case
+
+
+def _figures(verdict: Verdict, t: ThresholdResult) -> list[str]:
+    """The threshold's description and a short table of its metric's figures."""
+    selector = f"{t.metric}.{t.scope}" if t.scope else t.metric
+    lines = [t.description] if t.description else []
+    summary = verdict.metrics.get(selector)
+    if summary is not None:
+        lines += ["", *summary_table(selector, summary)]
+    return lines
+
+
+def summary_table(selector: str, summary: MetricSummary) -> list[str]:
+    """A few lines of plain text: counts, errors by kind, and the percentiles."""
+    lines: list[str] = []
+    figures: Percentiles | None = summary.latency_ms or summary.values
+    unit = "ms" if summary.latency_ms is not None else (summary.unit or "")
+    head = f"{selector} over the whole run: {display.count(summary.count)} samples"
+    if summary.rate is not None:
+        head += f", {display.number(summary.rate)}/s"
+    errors = sum(summary.errors.values())
+    if summary.latency_ms is not None or summary.errors:
+        head += f", {display.count(errors)} errors"
+        if summary.errors:
+            kinds = ", ".join(f"{k} {display.count(n)}" for k, n in summary.errors.items())
+            head += f" ({kinds})"
+    lines.append(head)
+    if figures is not None:
+        data = figures.model_dump(by_alias=True)
+        cells = [
+            display.size(data[c]) if unit == "B" else display.number(data[c]) for c in _COLUMNS
+        ]
+        width = max(6, *(len(c) for c in cells))
+        label = "" if unit in ("B", "users") else f" ({unit})"
+        lines.append("  ".join(c.rjust(width) for c in _COLUMNS) + label)
+        lines.append("  ".join(c.rjust(width) for c in cells))
+    return lines
+
+
+def _suite_out(verdict: Verdict) -> str:
+    failed = len(verdict.failed)
+    lines = [f"status: {verdict.status} (exit code {verdict.exit_code})"]
+    if verdict.message:
+        lines.append(f"error: {verdict.message}")
+    lines.append(f"thresholds: {len(verdict.thresholds)}, failed: {failed}")
+    for heading, items in (
+        ("validity", verdict.validity.reasons),
+        ("findings", verdict.findings),
+        ("warnings", verdict.run.warnings),
+        ("notes", verdict.notes),
+    ):
+        if items:
+            lines += ["", f"{heading}:", *(f"- {item}" for item in items)]
+    return "\n".join(lines)
+
+
+def _time(seconds: float) -> str:
+    return f"{max(seconds, 0.0):.3f}"
+
+
+def _timestamp(iso: str | None) -> str:
+    """JUnit's timestamp: ISO 8601 without a zone (UTC), e.g. 2026-01-01T00:00:00."""
+    return iso[:19] if iso else ""

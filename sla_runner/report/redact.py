@@ -1,0 +1,89 @@
+"""Secrets never reach a report: every text a report writes goes through here.
+
+A secret is a value the spec must not leak: header values such as ``Authorization`` and
+values interpolated from environment variables (unless declared public). Each one is
+replaced by ``***`` wherever it appears. Values shorter than :data:`MIN_SECRET_LENGTH`
+characters are not treated as secrets: a variable set to ``3`` would otherwise turn every
+digit 3 in a report into ``***``, and such a value protects nothing.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Any
+from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
+
+MASK = "***"
+MIN_SECRET_LENGTH = 4
+# Query parameters whose values are credentials by their name.
+SECRET_QUERY_KEYS = frozenset(
+    {
+        "access_token",
+        "api_key",
+        "apikey",
+        "auth",
+        "code",
+        "key",
+        "password",
+        "secret",
+        "sig",
+        "signature",
+        "token",
+    }
+)
+# Fields holding binary encodings (HDR histograms in base64): numbers only, never a
+# secret, and masking a chance match inside them would corrupt the data.
+BINARY_KEYS = frozenset({"hdr", "cpu_pct_hdr", "loop_lag_us_hdr", "send_lateness_us_hdr"})
+
+
+def effective(secrets: Iterable[str]) -> list[str]:
+    """The secrets worth masking, longest first so that overlapping ones mask fully."""
+    return sorted({s for s in secrets if len(s) >= MIN_SECRET_LENGTH}, key=lambda s: (-len(s), s))
+
+
+def redact(text: str, secrets: Iterable[str]) -> str:
+    """``text`` with each secret replaced by ``***``."""
+    for secret in effective(secrets):
+        text = text.replace(secret, MASK)
+    return text
+
+
+def redact_url(url: str) -> str:
+    """A URL without its password and without the values of credential-like query keys."""
+    try:
+        parts = urlsplit(url)
+    except ValueError:
+        return url
+    netloc = parts.netloc
+    if "@" in netloc:
+        userinfo, _, host = netloc.rpartition("@")
+        user = userinfo.split(":", 1)[0]
+        netloc = f"{user}:{MASK}@{host}" if ":" in userinfo else f"{MASK}@{host}"
+    query = parts.query
+    if query:
+        pairs = parse_qsl(query, keep_blank_values=True)
+        if any(k.lower() in SECRET_QUERY_KEYS for k, _ in pairs):
+            masked = [(k, MASK if k.lower() in SECRET_QUERY_KEYS else v) for k, v in pairs]
+            query = urlencode(masked, safe="*")
+    return urlunsplit((parts.scheme, netloc, parts.path, query, parts.fragment))
+
+
+def redact_data(data: Any, secrets: Iterable[str]) -> Any:
+    """A copy of JSON-like ``data`` with every string (keys too) redacted, binary fields kept."""
+    masks = effective(secrets)
+    if not masks:
+        return data
+    return _walk(data, masks)
+
+
+def _walk(data: Any, masks: list[str]) -> Any:
+    if isinstance(data, str):
+        return redact(data, masks)
+    if isinstance(data, dict):
+        return {
+            redact(str(k), masks): v if k in BINARY_KEYS else _walk(v, masks)
+            for k, v in data.items()
+        }
+    if isinstance(data, list):
+        return [_walk(v, masks) for v in data]
+    return data

@@ -1,0 +1,87 @@
+"""The human-readable metrics of a verdict: per metric, endpoint, channel and gauge."""
+
+from __future__ import annotations
+
+import math
+from collections import Counter
+
+from hdrh.histogram import HdrHistogram
+
+from sla_runner.metrics.histogram import encode
+from sla_runner.metrics.recording import GAUGE_SCALE, GAUGES, LATENCY_METRICS, Recording
+from sla_runner.metrics.stats import (
+    NS_PER_S,
+    SUMMARY_PERCENTILES,
+    histogram_stat,
+    merged_latency,
+    outcomes_of,
+    users_stat,
+)
+from sla_runner.verdict_model import MetricSummary, Percentiles, TimelineRow
+
+GAUGE_UNITS = {"process.rss": "B", "process.cpu": "%"}
+
+
+def percentiles(hist: HdrHistogram, scale: float) -> Percentiles | None:
+    """min, mean, p50 … p99.9, max of a histogram, raw values times ``scale``."""
+    if hist.get_total_count() == 0:
+        return None
+    figures = {name: histogram_stat(hist, f"p{p:g}", scale) for name, p in SUMMARY_PERCENTILES}
+    figures.update({s: histogram_stat(hist, s, scale) for s in ("min", "mean", "max")})
+    return Percentiles.model_validate(figures)
+
+
+def _request_summary(recording: Recording, metric: str, scope: str | None) -> MetricSummary:
+    series = recording.select(metric, scope, None)
+    count, _ok = outcomes_of(series)
+    errors: Counter[str] = Counter()
+    for s in series:
+        errors.update({k: v for k, v in s.outcomes.items() if k != "ok"})
+    hist = merged_latency(series)
+    rate = count * NS_PER_S / recording.elapsed_ns if recording.elapsed_ns > 0 else None
+    return MetricSummary(
+        count=count,
+        errors=dict(sorted(errors.items())),
+        rate=rate,
+        latency_ms=percentiles(hist, 1 / 1000),
+        hdr=encode(hist),
+    )
+
+
+def metrics_summary(recording: Recording) -> dict[str, MetricSummary]:
+    """``http``, ``http.<endpoint>``…, ``ws``…, ``ws_connect``…, gauges and ``users``."""
+    out: dict[str, MetricSummary] = {}
+    for metric in LATENCY_METRICS:
+        scopes = sorted({sc for (m, sc, _st) in recording.series if m == metric})
+        if not scopes:
+            continue
+        out[metric] = _request_summary(recording, metric, None)
+        for scope in scopes:
+            out[f"{metric}.{scope}"] = _request_summary(recording, metric, scope)
+    for gauge in GAUGES:
+        hist = recording.gauge(gauge, None)
+        if hist.get_total_count():
+            out[gauge] = MetricSummary(
+                count=hist.get_total_count(),
+                values=percentiles(hist, GAUGE_SCALE[gauge]),
+                unit=GAUGE_UNITS[gauge],
+                hdr=encode(hist),
+            )
+    if recording.timeline:
+        rows = recording.timeline
+        held = sorted(r.users for r in rows)
+        n = len(held)
+
+        def nearest_rank(p: float) -> float:
+            return float(held[max(1, math.ceil(p * n / 100)) - 1])
+
+        figures = {name: nearest_rank(p) for name, p in SUMMARY_PERCENTILES}
+        figures.update({s: users_stat(rows, s) for s in ("min", "mean", "max")})
+        out["users"] = MetricSummary(
+            count=n, values=Percentiles.model_validate(figures), unit="users"
+        )
+    return out
+
+
+def timeline_models(recording: Recording) -> list[TimelineRow]:
+    return [TimelineRow.model_validate(row.to_dict()) for row in recording.timeline]

@@ -1,0 +1,285 @@
+"""The judge: Recording + thresholds → Verdict. Pure: no clock, no I/O.
+
+Every threshold gets its observed value, margin, sample count and a status:
+
+``pass`` / ``fail``
+    the statistic held / did not hold its limit (severity ``fail``).
+``warn``
+    a ``severity: warn`` threshold that missed: reported, never fails the run.
+``no_data``
+    nothing to judge (an endpoint never called, a process never sampled): with severity
+    ``fail`` this fails the run — a threshold never passes vacuously.
+``skipped``
+    ``during`` a stage the run never reached because it was aborted.
+
+The verdict's status, and the exit code it maps to (:data:`EXIT_CODES`):
+``pass`` 0, ``fail`` 1, ``error`` 3 (could not run), ``aborted`` 3 (interrupted; all
+measured data kept and judged), ``invalid`` 4 (the generator could not deliver the load;
+see :mod:`sla_runner.validity`). An aborted run is reported as aborted even when its
+figures are also invalid; the validity reasons are kept.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+from sla_runner import display
+from sla_runner.findings import find
+from sla_runner.metrics.recording import Recording
+from sla_runner.metrics.stats import NS_PER_S, observe, stage_window_ns
+from sla_runner.report.redact import redact, redact_url
+from sla_runner.spec.models import Spec, ThresholdRule
+from sla_runner.summary import metrics_summary, timeline_models
+from sla_runner.validity import judge_validity
+from sla_runner.verdict_model import (
+    EXIT_CODES,
+    RunFacts,
+    SpecIdentity,
+    ThresholdResult,
+    ThresholdSpec,
+    ThresholdStatus,
+    Validity,
+    Verdict,
+    VerdictStatus,
+)
+
+__all__ = [
+    "EXIT_CODES",
+    "RunInfo",
+    "Verdict",
+    "error_verdict",
+    "judge",
+    "judge_rules",
+    "spec_identity",
+]
+
+
+# Margins are differences of floats; rounded so that 700.415 - 200 reads 500.415.
+MARGIN_DIGITS = 6
+
+
+@dataclass(frozen=True)
+class RunInfo:
+    """Facts about a run that the recording does not hold."""
+
+    spec_path: str
+    spec_sha256: str
+    runner_version: str
+    host: str
+    base_url: str
+    started_at: float | None = None  # Unix time; the recording's when None
+    finished_at: float | None = None
+    segment: str = "1/1"
+    warnings: tuple[str, ...] = ()  # e.g. "TLS verification is off"
+    error: str | None = None  # set when the run could not be carried out
+
+
+def spec_identity(spec: Spec, run: RunInfo) -> SpecIdentity:
+    return SpecIdentity(
+        name=spec.name, sla_version=spec.sla_version, path=run.spec_path, sha256=run.spec_sha256
+    )
+
+
+def judge(
+    spec: Spec, recording: Recording, run: RunInfo, *, secrets: frozenset[str] = frozenset()
+) -> Verdict:
+    """Judge one run of ``spec``. With ``run.error`` set, the verdict is an ``error`` one."""
+    if run.error is not None:
+        return error_verdict(spec, run, recording=recording, secrets=secrets)
+    return judge_rules(spec_identity(spec, run), spec.thresholds, recording, run, secrets=secrets)
+
+
+def judge_rules(
+    identity: SpecIdentity,
+    rules: Sequence[ThresholdRule],
+    recording: Recording,
+    run: RunInfo,
+    *,
+    secrets: frozenset[str] = frozenset(),
+) -> Verdict:
+    """Judge ``rules`` on ``recording``; ``merge`` calls this with the rules a verdict stored."""
+    results = [evaluate(rule, recording) for rule in rules]
+    validity = judge_validity(recording)
+    status = _status(recording, validity, results)
+    findings: list[str] = []
+    if status in ("fail", "invalid") or (status == "aborted" and _missed(results)):
+        findings = find(recording, results)
+    return Verdict(
+        status=status,
+        spec=identity,
+        run=_run_facts(run, recording, secrets),
+        thresholds=results,
+        findings=[redact(f, secrets) for f in findings],
+        validity=validity,
+        metrics=metrics_summary(recording),
+        stages=list(recording.stage_names),
+        timeline=timeline_models(recording),
+        notes=[redact(n, secrets) for n in recording.notes],
+        spec_thresholds=[_as_written(rule) for rule in rules],
+        recording=recording.to_dict(),
+    )
+
+
+def error_verdict(
+    spec: Spec,
+    run: RunInfo,
+    *,
+    recording: Recording | None = None,
+    secrets: frozenset[str] = frozenset(),
+) -> Verdict:
+    """A verdict for a run that could not be carried out: status ``error``, nothing judged."""
+    message = redact(run.error or "the run could not be carried out", secrets)
+    results = [
+        ThresholdResult(
+            expr=rule.expr.text,
+            metric=rule.expr.metric,
+            scope=rule.expr.scope,
+            stat=rule.expr.stat,
+            op=rule.expr.op,
+            limit=rule.expr.limit,
+            unit=rule.expr.unit,
+            observed=None,
+            margin=None,
+            margin_pct=None,
+            samples=0,
+            during=rule.during,
+            window_s=0.0,
+            severity=rule.severity,
+            passed=None,
+            status="skipped",
+            message=f"{rule.expr.text}: not evaluated: {message}",
+            description=rule.description,
+        )
+        for rule in spec.thresholds
+    ]
+    return Verdict(
+        status="error",
+        message=message,
+        spec=spec_identity(spec, run),
+        run=_run_facts(run, recording, secrets),
+        thresholds=results,
+        validity=Validity(valid=True),
+        metrics=metrics_summary(recording) if recording else {},
+        stages=[s.name or f"stage-{i + 1}" for i, s in enumerate(spec.load.stages)],
+        timeline=timeline_models(recording) if recording else [],
+        notes=[redact(n, secrets) for n in recording.notes] if recording else [],
+        spec_thresholds=[_as_written(rule) for rule in spec.thresholds],
+        recording=recording.to_dict() if recording else None,
+    )
+
+
+def evaluate(rule: ThresholdRule, recording: Recording) -> ThresholdResult:
+    """One threshold on one recording."""
+    t = rule.expr
+    label = re.split(r"[<>]", t.text, maxsplit=1)[0].strip()
+    stage: int | None = None
+    reason: str | None = None
+    skipped = False
+    if rule.during is not None:
+        if rule.during in recording.stage_names:
+            stage = recording.stage_index(rule.during)
+            skipped = recording.aborted and stage >= recording.stages_reached
+        else:
+            reason = f"the recording has no stage named {rule.during!r}"
+    window_s = stage_window_ns(recording, stage) / NS_PER_S if reason is None else 0.0
+    observed: float | None = None
+    samples = 0
+    status: ThresholdStatus
+    if skipped:
+        status = "skipped"
+        message = f"{t.text}: skipped: the run was aborted before stage {rule.during!r}"
+    else:
+        if reason is None:
+            obs = observe(recording, t, stage)
+            observed, samples, reason = obs.value, obs.samples, obs.reason
+        if observed is None:
+            status = "no_data"
+            message = f"{label}: {reason}"
+        else:
+            held = t.holds(observed)
+            status = "pass" if held else ("fail" if rule.severity == "fail" else "warn")
+            message = (
+                f"{label} = {display.value(observed, t.unit)}, limit {t.op} "
+                f"{display.value(t.limit, t.unit)} (n={display.count(samples)})"
+            )
+        if rule.during is not None:
+            message += f" during {rule.during}"
+    margin = margin_pct = None
+    if observed is not None:
+        raw = t.limit - observed if t.op in ("<", "<=") else observed - t.limit
+        margin = round(raw, MARGIN_DIGITS)
+        margin_pct = round(100 * raw / t.limit, MARGIN_DIGITS) if t.limit else None
+    return ThresholdResult(
+        expr=t.text,
+        metric=t.metric,
+        scope=t.scope,
+        stat=t.stat,
+        op=t.op,
+        limit=t.limit,
+        unit=t.unit,
+        observed=observed,
+        margin=margin,
+        margin_pct=margin_pct,
+        samples=samples,
+        during=rule.during,
+        window_s=window_s,
+        severity=rule.severity,
+        passed=None if skipped else status == "pass",
+        status=status,
+        message=message,
+        description=rule.description,
+    )
+
+
+def _missed(results: list[ThresholdResult]) -> bool:
+    return any(r.severity == "fail" and r.passed is False for r in results)
+
+
+def _status(
+    recording: Recording, validity: Validity, results: list[ThresholdResult]
+) -> VerdictStatus:
+    if recording.aborted:
+        return "aborted"
+    if not validity.valid:
+        return "invalid"
+    return "fail" if _missed(results) else "pass"
+
+
+def _as_written(rule: ThresholdRule) -> ThresholdSpec:
+    return ThresholdSpec(
+        expr=rule.expr.text,
+        during=rule.during,
+        severity=rule.severity,
+        description=rule.description,
+    )
+
+
+def _iso(t: float | None) -> str | None:
+    if not t:
+        return None
+    return datetime.fromtimestamp(t, UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+def _run_facts(run: RunInfo, recording: Recording | None, secrets: frozenset[str]) -> RunFacts:
+    started = run.started_at if run.started_at is not None else None
+    finished = run.finished_at if run.finished_at is not None else None
+    if recording is not None:
+        started = started or recording.started_at or None
+        finished = finished or recording.finished_at or None
+    if recording is not None and recording.elapsed_ns > 0:
+        duration_s = recording.elapsed_ns / NS_PER_S
+    else:
+        duration_s = max((finished or 0.0) - (started or 0.0), 0.0) if started else 0.0
+    return RunFacts(
+        started_at=_iso(started),
+        finished_at=_iso(finished),
+        duration_s=duration_s,
+        runner_version=run.runner_version,
+        host=redact(run.host, secrets),
+        base_url=redact(redact_url(run.base_url), secrets),
+        segment=recording.segment if recording is not None else run.segment,
+        warnings=[redact(w, secrets) for w in run.warnings],
+    )

@@ -1,0 +1,189 @@
+"""The verdict, format ``sla-runner/verdict`` version 1: frozen Pydantic models.
+
+The JSON verdict is ``Verdict.model_dump(mode="json", by_alias=True)``; its JSON Schema,
+committed at ``schemas/verdict.schema.json``, is :func:`verdict_json_schema`. A verdict
+carries the full recording (HDR-encoded, per stage), so ``sla-runner merge`` can re-judge
+exactly, and the thresholds as the spec wrote them, so it can do so without the spec.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Final, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from sla_runner.errors import EXIT_FAIL, EXIT_INVALID_RUN, EXIT_PASS, EXIT_RUN_ERROR
+
+VERDICT_FORMAT: Final = "sla-runner/verdict"
+VERDICT_FORMAT_VERSION: Final = 1
+
+VerdictStatus = Literal["pass", "fail", "invalid", "error", "aborted"]
+ThresholdStatus = Literal["pass", "fail", "warn", "skipped", "no_data"]
+
+EXIT_CODES: dict[str, int] = {
+    "pass": EXIT_PASS,
+    "fail": EXIT_FAIL,
+    "error": EXIT_RUN_ERROR,
+    "aborted": EXIT_RUN_ERROR,
+    "invalid": EXIT_INVALID_RUN,
+}
+
+EXIT_CODES_DOC = (
+    "Exit codes of sla-runner: 0 pass (warn thresholds may have missed); 1 fail (a threshold "
+    "of severity fail missed or had no data); 2 invalid spec or command line (nothing was run; "
+    "no verdict is written); 3 error (the run could not be carried out) or aborted "
+    "(interrupted; everything measured is kept); 4 invalid (the generator could not deliver "
+    "the planned load honestly; see validity.reasons)."
+)
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid", populate_by_name=True)
+
+
+class SpecIdentity(_Model):
+    name: str
+    sla_version: str
+    path: str = Field(description="the spec file as given on the command line")
+    sha256: str = Field(description="hex SHA-256 of the spec file's bytes")
+
+
+class RunFacts(_Model):
+    started_at: str | None = Field(description="ISO 8601, UTC; null when the run never started")
+    finished_at: str | None
+    duration_s: float
+    runner_version: str
+    host: str
+    base_url: str = Field(description="the target, with secrets redacted")
+    segment: str = Field(description="this process's share of the load, i/N, or 'merged'")
+    warnings: list[str] = Field(default_factory=list)
+
+
+class ThresholdSpec(_Model):
+    """A threshold as the spec wrote it: enough to judge it again."""
+
+    expr: str
+    during: str | None = None
+    severity: Literal["fail", "warn"] = "fail"
+    description: str | None = None
+
+
+class ThresholdResult(_Model):
+    expr: str = Field(description="the expression as written")
+    metric: str
+    scope: str | None = Field(description="endpoint or channel; null for the whole metric")
+    stat: str
+    op: Literal["<", "<=", ">", ">="]
+    limit: float = Field(description="in unit")
+    unit: Literal["ms", "B", "%", "/s", ""]
+    observed: float | None = Field(description="in unit; null when there was nothing to judge")
+    margin: float | None = Field(
+        description="how far inside the limit (positive) or outside it (negative), in unit"
+    )
+    margin_pct: float | None = Field(description="margin as a percentage of the limit")
+    samples: int = Field(description="samples the statistic was computed on")
+    during: str | None = Field(description="the stage judged; null for the whole run")
+    window_s: float = Field(description="duration of the judged window")
+    severity: Literal["fail", "warn"]
+    passed: bool | None = Field(description="whether the threshold held; null when not evaluated")
+    status: ThresholdStatus
+    message: str
+    description: str | None = None
+
+
+class Percentiles(_Model):
+    min: float
+    mean: float
+    p50: float
+    p90: float
+    p95: float
+    p99: float
+    p99_9: float = Field(alias="p99.9")
+    max: float
+
+
+class MetricSummary(_Model):
+    """One metric (``http``), endpoint (``http.list-items``), channel or gauge."""
+
+    count: int = Field(description="requests, round trips, connects, or samples of a gauge")
+    errors: dict[str, int] = Field(
+        default_factory=dict, description="outcomes other than ok, by kind"
+    )
+    rate: float | None = Field(None, description="per second over the run")
+    latency_ms: Percentiles | None = None
+    values: Percentiles | None = Field(None, description="gauges and users, in unit")
+    unit: str | None = None
+    hdr: str | None = Field(None, description="HdrHistogram compressed encoding (µs, KiB, 1/100 %)")
+
+
+class Validity(_Model):
+    valid: bool
+    reasons: list[str] = Field(default_factory=list)
+    planned: int = Field(0, description="open model: arrivals planned")
+    dropped: int = 0
+    late: int = 0
+    generator_cpu_p90: float | None = Field(None, description="percent of one core")
+    generator_cpu_max: float | None = None
+    loop_lag_p99_ms: float | None = None
+    bounds: dict[str, float] = Field(default_factory=dict, description="the bounds applied")
+
+
+class TimelineRow(_Model):
+    second: int
+    stage: int
+    users: int
+    requests: int
+    errors: int
+    ws_round_trips: int
+    p50_ms: float | None
+    p95_ms: float | None
+    p99_ms: float | None
+    rss_bytes: int | None
+    cpu_pct: float | None
+    dropped: int
+    late: int
+
+
+class Verdict(_Model):
+    """The outcome of judging one run (or several merged) of one spec."""
+
+    format: Literal["sla-runner/verdict"] = VERDICT_FORMAT
+    format_version: Literal[1] = VERDICT_FORMAT_VERSION
+    status: VerdictStatus
+    message: str | None = Field(None, description="why the run could not be carried out")
+    spec: SpecIdentity
+    run: RunFacts
+    thresholds: list[ThresholdResult] = Field(default_factory=list)
+    findings: list[str] = Field(default_factory=list)
+    validity: Validity
+    metrics: dict[str, MetricSummary] = Field(default_factory=dict)
+    stages: list[str] = Field(default_factory=list)
+    timeline: list[TimelineRow] = Field(default_factory=list)
+    notes: list[str] = Field(default_factory=list)
+    spec_thresholds: list[ThresholdSpec] = Field(
+        default_factory=list, description="the spec's thresholds as written, for re-judging"
+    )
+    recording: dict[str, Any] | None = Field(
+        None, description="everything measured (sla_runner Recording, HDR-encoded, per stage)"
+    )
+
+    @property
+    def exit_code(self) -> int:
+        return EXIT_CODES[self.status]
+
+    @property
+    def failed(self) -> list[ThresholdResult]:
+        """Thresholds of severity fail that did not hold."""
+        return [t for t in self.thresholds if t.severity == "fail" and t.passed is False]
+
+
+def verdict_json_schema() -> dict[str, Any]:
+    """The JSON Schema of the verdict, as committed at schemas/verdict.schema.json."""
+    schema = Verdict.model_json_schema(by_alias=True, mode="serialization")
+    schema["$schema"] = "https://json-schema.org/draft/2020-12/schema"
+    schema["title"] = "sla-runner verdict, format version 1"
+    schema["description"] = (
+        "The JSON verdict sla-runner writes with --json. status is one of pass, fail, "
+        "invalid, error, aborted. " + EXIT_CODES_DOC
+    )
+    return schema
