@@ -1,0 +1,325 @@
+"""A purpose-built test server: deterministic behaviours and faults, by path.
+
+It speaks HTTP/1.1 and WebSocket itself over raw asyncio streams, so a test can ask for
+exactly the bytes a broken server sends (a reset, a body cut short, invalid HTTP, an
+invalid frame). It runs in its own process (``python -m tests.servers``), so its CPU does
+not share a GIL with the generator under test; it prints ``listening PORT [TLS_PORT]`` and
+exits when its stdin closes.
+
+HTTP paths: ``/ok``, ``/delay?ms=N``, ``/status?code=N``, ``/errors?every=K`` (every K-th
+request to that exact URL is a 500), ``/body?size=N&end=TEXT`` (N bytes ending in TEXT;
+``chunked=1`` for chunked encoding), ``/echo`` (the request body back), ``/headers`` (the
+request headers as JSON), ``/redirect?to=URL&code=302``, ``/loop`` (redirects to itself),
+``/count`` (requests served per exact URL and ``connections`` accepted, JSON; each
+``/count`` request opens one itself), and faults:
+``/reset`` (RST), ``/half`` (Content-Length larger than the body sent), ``/hang`` (never
+answers), ``/garbage`` (not HTTP), ``/chunked-cut`` (chunked body cut short).
+
+WebSocket paths: ``/ws/echo``, ``/ws/close-after?n=N`` (echoes N messages, closes on the
+next one without replying), ``/ws/silent``, ``/ws/garbage`` (answers with an invalid
+frame), ``/ws/bad-utf8`` (answers with invalid UTF-8 in a text frame), ``/ws/noise?n=K``
+(K unrelated messages before each echo), ``/ws/refuse`` (403 to the upgrade). Messages
+received are counted under ``ws:<url>``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import base64
+import contextlib
+import hashlib
+import json
+import socket
+import ssl
+import struct
+import sys
+from collections import Counter
+from urllib.parse import parse_qs, urlsplit
+
+WS_GUID = b"258EAFA5-E914-47DA-95CA-C5AB0DC85B11"
+REASONS = {200: "OK", 201: "Created", 302: "Found", 403: "Forbidden", 404: "Not Found"}
+CHUNK = 1 << 20
+
+
+class Request:
+    __slots__ = ("body", "headers", "method", "path", "query", "target")
+
+    def __init__(self, method: str, target: str, headers: dict[str, str], body: bytes) -> None:
+        self.method, self.target, self.headers, self.body = method, target, headers, body
+        parts = urlsplit(target)
+        self.path = parts.path
+        self.query = {k: v[0] for k, v in parse_qs(parts.query).items()}
+
+
+class TestServer:
+    __test__ = False  # not a pytest class
+
+    def __init__(self) -> None:
+        self.counts: Counter[str] = Counter()
+        self.writers: set[asyncio.StreamWriter] = set()
+
+    async def handle(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        self.writers.add(writer)
+        self.counts["connections"] += 1
+        try:
+            first = b"" if writer.get_extra_info("sslcontext") else await reader.read(1)
+            if first == b"\x16":  # a TLS client hello on the plain port: answer in plain HTTP
+                respond(writer, 400, b"this port speaks plain HTTP\n")
+                return
+            while await self._one(reader, writer, first):
+                first = b""
+        except (
+            ConnectionError,
+            asyncio.IncompleteReadError,
+            asyncio.LimitOverrunError,
+            ssl.SSLError,
+        ):
+            pass
+        finally:
+            self.writers.discard(writer)
+            writer.close()
+            with contextlib.suppress(ConnectionError, ssl.SSLError):
+                await writer.wait_closed()
+
+    async def _one(
+        self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter, first: bytes
+    ) -> bool:
+        try:
+            head = first + await reader.readuntil(b"\r\n\r\n")
+        except asyncio.IncompleteReadError:
+            return False
+        lines = head.decode("latin-1").split("\r\n")
+        method, target, _ = lines[0].split(" ", 2)
+        headers = {}
+        for line in lines[1:]:
+            if line:
+                key, _, value = line.partition(":")
+                headers[key.strip().lower()] = value.strip()
+        length = int(headers.get("content-length", "0"))
+        body = await reader.readexactly(length) if length else b""
+        req = Request(method, target, headers, body)
+        if req.path != "/count":
+            self.counts[target] += 1
+        if headers.get("upgrade", "").lower() == "websocket":
+            await self._websocket(req, reader, writer)
+            return False
+        keep = await self._http(req, reader, writer)
+        return keep and headers.get("connection", "").lower() != "close"
+
+    async def _http(
+        self, req: Request, reader: asyncio.StreamReader, writer: asyncio.StreamWriter
+    ) -> bool:
+        q, path = req.query, req.path
+        if path == "/ok":
+            respond(writer, 200, b"ok: the quick brown fox\n")
+        elif path == "/delay":
+            await asyncio.sleep(int(q.get("ms", "0")) / 1000)
+            respond(writer, 200, b"delayed\n")
+        elif path == "/status":
+            code = int(q.get("code", "200"))
+            respond(writer, code, f"status {code}\n".encode())
+        elif path == "/errors":
+            failed = self.counts[req.target] % int(q.get("every", "10")) == 0
+            respond(writer, 500 if failed else 200, b"error\n" if failed else b"fine\n")
+        elif path == "/body":
+            await send_body(
+                writer, int(q.get("size", "0")), q.get("end", "").encode(), "chunked" in q
+            )
+        elif path == "/echo":
+            kind = req.headers.get("content-type", "application/octet-stream")
+            respond(writer, 200, req.body, (("Content-Type", kind),))
+        elif path == "/headers":
+            respond(
+                writer,
+                200,
+                json.dumps(req.headers).encode(),
+                (("Content-Type", "application/json"),),
+            )
+        elif path in ("/redirect", "/loop"):
+            to = q.get("to", "/ok") if path == "/redirect" else "/loop"
+            respond(writer, int(q.get("code", "302")), b"", (("Location", to),))
+        elif path == "/count":
+            respond(writer, 200, json.dumps(dict(self.counts)).encode())
+        elif path == "/reset":
+            sock = writer.get_extra_info("socket")
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+            writer.transport.abort()
+            return False
+        elif path == "/half":
+            writer.write(b"HTTP/1.1 200 OK\r\nContent-Length: 1000\r\n\r\n" + b"h" * 100)
+            await writer.drain()
+            return False
+        elif path == "/hang":
+            await reader.read()  # until the client gives up
+            return False
+        elif path == "/garbage":
+            writer.write(b"THIS IS NOT HTTP\r\n\x00\xff\xfe garbage \x01\r\n\r\n")
+            await writer.drain()
+            return False
+        elif path == "/chunked-cut":
+            writer.write(
+                b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n10\r\n0123456789abcdef\r\n"
+            )
+            await writer.drain()
+            return False
+        else:
+            respond(writer, 404, b"no such path\n")
+        await writer.drain()
+        return True
+
+    async def _websocket(
+        self, req: Request, reader: asyncio.StreamReader, writer: asyncio.StreamWriter
+    ) -> None:
+        if req.path == "/ws/refuse" or not req.path.startswith("/ws/"):
+            respond(writer, 403, b"upgrade refused\n", (("Connection", "close"),))
+            await writer.drain()
+            return
+        key = req.headers.get("sec-websocket-key", "").encode()
+        accept = base64.b64encode(hashlib.sha1(key + WS_GUID).digest()).decode()
+        extra = ""
+        if "sec-websocket-protocol" in req.headers:
+            extra = (
+                f"Sec-WebSocket-Protocol: {req.headers['sec-websocket-protocol'].split(',')[0]}\r\n"
+            )
+        writer.write(
+            b"HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+            + f"Sec-WebSocket-Accept: {accept}\r\n{extra}\r\n".encode()
+        )
+        received = 0
+        while True:
+            opcode, payload = await read_frame(reader)
+            if opcode == 0x8:  # close: answer it and end
+                writer.write(frame(0x8, payload[:2]))
+                await writer.drain()
+                return
+            if opcode == 0x9:
+                writer.write(frame(0xA, payload))
+            elif opcode in (0x1, 0x2):
+                received += 1
+                self.counts["ws:" + req.target] += 1
+                if not await self._ws_reply(req, writer, opcode, payload, received):
+                    return
+            await writer.drain()
+
+    async def _ws_reply(
+        self, req: Request, writer: asyncio.StreamWriter, opcode: int, payload: bytes, n: int
+    ) -> bool:
+        path = req.path
+        if path == "/ws/close-after" and n > int(req.query.get("n", "1")):
+            writer.write(frame(0x8, struct.pack("!H", 1001) + b"going away"))
+            await writer.drain()
+            return False
+        if path == "/ws/silent":
+            return True
+        if path == "/ws/garbage":
+            writer.write(b"\x83\x05hello")  # reserved opcode 3
+        elif path == "/ws/bad-utf8":
+            writer.write(frame(0x1, b"\xff\xfe not utf-8"))
+        else:
+            for i in range(int(req.query.get("n", "0")) if path == "/ws/noise" else 0):
+                writer.write(frame(0x1, f"noise {i}".encode()))
+            writer.write(frame(opcode, payload))
+        return True
+
+
+def respond(
+    writer: asyncio.StreamWriter,
+    status: int,
+    body: bytes,
+    headers: tuple[tuple[str, str], ...] = (),
+) -> None:
+    reason = REASONS.get(status, "Error" if status >= 400 else "Status")
+    head = f"HTTP/1.1 {status} {reason}\r\nContent-Length: {len(body)}\r\n"
+    head += "".join(f"{k}: {v}\r\n" for k, v in headers)
+    writer.write(head.encode() + b"\r\n" + body)
+
+
+async def send_body(writer: asyncio.StreamWriter, size: int, end: bytes, chunked: bool) -> None:
+    end = end[:size]
+    if chunked:
+        writer.write(b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n")
+    else:
+        writer.write(f"HTTP/1.1 200 OK\r\nContent-Length: {size}\r\n\r\n".encode())
+    block, remaining = b"x" * CHUNK, size - len(end)
+    while remaining > 0 or end:
+        part = block[: min(remaining, CHUNK)] if remaining > 0 else end
+        if remaining > 0:
+            remaining -= len(part)
+        else:
+            end = b""
+        writer.write(b"%x\r\n%s\r\n" % (len(part), part) if chunked else part)
+        await writer.drain()
+    if chunked:
+        writer.write(b"0\r\n\r\n")
+
+
+async def read_frame(reader: asyncio.StreamReader) -> tuple[int, bytes]:
+    """One client frame (masked), unmasked; continuation frames are joined."""
+    opcode, data = 0, b""
+    while True:
+        b0, b1 = await reader.readexactly(2)
+        opcode = opcode or b0 & 0x0F
+        length = b1 & 0x7F
+        if length == 126:
+            (length,) = struct.unpack("!H", await reader.readexactly(2))
+        elif length == 127:
+            (length,) = struct.unpack("!Q", await reader.readexactly(8))
+        mask = await reader.readexactly(4) if b1 & 0x80 else b""
+        payload = await reader.readexactly(length)
+        if mask:
+            payload = bytes(b ^ mask[i % 4] for i, b in enumerate(payload))
+        data += payload
+        if b0 & 0x80:
+            return opcode, data
+
+
+def frame(opcode: int, payload: bytes) -> bytes:
+    n = len(payload)
+    if n < 126:
+        head = struct.pack("!BB", 0x80 | opcode, n)
+    elif n < 1 << 16:
+        head = struct.pack("!BBH", 0x80 | opcode, 126, n)
+    else:
+        head = struct.pack("!BBQ", 0x80 | opcode, 127, n)
+    return head + payload
+
+
+async def serve(port: int, cert: str | None, key: str | None) -> None:
+    app = TestServer()
+    server = await asyncio.start_server(app.handle, "127.0.0.1", port, limit=1 << 16)
+    ports = [server.sockets[0].getsockname()[1]]
+    servers = [server]
+    if cert and key:
+        context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+        context.load_cert_chain(cert, key)
+        tls = await asyncio.start_server(app.handle, "127.0.0.1", 0, ssl=context)
+        ports.append(tls.sockets[0].getsockname()[1])
+        servers.append(tls)
+    print("listening", *ports, flush=True)
+    loop = asyncio.get_running_loop()
+    await loop.run_in_executor(None, sys.stdin.read)  # until the parent closes our stdin
+    for s in servers:
+        s.close()
+    for writer in list(app.writers):
+        writer.transport.abort()
+    for s in servers:
+        await s.wait_closed()
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(prog="python -m tests.servers")
+    parser.add_argument("--port", type=int, default=0)
+    parser.add_argument("--tls-cert")
+    parser.add_argument("--tls-key")
+    args = parser.parse_args()
+    try:
+        import uvloop  # noqa: PLC0415
+
+        uvloop.run(serve(args.port, args.tls_cert, args.tls_key))
+    except ImportError:
+        asyncio.run(serve(args.port, args.tls_cert, args.tls_key))
+
+
+if __name__ == "__main__":
+    main()
