@@ -30,7 +30,7 @@ from sla_runner import display
 from sla_runner.findings import find
 from sla_runner.metrics.recording import Recording
 from sla_runner.metrics.stats import NS_PER_S, observe, stage_window_ns
-from sla_runner.report.redact import redact, redact_url
+from sla_runner.report.redact import redact, redact_data, redact_url
 from sla_runner.spec.models import Spec, ThresholdRule
 from sla_runner.summary import metrics_summary, timeline_models
 from sla_runner.validity import judge_validity
@@ -119,7 +119,7 @@ def judge_rules(
         timeline=timeline_models(recording),
         notes=[redact(n, secrets) for n in recording.notes],
         spec_thresholds=[_as_written(rule) for rule in rules],
-        recording=recording.to_dict(),
+        recording=redact_data(recording.to_dict(), secrets),
     )
 
 
@@ -167,7 +167,7 @@ def error_verdict(
         timeline=timeline_models(recording) if recording else [],
         notes=[redact(n, secrets) for n in recording.notes] if recording else [],
         spec_thresholds=[_as_written(rule) for rule in spec.thresholds],
-        recording=recording.to_dict() if recording else None,
+        recording=redact_data(recording.to_dict(), secrets) if recording else None,
     )
 
 

@@ -8,6 +8,8 @@ exactly, and the thresholds as the spec wrote them, so it can do so without the 
 
 from __future__ import annotations
 
+import json
+import sys
 from typing import Any, Final, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -177,13 +179,33 @@ class Verdict(_Model):
         return [t for t in self.thresholds if t.severity == "fail" and t.passed is False]
 
 
+VERDICT_SCHEMA_ID = "urn:sla-runner:schema:verdict:v1"
+SCHEMA_DIALECT = "https://json-schema.org/draft/2020-12/schema"
+
+
 def verdict_json_schema() -> dict[str, Any]:
-    """The JSON Schema of the verdict, as committed at schemas/verdict.schema.json."""
-    schema = Verdict.model_json_schema(by_alias=True, mode="serialization")
-    schema["$schema"] = "https://json-schema.org/draft/2020-12/schema"
-    schema["title"] = "sla-runner verdict, format version 1"
-    schema["description"] = (
-        "The JSON verdict sla-runner writes with --json. status is one of pass, fail, "
-        "invalid, error, aborted. " + EXIT_CODES_DOC
-    )
-    return schema
+    """The JSON Schema (draft 2020-12) of the verdict, as committed at schemas/verdict.schema.json.
+
+    Regenerate the committed copy with ``python -m sla_runner.verdict_model``.
+    """
+    body = Verdict.model_json_schema(by_alias=True, mode="serialization")
+    return {
+        "$schema": SCHEMA_DIALECT,
+        "$id": VERDICT_SCHEMA_ID,
+        "title": "sla-runner verdict",
+        "description": (
+            f"The JSON verdict sla-runner writes with --json, format {VERDICT_FORMAT} version "
+            f"{VERDICT_FORMAT_VERSION}. status is one of pass, fail, invalid, error, aborted. "
+            + EXIT_CODES_DOC
+        ),
+        **{k: v for k, v in body.items() if k not in ("title", "description")},
+    }
+
+
+def verdict_json_schema_text() -> str:
+    """The schema as committed: 2-space indented JSON with a final newline."""
+    return json.dumps(verdict_json_schema(), indent=2, ensure_ascii=False) + "\n"
+
+
+if __name__ == "__main__":
+    sys.stdout.write(verdict_json_schema_text())

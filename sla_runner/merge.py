@@ -1,0 +1,139 @@
+"""``sla-runner merge``: several verdicts of one spec → one verdict, re-judged exactly.
+
+Each JSON verdict carries its full recording (HDR histograms per metric, endpoint or
+channel, and stage), so the merged recording is exactly the one a single process would
+have made, and the thresholds are judged again on it — not averaged from the parts.
+
+The thresholds come from ``--spec`` when it is given (its SHA-256 must be the verdicts'),
+otherwise from the thresholds the verdicts recorded as the spec wrote them.
+
+Errors: verdicts of different specs (SHA-256 differs), a ``--spec`` that is not the
+verdicts' spec, a verdict without a recording (status ``error``), recordings of different
+stages, or the same segment ``i/N`` twice are :class:`~sla_runner.errors.UsageError`
+(exit 2: the command line named files that do not belong together; nothing is judged).
+A file that cannot be read or is not a verdict is a :class:`~sla_runner.errors.ReportError`
+(exit 3).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from pathlib import Path
+
+from pydantic import ValidationError
+
+from sla_runner import __version__
+from sla_runner.errors import ReportError, UsageError
+from sla_runner.metrics.recording import Recording
+from sla_runner.report.json_report import read_verdict
+from sla_runner.spec.loader import LoadedSpec
+from sla_runner.spec.models import ThresholdRule
+from sla_runner.verdict import RunInfo, judge_rules, spec_identity
+from sla_runner.verdict_model import ThresholdSpec, Verdict
+
+
+def merge_verdicts(
+    paths: Sequence[Path],
+    spec: LoadedSpec | None = None,
+    *,
+    runner_version: str = __version__,
+) -> Verdict:
+    """Read the verdicts at ``paths``, merge their recordings and judge the result."""
+    if not paths:
+        raise UsageError("merge needs at least one verdict file")
+    verdicts = [(Path(p), read_verdict(p)) for p in paths]
+    first = verdicts[0][1]
+    _check_same_spec(verdicts, spec)
+    merged = merge_recordings(verdicts)
+    run = _run(verdicts, merged, runner_version, spec)
+    if spec is None:
+        rules = rules_as_written(first.spec_thresholds, source=str(verdicts[0][0]))
+        return judge_rules(first.spec, rules, merged, run)
+    identity = spec_identity(spec.spec, run)
+    return judge_rules(identity, spec.spec.thresholds, merged, run, secrets=spec.secrets)
+
+
+def merge_recordings(verdicts: Sequence[tuple[Path, Verdict]]) -> Recording:
+    """The exact merge of the verdicts' recordings."""
+    recordings: list[Recording] = []
+    segments: dict[str, Path] = {}
+    for path, verdict in verdicts:
+        if verdict.recording is None:
+            raise UsageError(
+                f"{path}: the verdict has no recording to merge (status {verdict.status}: "
+                f"{verdict.message or 'the run was not carried out'})"
+            )
+        try:
+            recording = Recording.from_dict(verdict.recording)
+        except (KeyError, TypeError, ValueError) as exc:
+            raise ReportError(f"{path}: the verdict's recording cannot be read: {exc}") from None
+        segment = recording.segment
+        if re.fullmatch(r"\d+/\d+", segment) and segment != "1/1":
+            if segment in segments:
+                raise UsageError(
+                    f"{path}: segment {segment} is also in {segments[segment]}; "
+                    "merging it twice would count its load twice"
+                )
+            segments[segment] = path
+        recordings.append(recording)
+    counts = {s.split("/")[1] for s in segments}
+    if len(counts) > 1:
+        raise UsageError(
+            "the verdicts split the load differently: segments "
+            + ", ".join(sorted(segments))
+            + " (give the segments of one split)"
+        )
+    merged = recordings[0]
+    for path_other, other in zip((p for p, _ in verdicts[1:]), recordings[1:], strict=True):
+        try:
+            merged = merged.merge(other)
+        except ValueError as exc:
+            raise UsageError(f"{path_other}: {exc}") from None
+    return merged
+
+
+def rules_as_written(written: Sequence[ThresholdSpec], *, source: str) -> list[ThresholdRule]:
+    """The spec's thresholds, rebuilt from a verdict."""
+    try:
+        return [ThresholdRule.model_validate(t.model_dump()) for t in written]
+    except ValidationError as exc:
+        raise ReportError(f"{source}: a recorded threshold cannot be read: {exc}") from None
+
+
+def _check_same_spec(verdicts: Sequence[tuple[Path, Verdict]], spec: LoadedSpec | None) -> None:
+    shas = {v.spec.sha256 for _, v in verdicts}
+    if len(shas) > 1:
+        listed = "; ".join(f"{p}: {v.spec.name} {v.spec.sha256[:12]}" for p, v in verdicts)
+        raise UsageError(f"the verdicts are of different specs (sha256 differs): {listed}")
+    sha = shas.pop()
+    if spec is not None and spec.sha256 != sha:
+        raise UsageError(
+            f"--spec {spec.path} (sha256 {spec.sha256[:12]}) is not the spec the verdicts "
+            f"judged (sha256 {sha[:12]})"
+        )
+
+
+def _run(
+    verdicts: Sequence[tuple[Path, Verdict]],
+    merged: Recording,
+    runner_version: str,
+    spec: LoadedSpec | None,
+) -> RunInfo:
+    first = verdicts[0][1]
+    hosts = list(dict.fromkeys(v.run.host for _, v in verdicts))
+    warnings = list(dict.fromkeys(w for _, v in verdicts for w in v.run.warnings))
+    return RunInfo(
+        spec_path=str(spec.path) if spec else first.spec.path,
+        spec_sha256=first.spec.sha256,
+        runner_version=runner_version,
+        host=", ".join(hosts),
+        base_url=first.run.base_url,
+        started_at=merged.started_at or None,
+        finished_at=merged.finished_at or None,
+        segment=merged.segment,
+        warnings=tuple(warnings),
+    )
+
+
+__all__ = ["merge_recordings", "merge_verdicts", "rules_as_written"]

@@ -1,0 +1,172 @@
+"""The final summary on the console: thresholds, per endpoint/channel figures, findings, status.
+
+Drawn with ``rich``; on a terminal in colour, elsewhere (CI logs, pipes, files) as plain
+ASCII text without escape codes. Every text is redacted.
+"""
+
+from __future__ import annotations
+
+from typing import Protocol, TextIO
+
+from rich import box
+from rich.console import Console
+from rich.table import Table
+from rich.text import Text
+
+from sla_runner import display
+from sla_runner.report.redact import redact
+from sla_runner.verdict_model import ThresholdResult, Verdict
+
+PLAIN_WIDTH = 120
+_LABELS = {
+    "pass": ("PASS", "green"),
+    "fail": ("FAIL", "bold red"),
+    "warn": ("WARN", "yellow"),
+    "skipped": ("SKIP", "dim"),
+    "no_data": ("NO DATA", "bold red"),
+}
+_STATUS_STYLE = {
+    "pass": "bold green",
+    "fail": "bold red",
+    "invalid": "bold magenta",
+    "error": "bold red",
+    "aborted": "bold yellow",
+}
+
+
+def console_for(out: Console | TextIO | None) -> Console:
+    """A Console on ``out``: colour on a terminal, plain text otherwise."""
+    if isinstance(out, Console):
+        return out
+    probe = Console(file=out, highlight=False)
+    if probe.is_terminal:
+        return probe
+    return Console(
+        file=out, highlight=False, no_color=True, width=PLAIN_WIDTH, emoji=False, color_system=None
+    )
+
+
+def print_summary(
+    verdict: Verdict, out: Console | TextIO | None = None, *, secrets: frozenset[str] = frozenset()
+) -> None:
+    """Print the summary of ``verdict`` to ``out`` (a Console, a text file; stdout by default)."""
+    console = console_for(out)
+    plain = not console.is_terminal
+    table_box = box.ASCII2 if plain else box.SIMPLE_HEAVY
+
+    def text(value: str, style: str = "") -> Text:
+        return Text(redact(value, secrets), style="" if plain else style)
+
+    spec = verdict.spec
+    console.print(
+        text(f"{spec.name} {spec.sla_version} ({spec.path}, sha256 {spec.sha256[:12]})", "bold")
+    )
+    if verdict.thresholds:
+        console.print(_thresholds_table(verdict.thresholds, table_box, text))
+    metrics = _metrics_table(verdict, table_box, text)
+    if metrics is not None:
+        console.print(metrics)
+    gauges = _gauges_line(verdict)
+    if gauges:
+        console.print(text(gauges))
+    for heading, items, style in (
+        ("Run invalid", verdict.validity.reasons, "magenta"),
+        ("Findings", verdict.findings, ""),
+        ("Warnings", verdict.run.warnings, "yellow"),
+        ("Notes", verdict.notes, "dim"),
+    ):
+        if items:
+            console.print(text(f"{heading}:", f"bold {style}".strip()))
+            for item in items:
+                console.print(text(f"  - {item}", style), soft_wrap=plain)
+    console.print(text(status_line(verdict), _STATUS_STYLE[verdict.status]))
+
+
+def status_line(verdict: Verdict) -> str:
+    """``FAIL: 2 of 7 thresholds failed (exit code 1)`` and the like."""
+    n = len(verdict.thresholds)
+    failed = len(verdict.failed)
+    warned = sum(t.status == "warn" for t in verdict.thresholds)
+    tail = f" (exit code {verdict.exit_code})"
+    warn_note = f", {warned} warning{'s' if warned != 1 else ''}" if warned else ""
+    if verdict.status == "pass":
+        return f"PASS: {n} of {n} thresholds held{warn_note}{tail}"
+    if verdict.status == "fail":
+        return f"FAIL: {failed} of {n} thresholds failed{warn_note}{tail}"
+    if verdict.status == "invalid":
+        return f"INVALID RUN: the generator could not deliver the planned load{tail}"
+    if verdict.status == "aborted":
+        skipped = sum(t.status == "skipped" for t in verdict.thresholds)
+        return (
+            f"ABORTED: judged on what was measured; {failed} failed, {skipped} skipped of {n}{tail}"
+        )
+    return f"ERROR: {verdict.message or 'the run could not be carried out'}{tail}"
+
+
+def _thresholds_table(results: list[ThresholdResult], table_box: box.Box, text: _TextFn) -> Table:
+    table = Table(box=table_box, title=None, show_edge=False)
+    for name, justify in (
+        ("threshold", "left"),
+        ("during", "left"),
+        ("observed", "right"),
+        ("limit", "right"),
+        ("n", "right"),
+        ("result", "left"),
+    ):
+        table.add_column(name, justify=justify)  # type: ignore[arg-type]
+    for t in results:
+        label, style = _LABELS[t.status]
+        observed = "-" if t.observed is None else display.value(t.observed, t.unit)
+        table.add_row(
+            text(t.expr),
+            text(t.during or "run"),
+            text(observed),
+            text(f"{t.op} {display.value(t.limit, t.unit)}"),
+            text(display.count(t.samples)),
+            text(label, style),
+        )
+    return table
+
+
+def _metrics_table(verdict: Verdict, table_box: box.Box, text: _TextFn) -> Table | None:
+    rows = [
+        (name, m)
+        for name, m in verdict.metrics.items()
+        if name.split(".", 1)[0] in ("http", "ws", "ws_connect")
+    ]
+    if not rows:
+        return None
+    table = Table(box=table_box, show_edge=False)
+    table.add_column("endpoint / channel")
+    for name in ("count", "rps", "errors", "p50 ms", "p95 ms", "p99 ms", "max ms"):
+        table.add_column(name, justify="right")
+    for name, m in rows:
+        lat = m.latency_ms
+        cells = [display.number(v) for v in (lat.p50, lat.p95, lat.p99, lat.max)] if lat else []
+        errors = sum(m.errors.values())
+        table.add_row(
+            text(name, "bold" if "." not in name else ""),
+            text(display.count(m.count)),
+            text(display.number(m.rate) if m.rate is not None else "-"),
+            text(display.count(errors), "red" if errors else ""),
+            *(text(c) for c in cells or ["-"] * 4),
+        )
+    return table
+
+
+def _gauges_line(verdict: Verdict) -> str:
+    parts = []
+    rss = verdict.metrics.get("process.rss")
+    if rss is not None and rss.values is not None:
+        parts.append(f"service memory max {display.size(rss.values.max)}")
+    cpu = verdict.metrics.get("process.cpu")
+    if cpu is not None and cpu.values is not None:
+        parts.append(f"service CPU p95 {display.number(cpu.values.p95)}%")
+    users = verdict.metrics.get("users")
+    if users is not None and users.values is not None:
+        parts.append(f"users held max {display.number(users.values.max)}")
+    return "; ".join(parts)
+
+
+class _TextFn(Protocol):
+    def __call__(self, value: str, style: str = "") -> Text: ...

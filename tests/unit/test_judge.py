@@ -1,0 +1,250 @@
+"""The judge on constructed recordings: edge cases of thresholds, statuses and validity."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from sla_runner.metrics.recorder import NS_PER_S, Recorder
+from sla_runner.verdict import judge
+from sla_runner.verdict_model import ThresholdResult, Verdict
+from tests.unit.verdict_data import SECRET, close, http, known_run, make_spec, recorder, run_info
+
+OPEN_STAGES = [{"name": "steady", "duration": "4s", "rate": "50/s"}]
+
+
+def judged(thresholds: list[Any], fill: Any, **close_args: Any) -> Verdict:
+    spec = make_spec(thresholds)
+    rec = recorder(spec)
+    fill(rec)
+    return judge(spec, close(rec, **close_args), run_info())
+
+
+def only(verdict: Verdict) -> ThresholdResult:
+    assert len(verdict.thresholds) == 1
+    return verdict.thresholds[0]
+
+
+def steady_1500us(rec: Recorder) -> None:
+    """100 list-items requests of exactly 1.5 ms (exact in HDR: below 2,048 µs)."""
+    rec.users(10, 0)
+    for k in range(100):
+        http(rec, "list-items", 1.5, k / 25)
+
+
+def test_threshold_on_endpoint_never_called_fails_with_the_reason() -> None:
+    verdict = judged(["p95(http.create-order) < 400ms"], steady_1500us)
+    result = only(verdict)
+    assert (result.status, result.passed, result.observed, result.samples) == (
+        "no_data",
+        False,
+        None,
+        0,
+    )
+    assert (
+        result.message
+        == "p95(http.create-order): no samples: no http.create-order requests were made"
+    )
+    assert verdict.status == "fail"
+    assert verdict.exit_code == 1
+
+
+def test_latency_threshold_with_only_connect_errors_has_no_latency_samples() -> None:
+    def refused(rec: Recorder) -> None:
+        for k in range(3):
+            http(rec, "list-items", None, k, key="connect_error")
+
+    result = only(
+        judged(
+            [
+                "p95(http) < 200ms",
+            ],
+            refused,
+        )
+    )
+    assert result.status == "no_data"
+    assert "none of the 3 http requests got a response" in result.message
+
+
+@pytest.mark.parametrize(
+    ("expr", "passed", "margin"),
+    [
+        ("p95(http) < 1500us", False, 0.0),
+        ("p95(http) <= 1.5ms", True, 0.0),
+        ("max(http) < 1.6ms", True, 0.1),
+        ("min(http) > 1.5ms", False, 0.0),
+        ("min(http) >= 1.5ms", True, 0.0),
+        ("mean(http) <= 1.5ms", True, 0.0),
+    ],
+)
+def test_exact_boundary_and_strict_versus_inclusive(expr: str, passed: bool, margin: float) -> None:
+    result = only(judged([expr], steady_1500us))
+    assert result.observed == 1.5
+    assert result.passed is passed
+    assert result.margin == pytest.approx(margin)
+    assert result.samples == 100
+    assert result.unit == "ms"
+
+
+def test_message_names_observed_limit_and_samples() -> None:
+    result = only(judged(["p95(http) < 1ms"], steady_1500us))
+    assert result.message == "p95(http) = 1.5 ms, limit < 1 ms (n=100)"
+    assert result.margin == -0.5
+    assert result.margin_pct == -50.0
+
+
+def test_percentiles_report_hdr_highest_equivalent_value() -> None:
+    # 200 ms is recorded to 3 significant digits: HDR reports at most 0.1% above it.
+    def at_200ms(rec: Recorder) -> None:
+        http(rec, "list-items", 200.0, 0.5)
+
+    result = only(judged(["p95(http) < 200.2ms"], at_200ms))
+    assert 200.0 <= (result.observed or 0) <= 200.2
+    assert result.passed is True
+
+
+@pytest.mark.parametrize(
+    ("expr", "passed"),
+    [
+        ("success_rate(http) > 99%", False),
+        ("success_rate(http) >= 99%", True),
+        ("error_rate(http) <= 1%", True),
+        ("error_rate(http) < 1%", False),
+    ],
+)
+def test_percent_unit_exact_boundary(expr: str, passed: bool) -> None:
+    def one_in_a_hundred(rec: Recorder) -> None:
+        for k in range(100):
+            http(rec, "list-items", 5.0, k / 25, key="status_500" if k == 50 else "ok")
+
+    result = only(judged([expr], one_in_a_hundred))
+    assert result.observed in (99.0, 1.0)
+    assert result.unit == "%"
+    assert result.passed is passed
+
+
+@pytest.mark.parametrize(
+    ("expr", "passed"), [("max(process.rss) <= 1000KB", True), ("max(process.rss) < 1000KB", False)]
+)
+def test_size_unit_exact_boundary(expr: str, passed: bool) -> None:
+    def rss(rec: Recorder) -> None:
+        steady_1500us(rec)
+        for second in range(4):
+            rec.gauge("process.rss", (925 + 25 * second) * 1024, second * NS_PER_S)
+
+    result = only(judged([expr], rss))
+    assert result.observed == 1000 * 1024
+    assert result.unit == "B"
+    assert result.samples == 4
+    assert result.passed is passed
+    assert result.message.startswith("max(process.rss) = 1,000 KB, limit ")
+
+
+def test_process_threshold_without_samples_fails() -> None:
+    result = only(judged(["max(process.rss) < 512MB"], steady_1500us))
+    assert result.status == "no_data"
+    assert "not sampled" in result.message
+
+
+def test_rate_count_and_users() -> None:
+    verdict = judged(
+        ["rate(http) >= 25/s", "count(http) >= 100", "users >= 10", "min(users) > 9"],
+        steady_1500us,
+    )
+    observed = [(t.observed, t.passed) for t in verdict.thresholds]
+    assert observed == [(25.0, True), (100.0, True), (10.0, True), (10.0, True)]
+
+
+def test_warn_threshold_that_misses_does_not_fail_the_run() -> None:
+    verdict = judged([{"expr": "p95(http) < 1ms", "severity": "warn"}], steady_1500us)
+    result = only(verdict)
+    assert (result.status, result.passed) == ("warn", False)
+    assert verdict.status == "pass"
+    assert verdict.exit_code == 0
+
+
+def test_during_judges_only_that_stage() -> None:
+    def slow_second_stage(rec: Recorder) -> None:
+        for k in range(40):
+            http(rec, "list-items", 10.0 if k < 20 else 300.0, k / 10)
+
+    verdict = judged(
+        [
+            {"expr": "max(http) < 20ms", "during": "ramp"},
+            {"expr": "min(http) > 250ms", "during": "steady"},
+        ],
+        slow_second_stage,
+    )
+    ramp, steady = verdict.thresholds
+    assert (ramp.samples, ramp.passed, ramp.window_s) == (20, True, 2.0)
+    assert (steady.samples, steady.passed) == (20, True)
+    assert steady.message.endswith("during steady")
+
+
+def test_aborted_run_skips_stages_never_reached_and_keeps_what_was_measured() -> None:
+    def first_second_only(rec: Recorder) -> None:
+        for k in range(10):
+            http(rec, "list-items", 5.0, k / 10)
+
+    verdict = judged(
+        ["p95(http) < 200ms", {"expr": "p95(http) < 200ms", "during": "steady"}],
+        first_second_only,
+        elapsed_s=1.0,
+        aborted=True,
+    )
+    whole, steady = verdict.thresholds
+    assert (whole.status, whole.samples) == ("pass", 10)
+    assert whole.window_s == 1.0
+    assert (steady.status, steady.passed) == ("skipped", None)
+    assert "aborted before stage 'steady'" in steady.message
+    assert verdict.status == "aborted"
+    assert verdict.exit_code == 3
+    assert verdict.recording is not None
+
+
+def test_validity_dropped_and_late_arrivals_beyond_one_percent() -> None:
+    spec = make_spec(["p95(http) < 200ms"], stages=OPEN_STAGES)
+    rec = known_run(spec)
+    rec.generator.planned = 200
+    for k in range(2):
+        rec.dropped(k * NS_PER_S)
+    within = judge(spec, close(rec), run_info())
+    assert within.validity.valid  # 2 of 200 is 1%: on the bound, not beyond it
+    rec2 = known_run(spec)
+    rec2.generator.planned = 200
+    for k in range(2):
+        rec2.dropped(k * NS_PER_S)
+    rec2.send_lateness(30 * 1_000_000, NS_PER_S, late=True)
+    verdict = judge(spec, close(rec2), run_info())
+    assert verdict.status == "invalid"
+    assert verdict.exit_code == 4
+    assert (verdict.validity.dropped, verdict.validity.late) == (2, 1)
+    assert verdict.validity.reasons == [
+        "the generator did not deliver the planned arrivals: 2 dropped and 1 late of 200 "
+        "planned (1.5%, bound 1%)"
+    ]
+
+
+def test_validity_generator_cpu_and_loop_lag() -> None:
+    spec = make_spec(["p95(http) < 200ms"])
+    rec = known_run(spec)
+    for _ in range(10):
+        rec.generator_cpu(97.0)
+        rec.loop_lag(80 * 1_000_000)
+    verdict = judge(spec, close(rec), run_info())
+    assert verdict.status == "invalid"
+    cpu, lag = verdict.validity.reasons
+    assert cpu.startswith("the generator's CPU was saturated: p90 of its 14 samples was 97")
+    assert lag.startswith("the generator's event loop lagged: p99 80")
+    assert verdict.validity.bounds["max_loop_lag_p99_ms"] == 50.0
+
+
+def test_secrets_never_reach_the_verdict() -> None:
+    spec = make_spec(["p95(http) < 200ms"])
+    rec = known_run(spec)
+    rec.note(f"token {SECRET} rejected once")
+    run = run_info(base_url=f"http://u:{SECRET}@h/", warnings=(f"x {SECRET}",))
+    verdict = judge(spec, close(rec), run, secrets=frozenset({SECRET}))
+    assert SECRET not in verdict.model_dump_json()
+    assert verdict.run.base_url == "http://u:***@h/"
