@@ -1,0 +1,306 @@
+"""WebSocket channels: one virtual user's connection, its round trips and reconnects.
+
+:func:`compile_channel` turns a spec channel into a :class:`WsChannel` once;
+:func:`run_channel` keeps one connection open for one user: it sends the message every
+``interval``, waits for the reply that matches ``expect`` (skipping others, such as pushed
+ticks) and reports each round trip to a :class:`WsSink`, timed from just before the send
+to the matching reply. On a drop it reconnects, at most ``channel.reconnect`` times.
+
+Outcome keys reported (see :class:`~sla_runner.engine.transport.Outcome`): ``ok``;
+``timeout`` (no matching reply in time; the connection stays); ``ws_closed`` (the
+connection closed with the round trip in flight); ``protocol_error`` (the server sent an
+invalid frame); ``ws_bad_reply`` (invalid UTF-8 text, or a message over the size limit);
+on connecting also ``ws_refused`` (the upgrade was answered with another status),
+``connect_error``, ``tls_error``, ``reset``, ``redirect_blocked``.
+"""
+
+from __future__ import annotations
+
+import json
+import ssl
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any, Protocol
+from urllib.parse import urljoin
+
+import anyio
+from websockets.asyncio.client import ClientConnection, connect
+from websockets.exceptions import (
+    ConnectionClosed,
+    InvalidHandshake,
+    InvalidMessage,
+    InvalidStatus,
+    InvalidURI,
+)
+from websockets.frames import CloseCode
+from websockets.typing import Subprotocol
+
+from sla_runner import __version__
+from sla_runner.engine.transport import Outcome, RedirectPolicy
+from sla_runner.spec.models import Channel, ChannelExpect, Target
+
+USER_AGENT = f"sla-runner/{__version__}"
+RECONNECT_PAUSE_MAX_S = 1.0
+CLOSE_TIMEOUT_S = 1.0
+
+Message = str | bytes
+Matcher = Callable[[Message], bool]
+
+
+class WsSink(Protocol):
+    """Where a channel reports; called from the event loop, must not block."""
+
+    def connect(self, name: str, outcome: str, latency_ns: int) -> None: ...
+
+    def round_trip(self, name: str, outcome: str, latency_ns: int) -> None: ...
+
+    def reconnect(self, name: str) -> None: ...
+
+
+@dataclass(frozen=True, slots=True)
+class WsChannel:
+    name: str
+    url: str
+    message: Message
+    matches: Matcher | None  # None: any next message completes the round trip
+    headers: tuple[tuple[str, str], ...]
+    subprotocols: tuple[str, ...]
+    interval_s: float
+    timeout_s: float
+    compression: bool
+    reconnect: int
+    verify_tls: bool
+    policy: RedirectPolicy
+
+
+class Contains:
+    """The reply contains this text (or, for a binary reply, its UTF-8 bytes)."""
+
+    __slots__ = ("_raw", "_text")
+
+    def __init__(self, text: str) -> None:
+        self._text, self._raw = text, text.encode()
+
+    def __call__(self, message: Message) -> bool:
+        if isinstance(message, str):
+            return self._text in message
+        return self._raw in message
+
+
+class JsonFields:
+    """The reply is JSON and each dotted path holds the given value (``data.items.0.id``)."""
+
+    __slots__ = ("_fields",)
+
+    def __init__(self, fields: dict[str, Any]) -> None:
+        self._fields = [(path.split("."), value) for path, value in fields.items()]
+
+    def __call__(self, message: Message) -> bool:
+        try:
+            document = json.loads(message)
+        except ValueError:
+            return False
+        for path, want in self._fields:
+            found: Any = document
+            for part in path:
+                if isinstance(found, dict) and part in found:
+                    found = found[part]
+                elif isinstance(found, list) and part.isdigit() and int(part) < len(found):
+                    found = found[int(part)]
+                else:
+                    return False
+            if found != want or isinstance(found, bool) != isinstance(want, bool):
+                return False
+        return True
+
+
+def matcher(expect: ChannelExpect | None) -> Matcher | None:
+    if expect is None:
+        return None
+    checks: list[Matcher] = []
+    if expect.contains is not None:
+        checks.append(Contains(expect.contains))
+    if expect.json_fields is not None:
+        checks.append(JsonFields(expect.json_fields))
+    if len(checks) == 1:
+        return checks[0]
+    return lambda message: all(check(message) for check in checks)
+
+
+def compile_channel(name: str, channel: Channel, target: Target) -> WsChannel:
+    """The channel's URL (base URL's http→ws, https→wss), message and reply matcher."""
+    if channel.url is not None:
+        url = channel.url
+    else:
+        scheme, _, rest = target.base_url.partition("://")
+        url = ("wss" if scheme == "https" else "ws") + "://" + rest + (channel.path or "/")
+    if isinstance(channel.send, str):
+        message: Message = channel.send
+    else:
+        message = json.dumps(channel.send, separators=(",", ":"))
+    merged = {k.lower(): (k, v) for k, v in [*target.headers.items(), *channel.headers.items()]}
+    return WsChannel(
+        name=name,
+        url=url,
+        message=message,
+        matches=matcher(channel.expect),
+        headers=tuple(merged.values()),
+        subprotocols=tuple(channel.subprotocols),
+        interval_s=channel.interval.seconds,
+        timeout_s=channel.timeout.seconds,
+        compression=channel.compression,
+        reconnect=channel.reconnect,
+        verify_tls=target.verify_tls,
+        policy=RedirectPolicy(target),
+    )
+
+
+class _RedirectBlockedError(Exception):
+    pass
+
+
+class _Connect(connect):
+    """websockets' connect, following redirects only where the target's policy allows."""
+
+    policy: RedirectPolicy
+
+    def process_redirect(self, exc: Exception) -> Exception | str:
+        following = super().process_redirect(exc)
+        if isinstance(following, str) and not (
+            self.policy.follow and self.policy.allows(urljoin(self.uri, following))
+        ):
+            return _RedirectBlockedError(f"redirect to {following}")
+        return following
+
+
+async def run_channel(ch: WsChannel, sink: WsSink, *, stop: anyio.Event | None = None) -> None:
+    """One user's connection to ``ch`` until ``stop`` is set, cancellation, or reconnects run out.
+
+    Every connection attempt after the first is reported as a reconnect. On ``stop`` no new
+    round trip starts, the one in flight completes (within the timeout) and the connection
+    is closed politely; on cancellation the socket is closed at once.
+    """
+    context = _tls_context(ch) if ch.url.startswith("wss:") else None
+    reconnects = 0
+    while True:
+        connection = await _connect(ch, sink, context)
+        if connection is not None:
+            try:
+                await _converse(connection, ch, sink, stop)
+            except BaseException:
+                connection.transport.abort()  # cancelled: no close handshake, no waiting
+                raise
+            await connection.close()
+        if _stopped(stop) or reconnects >= ch.reconnect:
+            return
+        reconnects += 1
+        sink.reconnect(ch.name)
+        await _pause(min(ch.interval_s, RECONNECT_PAUSE_MAX_S), stop)
+        if _stopped(stop):
+            return
+
+
+async def _connect(
+    ch: WsChannel, sink: WsSink, context: ssl.SSLContext | None
+) -> ClientConnection | None:
+    started = time.monotonic_ns()
+    outcome = Outcome.OK
+    connection: ClientConnection | None = None
+    extra: dict[str, Any] = {"ssl": context} if context is not None else {}
+    opener = _Connect(
+        ch.url,
+        additional_headers=list(ch.headers),
+        subprotocols=[Subprotocol(p) for p in ch.subprotocols] or None,
+        compression="deflate" if ch.compression else None,
+        user_agent_header=USER_AGENT,
+        proxy=None,
+        open_timeout=ch.timeout_s,
+        close_timeout=CLOSE_TIMEOUT_S,
+        **extra,
+    )
+    opener.policy = ch.policy
+    try:
+        connection = await opener
+    except InvalidStatus:
+        outcome = Outcome.WS_REFUSED
+    except InvalidMessage as exc:  # not a valid HTTP response to the upgrade
+        cut = isinstance(exc.__cause__, (EOFError, ConnectionError))
+        outcome = Outcome.RESET if cut else Outcome.PROTOCOL_ERROR
+    except InvalidHandshake:  # answered 101 but not a proper upgrade
+        outcome = Outcome.WS_REFUSED
+    except _RedirectBlockedError:
+        outcome = Outcome.REDIRECT_BLOCKED
+    except TimeoutError:
+        outcome = Outcome.TIMEOUT
+    except ssl.SSLError:
+        outcome = Outcome.TLS_ERROR
+    except ConnectionResetError:
+        outcome = Outcome.RESET
+    except OSError:
+        outcome = Outcome.CONNECT_ERROR
+    except (InvalidURI, ValueError):
+        outcome = Outcome.ERROR
+    sink.connect(ch.name, outcome.value, time.monotonic_ns() - started)
+    return connection
+
+
+async def _converse(
+    connection: ClientConnection, ch: WsChannel, sink: WsSink, stop: anyio.Event | None
+) -> None:
+    """Round trips on one connection until it drops or ``stop`` is set."""
+    name, message, matches, timeout_s = ch.name, ch.message, ch.matches, ch.timeout_s
+    next_send_ns = time.monotonic_ns()
+    while not _stopped(stop):
+        wait_ns = next_send_ns - time.monotonic_ns()
+        if wait_ns > 0:
+            await _pause(wait_ns / 1e9, stop)
+            if _stopped(stop):
+                return
+        started = time.monotonic_ns()
+        next_send_ns = started + round(ch.interval_s * 1e9)
+        try:
+            with anyio.fail_after(timeout_s):
+                await connection.send(message)
+                reply = await connection.recv()
+                while matches is not None and not matches(reply):
+                    reply = await connection.recv()
+        except TimeoutError:
+            sink.round_trip(name, Outcome.TIMEOUT.value, time.monotonic_ns() - started)
+            continue
+        except ConnectionClosed as exc:
+            sink.round_trip(name, _closed(exc).value, time.monotonic_ns() - started)
+            return
+        sink.round_trip(name, Outcome.OK.value, time.monotonic_ns() - started)
+
+
+def _closed(exc: ConnectionClosed) -> Outcome:
+    """Why a connection closed under a round trip: a bad frame we refused, or a drop."""
+    if exc.rcvd is None and exc.sent is not None:  # we closed it: the server broke the protocol
+        if exc.sent.code == CloseCode.PROTOCOL_ERROR:
+            return Outcome.PROTOCOL_ERROR
+        if exc.sent.code in (CloseCode.INVALID_DATA, CloseCode.MESSAGE_TOO_BIG):
+            return Outcome.WS_BAD_REPLY
+    return Outcome.WS_CLOSED
+
+
+def _stopped(stop: anyio.Event | None) -> bool:
+    return stop is not None and stop.is_set()
+
+
+async def _pause(seconds: float, stop: anyio.Event | None) -> None:
+    if seconds <= 0:
+        return
+    if stop is None:
+        await anyio.sleep(seconds)
+        return
+    with anyio.move_on_after(seconds):
+        await stop.wait()
+
+
+def _tls_context(ch: WsChannel) -> ssl.SSLContext:
+    context = ssl.create_default_context()
+    if not ch.verify_tls:
+        context.check_hostname = False
+        context.verify_mode = ssl.CERT_NONE
+    return context

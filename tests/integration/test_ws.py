@@ -1,0 +1,179 @@
+"""The WebSocket client against the test server and the demo service: exact counts per outcome."""
+
+from __future__ import annotations
+
+import functools
+import json
+import socket
+import time
+import urllib.request
+import uuid
+from collections import Counter
+from typing import Any
+
+import anyio
+import pytest
+
+from sla_runner.engine.ws import WsChannel, compile_channel, run_channel
+from sla_runner.spec.models import Channel, Target
+from tests.conftest import LiveServer
+
+pytestmark = pytest.mark.anyio
+
+
+class Sink:
+    """Records every report; sets ``stop`` after ``limit`` round trips."""
+
+    def __init__(self, limit: int | None = None) -> None:
+        self.limit = limit
+        self.stop = anyio.Event()
+        self.connects: list[tuple[str, int]] = []
+        self.round_trips: list[tuple[str, int]] = []
+        self.reconnects = 0
+
+    def connect(self, name: str, outcome: str, latency_ns: int) -> None:
+        self.connects.append((outcome, latency_ns))
+
+    def round_trip(self, name: str, outcome: str, latency_ns: int) -> None:
+        self.round_trips.append((outcome, latency_ns))
+        if self.limit is not None and len(self.round_trips) >= self.limit:
+            self.stop.set()
+
+    def reconnect(self, name: str) -> None:
+        self.reconnects += 1
+
+    def connect_keys(self) -> Counter[str]:
+        return Counter(key for key, _ in self.connects)
+
+    def trip_keys(self) -> Counter[str]:
+        return Counter(key for key, _ in self.round_trips)
+
+
+def channel(base_url: str, path: str, **fields: Any) -> WsChannel:
+    spec = Channel.model_validate({"path": path, "send": "hello", "interval": "5ms", **fields})
+    return compile_channel("chan", spec, Target.model_validate({"base_url": base_url}))
+
+
+async def drive(ch: WsChannel, limit: int | None = None, deadline_s: float = 10) -> Sink:
+    sink = Sink(limit)
+    with anyio.fail_after(deadline_s):
+        await run_channel(ch, sink, stop=sink.stop)
+    return sink
+
+
+def tag() -> str:
+    return uuid.uuid4().hex[:12]
+
+
+async def test_echo_round_trips_counted_exactly(test_server: LiveServer) -> None:
+    path = f"/ws/echo?tag={tag()}"
+    sink = await drive(channel(test_server.url, path, expect={"contains": "hello"}), limit=25)
+    assert sink.trip_keys() == {"ok": 25}
+    assert sink.connect_keys() == {"ok": 1}
+    assert sink.connects[0][1] > 0
+    assert all(latency > 0 for _, latency in sink.round_trips)
+    assert sink.reconnects == 0
+    assert test_server.counts()[f"ws:{path}"] == 25
+
+
+async def test_close_mid_run_reconnects_and_counts_in_flight(test_server: LiveServer) -> None:
+    path = f"/ws/close-after?n=3&tag={tag()}"
+    sink = await drive(channel(test_server.url, path, reconnect=2))  # ends when reconnects run out
+    assert sink.connect_keys() == {"ok": 3}
+    assert sink.trip_keys() == {"ok": 9, "ws_closed": 3}
+    assert sink.reconnects == 2
+    assert test_server.counts()[f"ws:{path}"] == 12
+
+
+async def test_silent_server_times_out(test_server: LiveServer) -> None:
+    ch = channel(test_server.url, "/ws/silent", timeout="150ms", reconnect=0)
+    sink = await drive(ch, limit=3)
+    assert sink.trip_keys() == {"timeout": 3}
+    assert all(latency >= 150_000_000 for _, latency in sink.round_trips)
+    assert sink.connect_keys() == {"ok": 1}
+
+
+async def test_refused_upgrade(test_server: LiveServer) -> None:
+    sink = await drive(channel(test_server.url, "/ws/refuse", reconnect=2))
+    assert sink.connect_keys() == {"ws_refused": 3}
+    assert sink.reconnects == 2
+    assert sink.round_trips == []
+
+
+@pytest.mark.parametrize(
+    ("path", "key"), [("/ws/garbage", "protocol_error"), ("/ws/bad-utf8", "ws_bad_reply")]
+)
+async def test_invalid_frames(test_server: LiveServer, path: str, key: str) -> None:
+    sink = await drive(channel(test_server.url, path, reconnect=1))
+    assert sink.trip_keys() == {key: 2}
+    assert sink.connect_keys() == {"ok": 2}
+    assert sink.reconnects == 1
+
+
+async def test_connect_error() -> None:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    sink = await drive(channel(f"http://127.0.0.1:{port}", "/ws/echo", reconnect=0))
+    assert sink.connect_keys() == {"connect_error": 1}
+
+
+async def test_expect_skips_unrelated_messages(test_server: LiveServer) -> None:
+    path = f"/ws/noise?n=3&tag={tag()}"
+    text = channel(test_server.url, path, expect={"contains": "hello"})
+    fields = channel(test_server.url, path, send={"op": "ping", "n": 1},
+                     expect={"json": {"op": "ping", "n": 1}})  # fmt: skip
+    assert (await drive(text, limit=10)).trip_keys() == {"ok": 10}
+    assert (await drive(fields, limit=10)).trip_keys() == {"ok": 10}
+    assert test_server.counts()[f"ws:{path}"] == 20
+
+
+async def test_stop_ends_a_long_interval_promptly(test_server: LiveServer) -> None:
+    sink = Sink()
+    ch = channel(test_server.url, "/ws/echo", interval="30s")
+    started = time.monotonic()
+    with anyio.fail_after(5):
+        async with anyio.create_task_group() as tg:
+            tg.start_soon(lambda: run_channel(ch, sink, stop=sink.stop))
+            await anyio.sleep(0.3)
+            sink.stop.set()
+    assert time.monotonic() - started < 5
+    assert sink.trip_keys() == {"ok": 1}  # sent at once, then waiting out the interval
+
+
+async def test_cancellation_closes_promptly(test_server: LiveServer) -> None:
+    ch = channel(test_server.url, "/ws/silent", timeout="30s")
+    sink = Sink()
+    started = time.monotonic()
+    with anyio.move_on_after(0.3) as scope:
+        await run_channel(ch, sink)
+    assert scope.cancelled_caught
+    assert time.monotonic() - started < 3
+    assert sink.connect_keys() == {"ok": 1}
+    assert sink.round_trips == []  # the one in flight was abandoned, not counted
+
+
+async def test_prices_json_expect_on_demo_service(demo_service: str) -> None:
+    def prices_messages() -> int:
+        with urllib.request.urlopen(f"{demo_service}/stats", timeout=5) as response:
+            return int(json.load(response)["ws_messages"].get("/ws/prices", 0))
+
+    before = prices_messages()
+    ch = channel(demo_service, "/ws/prices", send={"op": "ping"}, interval="200ms",
+                 expect={"json": {"op": "pong"}})  # fmt: skip
+    sink = await drive(ch, limit=6)  # 1.2 s: the ticks every 500 ms arrive in between
+    assert sink.trip_keys() == {"ok": 6}
+    assert prices_messages() - before == 6
+
+
+@pytest.mark.load
+async def test_many_connections_accounted_exactly(test_server: LiveServer) -> None:
+    path = f"/ws/echo?tag={tag()}"
+    ch = channel(test_server.url, path, interval="0s")
+    sinks = [Sink(limit=100) for _ in range(20)]
+    with anyio.fail_after(30):
+        async with anyio.create_task_group() as tg:
+            for sink in sinks:
+                tg.start_soon(functools.partial(run_channel, ch, sink, stop=sink.stop))
+    assert sum((s.trip_keys() for s in sinks), Counter()) == {"ok": 2000}
+    assert test_server.counts()[f"ws:{path}"] == 2000
