@@ -197,9 +197,11 @@ async def serve(
     """Start the demo service; returns its runner (``await runner.cleanup()`` stops it) and port."""
     if host not in (LOOPBACK, "localhost", "::1"):
         raise ValueError(f"the demo service listens on loopback only, not {host!r}")
-    runner = web.AppRunner(make_app(error_rate=error_rate, seed=seed), access_log=None)
+    runner = web.AppRunner(
+        make_app(error_rate=error_rate, seed=seed), access_log=None, shutdown_timeout=1.0
+    )
     await runner.setup()
-    site = web.TCPSite(runner, host, port, shutdown_timeout=1.0)
+    site = web.TCPSite(runner, host, port)
     try:
         await site.start()
     except BaseException:
