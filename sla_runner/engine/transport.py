@@ -202,7 +202,8 @@ class RedirectPolicy:
         self._netlocs: set[str] = set()
         for given in target.allowed_hosts:
             entry = given.strip().lower()
-            if ":" in entry and not entry.startswith("["):
+            with_port = "]:" in entry if entry.startswith("[") else entry.count(":") == 1
+            if with_port:
                 self._netlocs.add(entry)
             else:
                 self._hosts.add(entry.strip("[]"))
