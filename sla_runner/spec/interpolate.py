@@ -101,6 +101,17 @@ class Interpolation:
     issues: list[SpecIssue] = field(default_factory=list)
     # path of each interpolated string → (text as written, env values it took in)
     sources: dict[YamlPath, tuple[str, list[EnvValue]]] = field(default_factory=dict)
+    # path of each string that could not be interpolated → its text, left as written
+    failed: dict[YamlPath, str] = field(default_factory=dict)
+
+    def follows_from_failure(self, path: YamlPath, message: str) -> bool:
+        """Whether an error at ``path`` is only the echo of a value left uninterpolated."""
+        for where, written in self.failed.items():
+            if path[: len(where)] == where:
+                return True
+            if where[: len(path)] == path and written in message:
+                return True
+        return False
 
     @property
     def env_values(self) -> list[EnvValue]:
@@ -146,6 +157,7 @@ def interpolate(document: YamlDocument, env: Mapping[str, str]) -> Interpolation
         except InterpolationError as exc:
             mark = document.mark(path)
             out.issues.append(SpecIssue(mark.line, mark.column, format_path(path), str(exc)))
+            out.failed[path] = value
             return value
         if used:
             marked = [EnvValue(v.name, v.value, v.name not in public_names) for v in used]

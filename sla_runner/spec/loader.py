@@ -109,15 +109,14 @@ def _finish(
     document: YamlDocument,
 ) -> list[SpecIssue]:
     """Drop follow-on errors, hide env values, say which values came from --set."""
-    failed = {i.path for i in interpolated.issues}
     paths = {format_path(p): p for p in [*document.values, *overridden]}
     out: list[SpecIssue] = []
     for issue in issues:
-        if issue not in interpolated.issues and any(
-            issue.path == f or issue.path.startswith((f + ".", f + "[")) for f in failed
+        path = paths.get(issue.path, ())
+        if issue not in interpolated.issues and interpolated.follows_from_failure(
+            path, issue.message
         ):
             continue  # the value was left uninterpolated; its own error says why
-        path = paths.get(issue.path, ())
         message = interpolated.redact(path, issue.message)
         if any(path[: len(o)] == o for o in overridden):
             message += " (value from --set)"

@@ -112,7 +112,8 @@ def _split_selector(selector: str) -> tuple[str, str | None]:
     for metric in LATENCY_METRICS:
         if selector.startswith(metric + ".") and len(selector) > len(metric) + 1:
             return metric, selector[len(metric) + 1 :]
-    valid = ", ".join([*METRICS[:3], "http.<endpoint>", "ws.<channel>", *METRICS[3:]])
+    scoped = ["http.<endpoint>", "ws.<channel>", "ws_connect.<channel>"]
+    valid = ", ".join([*METRICS[:3], *scoped, *METRICS[3:]])
     raise ThresholdSyntaxError(f"unknown metric {selector!r}; expected one of {valid}")
 
 
@@ -189,7 +190,8 @@ def parse_threshold(text: str) -> Threshold:
     if not isinstance(text, str) or not text.strip():
         raise ThresholdSyntaxError("empty threshold; expected e.g. 'p95(http) < 200ms'")
     if text.count("(") != text.count(")"):
-        raise ThresholdSyntaxError(f"cannot parse {text!r}: unbalanced parentheses")
+        which = "unclosed '('" if text.count("(") > text.count(")") else "unmatched ')'"
+        raise ThresholdSyntaxError(f"cannot parse {text!r}: {which}")
     match = _SYNTAX.fullmatch(text)
     if not match:
         raise ThresholdSyntaxError(

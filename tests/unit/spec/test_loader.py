@@ -1,0 +1,118 @@
+"""load_spec: the whole pipeline, overrides (--set), identity of the file, error order."""
+
+from __future__ import annotations
+
+import hashlib
+from pathlib import Path
+
+import pytest
+
+from sla_runner.errors import SpecError
+from sla_runner.spec.loader import load_spec, load_spec_text, parse_override_path
+from tests.unit.spec.helpers import VALID, errors, load
+
+
+def test_valid_spec_loads(tmp_path: Path) -> None:
+    path = tmp_path / "checkout.yaml"
+    path.write_text(VALID, encoding="utf-8")
+    loaded = load_spec(path, env={})
+    assert loaded.path == path
+    assert loaded.sha256 == hashlib.sha256(VALID.encode()).hexdigest()
+    spec = loaded.spec
+    assert spec.name == "checkout"
+    assert list(spec.endpoints) == ["list-items", "create-order"]
+    assert spec.load.model == "closed"
+    assert spec.thresholds[3].severity == "warn"
+    assert spec.thresholds[3].during == "steady"
+    assert spec.thresholds[0].expr.limit == 200.0
+    assert loaded.secrets == frozenset()
+
+
+def test_load_spec_text_names_the_file_in_errors() -> None:
+    with pytest.raises(SpecError) as caught:
+        load_spec_text("version: 1\n", "mine.yaml", env={})
+    assert caught.value.report().endswith("errors in mine.yaml")
+    assert caught.value.exit_code == 2
+
+
+def test_missing_fields_point_at_their_parent() -> None:
+    assert errors("version: 1\nname: x\nsla_version: '1'\ntarget: {}\n") == [
+        "spec.yaml:1:1: load: required field is missing",
+        "spec.yaml:4:9: target.base_url: required field is missing",
+    ]
+
+
+def test_errors_sorted_by_position() -> None:
+    text = VALID.replace("weight: 3", "weight: -3")
+    text = text.replace("version: 1\n", "version: 1\nbogus: 1\n")
+    found = errors(text)
+    assert found == sorted(found, key=lambda s: [int(p) for p in s.split(":")[1:3]])
+    assert len(found) == 2
+
+
+def test_mixed_models_and_no_requests() -> None:
+    text = VALID.replace("{name: steady, duration: 60s, users: 100}", "{duration: 60s, rate: 5/s}")
+    assert errors(text) == [
+        "spec.yaml:13:3: load: stages mix users (closed model) and rate (open model); "
+        "use one model per spec"
+    ]
+    bare = "version: 1\nname: x\nsla_version: '1'\ntarget: {base_url: http://h}\n"
+    bare += "load: {stages: [{duration: 1s, users: 1}]}\n"
+    assert errors(bare) == ["spec.yaml:1:1: declare at least one endpoint or channel"]
+
+
+@pytest.mark.parametrize(
+    ("path", "parts"),
+    [
+        ("target.base_url", ("target", "base_url")),
+        ("load.stages[0].users", ("load", "stages", 0, "users")),
+        ("thresholds[2]", ("thresholds", 2)),
+        ("endpoints.list-items.weight", ("endpoints", "list-items", "weight")),
+    ],
+)
+def test_override_paths(path: str, parts: tuple[str | int, ...]) -> None:
+    assert parse_override_path(path) == parts
+
+
+@pytest.mark.parametrize("path", ["", ".a", "a..b", "[0]", "a[x]", "a]"])
+def test_bad_override_paths(path: str) -> None:
+    with pytest.raises(ValueError, match="cannot read the path"):
+        parse_override_path(path)
+
+
+def test_overrides_set_values_as_yaml_scalars() -> None:
+    loaded = load(
+        VALID,
+        overrides={
+            "target.base_url": "http://10.0.0.1:9000/",
+            "load.stages[0].users": "5",
+            "target.timeout": "3s",
+            "target.verify_tls": "false",
+            "endpoints.list-items.expect.status": "204",
+        },
+    )
+    spec = loaded.spec
+    assert spec.target.base_url == "http://10.0.0.1:9000"
+    assert spec.load.stages[0].users == 5
+    assert str(spec.target.timeout) == "3s"
+    assert spec.target.verify_tls is False
+    assert spec.endpoints["list-items"].expect.status == 204
+    assert loaded.sha256 == hashlib.sha256(VALID.encode()).hexdigest()
+
+
+def test_override_problems() -> None:
+    assert errors(
+        VALID,
+        overrides={
+            "load.stages[5].users": "1",
+            "name.first": "x",
+            "load.stages[0].users": "lots",
+            "x..y": "1",
+        },
+    ) == [
+        "spec.yaml: load.stages[5].users: --set: load.stages has 2 item(s); there is no [5]",
+        "spec.yaml: name.first: --set: name is not a mapping",
+        "spec.yaml: x..y: --set: cannot read the path 'x..y'; expected e.g. load.stages[0].users",
+        "spec.yaml:14:42: load.stages[0].users: expected a whole number, got 'lots' "
+        "(value from --set)",
+    ]
