@@ -168,7 +168,10 @@ def run(argv: Sequence[str] | None = None) -> int:
     """Parse ``argv``, run the command, return its exit code (never calls sys.exit)."""
     parser = build_parser()
     try:
-        args = parser.parse_args(argv)
+        try:
+            args = parser.parse_args(argv)
+        except SystemExit as exc:  # --help and --version print, then "exit" here
+            return exc.code if isinstance(exc.code, int) else EXIT_PASS
         if args.command is None:
             parser.print_help(sys.stderr)
             return EXIT_USAGE
