@@ -1,0 +1,42 @@
+"""The README's format reference is a valid spec, and its error example is real output."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from sla_runner.spec.loader import load_spec_text
+
+ROOT = Path(__file__).resolve().parents[3]
+README = (ROOT / "README.md").read_text(encoding="utf-8")
+GOLDEN = Path(__file__).parent / "golden"
+
+
+def _blocks(lang: str) -> list[str]:
+    """The fenced code blocks whose info string is ``lang``, in order."""
+    blocks: list[str] = []
+    current: list[str] | None = None
+    current_lang = ""
+    for line in README.splitlines(keepends=True):
+        if current is None and line.startswith("```"):
+            current, current_lang = [], line[3:].strip()
+        elif current is not None and line.rstrip() == "```":
+            if current_lang == lang:
+                blocks.append("".join(current))
+            current = None
+        elif current is not None:
+            current.append(line)
+    return blocks
+
+
+def test_annotated_example_is_valid() -> None:
+    example = _blocks("yaml")[0]
+    loaded = load_spec_text(example, "README.md", env={})
+    spec = loaded.spec
+    assert set(spec.endpoints) == {"list-items", "create-order"}
+    assert len(spec.thresholds) == 7
+    assert "Bearer dev" in loaded.secrets
+
+
+def test_error_example_is_the_golden_report() -> None:
+    shown = next(block for block in _blocks("") if "errors in checkout.yaml" in block)
+    assert shown == (GOLDEN / "checkout.txt").read_text(encoding="utf-8")
