@@ -21,7 +21,7 @@ from sla_runner.metrics.recording import LATENCY_METRICS, Recording, Series
 from sla_runner.metrics.stats import count_above, merged_latency, slope_and_r
 from sla_runner.verdict_model import ThresholdResult
 
-DOMINANT_SHARE = 0.5  # one scope holds at least half of the samples above the limit
+DOMINANT_SHARE = 0.5  # one scope holds more than this share of the samples above the limit
 MIN_TIMELINE_ROWS = 6  # seconds with a p95 needed to say anything about a trend
 MIN_CORRELATION = 0.6  # Pearson r of p95 against users (or time) to call it a trend
 MIN_GROWTH_FACTOR = 1.5  # median p95 of the top third against the bottom third
@@ -90,7 +90,7 @@ def dominant_scope(recording: Recording, result: ThresholdResult) -> str | None:
     if total == 0:
         return None
     top = max(sorted(above), key=lambda s: above[s])
-    if above[top] < DOMINANT_SHARE * total:
+    if above[top] <= DOMINANT_SHARE * total:
         return None
     pct = float(result.stat[1:]) if result.stat.startswith("p") else 95.0
     name = f"p{pct:g}"
@@ -132,7 +132,7 @@ def dominant_error(recording: Recording, metric: str) -> str | None:
     if rest:
         sentence += f", {display.count(rest)} of other kinds"
     top_scope, n_top = max(sorted(where.items()), key=lambda kv: kv[1])
-    if len(where) > 1 and n_top >= DOMINANT_SHARE * total:
+    if len(where) > 1 and n_top > DOMINANT_SHARE * total:
         sentence += (
             f"; {display.count(n_top)} of them ({display.percent(n_top, total)}) on "
             f"{metric}.{top_scope}"

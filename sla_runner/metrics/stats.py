@@ -59,8 +59,16 @@ def stage_window_ns(recording: Recording, stage: int | None) -> int:
 def merged_latency(series: list[Series]) -> HdrHistogram:
     out = latency_histogram()
     for s in series:
-        out.add(s.latency_us)
+        if s.latency_us.get_total_count():  # hdrh's add() of an empty histogram zeroes min
+            out.add(s.latency_us)
     return out
+
+
+def histogram_min(hist: HdrHistogram) -> int:
+    """The lowest recorded value, from the counts (``min_value`` is lost by some adds)."""
+    for item in hist.get_recorded_iterator():
+        return int(hist.get_lowest_equivalent_value(item.value_iterated_to))
+    return 0
 
 
 def outcomes_of(series: list[Series]) -> tuple[int, int]:
@@ -73,7 +81,7 @@ def outcomes_of(series: list[Series]) -> tuple[int, int]:
 def histogram_stat(hist: HdrHistogram, stat: str, scale: float) -> float:
     """One statistic of a histogram, its raw values multiplied by ``scale``."""
     if stat == "min":
-        raw: float = hist.get_min_value()
+        raw: float = histogram_min(hist)
     elif stat == "max":
         raw = hist.get_max_value()
     elif stat == "mean":

@@ -248,3 +248,12 @@ def test_secrets_never_reach_the_verdict() -> None:
     verdict = judge(spec, close(rec), run, secrets=frozenset({SECRET}))
     assert SECRET not in verdict.model_dump_json()
     assert verdict.run.base_url == "http://u:***@h/"
+
+
+def test_min_ignores_series_without_latency() -> None:
+    def mixed(rec: Recorder) -> None:
+        http(rec, "create-order", None, 0.1, key="connect_error")
+        http(rec, "list-items", 1.5, 0.2)
+
+    result = only(judged(["min(http) >= 1.5ms"], mixed))
+    assert (result.observed, result.samples, result.passed) == (1.5, 1, True)

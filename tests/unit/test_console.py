@@ -1,0 +1,50 @@
+"""The console summary: plain text off a terminal, every threshold and endpoint, no secrets."""
+
+from __future__ import annotations
+
+import io
+
+import pytest
+from rich.console import Console
+
+from sla_runner.report.console import print_summary, status_line
+from tests.unit.verdict_data import SECRET, STATUSES, verdict_of
+
+
+def summary(status: str) -> str:
+    out = io.StringIO()
+    print_summary(verdict_of(status, secrets=frozenset()), out, secrets=frozenset({SECRET}))
+    return out.getvalue()
+
+
+@pytest.mark.parametrize("status", STATUSES)
+def test_plain_summary_of_every_status(status: str) -> None:
+    text = summary(status)
+    assert "\x1b[" not in text
+    assert SECRET not in text
+    assert text.rstrip().splitlines()[-1] == status_line(verdict_of(status))
+
+
+def test_failed_run_lists_thresholds_endpoints_and_findings() -> None:
+    text = summary("fail")
+    assert "\n p95(http) < 200ms   " in text
+    assert "| 700.4 ms | < 200 ms | 200 | FAIL" in text
+    assert "| steady | 700.4 ms | < 150 ms | 100 | WARN" in text
+    assert " http.create-order  |    56 |  14 |      4 |  540.2 |  780.3 |  780.3 |  780.3" in text
+    assert "Findings:\n  - http.create-order accounts for 52 of the 52" in text
+    assert text.rstrip().endswith("FAIL: 3 of 8 thresholds failed, 1 warning (exit code 1)")
+
+
+def test_status_lines() -> None:
+    assert status_line(verdict_of("pass")) == "PASS: 3 of 3 thresholds held (exit code 0)"
+    assert status_line(verdict_of("invalid")).startswith("INVALID RUN:")
+    assert status_line(verdict_of("aborted")) == (
+        "ABORTED: judged on what was measured; 4 failed, 1 skipped of 8 (exit code 3)"
+    )
+
+
+def test_a_terminal_console_is_used_as_given() -> None:
+    out = io.StringIO()
+    console = Console(file=out, force_terminal=True, width=160)
+    print_summary(verdict_of("fail"), console)
+    assert "\x1b[" in out.getvalue()

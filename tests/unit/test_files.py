@@ -1,0 +1,38 @@
+"""Reports are written atomically, into directories created as needed, or fail clearly."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from sla_runner.errors import ReportError
+from sla_runner.report.files import write_atomic
+
+
+def test_writes_and_creates_parent_directories(tmp_path: Path) -> None:
+    target = tmp_path / "reports" / "nested" / "junit.xml"
+    assert write_atomic(target, "ünïcode ✓\n") == target
+    assert target.read_text(encoding="utf-8") == "ünïcode ✓\n"
+
+
+def test_replaces_an_existing_file_and_leaves_no_temporary_files(tmp_path: Path) -> None:
+    target = tmp_path / "verdict.json"
+    target.write_text("old", encoding="utf-8")
+    write_atomic(target, "new")
+    assert target.read_text(encoding="utf-8") == "new"
+    assert [p.name for p in tmp_path.iterdir()] == ["verdict.json"]
+
+
+def test_a_path_under_a_file_is_a_report_error(tmp_path: Path) -> None:
+    blocker = tmp_path / "not-a-dir"
+    blocker.write_text("x", encoding="utf-8")
+    with pytest.raises(ReportError, match=r"cannot write report .*not-a-dir/out\.json") as info:
+        write_atomic(blocker / "out.json", "{}")
+    assert info.value.exit_code == 3
+
+
+def test_a_directory_as_target_is_a_report_error(tmp_path: Path) -> None:
+    with pytest.raises(ReportError, match="it is a directory"):
+        write_atomic(tmp_path, "{}")
+    assert list(tmp_path.iterdir()) == []

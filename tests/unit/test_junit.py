@@ -1,0 +1,94 @@
+"""JUnit XML: golden file, the Jenkins xUnit XSD, and junitparser reading the counts back."""
+
+from __future__ import annotations
+
+import os
+import re
+from pathlib import Path
+
+import pytest
+import xmlschema
+from junitparser import JUnitXml
+
+from sla_runner.report.junit import verdict_to_junit, write_junit
+from tests.unit.verdict_data import SECRET, STATUSES, verdict_of
+
+XSD = Path(__file__).resolve().parents[2] / "../shared/reference/junit-10.xsd"
+GOLDEN = Path(__file__).parent / "golden"
+UPDATE = os.environ.get("SLA_RUNNER_UPDATE_GOLDEN") == "1"
+
+# status → (tests, failures, errors, skipped) of the one test suite
+EXPECTED_COUNTS = {
+    "pass": (3, 0, 0, 0),
+    "fail": (8, 3, 0, 0),
+    "invalid": (8, 0, 8, 0),
+    "aborted": (8, 4, 0, 1),
+    "error": (8, 0, 8, 0),
+}
+
+
+@pytest.fixture(scope="module")
+def schema() -> xmlschema.XMLSchema:
+    if not XSD.is_file():
+        pytest.skip(f"the JUnit XSD is not at {XSD.resolve()} (../shared beside the clone)")
+    return xmlschema.XMLSchema(str(XSD))
+
+
+def normalised(xml: str) -> str:
+    """The report with the facts that vary between machines and versions replaced."""
+    return re.sub(r'runner\.version" value="[^"]*"', 'runner.version" value="VERSION"', xml)
+
+
+@pytest.mark.parametrize("status", STATUSES)
+def test_every_report_is_valid_and_reads_back_with_the_right_counts(
+    status: str, schema: xmlschema.XMLSchema, tmp_path: Path
+) -> None:
+    path = write_junit(
+        tmp_path / "out" / "junit.xml", verdict_of(status), secrets=frozenset({SECRET})
+    )
+    schema.validate(str(path))
+    suites = list(JUnitXml.fromfile(str(path)))
+    assert len(suites) == 1
+    suite = suites[0]
+    assert (suite.tests, suite.failures, suite.errors, suite.skipped) == EXPECTED_COUNTS[status]
+    assert suite.name == "checkout-api 2.3.0"
+    assert SECRET not in path.read_text(encoding="utf-8")
+
+
+def test_failure_message_and_body() -> None:
+    xml = verdict_to_junit(verdict_of("fail"))
+    assert (
+        '<failure type="ThresholdFailed" message="p95(http) = 700.4 ms, limit &lt; 200 ms (n=200)">'
+        in xml
+    )
+    assert "   min     p50     p90     p95     p99   p99.9     max (ms)" in xml
+    assert "WARN (severity warn, does not fail the run): p95(http) = 700.4 ms" in xml
+
+
+def test_invalid_and_error_runs_mark_every_case() -> None:
+    invalid = verdict_to_junit(verdict_of("invalid"))
+    assert invalid.count('type="InvalidRun"') == 8
+    assert "message=\"invalid run: the generator's CPU was saturated: p90 of its 24" in invalid
+    error = verdict_to_junit(verdict_of("error"), secrets=frozenset({SECRET}))
+    assert error.count('type="RunError"') == 8
+    assert "cannot connect to https://***@example.test: refused" in error
+
+
+def test_properties_identify_the_spec_and_the_run() -> None:
+    xml = verdict_to_junit(verdict_of("pass"), secrets=frozenset({SECRET}))
+    for prop in (
+        '<property name="spec.name" value="checkout-api" />',
+        '<property name="spec.sla_version" value="2.3.0" />',
+        f'<property name="spec.sha256" value="{"ab" * 32}" />',
+        '<property name="run.base_url" value="https://user:***@example.test/api?token=***" />',
+        '<property name="run.started_at" value="2026-01-01T00:00:00.000Z" />',
+    ):
+        assert prop in xml
+
+
+def test_golden_failed_run() -> None:
+    xml = normalised(verdict_to_junit(verdict_of("fail"), secrets=frozenset({SECRET})))
+    golden = GOLDEN / "junit_fail.xml"
+    if UPDATE:
+        golden.write_text(xml, encoding="utf-8")
+    assert xml == golden.read_text(encoding="utf-8")
