@@ -292,3 +292,20 @@ async def test_concurrent_load_accounted_exactly(test_server: LiveServer, engine
         await session.aclose()
     assert keys == {"ok": 1960, "status_500": 40}
     assert test_server.counts()[request.url.removeprefix(test_server.url)] == 2000
+
+
+@pytest.mark.parametrize("tls", [False, True])
+async def test_http2_endpoints_go_through_httpx(
+    test_server: LiveServer, engine: str, tls: bool
+) -> None:
+    # The test server speaks HTTP/1.1 only, so this checks the routing and the clean close of
+    # the lazily opened HTTP/2 client; ALPN falls back to HTTP/1.1.
+    base = test_server.tls_url if tls else test_server.url
+    target = target_of(base, verify_tls=False)
+    session = make_transport(target, engine=engine).session(connections=2)
+    try:
+        h2 = await session.send(request_for(target, "/ok", http2=True))
+        h1 = await session.send(request_for(target, "/ok"))
+    finally:
+        await session.aclose()
+    assert (h2.key, h1.key) == ("ok", "ok")
