@@ -8,6 +8,8 @@ import pytest
 
 from sla_runner.errors import ReportError
 from sla_runner.report.files import write_atomic
+from sla_runner.report.outputs import write_reports
+from tests.unit.verdict_data import verdict_of
 
 
 def test_writes_and_creates_parent_directories(tmp_path: Path) -> None:
@@ -36,3 +38,14 @@ def test_a_directory_as_target_is_a_report_error(tmp_path: Path) -> None:
     with pytest.raises(ReportError, match="it is a directory"):
         write_atomic(tmp_path, "{}")
     assert list(tmp_path.iterdir()) == []
+
+
+def test_write_reports_attempts_every_report(tmp_path: Path) -> None:
+    verdict = verdict_of("fail")
+    blocker = tmp_path / "file"
+    blocker.write_text("x", encoding="utf-8")
+    with pytest.raises(ReportError, match=r"cannot write report .*junit\.xml"):
+        write_reports(verdict, junit=blocker / "junit.xml", json=tmp_path / "r" / "verdict.json")
+    assert (tmp_path / "r" / "verdict.json").is_file()
+    written = write_reports(verdict, junit=tmp_path / "j.xml", json=None)
+    assert written == [tmp_path / "j.xml"]
