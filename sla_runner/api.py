@@ -1,7 +1,92 @@
-"""The library entry points: what the CLI calls, and what Python callers use directly."""
+"""The library entry points: what the CLI calls, and what Python callers use directly.
+
+loaded = load_spec("specs/demo.yaml")
+verdict = run_spec(loaded)                      # plan → execute → judge
+write_reports(verdict, junit="reports/junit.xml", json="reports/verdict.json",
+              secrets=loaded.secrets)
+"""
 
 from __future__ import annotations
 
-from sla_runner.spec.loader import LoadedSpec, load_spec, load_spec_text
+import socket
+from dataclasses import replace
 
-__all__ = ["LoadedSpec", "load_spec", "load_spec_text"]
+from sla_runner import __version__
+from sla_runner.engine.execute import execute
+from sla_runner.engine.runner import Progress
+from sla_runner.errors import RunError
+from sla_runner.merge import merge_verdicts
+from sla_runner.metrics.recording import Recording
+from sla_runner.plan import Plan, Segment, build_plan
+from sla_runner.report.outputs import write_reports
+from sla_runner.report.redact import redact_url
+from sla_runner.spec.loader import LoadedSpec, load_spec, load_spec_text
+from sla_runner.spec.models import Spec
+from sla_runner.verdict import RunInfo, error_verdict, judge
+from sla_runner.verdict_model import Verdict
+
+__all__ = [
+    "LoadedSpec",
+    "Plan",
+    "Recording",
+    "RunInfo",
+    "Segment",
+    "Verdict",
+    "build_plan",
+    "execute",
+    "judge",
+    "load_spec",
+    "load_spec_text",
+    "merge_verdicts",
+    "run_info",
+    "run_spec",
+    "write_reports",
+]
+
+
+def run_info(
+    loaded: LoadedSpec, segment: Segment, overrides: dict[str, str] | None = None
+) -> RunInfo:
+    """The facts a verdict records about this run besides what it measured."""
+    spec = loaded.spec
+    warnings: list[str] = []
+    if not spec.target.verify_tls:
+        warnings.append("TLS certificate verification is off (target.verify_tls: false)")
+    if overrides:
+        keys = ", ".join(sorted(overrides))
+        warnings.append(f"the spec was run with --set overrides of: {keys}")
+    return RunInfo(
+        spec_path=str(loaded.path),
+        spec_sha256=loaded.sha256,
+        runner_version=__version__,
+        host=socket.gethostname(),
+        base_url=redact_url(spec.target.base_url),
+        segment=str(segment),
+        warnings=tuple(warnings),
+    )
+
+
+def run_spec(
+    loaded: LoadedSpec,
+    *,
+    segment: Segment | None = None,
+    engine: str | None = None,
+    progress: Progress | None = None,
+    handle_signals: bool = True,
+    overrides: dict[str, str] | None = None,
+) -> Verdict:
+    """Plan, run and judge a spec. A run that cannot be carried out gives an ``error`` verdict."""
+    spec: Spec = loaded.spec
+    segment = segment or Segment()
+    run = run_info(loaded, segment, overrides)
+    try:
+        recording = execute(
+            spec,
+            build_plan(spec, segment),
+            engine=engine,
+            progress=progress,
+            handle_signals=handle_signals,
+        )
+    except RunError as exc:
+        return error_verdict(spec, replace(run, error=str(exc)), secrets=loaded.secrets)
+    return judge(spec, recording, run, secrets=loaded.secrets)

@@ -32,8 +32,15 @@ def merged(histograms: list[HdrHistogram], *, like: HdrHistogram | None = None) 
     """A new histogram holding every value of ``histograms``; exact for same-range inputs."""
     out = latency_histogram() if like is None else _empty_like(like)
     for h in histograms:
-        out.add(h)
+        add_into(out, h)
     return out
+
+
+def add_into(target: HdrHistogram, source: HdrHistogram) -> None:
+    """``target += source``. Skips an empty source: hdrh's ``add`` of an empty histogram
+    resets the target's minimum to 0."""
+    if source.get_total_count():
+        target.add(source)
 
 
 def _empty_like(h: HdrHistogram) -> HdrHistogram:

@@ -16,7 +16,13 @@ from typing import Any
 
 from hdrh.histogram import HdrHistogram
 
-from sla_runner.metrics.histogram import decode, encode, gauge_histogram, latency_histogram
+from sla_runner.metrics.histogram import (
+    add_into,
+    decode,
+    encode,
+    gauge_histogram,
+    latency_histogram,
+)
 
 RECORDING_FORMAT = 1
 LATENCY_METRICS = ("http", "ws", "ws_connect")
@@ -117,7 +123,7 @@ class Recording:
         out = gauge_histogram()
         for (g, st), h in self.gauges.items():
             if g == name and (stage is None or st == stage):
-                out.add(h)
+                add_into(out, h)
         return out
 
     def window_ns(self, stage: int | None) -> int:
@@ -135,10 +141,10 @@ class Recording:
         out = Recording.from_dict(self.to_dict())
         for key, series in other.series.items():
             mine = out.series.setdefault(key, Series())
-            mine.latency_us.add(series.latency_us)
+            add_into(mine.latency_us, series.latency_us)
             mine.outcomes.update(series.outcomes)
         for gkey, hist in other.gauges.items():
-            out.gauges.setdefault(gkey, gauge_histogram()).add(hist)
+            add_into(out.gauges.setdefault(gkey, gauge_histogram()), hist)
         rows = {row.second: row for row in out.timeline}
         for row in other.timeline:
             if row.second in rows:
@@ -147,9 +153,9 @@ class Recording:
                 rows[row.second] = TimelineRow(**row.to_dict())
         out.timeline = [rows[s] for s in sorted(rows)]
         g, og = out.generator, other.generator
-        g.cpu_pct.add(og.cpu_pct)
-        g.loop_lag_us.add(og.loop_lag_us)
-        g.send_lateness_us.add(og.send_lateness_us)
+        add_into(g.cpu_pct, og.cpu_pct)
+        add_into(g.loop_lag_us, og.loop_lag_us)
+        add_into(g.send_lateness_us, og.send_lateness_us)
         g.planned += og.planned
         g.dropped += og.dropped
         g.late += og.late

@@ -20,7 +20,7 @@ from dataclasses import dataclass
 
 from hdrh.histogram import HdrHistogram
 
-from sla_runner.metrics.histogram import gauge_histogram, latency_histogram
+from sla_runner.metrics.histogram import gauge_histogram, merged
 from sla_runner.metrics.recording import GAUGE_SCALE, Recording, Series, TimelineRow
 from sla_runner.spec.thresholds import LATENCY_METRICS, Threshold
 
@@ -57,11 +57,7 @@ def stage_window_ns(recording: Recording, stage: int | None) -> int:
 
 
 def merged_latency(series: list[Series]) -> HdrHistogram:
-    out = latency_histogram()
-    for s in series:
-        if s.latency_us.get_total_count():  # hdrh's add() of an empty histogram zeroes min
-            out.add(s.latency_us)
-    return out
+    return merged([s.latency_us for s in series])
 
 
 def histogram_min(hist: HdrHistogram) -> int:
