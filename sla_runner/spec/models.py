@@ -198,7 +198,6 @@ class Channel(_Model):
     reconnect: int = Field(
         3, ge=0, le=1000, description="reconnect attempts after a drop, per user"
     )
-    weight: float = Field(1, gt=0, description="open model only: share of arrivals")
 
     @model_validator(mode="after")
     def _where(self) -> Channel:
@@ -322,6 +321,14 @@ def reference_problems(spec: Spec) -> list[tuple[tuple[str | int, ...], str]]:
     problems: list[tuple[tuple[str | int, ...], str]] = []
     if not spec.endpoints and not spec.channels:
         problems.append(((), "declare at least one endpoint or channel"))
+    if spec.load.model == "open" and spec.channels:
+        problems.append(
+            (
+                ("channels",),
+                "channels are held open by virtual users, which the open model (rate) does "
+                "not have; use users stages, or run the channels from a closed-model spec",
+            )
+        )
     stages = spec.stage_names()
     for i, rule in enumerate(spec.thresholds):
         t = rule.expr

@@ -61,6 +61,16 @@ def test_mixed_models_and_no_requests() -> None:
     assert errors(bare) == ["spec.yaml:1:1: declare at least one endpoint or channel"]
 
 
+def test_open_model_specs_cannot_hold_channels() -> None:
+    text = VALID.replace("users: 100}", "rate: 50/s}").replace("  think_time: 100ms\n", "")
+    text = text.replace("  - users >= 100\n", "")
+    assert errors(text) == [
+        "spec.yaml:11:3: channels: channels are held open by virtual users, which the open "
+        "model (rate) does not have; use users stages, or run the channels from a "
+        "closed-model spec"
+    ]
+
+
 @pytest.mark.parametrize(
     ("path", "parts"),
     [
