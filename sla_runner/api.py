@@ -13,13 +13,13 @@ from dataclasses import replace
 
 from sla_runner import __version__
 from sla_runner.engine.execute import execute
-from sla_runner.engine.runner import Progress
+from sla_runner.engine.runner import Progress, RunControl
 from sla_runner.errors import RunError
 from sla_runner.merge import merge_verdicts
 from sla_runner.metrics.recording import Recording
 from sla_runner.plan import Plan, Segment, build_plan
 from sla_runner.report.outputs import write_reports
-from sla_runner.report.redact import redact_url
+from sla_runner.report.redact import redact, redact_url
 from sla_runner.spec.loader import LoadedSpec, load_spec, load_spec_text
 from sla_runner.spec.models import Spec
 from sla_runner.verdict import RunInfo, error_verdict, judge
@@ -74,19 +74,32 @@ def run_spec(
     progress: Progress | None = None,
     handle_signals: bool = True,
     overrides: dict[str, str] | None = None,
+    fail_fast: bool = False,
 ) -> Verdict:
-    """Plan, run and judge a spec. A run that cannot be carried out gives an ``error`` verdict."""
+    """Plan, run and judge a spec. A run that cannot be carried out gives an ``error`` verdict.
+
+    ``fail_fast``: stop once a whole second passes in which requests or round trips completed
+    and none succeeded (the service is down or failing everything). Such a run is judged on
+    what it measured, thresholds of stages never reached are ``skipped``, and its status is
+    ``fail`` (exit 1) whatever the thresholds say, with the reason in ``message`` and a note.
+    """
     spec: Spec = loaded.spec
     segment = segment or Segment()
     run = run_info(loaded, segment, overrides)
+    control = RunControl(fail_fast=fail_fast)
     try:
         recording = execute(
             spec,
             build_plan(spec, segment),
             engine=engine,
             progress=progress,
+            control=control,
             handle_signals=handle_signals,
         )
     except RunError as exc:
         return error_verdict(spec, replace(run, error=str(exc)), secrets=loaded.secrets)
-    return judge(spec, recording, run, secrets=loaded.secrets)
+    verdict = judge(spec, recording, run, secrets=loaded.secrets)
+    if control.failed and verdict.status == "aborted":
+        message = redact(f"stopped early by {control.reason}", loaded.secrets)
+        verdict = verdict.model_copy(update={"status": "fail", "message": message})
+    return verdict

@@ -34,7 +34,7 @@ from sla_runner.verdict_model import Verdict
 EXIT_CODES_HELP = """\
 exit codes:
   0  pass: every threshold held (warnings allowed)
-  1  a threshold failed
+  1  a threshold failed, or --fail-fast stopped the run
   2  invalid spec or command line (nothing was run)
   3  the run could not be carried out, or was aborted
   4  invalid run: the generator could not deliver the planned load
@@ -163,6 +163,13 @@ def _add_load_options(parser: argparse.ArgumentParser) -> None:
         metavar="I/N",
         help="carry share I of N of the load (several processes or hosts; merge the verdicts)",
     )
+    parser.add_argument(
+        "--fail-fast",
+        action="store_true",
+        help="stop as soon as a whole second passes in which requests or round trips "
+        "completed and not one succeeded (e.g. the service died); the verdict is fail "
+        "(exit 1), judged on what was measured, thresholds of stages never reached skipped",
+    )
 
 
 def _add_run(subparsers: Subparsers) -> None:
@@ -195,7 +202,12 @@ def _run_and_report(
     progress = None if args.quiet else ProgressPrinter(sys.stderr, plan.duration_ns / 1e9)
     try:
         verdict = api.run_spec(
-            loaded, segment=segment, engine=args.engine, progress=progress, overrides=overrides
+            loaded,
+            segment=segment,
+            engine=args.engine,
+            progress=progress,
+            overrides=overrides,
+            fail_fast=args.fail_fast,
         )
     finally:
         if progress is not None:

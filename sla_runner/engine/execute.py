@@ -57,13 +57,19 @@ def execute(
     *,
     engine: str | None = None,
     progress: Progress | None = None,
+    control: RunControl | None = None,
     handle_signals: bool = True,
 ) -> Recording:
     """Run the plan in a fresh event loop (uvloop when installed)."""
 
     async def main() -> Recording:
         return await execute_async(
-            spec, plan, engine=engine, progress=progress, handle_signals=handle_signals
+            spec,
+            plan,
+            engine=engine,
+            progress=progress,
+            control=control,
+            handle_signals=handle_signals,
         )
 
     return anyio.run(main, backend="asyncio", backend_options={"use_uvloop": has_uvloop()})

@@ -46,15 +46,26 @@ Progress = Callable[[LiveStats], None]
 
 @dataclass
 class RunControl:
-    """Lets the caller stop a run early (Ctrl-C, SIGTERM, --fail-fast)."""
+    """Lets the caller stop a run early (Ctrl-C, SIGTERM, --fail-fast).
+
+    ``fail_fast``: the engine stops the run itself (and sets ``failed``) once a whole second
+    of the run passes in which requests or round trips completed and not one succeeded.
+    """
 
     stop: anyio.Event = field(default_factory=anyio.Event)
     reason: str = ""
+    fail_fast: bool = False
+    failed: bool = False  # stopped by fail-fast, not by the caller
 
     def abort(self, reason: str) -> None:
         if not self.stop.is_set():
             self.reason = reason
             self.stop.set()
+
+    def fail(self, reason: str) -> None:
+        if not self.stop.is_set():
+            self.failed = True
+            self.abort(reason)
 
 
 @dataclass
@@ -128,6 +139,8 @@ class Engine:
             if process is not None and spec.target.process is not None:
                 interval = spec.target.process.interval.seconds
                 background.start_soon(sample_process, process, interval, self.recorder, self.now)
+            if self.control.fail_fast:
+                background.start_soon(self._fail_fast)
             async with anyio.create_task_group() as load:
                 load.start_soon(self._stop_when_asked, load)
                 if plan.model == "closed":
@@ -137,6 +150,11 @@ class Engine:
                 await self._wind_down(load)
             background.cancel_scope.cancel()
         elapsed = self.now()
+        if self.control.stop.is_set():
+            self.recorder.note(
+                f"the run stopped at {elapsed / 1e9:.1f}s of {plan.duration_ns / 1e9:g}s: "
+                f"{self.control.reason}"
+            )
         if self._interrupted:
             self.recorder.note(
                 f"{self._interrupted} requests were still in flight at the hard stop "
@@ -276,6 +294,21 @@ class Engine:
             while self._held:
                 await anyio.sleep(CONTROL_TICK_S)
         load.cancel_scope.cancel()
+
+    async def _fail_fast(self) -> None:
+        """Stop the run once a whole second ends with attempts completed and none succeeded."""
+        before = self.recorder.live(self.now())
+        while True:
+            await anyio.sleep(1.0)
+            now = self.recorder.live(self.now())
+            attempts = now.requests - before.requests
+            if attempts and now.errors - before.errors == attempts:
+                self.control.fail(
+                    f"--fail-fast: none of the {attempts} requests and round trips that "
+                    f"completed in the second before {now.elapsed_s:.1f}s succeeded"
+                )
+                return
+            before = now
 
     async def _report_progress(self) -> None:
         if self._progress is None:

@@ -1,0 +1,159 @@
+"""Helpers for the fault, interruption, secrets and guard tests: whole runs, end to end.
+
+- :func:`spec_file` writes a spec (a dict, dumped as YAML) next to the test.
+- :func:`run_cli` runs ``python -m sla_runner`` as a subprocess with stdin closed, bounded
+  in time, and returns what it printed and how long it took.
+- :class:`Service` is the test server of :mod:`tests.servers` in a process of its own that
+  a test may kill (SIGKILL, as a crash) and start again on the same port.
+- :func:`free_port` is a loopback port nothing listens on (connections are refused).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import socket
+import subprocess
+import sys
+import time
+import uuid
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from tests.conftest import ROOT, ChildProcess
+
+CLI_TIMEOUT_S = 60.0
+
+
+def tag() -> str:
+    """A value making a URL unique, so server-side counts belong to one test."""
+    return uuid.uuid4().hex[:12]
+
+
+def spec_data(base_url: str, **sections: Any) -> dict[str, Any]:
+    """A spec with sensible small defaults; ``sections`` replace top-level keys."""
+    data: dict[str, Any] = {
+        "version": 1,
+        "name": "faults",
+        "sla_version": "1.0.0",
+        "target": {"base_url": base_url, "timeout": "2s", "connect_timeout": "2s"},
+        "endpoints": {"ok": {"path": f"/ok?t={tag()}"}},
+        "load": {
+            "stages": [
+                {"name": "warm", "duration": "100ms", "users": 2},
+                {"name": "steady", "duration": "2s", "users": 2},
+            ],
+            "think_time": "20ms",
+            "graceful_stop": "2s",
+        },
+        "thresholds": ["success_rate(http) > 99%"],
+    }
+    data.update(sections)
+    return data
+
+
+def spec_file(directory: Path, data: dict[str, Any], name: str = "spec.yaml") -> Path:
+    path = directory / name
+    path.write_text(yaml.safe_dump(data, sort_keys=False), encoding="utf-8")
+    return path
+
+
+@dataclass
+class CliRun:
+    code: int
+    stdout: str
+    stderr: str
+    elapsed_s: float
+
+    @property
+    def output(self) -> str:
+        return self.stdout + self.stderr
+
+
+def cli_argv(*args: str | Path, prelude: str = "") -> list[str]:
+    """``python -m sla_runner ARGS``; with ``prelude`` (Python) run first in the same process."""
+    if not prelude:
+        return [sys.executable, "-m", "sla_runner", *map(str, args)]
+    code = f"{prelude}\nimport sys\nfrom sla_runner.cli import run\nsys.exit(run(sys.argv[1:]))"
+    return [sys.executable, "-c", code, *map(str, args)]
+
+
+def cli_env(extra: dict[str, str] | None = None) -> dict[str, str]:
+    env = {**os.environ, "PYTHONPATH": str(ROOT), "PYTHONUNBUFFERED": "1", **(extra or {})}
+    env.pop("COLUMNS", None)
+    return env
+
+
+def run_cli(
+    *args: str | Path,
+    env: dict[str, str] | None = None,
+    prelude: str = "",
+    timeout_s: float = CLI_TIMEOUT_S,
+) -> CliRun:
+    started = time.monotonic()
+    done = subprocess.run(
+        cli_argv(*args, prelude=prelude),
+        cwd=ROOT,
+        env=cli_env(env),
+        stdin=subprocess.DEVNULL,
+        capture_output=True,
+        text=True,
+        timeout=timeout_s,
+        check=False,
+    )
+    return CliRun(done.returncode, done.stdout, done.stderr, time.monotonic() - started)
+
+
+def read_json(path: Path) -> dict[str, Any]:
+    data: dict[str, Any] = json.loads(path.read_text(encoding="utf-8"))
+    return data
+
+
+def free_port() -> int:
+    """A loopback port that was free a moment ago: connecting to it is refused."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+    return port
+
+
+class Service:
+    """The test server in its own process, which the test may kill and start again."""
+
+    def __init__(self, port: int = 0) -> None:
+        self._child: ChildProcess | None = None
+        self.port = port
+        self.start()
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def start(self) -> None:
+        assert self._child is None, "already running"
+        deadline = time.monotonic() + 5
+        while True:
+            try:
+                self._child = ChildProcess(["-m", "tests.servers", "--port", str(self.port)])
+                break
+            except RuntimeError:  # the port is not free again yet
+                if time.monotonic() > deadline:
+                    raise
+                time.sleep(0.1)
+        self.port = int(self._child.first_line.split()[1])
+
+    def kill(self) -> None:
+        """SIGKILL, as a crash: no goodbye to the open connections."""
+        child, self._child = self._child, None
+        assert child is not None, "not running"
+        child.proc.kill()
+        child.proc.wait(timeout=10)
+        child.stop()
+
+    def stop(self) -> None:
+        if self._child is not None:
+            child, self._child = self._child, None
+            child.stop()
