@@ -1,5 +1,60 @@
-"""sla-runner: declarative YAML SLA specs, run as real load, judged into JUnit XML and JSON."""
+"""sla-runner: declarative YAML SLA specs, run as real load, judged into JUnit XML and JSON.
+
+The public API is re-exported here; ``tests/unit/test_exported_members.py`` pins it.
+"""
 
 __version__ = "0.1.0"
 
-__all__ = ["__version__"]
+# __version__ comes first: the modules imported below read it.
+from sla_runner.api import (
+    LoadedSpec,
+    Plan,
+    Recording,
+    RunInfo,
+    Segment,
+    Verdict,
+    build_plan,
+    execute,
+    judge,
+    load_spec,
+    load_spec_text,
+    merge_verdicts,
+    run_info,
+    run_spec,
+    write_reports,
+)
+from sla_runner.errors import (
+    ReportError,
+    RunError,
+    SlaRunnerError,
+    SpecError,
+    SpecIssue,
+    UsageError,
+)
+from sla_runner.spec.models import Spec
+
+__all__ = [
+    "LoadedSpec",
+    "Plan",
+    "Recording",
+    "ReportError",
+    "RunError",
+    "RunInfo",
+    "Segment",
+    "SlaRunnerError",
+    "Spec",
+    "SpecError",
+    "SpecIssue",
+    "UsageError",
+    "Verdict",
+    "__version__",
+    "build_plan",
+    "execute",
+    "judge",
+    "load_spec",
+    "load_spec_text",
+    "merge_verdicts",
+    "run_info",
+    "run_spec",
+    "write_reports",
+]
