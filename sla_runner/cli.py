@@ -60,6 +60,17 @@ def _command(
     )
 
 
+def _add_set_option(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--set",
+        dest="overrides",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="override a value by dotted path, e.g. load.stages[0].users=5 (repeatable)",
+    )
+
+
 # --- validate -------------------------------------------------------------------------
 
 
@@ -72,14 +83,7 @@ def _add_validate(subparsers: Subparsers) -> None:
         "cross-references. Prints every problem as file:line:col: path: message.",
     )
     parser.add_argument("specs", nargs="+", metavar="SPEC", help="spec files (YAML)")
-    parser.add_argument(
-        "--set",
-        dest="overrides",
-        action="append",
-        default=[],
-        metavar="KEY=VALUE",
-        help="override a value by dotted path, e.g. load.stages[0].users=5 (repeatable)",
-    )
+    _add_set_option(parser)
     parser.set_defaults(func=_cmd_validate)
 
 
@@ -146,14 +150,7 @@ def _add_report_options(parser: argparse.ArgumentParser) -> None:
 
 
 def _add_load_options(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument(
-        "--set",
-        dest="overrides",
-        action="append",
-        default=[],
-        metavar="KEY=VALUE",
-        help="override a value by dotted path, e.g. load.stages[0].users=5 (repeatable)",
-    )
+    _add_set_option(parser)
     parser.add_argument(
         "--engine", choices=["aiohttp", "httpx"], help="HTTP/1.1 transport (default: the spec's)"
     )
