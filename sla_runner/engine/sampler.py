@@ -78,12 +78,18 @@ def _by_name(name: str) -> psutil.Process:
 async def sample_process(
     proc: psutil.Process, interval_s: float, recorder: Recorder, clock: Clock
 ) -> None:
-    """Sample RSS and CPU until cancelled; a process that exits is noted, not fatal."""
+    """Sample RSS and CPU until cancelled; a process that exits is noted, not fatal.
+
+    An exited process its parent has not reaped yet (a zombie) still answers with zero
+    memory: it counts as exited, or the memory thresholds would be judged on zeros.
+    """
     try:
         proc.cpu_percent(None)  # the first call primes the counter
         while True:
             await anyio.sleep(interval_s)
             with proc.oneshot():
+                if proc.status() == psutil.STATUS_ZOMBIE:
+                    raise psutil.ZombieProcess(proc.pid)
                 rss = proc.memory_info().rss
                 cpu = proc.cpu_percent(None)
             now = clock()
