@@ -1,0 +1,129 @@
+"""The engine against the test server: users held as planned, channels per user, the mix,
+think time, ramp-down without errors. Counts are exact where the plan makes them exact;
+timing-dependent figures are ratios with tolerances a busy 2-core machine meets."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+import pytest
+
+from sla_runner.engine.execute import execute
+from sla_runner.metrics.recording import Recording
+from sla_runner.plan import NS, build_plan
+from sla_runner.spec.models import Spec
+from tests.conftest import LiveServer
+
+pytestmark = pytest.mark.load
+
+
+def _spec(server: LiveServer, **parts: Any) -> Spec:
+    data: dict[str, Any] = {
+        "version": 1,
+        "name": "engine-test",
+        "sla_version": "1",
+        "target": {"base_url": server.url, "timeout": "2s"},
+    }
+    data.update(parts)
+    return Spec.model_validate(data)
+
+
+def _run(spec: Spec, engine: str | None = None) -> Recording:
+    return execute(spec, build_plan(spec), engine=engine, handle_signals=False)
+
+
+def _count(recording: Recording, metric: str, scope: str | None = None) -> int:
+    return sum(s.count for s in recording.select(metric, scope, None))
+
+
+@pytest.mark.parametrize("engine", ["aiohttp", "httpx"])
+def test_users_ramp_and_hold_as_planned_and_every_request_is_counted(
+    test_server: LiveServer, engine: str
+) -> None:
+    tag = uuid.uuid4().hex
+    spec = _spec(
+        test_server,
+        endpoints={"ok": {"path": "/ok", "query": {"tag": tag}}},
+        load={
+            "stages": [
+                {"name": "up", "duration": "2s", "users": 6},
+                {"name": "hold", "duration": "2s", "users": 6},
+                {"name": "down", "duration": "1s", "users": 0},
+            ],
+            "think_time": "20ms",
+        },
+    )
+    recording = _run(spec, engine)
+    served = test_server.counts()[f"/ok?tag={tag}"]
+    assert _count(recording, "http") == served
+    assert recording.select("http", "ok", None)[0].outcomes.keys() == {"ok"}
+    rows = {row.second: row for row in recording.timeline}
+    # Second 0 ramps 0 → 3 users, seconds 2 and 3 hold 6, the last second ramps down.
+    assert rows[0].users <= 3
+    assert rows[2].users == rows[3].users == 6
+    assert max(row.users for row in recording.timeline) == 6
+    # Each user does about one request per think time (20 ms + a fraction of a ms).
+    held = sum(s.count for s in recording.select("http", None, 1))
+    assert 6 * 2 * 25 < held <= 6 * 2 * 50
+
+
+def test_each_user_holds_each_channel_open(test_server: LiveServer) -> None:
+    tag = uuid.uuid4().hex
+    spec = _spec(
+        test_server,
+        channels={
+            "echo": {
+                "url": f"{test_server.ws_url}/ws/echo?tag={tag}",
+                "send": "ping",
+                "expect": {"contains": "ping"},
+                "interval": "100ms",
+            }
+        },
+        load={"stages": [{"duration": "500ms", "users": 3}, {"duration": "2s", "users": 3}]},
+    )
+    recording = _run(spec)
+    connects = recording.select("ws_connect", "echo", None)
+    assert sum(s.count for s in connects) == 3  # one connection per user, for the whole run
+    round_trips = _count(recording, "ws", "echo")
+    assert round_trips == test_server.counts()[f"ws:/ws/echo?tag={tag}"]
+    # Three users at 10 messages a second for about 2 s.
+    assert 3 * 10 <= round_trips <= 3 * 10 * 3
+    assert all(s.outcomes.keys() == {"ok"} for s in recording.select("ws", None, None))
+
+
+def test_the_weighted_mix_holds_across_users(test_server: LiveServer) -> None:
+    tag = uuid.uuid4().hex
+    spec = _spec(
+        test_server,
+        endpoints={
+            "a": {"path": "/ok", "query": {"tag": tag, "e": "a"}, "weight": 3},
+            "b": {"path": "/ok", "query": {"tag": tag, "e": "b"}, "weight": 1},
+        },
+        load={"stages": [{"duration": "1500ms", "users": 4}], "think_time": "5ms"},
+    )
+    recording = _run(spec)
+    a, b = _count(recording, "http", "a"), _count(recording, "http", "b")
+    assert a + b > 100
+    # The wheel is exact per user; each user may stop part-way through one turn of it.
+    assert abs(a - 3 * b) <= 4 * 4
+
+
+def test_open_model_delivers_the_planned_arrivals_and_measures_them(
+    test_server: LiveServer,
+) -> None:
+    spec = _spec(
+        test_server,
+        endpoints={"slow": {"path": "/delay", "query": {"ms": 30}}},
+        load={"stages": [{"duration": "1s", "rate": "40/s"}, {"duration": "1s", "rate": "40/s"}]},
+    )
+    plan = build_plan(spec)
+    recording = execute(spec, plan, handle_signals=False)
+    assert _count(recording, "http") == plan.total_arrivals() == 60
+    hist = recording.series[("http", "slow", 1)].latency_us
+    # The server's 30 ms sleep is a libuv timer, which may fire up to 1 ms early.
+    assert 29_000 <= hist.get_min_value()
+    assert hist.get_value_at_percentile(50) < 200_000
+    assert recording.generator.planned == 60
+    assert recording.generator.dropped == 0
+    assert recording.elapsed_ns >= 2 * NS
