@@ -299,6 +299,49 @@ def _cmd_merge(args: argparse.Namespace) -> int:
     return _finish(verdict, args, secrets)
 
 
+# --- diff -----------------------------------------------------------------------------
+
+
+def _add_diff(subparsers: Subparsers) -> None:
+    parser = _command(
+        subparsers,
+        "diff",
+        "compare two versions of a spec: what was tightened, what was loosened",
+        "Compare OLD and NEW (e.g. the contract before and after a change) and print each "
+        "change as tightened (the service promises more: a lower latency limit, a higher "
+        "success rate, more load, a new threshold), loosened (the reverse) or changed. "
+        "Thresholds are matched by metric, endpoint or channel, statistic and window.\n\n"
+        "diff exits 1 when anything was loosened, so a contract repository can require a "
+        "review for it; 0 otherwise; 2 when a spec is invalid.",
+    )
+    parser.add_argument("old", metavar="OLD", help="the spec as it was")
+    parser.add_argument("new", metavar="NEW", help="the spec as it is")
+    parser.set_defaults(func=_cmd_diff)
+
+
+def _cmd_diff(args: argparse.Namespace) -> int:
+    from sla_runner.report.redact import redact  # noqa: PLC0415
+    from sla_runner.spec.diff import diff_specs, version_note  # noqa: PLC0415
+
+    old, new = api.load_spec(args.old), api.load_spec(args.new)
+    secrets = old.secrets | new.secrets
+    a, b = old.spec, new.spec
+    changes = diff_specs(a, b)
+    print(
+        f"{a.name} {a.sla_version} ({old.sha256[:12]}) → {b.name} {b.sla_version} "
+        f"({new.sha256[:12]})"
+    )
+    for change in changes:
+        print(redact(change.format(), secrets))
+    note = version_note(a, b, changes)
+    if note:
+        print(f"warning: {note}", file=sys.stderr)
+    loosened = sum(c.kind == "loosened" for c in changes)
+    tightened = sum(c.kind == "tightened" for c in changes)
+    print(f"{_count(len(changes), 'change')}: {tightened} tightened, {loosened} loosened")
+    return 1 if loosened else EXIT_PASS
+
+
 # --- wiring ---------------------------------------------------------------------------
 
 # One entry per subcommand, in the order `--help` lists them.
@@ -308,6 +351,7 @@ _SUBCOMMANDS: tuple[Callable[[Subparsers], None], ...] = (
     _add_demo,
     _add_demo_service,
     _add_merge,
+    _add_diff,
     _add_schema,
 )
 

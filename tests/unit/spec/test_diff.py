@@ -1,0 +1,93 @@
+"""`diff`: a tightened promise is told from a loosened one."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from sla_runner.cli import run
+from sla_runner.spec.diff import diff_specs, version_note
+from tests.unit.spec.helpers import VALID, load, with_thresholds
+
+
+def _changes(old: str, new: str) -> list[str]:
+    return [c.format() for c in diff_specs(load(old).spec, load(new).spec)]
+
+
+def test_identical_specs_have_no_changes() -> None:
+    assert _changes(VALID, VALID) == []
+
+
+@pytest.mark.parametrize(
+    ("before", "after", "kind"),
+    [
+        ("p95(http) < 200ms", "p95(http) < 150ms", "tightened"),
+        ("p95(http) < 200ms", "p95(http) < 0.25s", "loosened"),
+        ("success_rate(http) > 99%", "success_rate(http) > 99.9%", "tightened"),
+        ("success_rate(http) > 99%", "success_rate(http) > 95%", "loosened"),
+        ("p95(http) <= 200ms", "p95(http) < 200ms", "tightened"),
+        ("users >= 100", "users > 100", "tightened"),
+        ("{expr: p95(http) < 200ms, severity: warn}", "p95(http) < 200ms", "tightened"),
+        ("p95(http) < 200ms", "{expr: p95(http) < 200ms, severity: warn}", "loosened"),
+    ],
+)
+def test_threshold_changes_are_classified(before: str, after: str, kind: str) -> None:
+    changes = _changes(with_thresholds(before), with_thresholds(after))
+    assert len(changes) == 1
+    assert changes[0].startswith(kind)
+
+
+def test_added_and_removed_thresholds() -> None:
+    old = with_thresholds("p95(http) < 200ms")
+    new = with_thresholds("p99(http.create-order) < 400ms")
+    assert _changes(old, new) == [
+        "loosened   thresholds: p95(http): removed p95(http) < 200ms",
+        "tightened  thresholds: p99(http.create-order): added p99(http.create-order) < 400ms",
+    ]
+
+
+def test_a_window_is_part_of_what_a_threshold_measures() -> None:
+    old = with_thresholds("p95(http) < 200ms")
+    new = with_thresholds("{expr: p95(http) < 200ms, during: steady}")
+    kinds = [c.split()[0] for c in _changes(old, new)]
+    assert kinds == ["loosened", "tightened"]
+
+
+def test_load_and_declarations() -> None:
+    new = VALID.replace("users: 100}", "users: 150}").replace("duration: 60s", "duration: 90s")
+    new = new.replace("  create-order:", "  search: {path: /search}\n  create-order:")
+    assert _changes(VALID, new) == [
+        "tightened  load: peak users: 100 → 150",
+        "tightened  load: duration: 80s → 110s",
+        "tightened  endpoints: search: added declared",
+    ]
+    fewer = VALID.replace("users: 100}", "users: 50}").replace("/orders", "/orders/v2")
+    assert _changes(VALID, fewer) == [
+        "loosened   load: peak users: 100 → 50",
+        "changed    endpoints: create-order: as before → redefined",
+    ]
+
+
+def test_a_changed_promise_under_the_same_sla_version_is_noted() -> None:
+    old = load(with_thresholds("p95(http) < 200ms")).spec
+    new = load(with_thresholds("p95(http) < 300ms")).spec
+    note = version_note(old, new, diff_specs(old, new))
+    assert note == "the promises changed (1 tightened or loosened) but sla_version is still 1.0.0"
+    bumped = load(with_thresholds("p95(http) < 300ms").replace("1.0.0", "2.0.0")).spec
+    assert version_note(old, bumped, diff_specs(old, bumped)) is None
+
+
+def test_cli_exit_code_says_whether_anything_was_loosened(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    old, tighter, looser = tmp_path / "old.yaml", tmp_path / "t.yaml", tmp_path / "l.yaml"
+    old.write_text(with_thresholds("p95(http) < 200ms"), encoding="utf-8")
+    tighter.write_text(with_thresholds("p95(http) < 100ms"), encoding="utf-8")
+    looser.write_text(with_thresholds("p95(http) < 900ms"), encoding="utf-8")
+    assert run(["diff", str(old), str(tighter)]) == 0
+    assert run(["diff", str(old), str(looser)]) == 1
+    out = capsys.readouterr()
+    assert "loosened   thresholds: p95(http): p95(http) < 200ms → p95(http) < 900ms" in out.out
+    assert "sla_version is still 1.0.0" in out.err
+    assert run(["diff", str(old), str(tmp_path / "missing.yaml")]) == 2
