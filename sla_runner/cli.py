@@ -215,13 +215,16 @@ def _run_and_report(
 def _finish(verdict: Verdict, args: argparse.Namespace, secrets: frozenset[str]) -> int:
     """Print the summary, then write the reports; a report that cannot be written is exit 3."""
     print_summary(verdict, sys.stdout, secrets=secrets)
-    try:
-        for path in api.write_reports(verdict, junit=args.junit, json=args.json, secrets=secrets):
-            print(f"wrote {path}")
-    except ReportError as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return max(verdict.exit_code, EXIT_RUN_ERROR)
-    return verdict.exit_code
+    status = verdict.exit_code
+    # One report at a time, so that the ones written are named even when another fails.
+    for asked in ({"junit": args.junit}, {"json": args.json}):
+        try:
+            for path in api.write_reports(verdict, secrets=secrets, **asked):
+                print(f"wrote {path}")
+        except ReportError as exc:
+            print(f"error: {exc}", file=sys.stderr)
+            status = max(status, EXIT_RUN_ERROR)
+    return status
 
 
 def _add_demo(subparsers: Subparsers) -> None:

@@ -1,0 +1,165 @@
+"""Interruption and unwritable reports: the CLI as a subprocess, stdin closed.
+
+SIGINT or SIGTERM mid-run: the users stop, the verdict is ``aborted`` with what was
+measured, thresholds of stages never reached are ``skipped``, files are written, exit 3.
+A second SIGINT leaves at once.
+"""
+
+from __future__ import annotations
+
+import signal
+import subprocess
+import time
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.conftest import ROOT, LiveServer
+from tests.faultkit import cli_argv, cli_env, read_json, run_cli, spec_data, spec_file, tag
+
+pytestmark = pytest.mark.load
+
+# Users stop within 2 s; then the verdict is judged and written. A busy 2-core machine
+# gets one more second.
+STOP_BOUND_S = 3.0
+
+
+def _long_spec(server: LiveServer, ok_path: str, *, hang: bool = False) -> dict[str, Any]:
+    endpoints: dict[str, Any] = {
+        "ok": {"path": ok_path},
+        "slow": {"path": f"/delay?ms=300&t={tag()}"},
+    }
+    if hang:
+        endpoints["hang"] = {"path": f"/hang?t={tag()}", "timeout": "30s"}
+    return spec_data(
+        server.url,
+        endpoints=endpoints,
+        channels={"echo": {"path": f"/ws/echo?t={tag()}", "send": "hi", "interval": "100ms"}},
+        load={
+            "stages": [
+                {"name": "warm", "duration": "100ms", "users": 6},
+                {"name": "steady", "duration": "30s", "users": 6},
+                {"name": "late", "duration": "30s", "users": 6},
+            ],
+            "think_time": "10ms",
+            "graceful_stop": "10s",
+        },
+        thresholds=[
+            "success_rate(http) > 99%",
+            {"expr": "p95(http) < 2s", "during": "steady"},
+            {"expr": "p95(http) < 2s", "during": "late"},
+        ],
+    )
+
+
+def _start(
+    server: LiveServer, args: list[str | Path], ok_path: str, *, min_ok: int = 50
+) -> subprocess.Popen[str]:
+    """Start the CLI and wait until its load reaches the server."""
+    proc = subprocess.Popen(
+        cli_argv(*args),
+        cwd=ROOT,
+        env=cli_env(),
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    deadline = time.monotonic() + 30
+    while server.counts().get(ok_path, 0) < min_ok:
+        if proc.poll() is not None or time.monotonic() > deadline:
+            proc.kill()
+            out, err = proc.communicate(timeout=10)
+            pytest.fail(f"the run did not start (exit {proc.returncode}):\n{out}\n{err}")
+        time.sleep(0.05)
+    time.sleep(0.5)  # well inside the steady stage
+    return proc
+
+
+def _communicate(proc: subprocess.Popen[str]) -> tuple[str, str]:
+    try:
+        return proc.communicate(timeout=30)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.communicate()
+        raise
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("signum", [signal.SIGINT, signal.SIGTERM], ids=["SIGINT", "SIGTERM"])
+def test_signal_mid_run_aborts_with_what_was_measured(
+    test_server: LiveServer, tmp_path: Path, signum: signal.Signals
+) -> None:
+    ok_path = f"/ok?t={tag()}"
+    spec = spec_file(tmp_path, _long_spec(test_server, ok_path))
+    out, junit = tmp_path / "verdict.json", tmp_path / "junit.xml"
+    proc = _start(test_server, ["run", spec, "--json", out, "--junit", junit], ok_path)
+    sent = time.monotonic()
+    proc.send_signal(signum)
+    stdout, stderr = _communicate(proc)
+    took = time.monotonic() - sent
+    assert proc.returncode == 3, stdout + stderr
+    assert took < STOP_BOUND_S, f"stopped {took:.1f}s after {signum.name}"
+    assert "Traceback" not in stderr
+    assert f"{signum.name}: stopping users" in stderr
+    assert "ABORTED" in stdout
+    verdict = read_json(out)
+    assert verdict["status"] == "aborted"
+    assert verdict["run"]["duration_s"] < 20  # of 60 planned
+    assert any(f"interrupted by {signum.name}" in note for note in verdict["notes"])
+    statuses = [(t["during"], t["status"]) for t in verdict["thresholds"]]
+    assert statuses == [(None, "pass"), ("steady", "pass"), ("late", "skipped")]
+    # What was measured is kept: every request the server answered is in the verdict
+    # (those cut off in flight at the hard stop are noted, never counted as answered).
+    ok = verdict["metrics"]["http.ok"]
+    assert ok["errors"] == {}
+    assert 50 <= ok["count"] <= test_server.counts()[ok_path]
+    assert verdict["metrics"]["ws.echo"]["count"] > 0
+    assert junit.is_file()
+
+
+@pytest.mark.slow
+def test_second_sigint_exits_at_once(test_server: LiveServer, tmp_path: Path) -> None:
+    ok_path = f"/ok?t={tag()}"
+    spec = spec_file(tmp_path, _long_spec(test_server, ok_path, hang=True))
+    proc = _start(test_server, ["run", spec, "--json", tmp_path / "v.json"], ok_path, min_ok=1)
+    proc.send_signal(signal.SIGINT)
+    time.sleep(0.2)  # the first one is handled: users are stopping, hung requests hold them
+    assert proc.poll() is None
+    sent = time.monotonic()
+    proc.send_signal(signal.SIGINT)
+    stdout, stderr = _communicate(proc)
+    took = time.monotonic() - sent
+    assert proc.returncode == 128 + signal.SIGINT, stdout + stderr
+    assert took < 1.0  # the first alone takes its 1.5 s grace for the hung requests
+    assert "Traceback" not in stderr
+
+
+def test_unwritable_report_path(test_server: LiveServer, tmp_path: Path) -> None:
+    not_a_dir = tmp_path / "file"
+    not_a_dir.write_text("a regular file\n", encoding="utf-8")
+    bad = not_a_dir / "verdict.json"  # its parent is a file: even root cannot write it
+    data = spec_data(test_server.url)
+    data["load"]["stages"] = [{"duration": "500ms", "users": 2}]
+    junit = tmp_path / "junit.xml"
+    run = run_cli("run", spec_file(tmp_path, data), "--json", bad, "--junit", junit, "--quiet")
+    assert run.code == 3, run.output
+    assert "Traceback" not in run.output
+    assert "PASS: 1 of 1 thresholds held" in run.stdout  # the summary is printed first
+    assert str(bad) in run.stderr
+    assert run.stderr.startswith("error: ")
+    assert not bad.exists()
+    assert junit.is_file()  # the other report is still written
+    assert f"wrote {junit}" in run.stdout
+
+
+def test_report_path_in_proc_is_refused_clearly(test_server: LiveServer, tmp_path: Path) -> None:
+    data = spec_data(test_server.url)
+    data["load"]["stages"] = [{"duration": "100ms", "users": 1}, {"duration": "300ms", "users": 1}]
+    bad = Path("/proc/sla-runner-no-such-dir/verdict.json")
+    run = run_cli("run", spec_file(tmp_path, data), "--json", bad, "--quiet")
+    assert run.code == 3, run.output
+    assert "Traceback" not in run.output
+    assert "PASS" in run.stdout
+    assert str(bad) in run.stderr
