@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import resource
 import socket
 from urllib.parse import urlsplit
@@ -20,7 +21,7 @@ async def check_reachable(base_url: str, timeout_s: float) -> None:
     parts = urlsplit(base_url)
     host = parts.hostname or "127.0.0.1"
     port = parts.port or (443 if parts.scheme == "https" else 80)
-    where = f"{parts.scheme}://{parts.netloc}"
+    where = f"{parts.scheme}://{parts.netloc.rpartition('@')[2]}"  # never the credentials
     try:
         with anyio.fail_after(timeout_s):
             stream = await anyio.connect_tcp(host, port)
@@ -33,11 +34,21 @@ async def check_reachable(base_url: str, timeout_s: float) -> None:
 
 
 def connections_needed(spec: Spec, plan: Plan) -> int:
-    """Sockets the load may hold at once: per user one HTTP connection and one per channel."""
+    """Sockets the load may hold at once.
+
+    Closed model: per user one HTTP connection and one per channel. Open model: the
+    requests that can be in flight, ``max_in_flight`` at most, and no more than the peak
+    arrival rate times the longest a request may last (connect timeout plus its timeout),
+    so that a modest rate is not refused for the sake of a generous ``max_in_flight``.
+    """
     if plan.model == "closed":
         per_user = (1 if spec.endpoints else 0) + len(spec.channels)
         return plan.peak_users() * per_user
-    return spec.load.max_in_flight
+    peak_rate = max(max(s.from_level, s.to_level) for s in plan.stages) / plan.segment.count
+    timeouts = [ep.timeout or spec.target.timeout for ep in spec.endpoints.values()]
+    longest_s = max(t.seconds for t in [spec.target.timeout, *timeouts])
+    lasting = math.ceil(peak_rate * (longest_s + spec.target.connect_timeout.seconds)) + 1
+    return min(spec.load.max_in_flight, lasting)
 
 
 def ensure_descriptors(needed: int) -> None:
