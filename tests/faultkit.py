@@ -16,9 +16,12 @@ import socket
 import subprocess
 import sys
 import time
+import urllib.request
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from threading import Thread
 from typing import Any
 
 import yaml
@@ -157,3 +160,27 @@ class Service:
         if self._child is not None:
             child, self._child = self._child, None
             child.stop()
+
+    def served(self, url: str) -> int:
+        """Requests served for ``url`` (path and query) so far."""
+        with urllib.request.urlopen(f"{self.url}/count", timeout=5) as response:
+            counts: dict[str, int] = json.load(response)
+        return counts.get(url, 0)
+
+
+def once_served(service: Service, url: str, n: int, action: Callable[[], None]) -> Thread:
+    """In a thread: wait until ``service`` has served ``url`` ``n`` times, then ``action()``.
+
+    Tied to the load the service sees, not to the clock, so a slow start of the runner on
+    a busy machine does not move the fault to another second of the run.
+    """
+
+    def wait_then_act() -> None:
+        deadline = time.monotonic() + 30
+        while service.served(url) < n and time.monotonic() < deadline:
+            time.sleep(0.02)
+        action()
+
+    thread = Thread(target=wait_then_act)
+    thread.start()
+    return thread
