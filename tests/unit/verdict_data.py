@@ -24,6 +24,8 @@ def make_spec(
     }
     if process:
         target["process"] = {"port": 8000}
+    # Channels live with virtual users: an open-model spec declares none.
+    open_model = any("rate" in stage for stage in stages or [])
     return Spec.model_validate(
         {
             "version": 1,
@@ -34,7 +36,7 @@ def make_spec(
                 "list-items": {"path": "/items", "weight": 3},
                 "create-order": {"method": "POST", "path": "/orders"},
             },
-            "channels": {"prices": {"path": "/ws/prices", "send": "ping"}},
+            "channels": {} if open_model else {"prices": {"path": "/ws/prices", "send": "ping"}},
             "load": {
                 "stages": stages
                 or [
