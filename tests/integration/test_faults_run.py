@@ -78,27 +78,12 @@ def test_http_faults_under_load(test_server: LiveServer, engine: str) -> None:
         assert m.count >= 1, name
         # Every request is classified, all of one endpoint alike, and none lost or invented.
         assert m.errors == ({kind: m.count} if kind else {}), name
-        if not (engine == "aiohttp" and name == "reset"):  # see test_no_silent_retries
-            assert served[path] == m.count, name
+        assert served[path] == m.count, name
     total = verdict.metrics["http"]
     assert sum(total.errors.values()) == sum(sum(m.errors.values()) for m in _endpoints(verdict))
 
 
-@pytest.mark.parametrize(
-    "engine",
-    [
-        pytest.param(
-            "aiohttp",
-            marks=pytest.mark.xfail(
-                strict=True,
-                reason="aiohttp's ClientSession retries an idempotent request once when a "
-                "reused keep-alive connection is reset (ClientSession._retry_connection); "
-                "the server sees two attempts, the verdict one (fix in http_aiohttp.py)",
-            ),
-        ),
-        "httpx",
-    ],
-)
+@pytest.mark.parametrize("engine", ["aiohttp", "httpx"])
 def test_no_silent_retries(test_server: LiveServer, engine: str) -> None:
     """Each attempt the service sees is one the verdict counts: a retry would hide faults."""
     path = f"/reset?t={tag()}"
