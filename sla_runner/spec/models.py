@@ -245,6 +245,13 @@ class Load(_Model):
     def model(self) -> Literal["closed", "open"]:
         return "closed" if self.stages[0].users is not None else "open"
 
+    @field_validator("stages")
+    @classmethod
+    def _some_load(cls, stages: list[Stage]) -> list[Stage]:
+        if all(not s.users and (s.rate is None or s.rate.per_s == 0) for s in stages):
+            raise ValueError("every stage has 0 users or 0/s: the spec would send nothing")
+        return stages
+
     @model_validator(mode="after")
     def _consistent(self) -> Load:
         kinds = {"closed" if s.users is not None else "open" for s in self.stages}

@@ -60,11 +60,6 @@ def test_bad_load_is_a_spec_error_with_a_position(tmp_path: Path, case: str) -> 
     assert not (tmp_path / "v.json").exists()  # nothing was run
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="a load of 0 users (or 0/s) in every stage is accepted and runs nothing; it "
-    "should be a SpecError at load.stages (needs a check in spec/models.py Load)",
-)
 @pytest.mark.parametrize("stage", [{"users": 0}, {"rate": "0/s"}], ids=["0 users", "0/s"])
 def test_no_load_at_all_is_a_spec_error(tmp_path: Path, stage: dict[str, Any]) -> None:
     spec = spec_file(tmp_path, _with_load(f"http://127.0.0.1:{free_port()}", stage))
