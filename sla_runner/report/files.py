@@ -33,6 +33,9 @@ def write_atomic(path: Path | str, text: str) -> Path:
         _fsync_dir(target.parent)
     except OSError as exc:
         reason = exc.strerror or str(exc)
+        blocker = next((p for p in target.parents if p.exists() and not p.is_dir()), None)
+        if blocker is not None:  # mkdir says "File exists" for a file in the way
+            reason = f"{blocker} is a file, not a directory"
         raise ReportError(f"cannot write report {target}: {reason}") from exc
     finally:
         if tmp_name is not None:

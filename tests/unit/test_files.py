@@ -32,6 +32,7 @@ def test_a_path_under_a_file_is_a_report_error(tmp_path: Path) -> None:
     with pytest.raises(ReportError, match=r"cannot write report .*not-a-dir/out\.json") as info:
         write_atomic(blocker / "out.json", "{}")
     assert info.value.exit_code == 3
+    assert str(info.value).endswith(f"{blocker} is a file, not a directory")
 
 
 def test_a_directory_as_target_is_a_report_error(tmp_path: Path) -> None:
