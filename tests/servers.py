@@ -18,7 +18,8 @@ answers), ``/garbage`` (not HTTP), ``/chunked-cut`` (chunked body cut short).
 WebSocket paths: ``/ws/echo``, ``/ws/close-after?n=N`` (echoes N messages, closes on the
 next one without replying), ``/ws/silent``, ``/ws/garbage`` (answers with an invalid
 frame), ``/ws/bad-utf8`` (answers with invalid UTF-8 in a text frame), ``/ws/noise?n=K``
-(K unrelated messages before each echo), ``/ws/refuse`` (403 to the upgrade). Messages
+(K unrelated messages before each echo), ``/ws/late?base=B&at=K&ms=N`` (each echo after B
+ms, the K-th after N ms, in order), ``/ws/refuse`` (403 to the upgrade). Messages
 received are counted under ``ws:<url>``.
 """
 
@@ -212,6 +213,9 @@ class TestServer:
             return False
         if path == "/ws/silent":
             return True
+        if path == "/ws/late":  # every reply after base ms, the at-th after ms (in order)
+            late = n == int(req.query.get("at", "0"))
+            await asyncio.sleep(int(req.query.get("ms" if late else "base", "0")) / 1000)
         if path == "/ws/garbage":
             writer.write(b"\x83\x05hello")  # reserved opcode 3
         elif path == "/ws/bad-utf8":

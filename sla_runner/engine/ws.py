@@ -19,6 +19,7 @@ from __future__ import annotations
 import json
 import ssl
 import time
+from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, Protocol
@@ -43,6 +44,7 @@ from sla_runner.spec.models import Channel, ChannelExpect, Target
 USER_AGENT = f"sla-runner/{__version__}"
 RECONNECT_PAUSE_MAX_S = 1.0
 CLOSE_TIMEOUT_S = 1.0
+OWED_REPLY_TIMEOUTS = 10  # a late reply is expected for 10 timeouts, then taken as lost
 
 Message = str | bytes
 Matcher = Callable[[Message], bool]
@@ -51,9 +53,9 @@ Matcher = Callable[[Message], bool]
 class WsSink(Protocol):
     """Where a channel reports; called from the event loop, must not block."""
 
-    def connect(self, name: str, outcome: str, latency_ns: int) -> None: ...
+    def connect(self, name: str, outcome: str, latency_ns: int | None) -> None: ...
 
-    def round_trip(self, name: str, outcome: str, latency_ns: int) -> None: ...
+    def round_trip(self, name: str, outcome: str, latency_ns: int | None) -> None: ...
 
     def reconnect(self, name: str) -> None: ...
 
@@ -99,7 +101,7 @@ class JsonFields:
     def __call__(self, message: Message) -> bool:
         try:
             document = json.loads(message)
-        except ValueError:
+        except (ValueError, RecursionError):  # not JSON, or nested beyond the parser
             return False
         for path, want in self._fields:
             found: Any = document
@@ -241,15 +243,26 @@ async def _connect(
         outcome = Outcome.CONNECT_ERROR
     except (InvalidURI, ValueError):
         outcome = Outcome.ERROR
-    sink.connect(ch.name, outcome.value, time.monotonic_ns() - started)
+    # A refused or failed connect has no connect time: its quick failure must not make
+    # ws_connect look fast. A timeout took at least the time waited.
+    timed = outcome in (Outcome.OK, Outcome.TIMEOUT)
+    sink.connect(ch.name, outcome.value, time.monotonic_ns() - started if timed else None)
     return connection
 
 
 async def _converse(
     connection: ClientConnection, ch: WsChannel, sink: WsSink, stop: anyio.Event | None
 ) -> None:
-    """Round trips on one connection until it drops or ``stop`` is set."""
+    """Round trips on one connection until it drops or ``stop`` is set.
+
+    A reply that comes after its round trip timed out is still owed: the next matching
+    message is taken as that late reply, not as the answer to the message just sent
+    (which would time the wrong reply and make a slow service look fast). A reply still
+    owed after ``OWED_REPLY_TIMEOUTS`` timeouts is taken as lost.
+    """
     name, message, matches, timeout_s = ch.name, ch.message, ch.matches, ch.timeout_s
+    owed: deque[int] = deque()  # when each owed reply stops being expected (monotonic ns)
+    forget_ns = round(OWED_REPLY_TIMEOUTS * timeout_s * 1e9)
     next_send_ns = time.monotonic_ns()
     while not _stopped(stop):
         wait_ns = next_send_ns - time.monotonic_ns()
@@ -262,14 +275,22 @@ async def _converse(
         try:
             with anyio.fail_after(timeout_s):
                 await connection.send(message)
-                reply = await connection.recv()
-                while matches is not None and not matches(reply):
+                while True:
                     reply = await connection.recv()
+                    if matches is not None and not matches(reply):
+                        continue
+                    now = time.monotonic_ns()
+                    while owed and owed[0] < now:
+                        owed.popleft()
+                    if not owed:
+                        break
+                    owed.popleft()  # the late answer to an earlier message
         except TimeoutError:
             sink.round_trip(name, Outcome.TIMEOUT.value, time.monotonic_ns() - started)
+            owed.append(started + forget_ns)
             continue
         except ConnectionClosed as exc:
-            sink.round_trip(name, _closed(exc).value, time.monotonic_ns() - started)
+            sink.round_trip(name, _closed(exc).value, None)
             return
         sink.round_trip(name, Outcome.OK.value, time.monotonic_ns() - started)
 

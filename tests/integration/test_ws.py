@@ -27,14 +27,14 @@ class Sink:
     def __init__(self, limit: int | None = None) -> None:
         self.limit = limit
         self.stop = anyio.Event()
-        self.connects: list[tuple[str, int]] = []
-        self.round_trips: list[tuple[str, int]] = []
+        self.connects: list[tuple[str, int | None]] = []
+        self.round_trips: list[tuple[str, int | None]] = []
         self.reconnects = 0
 
-    def connect(self, name: str, outcome: str, latency_ns: int) -> None:
+    def connect(self, name: str, outcome: str, latency_ns: int | None) -> None:
         self.connects.append((outcome, latency_ns))
 
-    def round_trip(self, name: str, outcome: str, latency_ns: int) -> None:
+    def round_trip(self, name: str, outcome: str, latency_ns: int | None) -> None:
         self.round_trips.append((outcome, latency_ns))
         if self.limit is not None and len(self.round_trips) >= self.limit:
             self.stop.set()
@@ -70,8 +70,8 @@ async def test_echo_round_trips_counted_exactly(test_server: LiveServer) -> None
     sink = await drive(channel(test_server.url, path, expect={"contains": "hello"}), limit=25)
     assert sink.trip_keys() == {"ok": 25}
     assert sink.connect_keys() == {"ok": 1}
-    assert sink.connects[0][1] > 0
-    assert all(latency > 0 for _, latency in sink.round_trips)
+    assert (sink.connects[0][1] or 0) > 0
+    assert all((latency or 0) > 0 for _, latency in sink.round_trips)
     assert sink.reconnects == 0
     assert test_server.counts()[f"ws:{path}"] == 25
 
@@ -85,11 +85,31 @@ async def test_close_mid_run_reconnects_and_counts_in_flight(test_server: LiveSe
     assert test_server.counts()[f"ws:{path}"] == 12
 
 
+async def test_a_late_reply_is_not_taken_as_the_next_round_trips(test_server: LiveServer) -> None:
+    # Every echo takes 20 ms, the 3rd 700 ms, in order: the 3rd times out (300 ms), and so
+    # does the 4th, sent at 300 ms and answered at 720 ms behind it.
+    path = f"/ws/late?base=20&at=3&ms=700&tag={tag()}"
+    ch = channel(test_server.url, path, timeout="300ms", interval="50ms")
+    sink = await drive(ch, limit=10)
+    assert sink.trip_keys() == {"ok": 8, "timeout": 2}
+    ok = [latency for key, latency in sink.round_trips if key == "ok"]
+    # Had the late echo answered the 4th message, the 5th would take the 4th's waiting
+    # echo and read as well under the service's 20 ms.
+    assert min(latency or 0 for latency in ok) >= 19_000_000
+
+
+async def test_failed_connects_and_closes_have_no_latency(test_server: LiveServer) -> None:
+    sink = await drive(channel(test_server.url, "/ws/refuse", reconnect=1))
+    assert sink.connects == [("ws_refused", None), ("ws_refused", None)]
+    closer = await drive(channel(test_server.url, f"/ws/close-after?n=1&tag={tag()}", reconnect=0))
+    assert ("ws_closed", None) in closer.round_trips
+
+
 async def test_silent_server_times_out(test_server: LiveServer) -> None:
     ch = channel(test_server.url, "/ws/silent", timeout="150ms", reconnect=0)
     sink = await drive(ch, limit=3)
     assert sink.trip_keys() == {"timeout": 3}
-    assert all(latency >= 150_000_000 for _, latency in sink.round_trips)
+    assert all((latency or 0) >= 150_000_000 for _, latency in sink.round_trips)
     assert sink.connect_keys() == {"ok": 1}
 
 
