@@ -34,7 +34,7 @@ class Change:
         return f"{self.kind:9}  {self.what}: {self.old} → {self.new}"
 
 
-def _key(rule: ThresholdRule) -> tuple[str, str | None, str, str | None, str]:
+def _key(rule: ThresholdRule) -> tuple[object, ...]:
     t = rule.expr
     direction = "upper" if t.op in ("<", "<=") else "lower"
     return (t.metric, t.scope, t.stat, rule.during, direction)
@@ -67,21 +67,44 @@ def _compare_rule(old: ThresholdRule, new: ThresholdRule) -> Kind | None:
     return None
 
 
+def _pairs(
+    old: list[ThresholdRule], new: list[ThresholdRule]
+) -> list[tuple[ThresholdRule | None, ThresholdRule | None]]:
+    """Rules of one key paired: same severity first, then in order; the rest unpaired."""
+    left, right = list(old), list(new)
+    pairs: list[tuple[ThresholdRule | None, ThresholdRule | None]] = []
+    for rule in list(left):
+        match = next((r for r in right if r.severity == rule.severity), None)
+        if match is not None:
+            pairs.append((rule, match))
+            left.remove(rule)
+            right.remove(match)
+    pairs += list(zip(left, right, strict=False))
+    pairs += [(rule, None) for rule in left[len(right) :]]
+    pairs += [(None, rule) for rule in right[len(left) :]]
+    return pairs
+
+
 def _thresholds(old: Spec, new: Spec) -> list[Change]:
+    before: dict[tuple[object, ...], list[ThresholdRule]] = {}
+    after: dict[tuple[object, ...], list[ThresholdRule]] = {}
+    for rules, index in ((old.thresholds, before), (new.thresholds, after)):
+        for rule in rules:
+            index.setdefault(_key(rule), []).append(rule)
     changes: list[Change] = []
-    before = {_key(r): r for r in old.thresholds}
-    after = {_key(r): r for r in new.thresholds}
-    for key, rule in before.items():
-        what = f"thresholds: {_label(rule)}"
-        if key not in after:
-            changes.append(Change("loosened", what, _written(rule), None))
-            continue
-        kind = _compare_rule(rule, after[key])
-        if kind is not None:
-            changes.append(Change(kind, what, _written(rule), _written(after[key])))
-    for key, rule in after.items():
-        if key not in before:
-            changes.append(Change("tightened", f"thresholds: {_label(rule)}", None, _written(rule)))
+    for key in [*before, *(k for k in after if k not in before)]:
+        for was, now in _pairs(before.get(key, []), after.get(key, [])):
+            either = was if was is not None else now
+            assert either is not None  # _pairs never yields (None, None)
+            what = f"thresholds: {_label(either)}"
+            if now is None and was is not None:
+                changes.append(Change("loosened", what, _written(was), None))
+            elif was is None and now is not None:
+                changes.append(Change("tightened", what, None, _written(now)))
+            elif was is not None and now is not None:
+                kind = _compare_rule(was, now)
+                if kind is not None:
+                    changes.append(Change(kind, what, _written(was), _written(now)))
     return changes
 
 

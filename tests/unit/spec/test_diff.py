@@ -47,6 +47,18 @@ def test_added_and_removed_thresholds() -> None:
     ]
 
 
+def test_a_fail_and_a_warn_threshold_on_one_metric_are_told_apart() -> None:
+    warn = "{expr: p95(http) < 150ms, severity: warn}"
+    old = with_thresholds("p95(http) < 200ms", warn)
+    new = with_thresholds("p95(http) < 900ms", warn)
+    assert _changes(old, new) == [
+        "loosened   thresholds: p95(http): p95(http) < 200ms → p95(http) < 900ms"
+    ]
+    assert _changes(old, with_thresholds(warn)) == [
+        "loosened   thresholds: p95(http): removed p95(http) < 200ms"
+    ]
+
+
 def test_a_window_is_part_of_what_a_threshold_measures() -> None:
     old = with_thresholds("p95(http) < 200ms")
     new = with_thresholds("{expr: p95(http) < 200ms, during: steady}")
