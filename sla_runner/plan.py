@@ -175,7 +175,9 @@ def _mix_wheel(weights: list[Fraction]) -> tuple[int, ...]:
     """Smooth weighted round robin: weights 3:1 → (0, 0, 1, 0) — each endpoint's share exact."""
     if not weights:
         return ()
-    scaled = [w.limit_denominator(1000) for w in weights]
+    # Ratios to the heaviest weight, to three decimal places; an endpoint is never dropped.
+    top = max(weights)
+    scaled = [max((w / top).limit_denominator(1000), Fraction(1, 1000)) for w in weights]
     lcm = math.lcm(*(w.denominator for w in scaled))
     counts = [int(w * lcm) for w in scaled]
     g = math.gcd(*counts)

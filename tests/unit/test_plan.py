@@ -136,6 +136,14 @@ def test_fractional_weights() -> None:
     assert picks.count("y") == 3 * picks.count("x")
 
 
+@pytest.mark.parametrize("weights", [(0.0001, 0.0001), (0.0001, 5.0), (1e-9, 1.0, 2.0)])
+def test_tiny_weights_keep_every_endpoint_in_the_mix(weights: tuple[float, ...]) -> None:
+    endpoints = {f"e{i}": {"path": f"/e{i}", "weight": w} for i, w in enumerate(weights)}
+    plan = build_plan(_spec(CLOSED, endpoints))
+    picks = {plan.endpoint_for(i) for i in range(len(plan.mix))}
+    assert picks == set(endpoints)
+
+
 @pytest.mark.parametrize("text", ["0/2", "3/2", "1", "a/b", ""])
 def test_bad_segments_are_usage_errors(text: str) -> None:
     with pytest.raises(UsageError, match="segment"):
