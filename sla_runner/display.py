@@ -48,5 +48,31 @@ def value(v: float, unit: str) -> str:
     return number(v)
 
 
+def observed(v: float, limit: float, unit: str) -> str:
+    """``v`` as :func:`value` writes it, with more digits where it would read as ``limit``.
+
+    A failing ``success_rate(http) > 99.9%`` observed at 99.899% must not read "99.9%".
+    """
+    text = value(v, unit)
+    scale, suffix = 1.0, {"ms": " ms", "%": "%", "/s": "/s"}.get(unit, "")
+    if unit == "B":
+        scale, suffix = next(((s, n) for s, n in _SIZES if abs(v) >= s), (1.0, " B"))
+    shown = text.removesuffix(suffix).replace(",", "")
+    try:
+        reads_as_limit = float(shown) * scale == limit
+    except ValueError:  # nan, inf
+        reads_as_limit = False
+    if v == limit or not reads_as_limit:
+        return text
+    for digits in range(1, 12):
+        mine = f"{v / scale:,.{digits}f}"
+        if mine != f"{limit / scale:,.{digits}f}":
+            return mine.rstrip("0").rstrip(".") + suffix
+    return text
+
+
+_SIZES = ((float(GIB), " GB"), (float(MIB), " MB"), (1024.0, " KB"))
+
+
 def percent(part: int, whole: int) -> str:
     return f"{round(100 * part / whole)}%" if whole else "0%"

@@ -202,7 +202,7 @@ def evaluate(rule: ThresholdRule, recording: Recording) -> ThresholdResult:
             held = t.holds(observed)
             status = "pass" if held else ("fail" if rule.severity == "fail" else "warn")
             message = (
-                f"{label} = {display.value(observed, t.unit)}, limit {t.op} "
+                f"{label} = {display.observed(observed, t.limit, t.unit)}, limit {t.op} "
                 f"{display.value(t.limit, t.unit)} (n={display.count(samples)})"
             )
         if rule.during is not None:

@@ -116,7 +116,7 @@ def _thresholds_table(results: list[ThresholdResult], table_box: box.Box, text: 
         table.add_column(name, justify=justify)  # type: ignore[arg-type]
     for t in results:
         label, style = _LABELS[t.status]
-        observed = "-" if t.observed is None else display.value(t.observed, t.unit)
+        observed = "-" if t.observed is None else display.observed(t.observed, t.limit, t.unit)
         table.add_row(
             text(t.expr),
             text(t.during or "run"),

@@ -6,6 +6,7 @@ from typing import Any
 
 import pytest
 
+from sla_runner import display
 from sla_runner.metrics.recorder import NS_PER_S, Recorder
 from sla_runner.verdict import judge
 from sla_runner.verdict_model import ThresholdResult, Verdict
@@ -257,3 +258,20 @@ def test_min_ignores_series_without_latency() -> None:
 
     result = only(judged(["min(http) >= 1.5ms"], mixed))
     assert (result.observed, result.samples, result.passed) == (1.5, 1, True)
+
+
+@pytest.mark.parametrize(
+    ("observed", "limit", "unit", "text"),
+    [
+        (99.899, 99.9, "%", "99.899%"),
+        (200.04, 200.0, "ms", "200.04 ms"),
+        (512 * 1024**2 + 1000, 512 * 1024**2, "B", "512.001 MB"),
+        (5.0001, 5.0, "", "5.0001"),
+        (245.3, 200.0, "ms", "245.3 ms"),
+        (200.0, 200.0, "ms", "200 ms"),
+    ],
+)
+def test_an_observed_value_never_reads_as_its_limit(
+    observed: float, limit: float, unit: str, text: str
+) -> None:
+    assert display.observed(observed, limit, unit) == text
