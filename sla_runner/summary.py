@@ -38,7 +38,8 @@ def _request_summary(recording: Recording, metric: str, scope: str | None) -> Me
     for s in series:
         errors.update({k: v for k, v in s.outcomes.items() if k != "ok"})
     hist = merged_latency(series)
-    rate = count * NS_PER_S / recording.elapsed_ns if recording.elapsed_ns > 0 else None
+    window = recording.window_ns(None)
+    rate = count * NS_PER_S / window if window > 0 else None
     return MetricSummary(
         count=count,
         errors=dict(sorted(errors.items())),

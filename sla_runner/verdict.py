@@ -29,7 +29,7 @@ from datetime import UTC, datetime
 from sla_runner import display
 from sla_runner.findings import find
 from sla_runner.metrics.recording import Recording
-from sla_runner.metrics.stats import NS_PER_S, observe, stage_window_ns
+from sla_runner.metrics.stats import NS_PER_S, observe
 from sla_runner.report.redact import redact, redact_data, redact_url
 from sla_runner.spec.models import Spec, ThresholdRule
 from sla_runner.summary import metrics_summary, timeline_models
@@ -184,7 +184,7 @@ def evaluate(rule: ThresholdRule, recording: Recording) -> ThresholdResult:
             skipped = recording.aborted and stage >= recording.stages_reached
         else:
             reason = f"the recording has no stage named {rule.during!r}"
-    window_s = stage_window_ns(recording, stage) / NS_PER_S if reason is None else 0.0
+    window_s = recording.window_ns(stage) / NS_PER_S if reason is None else 0.0
     observed: float | None = None
     samples = 0
     status: ThresholdStatus

@@ -127,10 +127,16 @@ class Recording:
         return out
 
     def window_ns(self, stage: int | None) -> int:
-        """Length of a judging window: one stage, or the whole run as it ran."""
+        """How long a judging window ran: one stage (an aborted run's last one cut short), or
+        the whole run's load — the planned stages, not the drain after them."""
+        planned = sum(self.stage_durations_ns)
         if stage is None:
-            return self.elapsed_ns
-        return self.stage_durations_ns[stage]
+            return min(self.elapsed_ns, planned) if self.elapsed_ns > 0 else planned
+        start = sum(self.stage_durations_ns[:stage])
+        full = self.stage_durations_ns[stage]
+        if not self.aborted or self.elapsed_ns <= 0:
+            return full
+        return min(max(self.elapsed_ns - start, 0), full)
 
     # -- merge and serialise ------------------------------------------------------------
 

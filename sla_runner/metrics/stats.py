@@ -45,17 +45,6 @@ class Observation:
     reason: str | None = None  # why there is no value
 
 
-def stage_window_ns(recording: Recording, stage: int | None) -> int:
-    """How long a judging window actually ran: an aborted run's last stage is cut short."""
-    if stage is None:
-        return recording.elapsed_ns
-    start = sum(recording.stage_durations_ns[:stage])
-    full = recording.stage_durations_ns[stage]
-    if not recording.aborted or recording.elapsed_ns <= 0:
-        return full
-    return min(max(recording.elapsed_ns - start, 0), full)
-
-
 def merged_latency(series: list[Series]) -> HdrHistogram:
     return merged([s.latency_us for s in series])
 
@@ -135,7 +124,7 @@ def _observe_requests(recording: Recording, threshold: Threshold, stage: int | N
     if stat == "count":
         return Observation(float(count), count)
     if stat == "rate":
-        window = stage_window_ns(recording, stage)
+        window = recording.window_ns(stage)
         if window <= 0:
             return Observation(None, count, "the judging window has no duration")
         return Observation(count * NS_PER_S / window, count)

@@ -109,3 +109,14 @@ def test_merge_refuses_recordings_of_different_plans() -> None:
     other = Recording(stage_names=["x"], stage_durations_ns=[NS])
     with pytest.raises(ValueError, match="stages differ"):
         one.merge(other)
+
+
+def test_the_whole_run_window_is_the_planned_load_not_the_drain_after_it() -> None:
+    rec = Recorder(_plan())
+    drained = rec.close(elapsed_ns=9 * NS, started_at=0.0, finished_at=9.0, aborted=False)
+    assert drained.window_ns(None) == 5 * NS
+    assert drained.window_ns(1) == 3 * NS
+    cut = Recorder(_plan()).close(elapsed_ns=3 * NS, started_at=0, finished_at=3, aborted=True)
+    assert cut.window_ns(None) == 3 * NS
+    assert cut.window_ns(1) == 1 * NS
+    assert cut.window_ns(0) == 2 * NS
