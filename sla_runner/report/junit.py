@@ -61,8 +61,11 @@ def _suite(verdict: Verdict, clean: _Clean) -> ET.Element:
     spec, run = verdict.spec, verdict.run
     suite = ET.Element("testsuite")
     cases = [_case(verdict, t, clean) for t in verdict.thresholds]
-    if not cases and verdict.status in ("error", "invalid"):
-        cases = [_run_case(verdict, clean)]
+    red = any(c.find("failure") is not None or c.find("error") is not None for c in cases)
+    # A reader of the JUnit alone must see what the exit code says: an aborted run, or a
+    # failed one no threshold case shows (--fail-fast), gets a case of its own.
+    if verdict.status == "aborted" or (verdict.status != "pass" and not red):
+        cases.append(_run_case(verdict, clean))
     counts = {"failure": 0, "error": 0, "skipped": 0}
     for case in cases:
         for kind in counts:
@@ -128,14 +131,25 @@ def _case(verdict: Verdict, t: ThresholdResult, clean: _Clean) -> ET.Element:
 
 
 def _run_case(verdict: Verdict, clean: _Clean) -> ET.Element:
+    """The run itself as a test case: why it did not pass when no threshold case says so."""
     case = ET.Element("testcase", {"name": "run", "classname": clean(f"sla.{verdict.spec.name}")})
     case.set("time", _time(verdict.run.duration_s))
+    message = verdict.message or ""
     if verdict.status == "error":
-        message = verdict.message or "the run could not be carried out"
-        ET.SubElement(case, "error", {"type": "RunError", "message": clean(message)})
+        kind, tag = "RunError", "error"
+        message = message or "the run could not be carried out"
+    elif verdict.status == "invalid":
+        kind, tag = "InvalidRun", "error"
+        message = "; ".join(verdict.validity.reasons)
+    elif verdict.status == "aborted":
+        kind, tag = "Aborted", "error"
+        message = message or "the run was interrupted; the figures cover the part that ran"
     else:
-        reasons = "; ".join(verdict.validity.reasons)
-        ET.SubElement(case, "error", {"type": "InvalidRun", "message": clean(reasons)})
+        kind, tag = "StoppedEarly", "failure"
+        message = message or "the run failed"
+    ET.SubElement(case, tag, {"type": kind, "message": clean(message)}).text = clean(
+        "\n".join(verdict.notes)
+    )
     return case
 
 

@@ -22,7 +22,7 @@ EXPECTED_COUNTS = {
     "pass": (3, 0, 0, 0),
     "fail": (8, 3, 0, 0),
     "invalid": (8, 0, 8, 0),
-    "aborted": (8, 4, 0, 1),
+    "aborted": (9, 4, 1, 1),  # plus the run's own case: error type Aborted
     "error": (8, 0, 8, 0),
 }
 
@@ -53,6 +53,17 @@ def test_every_report_is_valid_and_reads_back_with_the_right_counts(
     assert (suite.tests, suite.failures, suite.errors, suite.skipped) == EXPECTED_COUNTS[status]
     assert suite.name == "checkout-api 2.3.0"
     assert SECRET not in path.read_text(encoding="utf-8")
+
+
+def test_a_failed_run_no_threshold_shows_still_reads_red() -> None:
+    """--fail-fast stops a run whose thresholds held so far: exit 1, so the JUnit fails too."""
+    verdict = verdict_of("pass").model_copy(
+        update={"status": "fail", "message": "stopped early by --fail-fast: no success in 1s"}
+    )
+    xml = verdict_to_junit(verdict)
+    assert '<testcase name="run" classname="sla.checkout-api"' in xml
+    assert '<failure type="StoppedEarly" message="stopped early by --fail-fast' in xml
+    assert 'failures="1"' in xml
 
 
 def test_failure_message_and_body() -> None:
