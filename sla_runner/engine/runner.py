@@ -29,6 +29,7 @@ from sla_runner.engine.transport import (
     HttpSession,
     HttpTransport,
     Outcome,
+    Result,
     compile_request,
     make_transport,
 )
@@ -128,14 +129,23 @@ class Engine:
         self._t0 = time.monotonic_ns()
         self._held = 0
         self._interrupted = 0
+        # Before any load: a process that cannot be found is a RunError the caller reports.
+        selector = spec.target.process
+        self._process = find_process(selector) if selector is not None else None
+        # In-flight requests always get to finish or time out at the end, so the slowest
+        # requests are never the ones left out of the figures.
+        longest = max(
+            [spec.target.timeout.seconds, *(r.timeout_s for r in self._requests.values())]
+        )
+        channel_timeouts = [c.timeout.seconds for c in spec.channels.values()]
+        self._drain_s = max(spec.load.graceful_stop.seconds, longest, *channel_timeouts) + 0.5
 
     def now(self) -> int:
         return time.monotonic_ns() - self._t0
 
     async def run(self) -> Recording:
         """Drive the plan to its end (or until stopped) and return what was measured."""
-        spec, plan = self.spec, self.plan
-        process = find_process(spec.target.process) if spec.target.process else None
+        spec, plan, process = self.spec, self.plan, self._process
         gc.freeze()  # what exists before the load is never garbage: keep it out of full GCs
         started_at = time.time()
         self._t0 = time.monotonic_ns()
@@ -152,7 +162,7 @@ class Engine:
                 if plan.model == "closed":
                     await self._drive_closed(load)
                 else:
-                    await self._drive_open(load)
+                    await self._drive_open()
                 await self._wind_down(load)
             background.cancel_scope.cancel()
         elapsed = self.now()
@@ -205,8 +215,8 @@ class Engine:
                     tg.start_soon(self._channel, channel, user)
                 if self._requests:
                     await self._iterate(session, user)
-                else:
-                    await user.leaving.wait()
+                # A user of channels alone holds them until it leaves, or until every
+                # channel has given up reconnecting: then it holds nothing and is not counted.
         finally:
             self._held -= 1
             with anyio.CancelScope(shield=True):
@@ -216,7 +226,7 @@ class Engine:
         await run_channel(channel, self._sink, stop=user.leaving)
 
     async def _iterate(self, session: HttpSession, user: _User) -> None:
-        plan, recorder, requests = self.plan, self.recorder, self._requests
+        plan, requests = self.plan, self._requests
         think = self.spec.load.think_time
         lo, hi = think.min.seconds, think.max.seconds
         i = user.uid
@@ -224,20 +234,14 @@ class Engine:
             request = requests[plan.endpoint_for(i)]
             i += 1
             start = self.now()
-            try:
-                result = await session.send(request)
-            except anyio.get_cancelled_exc_class():
-                self._interrupted += 1
-                raise
-            end = self.now()
-            latency = end - start if result.outcome in TIMED else None
-            recorder.request("http", request.name, result.key, latency, start, end)
+            result = await self._send(session, request)
+            self._record(request, result, start, start)
             if hi > 0:
                 await anyio.sleep(lo if lo == hi else self._rng.uniform(lo, hi))
 
     # -- open model ---------------------------------------------------------------------
 
-    async def _drive_open(self, tg: TaskGroup) -> None:
+    async def _drive_open(self) -> None:
         plan, recorder = self.plan, self.recorder
         limit = self.spec.load.max_in_flight
         session = self._transport.session(connections=limit)
@@ -248,47 +252,59 @@ class Engine:
             # the send itself when the loop's timer fired it a little early.
             start = min(self.now(), due)
             try:
-                result = await session.send(request)
-            except anyio.get_cancelled_exc_class():
-                self._interrupted += 1
-                raise
+                result = await self._send(session, request)
             finally:
                 in_flight[0] -= 1
-            end = self.now()
-            latency = end - start if result.outcome in TIMED else None
-            recorder.request("http", request.name, result.key, latency, due, end)
+            self._record(request, result, start, due)
 
         n = 0
         try:
-            while not self.control.stop.is_set():
-                nxt = plan.segment_arrival(n)
-                if nxt is None:
-                    break
-                k, due = nxt
-                n += 1
-                now = self.now()
-                if due - now > TIMER_SLACK_NS:
-                    await anyio.sleep((due - now - TIMER_SLACK_NS) / 1e9)
-                    now = self.now()
-                lateness = now - due
-                recorder.send_lateness(lateness, now, late=lateness > LATE_BOUND_NS)
-                if in_flight[0] >= limit:
-                    recorder.dropped(now)
-                    continue
-                in_flight[0] += 1
-                recorder.users(in_flight[0], now)
-                tg.start_soon(arrival, self._requests[plan.endpoint_for(k)], due)
-            recorder.generator.planned = n
-            await self._drain(lambda: in_flight[0] == 0)
+            async with anyio.create_task_group() as arrivals:
+                try:
+                    while not self.control.stop.is_set():
+                        nxt = plan.segment_arrival(n)
+                        if nxt is None:
+                            break
+                        k, due = nxt
+                        n += 1
+                        now = self.now()
+                        if due - now > TIMER_SLACK_NS:
+                            await anyio.sleep((due - now - TIMER_SLACK_NS) / 1e9)
+                            now = self.now()
+                        if in_flight[0] >= limit:
+                            recorder.dropped(now)
+                            continue
+                        lateness = now - due
+                        recorder.send_lateness(lateness, now, late=lateness > LATE_BOUND_NS)
+                        in_flight[0] += 1
+                        recorder.users(in_flight[0], now)
+                        arrivals.start_soon(arrival, self._requests[plan.endpoint_for(k)], due)
+                finally:
+                    recorder.generator.planned = n  # also when stopped early
+                await self._drain(lambda: in_flight[0] == 0)
+                arrivals.cancel_scope.cancel()  # before the session closes under them
         finally:
             with anyio.CancelScope(shield=True):
                 await session.aclose()
 
+    async def _send(self, session: HttpSession, request: HttpRequest) -> Result:
+        try:
+            return await session.send(request)
+        except anyio.get_cancelled_exc_class():
+            self._interrupted += 1
+            raise
+
+    def _record(self, request: HttpRequest, result: Result, timed_from: int, due: int) -> None:
+        """One request done: timed from ``timed_from`` if it got an answer or timed out."""
+        end = self.now()
+        latency = end - timed_from if result.outcome in TIMED else None
+        self.recorder.request("http", request.name, result.key, latency, due, end)
+
     # -- ending ----------------------------------------------------------------------------
 
     async def _drain(self, done: Callable[[], bool]) -> None:
-        """Give in-flight work ``load.graceful_stop`` to finish."""
-        with anyio.move_on_after(self.spec.load.graceful_stop.seconds):
+        """Let in-flight work finish: ``load.graceful_stop``, and at least the longest timeout."""
+        with anyio.move_on_after(self._drain_s):
             while not done():
                 await anyio.sleep(CONTROL_TICK_S)
 

@@ -5,10 +5,13 @@ timing-dependent figures are ratios with tolerances a busy 2-core machine meets.
 from __future__ import annotations
 
 import uuid
+from collections import Counter
+from pathlib import Path
 from typing import Any
 
 import pytest
 
+from sla_runner.api import load_spec_text, run_spec
 from sla_runner.engine.execute import execute
 from sla_runner.metrics.recording import Recording
 from sla_runner.plan import NS, build_plan
@@ -127,3 +130,61 @@ def test_open_model_delivers_the_planned_arrivals_and_measures_them(
     assert recording.generator.planned == 60
     assert recording.generator.dropped == 0
     assert recording.elapsed_ns >= 2 * NS
+
+
+def test_in_flight_open_model_requests_finish_at_the_end_rather_than_read_as_resets(
+    test_server: LiveServer,
+) -> None:
+    tag = uuid.uuid4().hex
+    spec = _spec(
+        test_server,
+        endpoints={"slow": {"path": "/delay", "query": {"ms": 800, "tag": tag}}},
+        load={
+            "stages": [{"duration": "1s", "rate": "20/s"}, {"duration": "1s", "rate": "20/s"}],
+            "graceful_stop": "0s",  # the drain still waits out the request timeout (2 s)
+        },
+    )
+    recording = _run(spec)
+    series = recording.select("http", "slow", None)
+    outcomes = sum((s.outcomes for s in series), start=Counter[str]())
+    assert outcomes == {"ok": 30}
+    assert test_server.counts()[f"/delay?ms=800&tag={tag}"] == 30
+    assert not any("in flight" in note for note in recording.notes)
+
+
+def test_users_whose_channels_all_gave_up_are_not_counted_as_held(
+    test_server: LiveServer,
+) -> None:
+    spec = _spec(
+        test_server,
+        channels={"refused": {"path": "/ws/refuse", "send": "x", "reconnect": 0}},
+        load={"stages": [{"duration": "100ms", "users": 3}, {"duration": "2s", "users": 3}]},
+    )
+    recording = _run(spec)
+    connects = sum((s.outcomes for s in recording.select("ws_connect", None, None)), Counter[str]())
+    assert connects == {"ws_refused": 3}
+    assert recording.timeline[-1].users == 0
+    assert all(
+        s.latency_us.get_total_count() == 0 for s in recording.select("ws_connect", None, None)
+    )
+
+
+def test_a_process_that_cannot_be_found_is_an_error_verdict_before_any_load(
+    test_server: LiveServer, tmp_path: Path
+) -> None:
+    tag = uuid.uuid4().hex
+    text = f"""
+version: 1
+name: no-process
+sla_version: '1'
+target: {{base_url: "{test_server.url}", process: {{pid: 999999999}}}}
+endpoints: {{ok: {{path: /ok, query: {{tag: "{tag}"}}}}}}
+load: {{stages: [{{duration: 1s, users: 1}}]}}
+thresholds: [max(process.rss) < 1GB]
+"""
+    verdict = run_spec(load_spec_text(text, str(tmp_path / "spec.yaml")), handle_signals=False)
+    assert verdict.status == "error"
+    assert verdict.exit_code == 3
+    assert verdict.message is not None
+    assert "999999999" in verdict.message
+    assert f"/ok?tag={tag}" not in test_server.counts()
