@@ -238,7 +238,8 @@ class Load(_Model):
         description="open model: arrivals in flight before new ones are dropped",
     )
     graceful_stop: DurationField = Field(
-        Duration.parse("5s"), description="time users get to finish in-flight requests at the end"
+        Duration.parse("5s"),
+        description="time in-flight work gets to finish at the end (at least the longest timeout)",
     )
 
     @property
