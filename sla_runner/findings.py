@@ -34,8 +34,12 @@ _KIND_NAMES = {
     "timeout": "timeouts",
     "connect_error": "connect errors",
     "reset": "connection resets",
-    "unexpected_body": "unexpected bodies",
-    "closed": "closed connections",
+    "body_mismatch": "responses without the expected body",
+    "ws_closed": "round trips cut by a closed connection",
+    "ws_refused": "refused WebSocket upgrades",
+    "ws_bad_reply": "invalid WebSocket replies",
+    "tls_error": "TLS errors",
+    "redirect_blocked": "redirects to undeclared hosts",
 }
 _NOUNS = {"http": "requests", "ws": "round trips", "ws_connect": "connects"}
 

@@ -13,10 +13,10 @@ import ssl
 
 import aiohttp
 
-from sla_runner import __version__
 from sla_runner.engine.transport import (
     MAX_REDIRECTS,
     REDIRECT_STATUSES,
+    USER_AGENT,
     BodyScanner,
     HttpRequest,
     HttpSession,
@@ -26,8 +26,6 @@ from sla_runner.engine.transport import (
     redirect_hop,
 )
 from sla_runner.spec.models import Target
-
-USER_AGENT = f"sla-runner/{__version__}"
 
 
 class AiohttpTransport:

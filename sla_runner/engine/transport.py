@@ -20,11 +20,13 @@ from enum import StrEnum
 from typing import Protocol
 from urllib.parse import urlencode, urljoin, urlsplit
 
+from sla_runner import __version__
 from sla_runner.spec.models import Endpoint, Target
 
 StatusCheck = Callable[[int], bool] | frozenset[int] | None
 """Which statuses count as success: a predicate, a set, or ``None`` for any 2xx or 3xx."""
 
+USER_AGENT = f"sla-runner/{__version__}"
 REDIRECT_STATUSES = frozenset({301, 302, 303, 307, 308})
 MAX_REDIRECTS = 10
 

@@ -37,11 +37,9 @@ from websockets.exceptions import (
 from websockets.frames import CloseCode
 from websockets.typing import Subprotocol
 
-from sla_runner import __version__
-from sla_runner.engine.transport import Outcome, RedirectPolicy
+from sla_runner.engine.transport import USER_AGENT, Outcome, RedirectPolicy
 from sla_runner.spec.models import Channel, ChannelExpect, Target
 
-USER_AGENT = f"sla-runner/{__version__}"
 RECONNECT_PAUSE_MAX_S = 1.0
 CLOSE_TIMEOUT_S = 1.0
 OWED_REPLY_TIMEOUTS = 10  # a late reply is expected for 10 timeouts, then taken as lost

@@ -124,13 +124,6 @@ class Expect(_Model):
     )
     body_contains: str | None = None
 
-    def status_ok(self, status: int) -> bool:
-        if self.status is None:
-            return 200 <= status < 400
-        if isinstance(self.status, int):
-            return status == self.status
-        return status in self.status
-
 
 HttpMethod = Literal["GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS"]
 QueryValue = str | int | float | bool
