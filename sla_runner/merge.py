@@ -69,6 +69,12 @@ def merge_recordings(verdicts: Sequence[tuple[Path, Verdict]]) -> Recording:
         except (KeyError, TypeError, ValueError) as exc:
             raise ReportError(f"{path}: the verdict's recording cannot be read: {exc}") from None
         segment = recording.segment
+        if len(verdicts) > 1 and not re.fullmatch(r"\d+/([2-9]|\d\d+)", segment):
+            what = "a whole run (segment 1/1)" if segment == "1/1" else f"segment {segment!r}"
+            raise UsageError(
+                f"{path}: {what} cannot be merged with other verdicts: merge takes the "
+                "segments of one split load (run with --segment I/N)"
+            )
         if re.fullmatch(r"\d+/\d+", segment) and segment != "1/1":
             if segment in segments:
                 raise UsageError(
@@ -85,12 +91,25 @@ def merge_recordings(verdicts: Sequence[tuple[Path, Verdict]]) -> Recording:
             + " (give the segments of one split)"
         )
     merged = recordings[0]
+    missing = _missing(segments)
     for path_other, other in zip((p for p, _ in verdicts[1:]), recordings[1:], strict=True):
         try:
             merged = merged.merge(other)
         except ValueError as exc:
             raise UsageError(f"{path_other}: {exc}") from None
+    if missing:
+        merged.notes.append(
+            f"segments {', '.join(missing)} are missing: the merged figures cover "
+            f"{len(segments)} of {len(segments) + len(missing)} shares of the load"
+        )
     return merged
+
+
+def _missing(segments: dict[str, Path]) -> list[str]:
+    if not segments:
+        return []
+    count = int(next(iter(segments)).split("/")[1])
+    return [f"{i}/{count}" for i in range(1, count + 1) if f"{i}/{count}" not in segments]
 
 
 def rules_as_written(written: Sequence[ThresholdSpec], *, source: str) -> list[ThresholdRule]:

@@ -188,9 +188,17 @@ def evaluate(rule: ThresholdRule, recording: Recording) -> ThresholdResult:
     observed: float | None = None
     samples = 0
     status: ThresholdStatus
+    share = _load_share(recording.segment)
     if skipped:
         status = "skipped"
         message = f"{t.text}: skipped: the run was aborted before stage {rule.during!r}"
+    elif share and (t.metric == "users" or t.stat in ("count", "rate")):
+        skipped = True
+        status = "skipped"
+        message = (
+            f"{t.text}: skipped: segment {recording.segment} carries {share} of the load; "
+            "judged on the merged verdict"
+        )
     else:
         if reason is None:
             obs = observe(recording, t, stage)
@@ -232,6 +240,12 @@ def evaluate(rule: ThresholdRule, recording: Recording) -> ThresholdResult:
         message=message,
         description=rule.description,
     )
+
+
+def _load_share(segment: str) -> str | None:
+    """``"1/3"`` for a segment of a split load; None for a whole run or a merged one."""
+    match = re.fullmatch(r"(\d+)/(\d+)", segment)
+    return f"1/{match[2]}" if match and int(match[2]) > 1 else None
 
 
 def _missed(results: list[ThresholdResult]) -> bool:

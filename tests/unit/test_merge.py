@@ -98,3 +98,29 @@ def test_an_error_verdict_has_nothing_to_merge(tmp_path: Path) -> None:
     failed = write_json(tmp_path / "error.json", verdict_of("error"), secrets=frozenset({SECRET}))
     with pytest.raises(UsageError, match="has no recording to merge"):
         merge_verdicts([paths[0], failed], None)
+
+
+def test_a_whole_run_does_not_merge_with_a_segment(tmp_path: Path) -> None:
+    paths, whole = halves_and_whole(tmp_path)
+    whole_path = write_json(tmp_path / "whole.json", whole)
+    with pytest.raises(UsageError, match=r"a whole run \(segment 1/1\) cannot be merged"):
+        merge_verdicts([paths[0], whole_path], None)
+    with pytest.raises(UsageError, match="cannot be merged"):
+        merge_verdicts([whole_path, whole_path], None)
+
+
+def test_a_missing_segment_is_noted(tmp_path: Path) -> None:
+    paths, _whole = halves_and_whole(tmp_path)
+    alone = merge_verdicts(paths[:1], None)
+    assert any("segments 2/2 are missing" in note for note in alone.notes)
+    both = merge_verdicts(paths, None)
+    assert not any("missing" in note for note in both.notes)
+
+
+def test_a_segment_leaves_load_share_thresholds_to_the_merged_verdict() -> None:
+    spec = make_spec(["users >= 10", "count(http) > 1", "rate(http) > 1/s", "p95(http) < 10s"])
+    rec = known_run(spec, recorder(spec, Segment(1, 2)), part=0, parts=2)
+    verdict = judge(spec, close(rec), run_info(segment="1/2"))
+    assert [t.status for t in verdict.thresholds] == ["skipped", "skipped", "skipped", "pass"]
+    assert "segment 1/2 carries 1/2 of the load" in verdict.thresholds[0].message
+    assert verdict.status == "pass"
