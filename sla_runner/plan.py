@@ -17,6 +17,7 @@ import re
 from bisect import bisect_right
 from dataclasses import dataclass
 from fractions import Fraction
+from functools import cached_property
 from typing import Literal
 
 from sla_runner.errors import UsageError
@@ -89,8 +90,11 @@ class Plan:
 
     def stage_at(self, t_ns: int) -> int:
         """Index of the stage that holds ``t_ns``; a stage owns [start, end)."""
-        starts = [s.start_ns for s in self.stages]
-        return min(max(bisect_right(starts, t_ns) - 1, 0), len(self.stages) - 1)
+        return min(max(bisect_right(self._starts, t_ns) - 1, 0), len(self.stages) - 1)
+
+    @cached_property
+    def _starts(self) -> list[int]:
+        return [s.start_ns for s in self.stages]
 
     def level_at(self, t_ns: int) -> Fraction:
         """Users (closed) or arrivals per second (open) of the whole plan at ``t_ns``."""
@@ -133,29 +137,40 @@ class Plan:
         whole = math.ceil(self.arrivals_before(self.duration_ns))
         return self.segment.share(whole)
 
+    @cached_property
+    def _arrival_table(self) -> tuple[tuple[float, float, int, int, float, float], ...]:
+        """Per stage that carries arrivals: cumulative arrivals before and after it, its
+        start and length (ns), its from- and to-rate. Built once, exactly; read as floats
+        so the pacer's hot path does no Fraction arithmetic."""
+        rows = []
+        done = Fraction(0)
+        for stage in self.stages:
+            in_stage = (stage.from_level + stage.to_level) * Fraction(stage.duration_ns, NS) / 2
+            if in_stage > 0:
+                after = done + in_stage
+                a, b = float(stage.from_level), float(stage.to_level)
+                rows.append((float(done), float(after), stage.start_ns, stage.duration_ns, a, b))
+            done += in_stage
+        return tuple(rows)
+
     def arrival_ns(self, k: int) -> int | None:
         """When the whole plan's arrival ``k`` (0-based) is due, or None past the end.
 
-        Arrival k is due when the cumulative arrivals reach k.
+        Arrival k is due when the cumulative arrivals reach k: within a stage whose rate
+        goes linearly from a to b over d seconds, at the x that solves
+        ``a·x + (b − a)/(2d)·x² = need``, i.e. ``x = 2·need / (a + √(a² + 2·(b − a)/d·need))``.
         """
-        target = Fraction(k)
-        done = Fraction(0)
-        for stage in self.stages:
-            d = Fraction(stage.duration_ns, NS)
-            a, b = stage.from_level, stage.to_level
-            in_stage = (a + b) * d / 2
-            if done + in_stage > target or (done + in_stage == target and stage is self.stages[-1]):
-                need = target - done
+        for before, after, start, length, a, b in self._arrival_table:
+            if k < after:
+                need = k - before
+                if need <= 0:
+                    return start
                 if a == b:
-                    x = need / a
-                    return stage.start_ns + math.floor(x * NS)
-                slope = (b - a) / d
-                # slope/2 x^2 + a x - need = 0; take the root in [0, d]
-                disc = float(a * a + 2 * slope * need)
-                x_s = (-float(a) + math.sqrt(max(disc, 0.0))) / float(slope)
-                x_ns = min(max(round(x_s * NS), 0), stage.duration_ns)
-                return stage.start_ns + x_ns
-            done += in_stage
+                    x_s = need / a
+                else:
+                    slope = (b - a) / (length / NS)
+                    x_s = 2 * need / (a + math.sqrt(max(a * a + 2 * slope * need, 0.0)))
+                return start + min(max(round(x_s * NS), 0), length)
         return None
 
     def segment_arrival(self, n: int) -> tuple[int, int] | None:

@@ -107,6 +107,16 @@ def test_open_model_constant_rate_is_evenly_spaced() -> None:
     assert plan.total_arrivals() == 125
 
 
+def test_trailing_stages_without_arrivals_end_the_schedule() -> None:
+    stages = [{"duration": "1s", "rate": "10/s"}, {"duration": "1s", "rate": "0/s"}]
+    plan = build_plan(_spec([*stages, {"duration": "1s", "rate": "0/s"}]))
+    assert plan.total_arrivals() == 10  # 0 → 10/s carries 5, 10 → 0/s another 5
+    dues = [plan.arrival_ns(k) or 0 for k in range(10)]
+    assert dues == sorted(dues)
+    assert 0 < dues[1] < dues[-1] < 2 * NS
+    assert plan.segment_arrival(10) is None
+
+
 def test_open_segments_deal_arrivals_round_robin() -> None:
     spec = _spec([{"duration": "2s", "rate": "10/s"}, {"duration": "3s", "rate": "10/s"}])
     whole = build_plan(spec)
