@@ -1,0 +1,177 @@
+"""The load subcommands: ``run``, ``demo``, ``demo-service``, ``merge``."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from pathlib import Path
+
+from sla_runner import api
+from sla_runner.cli_common import Subparsers, add_set_option, command, parse_overrides
+from sla_runner.errors import EXIT_RUN_ERROR, ReportError
+from sla_runner.plan import Segment, build_plan
+from sla_runner.report.console import print_summary
+from sla_runner.report.progress import ProgressPrinter
+from sla_runner.verdict_model import Verdict
+
+# --- run, demo, demo-service, merge ----------------------------------------------------
+
+
+def _add_report_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--junit", metavar="PATH", help="write JUnit XML here")
+    parser.add_argument("--json", metavar="PATH", help="write the JSON verdict here")
+    parser.add_argument("--quiet", action="store_true", help="no live progress, summary only")
+
+
+def _add_load_options(parser: argparse.ArgumentParser) -> None:
+    add_set_option(parser)
+    parser.add_argument(
+        "--engine", choices=["aiohttp", "httpx"], help="HTTP/1.1 transport (default: the spec's)"
+    )
+    parser.add_argument(
+        "--segment",
+        default="1/1",
+        metavar="I/N",
+        help="carry share I of N of the load (several processes or hosts; merge the verdicts)",
+    )
+    parser.add_argument(
+        "--fail-fast",
+        action="store_true",
+        help="stop as soon as a whole second passes in which requests or round trips "
+        "completed and not one succeeded (e.g. the service died); the verdict is fail "
+        "(exit 1), judged on what was measured, thresholds of stages never reached skipped",
+    )
+
+
+def add_run(subparsers: Subparsers) -> None:
+    parser = command(
+        subparsers,
+        "run",
+        "run a spec against its service and judge it",
+        "Validate SPEC, drive the load it declares against target.base_url, judge every "
+        "threshold, print a summary and write the reports asked for. Reports are written "
+        "for every outcome (pass, fail, invalid, error, aborted). Ctrl-C stops the users "
+        "and keeps what was measured (status aborted); a second Ctrl-C quits at once.",
+    )
+    parser.add_argument("spec", metavar="SPEC", help="the spec file (YAML)")
+    _add_load_options(parser)
+    _add_report_options(parser)
+    parser.set_defaults(func=_cmd_run)
+
+
+def _cmd_run(args: argparse.Namespace) -> int:
+    overrides = parse_overrides(args.overrides)
+    loaded = api.load_spec(args.spec, overrides=overrides)
+    return _run_and_report(loaded, args, overrides)
+
+
+def _run_and_report(
+    loaded: api.LoadedSpec, args: argparse.Namespace, overrides: dict[str, str]
+) -> int:
+    segment = Segment.parse(args.segment)
+    plan = build_plan(loaded.spec, segment)
+    progress = None if args.quiet else ProgressPrinter(sys.stderr, plan.duration_ns / 1e9)
+    try:
+        verdict = api.run_spec(
+            loaded,
+            segment=segment,
+            engine=args.engine,
+            progress=progress,
+            overrides=overrides,
+            fail_fast=args.fail_fast,
+        )
+    finally:
+        if progress is not None:
+            progress.finish()
+    return _finish(verdict, args, loaded.secrets)
+
+
+def _finish(verdict: Verdict, args: argparse.Namespace, secrets: frozenset[str]) -> int:
+    """Print the summary, then write the reports; a report that cannot be written is exit 3."""
+    print_summary(verdict, sys.stdout, secrets=secrets)
+    status = verdict.exit_code
+    # One report at a time, so that the ones written are named even when another fails.
+    for asked in ({"junit": args.junit}, {"json": args.json}):
+        try:
+            for path in api.write_reports(verdict, secrets=secrets, **asked):
+                print(f"wrote {path}")
+        except ReportError as exc:
+            print(f"error: {exc}", file=sys.stderr)
+            status = max(status, EXIT_RUN_ERROR)
+    return status
+
+
+def add_demo(subparsers: Subparsers) -> None:
+    parser = command(
+        subparsers,
+        "demo",
+        "start the demo service, run specs/demo.yaml against it, write reports/",
+        "Start the embedded demo service on a free loopback port, run the demo spec against "
+        "it, print the summary and write reports/junit.xml and reports/verdict.json, then "
+        "stop the service. The exit code is the verdict's.",
+    )
+    parser.add_argument("--spec", help="another spec to run against the demo service")
+    parser.add_argument("--reports", default="reports", metavar="DIR", help="(default: reports)")
+    parser.add_argument("--error-rate", type=float, default=0.01, help="/api/flaky's 500 share")
+    _add_load_options(parser)
+    parser.add_argument("--quiet", action="store_true", help="no live progress, summary only")
+    parser.set_defaults(func=_cmd_demo)
+
+
+def _cmd_demo(args: argparse.Namespace) -> int:
+    from sla_runner.demo.launcher import DemoService, demo_spec_path  # noqa: PLC0415
+
+    spec_path = Path(args.spec) if args.spec else demo_spec_path()
+    reports = Path(args.reports)
+    args.junit, args.json = reports / "junit.xml", reports / "verdict.json"
+    with DemoService(error_rate=args.error_rate) as demo:
+        print(f"demo service (pid {demo.pid}) listening on {demo.url}", file=sys.stderr)
+        env = {**os.environ, "DEMO_URL": demo.url}
+        overrides = parse_overrides(args.overrides)
+        where = {"target.process.port": str(demo.port)}  # the service's port is not a change
+        loaded = api.load_spec(spec_path, env=env, overrides={**where, **overrides})
+        return _run_and_report(loaded, args, overrides)
+
+
+def add_demo_service(subparsers: Subparsers) -> None:
+    parser = command(
+        subparsers,
+        "demo-service",
+        "run the embedded demo service until Ctrl-C",
+        "A small real service on 127.0.0.1: JSON endpoints with realistic latencies, an "
+        "order endpoint, an endpoint that fails now and then, WebSocket echo and prices.",
+    )
+    parser.add_argument("--port", type=int, default=8765, help="(default: 8765; 0: any free)")
+    parser.add_argument("--error-rate", type=float, default=0.01, help="/api/flaky's 500 share")
+    parser.add_argument("--seed", type=int, help="seed latencies and errors")
+    parser.set_defaults(func=_cmd_demo_service)
+
+
+def _cmd_demo_service(args: argparse.Namespace) -> int:
+    from sla_runner.demo.service import main_demo_service  # noqa: PLC0415
+
+    return main_demo_service(port=args.port, error_rate=args.error_rate, seed=args.seed)
+
+
+def add_merge(subparsers: Subparsers) -> None:
+    parser = command(
+        subparsers,
+        "merge",
+        "merge the verdicts of segments of one run and judge the whole",
+        "Read VERDICT files of one spec (same sha256; e.g. the segments 1/2 and 2/2 run on "
+        "two hosts), merge their HDR recordings exactly and judge the thresholds again. "
+        "With --spec the thresholds come from that file (its sha256 must match); otherwise "
+        "from the thresholds recorded in the verdicts.",
+    )
+    parser.add_argument("verdicts", nargs="+", metavar="VERDICT", help="JSON verdict files")
+    parser.add_argument("--spec", help="the spec the verdicts were run from")
+    _add_report_options(parser)
+    parser.set_defaults(func=_cmd_merge)
+
+
+def _cmd_merge(args: argparse.Namespace) -> int:
+    loaded = api.load_spec(args.spec) if args.spec else None
+    verdict = api.merge_verdicts([Path(p) for p in args.verdicts], loaded)
+    secrets = loaded.secrets if loaded else frozenset()
+    return _finish(verdict, args, secrets)

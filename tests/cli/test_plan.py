@@ -1,0 +1,54 @@
+"""`plan`: the load a spec plans, without sending anything."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from sla_runner.cli import run
+
+SPEC = """\
+version: 1
+name: planned
+sla_version: 1.0.0
+target: {base_url: "http://127.0.0.1:9"}
+endpoints:
+  a: {path: /a, weight: 3}
+  b: {path: /b}
+load:
+  stages:
+    - {name: ramp, duration: 20s, users: 100}
+    - {name: steady, duration: 1m, users: 100}
+"""
+
+
+def _plan(tmp_path: Path, capsys: pytest.CaptureFixture[str], *args: str, text: str = SPEC) -> str:
+    spec = tmp_path / "spec.yaml"
+    spec.write_text(text, encoding="utf-8")
+    assert run(["plan", str(spec), *args]) == 0
+    return capsys.readouterr().out
+
+
+def test_plan_prints_stages_peak_connections_and_mix(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    out = _plan(tmp_path, capsys)
+    assert out.splitlines() == [
+        "planned 1.0.0: closed model, segment 1/1",
+        "  ramp           0s – 20s             0 → 100 users",
+        "  steady         20s – 80s            100 → 100 users",
+        "peak: 100 users",
+        "connections needed at most: 100",
+        "endpoint mix: a 75%, b 25%",
+    ]
+
+
+def test_plan_of_a_segment_and_of_the_open_model(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert "peak: 34 users" in _plan(tmp_path, capsys, "--segment", "1/3")
+    open_model = SPEC.replace("users: 100", "rate: 50/s")
+    out = _plan(tmp_path, capsys, text=open_model)
+    assert "open model" in out
+    assert "arrivals: 3,500" in out  # 500 on the ramp from 0, then 3,000
