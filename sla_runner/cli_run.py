@@ -27,7 +27,9 @@ def _add_report_options(parser: argparse.ArgumentParser) -> None:
 def _add_load_options(parser: argparse.ArgumentParser) -> None:
     add_set_option(parser)
     parser.add_argument(
-        "--engine", choices=["aiohttp", "httpx"], help="HTTP/1.1 transport (default: the spec's)"
+        "--engine",
+        choices=["raw", "aiohttp", "httpx"],
+        help="HTTP/1.1 transport (default: the spec's)",
     )
     parser.add_argument(
         "--segment",

@@ -1,9 +1,9 @@
-"""The default HTTP/1.1 transport: one aiohttp ClientSession per virtual user.
+"""The aiohttp transport (``engine: aiohttp``): one aiohttp ClientSession per virtual user.
 
-Measured as the fast path (issue 3): keep-alive connections owned by the session, no
-cookie jar unless asked, no ``Accept-Encoding`` unless the spec sends one, bodies read
-raw (not decompressed) unless ``body_contains`` must look inside them. Requests with
-``http2`` go through an httpx session the aiohttp session opens on first use.
+Was the default before the raw transport (bench/RESULTS.md): keep-alive connections owned
+by the session, no cookie jar unless asked, no ``Accept-Encoding`` unless the spec sends
+one, bodies read raw (not decompressed) unless ``body_contains`` must look inside them.
+Requests with ``http2`` go through an httpx session the aiohttp session opens on first use.
 """
 
 from __future__ import annotations

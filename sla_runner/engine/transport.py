@@ -5,10 +5,10 @@ user its own :class:`HttpSession` and times ``await session.send(request)`` itse
 session never raises out of ``send`` except for cancellation: every failure comes back
 as a :class:`Result` whose :attr:`Result.key` is the counter it belongs to.
 
-Two transports implement the seam: aiohttp (the default HTTP/1.1 hot path) and httpx
-(HTTP/2, or when ``target.engine`` asks for it). Both follow the same rules, written
-once here: redirects only to declared hosts, bodies read fully without being kept,
-``body_contains`` found across chunk boundaries.
+Three transports implement the seam: raw (asyncio + httptools, the default HTTP/1.1 hot
+path, measured in bench/RESULTS.md), aiohttp, and httpx (HTTP/2, or when ``target.engine``
+asks for it). All follow the same rules, written once here: redirects only to declared
+hosts, bodies read fully without being kept, ``body_contains`` found across chunk boundaries.
 """
 
 from __future__ import annotations
@@ -150,12 +150,19 @@ class HttpTransport(Protocol):
 def make_transport(
     target: Target, *, engine: str | None = None, cookies: bool = False
 ) -> HttpTransport:
-    """The transport for ``engine`` (default: ``target.engine``): ``aiohttp`` or ``httpx``.
+    """The transport for ``engine`` (default: ``target.engine``): ``raw``, ``aiohttp`` or ``httpx``.
 
     ``cookies=True`` gives every session a cookie jar, as a browser has; by default none
-    is kept (stateless, like wrk and vegeta), which saves work on every request.
+    is kept (stateless, like wrk and vegeta), which saves work on every request. The raw
+    engine keeps no jar, so with cookies it hands over to aiohttp.
     """
     chosen = engine or target.engine
+    if chosen == "raw" and not cookies:
+        from sla_runner.engine.http_raw import RawTransport  # noqa: PLC0415
+
+        return RawTransport(target)
+    if chosen == "raw":
+        chosen = "aiohttp"
     if chosen == "aiohttp":
         from sla_runner.engine.http_aiohttp import AiohttpTransport  # noqa: PLC0415
 
@@ -164,7 +171,7 @@ def make_transport(
         from sla_runner.engine.http_httpx import HttpxTransport  # noqa: PLC0415
 
         return HttpxTransport(target, cookies=cookies)
-    raise ValueError(f"unknown HTTP engine {chosen!r}; expected one of aiohttp, httpx")
+    raise ValueError(f"unknown HTTP engine {chosen!r}; expected one of raw, aiohttp, httpx")
 
 
 class BodyScanner:

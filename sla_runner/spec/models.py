@@ -98,8 +98,10 @@ class Target(_Model):
     verify_tls: bool = Field(
         True, description="verify TLS certificates; false is printed as a warning"
     )
-    engine: Literal["aiohttp", "httpx"] = Field(
-        "aiohttp", description="HTTP/1.1 transport; endpoints with http2: true always use httpx"
+    engine: Literal["raw", "aiohttp", "httpx"] = Field(
+        "raw",
+        description="HTTP/1.1 transport: raw (asyncio + httptools), aiohttp or httpx; "
+        "endpoints with http2: true always use httpx",
     )
     follow_redirects: bool = True
     allowed_hosts: list[str] = Field(

@@ -40,7 +40,7 @@ def _count(recording: Recording, metric: str, scope: str | None = None) -> int:
     return sum(s.count for s in recording.select(metric, scope, None))
 
 
-@pytest.mark.parametrize("engine", ["aiohttp", "httpx"])
+@pytest.mark.parametrize("engine", ["raw", "aiohttp", "httpx"])
 def test_users_ramp_and_hold_as_planned_and_every_request_is_counted(
     test_server: LiveServer, engine: str
 ) -> None:

@@ -45,7 +45,7 @@ def steady(seconds: float, users: int = 4, **load: Any) -> dict[str, Any]:
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("engine", ["aiohttp", "httpx"])
+@pytest.mark.parametrize("engine", ["raw", "aiohttp", "httpx"])
 def test_http_faults_under_load(test_server: LiveServer, engine: str) -> None:
     t = tag()
     faults = {
@@ -83,7 +83,7 @@ def test_http_faults_under_load(test_server: LiveServer, engine: str) -> None:
     assert sum(total.errors.values()) == sum(sum(m.errors.values()) for m in _endpoints(verdict))
 
 
-@pytest.mark.parametrize("engine", ["aiohttp", "httpx"])
+@pytest.mark.parametrize("engine", ["raw", "aiohttp", "httpx"])
 def test_no_silent_retries(test_server: LiveServer, engine: str) -> None:
     """Each attempt the service sees is one the verdict counts: a retry would hide faults."""
     path = f"/reset?t={tag()}"

@@ -26,7 +26,7 @@ from tests.conftest import LiveServer
 pytestmark = pytest.mark.anyio
 
 
-@pytest.fixture(params=["aiohttp", "httpx"])
+@pytest.fixture(params=["raw", "aiohttp", "httpx"])
 def engine(request: pytest.FixtureRequest) -> str:
     return str(request.param)
 

@@ -1,0 +1,259 @@
+"""The raw transport: a minimal HTTP/1.1 client on asyncio with httptools' C parser.
+
+Measured as the fastest HTTP/1.1 path (bench/RESULTS.md): a session owns up to
+``connections`` keep-alive connections (reusing idle ones, pooled by origin), each
+request is serialised to bytes once per compiled :class:`HttpRequest`, and the response
+is parsed by llhttp through :mod:`httptools` with the body read fully and discarded —
+decoded (gzip/deflate) only when ``body_contains`` must look inside it. No
+``Accept-Encoding`` is sent unless the spec sends one; nothing is ever retried; a
+connection is reused only after a complete response that allows keep-alive. Requests with
+``http2`` go through an httpx session opened on first use, as in the aiohttp transport.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import collections
+import ssl
+
+from sla_runner.engine.http_raw_wire import Connection, Origin, Wire, encode
+from sla_runner.engine.transport import (
+    MAX_REDIRECTS,
+    REDIRECT_STATUSES,
+    HttpRequest,
+    HttpSession,
+    Outcome,
+    RedirectPolicy,
+    Result,
+    redirect_hop,
+)
+from sla_runner.spec.models import Target
+
+_CACHED_REQUESTS = 4096
+
+
+class RawTransport:
+    def __init__(self, target: Target, *, cookies: bool = False) -> None:
+        self.target = target
+        self.cookies = cookies  # make_transport sends sessions with cookies to aiohttp
+        self.policy = RedirectPolicy(target)
+        self.connect_s = target.connect_timeout.seconds
+        self._tls: ssl.SSLContext | None = None
+        self._wires: dict[int, tuple[HttpRequest, Wire]] = {}
+
+    def session(self, *, connections: int) -> HttpSession:
+        return RawSession(self, connections)
+
+    def wire(self, request: HttpRequest) -> Wire:
+        """The request's bytes, built once per compiled request (keyed by identity)."""
+        cached = self._wires.get(id(request))
+        if cached is not None and cached[0] is request:
+            return cached[1]
+        wire = encode(request.method, request.url, request.headers, request.body)
+        if len(self._wires) >= _CACHED_REQUESTS:
+            self._wires.clear()
+        self._wires[id(request)] = (request, wire)
+        return wire
+
+    def tls(self) -> ssl.SSLContext:
+        if self._tls is None:
+            context = ssl.create_default_context()
+            if not self.target.verify_tls:
+                context.check_hostname = False
+                context.verify_mode = ssl.CERT_NONE
+            context.set_alpn_protocols(["http/1.1"])
+            self._tls = context
+        return self._tls
+
+
+class RawSession:
+    """One client's keep-alive connections: at most ``connections`` open at a time."""
+
+    __slots__ = ("_all", "_http2", "_idle", "_limit", "_opening", "_transport", "_waiters")
+
+    def __init__(self, transport: RawTransport, connections: int) -> None:
+        if connections < 1:
+            raise ValueError(f"connections must be at least 1, got {connections}")
+        self._transport = transport
+        self._limit = connections
+        self._idle: dict[Origin, list[Connection]] = {}
+        self._all: set[Connection] = set()
+        self._opening = 0
+        self._waiters: collections.deque[asyncio.Future[None]] = collections.deque()
+        self._http2: HttpSession | None = None
+
+    async def send(self, request: HttpRequest) -> Result:
+        if request.http2:
+            return await self._h2().send(request)
+        transport = self._transport
+        deadline = asyncio.get_running_loop().time() + request.timeout_s
+        needle = request.body_contains
+        try:
+            wire = transport.wire(request)
+        except ValueError as exc:
+            return Result(Outcome.ERROR, detail=str(exc)[:300])
+        url, method, headers, body = request.url, request.method, request.headers, request.body
+        for _ in range(MAX_REDIRECTS + 1):
+            conn = self._take_idle(wire.origin)
+            if conn is None:
+                got = await self._acquire(wire.origin, deadline, request.timeout_s)
+                if isinstance(got, Result):
+                    return got
+                conn = got
+            try:
+                outcome = await conn.start(wire, deadline, needle)
+            except BaseException:  # cancelled: the exchange is cut, the socket with it
+                self._drop(conn)
+                raise
+            if outcome.__class__ is not int:
+                self._drop(conn)
+                assert isinstance(outcome, Result)
+                if outcome.outcome is Outcome.TIMEOUT:
+                    outcome.detail = f"no complete response within {request.timeout_s:g}s"
+                return outcome
+            status = conn.status
+            location = conn.location() if status in REDIRECT_STATUSES else None
+            scanner = conn.scanner
+            self._release(conn)
+            policy = transport.policy
+            if location and policy.follow:
+                following = policy.next_url(url, location)
+                if following is None:
+                    return Result(Outcome.REDIRECT_BLOCKED, status, f"redirect to {location}")
+                method, headers, keep = redirect_hop(status, method, headers, url, following)
+                body, url = body if keep else None, following
+                try:
+                    wire = encode(method, url, headers, body)
+                except ValueError as exc:
+                    return Result(Outcome.ERROR, status, str(exc)[:300])
+                continue
+            if not request.status_ok(status):
+                return Result(Outcome.STATUS, status)
+            if scanner is None or scanner.found:
+                return Result(Outcome.OK, status)
+            return Result(Outcome.BODY_MISMATCH, status)
+        return Result(Outcome.REDIRECT_BLOCKED, detail=f"more than {MAX_REDIRECTS} redirects")
+
+    # -- the pool ----------------------------------------------------------------------------
+
+    def _take_idle(self, origin: Origin) -> Connection | None:
+        idle = self._idle.get(origin)
+        while idle:
+            conn = idle.pop()
+            if conn.open:
+                return conn
+            self._all.discard(conn)
+        return None
+
+    async def _acquire(
+        self, origin: Origin, deadline: float, timeout_s: float
+    ) -> Connection | Result:
+        loop = asyncio.get_running_loop()
+        while True:
+            conn = self._take_idle(origin)
+            if conn is not None:
+                return conn
+            if len(self._all) + self._opening < self._limit:
+                return await self._connect(loop, origin, deadline, timeout_s)
+            victim = next((idle.pop() for idle in self._idle.values() if idle), None)
+            if victim is not None:  # an idle connection to another origin makes room
+                self._drop(victim)
+                continue
+            waiter = loop.create_future()
+            self._waiters.append(waiter)
+            try:
+                async with asyncio.timeout_at(deadline):
+                    await waiter
+            except TimeoutError:
+                return Result(Outcome.TIMEOUT, detail=f"no connection within {timeout_s:g}s")
+            finally:
+                if not waiter.done():
+                    waiter.cancel()
+                    self._waiters.remove(waiter)
+                elif not waiter.cancelled() and self._waiters:
+                    self._wake()  # woken but leaving (or looping): pass the turn on
+
+    async def _connect(
+        self, loop: asyncio.AbstractEventLoop, origin: Origin, deadline: float, timeout_s: float
+    ) -> Connection | Result:
+        scheme, host, port = origin
+        connect_s = self._transport.connect_s
+        remaining = deadline - loop.time()
+        tls = self._transport.tls() if scheme == "https" else None
+        self._opening += 1
+        try:
+            async with asyncio.timeout(min(connect_s, remaining)):
+                _, conn = await loop.create_connection(
+                    lambda: Connection(loop, origin),
+                    host,
+                    port,
+                    ssl=tls,
+                    server_hostname=host if tls is not None else None,
+                )
+        except TimeoutError:
+            self._wake()
+            if connect_s <= remaining:
+                return Result(Outcome.CONNECT_ERROR, detail="connect timed out")
+            return Result(Outcome.TIMEOUT, detail=f"no complete response within {timeout_s:g}s")
+        except (ssl.SSLError, ssl.CertificateError) as exc:
+            self._wake()
+            return Result(Outcome.TLS_ERROR, detail=f"{type(exc).__name__}: {exc}"[:300])
+        except OSError as exc:
+            self._wake()
+            kind = Outcome.TLS_ERROR if tls is not None and _mid_handshake(exc) else None
+            detail = f"{type(exc).__name__}: {exc}"[:300]
+            return Result(kind or Outcome.CONNECT_ERROR, detail=detail)
+        finally:
+            self._opening -= 1
+        self._all.add(conn)
+        return conn
+
+    def _release(self, conn: Connection) -> None:
+        if conn.reusable and conn.open and conn in self._all:
+            self._idle.setdefault(conn.origin, []).append(conn)
+            self._wake()
+        else:
+            self._drop(conn)
+
+    def _drop(self, conn: Connection) -> None:
+        conn.close()
+        if conn in self._all:
+            self._all.discard(conn)
+            self._wake()
+
+    def _wake(self) -> None:
+        waiters = self._waiters
+        while waiters:
+            waiter = waiters.popleft()
+            if not waiter.done():
+                waiter.set_result(None)
+                return
+
+    def _h2(self) -> HttpSession:
+        if self._http2 is None:
+            from sla_runner.engine.http_httpx import HttpxTransport  # noqa: PLC0415
+
+            transport = HttpxTransport(self._transport.target, cookies=self._transport.cookies)
+            self._http2 = transport.session(connections=self._limit)
+        return self._http2
+
+    async def aclose(self) -> None:
+        conns = list(self._all)
+        self._all.clear()
+        self._idle.clear()
+        for conn in conns:
+            conn.close()
+        h2, self._http2 = self._http2, None
+        try:
+            if conns:
+                await asyncio.gather(*(conn.closed for conn in conns))
+        finally:
+            if h2 is not None:
+                await h2.aclose()
+
+
+def _mid_handshake(exc: OSError) -> bool:
+    """A connection that was accepted and then dropped during the TLS handshake."""
+    return isinstance(exc, ConnectionResetError | ConnectionAbortedError | EOFError) or (
+        "handshake" in str(exc).lower() or "ssl" in str(exc).lower()
+    )

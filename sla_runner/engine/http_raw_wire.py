@@ -1,0 +1,326 @@
+"""The raw transport's wire: requests serialised once, one keep-alive connection as a Protocol.
+
+A :class:`Connection` carries one exchange at a time. ``start`` writes the request and
+returns a future that resolves to the status code once the whole response has been read
+(the body parsed by httptools' llhttp and discarded, or scanned for ``body_contains``), or
+to a :class:`Result` when the exchange failed; the connection is then closed and never
+reused. One lazily re-armed timer per connection enforces the request's deadline, so the
+hot path schedules no timer of its own.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import ssl
+import zlib
+from dataclasses import dataclass
+from typing import cast
+from urllib.parse import quote, urlsplit
+
+from httptools import HttpParserError, HttpParserUpgrade, HttpResponseParser
+
+from sla_runner.engine.transport import USER_AGENT, BodyScanner, Outcome, Result
+
+Origin = tuple[str, str, int]
+"""Scheme, host, port: the connections of a session are pooled by origin."""
+
+_SAFE_TARGET = "!#$%&'()*+,/:;=?@[]~"
+_BODY_METHODS = frozenset({"POST", "PUT", "PATCH"})
+_CHUNK = 65536
+
+
+@dataclass(frozen=True, slots=True)
+class Wire:
+    """One request as bytes on the wire, and where it goes."""
+
+    origin: Origin
+    data: bytes
+    head: bool
+
+
+def encode(method: str, url: str, headers: tuple[tuple[str, str], ...], body: bytes | None) -> Wire:
+    """Request line, Host, User-Agent, Accept (unless the spec sets them), the spec's headers,
+    Content-Length and the body. Raises ValueError for a URL or header that cannot be sent."""
+    parts = urlsplit(url)
+    scheme = parts.scheme.lower()
+    if scheme not in ("http", "https"):
+        raise ValueError(f"unsupported URL scheme in {url!r}")
+    host = parts.hostname
+    if not host:
+        raise ValueError(f"no host in {url!r}")
+    default = 443 if scheme == "https" else 80
+    port = parts.port or default
+    path = parts.path or "/"
+    if parts.query:
+        path += "?" + parts.query
+    shown = f"[{host}]" if ":" in host else host
+    lines = [f"{method} {quote(path, safe=_SAFE_TARGET)} HTTP/1.1"]
+    names = {name.lower() for name, _ in headers}
+    if "host" not in names:
+        lines.append(f"Host: {shown}" if port == default else f"Host: {shown}:{port}")
+    if "user-agent" not in names:
+        lines.append(f"User-Agent: {USER_AGENT}")
+    if "accept" not in names:
+        lines.append("Accept: */*")
+    for name, value in headers:
+        if any(c in name or c in value for c in "\r\n\0") or not name or ":" in name:
+            raise ValueError(f"header {name!r} cannot be sent as given")
+        lines.append(f"{name}: {value}")
+    if "content-length" not in names:
+        if body is not None:
+            lines.append(f"Content-Length: {len(body)}")
+        elif method in _BODY_METHODS:
+            lines.append("Content-Length: 0")
+    data = ("\r\n".join(lines) + "\r\n\r\n").encode()
+    return Wire((scheme, host, port), data + body if body else data, method == "HEAD")
+
+
+class _Decoder:
+    """gzip or deflate, decoded in bounded pieces only because ``body_contains`` looks inside."""
+
+    __slots__ = ("_inner", "_raw_retry", "_scanner")
+
+    def __init__(self, encoding: bytes, scanner: BodyScanner) -> None:
+        self._scanner = scanner
+        gzip = encoding in {b"gzip", b"x-gzip"}
+        self._inner = zlib.decompressobj(16 + zlib.MAX_WBITS if gzip else zlib.MAX_WBITS)
+        self._raw_retry = not gzip  # some servers send raw deflate without the zlib header
+
+    def feed(self, chunk: bytes) -> None:
+        try:
+            out = self._inner.decompress(chunk, _CHUNK)
+        except zlib.error:
+            if not self._raw_retry:
+                raise
+            self._inner = zlib.decompressobj(-zlib.MAX_WBITS)
+            out = self._inner.decompress(chunk, _CHUNK)
+        self._raw_retry = False
+        self._scanner.feed(out)
+        while self._inner.unconsumed_tail:
+            self._scanner.feed(self._inner.decompress(self._inner.unconsumed_tail, _CHUNK))
+
+    def finish(self) -> None:
+        self._scanner.feed(self._inner.flush())
+
+
+class Connection(asyncio.Protocol):
+    """One HTTP/1.1 connection; at most one exchange in flight."""
+
+    __slots__ = (
+        "_deadline",
+        "_decoder",
+        "_failure",
+        "_head",
+        "_headers_done",
+        "_loop",
+        "_needle",
+        "_parser",
+        "_timer",
+        "_timer_at",
+        "_transport",
+        "_waiter",
+        "closed",
+        "headers",
+        "open",
+        "origin",
+        "reusable",
+        "scanner",
+        "status",
+    )
+
+    def __init__(self, loop: asyncio.AbstractEventLoop, origin: Origin) -> None:
+        self._loop = loop
+        self.origin = origin
+        self._transport: asyncio.Transport | None = None
+        self._parser = HttpResponseParser(self)
+        self._waiter: asyncio.Future[int | Result] | None = None
+        self._timer: asyncio.TimerHandle | None = None
+        self._timer_at = 0.0
+        self._deadline = 0.0
+        self.closed: asyncio.Future[None] = loop.create_future()
+        self.open = False
+        self.reusable = False
+        self._head = False
+        self._needle: bytes | None = None
+        self._reset_response()
+
+    def _reset_response(self) -> None:
+        self.status = 0
+        self.headers: list[tuple[bytes, bytes]] = []
+        self._headers_done = False
+        self.scanner: BodyScanner | None = None
+        self._decoder: _Decoder | None = None
+        self._failure: Result | None = None
+
+    # -- driven by the session -------------------------------------------------------------
+
+    def start(
+        self, wire: Wire, deadline: float, needle: bytes | None
+    ) -> asyncio.Future[int | Result]:
+        """Write the request; the future resolves to the status, or to a failure Result."""
+        self._reset_response()
+        self.reusable = False
+        self._head = wire.head
+        self._needle = needle
+        waiter = self._waiter = self._loop.create_future()
+        self._deadline = deadline
+        if self._timer is None or self._timer_at > deadline:
+            if self._timer is not None:
+                self._timer.cancel()
+            self._timer = self._loop.call_at(deadline, self._on_timer)
+            self._timer_at = deadline
+        assert self._transport is not None
+        self._transport.write(wire.data)
+        return waiter
+
+    def location(self) -> str | None:
+        for name, value in self.headers:
+            if name.lower() == b"location":
+                return value.decode("latin-1")
+        return None
+
+    def close(self) -> None:
+        """Abort the socket at once (nothing is flushed); ``closed`` resolves once it is gone."""
+        self.open = False
+        self.reusable = False
+        if self._timer is not None:
+            self._timer.cancel()
+            self._timer = None
+        if self._transport is not None:
+            self._transport.abort()
+
+    # -- asyncio.Protocol --------------------------------------------------------------------
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        self._transport = cast(asyncio.Transport, transport)  # uvloop's is not a subclass
+        self.open = True
+
+    def data_received(self, data: bytes) -> None:
+        if self._waiter is None:  # bytes nobody asked for: this connection is not reusable
+            self.close()
+            return
+        try:
+            self._parser.feed_data(data)
+        except HttpParserUpgrade:
+            self._fail(Result(Outcome.PROTOCOL_ERROR, detail="unexpected protocol upgrade"))
+        except HttpParserError as exc:
+            failure = self._failure or Result(
+                Outcome.PROTOCOL_ERROR, detail=f"invalid HTTP response: {exc}"[:300]
+            )
+            self._fail(failure)
+
+    def eof_received(self) -> bool | None:
+        return None  # close the transport; connection_lost decides what the EOF meant
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        self.open = False
+        self.reusable = False
+        if self._timer is not None:
+            self._timer.cancel()
+            self._timer = None
+        if not self.closed.done():
+            self.closed.set_result(None)
+        if self._waiter is None or self._waiter.done():
+            return
+        if exc is None and self._headers_done and self._until_close():
+            try:
+                if self._decoder is not None:
+                    self._decoder.finish()
+            except zlib.error as error:
+                self._fail(Result(Outcome.PROTOCOL_ERROR, self.status, f"cannot decode: {error}"))
+                return
+            self._complete()
+            return
+        if isinstance(exc, ssl.SSLError):
+            self._fail(Result(Outcome.TLS_ERROR, detail=f"{type(exc).__name__}: {exc}"[:300]))
+        elif exc is not None:
+            self._fail(Result(Outcome.RESET, detail=f"{type(exc).__name__}: {exc}"[:300]))
+        elif self._headers_done:
+            self._fail(Result(Outcome.RESET, self.status, "connection closed mid-body"))
+        else:
+            self._fail(Result(Outcome.RESET, detail="server closed the connection before replying"))
+
+    # -- httptools callbacks -----------------------------------------------------------------
+
+    def on_header(self, name: bytes, value: bytes) -> None:
+        self.headers.append((name, value))
+
+    def on_headers_complete(self) -> None:
+        if self._waiter is None:
+            self.close()
+            return
+        status = self.status = self._parser.get_status_code()
+        if status < 200:
+            return  # 1xx: llhttp completes it without a body; the real response follows
+        self._headers_done = True
+        if self._needle is not None:
+            scanner = self.scanner = BodyScanner(self._needle)
+            for name, value in self.headers:
+                if name.lower() == b"content-encoding":
+                    encoding = value.strip().lower()
+                    if encoding in (b"gzip", b"x-gzip", b"deflate"):
+                        self._decoder = _Decoder(encoding, scanner)
+        if self._head:  # llhttp cannot know the request was HEAD: no body follows
+            keep = self._parser.should_keep_alive()
+            self._parser = HttpResponseParser(self)
+            self._complete()
+            self.reusable = keep
+
+    def on_body(self, body: bytes) -> None:
+        if self._waiter is None:
+            self.close()
+            return
+        if self._decoder is not None:
+            try:
+                self._decoder.feed(body)
+            except zlib.error as exc:
+                self._failure = Result(Outcome.PROTOCOL_ERROR, self.status, f"cannot decode: {exc}")
+                raise
+        elif self.scanner is not None:
+            self.scanner.feed(body)
+
+    def on_message_complete(self) -> None:
+        if self._waiter is None or self.status < 200:
+            if self.status < 200:
+                self.headers = []
+            return
+        if self._decoder is not None:
+            try:
+                self._decoder.finish()
+            except zlib.error as exc:
+                self._failure = Result(Outcome.PROTOCOL_ERROR, self.status, f"cannot decode: {exc}")
+                raise
+        keep = self._parser.should_keep_alive()
+        self._complete()
+        self.reusable = keep and self.open
+
+    # -- ends of an exchange -----------------------------------------------------------------
+
+    def _until_close(self) -> bool:
+        """A body delimited by the end of the connection (no Content-Length, not chunked)."""
+        if self._head or self.status in (204, 304):
+            return False
+        return not any(
+            name.lower() in (b"content-length", b"transfer-encoding") for name, _ in self.headers
+        )
+
+    def _complete(self) -> None:
+        waiter, self._waiter = self._waiter, None
+        if waiter is not None and not waiter.done():
+            waiter.set_result(self.status)
+
+    def _fail(self, failure: Result) -> None:
+        waiter, self._waiter = self._waiter, None
+        self.close()
+        if waiter is not None and not waiter.done():
+            waiter.set_result(failure)
+
+    def _on_timer(self) -> None:
+        self._timer = None
+        if self._waiter is None or self._waiter.done():
+            return
+        if self._loop.time() < self._deadline:  # a later request's deadline: wait for it
+            self._timer = self._loop.call_at(self._deadline, self._on_timer)
+            self._timer_at = self._deadline
+            return
+        self._fail(Result(Outcome.TIMEOUT, detail="no complete response within the timeout"))
