@@ -14,16 +14,12 @@ import ssl
 import aiohttp
 
 from sla_runner.engine.transport import (
-    MAX_REDIRECTS,
-    REDIRECT_STATUSES,
     USER_AGENT,
-    BodyScanner,
     HttpRequest,
     HttpSession,
     Outcome,
     RedirectPolicy,
     Result,
-    redirect_hop,
 )
 from sla_runner.spec.models import Target
 
@@ -93,44 +89,32 @@ class AiohttpSession:
 
     async def _exchange(self, client: aiohttp.ClientSession, request: HttpRequest) -> Result:
         policy = self._transport.policy
-        method, url, headers, body = request.method, request.url, request.headers, request.body
         decompress = request.body_contains is not None
-        for _ in range(MAX_REDIRECTS + 1):
+        hop = request
+        while True:
             async with client.request(
-                method,
-                url,
-                headers=headers,
-                data=body,
+                hop.method,
+                hop.url,
+                headers=hop.headers,
+                data=hop.body,
                 allow_redirects=False,
                 auto_decompress=decompress,
             ) as response:
                 status = response.status
+                following = policy.after(hop, status, response.headers.get("Location"))
+                scanner = None if following is not None else request.body_scanner(status)
                 content = response.content
-                location = response.headers.get("Location")
-                if status in REDIRECT_STATUSES and location and policy.follow:
+                if scanner is None:
                     while await content.readany():
                         pass
-                    following = policy.next_url(url, location)
-                    if following is None:
-                        return Result(Outcome.REDIRECT_BLOCKED, status, f"redirect to {location}")
-                    method, headers, keep = redirect_hop(status, method, headers, url, following)
-                    body, url = body if keep else None, following
-                    continue
-                if not request.status_ok(status):
-                    while await content.readany():
-                        pass
-                    return Result(Outcome.STATUS, status)
-                if request.body_contains is None:
-                    while await content.readany():
-                        pass
-                    return Result(Outcome.OK, status)
-                scanner = BodyScanner(request.body_contains)
-                while chunk := await content.readany():
-                    scanner.feed(chunk)
-                if scanner.found:
-                    return Result(Outcome.OK, status)
-                return Result(Outcome.BODY_MISMATCH, status)
-        return Result(Outcome.REDIRECT_BLOCKED, detail=f"more than {MAX_REDIRECTS} redirects")
+                else:
+                    while chunk := await content.readany():
+                        scanner.feed(chunk)
+            if following is None:
+                return request.judge(status, scanner)
+            if isinstance(following, Result):
+                return following
+            hop = following
 
     def _h2(self) -> HttpSession:
         if self._http2 is None:

@@ -13,16 +13,12 @@ import ssl
 import httpx
 
 from sla_runner.engine.transport import (
-    MAX_REDIRECTS,
-    REDIRECT_STATUSES,
     USER_AGENT,
-    BodyScanner,
     HttpRequest,
     HttpSession,
     Outcome,
     RedirectPolicy,
     Result,
-    redirect_hop,
 )
 from sla_runner.spec.models import Target
 
@@ -98,41 +94,31 @@ class HttpxSession:
     async def _exchange(self, client: httpx.AsyncClient, request: HttpRequest) -> Result:
         policy = self._transport.policy
         timeout = self._timeout(request.timeout_s)
-        method, url, headers, body = request.method, request.url, request.headers, request.body
-        for _ in range(MAX_REDIRECTS + 1):
+        hop = request
+        while True:
             response = await client.send(
-                client.build_request(method, url, headers=headers, content=body, timeout=timeout),
+                client.build_request(
+                    hop.method, hop.url, headers=hop.headers, content=hop.body, timeout=timeout
+                ),
                 stream=True,
             )
             try:
                 status = response.status_code
-                location = response.headers.get("Location")
-                if status in REDIRECT_STATUSES and location and policy.follow:
+                following = policy.after(hop, status, response.headers.get("Location"))
+                scanner = None if following is not None else request.body_scanner(status)
+                if scanner is None:
                     async for _chunk in response.aiter_raw():
                         pass
-                    following = policy.next_url(url, location)
-                    if following is None:
-                        return Result(Outcome.REDIRECT_BLOCKED, status, f"redirect to {location}")
-                    method, headers, keep = redirect_hop(status, method, headers, url, following)
-                    body, url = body if keep else None, following
-                    continue
-                if not request.status_ok(status):
-                    async for _chunk in response.aiter_raw():
-                        pass
-                    return Result(Outcome.STATUS, status)
-                if request.body_contains is None:
-                    async for _chunk in response.aiter_raw():
-                        pass
-                    return Result(Outcome.OK, status)
-                scanner = BodyScanner(request.body_contains)
-                async for chunk in response.aiter_bytes():
-                    scanner.feed(chunk)
-                if scanner.found:
-                    return Result(Outcome.OK, status)
-                return Result(Outcome.BODY_MISMATCH, status)
+                else:
+                    async for chunk in response.aiter_bytes():
+                        scanner.feed(chunk)
             finally:
                 await response.aclose()
-        return Result(Outcome.REDIRECT_BLOCKED, detail=f"more than {MAX_REDIRECTS} redirects")
+            if following is None:
+                return request.judge(status, scanner)
+            if isinstance(following, Result):
+                return following
+            hop = following
 
     async def aclose(self) -> None:
         clients = list(self._clients.values())

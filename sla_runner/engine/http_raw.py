@@ -18,14 +18,12 @@ import ssl
 
 from sla_runner.engine.http_raw_wire import Connection, Origin, Wire, encode
 from sla_runner.engine.transport import (
-    MAX_REDIRECTS,
     REDIRECT_STATUSES,
     HttpRequest,
     HttpSession,
     Outcome,
     RedirectPolicy,
     Result,
-    redirect_hop,
 )
 from sla_runner.spec.models import Target
 
@@ -92,8 +90,9 @@ class RawSession:
             wire = transport.wire(request)
         except ValueError as exc:
             return Result(Outcome.ERROR, detail=str(exc)[:300])
-        url, method, headers, body = request.url, request.method, request.headers, request.body
-        for _ in range(MAX_REDIRECTS + 1):
+        policy = transport.policy
+        hop = request
+        while True:
             conn = self._take_idle(wire.origin)
             if conn is None:
                 got = await self._acquire(wire.origin, deadline, request.timeout_s)
@@ -112,27 +111,20 @@ class RawSession:
                     outcome.detail = f"no complete response within {request.timeout_s:g}s"
                 return outcome
             status = conn.status
-            location = conn.location() if status in REDIRECT_STATUSES else None
             scanner = conn.scanner
+            following = (
+                policy.after(hop, status, conn.location()) if status in REDIRECT_STATUSES else None
+            )
             self._release(conn)
-            policy = transport.policy
-            if location and policy.follow:
-                following = policy.next_url(url, location)
-                if following is None:
-                    return Result(Outcome.REDIRECT_BLOCKED, status, f"redirect to {location}")
-                method, headers, keep = redirect_hop(status, method, headers, url, following)
-                body, url = body if keep else None, following
-                try:
-                    wire = encode(method, url, headers, body)
-                except ValueError as exc:
-                    return Result(Outcome.ERROR, status, str(exc)[:300])
-                continue
-            if not request.status_ok(status):
-                return Result(Outcome.STATUS, status)
-            if scanner is None or scanner.found:
-                return Result(Outcome.OK, status)
-            return Result(Outcome.BODY_MISMATCH, status)
-        return Result(Outcome.REDIRECT_BLOCKED, detail=f"more than {MAX_REDIRECTS} redirects")
+            if following is None:
+                return request.judge(status, scanner)
+            if isinstance(following, Result):
+                return following
+            hop = following
+            try:
+                wire = encode(hop.method, hop.url, hop.headers, hop.body)
+            except ValueError as exc:
+                return Result(Outcome.ERROR, status, str(exc)[:300])
 
     # -- the pool ----------------------------------------------------------------------------
 

@@ -13,6 +13,7 @@ hosts, bodies read fully without being kept, ``body_contains`` found across chun
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -62,6 +63,8 @@ class HttpRequest:
     expect_status: StatusCheck
     body_contains: bytes | None
     http2: bool = False
+    redirects: int = 0
+    """How many redirects were followed to reach this request (0: the endpoint's own)."""
 
     def status_ok(self, status: int) -> bool:
         check = self.expect_status
@@ -70,6 +73,20 @@ class HttpRequest:
         if isinstance(check, frozenset):
             return status in check
         return check(status)
+
+    def body_scanner(self, status: int) -> BodyScanner | None:
+        """A scanner for the body of a final response, when ``body_contains`` must be checked."""
+        if self.body_contains is None or not self.status_ok(status):
+            return None
+        return BodyScanner(self.body_contains)
+
+    def judge(self, status: int, scanner: BodyScanner | None) -> Result:
+        """What a final response (one not followed) comes to, its body read through ``scanner``."""
+        if not self.status_ok(status):
+            return Result(Outcome.STATUS, status)
+        if scanner is None or scanner.found:
+            return Result(Outcome.OK, status)
+        return Result(Outcome.BODY_MISMATCH, status)
 
 
 @dataclass(slots=True)
@@ -216,6 +233,29 @@ class RedirectPolicy:
                 self._netlocs.add(entry)
             else:
                 self._hosts.add(entry.strip("[]"))
+
+    def after(
+        self, hop: HttpRequest, status: int, location: str | None
+    ) -> HttpRequest | Result | None:
+        """Where a response to ``hop`` leads: the next request to send when it is a redirect
+        to follow, a Result when the redirect may not be followed, ``None`` when the response
+        is the final one."""
+        if not (self.follow and location and status in REDIRECT_STATUSES):
+            return None
+        following = self.next_url(hop.url, location)
+        if following is None:
+            return Result(Outcome.REDIRECT_BLOCKED, status, f"redirect to {location}")
+        if hop.redirects >= MAX_REDIRECTS:
+            return Result(Outcome.REDIRECT_BLOCKED, detail=f"more than {MAX_REDIRECTS} redirects")
+        method, headers, keep = redirect_hop(status, hop.method, hop.headers, hop.url, following)
+        return dataclasses.replace(
+            hop,
+            method=method,
+            url=following,
+            headers=headers,
+            body=hop.body if keep else None,
+            redirects=hop.redirects + 1,
+        )
 
     def next_url(self, current: str, location: str) -> str | None:
         """The absolute URL to follow, or ``None`` when the policy forbids it."""

@@ -9,7 +9,9 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from sla_runner.engine.transport import (
+    MAX_REDIRECTS,
     BodyScanner,
+    HttpRequest,
     Outcome,
     RedirectPolicy,
     Result,
@@ -107,6 +109,46 @@ def test_redirect_hop_drops_body_and_credentials_as_browsers_do() -> None:
     assert redirect_hop(302, "GET", headers, same, other) == (
         "GET", (("Content-Type", "application/json"), ("X-Id", "1")), True,
     )  # fmt: skip
+
+
+def test_redirect_policy_after_walks_the_hops_and_stops_them() -> None:
+    policy = RedirectPolicy(target())
+    endpoint = Endpoint.model_validate(
+        {"method": "POST", "path": "/a", "json": {"n": 1}, "headers": {"Authorization": "x"}}
+    )
+    first = compile_request("a", endpoint, target())
+    assert policy.after(first, 200, "/elsewhere") is None  # not a redirect status
+    assert policy.after(first, 302, None) is None  # a redirect without Location is final
+    hop = policy.after(first, 303, "/b?c=1")
+    assert isinstance(hop, HttpRequest)
+    assert (hop.method, hop.url, hop.body, hop.redirects) == (
+        "GET", "http://svc.test:8000/b?c=1", None, 1,
+    )  # fmt: skip
+    assert dict(hop.headers) == {"Authorization": "x"}  # same host: credentials kept
+    assert policy.after(first, 302, "http://evil.test/") == Result(
+        Outcome.REDIRECT_BLOCKED, 302, "redirect to http://evil.test/"
+    )
+    for _ in range(MAX_REDIRECTS - 1):
+        follow = policy.after(hop, 307, "/again")
+        assert isinstance(follow, HttpRequest)
+        hop = follow
+    assert hop.redirects == MAX_REDIRECTS
+    assert policy.after(hop, 307, "/again") == Result(
+        Outcome.REDIRECT_BLOCKED, detail=f"more than {MAX_REDIRECTS} redirects"
+    )
+    assert RedirectPolicy(target(follow_redirects=False)).after(first, 302, "/b") is None
+
+
+def test_judge_checks_status_before_body() -> None:
+    endpoint = Endpoint.model_validate({"path": "/", "expect": {"body_contains": "ok"}})
+    request = compile_request("a", endpoint, target())
+    assert request.body_scanner(500) is None
+    scanner = request.body_scanner(200)
+    assert scanner is not None
+    assert request.judge(200, scanner) == Result(Outcome.BODY_MISMATCH, 200)
+    scanner.feed(b"all ok")
+    assert request.judge(200, scanner) == Result(Outcome.OK, 200)
+    assert request.judge(500, None).key == "status_500"
 
 
 def test_compile_channel() -> None:
