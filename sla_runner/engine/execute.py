@@ -11,6 +11,7 @@ import anyio
 
 from sla_runner.engine.preflight import check_reachable, connections_needed, ensure_descriptors
 from sla_runner.engine.runner import Engine, Progress, RunControl
+from sla_runner.errors import RunError
 from sla_runner.metrics.recording import Recording
 from sla_runner.plan import Plan
 from sla_runner.spec.models import Spec
@@ -39,16 +40,48 @@ async def execute_async(
     control: RunControl | None = None,
     handle_signals: bool = False,
 ) -> Recording:
-    """Check the target answers, then run the plan to its end (or until stopped)."""
-    ensure_descriptors(connections_needed(spec, plan))
-    await check_reachable(spec.target.base_url, spec.target.connect_timeout.seconds)
-    runner = Engine(spec, plan, engine=engine, progress=progress, control=control)
+    """Check the target answers, then run the plan to its end (or until stopped).
+
+    A signal during the checks (a connect can take up to ``connect_timeout``) ends them at
+    once with a RunError, so the caller still writes its ``error`` reports.
+    """
+    control = control or RunControl()
     async with anyio.create_task_group() as tg:
         if handle_signals:
-            tg.start_soon(_watch_signals, runner.control)
-        recording = await runner.run()
+            tg.start_soon(_watch_signals, control)
+        try:  # a RunError leaves the task group as itself, not wrapped in an ExceptionGroup
+            await _preflight(spec, plan, control)
+            runner = Engine(spec, plan, engine=engine, progress=progress, control=control)
+        except RunError as exc:
+            failure: RunError | None = exc
+        else:
+            failure = None
+            recording = await runner.run()
         tg.cancel_scope.cancel()
+    if failure is not None:
+        raise failure
     return recording
+
+
+async def _preflight(spec: Spec, plan: Plan, control: RunControl) -> None:
+    ensure_descriptors(connections_needed(spec, plan))
+    unreachable: RunError | None = None
+    async with anyio.create_task_group() as tg:
+
+        async def stop_when_asked() -> None:
+            await control.stop.wait()
+            tg.cancel_scope.cancel()
+
+        tg.start_soon(stop_when_asked)
+        try:
+            await check_reachable(spec.target.base_url, spec.target.connect_timeout.seconds)
+        except RunError as exc:
+            unreachable = exc
+        tg.cancel_scope.cancel()
+    if control.stop.is_set():
+        raise RunError(f"{control.reason} before the load started")
+    if unreachable is not None:
+        raise unreachable
 
 
 def execute(

@@ -7,12 +7,15 @@ A second SIGINT leaves at once.
 
 from __future__ import annotations
 
+import contextlib
 import signal
+import socket
 import subprocess
 import time
 from pathlib import Path
 from typing import Any
 
+import psutil
 import pytest
 
 from tests.conftest import ROOT, LiveServer
@@ -134,6 +137,55 @@ def test_second_sigint_exits_at_once(test_server: LiveServer, tmp_path: Path) ->
     assert proc.returncode == 128 + signal.SIGINT, stdout + stderr
     assert took < 1.0  # the first alone takes its 1.5 s grace for the hung requests
     assert "Traceback" not in stderr
+
+
+def test_signal_while_connecting_still_writes_error_reports(tmp_path: Path) -> None:
+    """A target whose connect hangs (a full accept queue on loopback: the kernel drops the
+    SYN) holds the run in its reachability check; Ctrl-C there ends it at once, reports kept."""
+    with socket.socket() as listener:
+        listener.bind(("127.0.0.1", 0))
+        listener.listen(0)
+        port = listener.getsockname()[1]
+        with socket.create_connection(("127.0.0.1", port), timeout=5):  # fills the queue
+            data = spec_data(f"http://127.0.0.1:{port}")
+            data["target"]["connect_timeout"] = "60s"
+            out, junit = tmp_path / "verdict.json", tmp_path / "junit.xml"
+            proc = subprocess.Popen(
+                cli_argv("run", spec_file(tmp_path, data), "--json", out, "--junit", junit),
+                cwd=ROOT,
+                env=cli_env(),
+                stdin=subprocess.DEVNULL,
+                stdout=subprocess.PIPE,
+                stderr=subprocess.PIPE,
+                text=True,
+            )
+            _wait_connecting(proc, port)
+            time.sleep(0.3)
+            sent = time.monotonic()
+            proc.send_signal(signal.SIGINT)
+            stdout, stderr = _communicate(proc)
+            took = time.monotonic() - sent
+    assert proc.returncode == 3, stdout + stderr
+    assert took < STOP_BOUND_S, f"stopped {took:.1f}s after SIGINT"
+    assert "Traceback" not in stderr
+    verdict = read_json(out)
+    assert verdict["status"] == "error"
+    assert verdict["message"] == "interrupted by SIGINT before the load started"
+    assert junit.is_file()
+
+
+def _wait_connecting(proc: subprocess.Popen[str], port: int) -> None:
+    """Until the CLI has a connection to ``port`` in SYN_SENT: it is in its preflight."""
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline and proc.poll() is None:
+        with contextlib.suppress(psutil.Error):
+            for conn in psutil.Process(proc.pid).net_connections(kind="tcp"):
+                if conn.raddr and conn.raddr.port == port and conn.status == psutil.CONN_SYN_SENT:
+                    return
+        time.sleep(0.05)
+    proc.kill()
+    out, err = proc.communicate(timeout=10)
+    pytest.fail(f"the run never tried to connect (exit {proc.returncode}):\n{out}\n{err}")
 
 
 def test_unwritable_report_path(test_server: LiveServer, tmp_path: Path) -> None:
