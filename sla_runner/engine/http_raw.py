@@ -157,13 +157,18 @@ class RawSession:
                 async with asyncio.timeout_at(deadline):
                     await waiter
             except TimeoutError:
+                self._leave(waiter)
                 return Result(Outcome.TIMEOUT, detail=f"no connection within {timeout_s:g}s")
-            finally:
-                if not waiter.done():
-                    waiter.cancel()
-                    self._waiters.remove(waiter)
-                elif not waiter.cancelled() and self._waiters:
-                    self._wake()  # woken but leaving (or looping): pass the turn on
+            except BaseException:  # cancelled
+                self._leave(waiter)
+                raise
+
+    def _leave(self, waiter: asyncio.Future[None]) -> None:
+        """A waiter gives up: out of the queue, or, if its turn had come, the turn passes on."""
+        try:
+            self._waiters.remove(waiter)
+        except ValueError:
+            self._wake()
 
     async def _connect(
         self, loop: asyncio.AbstractEventLoop, origin: Origin, deadline: float, timeout_s: float
@@ -173,6 +178,7 @@ class RawSession:
         remaining = deadline - loop.time()
         tls = self._transport.tls() if scheme == "https" else None
         self._opening += 1
+        conn: Connection | None = None
         try:
             async with asyncio.timeout(min(connect_s, remaining)):
                 _, conn = await loop.create_connection(
@@ -183,20 +189,21 @@ class RawSession:
                     server_hostname=host if tls is not None else None,
                 )
         except TimeoutError:
-            self._wake()
             if connect_s <= remaining:
                 return Result(Outcome.CONNECT_ERROR, detail="connect timed out")
             return Result(Outcome.TIMEOUT, detail=f"no complete response within {timeout_s:g}s")
         except (ssl.SSLError, ssl.CertificateError) as exc:
-            self._wake()
             return Result(Outcome.TLS_ERROR, detail=f"{type(exc).__name__}: {exc}"[:300])
         except OSError as exc:
-            self._wake()
             kind = Outcome.TLS_ERROR if tls is not None and _mid_handshake(exc) else None
             detail = f"{type(exc).__name__}: {exc}"[:300]
             return Result(kind or Outcome.CONNECT_ERROR, detail=detail)
+        except ValueError as exc:  # a host name the resolver cannot take
+            return Result(Outcome.ERROR, detail=f"{type(exc).__name__}: {exc}"[:300])
         finally:
             self._opening -= 1
+            if conn is None:  # failed or cancelled: the slot it held is free for a waiter
+                self._wake()
         self._all.add(conn)
         return conn
 

@@ -53,7 +53,8 @@ def encode(method: str, url: str, headers: tuple[tuple[str, str], ...], body: by
     path = parts.path or "/"
     if parts.query:
         path += "?" + parts.query
-    shown = f"[{host}]" if ":" in host else host
+    # IDNA: the form DNS and TLS use; UnicodeError (a ValueError) for a host that has none
+    shown = f"[{host}]" if ":" in host else host.encode("idna").decode("ascii")
     lines = [f"{method} {quote(path, safe=_SAFE_TARGET)} HTTP/1.1"]
     names = {name.lower() for name, _ in headers}
     if "host" not in names:
@@ -72,34 +73,43 @@ def encode(method: str, url: str, headers: tuple[tuple[str, str], ...], body: by
         elif method in _BODY_METHODS:
             lines.append("Content-Length: 0")
     data = ("\r\n".join(lines) + "\r\n\r\n").encode()
-    return Wire((scheme, host, port), data + body if body else data, method == "HEAD")
+    return Wire((scheme, shown.strip("[]"), port), data + body if body else data, method == "HEAD")
 
 
 class _Decoder:
-    """gzip or deflate, decoded in bounded pieces only because ``body_contains`` looks inside."""
+    """gzip or deflate, decoded in bounded pieces only because ``body_contains`` looks inside.
 
-    __slots__ = ("_inner", "_raw_retry", "_scanner")
+    ``deflate`` is meant to be zlib-wrapped, but some servers send it raw: the first two
+    bytes decide (a zlib header is a deflate method nibble and a multiple of 31), so they
+    are held back until both have arrived.
+    """
+
+    __slots__ = ("_held", "_inner", "_scanner")
 
     def __init__(self, encoding: bytes, scanner: BodyScanner) -> None:
         self._scanner = scanner
         gzip = encoding in {b"gzip", b"x-gzip"}
-        self._inner = zlib.decompressobj(16 + zlib.MAX_WBITS if gzip else zlib.MAX_WBITS)
-        self._raw_retry = not gzip  # some servers send raw deflate without the zlib header
+        self._inner = zlib.decompressobj(16 + zlib.MAX_WBITS) if gzip else None
+        self._held = b""
 
     def feed(self, chunk: bytes) -> None:
-        try:
-            out = self._inner.decompress(chunk, _CHUNK)
-        except zlib.error:
-            if not self._raw_retry:
-                raise
-            self._inner = zlib.decompressobj(-zlib.MAX_WBITS)
-            out = self._inner.decompress(chunk, _CHUNK)
-        self._raw_retry = False
-        self._scanner.feed(out)
-        while self._inner.unconsumed_tail:
-            self._scanner.feed(self._inner.decompress(self._inner.unconsumed_tail, _CHUNK))
+        inner = self._inner
+        if inner is None:
+            held = self._held = self._held + chunk
+            if len(held) < 2:
+                return
+            wrapped = held[0] & 0x0F == 8 and (held[0] << 8 | held[1]) % 31 == 0
+            inner = self._inner = zlib.decompressobj(zlib.MAX_WBITS if wrapped else -zlib.MAX_WBITS)
+            chunk, self._held = held, b""
+        self._scanner.feed(inner.decompress(chunk, _CHUNK))
+        while inner.unconsumed_tail:
+            self._scanner.feed(inner.decompress(inner.unconsumed_tail, _CHUNK))
 
     def finish(self) -> None:
+        if self._inner is None:  # fewer than two bytes: no deflate stream is that short
+            if self._held:
+                raise zlib.error("truncated deflate stream")
+            return
         self._scanner.feed(self._inner.flush())
 
 
@@ -241,6 +251,10 @@ class Connection(asyncio.Protocol):
             self._fail(Result(Outcome.RESET, detail="server closed the connection before replying"))
 
     # -- httptools callbacks -----------------------------------------------------------------
+
+    def on_message_begin(self) -> None:
+        if self._waiter is None:  # the start of a response nobody asked for (surplus bytes)
+            self.close()
 
     def on_header(self, name: bytes, value: bytes) -> None:
         self.headers.append((name, value))

@@ -7,13 +7,17 @@ engine; these cases need byte-exact responses the test server does not send.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import gzip
-from collections.abc import AsyncIterator, Callable
-from contextlib import asynccontextmanager
+import socket
+import zlib
+from collections.abc import AsyncIterator, Callable, Iterator
+from contextlib import asynccontextmanager, contextmanager
 from typing import Any
 
 import pytest
 
+from sla_runner.engine.http_raw import RawSession, RawTransport
 from sla_runner.engine.http_raw_wire import encode
 from sla_runner.engine.transport import USER_AGENT, Result, compile_request, make_transport
 from sla_runner.spec.models import Endpoint, Target
@@ -152,3 +156,121 @@ def test_request_serialised_once_with_defaults_and_overrides() -> None:
     assert own.origin == ("https", "h", 443)
     with pytest.raises(ValueError, match="cannot be sent"):
         encode("GET", "http://h/", (("X-Bad", "a\r\nInjected: 1"),), None)
+
+
+@pytest.mark.parametrize("tail", [b"H", b"HTTP/1.1 200", b"HTTP/1.1 200 OK\r\nX-A: 1\r\n"])
+async def test_the_start_of_an_unasked_response_is_not_reused(tail: bytes) -> None:
+    """Surplus bytes that end mid status line fire no callback but on_message_begin."""
+    replies = iter([b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok" + tail])
+    good = b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok"
+    async with canned(lambda _: (next(replies, good), False)) as server:
+        results = await send(server, 3)
+    assert keys(results) == ["ok", "ok", "ok"]
+    assert server.connections == 2
+
+
+@contextmanager
+def blackhole() -> Iterator[int]:
+    """A loopback port whose connects hang: its accept queue (of one) is full."""
+    with socket.socket() as listener:
+        listener.bind(("127.0.0.1", 0))
+        listener.listen(0)
+        port: int = listener.getsockname()[1]
+        with socket.create_connection(("127.0.0.1", port), timeout=5):
+            yield port
+
+
+async def test_a_send_cancelled_while_connecting_frees_its_slot() -> None:
+    """connections=1: A hangs connecting, B waits for the slot; A is cancelled, B goes on."""
+    reply = b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok"
+    with blackhole() as port:
+        async with canned(lambda _: (reply, False)) as server:
+            target = Target.model_validate({"base_url": server.url, "timeout": "10s"})
+            hole = Endpoint.model_validate({"url": f"http://127.0.0.1:{port}/"})
+            stuck = compile_request("stuck", hole, target)
+            good = compile_request("good", Endpoint.model_validate({"path": "/"}), target)
+            session = make_transport(target, engine="raw").session(connections=1)
+            try:
+                first = asyncio.create_task(session.send(stuck))
+                await asyncio.sleep(0.1)
+                second = asyncio.create_task(session.send(good))
+                await asyncio.sleep(0.1)
+                assert not second.done()  # waiting for the one slot
+                first.cancel()
+                with pytest.raises(asyncio.CancelledError):
+                    await first
+                result = await asyncio.wait_for(second, 5)  # well before its 10 s timeout
+            finally:
+                await session.aclose()
+    assert result.key == "ok"
+
+
+class CountingSession(RawSession):
+    wakes = 0
+
+    def _wake(self) -> None:
+        self.wakes += 1
+        super()._wake()
+
+
+async def test_waiters_for_a_slot_are_woken_once_each() -> None:
+    """Four sends on one slow connection: each release wakes one waiter, no wake-up storm."""
+
+    async def slow(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        with contextlib.suppress(asyncio.IncompleteReadError, ConnectionError):
+            while await reader.readuntil(b"\r\n\r\n"):
+                await asyncio.sleep(0.1)  # the others queue for the slot meanwhile
+                writer.write(b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok")
+        writer.close()
+
+    server = await asyncio.start_server(slow, "127.0.0.1", 0)
+    port = server.sockets[0].getsockname()[1]
+    target = Target.model_validate({"base_url": f"http://127.0.0.1:{port}", "timeout": "5s"})
+    request = compile_request("ep", Endpoint.model_validate({"path": "/"}), target)
+    transport = make_transport(target, engine="raw")
+    assert isinstance(transport, RawTransport)
+    session = CountingSession(transport, 1)
+    try:
+        results = await asyncio.gather(*(session.send(request) for _ in range(4)))
+    finally:
+        await session.aclose()
+        server.close()
+        await server.wait_closed()
+    assert keys(list(results)) == ["ok"] * 4
+    assert session.wakes <= 2 * len(results)
+
+
+async def test_a_host_without_an_idna_form_is_an_error_result() -> None:
+    target = Target.model_validate({"base_url": "http://a..example:1/", "timeout": "2s"})
+    request = compile_request("ep", Endpoint.model_validate({"path": "/"}), target)
+    session = make_transport(target, engine="raw").session(connections=1)
+    try:
+        result = await session.send(request)
+    finally:
+        await session.aclose()
+    assert result.key == "error"
+    assert "idna" in result.detail
+
+
+def test_an_international_host_is_sent_in_its_idna_form() -> None:
+    wire = encode("GET", "http://bücher.example:8080/", (), None)
+    assert wire.origin == ("http", "xn--bcher-kva.example", 8080)
+    assert b"\r\nHost: xn--bcher-kva.example:8080\r\n" in wire.data
+
+
+@pytest.mark.parametrize("wrapped", [True, False], ids=["zlib", "raw"])
+async def test_deflate_decoded_whichever_way_it_comes_even_a_byte_at_a_time(
+    wrapped: bool,
+) -> None:
+    text = b"the quick brown fox " * 200
+    packer = zlib.compressobj(wbits=zlib.MAX_WBITS if wrapped else -zlib.MAX_WBITS)
+    packed = packer.compress(text) + packer.flush()
+    chunks = b"".join(b"1\r\n%s\r\n" % packed[i : i + 1] for i in range(len(packed)))
+    reply = (
+        b"HTTP/1.1 200 OK\r\nContent-Encoding: deflate\r\nTransfer-Encoding: chunked\r\n\r\n"
+        + chunks
+        + b"0\r\n\r\n"
+    )
+    async with canned(lambda _: (reply, False)) as server:
+        results = await send(server, 2, expect={"body_contains": "brown fox the"})
+    assert keys(results) == ["ok", "ok"]
