@@ -145,9 +145,33 @@ class Engine:
 
     async def run(self) -> Recording:
         """Drive the plan to its end (or until stopped) and return what was measured."""
-        spec, plan, process = self.spec, self.plan, self._process
+        plan = self.plan
         gc.freeze()  # what exists before the load is never garbage: keep it out of full GCs
-        started_at = time.time()
+        try:
+            started_at = time.time()
+            elapsed = await self._drive()
+        finally:
+            gc.unfreeze()  # also when the run raised: a library caller's objects are collected
+        if self.control.stop.is_set():
+            self.recorder.note(
+                f"the run stopped at {elapsed / 1e9:.1f}s of {plan.duration_ns / 1e9:g}s: "
+                f"{self.control.reason}"
+            )
+        if self._interrupted:
+            self.recorder.note(
+                f"{self._interrupted} requests were still in flight at the hard stop "
+                "and are not counted"
+            )
+        return self.recorder.close(
+            elapsed_ns=elapsed,
+            started_at=started_at,
+            finished_at=time.time(),
+            aborted=self.control.stop.is_set(),
+        )
+
+    async def _drive(self) -> int:
+        """The load and its background tasks; the nanoseconds it took."""
+        spec, plan, process = self.spec, self.plan, self._process
         self._t0 = time.monotonic_ns()
         async with anyio.create_task_group() as background:
             background.start_soon(watch_generator, self.recorder)
@@ -165,24 +189,7 @@ class Engine:
                     await self._drive_open()
                 await self._wind_down(load)
             background.cancel_scope.cancel()
-        elapsed = self.now()
-        gc.unfreeze()
-        if self.control.stop.is_set():
-            self.recorder.note(
-                f"the run stopped at {elapsed / 1e9:.1f}s of {plan.duration_ns / 1e9:g}s: "
-                f"{self.control.reason}"
-            )
-        if self._interrupted:
-            self.recorder.note(
-                f"{self._interrupted} requests were still in flight at the hard stop "
-                "and are not counted"
-            )
-        return self.recorder.close(
-            elapsed_ns=elapsed,
-            started_at=started_at,
-            finished_at=time.time(),
-            aborted=self.control.stop.is_set(),
-        )
+        return self.now()
 
     # -- closed model -------------------------------------------------------------------
 
