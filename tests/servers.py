@@ -3,15 +3,25 @@
 It speaks HTTP/1.1 and WebSocket itself over raw asyncio streams, so a test can ask for
 exactly the bytes a broken server sends (a reset, a body cut short, invalid HTTP, an
 invalid frame). It runs in its own process (``python -m tests.servers``), so its CPU does
-not share a GIL with the generator under test; it prints ``listening PORT [TLS_PORT]`` and
-exits when its stdin closes.
+not share a GIL with the generator under test; it prints ``listening PORT [TLS_PORT
+H2_PORT]`` and exits when its stdin closes.
+
+With a certificate it has two more ports. TLS_PORT speaks HTTP/1.1 over TLS. H2_PORT
+offers ``h2`` (then ``http/1.1``) by ALPN: a connection that negotiates ``h2`` is served
+by a small HTTP/2 server (:class:`H2Handler`, sans-IO on the ``h2`` package), any other
+by the HTTP/1.1 app. Over HTTP/2 the plain paths behave as over HTTP/1.1 (``/ok``,
+``/delay``, ``/status``, ``/errors``, ``/echo``, ``/headers``, ``/redirect``, ``/loop``,
+``/body``), ``/hang`` never answers (until the client resets the stream), and the
+byte-level faults are not served (404).
 
 HTTP paths: ``/ok``, ``/delay?ms=N``, ``/status?code=N``, ``/errors?every=K`` (every K-th
 request to that exact URL is a 500), ``/body?size=N&end=TEXT`` (N bytes ending in TEXT;
 ``chunked=1`` for chunked encoding), ``/echo`` (the request body back), ``/headers`` (the
 request headers as JSON), ``/redirect?to=URL&code=302``, ``/loop`` (redirects to itself),
-``/count`` (requests served per exact URL and ``connections`` accepted, JSON; each
-``/count`` request opens one itself), and faults:
+``/count`` (JSON: requests served per exact URL over any protocol, and again per
+protocol as ``http/1.1:<url>`` and ``h2:<url>``; ``connections`` accepted on any port, of
+which ``h2_connections`` negotiated HTTP/2; each ``/count`` request opens a connection
+itself and is not counted), and faults:
 ``/reset`` (RST), ``/half`` (Content-Length larger than the body sent), ``/hang`` (never
 answers), ``/garbage`` (not HTTP), ``/chunked-cut`` (chunked body cut short).
 
@@ -38,9 +48,17 @@ import sys
 from collections import Counter
 from urllib.parse import parse_qs, urlsplit
 
+import h2.config
+import h2.connection
+import h2.events
+import h2.exceptions
+
 WS_GUID = b"258EAFA5-E914-47DA-95CA-C5AB0DC85B11"
 REASONS = {200: "OK", 201: "Created", 302: "Found", 403: "Forbidden", 404: "Not Found"}
 CHUNK = 1 << 20
+
+Reply = tuple[int, bytes, tuple[tuple[str, str], ...]]
+"""A whole response: status, body and extra headers (Content-Length is added)."""
 
 
 class Request:
@@ -83,6 +101,16 @@ class TestServer:
             with contextlib.suppress(ConnectionError, ssl.SSLError):
                 await writer.wait_closed()
 
+    async def handle_h2_port(
+        self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter
+    ) -> None:
+        """A connection to the HTTP/2 port: HTTP/2 when ALPN chose ``h2``, else HTTP/1.1."""
+        tls = writer.get_extra_info("ssl_object")
+        if isinstance(tls, ssl.SSLObject) and tls.selected_alpn_protocol() == "h2":
+            await H2Handler(self, reader, writer).serve()
+        else:
+            await self.handle(reader, writer)
+
     async def _one(
         self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter, first: bytes
     ) -> bool:
@@ -100,48 +128,57 @@ class TestServer:
         length = int(headers.get("content-length", "0"))
         body = await reader.readexactly(length) if length else b""
         req = Request(method, target, headers, body)
-        if req.path != "/count":
-            self.counts[target] += 1
+        self.count(req, "http/1.1")
         if headers.get("upgrade", "").lower() == "websocket":
             await self._websocket(req, reader, writer)
             return False
         keep = await self._http(req, reader, writer)
         return keep and headers.get("connection", "").lower() != "close"
 
+    def count(self, req: Request, protocol: str) -> None:
+        """One request served: under its URL (any protocol) and under ``<protocol>:<url>``."""
+        if req.path != "/count":
+            self.counts[req.target] += 1
+            self.counts[f"{protocol}:{req.target}"] += 1
+
+    async def answer(self, req: Request) -> Reply | None:
+        """The response to a plain path, the same over HTTP/1.1 and HTTP/2; ``None`` for the
+        paths each protocol serves its own way (faults, large bodies) and unknown paths."""
+        q, path = req.query, req.path
+        if path == "/ok":
+            return 200, b"ok: the quick brown fox\n", ()
+        if path == "/delay":
+            await asyncio.sleep(int(q.get("ms", "0")) / 1000)
+            return 200, b"delayed\n", ()
+        if path == "/status":
+            code = int(q.get("code", "200"))
+            return code, f"status {code}\n".encode(), ()
+        if path == "/errors":
+            failed = self.counts[req.target] % int(q.get("every", "10")) == 0
+            return (500, b"error\n", ()) if failed else (200, b"fine\n", ())
+        if path == "/echo":
+            kind = req.headers.get("content-type", "application/octet-stream")
+            return 200, req.body, (("Content-Type", kind),)
+        if path == "/headers":
+            return 200, json.dumps(req.headers).encode(), (("Content-Type", "application/json"),)
+        if path in ("/redirect", "/loop"):
+            to = q.get("to", "/ok") if path == "/redirect" else "/loop"
+            return int(q.get("code", "302")), b"", (("Location", to),)
+        if path == "/count":
+            return 200, json.dumps(dict(self.counts)).encode(), ()
+        return None
+
     async def _http(
         self, req: Request, reader: asyncio.StreamReader, writer: asyncio.StreamWriter
     ) -> bool:
         q, path = req.query, req.path
-        if path == "/ok":
-            respond(writer, 200, b"ok: the quick brown fox\n")
-        elif path == "/delay":
-            await asyncio.sleep(int(q.get("ms", "0")) / 1000)
-            respond(writer, 200, b"delayed\n")
-        elif path == "/status":
-            code = int(q.get("code", "200"))
-            respond(writer, code, f"status {code}\n".encode())
-        elif path == "/errors":
-            failed = self.counts[req.target] % int(q.get("every", "10")) == 0
-            respond(writer, 500 if failed else 200, b"error\n" if failed else b"fine\n")
+        reply = await self.answer(req)
+        if reply is not None:
+            respond(writer, *reply)
         elif path == "/body":
             await send_body(
                 writer, int(q.get("size", "0")), q.get("end", "").encode(), "chunked" in q
             )
-        elif path == "/echo":
-            kind = req.headers.get("content-type", "application/octet-stream")
-            respond(writer, 200, req.body, (("Content-Type", kind),))
-        elif path == "/headers":
-            respond(
-                writer,
-                200,
-                json.dumps(req.headers).encode(),
-                (("Content-Type", "application/json"),),
-            )
-        elif path in ("/redirect", "/loop"):
-            to = q.get("to", "/ok") if path == "/redirect" else "/loop"
-            respond(writer, int(q.get("code", "302")), b"", (("Location", to),))
-        elif path == "/count":
-            respond(writer, 200, json.dumps(dict(self.counts)).encode())
         elif path == "/reset":
             sock = writer.get_extra_info("socket")
             sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
@@ -227,6 +264,117 @@ class TestServer:
         return True
 
 
+class H2Handler:
+    """One HTTP/2 connection: h2's state machine fed from the socket, each request answered
+    in a task of its own once its stream ends (so a slow one holds up no other), and
+    cancelled when the client resets its stream or the connection ends."""
+
+    def __init__(
+        self, app: TestServer, reader: asyncio.StreamReader, writer: asyncio.StreamWriter
+    ) -> None:
+        self.app, self.reader, self.writer = app, reader, writer
+        self.conn = h2.connection.H2Connection(
+            h2.config.H2Configuration(client_side=False, header_encoding=None)
+        )
+        self.requests: dict[int, tuple[dict[str, str], bytearray]] = {}
+        self.tasks: dict[int, asyncio.Task[None]] = {}
+        self.window = asyncio.Event()  # set when the client opens a flow-control window
+
+    def flush(self) -> None:
+        data = self.conn.data_to_send()
+        if data and not self.writer.is_closing():
+            self.writer.write(data)
+
+    async def serve(self) -> None:
+        app, writer = self.app, self.writer
+        app.writers.add(writer)
+        app.counts["connections"] += 1
+        app.counts["h2_connections"] += 1
+        try:
+            self.conn.initiate_connection()
+            self.flush()
+            while data := await self.reader.read(65536):
+                try:
+                    events = self.conn.receive_data(data)
+                except h2.exceptions.ProtocolError:
+                    self.flush()  # h2 queued a GOAWAY
+                    break
+                if not all(self.on(event) for event in events):
+                    break
+                self.flush()
+                await writer.drain()
+        except (ConnectionError, ssl.SSLError):
+            pass
+        finally:
+            for task in self.tasks.values():
+                task.cancel()
+            await asyncio.gather(*self.tasks.values(), return_exceptions=True)
+            app.writers.discard(writer)
+            writer.close()
+            with contextlib.suppress(ConnectionError, ssl.SSLError):
+                await writer.wait_closed()
+
+    def on(self, event: h2.events.Event) -> bool:
+        """Handle one event; ``False`` when the connection is over."""
+        if isinstance(event, h2.events.RequestReceived):
+            fields = {_text(k).lower(): _text(v) for k, v in event.headers}
+            self.requests[event.stream_id] = (fields, bytearray())
+        elif isinstance(event, h2.events.DataReceived):
+            if event.stream_id in self.requests:
+                self.requests[event.stream_id][1].extend(event.data)
+            self.conn.acknowledge_received_data(event.flow_controlled_length, event.stream_id)
+        elif isinstance(event, h2.events.StreamEnded) and event.stream_id in self.requests:
+            sid = event.stream_id
+            fields, body = self.requests.pop(sid)
+            headers = {k: v for k, v in fields.items() if not k.startswith(":")}
+            req = Request(fields[":method"], fields[":path"], headers, bytes(body))
+            task = asyncio.create_task(self.respond(sid, req))
+            self.tasks[sid] = task
+            task.add_done_callback(lambda _: self.tasks.pop(sid, None))
+        elif isinstance(event, h2.events.StreamReset):
+            self.requests.pop(event.stream_id, None)
+            if running := self.tasks.get(event.stream_id):
+                running.cancel()
+        elif isinstance(event, h2.events.WindowUpdated | h2.events.RemoteSettingsChanged):
+            self.window.set()
+        elif isinstance(event, h2.events.ConnectionTerminated):
+            return False
+        return True
+
+    async def respond(self, stream_id: int, req: Request) -> None:
+        self.app.count(req, "h2")
+        reply = await self.app.answer(req)
+        if reply is None and req.path == "/hang":
+            await asyncio.Event().wait()  # until the stream is reset or the connection ends
+        if reply is None and req.path == "/body":
+            size, end = int(req.query.get("size", "0")), req.query.get("end", "").encode()
+            end = end[:size]
+            reply = 200, b"x" * (size - len(end)) + end, ()
+        status, body, extra = reply or (404, b"no such path\n", ())
+        headers = [(":status", str(status)), ("content-length", str(len(body)))]
+        headers += [(k.lower(), v) for k, v in extra]
+        # The client may reset the stream or close the connection at any point.
+        with contextlib.suppress(h2.exceptions.ProtocolError, ConnectionError):
+            self.conn.send_headers(stream_id, headers, end_stream=not body)
+            self.flush()
+            view = memoryview(body)
+            while view:
+                window = self.conn.local_flow_control_window(stream_id)
+                if window <= 0:
+                    self.window.clear()
+                    await self.window.wait()
+                    continue
+                n = min(window, self.conn.max_outbound_frame_size, len(view))
+                self.conn.send_data(stream_id, view[:n].tobytes(), end_stream=n == len(view))
+                view = view[n:]
+                self.flush()
+                await self.writer.drain()
+
+
+def _text(value: bytes | str) -> str:
+    return value.decode("latin-1") if isinstance(value, bytes) else value
+
+
 def respond(
     writer: asyncio.StreamWriter,
     status: int,
@@ -298,8 +446,13 @@ async def serve(port: int, cert: str | None, key: str | None) -> None:
         context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
         context.load_cert_chain(cert, key)
         tls = await asyncio.start_server(app.handle, "127.0.0.1", 0, ssl=context)
-        ports.append(tls.sockets[0].getsockname()[1])
-        servers.append(tls)
+        h2_context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+        h2_context.load_cert_chain(cert, key)
+        h2_context.set_alpn_protocols(["h2", "http/1.1"])
+        h2_port = await asyncio.start_server(app.handle_h2_port, "127.0.0.1", 0, ssl=h2_context)
+        for s in (tls, h2_port):
+            ports.append(s.sockets[0].getsockname()[1])
+            servers.append(s)
     print("listening", *ports, flush=True)
     loop = asyncio.get_running_loop()
     await loop.run_in_executor(None, sys.stdin.read)  # until the parent closes our stdin

@@ -206,6 +206,36 @@ def test_unwritable_report_path(test_server: LiveServer, tmp_path: Path) -> None
     assert f"wrote {junit}" in run.stdout
 
 
+def test_a_disk_that_fills_up_keeps_the_old_reports_whole(
+    test_server: LiveServer, tmp_path: Path
+) -> None:
+    """Writes that fail midway, as on a full disk: here the file-size limit (EFBIG where the
+    disk would give ENOSPC; the same failed write()). The summary is printed, exit 3, the
+    reports of an earlier run are left as they were, no temp file is left behind."""
+    data = spec_data(test_server.url)
+    data["load"]["stages"] = [{"duration": "500ms", "users": 2}]
+    reports = tmp_path / "reports"
+    reports.mkdir()
+    junit, out = reports / "junit.xml", reports / "verdict.json"
+    junit.write_text("<old/>\n", encoding="utf-8")
+    out.write_text('{"old": true}\n', encoding="utf-8")
+    prelude = (
+        "import resource, signal\n"
+        "signal.signal(signal.SIGXFSZ, signal.SIG_IGN)\n"
+        "resource.setrlimit(resource.RLIMIT_FSIZE, (64, 64))"
+    )
+    spec = spec_file(tmp_path, data)
+    run = run_cli("run", spec, "--json", out, "--junit", junit, "--quiet", prelude=prelude)
+    assert run.code == 3, run.output
+    assert "Traceback" not in run.output
+    assert "PASS: 1 of 1 thresholds held" in run.stdout
+    for path in (junit, out):
+        assert f"error: cannot write report {path}: File too large" in run.stderr
+    assert junit.read_text(encoding="utf-8") == "<old/>\n"
+    assert out.read_text(encoding="utf-8") == '{"old": true}\n'
+    assert sorted(p.name for p in reports.iterdir()) == ["junit.xml", "verdict.json"]
+
+
 def test_report_path_in_proc_is_refused_clearly(test_server: LiveServer, tmp_path: Path) -> None:
     data = spec_data(test_server.url)
     data["load"]["stages"] = [{"duration": "100ms", "users": 1}, {"duration": "300ms", "users": 1}]
