@@ -334,7 +334,7 @@ class Engine:
         while True:
             await anyio.sleep(1.0)
             now = self.recorder.live(self.now())
-            attempts = now.requests - before.requests
+            attempts = now.done - before.done
             if attempts and now.errors - before.errors == attempts:
                 self.control.fail(
                     f"--fail-fast: none of the {attempts} requests and round trips that "

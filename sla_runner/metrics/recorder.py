@@ -31,10 +31,11 @@ class LiveStats:
     elapsed_s: float
     stage: str
     users: int
-    rps: float
-    p95_ms: float | None
-    requests: int
-    errors: int
+    http_rps: float  # HTTP requests completed in the last second
+    ws_rps: float  # WebSocket round trips completed in the last second
+    p95_ms: float | None  # of those HTTP requests
+    done: int  # requests and round trips completed so far
+    errors: int  # of those, not ok
 
 
 class Recorder:
@@ -155,9 +156,10 @@ class Recorder:
             elapsed_s=t_ns / NS_PER_S,
             stage=self._plan.stages[self._plan.stage_at(t_ns)].name,
             users=self._users,
-            rps=float(last.requests + last.ws_round_trips),
+            http_rps=float(last.requests),
+            ws_rps=float(last.ws_round_trips),
             p95_ms=last.p95_ms,
-            requests=self._totals[0],
+            done=self._totals[0],
             errors=self._totals[1],
         )
 
