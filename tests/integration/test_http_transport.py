@@ -104,6 +104,20 @@ async def test_json_body_and_headers_sent(test_server: LiveServer, engine: str) 
     assert (echoed.key, headers.key) == ("ok", "ok")
 
 
+async def test_credentials_in_the_url_are_basic_auth(test_server: LiveServer, engine: str) -> None:
+    base = test_server.url.replace("http://", "http://user:p%40ss@")
+    from_url = await send_once(
+        test_server, engine, "/headers", target={"base_url": base},
+        expect={"body_contains": '"authorization": "Basic dXNlcjpwQHNz"'},  # user:p@ss
+    )  # fmt: skip
+    explicit = await send_once(
+        test_server, engine, "/headers", target={"base_url": base},
+        headers={"Authorization": "Bearer spec"},
+        expect={"body_contains": '"authorization": "Bearer spec"'},
+    )  # fmt: skip
+    assert (from_url.key, explicit.key) == ("ok", "ok")
+
+
 @pytest.mark.parametrize("chunked", [False, True])
 async def test_30mb_body_read_without_keeping_it(
     test_server: LiveServer, engine: str, chunked: bool
