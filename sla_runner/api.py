@@ -45,7 +45,10 @@ __all__ = [
 
 
 def run_info(
-    loaded: LoadedSpec, segment: Segment, overrides: dict[str, str] | None = None
+    loaded: LoadedSpec,
+    segment: Segment,
+    overrides: dict[str, str] | None = None,
+    engine: str | None = None,
 ) -> RunInfo:
     """The facts a verdict records about this run besides what it measured."""
     spec = loaded.spec
@@ -62,6 +65,7 @@ def run_info(
         host=socket.gethostname(),
         base_url=redact_url(spec.target.base_url),
         segment=str(segment),
+        engine=engine or spec.target.engine,
         warnings=tuple(warnings),
     )
 
@@ -85,7 +89,7 @@ def run_spec(
     """
     spec: Spec = loaded.spec
     segment = segment or Segment()
-    run = run_info(loaded, segment, overrides)
+    run = run_info(loaded, segment, overrides, engine)
     control = RunControl(fail_fast=fail_fast)
     try:
         recording = execute(

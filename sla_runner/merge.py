@@ -142,6 +142,7 @@ def _run(
     first = verdicts[0][1]
     hosts = list(dict.fromkeys(v.run.host for _, v in verdicts))
     warnings = list(dict.fromkeys(w for _, v in verdicts for w in v.run.warnings))
+    engines = list(dict.fromkeys(v.run.engine for _, v in verdicts if v.run.engine))
     return RunInfo(
         spec_path=str(spec.path) if spec else first.spec.path,
         spec_sha256=first.spec.sha256,
@@ -151,6 +152,7 @@ def _run(
         started_at=merged.started_at or None,
         finished_at=merged.finished_at or None,
         segment=merged.segment,
+        engine=", ".join(engines) or None,
         warnings=tuple(warnings),
     )
 

@@ -73,6 +73,7 @@ class RunInfo:
     started_at: float | None = None  # Unix time; the recording's when None
     finished_at: float | None = None
     segment: str = "1/1"
+    engine: str | None = None  # the HTTP/1.1 transport: raw, aiohttp or httpx
     warnings: tuple[str, ...] = ()  # e.g. "TLS verification is off"
     error: str | None = None  # set when the run could not be carried out
 
@@ -295,5 +296,6 @@ def _run_facts(run: RunInfo, recording: Recording | None, secrets: frozenset[str
         host=redact(run.host, secrets),
         base_url=redact(redact_url(run.base_url), secrets),
         segment=recording.segment if recording is not None else run.segment,
+        engine=run.engine,
         warnings=[redact(w, secrets) for w in run.warnings],
     )

@@ -58,6 +58,12 @@ class RunFacts(_Model):
     host: str
     base_url: str = Field(description="the target, with secrets redacted")
     segment: str = Field(description="this process's share of the load, i/N, or 'merged'")
+    engine: str | None = Field(
+        default=None,
+        description="the HTTP/1.1 transport that sent the requests: raw, aiohttp or httpx "
+        "(endpoints with http2 always go through httpx); a merged verdict lists those of "
+        "its parts; null when not recorded",
+    )
     warnings: list[str] = Field(default_factory=list)
 
 

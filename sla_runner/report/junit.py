@@ -90,6 +90,7 @@ def _suite(verdict: Verdict, clean: _Clean) -> ET.Element:
         ("run.base_url", run.base_url),
         ("run.started_at", run.started_at or ""),
         ("run.segment", run.segment),
+        ("run.engine", run.engine or ""),
         ("verdict.status", verdict.status),
         ("verdict.exit_code", str(verdict.exit_code)),
     ):

@@ -176,10 +176,11 @@ thresholds:
 """,
     )
     outputs = []
-    for i in (1, 2):
+    for i, engine in ((1, []), (2, ["--engine", "aiohttp"])):  # the spec's engine: raw
         part = tmp_path / f"seg{i}"
-        code, verdict, _ = _run(spec, part.parent / f"seg{i}", "--segment", f"{i}/2")
+        code, verdict, _ = _run(spec, part.parent / f"seg{i}", "--segment", f"{i}/2", *engine)
         outputs.append(part / "out" / "verdict.json")
+        assert verdict["run"]["engine"] == ("aiohttp" if engine else "raw")
         # Half the load each: the count threshold is left to the merged verdict.
         assert code == 0
         assert verdict["metrics"]["http"]["count"] == 25
@@ -197,6 +198,7 @@ thresholds:
     assert proc.returncode == 0, proc.stdout + proc.stderr
     merged = check_reports(merged_junit, merged_json)
     assert merged["metrics"]["http"]["count"] == 50
+    assert merged["run"]["engine"] == "raw, aiohttp"
     assert json.loads(merged_json.read_text())["status"] == "pass"
 
 

@@ -56,6 +56,7 @@ def run_info(**changes: Any) -> RunInfo:
         "runner_version": "0.1.0",
         "host": "ci-runner-1",
         "base_url": "http://127.0.0.1:8000",
+        "engine": "raw",
         "started_at": STARTED_AT,
         "finished_at": STARTED_AT + 4,
     }
