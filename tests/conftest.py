@@ -1,7 +1,8 @@
 """Shared fixtures: real local servers in their own processes, bound to 127.0.0.1:0.
 
 - ``test_server``: the purpose-built server of :mod:`tests.servers` (behaviours and faults
-  by path, exact server-side counts), with a TLS port when ``openssl`` is installed.
+  by path, exact server-side counts), with a TLS port and an HTTP/2 port (TLS, ALPN ``h2``)
+  when ``openssl`` is installed.
 - ``demo_service``: the embedded demo service, run as ``python -m sla_runner.demo``.
 
 Both start once per test session and stop at its end; each is a child process whose
@@ -73,6 +74,7 @@ class LiveServer:
 
     port: int
     tls_port: int | None
+    h2_port: int | None = None
 
     @property
     def url(self) -> str:
@@ -88,11 +90,24 @@ class LiveServer:
             pytest.skip("no TLS port: openssl is not installed")
         return f"https://127.0.0.1:{self.tls_port}"
 
+    @property
+    def h2_url(self) -> str:
+        """The HTTP/2 port (self-signed TLS; ALPN offers ``h2``, then ``http/1.1``)."""
+        if self.h2_port is None:
+            pytest.skip("no HTTP/2 port: openssl is not installed")
+        return f"https://127.0.0.1:{self.h2_port}"
+
     def counts(self) -> dict[str, int]:
-        """Requests served per exact URL (path and query); WebSocket messages as ``ws:<url>``."""
+        """Requests served per exact URL (path and query) over any protocol, and per protocol
+        as ``http/1.1:<url>`` and ``h2:<url>``; WebSocket messages as ``ws:<url>``."""
         with urllib.request.urlopen(f"{self.url}/count", timeout=5) as response:
             counts: dict[str, int] = json.load(response)
         return counts
+
+    def protocols(self, url: str) -> dict[str, int]:
+        """Requests served for ``url`` (path and query) by protocol: ``http/1.1`` and ``h2``."""
+        counts = self.counts()
+        return {proto: counts.get(f"{proto}:{url}", 0) for proto in ("http/1.1", "h2")}
 
 
 def _self_signed(directory: Path) -> tuple[Path, Path] | None:
@@ -117,7 +132,8 @@ def test_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer
     child = ChildProcess(argv)
     try:
         ports = [int(p) for p in child.first_line.split()[1:]]
-        yield LiveServer(ports[0], ports[1] if len(ports) > 1 else None)
+        tls, h2 = ports[1:3] if len(ports) == 3 else (None, None)
+        yield LiveServer(ports[0], tls, h2)
     finally:
         child.stop()
 

@@ -20,8 +20,8 @@ request to that exact URL is a 500), ``/body?size=N&end=TEXT`` (N bytes ending i
 request headers as JSON), ``/redirect?to=URL&code=302``, ``/loop`` (redirects to itself),
 ``/count`` (JSON: requests served per exact URL over any protocol, and again per
 protocol as ``http/1.1:<url>`` and ``h2:<url>``; ``connections`` accepted on any port, of
-which ``h2_connections`` negotiated HTTP/2; each ``/count`` request opens a connection
-itself and is not counted), and faults:
+which ``h2_connections`` negotiated HTTP/2; ``h2_resets``: streams the client reset; each
+``/count`` request opens a connection itself and is not counted), and faults:
 ``/reset`` (RST), ``/half`` (Content-Length larger than the body sent), ``/hang`` (never
 answers), ``/garbage`` (not HTTP), ``/chunked-cut`` (chunked body cut short).
 
@@ -332,6 +332,7 @@ class H2Handler:
             self.tasks[sid] = task
             task.add_done_callback(lambda _: self.tasks.pop(sid, None))
         elif isinstance(event, h2.events.StreamReset):
+            self.app.counts["h2_resets"] += 1
             self.requests.pop(event.stream_id, None)
             if running := self.tasks.get(event.stream_id):
                 running.cancel()

@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import ssl
 
+import anyio
 import httpx
 
 from sla_runner.engine.transport import (
@@ -34,7 +35,16 @@ class HttpxTransport:
 
 
 class HttpxSession:
-    __slots__ = ("_clients", "_connections", "_timeouts", "_transport")
+    """One client per protocol, opened on first use.
+
+    A request that times out leaves its client *retired*: httpcore sends no RST_STREAM
+    when an HTTP/2 request is cancelled, so its stream stays open on the connection, and
+    after the server's stream limit (often 100) every request would fail without being
+    sent. As the HTTP/1.1 transports drop a connection after a timeout, the next request
+    opens a fresh client; the retired one is closed once its last request in flight ends.
+    """
+
+    __slots__ = ("_clients", "_connections", "_in_flight", "_retired", "_timeouts", "_transport")
 
     def __init__(self, transport: HttpxTransport, connections: int) -> None:
         if connections < 1:
@@ -42,6 +52,8 @@ class HttpxSession:
         self._transport = transport
         self._connections = connections
         self._clients: dict[bool, httpx.AsyncClient] = {}
+        self._in_flight: dict[httpx.AsyncClient, int] = {}
+        self._retired: set[httpx.AsyncClient] = set()
         self._timeouts: dict[float, httpx.Timeout] = {}
 
     def _open(self, http2: bool) -> httpx.AsyncClient:
@@ -63,12 +75,16 @@ class HttpxSession:
 
     async def send(self, request: HttpRequest) -> Result:
         client = self._clients.get(request.http2) or self._open(request.http2)
+        self._in_flight[client] = self._in_flight.get(client, 0) + 1
         try:
             async with asyncio.timeout(request.timeout_s):
                 return await self._exchange(client, request)
         except httpx.ConnectTimeout:
             return Result(Outcome.CONNECT_ERROR, detail="connect timed out")
         except TimeoutError:
+            if self._clients.get(request.http2) is client:
+                del self._clients[request.http2]
+                self._retired.add(client)
             return Result(
                 Outcome.TIMEOUT, detail=f"no complete response within {request.timeout_s:g}s"
             )
@@ -77,6 +93,13 @@ class HttpxSession:
         finally:
             if not self._transport.cookies and len(client.cookies.jar):
                 client.cookies.clear()
+            left = self._in_flight[client] = self._in_flight[client] - 1
+            if not left:
+                del self._in_flight[client]
+                if client in self._retired:
+                    self._retired.discard(client)
+                    with anyio.CancelScope(shield=True):
+                        await client.aclose()
 
     def _timeout(self, timeout_s: float) -> httpx.Timeout:
         """httpx's own connect timeout, ending before the request's deadline.
@@ -121,8 +144,9 @@ class HttpxSession:
             hop = following
 
     async def aclose(self) -> None:
-        clients = list(self._clients.values())
+        clients = [*self._clients.values(), *self._retired]
         self._clients.clear()
+        self._retired.clear()
         for client in clients:
             await client.aclose()
 

@@ -312,8 +312,9 @@ async def test_concurrent_load_accounted_exactly(test_server: LiveServer, engine
 async def test_http2_endpoints_go_through_httpx(
     test_server: LiveServer, engine: str, tls: bool
 ) -> None:
-    # The test server speaks HTTP/1.1 only, so this checks the routing and the clean close of
-    # the lazily opened HTTP/2 client; ALPN falls back to HTTP/1.1.
+    # The main ports speak HTTP/1.1 only, so this checks the routing and the clean close of
+    # the lazily opened HTTP/2 client, ALPN falling back to HTTP/1.1; test_http2.py runs
+    # these endpoints against the test server's real HTTP/2 port.
     base = test_server.tls_url if tls else test_server.url
     target = target_of(base, verify_tls=False)
     session = make_transport(target, engine=engine).session(connections=2)
