@@ -14,6 +14,7 @@ from dataclasses import replace
 from sla_runner import __version__
 from sla_runner.engine.execute import execute
 from sla_runner.engine.runner import Progress, RunControl
+from sla_runner.engine.transport import resolve_engine
 from sla_runner.errors import RunError
 from sla_runner.merge import merge_verdicts
 from sla_runner.metrics.recording import Recording
@@ -65,7 +66,7 @@ def run_info(
         host=socket.gethostname(),
         base_url=redact_url(spec.target.base_url),
         segment=str(segment),
-        engine=engine or spec.target.engine,
+        engine=resolve_engine(spec.target, engine),
         warnings=tuple(warnings),
     )
 

@@ -10,7 +10,6 @@ from __future__ import annotations
 import asyncio
 import ssl
 
-import anyio
 import httpx
 
 from sla_runner.engine.transport import (
@@ -29,6 +28,15 @@ class HttpxTransport:
         self.target = target
         self.cookies = cookies
         self.policy = RedirectPolicy(target)
+        self._tls: dict[bool, ssl.SSLContext] = {}
+
+    def tls(self, http2: bool) -> ssl.SSLContext:
+        """One TLS context per protocol for all sessions (loading the CA bundle takes ~15 ms;
+        httpcore sets the context's ALPN per protocol, so the two are kept apart)."""
+        context = self._tls.get(http2)
+        if context is None:
+            context = self._tls[http2] = httpx.create_ssl_context(verify=self.target.verify_tls)
+        return context
 
     def session(self, *, connections: int) -> HttpSession:
         return HttpxSession(self, connections)
@@ -37,14 +45,23 @@ class HttpxTransport:
 class HttpxSession:
     """One client per protocol, opened on first use.
 
-    A request that times out leaves its client *retired*: httpcore sends no RST_STREAM
-    when an HTTP/2 request is cancelled, so its stream stays open on the connection, and
-    after the server's stream limit (often 100) every request would fail without being
-    sent. As the HTTP/1.1 transports drop a connection after a timeout, the next request
-    opens a fresh client; the retired one is closed once its last request in flight ends.
+    An HTTP/2 request that times out leaves its client *retired*: httpcore sends no
+    RST_STREAM when it cancels one, so the stream stays open on the connection, and after
+    the server's stream limit (often 100) every request would fail without being sent. As
+    the HTTP/1.1 transports drop a connection after a timeout (httpcore does so itself for
+    HTTP/1.1), the next request opens a fresh client; the retired one is closed in the
+    background once its last request in flight ends, so no request waits for the close.
     """
 
-    __slots__ = ("_clients", "_connections", "_in_flight", "_retired", "_timeouts", "_transport")
+    __slots__ = (
+        "_clients",
+        "_closing",
+        "_connections",
+        "_in_flight",
+        "_retired",
+        "_timeouts",
+        "_transport",
+    )
 
     def __init__(self, transport: HttpxTransport, connections: int) -> None:
         if connections < 1:
@@ -54,13 +71,14 @@ class HttpxSession:
         self._clients: dict[bool, httpx.AsyncClient] = {}
         self._in_flight: dict[httpx.AsyncClient, int] = {}
         self._retired: set[httpx.AsyncClient] = set()
+        self._closing: set[asyncio.Task[None]] = set()
         self._timeouts: dict[float, httpx.Timeout] = {}
 
     def _open(self, http2: bool) -> httpx.AsyncClient:
         target = self._transport.target
         client = httpx.AsyncClient(
             http2=http2,
-            verify=target.verify_tls,
+            verify=self._transport.tls(http2),
             limits=httpx.Limits(
                 max_connections=self._connections, max_keepalive_connections=self._connections
             ),
@@ -82,8 +100,8 @@ class HttpxSession:
         except httpx.ConnectTimeout:
             return Result(Outcome.CONNECT_ERROR, detail="connect timed out")
         except TimeoutError:
-            if self._clients.get(request.http2) is client:
-                del self._clients[request.http2]
+            if request.http2 and self._clients.get(True) is client:
+                del self._clients[True]
                 self._retired.add(client)
             return Result(
                 Outcome.TIMEOUT, detail=f"no complete response within {request.timeout_s:g}s"
@@ -98,8 +116,9 @@ class HttpxSession:
                 del self._in_flight[client]
                 if client in self._retired:
                     self._retired.discard(client)
-                    with anyio.CancelScope(shield=True):
-                        await client.aclose()
+                    closing = asyncio.get_running_loop().create_task(client.aclose())
+                    self._closing.add(closing)
+                    closing.add_done_callback(self._closing.discard)
 
     def _timeout(self, timeout_s: float) -> httpx.Timeout:
         """httpx's own connect timeout, ending before the request's deadline.
@@ -149,6 +168,8 @@ class HttpxSession:
         self._retired.clear()
         for client in clients:
             await client.aclose()
+        if self._closing:
+            await asyncio.gather(*self._closing, return_exceptions=True)
 
 
 def _ssl_cause(exc: BaseException) -> bool:

@@ -198,7 +198,7 @@ class RawSession:
             kind = Outcome.TLS_ERROR if tls is not None and _mid_handshake(exc) else None
             detail = f"{type(exc).__name__}: {exc}"[:300]
             return Result(kind or Outcome.CONNECT_ERROR, detail=detail)
-        except ValueError as exc:  # a host name the resolver cannot take
+        except ValueError as exc:  # a host the resolver refuses after encode() took it (a NUL)
             return Result(Outcome.ERROR, detail=f"{type(exc).__name__}: {exc}"[:300])
         finally:
             self._opening -= 1

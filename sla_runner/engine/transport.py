@@ -118,13 +118,14 @@ def compile_request(name: str, endpoint: Endpoint, target: Target) -> HttpReques
     for key, value in [*target.headers.items(), *endpoint.headers.items()]:
         merged[key.lower()] = (key, value)
     parts = urlsplit(url)
-    if parts.username is not None or parts.password is not None:
+    if "@" in parts.netloc:
         # user:password@ in the URL is Basic auth, sent the same way by every transport;
         # an Authorization header the spec sets wins. The URL itself keeps no secret.
         url = urlunsplit(parts._replace(netloc=parts.netloc.rpartition("@")[2]))
-        pair = f"{unquote(parts.username or '')}:{unquote(parts.password or '')}"
-        basic = "Basic " + base64.b64encode(pair.encode()).decode("ascii")
-        merged.setdefault("authorization", ("Authorization", basic))
+        if parts.username or parts.password:  # a bare "@" carries none
+            pair = f"{unquote(parts.username or '')}:{unquote(parts.password or '')}"
+            basic = "Basic " + base64.b64encode(pair.encode()).decode("ascii")
+            merged.setdefault("authorization", ("Authorization", basic))
     body: bytes | None = None
     if endpoint.json_body is not None:
         body = json.dumps(endpoint.json_body, separators=(",", ":")).encode()
@@ -174,6 +175,13 @@ class HttpTransport(Protocol):
         ...
 
 
+def resolve_engine(target: Target, engine: str | None = None, *, cookies: bool = False) -> str:
+    """The HTTP/1.1 engine that will send the requests: ``engine``, else the spec's; the raw
+    engine keeps no cookie jar, so with ``cookies`` it is aiohttp."""
+    chosen = engine or target.engine
+    return "aiohttp" if chosen == "raw" and cookies else chosen
+
+
 def make_transport(
     target: Target, *, engine: str | None = None, cookies: bool = False
 ) -> HttpTransport:
@@ -183,13 +191,11 @@ def make_transport(
     is kept (stateless, like wrk and vegeta), which saves work on every request. The raw
     engine keeps no jar, so with cookies it hands over to aiohttp.
     """
-    chosen = engine or target.engine
-    if chosen == "raw" and not cookies:
+    chosen = resolve_engine(target, engine, cookies=cookies)
+    if chosen == "raw":
         from sla_runner.engine.http_raw import RawTransport  # noqa: PLC0415
 
         return RawTransport(target)
-    if chosen == "raw":
-        chosen = "aiohttp"
     if chosen == "aiohttp":
         from sla_runner.engine.http_aiohttp import AiohttpTransport  # noqa: PLC0415
 

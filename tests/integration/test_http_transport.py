@@ -282,6 +282,29 @@ async def test_keep_alive_and_connection_limit(test_server: LiveServer, engine: 
     assert opened == 1 + 6
 
 
+async def test_a_timeout_costs_only_its_own_connection(
+    test_server: LiveServer, engine: str
+) -> None:
+    """Two keep-alive connections; a request times out on one (it is closed: the response
+    may still come); the next request reuses the other, nothing else is reconnected."""
+    target = target_of(test_server.url)
+    session = make_transport(target, engine=engine).session(connections=2)
+    slow = request_for(target, "/delay", query={"ms": 400, "tag": tag()}, timeout="100ms")
+    ok = request_for(target, "/delay", query={"ms": 50, "tag": tag()})
+    before = test_server.counts()["connections"]
+    try:
+        async with anyio.create_task_group() as tg:
+            for _ in range(2):
+                tg.start_soon(_expect_ok, session, ok)  # both connections open, both idle
+        timed_out = await session.send(slow)
+        after = await session.send(ok)
+    finally:
+        await session.aclose()
+    opened = test_server.counts()["connections"] - before - 1  # this counts() call opens one
+    assert (timed_out.key, after.key) == ("timeout", "ok")
+    assert opened == 2
+
+
 async def _expect_ok(session: HttpSession, request: HttpRequest) -> None:
     result = await session.send(request)
     assert result.outcome is Outcome.OK, result

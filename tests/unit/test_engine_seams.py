@@ -18,6 +18,7 @@ from sla_runner.engine.transport import (
     compile_request,
     make_transport,
     redirect_hop,
+    resolve_engine,
 )
 from sla_runner.engine.ws import JsonFields, compile_channel
 from sla_runner.spec.models import Channel, Endpoint, Target
@@ -83,6 +84,26 @@ def test_body_scanner_finds_needles_across_any_chunking(
     for start, end in zip([0, *cuts], [*cuts, len(body)], strict=True):
         scanner.feed(body[start:end])
     assert scanner.found == (needle in body)
+
+
+def test_credentials_in_the_url_become_basic_auth_and_leave_the_url() -> None:
+    ok = Endpoint.model_validate({"path": "/a"})
+    with_auth = compile_request("a", ok, target(base_url="http://us%3Ar:p%40ss@svc.test:8000"))
+    assert with_auth.url == "http://svc.test:8000/a"
+    assert dict(with_auth.headers) == {"Authorization": "Basic dXM6cjpwQHNz"}  # us:r:p@ss
+    bare = compile_request("a", ok, target(base_url="http://@svc.test:8000"))
+    assert (bare.url, bare.headers) == ("http://svc.test:8000/a", ())
+    spec_wins = compile_request(
+        "a", ok, target(base_url="http://u:p@svc.test", headers={"authorization": "Bearer t"})
+    )
+    assert dict(spec_wins.headers) == {"authorization": "Bearer t"}
+
+
+def test_engine_resolution() -> None:
+    assert resolve_engine(target()) == "raw"
+    assert resolve_engine(target(engine="httpx")) == "httpx"
+    assert resolve_engine(target(engine="httpx"), "aiohttp") == "aiohttp"
+    assert resolve_engine(target(), cookies=True) == "aiohttp"  # raw keeps no cookie jar
 
 
 def test_redirect_policy() -> None:
