@@ -12,6 +12,7 @@ import signal
 import socket
 import subprocess
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -56,11 +57,8 @@ def _long_spec(server: LiveServer, ok_path: str, *, hang: bool = False) -> dict[
     )
 
 
-def _start(
-    server: LiveServer, args: list[str | Path], ok_path: str, *, min_ok: int = 50
-) -> subprocess.Popen[str]:
-    """Start the CLI and wait until its load reaches the server."""
-    proc = subprocess.Popen(
+def _spawn(*args: str | Path) -> subprocess.Popen[str]:
+    return subprocess.Popen(
         cli_argv(*args),
         cwd=ROOT,
         env=cli_env(),
@@ -69,13 +67,25 @@ def _start(
         stderr=subprocess.PIPE,
         text=True,
     )
+
+
+def _wait_until(proc: subprocess.Popen[str], ready: Callable[[], bool], what: str) -> None:
+    """Poll ``ready`` while the CLI runs; fail with its output if it exits or 30 s pass."""
     deadline = time.monotonic() + 30
-    while server.counts().get(ok_path, 0) < min_ok:
+    while not ready():
         if proc.poll() is not None or time.monotonic() > deadline:
             proc.kill()
             out, err = proc.communicate(timeout=10)
-            pytest.fail(f"the run did not start (exit {proc.returncode}):\n{out}\n{err}")
+            pytest.fail(f"the run {what} (exit {proc.returncode}):\n{out}\n{err}")
         time.sleep(0.05)
+
+
+def _start(
+    server: LiveServer, args: list[str | Path], ok_path: str, *, min_ok: int = 50
+) -> subprocess.Popen[str]:
+    """Start the CLI and wait until its load reaches the server."""
+    proc = _spawn(*args)
+    _wait_until(proc, lambda: server.counts().get(ok_path, 0) >= min_ok, "did not start")
     time.sleep(0.5)  # well inside the steady stage
     return proc
 
@@ -150,16 +160,8 @@ def test_signal_while_connecting_still_writes_error_reports(tmp_path: Path) -> N
             data = spec_data(f"http://127.0.0.1:{port}")
             data["target"]["connect_timeout"] = "60s"
             out, junit = tmp_path / "verdict.json", tmp_path / "junit.xml"
-            proc = subprocess.Popen(
-                cli_argv("run", spec_file(tmp_path, data), "--json", out, "--junit", junit),
-                cwd=ROOT,
-                env=cli_env(),
-                stdin=subprocess.DEVNULL,
-                stdout=subprocess.PIPE,
-                stderr=subprocess.PIPE,
-                text=True,
-            )
-            _wait_connecting(proc, port)
+            proc = _spawn("run", spec_file(tmp_path, data), "--json", out, "--junit", junit)
+            _wait_until(proc, lambda: _connecting(proc.pid, port), "never tried to connect")
             time.sleep(0.3)
             sent = time.monotonic()
             proc.send_signal(signal.SIGINT)
@@ -174,18 +176,13 @@ def test_signal_while_connecting_still_writes_error_reports(tmp_path: Path) -> N
     assert junit.is_file()
 
 
-def _wait_connecting(proc: subprocess.Popen[str], port: int) -> None:
-    """Until the CLI has a connection to ``port`` in SYN_SENT: it is in its preflight."""
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline and proc.poll() is None:
-        with contextlib.suppress(psutil.Error):
-            for conn in psutil.Process(proc.pid).net_connections(kind="tcp"):
-                if conn.raddr and conn.raddr.port == port and conn.status == psutil.CONN_SYN_SENT:
-                    return
-        time.sleep(0.05)
-    proc.kill()
-    out, err = proc.communicate(timeout=10)
-    pytest.fail(f"the run never tried to connect (exit {proc.returncode}):\n{out}\n{err}")
+def _connecting(pid: int, port: int) -> bool:
+    """Whether the process has a connection to ``port`` in SYN_SENT: it is in its preflight."""
+    with contextlib.suppress(psutil.Error):
+        for conn in psutil.Process(pid).net_connections(kind="tcp"):
+            if conn.raddr and conn.raddr.port == port and conn.status == psutil.CONN_SYN_SENT:
+                return True
+    return False
 
 
 def test_unwritable_report_path(test_server: LiveServer, tmp_path: Path) -> None:
