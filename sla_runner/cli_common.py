@@ -13,7 +13,8 @@ exit codes:
   0  pass: every threshold held (warnings allowed)
   1  a threshold failed, or --fail-fast stopped the run
   2  invalid spec or command line (nothing was run)
-  3  the run could not be carried out, or was aborted
+  3  the run could not be carried out, or was aborted; or a report could not be
+     written, or a verdict given to merge could not be read or merged
   4  invalid run: the generator could not deliver the planned load
 """
 

@@ -57,6 +57,8 @@ def read_verdict(path: Path | str) -> Verdict:
     target = Path(path)
     try:
         text = target.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as exc:
-        raise ReportError(f"cannot read verdict {target}: {exc}") from None
+    except OSError as exc:
+        raise ReportError(f"{target}: cannot read the verdict: {exc.strerror or exc}") from None
+    except UnicodeDecodeError as exc:
+        raise ReportError(f"{target}: not a JSON verdict: not UTF-8 text ({exc.reason})") from None
     return verdict_from_json(text, source=str(target))

@@ -110,7 +110,7 @@ def test_a_file_that_is_not_a_verdict_is_a_report_error(tmp_path: Path) -> None:
         read_verdict(bad)
     with pytest.raises(ReportError, match="not a JSON verdict"):
         verdict_from_json("{", source="x.json")
-    with pytest.raises(ReportError, match="cannot read verdict"):
+    with pytest.raises(ReportError, match=r"missing\.json: cannot read the verdict: No such file"):
         read_verdict(tmp_path / "missing.json")
 
 
