@@ -9,8 +9,10 @@ Adding a subcommand: in ``cli_spec.py`` or ``cli_run.py`` write ``add_<name>(sub
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from collections.abc import Callable, Sequence
+from typing import Any, TextIO, cast
 
 from sla_runner import __version__
 from sla_runner.cli_common import (
@@ -76,6 +78,39 @@ def run(argv: Sequence[str] | None = None) -> int:
         return EXIT_RUN_ERROR
 
 
+class _ReaderGone:
+    """stdout that survives its reader leaving (``sla-runner run ... | head``): once the pipe
+    breaks, the rest of the output goes to /dev/null, and the run, its reports and its exit
+    code are unaffected."""
+
+    def __init__(self, stream: TextIO) -> None:
+        self._stream = stream
+
+    def write(self, text: str) -> int:
+        try:
+            return self._stream.write(text)
+        except BrokenPipeError:
+            self._to_devnull()
+            return len(text)
+
+    def flush(self) -> None:
+        try:
+            self._stream.flush()
+        except BrokenPipeError:
+            self._to_devnull()
+
+    def _to_devnull(self) -> None:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, self._stream.fileno())  # what is still buffered is flushed there
+        os.close(devnull)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._stream, name)
+
+
 def main() -> None:
     """Console-script entry point."""
-    sys.exit(run())
+    sys.stdout = cast(TextIO, _ReaderGone(sys.stdout))
+    code = run()
+    sys.stdout.flush()
+    sys.exit(code)

@@ -233,6 +233,23 @@ def test_a_disk_that_fills_up_keeps_the_old_reports_whole(
     assert sorted(p.name for p in reports.iterdir()) == ["junit.xml", "verdict.json"]
 
 
+def test_a_reader_that_leaves_loses_no_report(test_server: LiveServer, tmp_path: Path) -> None:
+    """stdout's pipe closed before anything is printed (as `| head` does): no traceback,
+    the reports are written and the exit code is the verdict's."""
+    data = spec_data(test_server.url)
+    data["load"]["stages"] = [{"duration": "300ms", "users": 2}]
+    out, junit = tmp_path / "verdict.json", tmp_path / "junit.xml"
+    proc = _spawn("run", spec_file(tmp_path, data), "--json", out, "--junit", junit, "--quiet")
+    assert proc.stdout is not None
+    proc.stdout.close()  # the reader is gone before the summary
+    _, stderr = _communicate(proc)
+    assert proc.returncode == 0, stderr
+    assert "Traceback" not in stderr
+    assert "BrokenPipe" not in stderr
+    assert read_json(out)["status"] == "pass"
+    assert junit.is_file()
+
+
 def test_report_path_in_proc_is_refused_clearly(test_server: LiveServer, tmp_path: Path) -> None:
     data = spec_data(test_server.url)
     data["load"]["stages"] = [{"duration": "100ms", "users": 1}, {"duration": "300ms", "users": 1}]
