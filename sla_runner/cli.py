@@ -79,9 +79,9 @@ def run(argv: Sequence[str] | None = None) -> int:
 
 
 class _ReaderGone:
-    """stdout that survives its reader leaving (``sla-runner run ... | head``): once the pipe
-    breaks, the rest of the output goes to /dev/null, and the run, its reports and its exit
-    code are unaffected."""
+    """An output that survives its reader leaving (``sla-runner run ... | head``): once the
+    pipe breaks, the rest of the output goes to /dev/null, and the run, its reports and its
+    exit code are unaffected."""
 
     def __init__(self, stream: TextIO) -> None:
         self._stream = stream
@@ -111,6 +111,8 @@ class _ReaderGone:
 def main() -> None:
     """Console-script entry point."""
     sys.stdout = cast(TextIO, _ReaderGone(sys.stdout))
+    sys.stderr = cast(TextIO, _ReaderGone(sys.stderr))  # progress lines, errors: 2>&1 | head
     code = run()
     sys.stdout.flush()
+    sys.stderr.flush()
     sys.exit(code)
