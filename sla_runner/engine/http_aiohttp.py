@@ -18,18 +18,12 @@ from sla_runner.engine.transport import (
     HttpRequest,
     HttpSession,
     Outcome,
-    RedirectPolicy,
     Result,
+    TransportBase,
 )
-from sla_runner.spec.models import Target
 
 
-class AiohttpTransport:
-    def __init__(self, target: Target, *, cookies: bool = False) -> None:
-        self.target = target
-        self.cookies = cookies
-        self.policy = RedirectPolicy(target)
-
+class AiohttpTransport(TransportBase):
     def session(self, *, connections: int) -> HttpSession:
         return AiohttpSession(self, connections)
 
@@ -118,10 +112,7 @@ class AiohttpSession:
 
     def _h2(self) -> HttpSession:
         if self._http2 is None:
-            from sla_runner.engine.http_httpx import HttpxTransport  # noqa: PLC0415
-
-            transport = HttpxTransport(self._transport.target, cookies=self._transport.cookies)
-            self._http2 = transport.session(connections=self._connections)
+            self._http2 = self._transport.http2.session(connections=self._connections)
         return self._http2
 
     async def aclose(self) -> None:

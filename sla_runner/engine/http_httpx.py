@@ -17,17 +17,15 @@ from sla_runner.engine.transport import (
     HttpRequest,
     HttpSession,
     Outcome,
-    RedirectPolicy,
     Result,
+    TransportBase,
 )
 from sla_runner.spec.models import Target
 
 
-class HttpxTransport:
+class HttpxTransport(TransportBase):
     def __init__(self, target: Target, *, cookies: bool = False) -> None:
-        self.target = target
-        self.cookies = cookies
-        self.policy = RedirectPolicy(target)
+        super().__init__(target, cookies=cookies)
         self._tls: dict[bool, ssl.SSLContext] = {}
 
     def tls(self, http2: bool) -> ssl.SSLContext:

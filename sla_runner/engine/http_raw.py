@@ -22,19 +22,17 @@ from sla_runner.engine.transport import (
     HttpRequest,
     HttpSession,
     Outcome,
-    RedirectPolicy,
     Result,
+    TransportBase,
 )
 from sla_runner.spec.models import Target
 
 _CACHED_REQUESTS = 4096
 
 
-class RawTransport:
+class RawTransport(TransportBase):
     def __init__(self, target: Target, *, cookies: bool = False) -> None:
-        self.target = target
-        self.cookies = cookies  # make_transport sends sessions with cookies to aiohttp
-        self.policy = RedirectPolicy(target)
+        super().__init__(target, cookies=cookies)  # make_transport sends cookies to aiohttp
         self.connect_s = target.connect_timeout.seconds
         self._tls: ssl.SSLContext | None = None
         self._wires: dict[int, tuple[HttpRequest, Wire]] = {}
@@ -230,10 +228,7 @@ class RawSession:
 
     def _h2(self) -> HttpSession:
         if self._http2 is None:
-            from sla_runner.engine.http_httpx import HttpxTransport  # noqa: PLC0415
-
-            transport = HttpxTransport(self._transport.target, cookies=self._transport.cookies)
-            self._http2 = transport.session(connections=self._limit)
+            self._http2 = self._transport.http2.session(connections=self._limit)
         return self._http2
 
     async def aclose(self) -> None:

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import base64
 import dataclasses
+import functools
 import json
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -173,6 +174,26 @@ class HttpTransport(Protocol):
     def session(self, *, connections: int) -> HttpSession:
         """A new session with its own pool of up to ``connections`` connections."""
         ...
+
+
+class TransportBase:
+    """What every transport holds: the target, whether sessions keep cookies, the redirect
+    policy, and the httpx transport that serves ``http2`` endpoints for the HTTP/1.1 ones.
+
+    That httpx transport is made on first use and shared by every session, so its TLS
+    contexts (loading the CA bundle takes ~15 ms) are built once per run, not once per user.
+    """
+
+    def __init__(self, target: Target, *, cookies: bool = False) -> None:
+        self.target = target
+        self.cookies = cookies
+        self.policy = RedirectPolicy(target)
+
+    @functools.cached_property
+    def http2(self) -> HttpTransport:
+        from sla_runner.engine.http_httpx import HttpxTransport  # noqa: PLC0415
+
+        return HttpxTransport(self.target, cookies=self.cookies)
 
 
 def resolve_engine(target: Target, engine: str | None = None, *, cookies: bool = False) -> str:
