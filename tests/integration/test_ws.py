@@ -5,6 +5,7 @@ from __future__ import annotations
 import functools
 import json
 import socket
+import ssl
 import time
 import urllib.request
 import uuid
@@ -197,3 +198,39 @@ async def test_many_connections_accounted_exactly(test_server: LiveServer) -> No
                 tg.start_soon(functools.partial(run_channel, ch, sink, stop=sink.stop))
     assert sum((s.trip_keys() for s in sinks), Counter()) == {"ok": 2000}
     assert test_server.counts()[f"ws:{path}"] == 2000
+
+
+async def test_wss_verifies_the_certificate_by_default(test_server: LiveServer) -> None:
+    """The test server's certificate is self-signed: refused unless the spec turns it off."""
+    path = f"/ws/echo?tag={tag()}"
+    sink = await drive(channel(test_server.tls_url, path, reconnect=0), limit=1, deadline_s=5)
+    assert sink.connect_keys() == {"tls_error": 1}
+    assert test_server.counts().get(f"ws:{path}", 0) == 0
+
+
+async def test_wss_connections_share_one_tls_context(
+    test_server: LiveServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Every user's connection to a wss channel uses the context the channel was compiled
+    with: loading the CA bundle costs ~15 ms, paid once, not once per connection."""
+    made: list[bool] = []
+    create = ssl.create_default_context
+
+    def counted(*args: Any, **kwargs: Any) -> ssl.SSLContext:
+        made.append(True)
+        return create(*args, **kwargs)
+
+    monkeypatch.setattr(ssl, "create_default_context", counted)
+    path = f"/ws/echo?tag={tag()}"
+    spec = Channel.model_validate({"path": path, "send": "hello", "interval": "5ms"})
+    target = Target.model_validate({"base_url": test_server.tls_url, "verify_tls": False})
+    ch = compile_channel("chan", spec, target)
+    sinks = [Sink(limit=3) for _ in range(4)]
+    with anyio.fail_after(10):
+        async with anyio.create_task_group() as tg:
+            for sink in sinks:
+                tg.start_soon(functools.partial(run_channel, ch, sink, stop=sink.stop))
+    assert sum((s.connect_keys() for s in sinks), Counter()) == {"ok": 4}
+    assert sum((s.trip_keys() for s in sinks), Counter()) == {"ok": 12}
+    assert test_server.counts()[f"ws:{path}"] == 12
+    assert len(made) == 1
