@@ -27,6 +27,7 @@ from hdrh.histogram import HdrHistogram
 
 from bench.common import VENV_BIN, stop_process
 from bench.tools import LOCUST
+from sla_runner.metrics.histogram import value_at_percentile
 
 POLL_S = 0.1
 GENERATOR_CORE = 1
@@ -175,8 +176,8 @@ def sla_runner(
     measured, code = _watch("sla-runner", args, count, work / f"{name}.log", seconds + 60)
     verdict = json.loads(verdict_path.read_text())
     hist = _histogram(verdict, metric, stage=1)
-    measured.p50_us = float(hist.get_value_at_percentile(50))
-    measured.p99_us = float(hist.get_value_at_percentile(99))
+    measured.p50_us = float(value_at_percentile(hist, 50))
+    measured.p99_us = float(value_at_percentile(hist, 99))
     validity = verdict["validity"]
     generator = verdict["recording"]["generator"]
     lateness = HdrHistogram.decode(generator["send_lateness_us_hdr"])
@@ -199,8 +200,8 @@ def sla_runner(
         "planned": validity["planned"],
         "dropped": validity["dropped"],
         "late": validity["late"],
-        "send_lateness_p50_us": lateness.get_value_at_percentile(50),
-        "send_lateness_p99_us": lateness.get_value_at_percentile(99),
+        "send_lateness_p50_us": value_at_percentile(lateness, 50),
+        "send_lateness_p99_us": value_at_percentile(lateness, 99),
         "send_lateness_max_us": lateness.get_max_value(),
         "loop_lag_p99_ms": validity["loop_lag_p99_ms"],
     }

@@ -17,6 +17,7 @@ import statistics
 from collections import Counter
 
 from sla_runner import display
+from sla_runner.metrics.histogram import value_at_percentile
 from sla_runner.metrics.recording import LATENCY_METRICS, Recording, Series
 from sla_runner.metrics.stats import count_above, merged_latency, slope_and_r
 from sla_runner.verdict_model import ThresholdResult
@@ -98,7 +99,7 @@ def dominant_scope(recording: Recording, result: ThresholdResult) -> str | None:
         return None
     pct = float(result.stat[1:]) if result.stat.startswith("p") else 95.0
     name = f"p{pct:g}"
-    mine = merged_latency(by_scope[top]).get_value_at_percentile(pct) / 1000
+    mine = value_at_percentile(merged_latency(by_scope[top]), pct) / 1000
     others_hist = merged_latency([s for sc, ss in by_scope.items() if sc != top for s in ss])
     noun = _NOUNS[result.metric]
     sentence = (
@@ -107,7 +108,7 @@ def dominant_scope(recording: Recording, result: ThresholdResult) -> str | None:
         f"{display.value(result.limit, 'ms')} ({display.percent(above[top], total)})"
     )
     if others_hist.get_total_count():
-        others = others_hist.get_value_at_percentile(pct) / 1000
+        others = value_at_percentile(others_hist, pct) / 1000
         kind = "endpoints" if result.metric == "http" else "channels"
         sentence += (
             f"; its {name} is {display.value(mine, 'ms')} against "

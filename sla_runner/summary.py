@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-import math
 from collections import Counter
 
 from hdrh.histogram import HdrHistogram
 
-from sla_runner.metrics.histogram import encode
+from sla_runner.metrics.histogram import encode, nearest_rank
 from sla_runner.metrics.recording import GAUGE_SCALE, GAUGES, LATENCY_METRICS, Recording
 from sla_runner.metrics.stats import (
     NS_PER_S,
@@ -73,10 +72,7 @@ def metrics_summary(recording: Recording) -> dict[str, MetricSummary]:
         held = sorted(r.users for r in rows)
         n = len(held)
 
-        def nearest_rank(p: float) -> float:
-            return float(held[max(1, math.ceil(p * n / 100)) - 1])
-
-        figures = {name: nearest_rank(p) for name, p in SUMMARY_PERCENTILES}
+        figures = {name: float(held[nearest_rank(p, n) - 1]) for name, p in SUMMARY_PERCENTILES}
         figures.update({s: users_stat(rows, s) for s in ("min", "mean", "max")})
         out["users"] = MetricSummary(
             count=n, values=Percentiles.model_validate(figures), unit="users"

@@ -18,6 +18,7 @@ A service must not be failed (or passed) on figures the generator corrupted. A r
 from __future__ import annotations
 
 from sla_runner import display
+from sla_runner.metrics.histogram import value_at_percentile
 from sla_runner.metrics.recording import Recording
 from sla_runner.verdict_model import Validity
 
@@ -47,7 +48,7 @@ def judge_validity(recording: Recording) -> Validity:
         )
     cpu_p90 = cpu_max = None
     if gen.cpu_pct.get_total_count():
-        cpu_p90 = gen.cpu_pct.get_value_at_percentile(GENERATOR_CPU_PERCENTILE) / 100
+        cpu_p90 = value_at_percentile(gen.cpu_pct, GENERATOR_CPU_PERCENTILE) / 100
         cpu_max = gen.cpu_pct.get_max_value() / 100
         if cpu_p90 >= GENERATOR_CPU_SATURATED_PCT:
             reasons.append(
@@ -57,7 +58,7 @@ def judge_validity(recording: Recording) -> Validity:
             )
     lag_p99 = None
     if gen.loop_lag_us.get_total_count():
-        lag_p99 = gen.loop_lag_us.get_value_at_percentile(99) / 1000
+        lag_p99 = value_at_percentile(gen.loop_lag_us, 99) / 1000
         if lag_p99 > MAX_LOOP_LAG_P99_MS:
             reasons.append(
                 f"the generator's event loop lagged: p99 {display.number(lag_p99)} ms over "

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 
 from hdrh.histogram import HdrHistogram
 
-from sla_runner.metrics.histogram import LATENCY_HIGHEST_US, gauge_histogram
+from sla_runner.metrics.histogram import LATENCY_HIGHEST_US, gauge_histogram, value_at_percentile
 from sla_runner.metrics.recording import GeneratorStats, Recording, Series, TimelineRow
 from sla_runner.plan import Plan
 
@@ -140,9 +140,9 @@ class Recorder:
     def _close_row(self) -> None:
         row, hist = self._row, self._row_hist
         if hist.get_total_count():
-            row.p50_ms = hist.get_value_at_percentile(50) / 1000
-            row.p95_ms = hist.get_value_at_percentile(95) / 1000
-            row.p99_ms = hist.get_value_at_percentile(99) / 1000
+            row.p50_ms = value_at_percentile(hist, 50) / 1000
+            row.p95_ms = value_at_percentile(hist, 95) / 1000
+            row.p99_ms = value_at_percentile(hist, 99) / 1000
             hist.reset()
         self._timeline.append(row)
 

@@ -4,10 +4,10 @@ Units follow the threshold grammar: milliseconds for latencies, bytes for proces
 percent for process.cpu and the success/error rates, per second for rates, plain numbers
 for counts and users.
 
-Percentiles, min and max of a histogram are HdrHistogram's own figures: a value is
-reported as the highest value equivalent to it at 3 significant digits (the minimum as
-the lowest), so a reported latency is at most 0.1% above the recorded one. Values below
-2,048 µs (and below 2,048 KiB or 20.48% for gauges) are exact.
+Percentiles are nearest-rank, rounded up (:func:`~sla_runner.metrics.histogram.nearest_rank`).
+A histogram's figures are reported as the highest value equivalent at 3 significant digits
+(the minimum as the lowest), so a reported latency is at most 0.1% above the recorded one.
+Values below 2,048 µs (and below 2,048 KiB or 20.48% for gauges) are exact.
 
 Every comparison is made on correctly rounded floats of exact integer ratios
 (``100 * ok / count``, ``count * 1e9 / window_ns``), so a value that equals its limit
@@ -20,7 +20,7 @@ from dataclasses import dataclass
 
 from hdrh.histogram import HdrHistogram
 
-from sla_runner.metrics.histogram import gauge_histogram, merged
+from sla_runner.metrics.histogram import gauge_histogram, merged, value_at_percentile
 from sla_runner.metrics.recording import GAUGE_SCALE, Recording, Series, TimelineRow
 from sla_runner.spec.thresholds import LATENCY_METRICS, Threshold
 
@@ -72,7 +72,7 @@ def histogram_stat(hist: HdrHistogram, stat: str, scale: float) -> float:
     elif stat == "mean":
         raw = hist.get_mean_value()
     else:
-        raw = hist.get_value_at_percentile(float(stat[1:]))
+        raw = value_at_percentile(hist, float(stat[1:]))
     return _scaled(raw, scale)
 
 

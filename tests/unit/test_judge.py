@@ -106,6 +106,45 @@ def test_percentiles_report_hdr_highest_equivalent_value() -> None:
 
 
 @pytest.mark.parametrize(
+    ("expr", "observed", "passed"),
+    [
+        # 11 requests of 1.5 ms and one of 1.9 ms: 95% of 12 is 11.4 samples, so the p95 is
+        # the 12th; the 11th (hdrh's rank rounded to nearest) has only 91.7% at or below it.
+        ("p95(http) < 1.8ms", 1.9, False),
+        ("p92(http) < 1.8ms", 1.9, False),
+        ("p91(http) < 1.8ms", 1.5, True),  # 10.92 samples: the 11th
+        ("p50(http) < 1.8ms", 1.5, True),
+        ("max(http) < 1.8ms", 1.9, False),
+    ],
+)
+def test_percentiles_are_nearest_rank_rounded_up(expr: str, observed: float, passed: bool) -> None:
+    def one_slow_in_12(rec: Recorder) -> None:
+        rec.users(1, 0)
+        for k in range(11):
+            http(rec, "list-items", 1.5, k / 25)
+        http(rec, "list-items", 1.9, 0.5)
+
+    result = only(judged([expr], one_slow_in_12))
+    assert result.observed == observed
+    assert result.passed is passed
+
+
+def test_p99_9_of_1000_samples_is_the_999th() -> None:
+    """The percentile is taken as written: 99.9% of 1,000 is exactly 999, not 999.0000001."""
+
+    def slowest_two(rec: Recorder) -> None:
+        rec.users(1, 0)
+        for k in range(998):
+            http(rec, "list-items", 1.0, k / 1000)
+        http(rec, "list-items", 1.5, 0.9985)
+        http(rec, "list-items", 1.9, 0.999)
+
+    result = only(judged(["p99.9(http) < 1.8ms"], slowest_two))
+    assert result.observed == 1.5
+    assert result.passed is True
+
+
+@pytest.mark.parametrize(
     ("expr", "passed"),
     [
         ("success_rate(http) > 99%", False),
