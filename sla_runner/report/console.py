@@ -84,19 +84,24 @@ def print_summary(
 
 def status_line(verdict: Verdict) -> str:
     """``FAIL: 2 of 7 thresholds failed (exit code 1)`` and the like."""
-    n = len(verdict.thresholds)
+    results = verdict.thresholds
+    n = len(results)
     failed = len(verdict.failed)
-    warned = sum(t.status == "warn" for t in verdict.thresholds)
+    held = sum(t.status == "pass" for t in results)
+    # A warn threshold that missed, or had no data to be judged on: reported, not failed.
+    warned = sum(t.severity == "warn" and t.passed is False for t in results)
+    skipped = sum(t.status == "skipped" for t in results)
     tail = f" (exit code {verdict.exit_code})"
-    warn_note = f", {warned} warning{'s' if warned != 1 else ''}" if warned else ""
+    notes = (f", {warned} warning{'s' if warned != 1 else ''}" if warned else "") + (
+        f", {skipped} skipped" if skipped else ""
+    )
     if verdict.status == "pass":
-        return f"PASS: {n} of {n} thresholds held{warn_note}{tail}"
+        return f"PASS: {held} of {n} thresholds held{notes}{tail}"
     if verdict.status == "fail":
-        return f"FAIL: {failed} of {n} thresholds failed{warn_note}{tail}"
+        return f"FAIL: {failed} of {n} thresholds failed{notes}{tail}"
     if verdict.status == "invalid":
         return f"INVALID RUN: the generator could not deliver the planned load{tail}"
     if verdict.status == "aborted":
-        skipped = sum(t.status == "skipped" for t in verdict.thresholds)
         return (
             f"ABORTED: judged on what was measured; {failed} failed, {skipped} skipped of {n}{tail}"
         )

@@ -43,6 +43,25 @@ def test_status_lines() -> None:
     )
 
 
+def test_pass_line_counts_only_what_held() -> None:
+    """A skipped threshold (a segment's load share) and a warn without data did not hold:
+    the line agrees with the JUnit report, which shows them as skipped and warned."""
+    base = verdict_of("pass")
+    first = base.thresholds[0]
+    thresholds = [
+        first,
+        first.model_copy(update={"status": "skipped", "passed": None}),
+        first.model_copy(update={"severity": "warn", "status": "warn", "passed": False}),
+        first.model_copy(
+            update={"severity": "warn", "status": "no_data", "passed": False, "observed": None}
+        ),
+    ]
+    verdict = base.model_copy(update={"thresholds": thresholds})
+    assert status_line(verdict) == (
+        "PASS: 1 of 4 thresholds held, 2 warnings, 1 skipped (exit code 0)"
+    )
+
+
 def test_a_terminal_console_is_used_as_given() -> None:
     out = io.StringIO()
     console = Console(file=out, force_terminal=True, width=160)
