@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from typing import Any
-from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
+from urllib.parse import quote, quote_plus, unquote_plus, urlsplit, urlunsplit
 
 MASK = "***"
 MIN_SECRET_LENGTH = 4
@@ -37,8 +37,11 @@ BINARY_KEYS = frozenset({"hdr", "cpu_pct_hdr", "loop_lag_us_hdr", "send_lateness
 
 
 def effective(secrets: Iterable[str]) -> list[str]:
-    """The secrets worth masking, longest first so that overlapping ones mask fully."""
-    return sorted({s for s in secrets if len(s) >= MIN_SECRET_LENGTH}, key=lambda s: (-len(s), s))
+    """The secrets worth masking, with the forms a URL gives them (percent-encoded, and
+    form-encoded with ``+`` for spaces), longest first so that overlapping ones mask fully."""
+    kept = {s for s in secrets if len(s) >= MIN_SECRET_LENGTH}
+    forms = kept | {quote(s, safe="") for s in kept} | {quote_plus(s, safe="") for s in kept}
+    return sorted(forms, key=lambda s: (-len(s), s))
 
 
 def redact(text: str, secrets: Iterable[str]) -> str:
@@ -59,12 +62,13 @@ def redact_url(url: str) -> str:
         userinfo, _, host = netloc.rpartition("@")
         user = userinfo.split(":", 1)[0]
         netloc = f"{user}:{MASK}@{host}" if ":" in userinfo else f"{MASK}@{host}"
-    query = parts.query
-    if query:
-        pairs = parse_qsl(query, keep_blank_values=True)
-        if any(k.lower() in SECRET_QUERY_KEYS for k, _ in pairs):
-            masked = [(k, MASK if k.lower() in SECRET_QUERY_KEYS else v) for k, v in pairs]
-            query = urlencode(masked, safe="*")
+    # Each pair as written: re-encoding the others would hide a secret among them from
+    # the masking of its raw form that follows.
+    pairs = [pair.partition("=") for pair in parts.query.split("&")] if parts.query else []
+    query = "&".join(
+        f"{key}={MASK}" if unquote_plus(key).lower() in SECRET_QUERY_KEYS else key + eq + value
+        for key, eq, value in pairs
+    )
     return urlunsplit((parts.scheme, netloc, parts.path, query, parts.fragment))
 
 
