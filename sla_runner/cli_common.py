@@ -12,9 +12,10 @@ EXIT_CODES_HELP = """\
 exit codes:
   0  pass: every threshold held (warnings allowed)
   1  a threshold failed, or --fail-fast stopped the run
-  2  invalid spec or command line (nothing was run)
+  2  invalid spec or command line (nothing was run); merge: verdicts that do not
+     belong together (another spec or plan, a segment twice)
   3  the run could not be carried out, or was aborted; or a report could not be
-     written, or a verdict given to merge could not be read or merged
+     written, or a verdict given to merge could not be read
   4  invalid run: the generator could not deliver the planned load
 """
 

@@ -9,8 +9,9 @@ otherwise from the thresholds the verdicts recorded as the spec wrote them.
 
 Errors: verdicts of different specs (SHA-256 differs), a ``--spec`` that is not the
 verdicts' spec, a verdict without a recording (status ``error``), recordings of different
-stages, or the same segment ``i/N`` twice are :class:`~sla_runner.errors.UsageError`
-(exit 2: the command line named files that do not belong together; nothing is judged).
+stages or stage durations, or the same segment ``i/N`` twice are
+:class:`~sla_runner.errors.UsageError` (exit 2: the command line named files that do not
+belong together; nothing is judged).
 A file that cannot be read or is not a verdict is a :class:`~sla_runner.errors.ReportError`
 (exit 3).
 """
@@ -47,11 +48,18 @@ def merge_verdicts(
     _check_same_spec(verdicts, spec)
     merged = merge_recordings(verdicts)
     run = _run(verdicts, merged, runner_version, spec)
+    invalid = [
+        f"{path} (segment {v.run.segment}): {reason}"
+        for path, v in verdicts
+        for reason in v.validity.reasons
+    ]
     if spec is None:
         rules = rules_as_written(first.spec_thresholds, source=str(verdicts[0][0]))
-        return judge_rules(first.spec, rules, merged, run)
+        return judge_rules(first.spec, rules, merged, run, invalid_parts=invalid)
     identity = spec_identity(spec.spec, run)
-    return judge_rules(identity, spec.spec.thresholds, merged, run, secrets=spec.secrets)
+    return judge_rules(
+        identity, spec.spec.thresholds, merged, run, secrets=spec.secrets, invalid_parts=invalid
+    )
 
 
 def merge_recordings(verdicts: Sequence[tuple[Path, Verdict]]) -> Recording:
@@ -98,6 +106,8 @@ def merge_recordings(verdicts: Sequence[tuple[Path, Verdict]]) -> Recording:
         except ValueError as exc:
             raise UsageError(f"{path_other}: {exc}") from None
     if missing:
+        present = sorted(int(s.split("/")[0]) for s in segments)
+        merged.segment = "+".join(map(str, present)) + f"/{len(segments) + len(missing)}"
         merged.notes.append(
             f"segments {', '.join(missing)} are missing: the merged figures cover "
             f"{len(segments)} of {len(segments) + len(missing)} shares of the load"

@@ -17,6 +17,8 @@ A service must not be failed (or passed) on figures the generator corrupted. A r
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from sla_runner import display
 from sla_runner.metrics.histogram import value_at_percentile
 from sla_runner.metrics.recording import Recording
@@ -35,10 +37,14 @@ BOUNDS: dict[str, float] = {
 }
 
 
-def judge_validity(recording: Recording) -> Validity:
-    """The run-quality facts of a recording, and the reasons it cannot be trusted, if any."""
+def judge_validity(recording: Recording, parts: Sequence[str] = ()) -> Validity:
+    """The run-quality facts of a recording, and the reasons it cannot be trusted, if any.
+
+    ``parts``: the reasons a merged recording's parts were invalid. Pooling would dilute one
+    host's trouble among the healthy ones, so a merge is invalid when any part was.
+    """
     gen = recording.generator
-    reasons: list[str] = []
+    reasons: list[str] = list(parts)
     missed = gen.dropped + gen.late
     if gen.planned > 0 and 100 * missed / gen.planned > MAX_DROPPED_LATE_PCT:
         reasons.append(

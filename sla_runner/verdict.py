@@ -100,10 +100,12 @@ def judge_rules(
     run: RunInfo,
     *,
     secrets: frozenset[str] = frozenset(),
+    invalid_parts: Sequence[str] = (),
 ) -> Verdict:
-    """Judge ``rules`` on ``recording``; ``merge`` calls this with the rules a verdict stored."""
+    """Judge ``rules`` on ``recording``; ``merge`` calls this with the rules a verdict stored
+    and the reasons any of the merged parts was invalid (``invalid_parts``)."""
     results = [evaluate(rule, recording) for rule in rules]
-    validity = judge_validity(recording)
+    validity = judge_validity(recording, invalid_parts)
     status = _status(recording, validity, results)
     findings: list[str] = []
     if status in ("fail", "invalid") or (status == "aborted" and _missed(results)):
@@ -198,7 +200,7 @@ def evaluate(rule: ThresholdRule, recording: Recording) -> ThresholdResult:
         status = "skipped"
         message = (
             f"{t.text}: skipped: segment {recording.segment} carries {share} of the load; "
-            "judged on the merged verdict"
+            f"judged when all {share.split('/')[1]} segments are merged"
         )
     else:
         if reason is None:
@@ -244,9 +246,12 @@ def evaluate(rule: ThresholdRule, recording: Recording) -> ThresholdResult:
 
 
 def _load_share(segment: str) -> str | None:
-    """``"1/3"`` for a segment of a split load; None for a whole run or a merged one."""
-    match = re.fullmatch(r"(\d+)/(\d+)", segment)
-    return f"1/{match[2]}" if match and int(match[2]) > 1 else None
+    """``"1/3"`` for a segment of a split load, ``"2/3"`` for a merge of two of its three
+    segments (``"1+2/3"``); None for a whole run or a complete merge."""
+    match = re.fullmatch(r"(\d+(?:\+\d+)*)/(\d+)", segment)
+    if match is None or int(match[2]) < 2:
+        return None
+    return f"{match[1].count('+') + 1}/{match[2]}"
 
 
 def _missed(results: list[ThresholdResult]) -> bool:

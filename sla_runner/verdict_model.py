@@ -57,7 +57,10 @@ class RunFacts(_Model):
     runner_version: str
     host: str
     base_url: str = Field(description="the target, with secrets redacted")
-    segment: str = Field(description="this process's share of the load, i/N, or 'merged'")
+    segment: str = Field(
+        description="this process's share of the load, i/N; 'merged' for all N segments "
+        "merged; 'i+j/N' for a merge that lacks some (load-share thresholds are skipped)"
+    )
     engine: str | None = Field(
         default=None,
         description="the HTTP/1.1 transport that sent the requests: raw, aiohttp or httpx "

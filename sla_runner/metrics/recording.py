@@ -140,10 +140,23 @@ class Recording:
 
     # -- merge and serialise ------------------------------------------------------------
 
+    def describe_stages(self) -> str:
+        """``warm 10s, steady 1m``: each stage's name and planned duration."""
+        return ", ".join(
+            f"{name} {ns / 1e9:g}s"
+            for name, ns in zip(self.stage_names, self.stage_durations_ns, strict=True)
+        )
+
     def merge(self, other: Recording) -> Recording:
         """A new recording holding both; the inputs are left as they were."""
         if self.stage_names != other.stage_names:
             raise ValueError("recordings of different plans cannot be merged (stages differ)")
+        if self.stage_durations_ns != other.stage_durations_ns:
+            raise ValueError(
+                "recordings of different plans cannot be merged (stage durations differ: "
+                f"{other.describe_stages()} against {self.describe_stages()}; "
+                "was one run with --set overrides?)"
+            )
         out = Recording.from_dict(self.to_dict())
         for key, series in other.series.items():
             mine = out.series.setdefault(key, Series())

@@ -11,6 +11,7 @@ from sla_runner.merge import merge_verdicts
 from sla_runner.plan import Segment
 from sla_runner.report.json_report import write_json
 from sla_runner.spec.loader import LoadedSpec
+from sla_runner.spec.models import Spec
 from sla_runner.verdict import judge
 from sla_runner.verdict_model import Verdict
 from tests.unit.verdict_data import (
@@ -124,3 +125,67 @@ def test_a_segment_leaves_load_share_thresholds_to_the_merged_verdict() -> None:
     assert [t.status for t in verdict.thresholds] == ["skipped", "skipped", "skipped", "pass"]
     assert "segment 1/2 carries 1/2 of the load" in verdict.thresholds[0].message
     assert verdict.status == "pass"
+
+
+def thirds(tmp_path: Path, spec: Spec, lag_ms: dict[int, float] | None = None) -> list[Path]:
+    """The three segments of ``known_run``; ``lag_ms`` gives a segment a lagging loop."""
+    paths = []
+    for part in range(3):
+        rec = known_run(spec, recorder(spec, Segment(part + 1, 3)), part=part, parts=3)
+        for _ in range(200):
+            rec.loop_lag(int((lag_ms or {}).get(part, 1.0) * 1_000_000))
+        verdict = judge(spec, close(rec), run_info(host=f"host-{part}", segment=f"{part + 1}/3"))
+        paths.append(write_json(tmp_path / f"third-{part}.json", verdict))
+    return paths
+
+
+def test_a_merge_missing_segments_leaves_load_share_thresholds_skipped(tmp_path: Path) -> None:
+    """Two of three segments carry two thirds of the users: judging ``users >= 10`` on them
+    would fail a service that held the whole load."""
+    spec = make_spec(["users >= 10", "count(http) > 1", "rate(http) > 1/s", "p95(http) < 10s"])
+    paths = thirds(tmp_path, spec)
+    partial = merge_verdicts(paths[:2], None)
+    assert partial.run.segment == "1+2/3"
+    assert [t.status for t in partial.thresholds] == ["skipped", "skipped", "skipped", "pass"]
+    assert "segment 1+2/3 carries 2/3 of the load" in partial.thresholds[0].message
+    assert partial.status == "pass"
+    whole = merge_verdicts(paths, None)
+    assert whole.run.segment == "merged"
+    assert [t.status for t in whole.thresholds] == ["pass"] * 4
+
+
+def test_a_merge_is_invalid_when_any_part_was(tmp_path: Path) -> None:
+    """One host's lagging loop is not diluted by the healthy ones: pooled, its p99 of
+    200 ms would sit at the 99.5th percentile and the merge would pass."""
+    spec = make_spec(["p95(http) < 10s"])
+    paths = thirds(tmp_path, spec, lag_ms={1: 200.0})
+    parts = [Verdict.model_validate_json(p.read_text(encoding="utf-8")) for p in paths]
+    assert [v.status for v in parts] == ["pass", "invalid", "pass"]
+    merged = merge_verdicts(paths, None)
+    assert merged.status == "invalid"
+    assert merged.exit_code == 4
+    assert any(
+        reason.startswith(f"{paths[1]} (segment 2/3): the generator's event loop lagged")
+        for reason in merged.validity.reasons
+    ), merged.validity.reasons
+
+
+def test_segments_of_different_stage_durations_do_not_merge(tmp_path: Path) -> None:
+    """A segment run with ``--set`` changing a stage's duration is another plan."""
+    stages = [{"name": "ramp", "duration": "2s", "users": 10}]
+    short = make_spec(
+        ["p95(http) < 10s"], stages=[*stages, {"name": "steady", "duration": "2s", "users": 10}]
+    )
+    long = make_spec(
+        ["p95(http) < 10s"], stages=[*stages, {"name": "steady", "duration": "60s", "users": 10}]
+    )
+    paths = []
+    for part, spec in enumerate((short, long)):
+        rec = known_run(spec, recorder(spec, Segment(part + 1, 2)), part=part, parts=2)
+        verdict = judge(spec, close(rec), run_info(segment=f"{part + 1}/2"))
+        paths.append(write_json(tmp_path / f"half-{part}.json", verdict))
+    with pytest.raises(
+        UsageError, match=r"stage durations differ: ramp 2s, steady 60s against ramp 2s, steady 2s"
+    ) as info:
+        merge_verdicts(paths, None)
+    assert info.value.exit_code == 2
