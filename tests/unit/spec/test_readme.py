@@ -34,6 +34,7 @@ def test_annotated_example_is_valid() -> None:
     spec = loaded.spec
     assert set(spec.endpoints) == {"list-items", "create-order"}
     assert len(spec.thresholds) == 7
+    assert spec.target.engine == "raw"  # the example shows the default
     assert "Bearer dev" in loaded.secrets
 
 
