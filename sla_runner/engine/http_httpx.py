@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import ssl
+from collections.abc import Iterable
 
 import httpx
 
@@ -27,6 +28,12 @@ class HttpxTransport(TransportBase):
     def __init__(self, target: Target, *, cookies: bool = False) -> None:
         super().__init__(target, cookies=cookies)
         self._tls: dict[bool, ssl.SSLContext] = {}
+
+    def prepare(self, requests: Iterable[HttpRequest]) -> None:
+        """The TLS context of each protocol the requests use, and httpcore's lazy imports
+        (made by the first client): together ~100 ms on the first request otherwise."""
+        for http2 in sorted({r.http2 for r in requests}):
+            httpx.AsyncClient(http2=http2, verify=self.tls(http2), trust_env=False)
 
     def tls(self, http2: bool) -> ssl.SSLContext:
         """One TLS context per protocol for all sessions (loading the CA bundle takes ~15 ms;

@@ -51,6 +51,10 @@ class RawTransport(TransportBase):
         self._wires[id(request)] = (request, wire)
         return wire
 
+    def _prepare(self, requests: list[HttpRequest]) -> None:
+        if any(r.url.startswith("https:") for r in requests):
+            self.tls()
+
     def tls(self) -> ssl.SSLContext:
         if self._tls is None:
             context = ssl.create_default_context()

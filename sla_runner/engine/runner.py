@@ -121,6 +121,7 @@ class Engine:
         self._requests: dict[str, HttpRequest] = {
             name: compile_request(name, ep, spec.target) for name, ep in spec.endpoints.items()
         }
+        self._transport.prepare(self._requests.values())
         self._channels: list[WsChannel] = [
             compile_channel(name, ch, spec.target) for name, ch in spec.channels.items()
         ]

@@ -17,7 +17,7 @@ import base64
 import dataclasses
 import functools
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from enum import StrEnum
 from typing import Protocol
@@ -175,6 +175,10 @@ class HttpTransport(Protocol):
         """A new session with its own pool of up to ``connections`` connections."""
         ...
 
+    def prepare(self, requests: Iterable[HttpRequest]) -> None:
+        """Made ready, before the run's clock starts, to send ``requests``."""
+        ...
+
 
 class TransportBase:
     """What every transport holds: the target, whether sessions keep cookies, the redirect
@@ -188,6 +192,18 @@ class TransportBase:
         self.target = target
         self.cookies = cookies
         self.policy = RedirectPolicy(target)
+
+    def prepare(self, requests: Iterable[HttpRequest]) -> None:
+        """Do before the clock starts what the first request would pay for on the loop:
+        lazy imports and TLS contexts (httpx: ~100 ms), which would otherwise be measured
+        as the service's latency and stall every user at the start of the run."""
+        wanted = list(requests)
+        if any(r.http2 for r in wanted):
+            self.http2.prepare([r for r in wanted if r.http2])
+        self._prepare([r for r in wanted if not r.http2])
+
+    def _prepare(self, requests: list[HttpRequest]) -> None:
+        """What this transport itself needs for ``requests`` (none of them ``http2``)."""
 
     @functools.cached_property
     def http2(self) -> HttpTransport:
