@@ -80,7 +80,12 @@ class RunInfo:
 
 def spec_identity(spec: Spec, run: RunInfo) -> SpecIdentity:
     return SpecIdentity(
-        name=spec.name, sla_version=spec.sla_version, path=run.spec_path, sha256=run.spec_sha256
+        name=spec.name,
+        sla_version=spec.sla_version,
+        path=run.spec_path,
+        sha256=run.spec_sha256,
+        owner=spec.owner,
+        labels=dict(spec.labels),
     )
 
 

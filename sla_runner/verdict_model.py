@@ -48,6 +48,10 @@ class SpecIdentity(_Model):
     sla_version: str
     path: str = Field(description="the spec file as given on the command line")
     sha256: str = Field(description="hex SHA-256 of the spec file's bytes")
+    owner: str | None = Field(None, description="the spec's owner, as written")
+    labels: dict[str, str] = Field(
+        default_factory=dict, description="the spec's free labels, as written"
+    )
 
 
 class RunFacts(_Model):

@@ -3,6 +3,8 @@
 Valid against the JUnit XSD the Jenkins xUnit plugin reads (``junit-10.xsd``); GitLab and
 GitHub test reporters read the same shape.
 
+Each case is named by its expression, with `` (during STAGE)`` when it judges one stage.
+
 - a threshold that held: an empty ``<testcase>``;
 - one that missed (severity fail): ``<failure type="ThresholdFailed">`` whose message is
   the verdict's (``p95(http) = 245.3 ms, limit < 200 ms (n=48,120)``) and whose body is
@@ -93,6 +95,8 @@ def _suite(verdict: Verdict, clean: _Clean) -> ET.Element:
         ("run.engine", run.engine or ""),
         ("verdict.status", verdict.status),
         ("verdict.exit_code", str(verdict.exit_code)),
+        *((("spec.owner", spec.owner),) if spec.owner else ()),
+        *((f"label.{key}", value) for key, value in sorted(spec.labels.items())),
     ):
         ET.SubElement(properties, "property", {"name": name, "value": clean(value)})
     suite.extend(cases)
@@ -100,9 +104,15 @@ def _suite(verdict: Verdict, clean: _Clean) -> ET.Element:
     return suite
 
 
+def case_name(t: ThresholdResult) -> str:
+    """The expression, and its stage when it judges one: CI tools key test cases by name,
+    so ``p95(http) < 200ms`` over the run and during a stage must not share one."""
+    return f"{t.expr} (during {t.during})" if t.during else t.expr
+
+
 def _case(verdict: Verdict, t: ThresholdResult, clean: _Clean) -> ET.Element:
     case = ET.Element("testcase")
-    case.set("name", clean(t.expr))
+    case.set("name", clean(case_name(t)))
     case.set("classname", clean(f"sla.{verdict.spec.name}"))
     case.set("time", _time(t.window_s))
     if verdict.status == "error":

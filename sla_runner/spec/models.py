@@ -333,8 +333,19 @@ def reference_problems(spec: Spec) -> list[tuple[tuple[str | int, ...], str]]:
             )
         )
     stages = spec.stage_names()
+    seen: dict[tuple[object, ...], int] = {}
     for i, rule in enumerate(spec.thresholds):
         t = rule.expr
+        same = seen.setdefault((t.metric, t.scope, t.stat, t.op, t.limit, t.unit, rule.during), i)
+        if same != i:
+            where = f" during {rule.during!r}" if rule.during else ""
+            problems.append(
+                (
+                    ("thresholds", i, "expr"),
+                    f"{t.text}{where} is already thresholds[{same}] "
+                    f"({spec.thresholds[same].expr.text}): judge it once",
+                )
+            )
         if t.scope is not None:
             declared = spec.endpoints if t.metric == "http" else spec.channels
             kind = "endpoint" if t.metric == "http" else "channel"

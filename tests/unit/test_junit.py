@@ -97,6 +97,26 @@ def test_properties_identify_the_spec_and_the_run() -> None:
         assert prop in xml
 
 
+def test_spec_owner_and_labels_are_properties() -> None:
+    xml = verdict_to_junit(verdict_of("pass"), secrets=frozenset({SECRET}))
+    for prop in (
+        '<property name="spec.owner" value="team-checkout" />',
+        '<property name="label.service" value="checkout" />',
+        '<property name="label.tier" value="1" />',
+    ):
+        assert prop in xml
+
+
+def test_a_threshold_of_one_stage_is_a_case_of_its_own_name() -> None:
+    """CI tools key cases by classname and name: the run's p95 and a stage's p95 of the
+    same expression must not collapse into one."""
+    names = JUnitXml.fromstring(verdict_to_junit(verdict_of("fail")))
+    cases = [case.name for suite in names for case in suite]
+    assert "p95(http) < 200ms" in cases
+    assert "p95(http) < 150ms (during steady)" in cases
+    assert len(cases) == len(set(cases))
+
+
 def test_golden_failed_run() -> None:
     xml = normalised(verdict_to_junit(verdict_of("fail"), secrets=frozenset({SECRET})))
     golden = GOLDEN / "junit_fail.xml"

@@ -31,6 +31,8 @@ def make_spec(
             "version": 1,
             "name": "checkout-api",
             "sla_version": "2.3.0",
+            "owner": "team-checkout",
+            "labels": {"tier": "1", "service": "checkout"},
             "target": target,
             "endpoints": {
                 "list-items": {"path": "/items", "weight": 3},

@@ -71,6 +71,20 @@ def test_open_model_specs_cannot_hold_channels() -> None:
     ]
 
 
+def test_a_threshold_given_twice_is_an_error() -> None:
+    """The same statistic, limit and window twice, however written (0.2s is 200ms): judged
+    twice, it would be two test cases of one name that CI tools collapse. The same
+    expression over another window is another threshold."""
+    text = VALID.replace(
+        "  - users >= 100\n",
+        "  - users >= 100\n  - p95(http)<0.2s\n  - {expr: p95(http) < 200ms, during: ramp}\n",
+    )
+    assert errors(text) == [
+        "spec.yaml:21:5: thresholds[3]: p95(http)<0.2s is already thresholds[0] "
+        "(p95(http) < 200ms): judge it once"
+    ]
+
+
 @pytest.mark.parametrize(
     ("path", "parts"),
     [
