@@ -101,6 +101,11 @@ def _finish(verdict: Verdict, args: argparse.Namespace, secrets: frozenset[str])
         except ReportError as exc:
             print(f"error: {exc}", file=sys.stderr)
             status = max(status, EXIT_RUN_ERROR)
+    if status != verdict.exit_code:  # the summary's last line named the verdict's code
+        print(
+            f"exit code {status}: a report could not be written "
+            f"(the verdict: {verdict.status}, exit code {verdict.exit_code})"
+        )
     return status
 
 

@@ -201,6 +201,9 @@ def test_unwritable_report_path(test_server: LiveServer, tmp_path: Path) -> None
     assert not bad.exists()
     assert junit.is_file()  # the other report is still written
     assert f"wrote {junit}" in run.stdout
+    assert run.stdout.rstrip().endswith(
+        "exit code 3: a report could not be written (the verdict: pass, exit code 0)"
+    )
 
 
 def test_a_disk_that_fills_up_keeps_the_old_reports_whole(
