@@ -7,9 +7,17 @@ describes itself in the JSON Schema as a string with a pattern and examples.
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Annotated, Any, TypeVar
+from typing import Annotated, Any, TypeVar, get_args
 
-from pydantic import BaseModel, ConfigDict, Field, PlainSerializer, PlainValidator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    PlainSerializer,
+    PlainValidator,
+    ValidationInfo,
+    field_validator,
+)
 from pydantic.json_schema import WithJsonSchema
 from pydantic_core import PydanticCustomError
 
@@ -24,9 +32,35 @@ _T = TypeVar("_T")
 
 
 class FrozenModel(BaseModel):
-    """Base of every spec model: immutable, unknown keys rejected."""
+    """Base of every spec model: immutable, unknown keys rejected, and no number field takes
+    a boolean (Pydantic would read ``max_in_flight: true`` as 1, ``weight: true`` as 1)."""
 
     model_config = ConfigDict(frozen=True, extra="forbid", populate_by_name=False)
+
+    @field_validator("*", mode="before")
+    @classmethod
+    def _numbers_are_not_flags(cls, value: Any, info: ValidationInfo) -> Any:
+        if info.field_name is None or not _numbers_only(
+            cls.model_fields[info.field_name].annotation
+        ):
+            return value
+        for item in value if isinstance(value, list) else [value]:
+            if isinstance(item, bool):
+                got = "true" if item else "false"
+                raise PydanticCustomError("number", "expected a number, got {got}", {"got": got})
+        return value
+
+
+def _numbers_only(annotation: Any) -> bool:
+    """Whether a field's type holds numbers (int, float, lists or optionals of them) and
+    never a boolean."""
+    seen: set[Any] = set()
+    pending = [annotation]
+    while pending:
+        kind = pending.pop()
+        seen.add(kind)
+        pending.extend(a for a in get_args(kind) if isinstance(a, type) or get_args(a))
+    return bool(seen & {int, float}) and bool not in seen
 
 
 def _parse_text(kind: str, example: str, parse: Callable[[str], _T], value: Any) -> _T:
@@ -70,6 +104,20 @@ RateField = Annotated[
     WithJsonSchema({"type": "string", "pattern": RATE_PATTERN, "examples": ["50/s", "3000/m"]}),
 ]
 Name = Annotated[str, Field(pattern=NAME_PATTERN)]
+
+
+def _flag(value: Any) -> bool:
+    """``true`` or ``false`` only: Pydantic's lax booleans would read ``off``, ``no``, ``1``
+    or ``y`` as one, against the YAML rule that only true/false are booleans. The text
+    ``true``/``false`` is accepted, as a ``${VAR}`` interpolation gives it."""
+    if isinstance(value, bool):
+        return value
+    if isinstance(value, str) and value.strip() in ("true", "false"):
+        return value.strip() == "true"
+    raise PydanticCustomError("flag", "expected true or false, got {got}", {"got": repr(value)})
+
+
+Flag = Annotated[bool, PlainValidator(_flag), WithJsonSchema({"type": "boolean"})]
 
 
 class ThinkTime(FrozenModel):

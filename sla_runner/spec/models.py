@@ -18,6 +18,7 @@ from sla_runner.spec.fields import (
     NAME_PATTERN,
     THRESHOLD_EXPR_SCHEMA,
     DurationField,
+    Flag,
     FrozenModel,
     Name,
     RateField,
@@ -95,7 +96,7 @@ class Target(_Model):
         Duration.parse("10s"), description="per request, unless an endpoint says otherwise"
     )
     connect_timeout: DurationField = Field(Duration.parse("5s"))
-    verify_tls: bool = Field(
+    verify_tls: Flag = Field(
         True, description="verify TLS certificates; false is printed as a warning"
     )
     engine: Literal["raw", "aiohttp", "httpx"] = Field(
@@ -103,7 +104,7 @@ class Target(_Model):
         description="HTTP/1.1 transport: raw (asyncio + httptools), aiohttp or httpx; "
         "endpoints with http2: true always use httpx",
     )
-    follow_redirects: bool = True
+    follow_redirects: Flag = True
     allowed_hosts: list[str] = Field(
         default_factory=list, description="other hosts redirects may lead to (default: none)"
     )
@@ -141,7 +142,7 @@ class Endpoint(_Model):
     body: str | None = Field(None, description="a text body")
     weight: float = Field(1, gt=0, le=1_000_000, description="share of the endpoint mix")
     timeout: DurationField | None = None
-    http2: bool = Field(False, description="use HTTP/2 (through httpx)")
+    http2: Flag = Field(False, description="use HTTP/2 (through httpx)")
     expect: Expect = Field(default_factory=Expect)
 
     @model_validator(mode="after")
@@ -187,7 +188,7 @@ class Channel(_Model):
     timeout: DurationField = Field(
         Duration.parse("5s"), description="for a reply, and for connecting"
     )
-    compression: bool = Field(
+    compression: Flag = Field(
         False, description="permessage-deflate; off by default because it changes the figures"
     )
     reconnect: int = Field(

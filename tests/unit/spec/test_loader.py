@@ -71,6 +71,31 @@ def test_open_model_specs_cannot_hold_channels() -> None:
     ]
 
 
+def test_flags_are_true_or_false_and_numbers_are_not_flags() -> None:
+    """Pydantic's lax mode would read 'off', 'no' and '1' as booleans and true as the
+    number 1: each is an error instead. The text 'true', as ${VAR} gives it, is a flag."""
+    text = VALID.replace(
+        "  process: {port: 8000}\n", "  process: {port: true}\n  verify_tls: 'off'\n"
+    )
+    text = text.replace("weight: 3,", "weight: true, http2: '1',")
+    text = text.replace("interval: 200ms}", "interval: 200ms, compression: 'true'}")
+    text = text.replace("  think_time: 100ms\n", "  think_time: 100ms\n  max_in_flight: true\n")
+    text = text.replace("expect: {status: 200}", "expect: {status: [200, false]}")
+    assert errors(text) == [
+        "spec.yaml:6:19: target.process.port: expected a number, got true",
+        "spec.yaml:7:15: target.verify_tls: expected true or false, got 'off'",
+        "spec.yaml:9:51: endpoints.list-items.weight: expected a number, got true",
+        "spec.yaml:9:64: endpoints.list-items.http2: expected true or false, got '1'",
+        "spec.yaml:9:86: endpoints.list-items.expect.status: expected a number, got false",
+        "spec.yaml:18:18: load.max_in_flight: expected a number, got true",
+    ]
+    assert (
+        load(VALID.replace("weight: 3,", "http2: '${H2}',"), env={"H2": "true"})
+        .spec.endpoints["list-items"]
+        .http2
+    )
+
+
 def test_a_threshold_given_twice_is_an_error() -> None:
     """The same statistic, limit and window twice, however written (0.2s is 200ms): judged
     twice, it would be two test cases of one name that CI tools collapse. The same
