@@ -130,6 +130,7 @@ class Engine:
         self._t0 = time.monotonic_ns()
         self._held = 0
         self._interrupted = 0
+        self._stopped_ns: int | None = None  # when a stop was asked for, if it was
         # Before any load: a process that cannot be found is a RunError the caller reports.
         selector = spec.target.process
         self._process = find_process(selector) if selector is not None else None
@@ -153,9 +154,11 @@ class Engine:
             elapsed = await self._drive()
         finally:
             gc.unfreeze()  # also when the run raised: a library caller's objects are collected
+        stopped = self._stopped_ns
         if self.control.stop.is_set():
+            at = elapsed if stopped is None else stopped
             self.recorder.note(
-                f"the run stopped at {elapsed / 1e9:.1f}s of {plan.duration_ns / 1e9:g}s: "
+                f"the run stopped at {at / 1e9:.1f}s of {plan.duration_ns / 1e9:g}s: "
                 f"{self.control.reason}"
             )
         if self._interrupted:
@@ -168,6 +171,7 @@ class Engine:
             started_at=started_at,
             finished_at=time.time(),
             aborted=self.control.stop.is_set(),
+            stopped_ns=stopped,
         )
 
     async def _drive(self) -> int:
@@ -323,6 +327,7 @@ class Engine:
 
     async def _stop_when_asked(self, load: TaskGroup) -> None:
         await self.control.stop.wait()
+        self._stopped_ns = self.now()  # the load stops here; what follows is grace
         # Stopped early: users get a short grace, then everything is cancelled.
         with anyio.move_on_after(min(self.spec.load.graceful_stop.seconds, 1.5)):
             while self._held:

@@ -48,7 +48,6 @@ class Recorder:
         self._row_hist = _second_histogram()
         self._users = 0
         self._totals = [0, 0]  # requests + round trips, errors
-        self._stages_reached = 1
         self.generator = GeneratorStats()
         self.reconnects: dict[str, int] = {}
         self.notes: list[str] = []
@@ -133,7 +132,6 @@ class Recorder:
             return row
         self._close_row()
         stage = self._plan.stage_at(second * NS_PER_S)
-        self._stages_reached = max(self._stages_reached, stage + 1)
         self._row = TimelineRow(second=second, stage=stage, users=self._users)
         return self._row
 
@@ -164,14 +162,26 @@ class Recorder:
         )
 
     def close(
-        self, *, elapsed_ns: int, started_at: float, finished_at: float, aborted: bool
+        self,
+        *,
+        elapsed_ns: int,
+        started_at: float,
+        finished_at: float,
+        aborted: bool,
+        stopped_ns: int | None = None,
     ) -> Recording:
-        """Finish the timeline and hand over everything measured."""
+        """Finish the timeline and hand over everything measured.
+
+        ``stopped_ns``: when an aborted run stopped generating load (default: its end). The
+        stages it reached are those the plan had entered by then: a response that completes
+        in the grace after the stop does not make the next stage reached.
+        """
         self._close_row()
         plan = self._plan
-        reached = max(self._stages_reached, plan.stage_at(min(elapsed_ns, plan.duration_ns)) + 1)
-        if not aborted:
-            reached = len(plan.stages)
+        load_ns = plan.duration_ns
+        if aborted:
+            load_ns = min(elapsed_ns if stopped_ns is None else stopped_ns, load_ns)
+        reached = plan.stage_at(load_ns) + 1 if aborted else len(plan.stages)
         return Recording(
             stage_names=list(plan.stage_names),
             stage_durations_ns=[s.duration_ns for s in plan.stages],
@@ -179,6 +189,7 @@ class Recorder:
             started_at=started_at,
             finished_at=finished_at,
             elapsed_ns=elapsed_ns,
+            load_ns=load_ns,
             stages_reached=reached,
             aborted=aborted,
             series=self._series,

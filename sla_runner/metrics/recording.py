@@ -96,7 +96,10 @@ class Recording:
     segment: str = "1/1"
     started_at: float = 0.0  # Unix time
     finished_at: float = 0.0
-    elapsed_ns: int = 0
+    elapsed_ns: int = 0  # the whole run, the drain after the load included
+    # How long the load ran: the planned duration, or an aborted run's time up to its stop
+    # (not the grace after it). 0 when unknown (recordings written before it was kept).
+    load_ns: int = 0
     stages_reached: int = 0  # how many stages the run entered (all of them unless aborted)
     aborted: bool = False
     series: dict[SeriesKey, Series] = field(default_factory=dict)
@@ -127,16 +130,18 @@ class Recording:
         return out
 
     def window_ns(self, stage: int | None) -> int:
-        """How long a judging window ran: one stage (an aborted run's last one cut short), or
-        the whole run's load — the planned stages, not the drain after them."""
+        """How long a judging window ran: one stage (an aborted run's last one cut short at
+        its stop), or the whole run's load — the planned stages, not the drain after them
+        nor the grace an aborted run gives its in-flight requests."""
         planned = sum(self.stage_durations_ns)
+        ran = self.load_ns or self.elapsed_ns  # recordings without load_ns: the old reckoning
         if stage is None:
-            return min(self.elapsed_ns, planned) if self.elapsed_ns > 0 else planned
+            return min(ran, planned) if ran > 0 else planned
         start = sum(self.stage_durations_ns[:stage])
         full = self.stage_durations_ns[stage]
-        if not self.aborted or self.elapsed_ns <= 0:
+        if not self.aborted or ran <= 0:
             return full
-        return min(max(self.elapsed_ns - start, 0), full)
+        return min(max(ran - start, 0), full)
 
     # -- merge and serialise ------------------------------------------------------------
 
@@ -183,6 +188,7 @@ class Recording:
         out.started_at = min(self.started_at, other.started_at)
         out.finished_at = max(self.finished_at, other.finished_at)
         out.elapsed_ns = max(self.elapsed_ns, other.elapsed_ns)
+        out.load_ns = max(self.load_ns, other.load_ns)
         out.stages_reached = max(self.stages_reached, other.stages_reached)
         out.aborted = self.aborted or other.aborted
         out.segment = "merged"
@@ -198,6 +204,7 @@ class Recording:
             "started_at": self.started_at,
             "finished_at": self.finished_at,
             "elapsed_ns": self.elapsed_ns,
+            "load_ns": self.load_ns,
             "stages_reached": self.stages_reached,
             "aborted": self.aborted,
             "series": [
@@ -239,6 +246,7 @@ class Recording:
             started_at=float(data["started_at"]),
             finished_at=float(data["finished_at"]),
             elapsed_ns=int(data["elapsed_ns"]),
+            load_ns=int(data.get("load_ns", 0)),
             stages_reached=int(data["stages_reached"]),
             aborted=bool(data["aborted"]),
             series={

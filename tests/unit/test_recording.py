@@ -120,3 +120,23 @@ def test_the_whole_run_window_is_the_planned_load_not_the_drain_after_it() -> No
     assert cut.window_ns(None) == 3 * NS
     assert cut.window_ns(1) == 1 * NS
     assert cut.window_ns(0) == 2 * NS
+
+
+def test_an_aborted_run_reached_the_stages_entered_before_its_stop_not_in_the_grace() -> None:
+    rec = Recorder(_plan())
+    # Due in "warm" at 0.5 s, answered at 2.5 s: in the grace after the stop at 1.5 s.
+    rec.request("http", "a", "ok", 2 * NS, NS // 2, 5 * NS // 2)
+    cut = rec.close(
+        elapsed_ns=3 * NS, started_at=0, finished_at=3, aborted=True, stopped_ns=NS * 3 // 2
+    )
+    assert cut.stages_reached == 1
+    assert cut.load_ns == NS * 3 // 2
+    assert cut.window_ns(0) == cut.window_ns(None) == NS * 3 // 2
+    assert cut.window_ns(1) == 0
+    assert cut.series[("http", "a", 0)].count == 1
+    # A recording written before load_ns was kept: the windows as they were reckoned then.
+    data = cut.to_dict()
+    del data["load_ns"]
+    old = Recording.from_dict(data)
+    assert old.window_ns(0) == 2 * NS
+    assert old.window_ns(1) == 1 * NS

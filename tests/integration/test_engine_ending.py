@@ -1,0 +1,90 @@
+"""How a run ends, against the test server: at the end of the plan, or stopped early (the
+caller's RunControl, as Ctrl-C and --fail-fast use it) with a short grace for what is in
+flight. Bounds on time are generous: a busy 2-core machine meets them; the defects they
+catch are off by seconds, not milliseconds."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+import anyio
+import pytest
+
+from sla_runner.engine.execute import execute_async
+from sla_runner.engine.runner import RunControl
+from sla_runner.metrics.recording import Recording
+from sla_runner.plan import NS, build_plan
+from sla_runner.spec.models import Spec
+from sla_runner.verdict import evaluate
+from tests.conftest import LiveServer
+
+pytestmark = pytest.mark.load
+
+
+def _spec(server: LiveServer, **parts: Any) -> Spec:
+    data: dict[str, Any] = {
+        "version": 1,
+        "name": "ending-test",
+        "sla_version": "1",
+        "target": {"base_url": server.url, "timeout": "2s"},
+    }
+    data.update(parts)
+    return Spec.model_validate(data)
+
+
+def _run(spec: Spec, *, stop_after_s: float | None = None) -> Recording:
+    """Run the spec in this process; with ``stop_after_s``, the caller stops it then."""
+    control = RunControl()
+
+    async def main() -> Recording:
+        async with anyio.create_task_group() as tg:
+            if stop_after_s is not None:
+
+                async def stop_later() -> None:
+                    await anyio.sleep(stop_after_s)
+                    control.abort("stopped by the test")
+
+                tg.start_soon(stop_later)
+            recording = await execute_async(spec, build_plan(spec), control=control)
+            tg.cancel_scope.cancel()
+        return recording
+
+    return anyio.run(main, backend="asyncio")
+
+
+def _count(recording: Recording, metric: str = "http") -> int:
+    return sum(s.count for s in recording.select(metric, None, None))
+
+
+def test_a_stage_entered_only_by_responses_in_the_grace_is_not_reached(
+    test_server: LiveServer,
+) -> None:
+    # Stopped at ~0.3 s, inside "a"; the requests in flight answer at ~1.35 s, inside "b",
+    # during the grace. They are counted, in "a" where they were sent; "b" was never run.
+    tag = uuid.uuid4().hex
+    spec = _spec(
+        test_server,
+        endpoints={"slow": {"path": "/delay", "query": {"ms": 1300, "tag": tag}}},
+        load={
+            "stages": [
+                {"name": "up", "duration": "50ms", "users": 2},
+                {"name": "a", "duration": "1s", "users": 2},
+                {"name": "b", "duration": "3s", "users": 2},
+            ],
+            "graceful_stop": "5s",  # the grace after a stop is still at most 1.5 s
+        },
+        thresholds=[
+            {"expr": "p95(http) < 2s", "during": "a"},
+            {"expr": "p95(http) < 2s", "during": "b"},
+        ],
+    )
+    recording = _run(spec, stop_after_s=0.3)
+    assert recording.aborted
+    assert _count(recording) == test_server.counts()[f"/delay?ms=1300&tag={tag}"] == 2
+    assert recording.elapsed_ns > 1 * NS  # the grace ran into "b"'s time
+    assert recording.stages_reached == 2  # "up" and "a"
+    assert recording.window_ns(1) < 0.9 * NS  # "a" ran until the stop, not through the grace
+    during_a, during_b = (evaluate(rule, recording) for rule in spec.thresholds)
+    assert during_a.status == "pass"
+    assert during_b.status == "skipped"
