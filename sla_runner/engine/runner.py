@@ -276,6 +276,10 @@ class Engine:
                     while not self.control.stop.is_set():
                         nxt = plan.segment_arrival(n)
                         if nxt is None:
+                            # No more arrivals, but the plan may go on (a cool-down at 0/s,
+                            # sampled like any stage): so does the run, unless stopped.
+                            with anyio.move_on_after(max(plan.duration_ns - self.now(), 0) / 1e9):
+                                await self.control.stop.wait()
                             break
                         k, due = nxt
                         n += 1

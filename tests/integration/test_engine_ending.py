@@ -5,6 +5,7 @@ catch are off by seconds, not milliseconds."""
 
 from __future__ import annotations
 
+import os
 import uuid
 from typing import Any
 
@@ -88,3 +89,32 @@ def test_a_stage_entered_only_by_responses_in_the_grace_is_not_reached(
     during_a, during_b = (evaluate(rule, recording) for rule in spec.thresholds)
     assert during_a.status == "pass"
     assert during_b.status == "skipped"
+
+
+def test_an_open_model_run_lasts_the_whole_plan_after_its_last_arrival(
+    test_server: LiveServer,
+) -> None:
+    # The last arrival is due at about 1 s; "cool" carries none and is still run and sampled.
+    tag = uuid.uuid4().hex
+    spec = _spec(
+        test_server,
+        target={
+            "base_url": test_server.url,
+            "timeout": "2s",
+            "process": {"pid": os.getpid(), "interval": "200ms"},
+        },
+        endpoints={"ok": {"path": "/ok", "query": {"tag": tag}}},
+        load={
+            "stages": [
+                {"name": "load", "duration": "1s", "rate": "10/s"},
+                {"name": "stop", "duration": "100ms", "rate": "0/s"},
+                {"name": "cool", "duration": "1s", "rate": "0/s"},
+            ]
+        },
+    )
+    plan = build_plan(spec)
+    recording = _run(spec)
+    assert _count(recording) == plan.total_arrivals() == test_server.counts()[f"/ok?tag={tag}"]
+    assert recording.elapsed_ns >= plan.duration_ns
+    # About 5 samples of the service's memory in the cool-down; none when it was cut off.
+    assert recording.gauge("process.rss", 2).get_total_count() >= 2
