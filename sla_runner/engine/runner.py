@@ -128,7 +128,8 @@ class Engine:
         self._sink = _WsSink(self.recorder, self.now)
         self._rng = random.Random(seed)
         self._t0 = time.monotonic_ns()
-        self._held = 0
+        self._held = 0  # closed model: users running
+        self._in_flight = 0  # open model: requests sent and not yet answered
         self._interrupted = 0
         self._stopped_ns: int | None = None  # when a stop was asked for, if it was
         # Before any load: a process that cannot be found is a RunError the caller reports.
@@ -257,7 +258,6 @@ class Engine:
         plan, recorder = self.plan, self.recorder
         limit = self.spec.load.max_in_flight
         session = self._transport.session(connections=limit)
-        in_flight = [0]
 
         async def arrival(request: HttpRequest, due: int) -> None:
             # From the due time when the send was late (no coordinated omission); from
@@ -266,7 +266,7 @@ class Engine:
             try:
                 result = await self._send(session, request)
             finally:
-                in_flight[0] -= 1
+                self._in_flight -= 1
             self._record(request, result, start, due)
 
         n = 0
@@ -282,22 +282,24 @@ class Engine:
                                 await self.control.stop.wait()
                             break
                         k, due = nxt
-                        n += 1
                         now = self.now()
                         if due - now > TIMER_SLACK_NS:
                             await anyio.sleep((due - now - TIMER_SLACK_NS) / 1e9)
+                            if self.control.stop.is_set():
+                                break  # stopped while it waited: this arrival is not made
                             now = self.now()
-                        if in_flight[0] >= limit:
+                        n += 1  # an arrival is planned once it is started or dropped
+                        if self._in_flight >= limit:
                             recorder.dropped(now)
                             continue
                         lateness = now - due
                         recorder.send_lateness(lateness, now, late=lateness > LATE_BOUND_NS)
-                        in_flight[0] += 1
-                        recorder.users(in_flight[0], now)
+                        self._in_flight += 1
+                        recorder.users(self._in_flight, now)
                         arrivals.start_soon(arrival, self._requests[plan.endpoint_for(k)], due)
                 finally:
                     recorder.generator.planned = n  # also when stopped early
-                await self._drain(lambda: in_flight[0] == 0)
+                await self._drain(lambda: self._in_flight == 0)
                 arrivals.cancel_scope.cancel()  # before the session closes under them
         finally:
             with anyio.CancelScope(shield=True):
@@ -332,9 +334,10 @@ class Engine:
     async def _stop_when_asked(self, load: TaskGroup) -> None:
         await self.control.stop.wait()
         self._stopped_ns = self.now()  # the load stops here; what follows is grace
-        # Stopped early: users get a short grace, then everything is cancelled.
+        # Stopped early: users and in-flight arrivals get a short grace, then everything
+        # is cancelled.
         with anyio.move_on_after(min(self.spec.load.graceful_stop.seconds, 1.5)):
-            while self._held:
+            while self._held or self._in_flight:
                 await anyio.sleep(CONTROL_TICK_S)
         load.cancel_scope.cancel()
 

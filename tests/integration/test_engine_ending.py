@@ -7,6 +7,8 @@ from __future__ import annotations
 
 import os
 import uuid
+from collections import Counter
+from collections.abc import Iterator
 from typing import Any
 
 import anyio
@@ -15,12 +17,14 @@ import pytest
 from sla_runner.engine.execute import execute_async
 from sla_runner.engine.runner import RunControl
 from sla_runner.metrics.recording import Recording
-from sla_runner.plan import NS, build_plan
+from sla_runner.plan import NS, Plan, build_plan
 from sla_runner.spec.models import Spec
 from sla_runner.verdict import evaluate
 from tests.conftest import LiveServer
 
 pytestmark = pytest.mark.load
+
+MS = 1_000_000
 
 
 def _spec(server: LiveServer, **parts: Any) -> Spec:
@@ -52,6 +56,14 @@ def _run(spec: Spec, *, stop_after_s: float | None = None) -> Recording:
         return recording
 
     return anyio.run(main, backend="asyncio")
+
+
+def _dues(plan: Plan) -> Iterator[int]:
+    """When each of the plan's arrivals is due (ns)."""
+    n = 0
+    while (arrival := plan.segment_arrival(n)) is not None:
+        yield arrival[1]
+        n += 1
 
 
 def _count(recording: Recording, metric: str = "http") -> int:
@@ -118,3 +130,56 @@ def test_an_open_model_run_lasts_the_whole_plan_after_its_last_arrival(
     assert recording.elapsed_ns >= plan.duration_ns
     # About 5 samples of the service's memory in the cool-down; none when it was cut off.
     assert recording.gauge("process.rss", 2).get_total_count() >= 2
+
+
+def test_an_open_model_stop_lets_in_flight_arrivals_finish_and_counts_only_those_made(
+    test_server: LiveServer,
+) -> None:
+    # Stopped at ~1 s with about eight 800 ms requests in flight: the grace (up to 1.5 s)
+    # lets them answer, so the slowest requests are measured, not cut off.
+    tag = uuid.uuid4().hex
+    spec = _spec(
+        test_server,
+        endpoints={"slow": {"path": "/delay", "query": {"ms": 800, "tag": tag}}},
+        load={
+            "stages": [
+                {"name": "up", "duration": "10ms", "rate": "10/s"},
+                {"name": "steady", "duration": "3s", "rate": "10/s"},
+            ]
+        },
+    )
+    recording = _run(spec, stop_after_s=1.0)
+    assert recording.aborted
+    served = test_server.counts()[f"/delay?ms=800&tag={tag}"]
+    outcomes = sum((s.outcomes for s in recording.select("http", None, None)), Counter[str]())
+    assert outcomes == {"ok": served}
+    assert served >= 3
+    assert not any("in flight" in note for note in recording.notes)
+    assert recording.generator.planned == served + recording.generator.dropped
+    # None was sent after the stop: the pacer wakes during the grace and sends no more.
+    # (An arrival sent just before the stop may be due up to the timer slack after it.)
+    plan = build_plan(spec)
+    due_by_stop = sum(1 for due in _dues(plan) if due < recording.load_ns + 2 * MS)
+    assert served <= due_by_stop
+
+
+def test_an_open_model_arrival_still_awaited_at_the_stop_is_not_counted_as_planned(
+    test_server: LiveServer,
+) -> None:
+    # One arrival a second, due at 0 s and ~1 s; stopped at ~0.5 s, when the first has
+    # answered and the pacer waits for the second, which is never made.
+    tag = uuid.uuid4().hex
+    spec = _spec(
+        test_server,
+        endpoints={"ok": {"path": "/ok", "query": {"tag": tag}}},
+        load={
+            "stages": [
+                {"name": "up", "duration": "10ms", "rate": "1/s"},
+                {"name": "steady", "duration": "3s", "rate": "1/s"},
+            ]
+        },
+    )
+    recording = _run(spec, stop_after_s=0.5)
+    assert recording.aborted
+    assert test_server.counts()[f"/ok?tag={tag}"] == _count(recording) == 1
+    assert recording.generator.planned == 1
