@@ -3,7 +3,7 @@
 Closed model: a controller keeps ``plan.users_at(t)`` virtual users alive. Each user
 has its own HTTP session (its own connection, as a real client has), holds every
 declared channel open, and loops over the endpoint mix with think time. Users leaving
-on a ramp-down finish their current request first.
+on a ramp-down finish their current request first, but stop thinking at once.
 
 Open model: a pacer starts arrival ``k`` at its due time (``plan.segment_arrival``),
 on one shared session; latency is measured from the due time, not from when the
@@ -249,8 +249,9 @@ class Engine:
             start = self.now()
             result = await self._send(session, request)
             self._record(request, result, start, start)
-            if hi > 0:
-                await anyio.sleep(lo if lo == hi else self._rng.uniform(lo, hi))
+            if hi > 0:  # think, unless told to leave meanwhile
+                with anyio.move_on_after(lo if lo == hi else self._rng.uniform(lo, hi)):
+                    await user.leaving.wait()
 
     # -- open model ---------------------------------------------------------------------
 

@@ -183,3 +183,23 @@ def test_an_open_model_arrival_still_awaited_at_the_stop_is_not_counted_as_plann
     assert recording.aborted
     assert test_server.counts()[f"/ok?tag={tag}"] == _count(recording) == 1
     assert recording.generator.planned == 1
+
+
+def test_a_user_told_to_leave_stops_thinking_at_once(test_server: LiveServer) -> None:
+    # Each user sends one request, then would think for 10 s; the plan ends at 2 s.
+    tag = uuid.uuid4().hex
+    spec = _spec(
+        test_server,
+        endpoints={"ok": {"path": "/ok", "query": {"tag": tag}}},
+        load={
+            "stages": [
+                {"name": "hold", "duration": "1s", "users": 2},
+                {"name": "down", "duration": "1s", "users": 0},
+            ],
+            "think_time": "10s",
+        },
+    )
+    plan = build_plan(spec)
+    recording = _run(spec)
+    assert 1 <= _count(recording) == test_server.counts()[f"/ok?tag={tag}"] <= 2
+    assert plan.duration_ns <= recording.elapsed_ns < plan.duration_ns + 2 * NS
