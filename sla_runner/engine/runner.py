@@ -232,6 +232,7 @@ class Engine:
                 # channel has given up reconnecting: then it holds nothing and is not counted.
         finally:
             self._held -= 1
+            self.recorder.users(self._held, self.now())  # also after the controller stopped
             with anyio.CancelScope(shield=True):
                 await session.aclose()
 
@@ -268,7 +269,8 @@ class Engine:
                 result = await self._send(session, request)
             finally:
                 self._in_flight -= 1
-            self._record(request, result, start, due)
+            end = self._record(request, result, start, due)
+            recorder.users(self._in_flight, end)  # what a quiet second after it carries
 
         n = 0
         try:
@@ -313,11 +315,13 @@ class Engine:
             self._interrupted += 1
             raise
 
-    def _record(self, request: HttpRequest, result: Result, timed_from: int, due: int) -> None:
-        """One request done: timed from ``timed_from`` if it got an answer or timed out."""
+    def _record(self, request: HttpRequest, result: Result, timed_from: int, due: int) -> int:
+        """One request done: timed from ``timed_from`` if it got an answer or timed out.
+        Returns when it was done."""
         end = self.now()
         latency = end - timed_from if result.outcome in TIMED else None
         self.recorder.request("http", request.name, result.key, latency, due, end)
+        return end
 
     # -- ending ----------------------------------------------------------------------------
 

@@ -80,8 +80,8 @@ class Recorder:
             row.ws_round_trips += 1
 
     def users(self, held: int, t_ns: int) -> None:
+        row = self._row_at(t_ns)  # seconds it skips held what was held before
         self._users = held
-        row = self._row_at(t_ns)
         row.users = max(row.users, held)
 
     # -- slower paths ---------------------------------------------------------------------
@@ -126,14 +126,18 @@ class Recorder:
             self.notes.append(text)
 
     def _row_at(self, t_ns: int) -> TimelineRow:
+        """The row of the second holding ``t_ns``. Every second gets a row, also one in which
+        nothing happened: those it skips carry the users held and count nothing."""
         second = max(t_ns, 0) // NS_PER_S
         row = self._row
         if second <= row.second:
             return row
-        self._close_row()
-        stage = self._plan.stage_at(second * NS_PER_S)
-        self._row = TimelineRow(second=second, stage=stage, users=self._users)
-        return self._row
+        while row.second < second:
+            self._close_row()
+            nxt = row.second + 1
+            stage = self._plan.stage_at(nxt * NS_PER_S)
+            row = self._row = TimelineRow(second=nxt, stage=stage, users=self._users)
+        return row
 
     def _close_row(self) -> None:
         row, hist = self._row, self._row_hist
@@ -170,12 +174,13 @@ class Recorder:
         aborted: bool,
         stopped_ns: int | None = None,
     ) -> Recording:
-        """Finish the timeline and hand over everything measured.
+        """Finish the timeline (one row per second of the run) and hand over everything measured.
 
         ``stopped_ns``: when an aborted run stopped generating load (default: its end). The
         stages it reached are those the plan had entered by then: a response that completes
         in the grace after the stop does not make the next stage reached.
         """
+        self._row_at(elapsed_ns - 1)  # a row for every second up to the end of the run
         self._close_row()
         plan = self._plan
         load_ns = plan.duration_ns

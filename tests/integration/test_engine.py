@@ -188,3 +188,31 @@ thresholds: [max(process.rss) < 1GB]
     assert verdict.message is not None
     assert "999999999" in verdict.message
     assert f"/ok?tag={tag}" not in test_server.counts()
+
+
+def test_a_quiet_run_has_a_timeline_row_for_every_second(test_server: LiveServer) -> None:
+    # No progress view, no process sampling: nothing happens in second 1 but it has its row,
+    # as it would with the progress view on.
+    tag = uuid.uuid4().hex
+    spec = _spec(
+        test_server,
+        endpoints={"ok": {"path": "/ok", "query": {"tag": tag}}},
+        load={
+            "stages": [
+                {"name": "first", "duration": "10ms", "rate": "20/s"},
+                {"name": "none", "duration": "10ms", "rate": "0/s"},
+                {"name": "quiet", "duration": "2s", "rate": "0/s"},
+                {"name": "last", "duration": "50ms", "rate": "40/s"},
+            ]
+        },
+    )
+    plan = build_plan(spec)
+    dues = [plan.arrival_ns(k) for k in range(plan.total_arrivals())]
+    assert [due // NS for due in dues if due is not None] == [0, 2]
+    recording = _run(spec)
+    assert _count(recording, "http") == test_server.counts()[f"/ok?tag={tag}"] == 2
+    rows = recording.timeline
+    assert [row.second for row in rows] == [0, 1, 2]
+    assert [row.requests for row in rows] == [1, 0, 1]
+    assert rows[1].users == 0  # nothing was in flight
+    assert rows[1].stage == plan.stage_at(1 * NS) == 2

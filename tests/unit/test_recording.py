@@ -140,3 +140,19 @@ def test_an_aborted_run_reached_the_stages_entered_before_its_stop_not_in_the_gr
     old = Recording.from_dict(data)
     assert old.window_ns(0) == 2 * NS
     assert old.window_ns(1) == 1 * NS
+
+
+def test_every_second_of_the_run_has_a_timeline_row_carrying_the_users() -> None:
+    rec = Recorder(_plan())
+    rec.users(3, NS // 10)
+    rec.request("http", "a", "ok", 5 * MS, NS // 10, NS // 10 + 5 * MS)
+    rec.users(2, NS // 5)  # held from 0.2 s on, through the seconds where nothing happens
+    rec.request("http", "b", "ok", 5 * MS, 3 * NS + NS // 10, 3 * NS + NS // 10 + 5 * MS)
+    rec.users(0, 3 * NS + NS // 5)
+    recording = rec.close(elapsed_ns=5 * NS + NS // 2, started_at=0, finished_at=5.5, aborted=False)
+    rows = recording.timeline
+    assert [row.second for row in rows] == [0, 1, 2, 3, 4, 5]  # up to the end of the run
+    assert [row.users for row in rows] == [3, 2, 2, 2, 0, 0]
+    assert [row.requests for row in rows] == [1, 0, 0, 1, 0, 0]
+    assert [row.stage for row in rows] == [0, 0, 1, 1, 1, 1]
+    assert rows[1].p95_ms is None
