@@ -2,18 +2,27 @@
 
 Each change is classified: ``tightened`` (the service promises more: a lower latency
 limit, a higher success rate, more load, a warning made a failure, a new threshold),
-``loosened`` (the reverse), or ``changed`` (neither: an endpoint's path, a description).
+``loosened`` (the reverse: a longer timeout, more accepted status codes, a dropped
+``body_contains``, fewer messages or more think time), or ``changed`` (neither: an
+endpoint's path, a header). Endpoints, channels, the load and the target are compared
+field by field, so a diff names the field that moved.
 Thresholds are matched by what they measure — metric, endpoint/channel, statistic and
 window — so a limit that moved is one change, not a removal and an addition.
 """
 
 from __future__ import annotations
 
+import json
+from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Literal
+from typing import Any, Literal
+
+from pydantic import BaseModel
 
 from sla_runner.plan import build_plan
-from sla_runner.spec.models import Spec, ThresholdRule
+from sla_runner.spec.fields import ThinkTime
+from sla_runner.spec.models import Endpoint, Spec, Target, ThresholdRule
+from sla_runner.spec.units import Duration
 
 Kind = Literal["tightened", "loosened", "changed"]
 _OP_STRICTNESS = {"<": 1, "<=": 0, ">": 1, ">=": 0}
@@ -131,7 +140,20 @@ def _load(old: Spec, new: Spec) -> list[Change]:
     return changes
 
 
-def _declared(kind: str, old: dict[str, object], new: dict[str, object]) -> list[Change]:
+# Fields where a larger value promises less: a slower answer still passes (timeouts), a
+# user sends less (interval, think time), a dropped connection is forgiven more often.
+_LARGER_LOOSENS = frozenset({"timeout", "connect_timeout", "interval", "reconnect", "think_time"})
+# Fields whose presence is a check the answer must pass.
+_CHECKS = frozenset({"body_contains", "contains", "json_fields", "expect"})
+_ANY_2XX_3XX = frozenset(range(200, 400))
+
+
+def _declared(
+    kind: str,
+    old: Mapping[str, BaseModel],
+    new: Mapping[str, BaseModel],
+    target: tuple[Target, Target],
+) -> list[Change]:
     changes: list[Change] = []
     for name in sorted(old.keys() | new.keys()):
         what = f"{kind}: {name}"
@@ -139,9 +161,76 @@ def _declared(kind: str, old: dict[str, object], new: dict[str, object]) -> list
             changes.append(Change("loosened", what, "declared", None))
         elif name not in old:
             changes.append(Change("tightened", what, None, "declared"))
-        elif old[name] != new[name]:
-            changes.append(Change("changed", what, "as before", "redefined"))
+        else:
+            was = _with_timeout(old[name], target[0])
+            now = _with_timeout(new[name], target[1])
+            changes += _fields(what, was, now)
     return changes
+
+
+def _with_timeout(model: BaseModel, target: Target) -> BaseModel:
+    """An endpoint without its own timeout has the target's: compare what applies."""
+    if isinstance(model, Endpoint) and model.timeout is None:
+        return model.model_copy(update={"timeout": target.timeout})
+    return model
+
+
+def _fields(
+    what: str, old: BaseModel, new: BaseModel, skip: frozenset[str] = frozenset()
+) -> list[Change]:
+    """Field by field (nested models by their dotted path), each change classified."""
+    changes: list[Change] = []
+    for field in type(old).model_fields:
+        a, b = getattr(old, field), getattr(new, field)
+        if field in skip or a == b:
+            continue
+        label = f"{what}: {field}" if ": " not in what else f"{what}.{field}"
+        if isinstance(a, BaseModel) and type(a) is type(b) and not isinstance(a, ThinkTime):
+            changes += _fields(label, a, b)
+        else:
+            changes.append(Change(_direction(field, a, b), label, _show(field, a), _show(field, b)))
+    return changes
+
+
+def _direction(field: str, old: Any, new: Any) -> Kind:
+    if field == "status":
+        a, b = _accepted(old), _accepted(new)
+        if a < b:
+            return "loosened"
+        return "tightened" if b < a else "changed"
+    if field in _CHECKS and (old is None) != (new is None):
+        return "loosened" if new is None else "tightened"
+    if field == "verify_tls":
+        return "loosened" if not new else "tightened"
+    if field in _LARGER_LOOSENS:
+        return "loosened" if _size(new) > _size(old) else "tightened"
+    return "changed"
+
+
+def _accepted(status: int | list[int] | None) -> frozenset[int]:
+    if status is None:
+        return _ANY_2XX_3XX
+    return frozenset([status] if isinstance(status, int) else status)
+
+
+def _size(value: Duration | ThinkTime | int) -> float:
+    if isinstance(value, ThinkTime):
+        return (value.min.seconds + value.max.seconds) / 2
+    return value.seconds if isinstance(value, Duration) else float(value)
+
+
+def _show(field: str, value: Any) -> str:
+    if value is None:
+        return "any 2xx or 3xx" if field == "status" else "unset"
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, ThinkTime):
+        return str(value.min) if value.min == value.max else f"{value.min}..{value.max}"
+    if isinstance(value, BaseModel):
+        return json.dumps(value.model_dump(mode="json", by_alias=True, exclude_defaults=True))
+    if isinstance(value, dict | list):
+        return json.dumps(value, default=str)
+    return str(value)
 
 
 def diff_specs(old: Spec, new: Spec) -> list[Change]:
@@ -151,12 +240,11 @@ def diff_specs(old: Spec, new: Spec) -> list[Change]:
         changes.append(Change("changed", "name", old.name, new.name))
     changes += _thresholds(old, new)
     changes += _load(old, new)
-    changes += _declared("endpoints", dict(old.endpoints), dict(new.endpoints))
-    changes += _declared("channels", dict(old.channels), dict(new.channels))
-    if old.target.base_url != new.target.base_url:
-        changes.append(
-            Change("changed", "target: base_url", old.target.base_url, new.target.base_url)
-        )
+    changes += _fields("load", old.load, new.load, skip=frozenset({"stages"}))
+    targets = (old.target, new.target)
+    changes += _declared("endpoints", old.endpoints, new.endpoints, targets)
+    changes += _declared("channels", old.channels, new.channels, targets)
+    changes += _fields("target", old.target, new.target)
     return changes
 
 

@@ -77,8 +77,28 @@ def test_load_and_declarations() -> None:
     fewer = VALID.replace("users: 100}", "users: 50}").replace("/orders", "/orders/v2")
     assert _changes(VALID, fewer) == [
         "loosened   load: peak users: 100 → 50",
-        "changed    endpoints: create-order: as before → redefined",
+        "changed    endpoints: create-order.path: /orders → /orders/v2",
     ]
+
+
+def test_fields_that_loosen_what_passes_are_named() -> None:
+    """More accepted status codes, a longer timeout, a check dropped, fewer messages and
+    longer think time all let a worse service pass: each is loosened, field by field."""
+    new = VALID.replace("expect: {status: [200, 201]}", "expect: {status: [200, 201, 500]}")
+    new = new.replace("weight: 3, expect: {status: 200}", "weight: 3, timeout: 30s")
+    new = new.replace("expect: {contains: pong}, interval: 200ms", "interval: 2s")
+    new = new.replace("  think_time: 100ms", "  think_time: 1s..3s")
+    new = new.replace("  process: {port: 8000}", "  process: {port: 8000}\n  verify_tls: false")
+    assert _changes(VALID, new) == [
+        "loosened   load: think_time: 100ms → 1s..3s",
+        "loosened   endpoints: create-order.expect.status: [200, 201] → [200, 201, 500]",
+        "loosened   endpoints: list-items.timeout: 10s → 30s",
+        "loosened   endpoints: list-items.expect.status: 200 → any 2xx or 3xx",
+        'loosened   channels: prices.expect: {"contains": "pong"} → unset',
+        "loosened   channels: prices.interval: 200ms → 2s",
+        "loosened   target: verify_tls: true → false",
+    ]
+    assert _changes(new, VALID)[0] == "tightened  load: think_time: 1s..3s → 100ms"
 
 
 def test_a_changed_promise_under_the_same_sla_version_is_noted() -> None:
