@@ -123,6 +123,8 @@ def _message(error: ErrorDetails, loc: YamlPath) -> str:
     if kind == "missing":
         return "required field is missing"
     if loc == ("version",) and kind == "literal_error":
+        if isinstance(value, str) and value.strip() == "1":
+            return f"version is the number 1, not the text {shown(value)}: write version: 1"
         return f"unsupported format version {shown(value)}; this sla-runner reads version 1"
     if kind == "literal_error":
         expected = str(ctx.get("expected", "")).replace("'", "")

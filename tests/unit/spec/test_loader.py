@@ -96,6 +96,12 @@ def test_flags_are_true_or_false_and_numbers_are_not_flags() -> None:
     )
 
 
+def test_a_quoted_version_is_told_apart_from_an_unsupported_one() -> None:
+    assert errors(VALID.replace("version: 1\n", "version: '1'\n", 1)) == [
+        "spec.yaml:1:10: version: version is the number 1, not the text '1': write version: 1"
+    ]
+
+
 def test_a_threshold_given_twice_is_an_error() -> None:
     """The same statistic, limit and window twice, however written (0.2s is 200ms): judged
     twice, it would be two test cases of one name that CI tools collapse. The same
