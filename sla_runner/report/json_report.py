@@ -38,6 +38,13 @@ def verdict_from_json(text: str, *, source: str = "<verdict>") -> Verdict:
         raise ReportError(f"{source}: not a JSON verdict: {exc}") from None
     if not isinstance(data, dict) or data.get("format") != "sla-runner/verdict":
         raise ReportError(f"{source}: not an sla-runner verdict (no format 'sla-runner/verdict')")
+    try:  # JSON may escape a lone surrogate (\ud800): text no report or console can hold
+        json.dumps(data, ensure_ascii=False).encode("utf-8")
+    except UnicodeEncodeError as exc:
+        raise ReportError(
+            f"{source}: not a verdict sla-runner wrote: it holds {exc.object[exc.start]!r}, "
+            "half of a UTF-16 pair, which is not text"
+        ) from None
     if data.get("format_version") != 1:
         raise ReportError(
             f"{source}: verdict format version {data.get('format_version')!r} is not supported "

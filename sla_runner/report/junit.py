@@ -30,7 +30,7 @@ from sla_runner.report.files import write_atomic
 from sla_runner.report.redact import redact
 from sla_runner.verdict_model import MetricSummary, Percentiles, ThresholdResult, Verdict
 
-_XML_ILLEGAL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
+_XML_ILLEGAL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
 _Clean = Callable[[str], str]  # redacts and drops characters XML cannot hold
 _COLUMNS = ("min", "p50", "p90", "p95", "p99", "p99.9", "max")
 

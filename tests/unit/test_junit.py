@@ -117,6 +117,17 @@ def test_a_threshold_of_one_stage_is_a_case_of_its_own_name() -> None:
     assert len(cases) == len(set(cases))
 
 
+def test_text_xml_cannot_hold_is_replaced() -> None:
+    """Control characters and lone surrogates (only a hand-made verdict has them) would
+    make the report unreadable or unwritable: each becomes U+FFFD."""
+    base = verdict_of("pass")
+    odd = base.model_copy(update={"notes": ["bell \x07, surrogate \ud800, ok \u00e9"]})
+    xml = verdict_to_junit(odd)
+    xml.encode("utf-8")
+    assert "bell \ufffd, surrogate \ufffd, ok \u00e9" in xml
+    assert JUnitXml.fromstring(xml) is not None
+
+
 def test_golden_failed_run() -> None:
     xml = normalised(verdict_to_junit(verdict_of("fail"), secrets=frozenset({SECRET})))
     golden = GOLDEN / "junit_fail.xml"
