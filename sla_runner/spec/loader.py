@@ -19,7 +19,7 @@ from pydantic import ValidationError
 from sla_runner.errors import SpecError, SpecIssue
 from sla_runner.spec.interpolate import Interpolation, interpolate
 from sla_runner.spec.messages import issues_from_validation, shown
-from sla_runner.spec.models import DEFER_REFERENCES, Spec, reference_problems
+from sla_runner.spec.models import DEFER_REFERENCES, References, Spec, reference_problems
 from sla_runner.spec.yamlload import (
     YamlDocument,
     YamlPath,
@@ -84,13 +84,16 @@ def _load(
     spec: Spec | None = None
     try:
         spec = Spec.model_validate(interpolated.data, context={DEFER_REFERENCES: True})
+        refs = References.of(spec)
     except ValidationError as exc:
         issues.extend(issues_from_validation(exc, document))
-    if spec is not None:
-        for loc, message in reference_problems(spec):
-            shown_loc = document.known(loc) if loc else ()
-            mark = document.mark(shown_loc)
-            issues.append(SpecIssue(mark.line, mark.column, format_path(shown_loc), message))
+        refs = References.readable(interpolated.data)  # checked in the same round
+    for loc, message in reference_problems(refs):
+        shown_loc = document.known(loc) if loc else ()
+        mark = document.mark(shown_loc)
+        issue = SpecIssue(mark.line, mark.column, format_path(shown_loc), message)
+        if issue not in issues:
+            issues.append(issue)
     if issues:
         raise SpecError(name, _finish(issues, interpolated, overridden, document))
     assert spec is not None

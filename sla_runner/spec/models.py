@@ -8,9 +8,17 @@ on plain data applies the same rules but reports errors without line numbers.
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass
 from typing import Annotated, Any, Literal
 
-from pydantic import BeforeValidator, Field, ValidationInfo, field_validator, model_validator
+from pydantic import (
+    BeforeValidator,
+    Field,
+    ValidationError,
+    ValidationInfo,
+    field_validator,
+    model_validator,
+)
 from pydantic.json_schema import WithJsonSchema
 
 from sla_runner.spec.fields import (
@@ -43,6 +51,7 @@ __all__ = [
     "ProcessSelector",
     "Rate",
     "RateField",
+    "References",
     "Spec",
     "Stage",
     "Target",
@@ -310,7 +319,7 @@ class Spec(_Model):
     def _references(self, info: ValidationInfo) -> Spec:
         if info.context and info.context.get(DEFER_REFERENCES):
             return self
-        problems = reference_problems(self)
+        problems = reference_problems(References.of(self))
         if problems:
             path, message = problems[0]
             raise ValueError(f"{path}: {message}")
@@ -320,12 +329,72 @@ class Spec(_Model):
         return [s.name for s in self.load.stages if s.name is not None]
 
 
-def reference_problems(spec: Spec) -> list[tuple[tuple[str | int, ...], str]]:
+@dataclass(frozen=True)
+class References:
+    """What the cross-reference checks read of a spec. ``None`` where it cannot be read
+    (a spec that failed validation there): the checks that need it are left out."""
+
+    endpoints: frozenset[str] | None
+    channels: frozenset[str] | None
+    model: Literal["closed", "open"] | None
+    stages: list[str] | None
+    process: bool | None
+    thresholds: list[tuple[int, ThresholdRule]]
+
+    @classmethod
+    def of(cls, spec: Spec) -> References:
+        return cls(
+            endpoints=frozenset(spec.endpoints),
+            channels=frozenset(spec.channels),
+            model=spec.load.model,
+            stages=spec.stage_names(),
+            process=spec.target.process is not None,
+            thresholds=list(enumerate(spec.thresholds)),
+        )
+
+    @classmethod
+    def readable(cls, data: Any) -> References:
+        """What can be read of data that did not validate, so that a spec with a typo in
+        one place still has its thresholds checked against its endpoints in one round."""
+        data = data if isinstance(data, dict) else {}
+        names = {
+            key: frozenset(k for k in v if isinstance(k, str)) if isinstance(v, dict) else None
+            for key in ("endpoints", "channels")
+            for v in [data.get(key, {})]
+        }
+        load, target = data.get("load"), data.get("target")
+        stages = load.get("stages") if isinstance(load, dict) else None
+        model: Literal["closed", "open"] | None = None
+        stage_names: list[str] | None = None
+        if isinstance(stages, list) and all(isinstance(st, dict) for st in stages):
+            users = any("users" in st for st in stages)
+            rate = any("rate" in st for st in stages)
+            model = "closed" if users and not rate else "open" if rate and not users else None
+            stage_names = [st["name"] for st in stages if isinstance(st.get("name"), str)]
+        items = data.get("thresholds")
+        rules: list[tuple[int, ThresholdRule]] = []
+        for i, item in enumerate(items if isinstance(items, list) else []):
+            try:
+                rules.append((i, ThresholdRule.model_validate(_rule(item))))
+            except ValidationError:
+                continue  # its own error is reported
+        return cls(
+            endpoints=names["endpoints"],
+            channels=names["channels"],
+            model=model,
+            stages=stage_names,
+            process=target.get("process") is not None if isinstance(target, dict) else None,
+            thresholds=rules,
+        )
+
+
+def reference_problems(refs: References) -> list[tuple[tuple[str | int, ...], str]]:
     """Cross-references a single field cannot check: (path, message) for each problem."""
     problems: list[tuple[tuple[str | int, ...], str]] = []
-    if not spec.endpoints and not spec.channels:
+    endpoints, channels = refs.endpoints, refs.channels
+    if endpoints is not None and channels is not None and not endpoints and not channels:
         problems.append(((), "declare at least one endpoint or channel"))
-    if spec.load.model == "open" and spec.channels:
+    if refs.model == "open" and channels:
         problems.append(
             (
                 ("channels",),
@@ -333,9 +402,9 @@ def reference_problems(spec: Spec) -> list[tuple[tuple[str | int, ...], str]]:
                 "not have; use users stages, or run the channels from a closed-model spec",
             )
         )
-    stages = spec.stage_names()
     seen: dict[tuple[object, ...], int] = {}
-    for i, rule in enumerate(spec.thresholds):
+    rules = dict(refs.thresholds)
+    for i, rule in refs.thresholds:
         t = rule.expr
         same = seen.setdefault((t.metric, t.scope, t.stat, t.op, t.limit, t.unit, rule.during), i)
         if same != i:
@@ -344,13 +413,13 @@ def reference_problems(spec: Spec) -> list[tuple[tuple[str | int, ...], str]]:
                 (
                     ("thresholds", i, "expr"),
                     f"{t.text}{where} is already thresholds[{same}] "
-                    f"({spec.thresholds[same].expr.text}): judge it once",
+                    f"({rules[same].expr.text}): judge it once",
                 )
             )
+        declared = endpoints if t.metric == "http" else channels
         if t.scope is not None:
-            declared = spec.endpoints if t.metric == "http" else spec.channels
             kind = "endpoint" if t.metric == "http" else "channel"
-            if t.scope not in declared:
+            if declared is not None and t.scope not in declared:
                 valid = ", ".join(sorted(declared)) or "none declared"
                 problems.append(
                     (
@@ -358,21 +427,21 @@ def reference_problems(spec: Spec) -> list[tuple[tuple[str | int, ...], str]]:
                         f"{t.selector}: no {kind} named {t.scope!r}; declared: {valid}",
                     )
                 )
-        elif t.metric in ("ws", "ws_connect") and not spec.channels:
+        elif t.metric in ("ws", "ws_connect") and channels is not None and not channels:
             problems.append(
                 (("thresholds", i, "expr"), f"{t.metric}: the spec declares no channels")
             )
-        elif t.metric == "http" and not spec.endpoints:
+        elif t.metric == "http" and endpoints is not None and not endpoints:
             problems.append((("thresholds", i, "expr"), "http: the spec declares no endpoints"))
-        if t.metric.startswith("process.") and spec.target.process is None:
+        if t.metric.startswith("process.") and refs.process is False:
             problems.append(
                 (
                     ("thresholds", i, "expr"),
                     f"{t.metric} needs target.process to say which process to sample",
                 )
             )
-        if rule.during is not None and rule.during not in stages:
-            valid = ", ".join(stages) or "no stage has a name"
+        if rule.during is not None and refs.stages is not None and rule.during not in refs.stages:
+            valid = ", ".join(refs.stages) or "no stage has a name"
             problems.append(
                 (("thresholds", i, "during"), f"no stage named {rule.during!r}; stages: {valid}")
             )

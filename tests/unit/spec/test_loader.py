@@ -37,6 +37,7 @@ def test_load_spec_text_names_the_file_in_errors() -> None:
 
 def test_missing_fields_point_at_their_parent() -> None:
     assert errors("version: 1\nname: x\nsla_version: '1'\ntarget: {}\n") == [
+        "spec.yaml:1:1: declare at least one endpoint or channel",
         "spec.yaml:1:1: load: required field is missing",
         "spec.yaml:4:9: target.base_url: required field is missing",
     ]
@@ -54,11 +55,28 @@ def test_mixed_models_and_no_requests() -> None:
     text = VALID.replace("{name: steady, duration: 60s, users: 100}", "{duration: 60s, rate: 5/s}")
     assert errors(text) == [
         "spec.yaml:13:3: load: stages mix users (closed model) and rate (open model); "
-        "use one model per spec"
+        "use one model per spec",
+        "spec.yaml:21:39: thresholds[3].during: no stage named 'steady'; stages: ramp",
     ]
     bare = "version: 1\nname: x\nsla_version: '1'\ntarget: {base_url: http://h}\n"
     bare += "load: {stages: [{duration: 1s, users: 1}]}\n"
     assert errors(bare) == ["spec.yaml:1:1: declare at least one endpoint or channel"]
+
+
+def test_references_are_checked_in_the_same_round_as_field_errors() -> None:
+    """A typo elsewhere does not hide a threshold naming an endpoint or a stage that does
+    not exist: every problem comes out at once, not one round of fixes after another."""
+    text = VALID.replace("  base_url:", "  timout: 5s\n  base_url:")
+    text = text.replace("  - p95(ws.prices) < 50ms\n", "  - p95(http.helth) < 50ms\n")
+    text = text.replace("during: steady", "during: stedy")
+    assert errors(text) == [
+        "spec.yaml:5:3: target.timout: unknown field; expected one of base_url, headers, "
+        "timeout, connect_timeout, verify_tls, engine, follow_redirects, allowed_hosts, "
+        "process; did you mean timeout?",
+        "spec.yaml:20:5: thresholds[1]: http.helth: no endpoint named 'helth'; "
+        "declared: create-order, list-items",
+        "spec.yaml:22:39: thresholds[3].during: no stage named 'stedy'; stages: ramp, steady",
+    ]
 
 
 def test_open_model_specs_cannot_hold_channels() -> None:
