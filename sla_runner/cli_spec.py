@@ -103,9 +103,9 @@ def _cmd_plan(args: argparse.Namespace) -> int:
         print(f"arrivals: {plan.total_arrivals():,}")
     print(f"connections needed at most: {connections_needed(spec, plan):,}")
     if plan.mix:
-        wheel = [plan.endpoint_for(i) for i in range(len(plan.mix))]
         shares = ", ".join(
-            f"{name} {100 * wheel.count(name) / len(wheel):.3g}%" for name in plan.endpoints
+            f"{name} {100 * plan.mix.count(i) / len(plan.mix):.4g}%"
+            for i, name in enumerate(plan.endpoints)
         )
         print(f"endpoint mix: {shares}")
     return EXIT_PASS

@@ -13,8 +13,10 @@ exact share of the load: user slot ``j`` belongs to segment ``j mod N``, and arr
 from __future__ import annotations
 
 import math
+import operator
 import re
 from bisect import bisect_right
+from collections.abc import Sequence
 from dataclasses import dataclass
 from fractions import Fraction
 from functools import cached_property
@@ -22,9 +24,9 @@ from typing import Literal
 
 from sla_runner.errors import UsageError
 from sla_runner.spec.models import Spec
+from sla_runner.spec.units import MAX_MIX_WHEEL, mix_counts
 
 NS = 1_000_000_000
-MAX_MIX_WHEEL = 10_000
 
 
 @dataclass(frozen=True)
@@ -186,28 +188,29 @@ class Plan:
         return self.endpoints[self.mix[iteration % len(self.mix)]]
 
 
-def _mix_wheel(weights: list[Fraction]) -> tuple[int, ...]:
-    """Smooth weighted round robin: weights 3:1 → (0, 0, 1, 0) — each endpoint's share exact."""
-    if not weights:
-        return ()
-    # Ratios to the heaviest weight, to three decimal places; an endpoint is never dropped.
-    top = max(weights)
-    scaled = [max((w / top).limit_denominator(1000), Fraction(1, 1000)) for w in weights]
-    lcm = math.lcm(*(w.denominator for w in scaled))
-    counts = [int(w * lcm) for w in scaled]
-    g = math.gcd(*counts)
-    counts = [c // g for c in counts]
+def _mix_wheel(weights: Sequence[float]) -> tuple[int, ...]:
+    """Smooth weighted round robin over the exact counts: 3:1 → (0, 0, 1, 0); 1:2000 → 2001
+    turns, one of them the light endpoint's.
+
+    The counts are the weights in lowest whole numbers (:func:`mix_counts`), so each
+    endpoint's share of a turn of the wheel is exactly its weight's. Each step adds every
+    count to its endpoint's credit; the endpoint with the most (the first on ties) is
+    picked and pays the wheel's length. Cost: one pass over the endpoints per turn, at most
+    ``MAX_MIX_WHEEL`` turns (at the limit about 0.4 s for two endpoints, 1 s for sixteen).
+    """
+    counts = mix_counts(weights)
     total = sum(counts)
-    if total > MAX_MIX_WHEEL:  # keep the wheel small; the shares stay within 1/MAX_MIX_WHEEL
-        counts = [max(1, round(c * MAX_MIX_WHEEL / total)) for c in counts]
-        total = sum(counts)
-    current = [0] * len(counts)
+    if total > MAX_MIX_WHEEL:
+        raise UsageError(
+            f"endpoints: the weights make a mix of {total:,} turns; "
+            f"at most {MAX_MIX_WHEEL:,} are supported"
+        )
+    credit = [0] * len(counts)
     wheel: list[int] = []
     for _ in range(total):
-        for i, c in enumerate(counts):
-            current[i] += c
-        best = max(range(len(counts)), key=lambda i: current[i])
-        current[best] -= total
+        credit = list(map(operator.add, credit, counts))
+        best = credit.index(max(credit))
+        credit[best] -= total
         wheel.append(best)
     return tuple(wheel)
 
@@ -225,7 +228,7 @@ def build_plan(spec: Spec, segment: Segment = Segment()) -> Plan:
         stages.append(PlannedStage(i, stage.name or f"stage-{i + 1}", start, end, level, target))
         level, start = target, end
     names = tuple(spec.endpoints)
-    weights = [Fraction(e.weight) for e in spec.endpoints.values()]
+    weights = [e.weight for e in spec.endpoints.values()]
     return Plan(
         model=spec.load.model,
         stages=tuple(stages),

@@ -35,7 +35,7 @@ from sla_runner.spec.fields import (
     ThresholdExpr,
 )
 from sla_runner.spec.thresholds import Threshold
-from sla_runner.spec.units import Duration, Rate, parse_percent
+from sla_runner.spec.units import MAX_MIX_WHEEL, Duration, Rate, mix_counts, parse_percent
 
 __all__ = [
     "DURATION_PATTERN",
@@ -149,7 +149,14 @@ class Endpoint(_Model):
     headers: dict[str, str] = Field(default_factory=dict)
     json_body: Any = Field(None, alias="json", description="a JSON body")
     body: str | None = Field(None, description="a text body")
-    weight: float = Field(1, gt=0, le=1_000_000, description="share of the endpoint mix")
+    weight: float = Field(
+        1,
+        gt=0,
+        le=1_000_000,
+        description="share of the endpoint mix, exact: the weights, read as the decimals "
+        "written and reduced to whole numbers (1 : 2000, 0.5 : 1.5 = 1 : 3), may add up to "
+        f"at most {MAX_MIX_WHEEL:,}",
+    )
     timeout: DurationField | None = None
     http2: Flag = Field(False, description="use HTTP/2 (through httpx)")
     expect: Expect = Field(default_factory=Expect)
@@ -340,6 +347,7 @@ class References:
     stages: list[str] | None
     process: bool | None
     thresholds: list[tuple[int, ThresholdRule]]
+    weights: dict[str, float] | None = None  # only of a valid spec
 
     @classmethod
     def of(cls, spec: Spec) -> References:
@@ -350,6 +358,7 @@ class References:
             stages=spec.stage_names(),
             process=spec.target.process is not None,
             thresholds=list(enumerate(spec.thresholds)),
+            weights={name: e.weight for name, e in spec.endpoints.items()},
         )
 
     @classmethod
@@ -394,6 +403,8 @@ def reference_problems(refs: References) -> list[tuple[tuple[str | int, ...], st
     endpoints, channels = refs.endpoints, refs.channels
     if endpoints is not None and channels is not None and not endpoints and not channels:
         problems.append(((), "declare at least one endpoint or channel"))
+    if refs.weights is not None and sum(mix_counts(refs.weights.values())) > MAX_MIX_WHEEL:
+        problems.append(_mix_too_long(refs.weights))
     if refs.model == "open" and channels:
         problems.append(
             (
@@ -446,6 +457,21 @@ def reference_problems(refs: References) -> list[tuple[tuple[str | int, ...], st
                 (("thresholds", i, "during"), f"no stage named {rule.during!r}; stages: {valid}")
             )
     return problems
+
+
+def _mix_too_long(weights: dict[str, float]) -> tuple[tuple[str | int, ...], str]:
+    total = sum(mix_counts(weights.values()))
+    light = min(weights, key=lambda name: weights[name])
+    heavy = max(weights, key=lambda name: weights[name])
+    w_light, w_heavy = weights[light], weights[heavy]
+    needs = f"{total:,}" if total < 10**15 else "more than 10^15"
+    return (
+        ("endpoints", light, "weight"),
+        f"the weights ({light} {w_light:,.15g} … {heavy} {w_heavy:,.15g}) make an exact "
+        f"mix that comes round only after {needs} requests (the weights in lowest whole numbers, "
+        f"added up); at most {MAX_MIX_WHEEL:,} are supported, i.e. up to "
+        f"1 : {MAX_MIX_WHEEL - 1:,} between two endpoints; round the weights",
+    )
 
 
 def percent_value(text: str) -> float:

@@ -1,4 +1,4 @@
-"""Explicit units: durations, sizes, rates and percents as they are written in a spec.
+"""Explicit units: durations, sizes, rates, percents and weights as written in a spec.
 
 Every parser takes the text a person wrote and returns an exact integer in a base unit
 (nanoseconds, bytes, milli-events per second) or raises ``ValueError`` with a message
@@ -7,7 +7,9 @@ that says what was expected and what was found.
 
 from __future__ import annotations
 
+import math
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass
 from fractions import Fraction
 
@@ -43,6 +45,7 @@ _PERCENT = re.compile(rf"({_NUMBER})\s*%")
 # Upper bounds keep every figure finite and every schedule computable.
 MAX_DURATION_NS = 30 * 24 * NS_PER_UNIT["h"]  # 30 days
 MAX_RATE_PER_S = 10_000_000
+MAX_MIX_WHEEL = 1_000_000  # requests before an endpoint mix repeats; any two weights to 1:999,999
 
 
 MAX_NUMBER_CHARS = 40
@@ -92,6 +95,23 @@ def parse_percent(text: str) -> Fraction:
     if not match:
         raise ValueError(f"expected a percentage like 99%, got {text!r}")
     return _fraction(match[1])
+
+
+def mix_counts(weights: Iterable[float]) -> tuple[int, ...]:
+    """Endpoint weights → the smallest whole numbers in exactly the same ratio.
+
+    A weight is read as its shortest decimal spelling, which is what was written for any
+    weight of up to 15 digits (``0.1`` is 1/10, not the binary float nearest it):
+    3 : 3 : 1 → (3, 3, 1); 0.5 : 1.5 → (1, 3); 0.002 : 4 → (1, 2000). The counts add up
+    to the length of the wheel that deals the mix exactly.
+    """
+    exact = [Fraction(repr(float(w))) for w in weights]
+    if not exact:
+        return ()
+    common = math.lcm(*(w.denominator for w in exact))
+    counts = [int(w * common) for w in exact]
+    g = math.gcd(*counts)
+    return tuple(c // g for c in counts)
 
 
 def format_duration_ns(ns: int) -> str:

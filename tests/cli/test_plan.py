@@ -52,3 +52,10 @@ def test_plan_of_a_segment_and_of_the_open_model(
     out = _plan(tmp_path, capsys, text=open_model)
     assert "open model" in out
     assert "arrivals: 3,500" in out  # 500 on the ramp from 0, then 3,000
+
+
+def test_plan_prints_a_lopsided_mix_exactly(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    out = _plan(tmp_path, capsys, text=SPEC.replace("weight: 3", "weight: 2000"))
+    assert "endpoint mix: a 99.95%, b 0.04998%" in out  # 2000 : 1, exactly

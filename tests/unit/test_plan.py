@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from itertools import accumulate
 from typing import Any
 
 import pytest
@@ -32,6 +33,12 @@ CLOSED = [
 
 
 WHOLE = Segment()
+
+
+def _wheel(weights: tuple[float, ...]) -> list[int]:
+    """The mix of endpoints weighted ``weights``, one turn of it, as endpoint indices."""
+    endpoints = {f"e{i}": {"path": f"/e{i}", "weight": w} for i, w in enumerate(weights)}
+    return list(build_plan(_spec(CLOSED, endpoints)).mix)
 
 
 def _closed(segment: Segment = WHOLE) -> Plan:
@@ -146,12 +153,39 @@ def test_fractional_weights() -> None:
     assert picks.count("y") == 3 * picks.count("x")
 
 
-@pytest.mark.parametrize("weights", [(0.0001, 0.0001), (0.0001, 5.0), (1e-9, 1.0, 2.0)])
+@pytest.mark.parametrize("weights", [(0.0001, 0.0001), (0.0001, 5.0), (1e-6, 0.25, 0.5)])
 def test_tiny_weights_keep_every_endpoint_in_the_mix(weights: tuple[float, ...]) -> None:
     endpoints = {f"e{i}": {"path": f"/e{i}", "weight": w} for i, w in enumerate(weights)}
     plan = build_plan(_spec(CLOSED, endpoints))
     picks = {plan.endpoint_for(i) for i in range(len(plan.mix))}
     assert picks == set(endpoints)
+
+
+@pytest.mark.parametrize(
+    ("weights", "counts"),
+    [
+        ((1, 2000), (1, 2000)),
+        ((1, 1500), (1, 1500)),
+        ((0.002, 4), (1, 2000)),  # decimals are read as written
+        ((3, 10_000, 7.5), (6, 20_000, 15)),
+        ((1, 999_999), (1, 999_999)),
+        # Small ratios, exact before too, pin the spread: equal counts do not bunch up.
+        ((5, 3, 1), (5, 3, 1)),
+        ((7, 0.5, 2), (14, 1, 4)),
+        ((*[1] * 9, 991), (*[1] * 9, 991)),
+    ],
+)
+def test_the_mix_is_exact_and_evenly_spread(
+    weights: tuple[float, ...], counts: tuple[int, ...]
+) -> None:
+    wheel = _wheel(weights)
+    assert tuple(wheel.count(j) for j in range(len(weights))) == counts
+    assert len(wheel) == sum(counts)
+    # Any stretch of the wheel, read round from any turn, holds each endpoint within two
+    # requests of its share: the running surplus over the share spans less than 2.
+    for j, c in enumerate(counts):
+        surplus = list(accumulate(len(wheel) * (e == j) - c for e in wheel))
+        assert max(0, *surplus) - min(0, *surplus) < 2 * len(wheel)
 
 
 @pytest.mark.parametrize("text", ["0/2", "3/2", "1", "a/b", ""])

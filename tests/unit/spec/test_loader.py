@@ -134,6 +134,18 @@ def test_a_threshold_given_twice_is_an_error() -> None:
     ]
 
 
+def test_weights_too_far_apart_for_an_exact_mix() -> None:
+    text = VALID.replace("weight: 3", "weight: 0.000001")
+    text = text.replace("json: {item: 42}", "json: {item: 42}, weight: 1000000")
+    assert errors(text) == [
+        "spec.yaml:8:51: endpoints.list-items.weight: the weights (list-items 1e-06 … "
+        "create-order 1,000,000) make an exact mix that comes round only after "
+        "1,000,000,000,001 requests (the weights in lowest whole numbers, added up); at most "
+        "1,000,000 are supported, i.e. up to 1 : 999,999 between two endpoints; round the weights"
+    ]
+    assert load(VALID.replace("weight: 3", "weight: 999999")).spec.endpoints
+
+
 @pytest.mark.parametrize(
     ("path", "parts"),
     [
