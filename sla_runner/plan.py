@@ -8,6 +8,7 @@ Ramping follows k6: each stage moves its level linearly from the previous stage'
 level (the first from 0) to its own over its duration. A segment ``i/N`` carries an
 exact share of the load: user slot ``j`` belongs to segment ``j mod N``, and arrival
 ``k`` belongs to segment ``k mod N``, so the segments of one plan add up to it exactly.
+Each segment's requests follow the whole endpoint mix (:meth:`Plan.arrival_endpoint`).
 """
 
 from __future__ import annotations
@@ -186,6 +187,21 @@ class Plan:
     def endpoint_for(self, iteration: int) -> str:
         """The endpoint iteration ``iteration`` uses: the weighted mix, exactly."""
         return self.endpoints[self.mix[iteration % len(self.mix)]]
+
+    def arrival_endpoint(self, k: int) -> str:
+        """The endpoint of the whole plan's arrival ``k``, one of this segment's.
+
+        Each segment reads the mix wheel in order, from its own place: arrival k is the
+        segment's (k // N)-th, and segment i of N starts (i − 1)/N of the way round. So
+        every segment sends the whole mix in its proportions (reading the wheel at k would
+        give segment i only the turns ≡ i − 1 mod N: with weights 1:1 split in two, one
+        endpoint each). Together the segments read as much of the wheel as the whole plan,
+        from evenly spaced places, so they add up to its mix (exactly once each has read
+        whole turns, or whole N-ths of a turn when N divides the wheel).
+        """
+        n = k // self.segment.count
+        start = (self.segment.index - 1) * len(self.mix) // self.segment.count
+        return self.endpoint_for(start + n)
 
 
 def _mix_wheel(weights: Sequence[float]) -> tuple[int, ...]:

@@ -299,7 +299,7 @@ class Engine:
                         recorder.send_lateness(lateness, now, late=lateness > LATE_BOUND_NS)
                         self._in_flight += 1
                         recorder.users(self._in_flight, now)
-                        arrivals.start_soon(arrival, self._requests[plan.endpoint_for(k)], due)
+                        arrivals.start_soon(arrival, self._requests[plan.arrival_endpoint(k)], due)
                 finally:
                     recorder.generator.planned = n  # also when stopped early
                 await self._drain(lambda: self._in_flight == 0)

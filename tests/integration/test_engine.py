@@ -14,7 +14,7 @@ import pytest
 from sla_runner.api import load_spec_text, run_spec
 from sla_runner.engine.execute import execute
 from sla_runner.metrics.recording import Recording
-from sla_runner.plan import NS, build_plan
+from sla_runner.plan import NS, Segment, build_plan
 from sla_runner.spec.models import Spec
 from tests.conftest import LiveServer
 
@@ -130,6 +130,26 @@ def test_open_model_delivers_the_planned_arrivals_and_measures_them(
     assert recording.generator.planned == 60
     assert recording.generator.dropped == 0
     assert recording.elapsed_ns >= 2 * NS
+
+
+def test_an_open_model_segment_sends_the_whole_mix(test_server: LiveServer) -> None:
+    tag = uuid.uuid4().hex
+    spec = _spec(
+        test_server,
+        endpoints={
+            "a": {"path": "/ok", "query": {"tag": tag, "e": "a"}},
+            "b": {"path": "/ok", "query": {"tag": tag, "e": "b"}},
+        },
+        load={"stages": [{"duration": "1s", "rate": "30/s"}]},
+    )
+    plan = build_plan(spec, Segment(1, 2))
+    recording = execute(spec, plan, handle_signals=False)
+    served = test_server.counts()
+    # 8 of the ramp's 15 arrivals. Read at their global index (0, 2, 4, …), a 1:1 mix gave
+    # this segment endpoint a only.
+    assert plan.total_arrivals() == 8
+    assert _count(recording, "http", "a") == served[f"/ok?tag={tag}&e=a"] == 4
+    assert _count(recording, "http", "b") == served[f"/ok?tag={tag}&e=b"] == 4
 
 
 def test_in_flight_open_model_requests_finish_at_the_end_rather_than_read_as_resets(

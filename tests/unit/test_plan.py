@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections import Counter
 from itertools import accumulate
 from typing import Any
 
@@ -135,6 +136,42 @@ def test_open_segments_deal_arrivals_round_robin() -> None:
     assert second is not None
     assert (first[0], second[0]) == (0, 1)
     assert first[1] == whole.arrival_ns(0)
+
+
+def _arrival_mix(plan: Plan) -> Counter[str]:
+    """How many of this segment's arrivals go to each endpoint."""
+    mix: Counter[str] = Counter()
+    n = 0
+    while (arrival := plan.segment_arrival(n)) is not None:
+        mix[plan.arrival_endpoint(arrival[0])] += 1
+        n += 1
+    return mix
+
+
+@pytest.mark.parametrize(
+    ("weights", "count"),
+    [
+        ({"a": 1, "b": 1}, 2),
+        ({"a": 3, "b": 1}, 4),  # the wheel (a, a, b, a) is 4 long
+        ({"a": 1, "b": 2, "c": 3}, 3),
+        ({"a": 1, "b": 2, "c": 3}, 4),
+    ],
+)
+def test_each_open_model_segment_sends_the_whole_mix(weights: dict[str, int], count: int) -> None:
+    endpoints = {name: {"path": f"/{name}", "weight": w} for name, w in weights.items()}
+    spec = _spec(
+        [{"duration": "1s", "rate": "80/s"}, {"duration": "1s", "rate": "80/s"}], endpoints
+    )
+    segments = [build_plan(spec, Segment(i, count)) for i in range(1, count + 1)]
+    mixes = [_arrival_mix(plan) for plan in segments]
+    for plan, mix in zip(segments, mixes, strict=True):
+        arrivals = plan.total_arrivals()
+        assert sum(mix.values()) == arrivals
+        for name, w in weights.items():  # within one request of its share
+            assert abs(mix[name] - arrivals * w / sum(weights.values())) < 1, mixes
+    whole = build_plan(spec)
+    assert whole.total_arrivals() == 120
+    assert sum(mixes, Counter()) == _arrival_mix(whole)
 
 
 def test_weighted_mix_is_exact_and_interleaved() -> None:
