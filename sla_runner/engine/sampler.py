@@ -81,13 +81,17 @@ async def sample_process(
     """Sample RSS and CPU until cancelled; a process that exits is noted, not fatal.
 
     An exited process its parent has not reaped yet (a zombie) still answers with zero
-    memory: it counts as exited, or the memory thresholds would be judged on zeros.
+    memory: it counts as exited, or the memory thresholds would be judged on zeros. So does
+    a pid that another process has taken since: status(), memory_info() and cpu_percent()
+    read whatever process holds the pid now; is_running() compares its start time.
     """
     try:
         proc.cpu_percent(None)  # the first call primes the counter
         while True:
             await anyio.sleep(interval_s)
             with proc.oneshot():
+                if not proc.is_running():
+                    raise psutil.NoSuchProcess(proc.pid)
                 if proc.status() == psutil.STATUS_ZOMBIE:
                     raise psutil.ZombieProcess(proc.pid)
                 rss = proc.memory_info().rss
