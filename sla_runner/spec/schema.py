@@ -17,9 +17,38 @@ SCHEMA_ID = "urn:sla-runner:schema:spec:v1"
 SCHEMA_DIALECT = "https://json-schema.org/draft/2020-12/schema"
 
 
+# A string holding ${VAR} or ${VAR:-default}: any value may be written so, and is checked
+# after interpolation. The schema lets it stand where a number, a yes/no, a choice or a
+# string of a set shape (250ms, 50/s) is expected, so an editor does not flag it.
+INTERPOLATED = {
+    "type": "string",
+    "pattern": r"\$\{[A-Za-z_][A-Za-z0-9_]*(:-[^}]*)?\}",
+    "description": "${VAR} or ${VAR:-default}, checked once interpolated",
+}
+_KEEP_OUTSIDE = ("title", "description", "default", "examples")
+
+
+def _interpolable(node: Any) -> Any:
+    """``node`` with every shaped value (numbers, booleans, enums, patterned strings) also
+    accepting an interpolated string."""
+    if isinstance(node, list):
+        return [_interpolable(item) for item in node]
+    if not isinstance(node, dict):
+        return node
+    out = {key: _interpolable(value) for key, value in node.items()}
+    shaped = out.get("type") in ("integer", "number", "boolean") or (
+        out.get("type") == "string" and ("pattern" in out or "enum" in out)
+    )
+    if not shaped:
+        return out
+    outside = {k: out.pop(k) for k in _KEEP_OUTSIDE if k in out}
+    return {**outside, "anyOf": [out, {"$ref": "#/$defs/Interpolated"}]}
+
+
 def spec_json_schema() -> dict[str, Any]:
     """The JSON Schema (draft 2020-12) that editors and CI use to check a spec file."""
-    body = Spec.model_json_schema(mode="validation")
+    body = _interpolable(Spec.model_json_schema(mode="validation"))
+    body["$defs"]["Interpolated"] = INTERPOLATED
     return {
         "$schema": SCHEMA_DIALECT,
         "$id": SCHEMA_ID,

@@ -5,7 +5,9 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import jsonschema
 import pytest
+import yaml
 
 from sla_runner.spec.loader import load_spec
 from sla_runner.spec.schema import spec_json_schema, spec_json_schema_text
@@ -37,11 +39,35 @@ def test_there_are_specs() -> None:
     assert {p.name for p in SPECS} >= {"demo.yaml", "seed-sla.yaml"}
 
 
+def editor_check(data: object) -> list[str]:
+    """What an editor using the committed schema flags in ``data`` (as YAML loads it)."""
+    schema = json.loads(SCHEMA_FILE.read_text(encoding="utf-8"))
+    validator = jsonschema.Draft202012Validator(schema)
+    return [f"{list(e.path)}: {e.message}" for e in validator.iter_errors(data)]
+
+
 @pytest.mark.parametrize("spec", SPECS, ids=lambda p: p.name)
 def test_spec_is_valid_and_names_the_schema(spec: Path) -> None:
-    assert spec.read_text(encoding="utf-8").splitlines()[0] == SCHEMA_LINE
+    text = spec.read_text(encoding="utf-8")
+    assert text.splitlines()[0] == SCHEMA_LINE
     loaded = load_spec(spec, env={})
     assert loaded.spec.thresholds
+    assert editor_check(yaml.safe_load(text)) == []
+
+
+def test_the_schema_takes_interpolated_values_where_the_loader_does() -> None:
+    """users: ${USERS:-5} is a valid spec (a number once interpolated): an editor must not
+    flag it, while a plain wrong value is still flagged."""
+    data = yaml.safe_load((ROOT / "specs" / "demo.yaml").read_text(encoding="utf-8"))
+    stage = data["load"]["stages"][0]
+    stage.update(users="${USERS:-5}", duration="${RAMP}")
+    data["target"].update(verify_tls="${VERIFY_TLS:-true}", engine="${ENGINE:-raw}")
+    assert editor_check(data) == []
+    stage.update(users="lots")
+    data["target"].update(verify_tls="off")
+    flagged = editor_check(data)
+    assert len(flagged) == 2
+    assert any(line.startswith("['target', 'verify_tls']") for line in flagged)
 
 
 def test_seed_sla_holds_the_classic_promises() -> None:
