@@ -22,13 +22,14 @@ figures are also invalid; the validity reasons are kept.
 from __future__ import annotations
 
 import re
+from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from sla_runner import display
 from sla_runner.findings import find
-from sla_runner.metrics.recording import Recording
+from sla_runner.metrics.recording import LATENCY_METRICS, Recording
 from sla_runner.metrics.stats import NS_PER_S, observe
 from sla_runner.report.redact import redact, redact_data, redact_url
 from sla_runner.spec.models import Spec, ThresholdRule
@@ -115,6 +116,7 @@ def judge_rules(
     findings: list[str] = []
     if status in ("fail", "invalid") or (status == "aborted" and _missed(results)):
         findings = find(recording, results)
+    notes = [*recording.notes, *unjudged_failures(recording, rules)]
     return Verdict(
         status=status,
         spec=identity,
@@ -125,10 +127,37 @@ def judge_rules(
         metrics=metrics_summary(recording),
         stages=list(recording.stage_names),
         timeline=timeline_models(recording),
-        notes=[redact(n, secrets) for n in recording.notes],
+        notes=[redact(n, secrets) for n in notes],
         spec_thresholds=[_as_written(rule) for rule in rules],
         recording=redact_data(recording.to_dict(), secrets),
     )
+
+
+def unjudged_failures(recording: Recording, rules: Sequence[ThresholdRule]) -> list[str]:
+    """A note for failures no threshold judges: a run whose every request got a 404 would
+    otherwise pass on its (fast) latencies alone, and say nothing of it."""
+    judged = {
+        (r.expr.metric, r.expr.scope)
+        for r in rules
+        if r.expr.stat in ("success_rate", "error_rate")
+    }
+    notes: list[str] = []
+    for metric in LATENCY_METRICS:
+        if (metric, None) in judged:
+            continue
+        count, kinds = 0, Counter[str]()
+        for (m, scope, _stage), series in recording.series.items():
+            if m == metric and (metric, scope) not in judged:
+                count += series.count
+                kinds.update({k: n for k, n in series.outcomes.items() if k != "ok"})
+        failed = sum(kinds.values())
+        if failed:
+            top = ", ".join(f"{kind} {display.count(n)}" for kind, n in kinds.most_common(3))
+            notes.append(
+                f"{display.count(failed)} of {display.count(count)} {metric} operations failed "
+                f"({top}) and no threshold judges them: add success_rate({metric}) > ..."
+            )
+    return notes
 
 
 def error_verdict(

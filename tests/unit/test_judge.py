@@ -129,6 +129,26 @@ def test_percentiles_are_nearest_rank_rounded_up(expr: str, observed: float, pas
     assert result.passed is passed
 
 
+def test_failures_no_threshold_judges_are_noted() -> None:
+    """Every request a 404 and only a latency threshold: the run passes on what it promised,
+    and the verdict says that the failures went unjudged."""
+
+    def all_404(rec: Recorder) -> None:
+        rec.users(1, 0)
+        for k in range(20):
+            http(rec, "list-items", 1.0, k / 10, key="status_404")
+
+    verdict = judged(["p95(http) < 200ms"], all_404)
+    assert verdict.status == "pass"
+    assert verdict.notes == [
+        "20 of 20 http operations failed (status_404 20) and no threshold judges them: "
+        "add success_rate(http) > ..."
+    ]
+    judged_too = judged(["p95(http) < 200ms", "success_rate(http.list-items) > 99%"], all_404)
+    assert judged_too.status == "fail"
+    assert judged_too.notes == []
+
+
 def test_p99_9_of_1000_samples_is_the_999th() -> None:
     """The percentile is taken as written: 99.9% of 1,000 is exactly 999, not 999.0000001."""
 
