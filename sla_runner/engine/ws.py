@@ -16,6 +16,7 @@ on connecting also ``ws_refused`` (the upgrade was answered with another status)
 
 from __future__ import annotations
 
+import asyncio
 import json
 import ssl
 import time
@@ -268,7 +269,9 @@ async def _converse(
         started = time.monotonic_ns()
         next_send_ns = started + round(ch.interval_s * 1e9)
         try:
-            with anyio.fail_after(timeout_s):
+            # asyncio's own timeout: half the cost of anyio's cancel scope (~5 µs of ~40 µs
+            # per round trip); the engine runs on asyncio only.
+            async with asyncio.timeout(timeout_s):
                 await connection.send(message)
                 while True:
                     reply = await connection.recv()
