@@ -185,6 +185,18 @@ def _normalise(number: Fraction, unit: str, kind: str, what: str) -> tuple[float
     raise ThresholdSyntaxError(f"{what} needs {_UNIT_HINT[kind]}, got {got}")
 
 
+def _check_can_decide(text: str, stat: str, op: str, limit: float) -> None:
+    """Every statistic is at least 0 (a success or error rate at most 100%; process.cpu can
+    pass 100%, a core each): a threshold no run could meet, or every run meets, is refused."""
+    top = 100.0 if stat in ("success_rate", "error_rate") else None
+    never = (op == "<" and limit == 0) or (top is not None and op == ">" and limit >= top)
+    always = (op == ">=" and limit == 0) or (top is not None and op == "<=" and limit >= top)
+    if never:
+        raise ThresholdSyntaxError(f"{' '.join(text.split())} can never hold")
+    if always:
+        raise ThresholdSyntaxError(f"{' '.join(text.split())} always holds: it promises nothing")
+
+
 def parse_threshold(text: str) -> Threshold:
     """Parse one threshold expression; raise ThresholdSyntaxError saying what is wrong."""
     if not isinstance(text, str) or not text.strip():
@@ -225,6 +237,7 @@ def parse_threshold(text: str) -> Threshold:
     kind = _unit_kind(stat, metric)
     what = f"{stat}({metric})" if match["bare"] is None else metric
     limit, unit = _normalise(number, match["unit"], kind, what if kind != "percent" else metric)
+    _check_can_decide(text, stat, op, limit)
     return Threshold(
         text=" ".join(text.split()),
         metric=metric,

@@ -22,6 +22,8 @@ from tests.unit.spec.helpers import errors, with_thresholds
         ("mean(process.cpu) < 150%", "process.cpu", None, "mean", "<", 150.0, "%"),
         ("users >= 100", "users", None, "max", ">=", 100.0, ""),
         ("max(users) >= 100", "users", None, "max", ">=", 100.0, ""),
+        ("error_rate(http) <= 0%", "http", None, "error_rate", "<=", 0.0, "%"),
+        ("max(process.cpu) <= 100%", "process.cpu", None, "max", "<=", 100.0, "%"),
     ],
 )
 def test_valid(
@@ -87,6 +89,11 @@ def test_threshold_helpers() -> None:
         ("p0(http) < 1ms", "percentile 'p0' must be above p0 and at most p100"),
         ("p95(users) > 1", "p95(users) makes no sense; users accepts min, max, mean"),
         ("p95(http) < 1e99999999ms", "the limit '1e99999999' is too large"),
+        ("p95(http) < 0ms", "p95(http) < 0ms can never hold"),
+        ("count(http)   < 0", "count(http) < 0 can never hold"),
+        ("success_rate(http) > 100%", "success_rate(http) > 100% can never hold"),
+        ("users >= 0", "users >= 0 always holds: it promises nothing"),
+        ("error_rate(ws) <= 100%", "error_rate(ws) <= 100% always holds: it promises nothing"),
     ],
 )
 def test_rejected(text: str, message: str) -> None:
