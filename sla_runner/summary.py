@@ -67,8 +67,8 @@ def metrics_summary(recording: Recording) -> dict[str, MetricSummary]:
                 unit=GAUGE_UNITS[gauge],
                 hdr=encode(hist),
             )
-    if recording.timeline:
-        rows = recording.timeline
+    rows = recording.load_rows()
+    if rows:
         held = sorted(r.users for r in rows)
         n = len(held)
 

@@ -129,6 +129,16 @@ class Recording:
                 add_into(out, h)
         return out
 
+    def load_rows(self, stage: int | None = None) -> list[TimelineRow]:
+        """The timeline seconds of the load (of one stage, or all): not those of the drain
+        after the plan or of an aborted run's grace, where users are leaving."""
+        end = self.window_ns(None)
+        return [
+            r
+            for r in self.timeline
+            if r.second * 1_000_000_000 < end and (stage is None or r.stage == stage)
+        ]
+
     def window_ns(self, stage: int | None) -> int:
         """How long a judging window ran: one stage (an aborted run's last one cut short at
         its stop), or the whole run's load — the planned stages, not the drain after them

@@ -83,10 +83,6 @@ def _scaled(raw: float, scale: float) -> float:
     return raw * scale
 
 
-def timeline_rows(recording: Recording, stage: int | None) -> list[TimelineRow]:
-    return [r for r in recording.timeline if stage is None or r.stage == stage]
-
-
 def users_stat(rows: list[TimelineRow], stat: str) -> float:
     held = [r.users for r in rows]
     if stat == "min":
@@ -102,7 +98,7 @@ def observe(recording: Recording, threshold: Threshold, stage: int | None) -> Ob
     if metric in LATENCY_METRICS:
         return _observe_requests(recording, threshold, stage)
     if metric == "users":
-        rows = timeline_rows(recording, stage)
+        rows = recording.load_rows(stage)
         if not rows:
             return Observation(None, 0, "no timeline rows: no second of the run was recorded")
         return Observation(users_stat(rows, stat), len(rows))

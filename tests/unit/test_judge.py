@@ -149,6 +149,29 @@ def test_failures_no_threshold_judges_are_noted() -> None:
     assert judged_too.notes == []
 
 
+def test_users_are_judged_on_the_load_not_on_the_drain_after_it() -> None:
+    """Users leave while the last requests drain after the plan (4 s here): the seconds of
+    the drain are in the timeline, but not in what users thresholds and summaries judge."""
+
+    def held_then_drained(rec: Recorder) -> None:
+        rec.users(10, 0)
+        rec.users(10, int(2.5 * NS_PER_S))
+        rec.users(3, int(4.5 * NS_PER_S))  # the drain
+        rec.users(0, int(5.2 * NS_PER_S))
+
+    verdict = judged(
+        [{"expr": "min(users) >= 10", "during": "steady"}, "mean(users) >= 10"],
+        held_then_drained,
+        elapsed_s=5.5,
+    )
+    assert [(t.observed, t.samples, t.status) for t in verdict.thresholds] == [
+        (10.0, 2, "pass"),
+        (10.0, 4, "pass"),
+    ]
+    assert [r.second for r in verdict.timeline] == [0, 1, 2, 3, 4, 5]
+    assert verdict.metrics["users"].values.min == 10.0
+
+
 def test_p99_9_of_1000_samples_is_the_999th() -> None:
     """The percentile is taken as written: 99.9% of 1,000 is exactly 999, not 999.0000001."""
 
