@@ -98,7 +98,7 @@ def _suite(verdict: Verdict, clean: _Clean) -> ET.Element:
         *((("spec.owner", spec.owner),) if spec.owner else ()),
         *((f"label.{key}", value) for key, value in sorted(spec.labels.items())),
     ):
-        ET.SubElement(properties, "property", {"name": name, "value": clean(value)})
+        ET.SubElement(properties, "property", {"name": clean(name), "value": clean(value)})
     suite.extend(cases)
     ET.SubElement(suite, "system-out").text = clean(_suite_out(verdict))
     return suite

@@ -9,6 +9,7 @@ digit 3 in a report into ``***``, and such a value protects nothing.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterable
 from typing import Any
 from urllib.parse import quote, quote_plus, unquote_plus, urlsplit, urlunsplit
@@ -38,9 +39,11 @@ BINARY_KEYS = frozenset({"hdr", "cpu_pct_hdr", "loop_lag_us_hdr", "send_lateness
 
 def effective(secrets: Iterable[str]) -> list[str]:
     """The secrets worth masking, with the forms a URL gives them (percent-encoded, and
-    form-encoded with ``+`` for spaces), longest first so that overlapping ones mask fully."""
+    form-encoded with ``+`` for spaces) and a JSON string gives them (``\\"`` and
+    ``\\uXXXX`` escapes), longest first so that overlapping ones mask fully."""
     kept = {s for s in secrets if len(s) >= MIN_SECRET_LENGTH}
     forms = kept | {quote(s, safe="") for s in kept} | {quote_plus(s, safe="") for s in kept}
+    forms |= {json.dumps(s, ensure_ascii=ascii)[1:-1] for s in kept for ascii in (False, True)}
     return sorted(forms, key=lambda s: (-len(s), s))
 
 

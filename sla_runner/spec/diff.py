@@ -202,7 +202,7 @@ def _direction(field: str, old: Any, new: Any) -> Kind:
         return "loosened" if new is None else "tightened"
     if field == "verify_tls":
         return "loosened" if not new else "tightened"
-    if field in _LARGER_LOOSENS:
+    if field in _LARGER_LOOSENS and _size(new) != _size(old):
         return "loosened" if _size(new) > _size(old) else "tightened"
     return "changed"
 
@@ -227,9 +227,10 @@ def _show(field: str, value: Any) -> str:
     if isinstance(value, ThinkTime):
         return str(value.min) if value.min == value.max else f"{value.min}..{value.max}"
     if isinstance(value, BaseModel):
-        return json.dumps(value.model_dump(mode="json", by_alias=True, exclude_defaults=True))
+        data = value.model_dump(mode="json", by_alias=True, exclude_defaults=True)
+        return json.dumps(data, ensure_ascii=False)
     if isinstance(value, dict | list):
-        return json.dumps(value, default=str)
+        return json.dumps(value, default=str, ensure_ascii=False)
     return str(value)
 
 

@@ -7,7 +7,7 @@ describes itself in the JSON Schema as a string with a pattern and examples.
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Annotated, Any, TypeVar, get_args
+from typing import Annotated, Any, Literal, TypeVar, get_args, get_origin
 
 from pydantic import (
     BaseModel,
@@ -52,13 +52,16 @@ class FrozenModel(BaseModel):
 
 
 def _numbers_only(annotation: Any) -> bool:
-    """Whether a field's type holds numbers (int, float, lists or optionals of them) and
-    never a boolean."""
+    """Whether a field's type holds numbers (int, float, a literal number such as
+    ``version: 1``, lists or optionals of them) and never a boolean."""
     seen: set[Any] = set()
     pending = [annotation]
     while pending:
         kind = pending.pop()
         seen.add(kind)
+        if get_origin(kind) is Literal:
+            seen.update(type(arg) for arg in get_args(kind))
+            continue
         pending.extend(a for a in get_args(kind) if isinstance(a, type) or get_args(a))
     return bool(seen & {int, float}) and bool not in seen
 

@@ -169,7 +169,9 @@ def test_users_are_judged_on_the_load_not_on_the_drain_after_it() -> None:
         (10.0, 4, "pass"),
     ]
     assert [r.second for r in verdict.timeline] == [0, 1, 2, 3, 4, 5]
-    assert verdict.metrics["users"].values.min == 10.0
+    users = verdict.metrics["users"].values
+    assert users is not None
+    assert users.min == 10.0
 
 
 def test_p99_9_of_1000_samples_is_the_999th() -> None:

@@ -107,6 +107,16 @@ def test_spec_owner_and_labels_are_properties() -> None:
         assert prop in xml
 
 
+def test_label_keys_are_cleaned_and_redacted_like_values() -> None:
+    base = verdict_of("pass")
+    spec = base.spec.model_copy(update={"labels": {"bell\x07key": "v", f"k-{SECRET}": "w"}})
+    xml = verdict_to_junit(base.model_copy(update={"spec": spec}), secrets=frozenset({SECRET}))
+    assert '<property name="label.bell\ufffdkey" value="v" />' in xml
+    assert '<property name="label.k-***" value="w" />' in xml
+    assert SECRET not in xml
+    assert JUnitXml.fromstring(xml) is not None
+
+
 def test_a_threshold_of_one_stage_is_a_case_of_its_own_name() -> None:
     """CI tools key cases by classname and name: the run's p95 and a stage's p95 of the
     same expression must not collapse into one."""

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pytest
@@ -99,6 +100,30 @@ def test_fields_that_loosen_what_passes_are_named() -> None:
         "loosened   target: verify_tls: true → false",
     ]
     assert _changes(new, VALID)[0] == "tightened  load: think_time: 1s..3s → 100ms"
+    same_mean = VALID.replace("  think_time: 100ms", "  think_time: 50ms..150ms")
+    assert _changes(VALID, same_mean) == ["changed    load: think_time: 100ms → 50ms..150ms"]
+
+
+@pytest.mark.parametrize("secret", ['pa"ss\\word', "pässwörd1"])
+def test_diff_never_prints_a_secret_in_any_spelling(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], secret: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Header values are shown as JSON: a secret with quotes, backslashes or accents is
+    spelt with escapes there, and masked in that spelling too."""
+    monkeypatch.setenv("TOK", secret)
+    old, new = tmp_path / "old.yaml", tmp_path / "new.yaml"
+    old.write_text(VALID.replace("weight: 3,", "weight: 3, headers: {X-Token: '${TOK}'},"))
+    new.write_text(VALID.replace("weight: 3,", "weight: 3, headers: {X-Token: 'x${TOK}'},"))
+    assert run(["diff", str(old), str(new)]) == 0
+    out = capsys.readouterr().out
+    assert "endpoints: list-items.headers" in out
+    assert "***" in out
+    for spelling in (
+        secret,
+        json.dumps(secret)[1:-1],
+        json.dumps(secret, ensure_ascii=False)[1:-1],
+    ):
+        assert spelling not in out
 
 
 def test_a_changed_promise_under_the_same_sla_version_is_noted() -> None:

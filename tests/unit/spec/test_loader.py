@@ -118,6 +118,9 @@ def test_a_quoted_version_is_told_apart_from_an_unsupported_one() -> None:
     assert errors(VALID.replace("version: 1\n", "version: '1'\n", 1)) == [
         "spec.yaml:1:10: version: version is the number 1, not the text '1': write version: 1"
     ]
+    assert errors(VALID.replace("version: 1\n", "version: true\n", 1)) == [
+        "spec.yaml:1:10: version: expected a number, got true"
+    ]
 
 
 def test_a_threshold_given_twice_is_an_error() -> None:
