@@ -17,10 +17,9 @@ import math
 import operator
 import re
 from bisect import bisect_right
-from collections.abc import Sequence
 from dataclasses import dataclass
 from fractions import Fraction
-from functools import cached_property
+from functools import cached_property, lru_cache
 from typing import Literal
 
 from sla_runner.errors import UsageError
@@ -204,7 +203,8 @@ class Plan:
         return self.endpoint_for(start + n)
 
 
-def _mix_wheel(weights: Sequence[float]) -> tuple[int, ...]:
+@lru_cache(maxsize=8)
+def _mix_wheel(weights: tuple[float, ...]) -> tuple[int, ...]:
     """Smooth weighted round robin over the exact counts: 3:1 → (0, 0, 1, 0); 1:2000 → 2001
     turns, one of them the light endpoint's.
 
@@ -212,7 +212,8 @@ def _mix_wheel(weights: Sequence[float]) -> tuple[int, ...]:
     endpoint's share of a turn of the wheel is exactly its weight's. Each step adds every
     count to its endpoint's credit; the endpoint with the most (the first on ties) is
     picked and pays the wheel's length. Cost: one pass over the endpoints per turn, at most
-    ``MAX_MIX_WHEEL`` turns (at the limit about 0.4 s for two endpoints, 1 s for sixteen).
+    ``MAX_MIX_WHEEL`` turns (at the limit about 0.4 s for two endpoints, 1 s for sixteen),
+    once per set of weights: a run and a diff build their plans more than once.
     """
     counts = mix_counts(weights)
     total = sum(counts)
@@ -244,7 +245,7 @@ def build_plan(spec: Spec, segment: Segment = Segment()) -> Plan:
         stages.append(PlannedStage(i, stage.name or f"stage-{i + 1}", start, end, level, target))
         level, start = target, end
     names = tuple(spec.endpoints)
-    weights = [e.weight for e in spec.endpoints.values()]
+    weights = tuple(e.weight for e in spec.endpoints.values())
     return Plan(
         model=spec.load.model,
         stages=tuple(stages),
