@@ -24,9 +24,12 @@ from pathlib import Path
 from threading import Thread
 from typing import Any
 
+import pytest
 import yaml
 
-from tests.conftest import ROOT, ChildProcess
+from sla_runner.metrics.recording import Recording
+from sla_runner.spec.models import Spec
+from tests.conftest import ROOT, ChildProcess, LiveServer
 
 CLI_TIMEOUT_S = 60.0
 
@@ -56,6 +59,36 @@ def spec_data(base_url: str, **sections: Any) -> dict[str, Any]:
     }
     data.update(sections)
     return data
+
+
+def engine_spec(server: LiveServer, name: str, **parts: Any) -> Spec:
+    """A spec for in-process engine tests: the test server, a 2 s timeout, ``parts`` as given."""
+    data: dict[str, Any] = {
+        "version": 1,
+        "name": name,
+        "sla_version": "1",
+        "target": {"base_url": server.url, "timeout": "2s"},
+    }
+    data.update(parts)
+    return Spec.model_validate(data)
+
+
+def count(recording: Recording, metric: str, scope: str | None = None) -> int:
+    """Operations of ``metric`` (one endpoint or channel, or all) the recording holds."""
+    return sum(s.count for s in recording.select(metric, scope, None))
+
+
+def count_calls(monkeypatch: pytest.MonkeyPatch, owner: object, name: str) -> list[None]:
+    """From now on, one entry per call of ``owner.name`` (each call still made)."""
+    calls: list[None] = []
+    real = getattr(owner, name)
+
+    def counted(*args: Any, **kwargs: Any) -> Any:
+        calls.append(None)
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(owner, name, counted)
+    return calls
 
 
 def spec_file(directory: Path, data: dict[str, Any], name: str = "spec.yaml") -> Path:

@@ -7,7 +7,6 @@ from __future__ import annotations
 import uuid
 from collections import Counter
 from pathlib import Path
-from typing import Any
 
 import pytest
 
@@ -17,27 +16,13 @@ from sla_runner.metrics.recording import Recording
 from sla_runner.plan import NS, Segment, build_plan
 from sla_runner.spec.models import Spec
 from tests.conftest import LiveServer
+from tests.faultkit import count, engine_spec
 
 pytestmark = pytest.mark.load
 
 
-def _spec(server: LiveServer, **parts: Any) -> Spec:
-    data: dict[str, Any] = {
-        "version": 1,
-        "name": "engine-test",
-        "sla_version": "1",
-        "target": {"base_url": server.url, "timeout": "2s"},
-    }
-    data.update(parts)
-    return Spec.model_validate(data)
-
-
 def _run(spec: Spec, engine: str | None = None) -> Recording:
     return execute(spec, build_plan(spec), engine=engine, handle_signals=False)
-
-
-def _count(recording: Recording, metric: str, scope: str | None = None) -> int:
-    return sum(s.count for s in recording.select(metric, scope, None))
 
 
 @pytest.mark.parametrize("engine", ["raw", "aiohttp", "httpx"])
@@ -45,8 +30,9 @@ def test_users_ramp_and_hold_as_planned_and_every_request_is_counted(
     test_server: LiveServer, engine: str
 ) -> None:
     tag = uuid.uuid4().hex
-    spec = _spec(
+    spec = engine_spec(
         test_server,
+        "engine-test",
         endpoints={"ok": {"path": "/ok", "query": {"tag": tag}}},
         load={
             "stages": [
@@ -59,7 +45,7 @@ def test_users_ramp_and_hold_as_planned_and_every_request_is_counted(
     )
     recording = _run(spec, engine)
     served = test_server.counts()[f"/ok?tag={tag}"]
-    assert _count(recording, "http") == served
+    assert count(recording, "http") == served
     assert recording.select("http", "ok", None)[0].outcomes.keys() == {"ok"}
     rows = {row.second: row for row in recording.timeline}
     # Second 0 ramps 0 → 3 users, seconds 2 and 3 hold 6, the last second ramps down.
@@ -73,8 +59,9 @@ def test_users_ramp_and_hold_as_planned_and_every_request_is_counted(
 
 def test_each_user_holds_each_channel_open(test_server: LiveServer) -> None:
     tag = uuid.uuid4().hex
-    spec = _spec(
+    spec = engine_spec(
         test_server,
+        "engine-test",
         channels={
             "echo": {
                 "url": f"{test_server.ws_url}/ws/echo?tag={tag}",
@@ -88,7 +75,7 @@ def test_each_user_holds_each_channel_open(test_server: LiveServer) -> None:
     recording = _run(spec)
     connects = recording.select("ws_connect", "echo", None)
     assert sum(s.count for s in connects) == 3  # one connection per user, for the whole run
-    round_trips = _count(recording, "ws", "echo")
+    round_trips = count(recording, "ws", "echo")
     assert round_trips == test_server.counts()[f"ws:/ws/echo?tag={tag}"]
     # Three users at 10 messages a second for about 2 s.
     assert 3 * 10 <= round_trips <= 3 * 10 * 3
@@ -97,8 +84,9 @@ def test_each_user_holds_each_channel_open(test_server: LiveServer) -> None:
 
 def test_the_weighted_mix_holds_across_users(test_server: LiveServer) -> None:
     tag = uuid.uuid4().hex
-    spec = _spec(
+    spec = engine_spec(
         test_server,
+        "engine-test",
         endpoints={
             "a": {"path": "/ok", "query": {"tag": tag, "e": "a"}, "weight": 3},
             "b": {"path": "/ok", "query": {"tag": tag, "e": "b"}, "weight": 1},
@@ -106,7 +94,7 @@ def test_the_weighted_mix_holds_across_users(test_server: LiveServer) -> None:
         load={"stages": [{"duration": "1500ms", "users": 4}], "think_time": "5ms"},
     )
     recording = _run(spec)
-    a, b = _count(recording, "http", "a"), _count(recording, "http", "b")
+    a, b = count(recording, "http", "a"), count(recording, "http", "b")
     assert a + b > 100
     # The wheel is exact per user; each user may stop part-way through one turn of it.
     assert abs(a - 3 * b) <= 4 * 4
@@ -115,14 +103,15 @@ def test_the_weighted_mix_holds_across_users(test_server: LiveServer) -> None:
 def test_open_model_delivers_the_planned_arrivals_and_measures_them(
     test_server: LiveServer,
 ) -> None:
-    spec = _spec(
+    spec = engine_spec(
         test_server,
+        "engine-test",
         endpoints={"slow": {"path": "/delay", "query": {"ms": 30}}},
         load={"stages": [{"duration": "1s", "rate": "40/s"}, {"duration": "1s", "rate": "40/s"}]},
     )
     plan = build_plan(spec)
     recording = execute(spec, plan, handle_signals=False)
-    assert _count(recording, "http") == plan.total_arrivals() == 60
+    assert count(recording, "http") == plan.total_arrivals() == 60
     hist = recording.series[("http", "slow", 1)].latency_us
     # The server's 30 ms sleep is a libuv timer, which may fire up to 1 ms early.
     assert hist.get_min_value() >= 29_000
@@ -134,8 +123,9 @@ def test_open_model_delivers_the_planned_arrivals_and_measures_them(
 
 def test_an_open_model_segment_sends_the_whole_mix(test_server: LiveServer) -> None:
     tag = uuid.uuid4().hex
-    spec = _spec(
+    spec = engine_spec(
         test_server,
+        "engine-test",
         endpoints={
             "a": {"path": "/ok", "query": {"tag": tag, "e": "a"}},
             "b": {"path": "/ok", "query": {"tag": tag, "e": "b"}},
@@ -148,16 +138,17 @@ def test_an_open_model_segment_sends_the_whole_mix(test_server: LiveServer) -> N
     # 8 of the ramp's 15 arrivals. Read at their global index (0, 2, 4, …), a 1:1 mix gave
     # this segment endpoint a only.
     assert plan.total_arrivals() == 8
-    assert _count(recording, "http", "a") == served[f"/ok?tag={tag}&e=a"] == 4
-    assert _count(recording, "http", "b") == served[f"/ok?tag={tag}&e=b"] == 4
+    assert count(recording, "http", "a") == served[f"/ok?tag={tag}&e=a"] == 4
+    assert count(recording, "http", "b") == served[f"/ok?tag={tag}&e=b"] == 4
 
 
 def test_in_flight_open_model_requests_finish_at_the_end_rather_than_read_as_resets(
     test_server: LiveServer,
 ) -> None:
     tag = uuid.uuid4().hex
-    spec = _spec(
+    spec = engine_spec(
         test_server,
+        "engine-test",
         endpoints={"slow": {"path": "/delay", "query": {"ms": 800, "tag": tag}}},
         load={
             "stages": [{"duration": "1s", "rate": "20/s"}, {"duration": "1s", "rate": "20/s"}],
@@ -175,8 +166,9 @@ def test_in_flight_open_model_requests_finish_at_the_end_rather_than_read_as_res
 def test_users_whose_channels_all_gave_up_are_not_counted_as_held(
     test_server: LiveServer,
 ) -> None:
-    spec = _spec(
+    spec = engine_spec(
         test_server,
+        "engine-test",
         channels={"refused": {"path": "/ws/refuse", "send": "x", "reconnect": 0}},
         load={"stages": [{"duration": "100ms", "users": 3}, {"duration": "2s", "users": 3}]},
     )
@@ -214,8 +206,9 @@ def test_a_quiet_run_has_a_timeline_row_for_every_second(test_server: LiveServer
     # No progress view, no process sampling: nothing happens in second 1 but it has its row,
     # as it would with the progress view on.
     tag = uuid.uuid4().hex
-    spec = _spec(
+    spec = engine_spec(
         test_server,
+        "engine-test",
         endpoints={"ok": {"path": "/ok", "query": {"tag": tag}}},
         load={
             "stages": [
@@ -230,7 +223,7 @@ def test_a_quiet_run_has_a_timeline_row_for_every_second(test_server: LiveServer
     dues = [plan.arrival_ns(k) for k in range(plan.total_arrivals())]
     assert [due // NS for due in dues if due is not None] == [0, 2]
     recording = _run(spec)
-    assert _count(recording, "http") == test_server.counts()[f"/ok?tag={tag}"] == 2
+    assert count(recording, "http") == test_server.counts()[f"/ok?tag={tag}"] == 2
     rows = recording.timeline
     assert [row.second for row in rows] == [0, 1, 2]
     assert [row.requests for row in rows] == [1, 0, 1]

@@ -9,7 +9,6 @@ import os
 import uuid
 from collections import Counter
 from collections.abc import Iterator
-from typing import Any
 
 import anyio
 import pytest
@@ -21,21 +20,11 @@ from sla_runner.plan import NS, Plan, build_plan
 from sla_runner.spec.models import Spec
 from sla_runner.verdict import evaluate
 from tests.conftest import LiveServer
+from tests.faultkit import count, engine_spec
 
 pytestmark = pytest.mark.load
 
 MS = 1_000_000
-
-
-def _spec(server: LiveServer, **parts: Any) -> Spec:
-    data: dict[str, Any] = {
-        "version": 1,
-        "name": "ending-test",
-        "sla_version": "1",
-        "target": {"base_url": server.url, "timeout": "2s"},
-    }
-    data.update(parts)
-    return Spec.model_validate(data)
 
 
 def _run(spec: Spec, *, stop_after_s: float | None = None) -> Recording:
@@ -66,18 +55,15 @@ def _dues(plan: Plan) -> Iterator[int]:
         n += 1
 
 
-def _count(recording: Recording, metric: str = "http") -> int:
-    return sum(s.count for s in recording.select(metric, None, None))
-
-
 def test_a_stage_entered_only_by_responses_in_the_grace_is_not_reached(
     test_server: LiveServer,
 ) -> None:
     # Stopped at ~0.3 s, inside "a"; the requests in flight answer at ~1.35 s, inside "b",
     # during the grace. They are counted, in "a" where they were sent; "b" was never run.
     tag = uuid.uuid4().hex
-    spec = _spec(
+    spec = engine_spec(
         test_server,
+        "ending-test",
         endpoints={"slow": {"path": "/delay", "query": {"ms": 1300, "tag": tag}}},
         load={
             "stages": [
@@ -94,7 +80,7 @@ def test_a_stage_entered_only_by_responses_in_the_grace_is_not_reached(
     )
     recording = _run(spec, stop_after_s=0.3)
     assert recording.aborted
-    assert _count(recording) == test_server.counts()[f"/delay?ms=1300&tag={tag}"] == 2
+    assert count(recording, "http") == test_server.counts()[f"/delay?ms=1300&tag={tag}"] == 2
     assert recording.elapsed_ns > 1 * NS  # the grace ran into "b"'s time
     assert recording.stages_reached == 2  # "up" and "a"
     assert recording.window_ns(1) < 0.9 * NS  # "a" ran until the stop, not through the grace
@@ -108,8 +94,9 @@ def test_an_open_model_run_lasts_the_whole_plan_after_its_last_arrival(
 ) -> None:
     # The last arrival is due at about 1 s; "cool" carries none and is still run and sampled.
     tag = uuid.uuid4().hex
-    spec = _spec(
+    spec = engine_spec(
         test_server,
+        "ending-test",
         target={
             "base_url": test_server.url,
             "timeout": "2s",
@@ -126,7 +113,9 @@ def test_an_open_model_run_lasts_the_whole_plan_after_its_last_arrival(
     )
     plan = build_plan(spec)
     recording = _run(spec)
-    assert _count(recording) == plan.total_arrivals() == test_server.counts()[f"/ok?tag={tag}"]
+    assert (
+        count(recording, "http") == plan.total_arrivals() == test_server.counts()[f"/ok?tag={tag}"]
+    )
     assert recording.elapsed_ns >= plan.duration_ns
     # About 5 samples of the service's memory in the cool-down; none when it was cut off.
     assert recording.gauge("process.rss", 2).get_total_count() >= 2
@@ -138,8 +127,9 @@ def test_an_open_model_stop_lets_in_flight_arrivals_finish_and_counts_only_those
     # Stopped at ~1 s with about eight 800 ms requests in flight: the grace (up to 1.5 s)
     # lets them answer, so the slowest requests are measured, not cut off.
     tag = uuid.uuid4().hex
-    spec = _spec(
+    spec = engine_spec(
         test_server,
+        "ending-test",
         endpoints={"slow": {"path": "/delay", "query": {"ms": 800, "tag": tag}}},
         load={
             "stages": [
@@ -169,8 +159,9 @@ def test_an_open_model_arrival_still_awaited_at_the_stop_is_not_counted_as_plann
     # One arrival a second, due at 0 s and ~1 s; stopped at ~0.5 s, when the first has
     # answered and the pacer waits for the second, which is never made.
     tag = uuid.uuid4().hex
-    spec = _spec(
+    spec = engine_spec(
         test_server,
+        "ending-test",
         endpoints={"ok": {"path": "/ok", "query": {"tag": tag}}},
         load={
             "stages": [
@@ -181,15 +172,16 @@ def test_an_open_model_arrival_still_awaited_at_the_stop_is_not_counted_as_plann
     )
     recording = _run(spec, stop_after_s=0.5)
     assert recording.aborted
-    assert test_server.counts()[f"/ok?tag={tag}"] == _count(recording) == 1
+    assert test_server.counts()[f"/ok?tag={tag}"] == count(recording, "http") == 1
     assert recording.generator.planned == 1
 
 
 def test_a_user_told_to_leave_stops_thinking_at_once(test_server: LiveServer) -> None:
     # Each user sends one request, then would think for 10 s; the plan ends at 2 s.
     tag = uuid.uuid4().hex
-    spec = _spec(
+    spec = engine_spec(
         test_server,
+        "ending-test",
         endpoints={"ok": {"path": "/ok", "query": {"tag": tag}}},
         load={
             "stages": [
@@ -201,5 +193,5 @@ def test_a_user_told_to_leave_stops_thinking_at_once(test_server: LiveServer) ->
     )
     plan = build_plan(spec)
     recording = _run(spec)
-    assert 1 <= _count(recording) == test_server.counts()[f"/ok?tag={tag}"] <= 2
+    assert 1 <= count(recording, "http") == test_server.counts()[f"/ok?tag={tag}"] <= 2
     assert plan.duration_ns <= recording.elapsed_ns < plan.duration_ns + 2 * NS

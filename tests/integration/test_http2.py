@@ -8,7 +8,6 @@ port also serves HTTP/1.1 to a client that does not offer ``h2``, and counts it 
 
 from __future__ import annotations
 
-import ssl
 import time
 from collections import Counter
 from typing import Any
@@ -25,7 +24,7 @@ from sla_runner.plan import Segment, build_plan
 from sla_runner.spec.models import Endpoint, Target
 from sla_runner.verdict_model import Verdict
 from tests.conftest import LiveServer
-from tests.faultkit import spec_data, tag
+from tests.faultkit import count_calls, spec_data, tag
 
 pytestmark = [pytest.mark.load, pytest.mark.timeout(30)]
 
@@ -192,14 +191,7 @@ async def test_sessions_share_one_tls_context(
 ) -> None:
     """Every user's session serves its ``http2`` endpoints with the one TLS context the run
     built: loading the CA bundle costs ~15 ms, paid once, not once per virtual user."""
-    made: list[bool] = []
-    create = httpx.create_ssl_context
-
-    def counted(*args: Any, **kwargs: Any) -> ssl.SSLContext:
-        made.append(True)
-        return create(*args, **kwargs)
-
-    monkeypatch.setattr(httpx, "create_ssl_context", counted)
+    made = count_calls(monkeypatch, httpx, "create_ssl_context")
     target = Target.model_validate({"base_url": test_server.h2_url, "verify_tls": False})
     request = _request(target, "/ok", query={"t": tag()})
     transport = make_transport(target, engine=engine)
@@ -221,14 +213,7 @@ async def test_prepared_before_the_clock_starts(
 ) -> None:
     """The engine prepares its transport when it is built: the TLS context and httpx's lazy
     imports (~100 ms together) are not paid by the first request, inside the measured run."""
-    made: list[bool] = []
-    create = httpx.create_ssl_context
-
-    def counted(*args: Any, **kwargs: Any) -> ssl.SSLContext:
-        made.append(True)
-        return create(*args, **kwargs)
-
-    monkeypatch.setattr(httpx, "create_ssl_context", counted)
+    made = count_calls(monkeypatch, httpx, "create_ssl_context")
     data = h2_spec(test_server, {"ok": {"path": f"/ok?t={tag()}", "http2": True}})
     loaded = api.load_spec_text(yaml.safe_dump(data, sort_keys=False), "h2.yaml", env={})
     engine_ = Engine(loaded.spec, build_plan(loaded.spec, Segment()), engine=engine)

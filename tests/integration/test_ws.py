@@ -18,6 +18,7 @@ import pytest
 from sla_runner.engine.ws import WsChannel, compile_channel, run_channel
 from sla_runner.spec.models import Channel, Target
 from tests.conftest import LiveServer
+from tests.faultkit import count_calls
 
 pytestmark = pytest.mark.anyio
 
@@ -213,14 +214,7 @@ async def test_wss_connections_share_one_tls_context(
 ) -> None:
     """Every user's connection to a wss channel uses the context the channel was compiled
     with: loading the CA bundle costs ~15 ms, paid once, not once per connection."""
-    made: list[bool] = []
-    create = ssl.create_default_context
-
-    def counted(*args: Any, **kwargs: Any) -> ssl.SSLContext:
-        made.append(True)
-        return create(*args, **kwargs)
-
-    monkeypatch.setattr(ssl, "create_default_context", counted)
+    made = count_calls(monkeypatch, ssl, "create_default_context")
     path = f"/ws/echo?tag={tag()}"
     spec = Channel.model_validate({"path": path, "send": "hello", "interval": "5ms"})
     target = Target.model_validate({"base_url": test_server.tls_url, "verify_tls": False})
