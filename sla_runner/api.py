@@ -20,7 +20,7 @@ from sla_runner.merge import merge_verdicts
 from sla_runner.metrics.recording import Recording
 from sla_runner.plan import Plan, Segment, build_plan
 from sla_runner.report.outputs import write_reports
-from sla_runner.report.redact import redact, redact_url
+from sla_runner.report.redact import MASK, redact, redact_url
 from sla_runner.spec.loader import LoadedSpec, load_spec, load_spec_text
 from sla_runner.spec.models import Spec
 from sla_runner.verdict import RunInfo, error_verdict, judge
@@ -43,6 +43,14 @@ __all__ = [
     "run_spec",
     "write_reports",
 ]
+
+
+def shown_override(key: str, value: str) -> str:
+    """An override's value as reports show it: a header's masked, a URL's without its
+    credentials (other secrets are masked when the report is written)."""
+    if "headers" in key.split("."):
+        return MASK
+    return redact_url(value) if "://" in value else value
 
 
 def run_info(
@@ -68,6 +76,9 @@ def run_info(
         segment=str(segment),
         engine=resolve_engine(spec.target, engine),
         warnings=tuple(warnings),
+        overrides=tuple(
+            (key, shown_override(key, value)) for key, value in sorted((overrides or {}).items())
+        ),
     )
 
 

@@ -135,12 +135,24 @@ def _check_same_spec(verdicts: Sequence[tuple[Path, Verdict]], spec: LoadedSpec 
     if len(shas) > 1:
         listed = "; ".join(f"{p}: {v.spec.name} {v.spec.sha256[:12]}" for p, v in verdicts)
         raise UsageError(f"the verdicts are of different specs (sha256 differs): {listed}")
+    first_path, first = verdicts[0]
+    for path, verdict in verdicts[1:]:
+        if verdict.run.overrides != first.run.overrides:
+            raise UsageError(
+                f"{path} was run with other --set overrides than {first_path}: "
+                f"{_overrides(verdict)} against {_overrides(first)}; one spec, one plan"
+            )
     sha = shas.pop()
     if spec is not None and spec.sha256 != sha:
         raise UsageError(
             f"--spec {spec.path} (sha256 {spec.sha256[:12]}) is not the spec the verdicts "
             f"judged (sha256 {sha[:12]})"
         )
+
+
+def _overrides(verdict: Verdict) -> str:
+    given = verdict.run.overrides
+    return " ".join(f"{key}={value}" for key, value in sorted(given.items())) or "none"
 
 
 def _run(
@@ -164,6 +176,7 @@ def _run(
         segment=merged.segment,
         engine=", ".join(engines) or None,
         warnings=tuple(warnings),
+        overrides=tuple(sorted(first.run.overrides.items())),
     )
 
 

@@ -77,6 +77,7 @@ class RunInfo:
     engine: str | None = None  # the HTTP/1.1 transport: raw, aiohttp or httpx
     warnings: tuple[str, ...] = ()  # e.g. "TLS verification is off"
     error: str | None = None  # set when the run could not be carried out
+    overrides: tuple[tuple[str, str], ...] = ()  # --set KEY=VALUE, as the verdict shows them
 
 
 def spec_identity(spec: Spec, run: RunInfo) -> SpecIdentity:
@@ -337,4 +338,5 @@ def _run_facts(run: RunInfo, recording: Recording | None, secrets: frozenset[str
         segment=recording.segment if recording is not None else run.segment,
         engine=run.engine,
         warnings=[redact(w, secrets) for w in run.warnings],
+        overrides={key: redact(value, secrets) for key, value in run.overrides},
     )

@@ -65,6 +65,11 @@ class RunFacts(_Model):
         description="this process's share of the load, i/N; 'merged' for all N segments "
         "merged; 'i+j/N' for a merge that lacks some (load-share thresholds are skipped)"
     )
+    overrides: dict[str, str] = Field(
+        default_factory=dict,
+        description="the --set KEY=VALUE overrides the run was made with (the spec's sha256 "
+        "is of the file as written); header values and secrets masked",
+    )
     engine: str | None = Field(
         default=None,
         description="the HTTP/1.1 transport that sent the requests: raw, aiohttp or httpx "

@@ -97,6 +97,7 @@ def _suite(verdict: Verdict, clean: _Clean) -> ET.Element:
         ("verdict.exit_code", str(verdict.exit_code)),
         *((("spec.owner", spec.owner),) if spec.owner else ()),
         *((f"label.{key}", value) for key, value in sorted(spec.labels.items())),
+        *((f"run.override.{key}", value) for key, value in sorted(run.overrides.items())),
     ):
         ET.SubElement(properties, "property", {"name": clean(name), "value": clean(value)})
     suite.extend(cases)

@@ -206,6 +206,7 @@ def test_the_demo_command_runs_the_demo_spec_and_writes_both_reports(tmp_path: P
     reports = tmp_path / "reports"
     short = ["--set", "load.stages[0].duration=1s", "--set", "load.stages[1].duration=2s"]
     short += ["--set", "load.stages[2].duration=1s"]
+    short += ["--set", "target.headers.X-Demo-Token=hunter2-demo-token"]
     proc = subprocess.run(
         [*CLI, "demo", "--quiet", "--reports", str(reports), *short],
         capture_output=True,
@@ -221,6 +222,16 @@ def test_the_demo_command_runs_the_demo_spec_and_writes_both_reports(tmp_path: P
     assert verdict["metrics"]["ws.prices"]["count"] > 0
     assert verdict["metrics"]["process.rss"]["count"] > 0
     assert proc.returncode == verdict_exit(verdict["status"])
+    # Provenance: the overrides the run was made with, a header's value masked.
+    assert verdict["run"]["overrides"] == {
+        "load.stages[0].duration": "1s",
+        "load.stages[1].duration": "2s",
+        "load.stages[2].duration": "1s",
+        "target.headers.X-Demo-Token": "***",
+    }
+    junit = (reports / "junit.xml").read_text(encoding="utf-8")
+    assert '<property name="run.override.load.stages[1].duration" value="2s" />' in junit
+    assert "hunter2-demo-token" not in junit + (reports / "verdict.json").read_text()
 
 
 def verdict_exit(status: str) -> int:

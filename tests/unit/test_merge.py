@@ -189,3 +189,17 @@ def test_segments_of_different_stage_durations_do_not_merge(tmp_path: Path) -> N
     ) as info:
         merge_verdicts(paths, None)
     assert info.value.exit_code == 2
+
+
+def test_segments_run_with_other_overrides_do_not_merge(tmp_path: Path) -> None:
+    """--set load.stages[1].rate=1/s on one host and not the other: the same file, another
+    plan; the stage durations may agree, the overrides the verdicts record do not."""
+    paths = []
+    for part, overrides in enumerate(((), (("load.stages[1].users", "5"),))):
+        rec = known_run(SPEC, recorder(SPEC, Segment(part + 1, 2)), part=part, parts=2)
+        info = run_info(segment=f"{part + 1}/2", overrides=overrides)
+        paths.append(write_json(tmp_path / f"half-{part}.json", judge(SPEC, close(rec), info)))
+    with pytest.raises(
+        UsageError, match=r"other --set overrides .*: load\.stages\[1\]\.users=5 against none"
+    ):
+        merge_verdicts(paths, None)
