@@ -20,8 +20,8 @@ from sla_runner.merge import merge_verdicts
 from sla_runner.metrics.recording import Recording
 from sla_runner.plan import Plan, Segment, build_plan
 from sla_runner.report.outputs import write_reports
-from sla_runner.report.redact import MASK, redact, redact_url
-from sla_runner.spec.loader import LoadedSpec, load_spec, load_spec_text
+from sla_runner.report.redact import MASK, SECRET_QUERY_KEYS, redact, redact_url
+from sla_runner.spec.loader import LoadedSpec, load_spec, load_spec_text, parse_override_path
 from sla_runner.spec.models import Spec
 from sla_runner.verdict import RunInfo, error_verdict, judge
 from sla_runner.verdict_model import Verdict
@@ -46,11 +46,17 @@ __all__ = [
 
 
 def shown_override(key: str, value: str) -> str:
-    """An override's value as reports show it: a header's masked, a URL's without its
-    credentials (other secrets are masked when the report is written)."""
-    if "headers" in key.split("."):
+    """An override's value as reports show it: a header's or a credential-named key's
+    (``token``, ``api_key``…) masked, a URL's or path's without its credentials (secrets
+    from the environment are masked when the report is written)."""
+    try:
+        path = parse_override_path(key)
+    except ValueError:
+        return MASK  # not a key the loader took; nothing to show
+    named = {str(part).lower() for part in path}
+    if "headers" in named or str(path[-1]).lower() in SECRET_QUERY_KEYS:
         return MASK
-    return redact_url(value) if "://" in value else value
+    return redact_url(value) if "://" in value or "?" in value else value
 
 
 def run_info(

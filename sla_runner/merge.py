@@ -46,6 +46,12 @@ def merge_verdicts(
     verdicts = [(Path(p), read_verdict(p)) for p in paths]
     first = verdicts[0][1]
     _check_same_spec(verdicts, spec)
+    if spec is not None and first.run.overrides:
+        raise UsageError(
+            f"the verdicts were run with --set overrides ({_overrides(first)}); --spec "
+            f"{spec.path} holds the spec without them: merge without --spec, which judges "
+            "the thresholds as they were run"
+        )
     merged = merge_recordings(verdicts)
     run = _run(verdicts, merged, runner_version, spec)
     invalid = [
@@ -140,7 +146,8 @@ def _check_same_spec(verdicts: Sequence[tuple[Path, Verdict]], spec: LoadedSpec 
         if verdict.run.overrides != first.run.overrides:
             raise UsageError(
                 f"{path} was run with other --set overrides than {first_path}: "
-                f"{_overrides(verdict)} against {_overrides(first)}; one spec, one plan"
+                f"{_overrides(verdict)} against {_overrides(first)}; give every segment the "
+                "same --set, written the same way"
             )
     sha = shas.pop()
     if spec is not None and spec.sha256 != sha:

@@ -15,6 +15,7 @@ from __future__ import annotations
 import json
 from collections.abc import Mapping
 from dataclasses import dataclass
+from fractions import Fraction
 from typing import Any, Literal
 
 from pydantic import BaseModel
@@ -213,10 +214,11 @@ def _accepted(status: int | list[int] | None) -> frozenset[int]:
     return frozenset([status] if isinstance(status, int) else status)
 
 
-def _size(value: Duration | ThinkTime | int) -> float:
+def _size(value: Duration | ThinkTime | int) -> Fraction:
+    """Exact: a think time's mean, a duration in ns, a count (0.1 s + 0.2 s is 0.3 s here)."""
     if isinstance(value, ThinkTime):
-        return (value.min.seconds + value.max.seconds) / 2
-    return value.seconds if isinstance(value, Duration) else float(value)
+        return Fraction(value.min.ns + value.max.ns, 2)
+    return Fraction(value.ns if isinstance(value, Duration) else value)
 
 
 def _show(field: str, value: Any) -> str:

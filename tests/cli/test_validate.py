@@ -61,6 +61,9 @@ def test_set_overrides(good: Path, capsys: pytest.CaptureFixture[str]) -> None:
     assert "must be at least 0, got -1 (value from --set)" in capsys.readouterr().err
     assert run(["validate", "--set", "nonsense", str(good)]) == 2
     assert "error: --set expects KEY=VALUE, got 'nonsense'" in capsys.readouterr().err
+    # Bytes that are not UTF-8 reach argv as surrogate escapes: refused, not a crash later.
+    assert run(["validate", "--set", "description=caf\udce9", str(good)]) == 2
+    assert "error: --set description: the value is not UTF-8 text" in capsys.readouterr().err
 
 
 @pytest.mark.parametrize(

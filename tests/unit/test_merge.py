@@ -203,3 +203,20 @@ def test_segments_run_with_other_overrides_do_not_merge(tmp_path: Path) -> None:
         UsageError, match=r"other --set overrides .*: load\.stages\[1\]\.users=5 against none"
     ):
         merge_verdicts(paths, None)
+
+
+def test_verdicts_run_with_overrides_are_not_judged_on_the_file_as_written(
+    tmp_path: Path,
+) -> None:
+    """--spec holds the thresholds as written; verdicts run with --set may have judged
+    others. Without --spec, merge judges the thresholds the verdicts ran with."""
+    paths = []
+    for part in (0, 1):
+        rec = known_run(SPEC, recorder(SPEC, Segment(part + 1, 2)), part=part, parts=2)
+        ran = (("thresholds[0]", "p95(http) < 1us"),)
+        info = run_info(segment=f"{part + 1}/2", overrides=ran)
+        paths.append(write_json(tmp_path / f"half-{part}.json", judge(SPEC, close(rec), info)))
+    loaded = LoadedSpec(spec=SPEC, path=Path("specs/c.yaml"), sha256=SHA, secrets=frozenset())
+    with pytest.raises(UsageError, match="merge without --spec"):
+        merge_verdicts(paths, loaded)
+    assert merge_verdicts(paths, None).run.overrides == {"thresholds[0]": "p95(http) < 1us"}

@@ -102,6 +102,9 @@ def test_fields_that_loosen_what_passes_are_named() -> None:
     assert _changes(new, VALID)[0] == "tightened  load: think_time: 1s..3s → 100ms"
     same_mean = VALID.replace("  think_time: 100ms", "  think_time: 50ms..150ms")
     assert _changes(VALID, same_mean) == ["changed    load: think_time: 100ms → 50ms..150ms"]
+    inexact = VALID.replace("  think_time: 100ms", "  think_time: 150ms")
+    spread = VALID.replace("  think_time: 100ms", "  think_time: 100ms..200ms")
+    assert _changes(spread, inexact) == ["changed    load: think_time: 100ms..200ms → 150ms"]
 
 
 @pytest.mark.parametrize("secret", ['pa"ss\\word', "pässwörd1"])
