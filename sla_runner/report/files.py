@@ -23,7 +23,9 @@ def write_atomic(path: Path | str, text: str) -> Path:
     try:
         target.parent.mkdir(parents=True, exist_ok=True)
         fd, tmp_name = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
-        with os.fdopen(fd, "w", encoding="utf-8", newline="\n") as out:
+        # backslashreplace: a lone surrogate (an environment value that was not UTF-8)
+        # becomes its JSON escape instead of losing the whole report.
+        with os.fdopen(fd, "w", encoding="utf-8", errors="backslashreplace", newline="\n") as out:
             out.write(text)
             out.flush()
             os.fsync(out.fileno())

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pytest
@@ -50,3 +51,11 @@ def test_write_reports_attempts_every_report(tmp_path: Path) -> None:
     assert (tmp_path / "r" / "verdict.json").is_file()
     written = write_reports(verdict, junit=tmp_path / "j.xml", json=None)
     assert written == [tmp_path / "j.xml"]
+
+
+def test_a_lone_surrogate_does_not_lose_the_report(tmp_path: Path) -> None:
+    """An environment value that was not UTF-8 reaches Python as a lone surrogate: the JSON
+    report is written with it escaped, and reads back as the same text."""
+    text = json.dumps({"note": "caf\udce9"}, ensure_ascii=False)
+    path = write_atomic(tmp_path / "v.json", text)
+    assert json.loads(path.read_text(encoding="utf-8")) == {"note": "caf\udce9"}
