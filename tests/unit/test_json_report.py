@@ -126,3 +126,12 @@ def test_schema_documents_the_exit_codes() -> None:
     description = verdict_json_schema()["description"]
     for code in ("0 pass", "1 fail", "2 invalid spec", "3 error", "4 invalid"):
         assert code in description
+
+
+def test_a_lone_surrogate_reads_back_as_a_replacement_character() -> None:
+    """A verdict whose text held a lone surrogate (written escaped, as a report writes an
+    environment value that was not UTF-8) reads, prints and writes again."""
+    text = verdict_to_json(verdict_of("pass")).replace('"notes": [', '"notes": ["caf\\udce9", ', 1)
+    verdict = verdict_from_json(text, source="v.json")
+    assert verdict.notes[0] == "caf\ufffd"
+    verdict_to_json(verdict).encode("utf-8")
