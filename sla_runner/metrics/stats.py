@@ -99,6 +99,15 @@ def observe(recording: Recording, threshold: Threshold, stage: int | None) -> Ob
         return _observe_requests(recording, threshold, stage)
     if metric == "users":
         rows = recording.load_rows(stage)
+        if not rows and stage is not None and recording.timeline:
+            name = recording.stage_names[stage]
+            return Observation(
+                None,
+                0,
+                f"no timeline second starts in stage {name!r} "
+                f"({recording.stage_durations_ns[stage] / NS_PER_S:g}s): users are sampled "
+                "per second of the run; judge them over a stage of a second or more",
+            )
         if not rows:
             return Observation(None, 0, "no timeline rows: no second of the run was recorded")
         return Observation(users_stat(rows, stat), len(rows))

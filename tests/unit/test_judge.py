@@ -174,6 +174,21 @@ def test_users_are_judged_on_the_load_not_on_the_drain_after_it() -> None:
     assert users.min == 10.0
 
 
+def test_users_during_a_stage_without_a_second_of_its_own_says_why() -> None:
+    stages = [
+        {"name": "ramp", "duration": "1500ms", "users": 10},
+        {"name": "blip", "duration": "400ms", "users": 10},
+        {"name": "steady", "duration": "2100ms", "users": 10},
+    ]
+    spec = make_spec([{"expr": "users >= 10", "during": "blip"}], stages=stages)
+    rec = recorder(spec)
+    rec.users(10, 0)
+    verdict = judge(spec, close(rec), run_info())
+    (result,) = verdict.thresholds
+    assert result.status == "no_data"
+    assert "no timeline second starts in stage 'blip' (0.4s)" in result.message
+
+
 def test_p99_9_of_1000_samples_is_the_999th() -> None:
     """The percentile is taken as written: 99.9% of 1,000 is exactly 999, not 999.0000001."""
 
