@@ -14,7 +14,7 @@ from rich.table import Table
 from rich.text import Text
 
 from sla_runner import display
-from sla_runner.report.redact import redact
+from sla_runner.report.redact import effective, masked
 from sla_runner.verdict_model import ThresholdResult, Verdict
 
 PLAIN_WIDTH = 120
@@ -54,8 +54,10 @@ def print_summary(
     plain = not console.is_terminal
     table_box = box.ASCII2 if plain else box.SIMPLE_HEAVY
 
+    masks = effective(secrets)
+
     def text(value: str, style: str = "") -> Text:
-        return Text(redact(value, secrets), style="" if plain else style)
+        return Text(masked(value, masks), style="" if plain else style)
 
     spec = verdict.spec
     console.print(

@@ -27,7 +27,7 @@ from pathlib import Path
 
 from sla_runner import display
 from sla_runner.report.files import write_atomic
-from sla_runner.report.redact import redact
+from sla_runner.report.redact import effective, masked
 from sla_runner.verdict_model import MetricSummary, Percentiles, ThresholdResult, Verdict
 
 _XML_ILLEGAL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
@@ -38,8 +38,10 @@ _COLUMNS = ("min", "p50", "p90", "p95", "p99", "p99.9", "max")
 def verdict_to_junit(verdict: Verdict, *, secrets: frozenset[str] = frozenset()) -> str:
     """The JUnit XML text of a verdict."""
 
+    masks = effective(secrets)
+
     def clean(text: str) -> str:
-        return _XML_ILLEGAL.sub("\N{REPLACEMENT CHARACTER}", redact(text, secrets))
+        return _XML_ILLEGAL.sub("\N{REPLACEMENT CHARACTER}", masked(text, masks))
 
     suite = _suite(verdict, clean)
     root = ET.Element("testsuites")

@@ -49,7 +49,13 @@ def effective(secrets: Iterable[str]) -> list[str]:
 
 def redact(text: str, secrets: Iterable[str]) -> str:
     """``text`` with each secret replaced by ``***``."""
-    for secret in effective(secrets):
+    return masked(text, effective(secrets))
+
+
+def masked(text: str, masks: list[str]) -> str:
+    """``text`` with each of ``masks`` (from :func:`effective`, made once for many texts)
+    replaced by ``***``."""
+    for secret in masks:
         text = text.replace(secret, MASK)
     return text
 
@@ -85,10 +91,10 @@ def redact_data(data: Any, secrets: Iterable[str]) -> Any:
 
 def _walk(data: Any, masks: list[str]) -> Any:
     if isinstance(data, str):
-        return redact(data, masks)
+        return masked(data, masks)
     if isinstance(data, dict):
         return {
-            redact(str(k), masks): v if k in BINARY_KEYS else _walk(v, masks)
+            masked(str(k), masks): v if k in BINARY_KEYS else _walk(v, masks)
             for k, v in data.items()
         }
     if isinstance(data, list):
