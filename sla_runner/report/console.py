@@ -71,6 +71,15 @@ def print_summary(
     gauges = _gauges_line(verdict)
     if gauges:
         console.print(text(gauges))
+    backoffs = verdict.validity.backoffs
+    if backoffs:
+        console.print(
+            text(
+                f"users backed off {display.count(backoffs)} time{'s' if backoffs != 1 else ''} "
+                "after a refused or reset connection"
+            ),
+            soft_wrap=plain,
+        )
     for heading, items, style in (
         ("Run invalid", verdict.validity.reasons, "magenta"),
         ("Findings", verdict.findings, ""),
