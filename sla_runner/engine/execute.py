@@ -9,7 +9,7 @@ from importlib.util import find_spec
 
 import anyio
 
-from sla_runner.engine.preflight import check_reachable, connections_needed, ensure_descriptors
+from sla_runner.engine.preflight import check_target, connections_needed, ensure_descriptors
 from sla_runner.engine.runner import Engine, Progress, RunControl
 from sla_runner.errors import RunError
 from sla_runner.metrics.recording import Recording
@@ -40,7 +40,8 @@ async def execute_async(
     control: RunControl | None = None,
     handle_signals: bool = False,
 ) -> Recording:
-    """Check the target answers, then run the plan to its end (or until stopped).
+    """Check the target answers as the run will use it, then run the plan to its end (or
+    until stopped).
 
     A signal during the checks (a connect can take up to ``connect_timeout``) ends them at
     once with a RunError, so the caller still writes its ``error`` reports.
@@ -74,7 +75,7 @@ async def _preflight(spec: Spec, plan: Plan, control: RunControl) -> None:
 
         tg.start_soon(stop_when_asked)
         try:
-            await check_reachable(spec.target.base_url, spec.target.connect_timeout.seconds)
+            await check_target(spec)
         except RunError as exc:
             unreachable = exc
         tg.cancel_scope.cancel()

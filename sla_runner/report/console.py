@@ -90,7 +90,7 @@ def print_summary(
             console.print(text(f"{heading}:", f"bold {style}".strip()))
             for item in items:
                 console.print(text(f"  - {item}", style), soft_wrap=plain)
-    console.print(text(status_line(verdict), _STATUS_STYLE[verdict.status]))
+    console.print(text(status_line(verdict), _STATUS_STYLE[verdict.status]), soft_wrap=plain)
 
 
 def status_line(verdict: Verdict) -> str:
