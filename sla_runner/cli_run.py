@@ -12,6 +12,7 @@ from sla_runner.cli_common import Subparsers, add_set_option, command, parse_ove
 from sla_runner.errors import EXIT_RUN_ERROR, ReportError
 from sla_runner.plan import Segment, build_plan
 from sla_runner.report.console import print_summary
+from sla_runner.report.files import check_writable
 from sla_runner.report.progress import ProgressPrinter
 from sla_runner.verdict_model import Verdict
 
@@ -65,6 +66,7 @@ def add_run(subparsers: Subparsers) -> None:
 def _cmd_run(args: argparse.Namespace) -> int:
     overrides = parse_overrides(args.overrides)
     loaded = api.load_spec(args.spec, overrides=overrides)
+    check_writable(args.junit, args.json)  # before any load, not after it
     return _run_and_report(loaded, args, overrides)
 
 
@@ -132,6 +134,7 @@ def _cmd_demo(args: argparse.Namespace) -> int:
     spec_path = Path(args.spec) if args.spec else demo_spec_path()
     reports = Path(args.reports)
     args.junit, args.json = reports / "junit.xml", reports / "verdict.json"
+    check_writable(args.junit, args.json)
     with DemoService(error_rate=args.error_rate) as demo:
         print(f"demo service (pid {demo.pid}) listening on {demo.url}", file=sys.stderr)
         env = {**os.environ, "DEMO_URL": demo.url}
@@ -178,6 +181,7 @@ def add_merge(subparsers: Subparsers) -> None:
 
 
 def _cmd_merge(args: argparse.Namespace) -> int:
+    check_writable(args.junit, args.json)
     loaded = api.load_spec(args.spec) if args.spec else None
     verdict = api.merge_verdicts([Path(p) for p in args.verdicts], loaded)
     secrets = loaded.secrets if loaded else frozenset()

@@ -185,25 +185,23 @@ def _connecting(pid: int, port: int) -> bool:
     return False
 
 
-def test_unwritable_report_path(test_server: LiveServer, tmp_path: Path) -> None:
+def test_unwritable_report_path_is_refused_before_any_load(
+    test_server: LiveServer, tmp_path: Path
+) -> None:
     not_a_dir = tmp_path / "file"
     not_a_dir.write_text("a regular file\n", encoding="utf-8")
     bad = not_a_dir / "verdict.json"  # its parent is a file: even root cannot write it
     data = spec_data(test_server.url)
-    data["load"]["stages"] = [{"duration": "500ms", "users": 2}]
-    junit = tmp_path / "junit.xml"
+    junit = tmp_path / "reports" / "junit.xml"
     run = run_cli("run", spec_file(tmp_path, data), "--json", bad, "--junit", junit, "--quiet")
     assert run.code == 3, run.output
     assert "Traceback" not in run.output
-    assert "PASS: 1 of 1 thresholds held" in run.stdout  # the summary is printed first
-    assert str(bad) in run.stderr
-    assert run.stderr.startswith("error: ")
-    assert not bad.exists()
-    assert junit.is_file()  # the other report is still written
-    assert f"wrote {junit}" in run.stdout
-    assert run.stdout.rstrip().endswith(
-        "exit code 3: a report could not be written (the verdict: pass, exit code 0)"
+    assert (
+        run.stderr == f"error: cannot write report {bad}: {not_a_dir} is a file, not a directory\n"
     )
+    assert run.stdout == ""  # nothing was run, so nothing to summarise
+    assert test_server.counts().get(data["endpoints"]["ok"]["path"], 0) == 0  # nothing sent
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["file", "spec.yaml"]  # no strays
 
 
 def test_a_disk_that_fills_up_keeps_the_old_reports_whole(
@@ -255,10 +253,9 @@ def test_a_reader_that_leaves_loses_no_report(test_server: LiveServer, tmp_path:
 
 def test_report_path_in_proc_is_refused_clearly(test_server: LiveServer, tmp_path: Path) -> None:
     data = spec_data(test_server.url)
-    data["load"]["stages"] = [{"duration": "100ms", "users": 1}, {"duration": "300ms", "users": 1}]
-    bad = Path("/proc/sla-runner-no-such-dir/verdict.json")
-    run = run_cli("run", spec_file(tmp_path, data), "--json", bad, "--quiet")
-    assert run.code == 3, run.output
-    assert "Traceback" not in run.output
-    assert "PASS" in run.stdout
-    assert str(bad) in run.stderr
+    for bad in (Path("/proc/sla-runner-x.json"), Path("/proc/sla-runner-no-such-dir/v.json")):
+        run = run_cli("run", spec_file(tmp_path, data), "--json", bad, "--quiet")
+        assert run.code == 3, run.output
+        assert "Traceback" not in run.output
+        assert run.stderr == f"error: cannot write report {bad}: No such file or directory\n"
+        assert test_server.counts().get(data["endpoints"]["ok"]["path"], 0) == 0
