@@ -9,6 +9,7 @@ from pathlib import Path
 
 from sla_runner import api
 from sla_runner.cli_common import Subparsers, add_set_option, command, parse_overrides
+from sla_runner.demo.args import ERROR_RATE_HELP, error_rate_arg, port_arg
 from sla_runner.errors import EXIT_RUN_ERROR, ReportError
 from sla_runner.plan import Segment, build_plan
 from sla_runner.report.console import print_summary
@@ -122,7 +123,7 @@ def add_demo(subparsers: Subparsers) -> None:
     )
     parser.add_argument("--spec", help="another spec to run against the demo service")
     parser.add_argument("--reports", default="reports", metavar="DIR", help="(default: reports)")
-    parser.add_argument("--error-rate", type=float, default=0.01, help="/api/flaky's 500 share")
+    parser.add_argument("--error-rate", type=error_rate_arg, default=0.01, help=ERROR_RATE_HELP)
     _add_load_options(parser)
     parser.add_argument("--quiet", action="store_true", help="no live progress, summary only")
     parser.set_defaults(func=_cmd_demo)
@@ -152,8 +153,13 @@ def add_demo_service(subparsers: Subparsers) -> None:
         "A small real service on 127.0.0.1: JSON endpoints with realistic latencies, an "
         "order endpoint, an endpoint that fails now and then, WebSocket echo and prices.",
     )
-    parser.add_argument("--port", type=int, default=8765, help="(default: 8765; 0: any free)")
-    parser.add_argument("--error-rate", type=float, default=0.01, help="/api/flaky's 500 share")
+    parser.add_argument(
+        "--port",
+        type=port_arg,
+        default=8765,
+        help="TCP port on 127.0.0.1 (default: 8765; 0: any free)",
+    )
+    parser.add_argument("--error-rate", type=error_rate_arg, default=0.01, help=ERROR_RATE_HELP)
     parser.add_argument("--seed", type=int, help="seed latencies and errors")
     parser.set_defaults(func=_cmd_demo_service)
 

@@ -23,7 +23,14 @@ class DemoService:
     """``with DemoService() as demo: demo.url, demo.port, demo.pid``."""
 
     def __init__(self, *, error_rate: float = 0.01, seed: int | None = None) -> None:
-        self._args = [sys.executable, "-m", "sla_runner.demo", "--port", "0"]
+        self._args = [
+            sys.executable,
+            "-m",
+            "sla_runner.demo",
+            "--port",
+            "0",
+            "--until-stdin-closes",
+        ]
         self._args += ["--error-rate", str(error_rate)]
         if seed is not None:
             self._args += ["--seed", str(seed)]
@@ -37,7 +44,16 @@ class DemoService:
         return self._proc.pid
 
     def __enter__(self) -> DemoService:
-        self._proc = subprocess.Popen(self._args, stdout=subprocess.PIPE, text=True)
+        # A session of its own: the terminal's Ctrl-C reaches the runner only, which stops
+        # the load, judges it and then stops the service; if the runner leaves abruptly (a
+        # second Ctrl-C), the service sees its stdin close and stops too.
+        self._proc = subprocess.Popen(
+            self._args,
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            text=True,
+            start_new_session=True,
+        )
         deadline = time.monotonic() + STARTUP_TIMEOUT_S
         assert self._proc.stdout is not None
         while time.monotonic() < deadline:
@@ -62,8 +78,9 @@ class DemoService:
     def stop(self) -> None:
         proc = self._proc
         if proc is None or proc.poll() is not None:
-            if proc is not None and proc.stdout is not None:
-                proc.stdout.close()
+            for pipe in (proc.stdin, proc.stdout) if proc is not None else ():
+                if pipe is not None:
+                    pipe.close()
             return
         proc.terminate()
         try:
@@ -71,8 +88,9 @@ class DemoService:
         except subprocess.TimeoutExpired:
             proc.kill()
             proc.wait()
-        if proc.stdout is not None:
-            proc.stdout.close()
+        for pipe in (proc.stdin, proc.stdout):
+            if pipe is not None:
+                pipe.close()
 
 
 def demo_spec_path() -> Path:

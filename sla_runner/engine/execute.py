@@ -24,9 +24,11 @@ def has_uvloop() -> bool:
 async def _watch_signals(control: RunControl) -> None:
     with anyio.open_signal_receiver(signal.SIGINT, signal.SIGTERM) as signals:
         async for signum in signals:
-            if control.stop.is_set():
-                os._exit(128 + signum)  # a second Ctrl-C: leave at once
             name = signal.Signals(signum).name
+            if control.stop.is_set():  # a second Ctrl-C: leave at once
+                sys.stderr.write(f"\n{name} again: quit at once, no reports written\n")
+                sys.stderr.flush()
+                os._exit(128 + signum)
             control.abort(f"interrupted by {name}")
             sys.stderr.write(f"\n{name}: stopping users; press Ctrl-C again to quit at once\n")
 
