@@ -121,7 +121,11 @@ def add_demo(subparsers: Subparsers) -> None:
         "it, print the summary and write reports/junit.xml and reports/verdict.json, then "
         "stop the service. The exit code is the verdict's.",
     )
-    parser.add_argument("--spec", help="another spec to run against the demo service")
+    parser.add_argument(
+        "--spec",
+        help="another spec to run against the demo service: its target.base_url and "
+        "target.process are set to the service's (recorded in the verdict as --set overrides)",
+    )
     parser.add_argument("--reports", default="reports", metavar="DIR", help="(default: reports)")
     parser.add_argument("--error-rate", type=error_rate_arg, default=0.01, help=ERROR_RATE_HELP)
     _add_load_options(parser)
@@ -130,18 +134,32 @@ def add_demo(subparsers: Subparsers) -> None:
 
 
 def _cmd_demo(args: argparse.Namespace) -> int:
-    from sla_runner.demo.launcher import DemoService, demo_spec_path  # noqa: PLC0415
+    from sla_runner.demo.launcher import (  # noqa: PLC0415
+        DemoService,
+        aim_at_demo,
+        check_aimable,
+        demo_spec_path,
+    )
 
     spec_path = Path(args.spec) if args.spec else demo_spec_path()
     reports = Path(args.reports)
     args.junit, args.json = reports / "junit.xml", reports / "verdict.json"
+    overrides = parse_overrides(args.overrides)
+    # The spec's errors before any service starts (DEMO_URL as the service's default port).
+    preview_env = {**os.environ, "DEMO_URL": "http://127.0.0.1:8765"}
+    preview = api.load_spec(spec_path, env=preview_env, overrides=overrides)
+    if args.spec:
+        check_aimable(preview.spec, overrides)
     check_writable(args.junit, args.json)
     with DemoService(error_rate=args.error_rate) as demo:
         print(f"demo service (pid {demo.pid}) listening on {demo.url}", file=sys.stderr)
         env = {**os.environ, "DEMO_URL": demo.url}
-        overrides = parse_overrides(args.overrides)
-        where = {"target.process.port": str(demo.port)}  # the service's port is not a change
-        loaded = api.load_spec(spec_path, env=env, overrides={**where, **overrides})
+        if args.spec:  # another spec: aimed at the demo service, and the verdict says so
+            overrides = {**aim_at_demo(preview.spec, demo.url, demo.port), **overrides}
+            loaded = api.load_spec(spec_path, env=env, overrides=overrides)
+        else:  # the demo spec reads DEMO_URL; the service's port is not a change
+            where = {"target.process.port": str(demo.port)}
+            loaded = api.load_spec(spec_path, env=env, overrides={**where, **overrides})
         return _run_and_report(loaded, args, overrides)
 
 

@@ -19,7 +19,7 @@ import psutil
 import pytest
 
 from tests.conftest import ROOT
-from tests.faultkit import cli_argv, cli_env, read_json, run_cli
+from tests.faultkit import cli_argv, cli_env, free_port, read_json, run_cli, spec_file
 
 pytestmark = pytest.mark.load
 
@@ -138,3 +138,58 @@ def test_double_ctrl_c_of_demo_quits_at_once_in_one_line(tmp_path: Path) -> None
         "interrupted: quit at once",  # once the load had ended, while judging
     )
     assert _gone(child, 5), "the demo service outlived the runner"
+
+
+def _other_spec(tmp_path: Path, **extra: object) -> Path:
+    """A spec of its own, aimed at a port nothing listens on and at another process."""
+    data: dict[str, object] = {
+        "version": 1,
+        "name": "other",
+        "sla_version": "1.0.0",
+        "target": {"base_url": f"http://127.0.0.1:{free_port()}", "process": {"pid": 1}},
+        "endpoints": {"items": {"path": "/api/items", "expect": {"status": 200}}},
+        "load": {
+            "stages": [{"duration": "100ms", "users": 2}, {"duration": "1s", "users": 2}],
+            "think_time": "20ms",
+        },
+        "thresholds": ["success_rate(http) > 99%", "max(process.rss) < 1GB"],
+        **extra,
+    }
+    return spec_file(tmp_path, data, "other.yaml")
+
+
+@pytest.mark.slow
+def test_demo_with_another_spec_aims_it_at_the_demo_service(tmp_path: Path) -> None:
+    reports = tmp_path / "reports"
+    run = run_cli("demo", "--spec", _other_spec(tmp_path), "--reports", reports, "--quiet")
+    assert run.code == 0, run.output
+    verdict = read_json(reports / "verdict.json")
+    url = run.stderr.split(" listening on ", 1)[1].split()[0]
+    assert verdict["run"]["base_url"] == url
+    assert verdict["run"]["overrides"] == {
+        "target.base_url": url,
+        "target.process.pid": "null",
+        "target.process.port": url.rsplit(":", 1)[1],
+    }
+    assert "the spec was run with --set overrides of: target.base_url" in " ".join(
+        verdict["run"]["warnings"]
+    )
+    assert verdict["metrics"]["http"]["errors"] == {}
+    assert verdict["metrics"]["http"]["count"] > 10
+    assert verdict["metrics"]["process.rss"]["count"] > 0  # the demo service, sampled
+
+
+def test_demo_refuses_a_spec_it_cannot_aim(tmp_path: Path) -> None:
+    elsewhere = {"items": {"url": "http://127.0.0.1:9/api/items"}}
+    run = run_cli("demo", "--spec", _other_spec(tmp_path, endpoints=elsewhere), timeout_s=30)
+    assert run.code == 2, run.output
+    assert run.stderr == (
+        "error: demo --spec: endpoints.items has a url: of its own, which would not go to the "
+        "demo service; give it a path: instead\n"
+    )
+    spec = _other_spec(tmp_path)
+    run = run_cli("demo", "--spec", spec, "--set", "target.base_url=http://x", timeout_s=30)
+    assert run.code == 2, run.output
+    assert run.stderr.startswith(
+        "error: demo aims the spec at the demo service itself; --set target.base_url cannot"
+    )
