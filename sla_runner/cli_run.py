@@ -14,7 +14,7 @@ from sla_runner.errors import EXIT_RUN_ERROR, ReportError
 from sla_runner.plan import Segment, build_plan
 from sla_runner.report.console import print_summary
 from sla_runner.report.files import check_writable
-from sla_runner.report.progress import ProgressPrinter
+from sla_runner.report.progress import ProgressPrinter, start_line
 from sla_runner.verdict_model import Verdict
 
 # --- run, demo, demo-service, merge ----------------------------------------------------
@@ -23,7 +23,14 @@ from sla_runner.verdict_model import Verdict
 def _add_report_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--junit", metavar="PATH", help="write JUnit XML here")
     parser.add_argument("--json", metavar="PATH", help="write the JSON verdict here")
-    parser.add_argument("--quiet", action="store_true", help="no live progress, summary only")
+
+
+def _add_quiet_option(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--quiet",
+        action="store_true",
+        help="no live progress (the line saying what is about to run and the summary stay)",
+    )
 
 
 def _add_load_options(parser: argparse.ArgumentParser) -> None:
@@ -61,6 +68,7 @@ def add_run(subparsers: Subparsers) -> None:
     parser.add_argument("spec", metavar="SPEC", help="the spec file (YAML)")
     _add_load_options(parser)
     _add_report_options(parser)
+    _add_quiet_option(parser)
     parser.set_defaults(func=_cmd_run)
 
 
@@ -76,6 +84,7 @@ def _run_and_report(
 ) -> int:
     segment = Segment.parse(args.segment)
     plan = build_plan(loaded.spec, segment)
+    print(start_line(loaded.spec, plan, args.engine, loaded.secrets), file=sys.stderr)
     progress = None if args.quiet else ProgressPrinter(sys.stderr, plan.duration_ns / 1e9)
     try:
         verdict = api.run_spec(
@@ -129,7 +138,7 @@ def add_demo(subparsers: Subparsers) -> None:
     parser.add_argument("--reports", default="reports", metavar="DIR", help="(default: reports)")
     parser.add_argument("--error-rate", type=error_rate_arg, default=0.01, help=ERROR_RATE_HELP)
     _add_load_options(parser)
-    parser.add_argument("--quiet", action="store_true", help="no live progress, summary only")
+    _add_quiet_option(parser)
     parser.set_defaults(func=_cmd_demo)
 
 
