@@ -16,7 +16,7 @@ from typing import Any, TextIO, cast
 
 from sla_runner import __version__
 from sla_runner.cli_common import (
-    EXIT_CODES_HELP,
+    EXIT_CODES_TOP,
     ArgvError,
     Parser,
     Subparsers,
@@ -46,7 +46,7 @@ def build_parser() -> argparse.ArgumentParser:
         prog="sla-runner",
         description="Run declarative YAML SLA specs as real load; judge them into an exit "
         "code, JUnit XML and a JSON verdict.",
-        epilog=EXIT_CODES_HELP,
+        epilog=EXIT_CODES_TOP,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     parser.add_argument("--version", action="version", version=f"sla-runner {__version__}")

@@ -8,7 +8,15 @@ import sys
 from pathlib import Path
 
 from sla_runner import api
-from sla_runner.cli_common import Subparsers, add_set_option, command, parse_overrides
+from sla_runner.cli_common import (
+    EXIT_CODES_DEMO_SERVICE,
+    EXIT_CODES_MERGE,
+    EXIT_CODES_RUN,
+    Subparsers,
+    add_set_option,
+    command,
+    parse_overrides,
+)
 from sla_runner.demo.args import ERROR_RATE_HELP, error_rate_arg, port_arg
 from sla_runner.errors import EXIT_RUN_ERROR, ReportError
 from sla_runner.plan import Segment, build_plan
@@ -64,6 +72,7 @@ def add_run(subparsers: Subparsers) -> None:
         "threshold, print a summary and write the reports asked for. Reports are written "
         "for every outcome (pass, fail, invalid, error, aborted). Ctrl-C stops the users "
         "and keeps what was measured (status aborted); a second Ctrl-C quits at once.",
+        EXIT_CODES_RUN,
     )
     parser.add_argument("spec", metavar="SPEC", help="the spec file (YAML)")
     _add_load_options(parser)
@@ -129,6 +138,7 @@ def add_demo(subparsers: Subparsers) -> None:
         "Start the embedded demo service on a free loopback port, run the demo spec against "
         "it, print the summary and write reports/junit.xml and reports/verdict.json, then "
         "stop the service. The exit code is the verdict's.",
+        EXIT_CODES_RUN,
     )
     parser.add_argument(
         "--spec",
@@ -179,6 +189,7 @@ def add_demo_service(subparsers: Subparsers) -> None:
         "run the embedded demo service until Ctrl-C",
         "A small real service on 127.0.0.1: JSON endpoints with realistic latencies, an "
         "order endpoint, an endpoint that fails now and then, WebSocket echo and prices.",
+        EXIT_CODES_DEMO_SERVICE,
     )
     parser.add_argument(
         "--port",
@@ -206,6 +217,7 @@ def add_merge(subparsers: Subparsers) -> None:
         "two hosts), merge their HDR recordings exactly and judge the thresholds again. "
         "With --spec the thresholds come from that file (its sha256 must match); otherwise "
         "from the thresholds recorded in the verdicts.",
+        EXIT_CODES_MERGE,
     )
     parser.add_argument("verdicts", nargs="+", metavar="VERDICT", help="JSON verdict files")
     parser.add_argument("--spec", help="the spec the verdicts were run from")
