@@ -18,7 +18,16 @@ import psutil
 import pytest
 
 from tests.conftest import ROOT
-from tests.faultkit import Service, cli_argv, cli_env, once_served, read_json, spec_data, spec_file
+from tests.faultkit import (
+    Service,
+    cli_argv,
+    cli_env,
+    once_served,
+    read_json,
+    spawn_cli,
+    spec_data,
+    spec_file,
+)
 
 pytestmark = [pytest.mark.load, pytest.mark.slow]
 
@@ -45,15 +54,7 @@ def test_a_dead_service_is_not_a_busy_loop(tmp_path: Path) -> None:
     out = tmp_path / "verdict.json"
     try:
         data = spec_data(service.url, load=_no_think(5.4))
-        proc = subprocess.Popen(
-            cli_argv("run", spec_file(tmp_path, data), "--json", out, "--quiet"),
-            cwd=ROOT,
-            env=cli_env(),
-            stdin=subprocess.DEVNULL,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
-            text=True,
-        )
+        proc = spawn_cli("run", spec_file(tmp_path, data), "--json", out, "--quiet")
         runner = psutil.Process(proc.pid)
         timer = once_served(service, data["endpoints"]["ok"]["path"], 200, service.kill)
         timer.join()

@@ -19,7 +19,7 @@ import psutil
 import pytest
 
 from tests.conftest import ROOT
-from tests.faultkit import cli_argv, cli_env, free_port, read_json, run_cli, spec_file
+from tests.faultkit import free_port, read_json, run_cli, spawn_cli, spec_file
 
 pytestmark = pytest.mark.load
 
@@ -74,16 +74,7 @@ def test_the_error_rate_help_states_its_range_and_default() -> None:
 def _start_demo(tmp_path: Path) -> tuple[subprocess.Popen[str], psutil.Process]:
     """`sla-runner demo` in a session of its own (as a terminal's foreground job), once its
     load reaches the service; returns it and the service child."""
-    proc = subprocess.Popen(
-        cli_argv("demo", "--reports", tmp_path / "reports"),
-        cwd=ROOT,
-        env=cli_env(),
-        stdin=subprocess.DEVNULL,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-        start_new_session=True,
-    )
+    proc = spawn_cli("demo", "--reports", tmp_path / "reports", new_session=True)
     assert proc.stderr is not None
     first = proc.stderr.readline()
     assert first.startswith(LISTENING), first

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import contextlib
 import signal
-import socket
 import subprocess
 import time
 from collections.abc import Callable
@@ -19,8 +18,16 @@ from typing import Any
 import psutil
 import pytest
 
-from tests.conftest import ROOT, LiveServer
-from tests.faultkit import cli_argv, cli_env, read_json, run_cli, spec_data, spec_file, tag
+from tests.conftest import LiveServer
+from tests.faultkit import (
+    read_json,
+    run_cli,
+    spawn_cli,
+    spec_data,
+    spec_file,
+    tag,
+    unanswered_port,
+)
 
 pytestmark = pytest.mark.load
 
@@ -57,18 +64,6 @@ def _long_spec(server: LiveServer, ok_path: str, *, hang: bool = False) -> dict[
     )
 
 
-def _spawn(*args: str | Path) -> subprocess.Popen[str]:
-    return subprocess.Popen(
-        cli_argv(*args),
-        cwd=ROOT,
-        env=cli_env(),
-        stdin=subprocess.DEVNULL,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
-
-
 def _wait_until(proc: subprocess.Popen[str], ready: Callable[[], bool], what: str) -> None:
     """Poll ``ready`` while the CLI runs; fail with its output if it exits or 30 s pass."""
     deadline = time.monotonic() + 30
@@ -84,7 +79,7 @@ def _start(
     server: LiveServer, args: list[str | Path], ok_path: str, *, min_ok: int = 50
 ) -> subprocess.Popen[str]:
     """Start the CLI and wait until its load reaches the server."""
-    proc = _spawn(*args)
+    proc = spawn_cli(*args)
     _wait_until(proc, lambda: server.counts().get(ok_path, 0) >= min_ok, "did not start")
     time.sleep(0.5)  # well inside the steady stage
     return proc
@@ -152,21 +147,17 @@ def test_second_sigint_exits_at_once(test_server: LiveServer, tmp_path: Path) ->
 def test_signal_while_connecting_still_writes_error_reports(tmp_path: Path) -> None:
     """A target whose connect hangs (a full accept queue on loopback: the kernel drops the
     SYN) holds the run in its reachability check; Ctrl-C there ends it at once, reports kept."""
-    with socket.socket() as listener:
-        listener.bind(("127.0.0.1", 0))
-        listener.listen(0)
-        port = listener.getsockname()[1]
-        with socket.create_connection(("127.0.0.1", port), timeout=5):  # fills the queue
-            data = spec_data(f"http://127.0.0.1:{port}")
-            data["target"]["connect_timeout"] = "60s"
-            out, junit = tmp_path / "verdict.json", tmp_path / "junit.xml"
-            proc = _spawn("run", spec_file(tmp_path, data), "--json", out, "--junit", junit)
-            _wait_until(proc, lambda: _connecting(proc.pid, port), "never tried to connect")
-            time.sleep(0.3)
-            sent = time.monotonic()
-            proc.send_signal(signal.SIGINT)
-            stdout, stderr = _communicate(proc)
-            took = time.monotonic() - sent
+    with unanswered_port() as port:
+        data = spec_data(f"http://127.0.0.1:{port}")
+        data["target"]["connect_timeout"] = "60s"
+        out, junit = tmp_path / "verdict.json", tmp_path / "junit.xml"
+        proc = spawn_cli("run", spec_file(tmp_path, data), "--json", out, "--junit", junit)
+        _wait_until(proc, lambda: _connecting(proc.pid, port), "never tried to connect")
+        time.sleep(0.3)
+        sent = time.monotonic()
+        proc.send_signal(signal.SIGINT)
+        stdout, stderr = _communicate(proc)
+        took = time.monotonic() - sent
     assert proc.returncode == 3, stdout + stderr
     assert took < STOP_BOUND_S, f"stopped {took:.1f}s after SIGINT"
     assert "Traceback" not in stderr
@@ -240,7 +231,7 @@ def test_a_reader_that_leaves_loses_no_report(test_server: LiveServer, tmp_path:
     data = spec_data(test_server.url)
     data["load"]["stages"] = [{"duration": "300ms", "users": 2}]
     out, junit = tmp_path / "verdict.json", tmp_path / "junit.xml"
-    proc = _spawn("run", spec_file(tmp_path, data), "--json", out, "--junit", junit, "--quiet")
+    proc = spawn_cli("run", spec_file(tmp_path, data), "--json", out, "--junit", junit, "--quiet")
     assert proc.stdout is not None
     proc.stdout.close()  # the reader is gone before the summary
     _, stderr = _communicate(proc)

@@ -14,7 +14,15 @@ import pytest
 
 from sla_runner.engine.preflight import reason
 from tests.conftest import LiveServer
-from tests.faultkit import free_port, read_json, run_cli, spec_data, spec_file, tag
+from tests.faultkit import (
+    free_port,
+    read_json,
+    run_cli,
+    spec_data,
+    spec_file,
+    tag,
+    unanswered_port,
+)
 
 pytestmark = pytest.mark.load
 
@@ -61,17 +69,11 @@ def test_target_down_says_connection_refused(tmp_path: Path) -> None:
 
 def test_a_target_that_never_answers_times_out(tmp_path: Path) -> None:
     """A full accept queue on loopback: the kernel drops the SYN, the connect hangs."""
-    with socket.socket() as listener:
-        listener.bind(("127.0.0.1", 0))
-        listener.listen(0)
-        port = listener.getsockname()[1]
-        with socket.create_connection(("127.0.0.1", port), timeout=5):  # fills the queue
-            data = spec_data(f"http://127.0.0.1:{port}")
-            data["target"]["connect_timeout"] = "500ms"
-            message = (
-                f"cannot connect to http://127.0.0.1:{port}: timed out (no answer within 0.5s)"
-            )
-            _refused_up_front(tmp_path, data, message)
+    with unanswered_port() as port:
+        data = spec_data(f"http://127.0.0.1:{port}")
+        data["target"]["connect_timeout"] = "500ms"
+        message = f"cannot connect to http://127.0.0.1:{port}: timed out (no answer within 0.5s)"
+        _refused_up_front(tmp_path, data, message)
 
 
 @pytest.mark.parametrize("code", [403, 404])
