@@ -250,7 +250,7 @@ class Engine:
         lo, hi = think.min.seconds, think.max.seconds
         ok, refused, reset = Outcome.OK, Outcome.CONNECT_ERROR, Outcome.RESET
         longest = hi if hi > 0 else BACKOFF_MAX_S
-        backoff = BACKOFF_FIRST_S
+        first = backoff = min(BACKOFF_FIRST_S, longest)
         i = user.uid
         while not user.leaving.is_set():
             request = requests[plan.endpoint_for(i)]
@@ -267,9 +267,9 @@ class Engine:
                         await user.leaving.wait()
                     backoff = min(backoff * 2, longest)
                 else:  # answered: the connection works
-                    backoff = BACKOFF_FIRST_S
+                    backoff = first
             else:
-                backoff = BACKOFF_FIRST_S
+                backoff = first
             if hi > 0:  # think, unless told to leave meanwhile
                 with anyio.move_on_after(lo if lo == hi else self._rng.uniform(lo, hi)):
                     await user.leaving.wait()
