@@ -16,7 +16,7 @@ from typing import Any, TextIO, cast
 
 from sla_runner import __version__
 from sla_runner.cli_common import (
-    EXIT_CODES_HELP,
+    EXIT_CODES_TOP,
     ArgvError,
     Parser,
     Subparsers,
@@ -24,7 +24,7 @@ from sla_runner.cli_common import (
 )
 from sla_runner.cli_run import add_demo, add_demo_service, add_merge, add_run
 from sla_runner.cli_spec import add_diff, add_plan, add_schema, add_validate
-from sla_runner.errors import EXIT_PASS, EXIT_RUN_ERROR, EXIT_USAGE, SlaRunnerError, SpecError
+from sla_runner.errors import EXIT_INTERRUPTED, EXIT_PASS, EXIT_USAGE, SlaRunnerError, SpecError
 
 __all__ = ["build_parser", "main", "parse_overrides", "run"]
 
@@ -46,7 +46,7 @@ def build_parser() -> argparse.ArgumentParser:
         prog="sla-runner",
         description="Run declarative YAML SLA specs as real load; judge them into an exit "
         "code, JUnit XML and a JSON verdict.",
-        epilog=EXIT_CODES_HELP,
+        epilog=EXIT_CODES_TOP,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     parser.add_argument("--version", action="version", version=f"sla-runner {__version__}")
@@ -73,9 +73,9 @@ def run(argv: Sequence[str] | None = None) -> int:
         plain = isinstance(exc, SpecError | ArgvError)
         print(str(exc) if plain else f"error: {exc}", file=sys.stderr)
         return exc.exit_code
-    except KeyboardInterrupt:
-        print("interrupted", file=sys.stderr)
-        return EXIT_RUN_ERROR
+    except KeyboardInterrupt:  # Ctrl-C outside a run's load (the engine handles it there)
+        print("interrupted: quit at once", file=sys.stderr)
+        return EXIT_INTERRUPTED
 
 
 class _ReaderGone:

@@ -8,16 +8,79 @@ from typing import Any, TypeAlias
 
 from sla_runner.errors import UsageError
 
-EXIT_CODES_HELP = """\
+INTERRUPTED = "  130  interrupted by Ctrl-C: quit at once\n"
+
+EXIT_CODES_RUN = """\
 exit codes:
-  0  pass: every threshold held (warnings allowed)
-  1  a threshold failed, or --fail-fast stopped the run
-  2  invalid spec or command line (nothing was run); merge: verdicts that do not
-     belong together (another spec or plan, a segment twice)
-  3  the run could not be carried out, or was aborted; or a report could not be
-     written, or a verdict given to merge could not be read
-  4  invalid run: the generator could not deliver the planned load
+  0    pass: every threshold held (warnings allowed)
+  1    a threshold failed, or --fail-fast stopped the run
+  2    invalid spec or command line (nothing was run)
+  3    the run could not be carried out (target unreachable, process not found, a report
+       path that cannot be written: nothing was sent), or was aborted by Ctrl-C or SIGTERM
+       (judged on what was measured); or a report could not be written at the end
+  4    invalid run: the generator could not deliver the planned load honestly
+  130  a second Ctrl-C, or one before or after the load: quit at once, no reports
 """
+
+EXIT_CODES_MERGE = (
+    """\
+exit codes:
+  0    pass: every threshold held in the merged verdict (warnings allowed)
+  1    a threshold failed
+  2    invalid command line or --spec; or verdicts that do not belong together (another
+       spec or plan, other --set overrides, a segment twice, a whole run among segments,
+       a verdict of a run that was not carried out)
+  3    a verdict could not be read, a report could not be written, or a part was aborted
+  4    invalid: a part's generator could not deliver its share of the load
+"""
+    + INTERRUPTED
+)
+
+EXIT_CODES_VALIDATE = (
+    """\
+exit codes:
+  0    every SPEC is valid
+  2    a SPEC is invalid or cannot be read (every problem printed), or the command line
+"""
+    + INTERRUPTED
+)
+
+EXIT_CODES_PLAN = (
+    """\
+exit codes:
+  0    the plan was printed (nothing is sent)
+  2    invalid spec or command line
+"""
+    + INTERRUPTED
+)
+
+EXIT_CODES_DIFF = (
+    """\
+exit codes:
+  0    nothing was loosened
+  1    something was loosened (a contract repository can require a review for it)
+  2    a spec is invalid or cannot be read, or the command line is
+"""
+    + INTERRUPTED
+)
+
+EXIT_CODES_SCHEMA = """\
+exit codes:
+  0    the schema was printed
+  2    invalid command line
+"""
+
+EXIT_CODES_DEMO_SERVICE = """\
+exit codes:
+  0    stopped by Ctrl-C or SIGTERM
+  2    invalid command line (e.g. --error-rate outside 0..1)
+  3    cannot listen on the port (e.g. it is in use)
+  130  a second Ctrl-C while it shut down: quit at once
+"""
+
+EXIT_CODES_TOP = EXIT_CODES_RUN.replace(
+    "exit codes:", "exit codes of run and demo (COMMAND --help: its own):"
+)
 
 
 class ArgvError(UsageError):
@@ -40,13 +103,14 @@ def command(
     name: str,
     summary: str,
     description: str,
+    exit_codes: str,
 ) -> argparse.ArgumentParser:
-    """A subcommand parser with the shared help layout (exit codes in the epilog)."""
+    """A subcommand parser with the shared help layout (its exit codes in the epilog)."""
     return subparsers.add_parser(
         name,
         help=summary,
         description=description,
-        epilog=EXIT_CODES_HELP,
+        epilog=exit_codes,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
 

@@ -8,11 +8,21 @@ import sys
 from pathlib import Path
 
 from sla_runner import api
-from sla_runner.cli_common import Subparsers, add_set_option, command, parse_overrides
+from sla_runner.cli_common import (
+    EXIT_CODES_DEMO_SERVICE,
+    EXIT_CODES_MERGE,
+    EXIT_CODES_RUN,
+    Subparsers,
+    add_set_option,
+    command,
+    parse_overrides,
+)
+from sla_runner.demo.args import ERROR_RATE_HELP, error_rate_arg, port_arg
 from sla_runner.errors import EXIT_RUN_ERROR, ReportError
 from sla_runner.plan import Segment, build_plan
 from sla_runner.report.console import print_summary
-from sla_runner.report.progress import ProgressPrinter
+from sla_runner.report.files import check_writable
+from sla_runner.report.progress import ProgressPrinter, start_line
 from sla_runner.verdict_model import Verdict
 
 # --- run, demo, demo-service, merge ----------------------------------------------------
@@ -21,7 +31,14 @@ from sla_runner.verdict_model import Verdict
 def _add_report_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--junit", metavar="PATH", help="write JUnit XML here")
     parser.add_argument("--json", metavar="PATH", help="write the JSON verdict here")
-    parser.add_argument("--quiet", action="store_true", help="no live progress, summary only")
+
+
+def _add_quiet_option(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--quiet",
+        action="store_true",
+        help="no live progress (the line saying what is about to run and the summary stay)",
+    )
 
 
 def _add_load_options(parser: argparse.ArgumentParser) -> None:
@@ -55,16 +72,19 @@ def add_run(subparsers: Subparsers) -> None:
         "threshold, print a summary and write the reports asked for. Reports are written "
         "for every outcome (pass, fail, invalid, error, aborted). Ctrl-C stops the users "
         "and keeps what was measured (status aborted); a second Ctrl-C quits at once.",
+        EXIT_CODES_RUN,
     )
     parser.add_argument("spec", metavar="SPEC", help="the spec file (YAML)")
     _add_load_options(parser)
     _add_report_options(parser)
+    _add_quiet_option(parser)
     parser.set_defaults(func=_cmd_run)
 
 
 def _cmd_run(args: argparse.Namespace) -> int:
     overrides = parse_overrides(args.overrides)
     loaded = api.load_spec(args.spec, overrides=overrides)
+    check_writable(args.junit, args.json)  # before any load, not after it
     return _run_and_report(loaded, args, overrides)
 
 
@@ -73,6 +93,7 @@ def _run_and_report(
 ) -> int:
     segment = Segment.parse(args.segment)
     plan = build_plan(loaded.spec, segment)
+    print(start_line(loaded.spec, plan, args.engine, loaded.secrets), file=sys.stderr)
     progress = None if args.quiet else ProgressPrinter(sys.stderr, plan.duration_ns / 1e9)
     try:
         verdict = api.run_spec(
@@ -117,27 +138,47 @@ def add_demo(subparsers: Subparsers) -> None:
         "Start the embedded demo service on a free loopback port, run the demo spec against "
         "it, print the summary and write reports/junit.xml and reports/verdict.json, then "
         "stop the service. The exit code is the verdict's.",
+        EXIT_CODES_RUN,
     )
-    parser.add_argument("--spec", help="another spec to run against the demo service")
+    parser.add_argument(
+        "--spec",
+        help="another spec to run against the demo service: its target.base_url and "
+        "target.process are set to the service's (recorded in the verdict as --set overrides)",
+    )
     parser.add_argument("--reports", default="reports", metavar="DIR", help="(default: reports)")
-    parser.add_argument("--error-rate", type=float, default=0.01, help="/api/flaky's 500 share")
+    parser.add_argument("--error-rate", type=error_rate_arg, default=0.01, help=ERROR_RATE_HELP)
     _add_load_options(parser)
-    parser.add_argument("--quiet", action="store_true", help="no live progress, summary only")
+    _add_quiet_option(parser)
     parser.set_defaults(func=_cmd_demo)
 
 
 def _cmd_demo(args: argparse.Namespace) -> int:
-    from sla_runner.demo.launcher import DemoService, demo_spec_path  # noqa: PLC0415
+    from sla_runner.demo.launcher import (  # noqa: PLC0415
+        DemoService,
+        aim_at_demo,
+        check_aimable,
+        demo_spec_path,
+    )
 
     spec_path = Path(args.spec) if args.spec else demo_spec_path()
     reports = Path(args.reports)
     args.junit, args.json = reports / "junit.xml", reports / "verdict.json"
+    overrides = parse_overrides(args.overrides)
+    # The spec's errors before any service starts (DEMO_URL as the service's default port).
+    preview_env = {**os.environ, "DEMO_URL": "http://127.0.0.1:8765"}
+    preview = api.load_spec(spec_path, env=preview_env, overrides=overrides)
+    if args.spec:
+        check_aimable(preview.spec, overrides)
+    check_writable(args.junit, args.json)
     with DemoService(error_rate=args.error_rate) as demo:
         print(f"demo service (pid {demo.pid}) listening on {demo.url}", file=sys.stderr)
         env = {**os.environ, "DEMO_URL": demo.url}
-        overrides = parse_overrides(args.overrides)
-        where = {"target.process.port": str(demo.port)}  # the service's port is not a change
-        loaded = api.load_spec(spec_path, env=env, overrides={**where, **overrides})
+        if args.spec:  # another spec: aimed at the demo service, and the verdict says so
+            overrides = {**aim_at_demo(preview.spec, demo.url, demo.port), **overrides}
+            loaded = api.load_spec(spec_path, env=env, overrides=overrides)
+        else:  # the demo spec reads DEMO_URL; the service's port is not a change
+            where = {"target.process.port": str(demo.port)}
+            loaded = api.load_spec(spec_path, env=env, overrides={**where, **overrides})
         return _run_and_report(loaded, args, overrides)
 
 
@@ -148,9 +189,15 @@ def add_demo_service(subparsers: Subparsers) -> None:
         "run the embedded demo service until Ctrl-C",
         "A small real service on 127.0.0.1: JSON endpoints with realistic latencies, an "
         "order endpoint, an endpoint that fails now and then, WebSocket echo and prices.",
+        EXIT_CODES_DEMO_SERVICE,
     )
-    parser.add_argument("--port", type=int, default=8765, help="(default: 8765; 0: any free)")
-    parser.add_argument("--error-rate", type=float, default=0.01, help="/api/flaky's 500 share")
+    parser.add_argument(
+        "--port",
+        type=port_arg,
+        default=8765,
+        help="TCP port on 127.0.0.1 (default: 8765; 0: any free)",
+    )
+    parser.add_argument("--error-rate", type=error_rate_arg, default=0.01, help=ERROR_RATE_HELP)
     parser.add_argument("--seed", type=int, help="seed latencies and errors")
     parser.set_defaults(func=_cmd_demo_service)
 
@@ -170,6 +217,7 @@ def add_merge(subparsers: Subparsers) -> None:
         "two hosts), merge their HDR recordings exactly and judge the thresholds again. "
         "With --spec the thresholds come from that file (its sha256 must match); otherwise "
         "from the thresholds recorded in the verdicts.",
+        EXIT_CODES_MERGE,
     )
     parser.add_argument("verdicts", nargs="+", metavar="VERDICT", help="JSON verdict files")
     parser.add_argument("--spec", help="the spec the verdicts were run from")
@@ -178,6 +226,7 @@ def add_merge(subparsers: Subparsers) -> None:
 
 
 def _cmd_merge(args: argparse.Namespace) -> int:
+    check_writable(args.junit, args.json)
     loaded = api.load_spec(args.spec) if args.spec else None
     verdict = api.merge_verdicts([Path(p) for p in args.verdicts], loaded)
     secrets = loaded.secrets if loaded else frozenset()

@@ -7,7 +7,17 @@ import sys
 from fractions import Fraction
 
 from sla_runner import api
-from sla_runner.cli_common import Subparsers, add_set_option, command, count, parse_overrides
+from sla_runner.cli_common import (
+    EXIT_CODES_DIFF,
+    EXIT_CODES_PLAN,
+    EXIT_CODES_SCHEMA,
+    EXIT_CODES_VALIDATE,
+    Subparsers,
+    add_set_option,
+    command,
+    count,
+    parse_overrides,
+)
 from sla_runner.errors import EXIT_PASS, SpecError
 from sla_runner.plan import Segment, build_plan
 from sla_runner.spec.schema import spec_json_schema_text
@@ -22,6 +32,7 @@ def add_validate(subparsers: Subparsers) -> None:
         "check spec files without running them",
         "Check each SPEC: YAML, ${VAR} interpolation, every field, units, thresholds and "
         "cross-references. Prints every problem as file:line:col: path: message.",
+        EXIT_CODES_VALIDATE,
     )
     parser.add_argument("specs", nargs="+", metavar="SPEC", help="spec files (YAML)")
     add_set_option(parser)
@@ -57,6 +68,7 @@ def add_schema(subparsers: Subparsers) -> None:
         "print the JSON Schema of the spec format",
         "Print the JSON Schema of spec format version 1. Regenerate the committed copy with:\n"
         "  sla-runner schema > schemas/sla-spec.schema.json",
+        EXIT_CODES_SCHEMA,
     )
     parser.set_defaults(func=_cmd_schema)
 
@@ -77,6 +89,7 @@ def add_plan(subparsers: Subparsers) -> None:
         "Print the plan of SPEC: each stage's window and how its users (closed model) or "
         "arrival rate (open model) ramp, the peak, the planned arrivals, the connections the "
         "load needs, and the endpoint mix. Nothing is sent.",
+        EXIT_CODES_PLAN,
     )
     parser.add_argument("spec", metavar="SPEC", help="the spec file (YAML)")
     add_set_option(parser)
@@ -122,9 +135,8 @@ def add_diff(subparsers: Subparsers) -> None:
         "Compare OLD and NEW (e.g. the contract before and after a change) and print each "
         "change as tightened (the service promises more: a lower latency limit, a higher "
         "success rate, more load, a new threshold), loosened (the reverse) or changed. "
-        "Thresholds are matched by metric, endpoint or channel, statistic and window.\n\n"
-        "diff exits 1 when anything was loosened, so a contract repository can require a "
-        "review for it; 0 otherwise; 2 when a spec is invalid.",
+        "Thresholds are matched by metric, endpoint or channel, statistic and window.",
+        EXIT_CODES_DIFF,
     )
     parser.add_argument("old", metavar="OLD", help="the spec as it was")
     parser.add_argument("new", metavar="NEW", help="the spec as it is")

@@ -9,6 +9,7 @@ EXIT_FAIL = 1
 EXIT_USAGE = 2
 EXIT_RUN_ERROR = 3
 EXIT_INVALID_RUN = 4
+EXIT_INTERRUPTED = 130  # 128 + SIGINT: quit at once (a second Ctrl-C), nothing written
 
 
 class SlaRunnerError(Exception):

@@ -77,6 +77,7 @@ def judge_validity(recording: Recording, parts: Sequence[str] = ()) -> Validity:
         planned=gen.planned,
         dropped=gen.dropped,
         late=gen.late,
+        backoffs=gen.backoffs,
         generator_cpu_p90=cpu_p90,
         generator_cpu_max=cpu_max,
         loop_lag_p99_ms=lag_p99,

@@ -142,6 +142,11 @@ class Validity(_Model):
     planned: int = Field(0, description="open model: arrivals planned")
     dropped: int = 0
     late: int = 0
+    backoffs: int = Field(
+        0,
+        description="closed model: pauses users made before their next request after a "
+        "refused or reset connection (10 ms doubling up to the think time, or 1 s)",
+    )
     generator_cpu_p90: float | None = Field(None, description="percent of one core")
     generator_cpu_max: float | None = None
     loop_lag_p99_ms: float | None = None

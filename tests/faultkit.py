@@ -10,6 +10,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import socket
@@ -18,7 +19,7 @@ import sys
 import time
 import urllib.request
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from threading import Thread
@@ -141,6 +142,33 @@ def run_cli(
         check=False,
     )
     return CliRun(done.returncode, done.stdout, done.stderr, time.monotonic() - started)
+
+
+def spawn_cli(*args: str | Path, new_session: bool = False) -> subprocess.Popen[str]:
+    """``python -m sla_runner ARGS`` started in the background, stdin closed, output piped;
+    ``new_session``: in a process group of its own, as a terminal's foreground job."""
+    return subprocess.Popen(
+        cli_argv(*args),
+        cwd=ROOT,
+        env=cli_env(),
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        start_new_session=new_session,
+    )
+
+
+@contextlib.contextmanager
+def unanswered_port() -> Iterator[int]:
+    """A loopback port whose connects hang: its accept queue is full, so the kernel drops
+    the SYN (no traffic leaves the machine)."""
+    with socket.socket() as listener:
+        listener.bind(("127.0.0.1", 0))
+        listener.listen(0)
+        port: int = listener.getsockname()[1]
+        with socket.create_connection(("127.0.0.1", port), timeout=5):  # fills the queue
+            yield port
 
 
 def read_json(path: Path) -> dict[str, Any]:

@@ -29,7 +29,8 @@ WebSocket paths: ``/ws/echo``, ``/ws/close-after?n=N`` (echoes N messages, close
 next one without replying), ``/ws/silent``, ``/ws/garbage`` (answers with an invalid
 frame), ``/ws/bad-utf8`` (answers with invalid UTF-8 in a text frame), ``/ws/noise?n=K``
 (K unrelated messages before each echo), ``/ws/late?base=B&at=K&ms=N`` (each echo after B
-ms, the K-th after N ms, in order), ``/ws/refuse`` (403 to the upgrade). Messages
+ms, the K-th after N ms, in order), ``/ws/refuse?code=403&after=0`` (``code`` to the
+upgrade, once ``after`` upgrades of that exact URL were accepted and echoed). Messages
 received are counted under ``ws:<url>``.
 """
 
@@ -209,8 +210,12 @@ class TestServer:
     async def _websocket(
         self, req: Request, reader: asyncio.StreamReader, writer: asyncio.StreamWriter
     ) -> None:
-        if req.path == "/ws/refuse" or not req.path.startswith("/ws/"):
-            respond(writer, 403, b"upgrade refused\n", (("Connection", "close"),))
+        refuse = not req.path.startswith("/ws/")
+        if req.path == "/ws/refuse":  # after the first `after` upgrades of this URL (echoed)
+            refuse = self.counts[req.target] > int(req.query.get("after", "0"))
+        if refuse:
+            code = int(req.query.get("code", "403"))
+            respond(writer, code, b"upgrade refused\n", (("Connection", "close"),))
             await writer.drain()
             return
         key = req.headers.get("sec-websocket-key", "").encode()

@@ -13,7 +13,8 @@ import time
 from pathlib import Path
 from types import TracebackType
 
-from sla_runner.errors import RunError
+from sla_runner.errors import RunError, UsageError
+from sla_runner.spec.models import Spec
 
 STARTUP_TIMEOUT_S = 15.0
 _LISTENING = re.compile(r"listening on (http://127\.0\.0\.1:(\d+))")
@@ -23,7 +24,14 @@ class DemoService:
     """``with DemoService() as demo: demo.url, demo.port, demo.pid``."""
 
     def __init__(self, *, error_rate: float = 0.01, seed: int | None = None) -> None:
-        self._args = [sys.executable, "-m", "sla_runner.demo", "--port", "0"]
+        self._args = [
+            sys.executable,
+            "-m",
+            "sla_runner.demo",
+            "--port",
+            "0",
+            "--until-stdin-closes",
+        ]
         self._args += ["--error-rate", str(error_rate)]
         if seed is not None:
             self._args += ["--seed", str(seed)]
@@ -37,7 +45,16 @@ class DemoService:
         return self._proc.pid
 
     def __enter__(self) -> DemoService:
-        self._proc = subprocess.Popen(self._args, stdout=subprocess.PIPE, text=True)
+        # A session of its own: the terminal's Ctrl-C reaches the runner only, which stops
+        # the load, judges it and then stops the service; if the runner leaves abruptly (a
+        # second Ctrl-C), the service sees its stdin close and stops too.
+        self._proc = subprocess.Popen(
+            self._args,
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            text=True,
+            start_new_session=True,
+        )
         deadline = time.monotonic() + STARTUP_TIMEOUT_S
         assert self._proc.stdout is not None
         while time.monotonic() < deadline:
@@ -62,8 +79,9 @@ class DemoService:
     def stop(self) -> None:
         proc = self._proc
         if proc is None or proc.poll() is not None:
-            if proc is not None and proc.stdout is not None:
-                proc.stdout.close()
+            for pipe in (proc.stdin, proc.stdout) if proc is not None else ():
+                if pipe is not None:
+                    pipe.close()
             return
         proc.terminate()
         try:
@@ -71,8 +89,9 @@ class DemoService:
         except subprocess.TimeoutExpired:
             proc.kill()
             proc.wait()
-        if proc.stdout is not None:
-            proc.stdout.close()
+        for pipe in (proc.stdin, proc.stdout):
+            if pipe is not None:
+                pipe.close()
 
 
 def demo_spec_path() -> Path:
@@ -84,3 +103,38 @@ def demo_spec_path() -> Path:
             "or pass --spec PATH"
         )
     return path
+
+
+AIMED = ("target.base_url", "target.process")
+"""What ``demo --spec`` sets, so that another spec's load goes to the demo service."""
+
+
+def check_aimable(spec: Spec, given: dict[str, str]) -> None:
+    """UsageError unless ``demo --spec`` can aim ``spec`` at the demo service: the user's
+    ``given`` overrides must leave the target to it, and no endpoint or channel may have a
+    ``url:`` of its own, which no base URL moves."""
+    clash = sorted(k for k in given if any(k == a or k.startswith(f"{a}.") for a in AIMED))
+    if clash:
+        raise UsageError(
+            f"demo aims the spec at the demo service itself; --set {clash[0]} cannot be used "
+            "with demo (use run to aim a spec elsewhere)"
+        )
+    own = [f"endpoints.{name}" for name, ep in spec.endpoints.items() if ep.url is not None]
+    own += [f"channels.{name}" for name, ch in spec.channels.items() if ch.url is not None]
+    if own:
+        raise UsageError(
+            f"demo --spec: {own[0]} has a url: of its own, which would not go to the demo "
+            "service; give it a path: instead"
+        )
+
+
+def aim_at_demo(spec: Spec, url: str, port: int) -> dict[str, str]:
+    """The overrides that aim ``spec`` at the demo service on ``url``: ``target.base_url``,
+    and ``target.process`` by the service's ``port`` (any other way the spec names its
+    process is set to null). Recorded in the verdict as ``--set`` overrides are."""
+    aim = {"target.base_url": url, "target.process.port": str(port)}
+    process = spec.target.process
+    for key in ("pid", "pid_file", "name"):
+        if process is not None and getattr(process, key) is not None:
+            aim[f"target.process.{key}"] = "null"
+    return aim

@@ -20,13 +20,17 @@ import asyncio
 import contextlib
 import json
 import math
+import os
 import random
 import signal
+import sys
 import time
 from collections import Counter
 from dataclasses import dataclass, field
 
 from aiohttp import WSMsgType, web
+
+from sla_runner.errors import RunError
 
 LOOPBACK = "127.0.0.1"
 TICK_INTERVAL_S = 0.5
@@ -211,26 +215,65 @@ async def serve(
     return runner, int(address[1])
 
 
-async def _run_until_signalled(port: int, error_rate: float, seed: int | None) -> None:
-    runner, actual = await serve(port=port, error_rate=error_rate, seed=seed)
-    stopped = asyncio.Event()
+async def _run_until_signalled(
+    port: int, error_rate: float, seed: int | None, *, until_stdin_closes: bool
+) -> None:
     loop = asyncio.get_running_loop()
+    stopped = asyncio.Event()
+
+    def on_signal(signum: int) -> None:
+        if stopped.is_set():  # a second Ctrl-C while shutting down: leave at once
+            os._exit(128 + signum)
+        stopped.set()
+
+    # Installed before the service starts and kept until it has shut down: a signal never
+    # lands as a KeyboardInterrupt in the middle of aiohttp's shutdown.
     for sig in (signal.SIGINT, signal.SIGTERM):
-        loop.add_signal_handler(sig, stopped.set)
+        loop.add_signal_handler(sig, on_signal, sig)
     try:
-        print(f"demo service listening on http://{LOOPBACK}:{actual}", flush=True)
-        await stopped.wait()
+        try:
+            runner, actual = await serve(port=port, error_rate=error_rate, seed=seed)
+        except OSError as exc:
+            why = os.strerror(exc.errno) if exc.errno else str(exc)  # not asyncio's wording
+            why = why[:1].lower() + why[1:]
+            raise RunError(f"cannot listen on {LOOPBACK}:{port}: {why}") from None
+        if until_stdin_closes:  # the parent that started us is gone: so is our reason to run
+            loop.add_reader(sys.stdin.fileno(), _stop_at_eof, stopped)
+        try:
+            print(f"demo service listening on http://{LOOPBACK}:{actual}", flush=True)
+            await stopped.wait()
+        finally:
+            if until_stdin_closes:
+                loop.remove_reader(sys.stdin.fileno())
+            await runner.cleanup()
     finally:
         for sig in (signal.SIGINT, signal.SIGTERM):
             loop.remove_signal_handler(sig)
-        await runner.cleanup()
 
 
-def main_demo_service(*, port: int = 0, error_rate: float = 0.01, seed: int | None = None) -> int:
+def _stop_at_eof(stopped: asyncio.Event) -> None:
+    try:
+        data = os.read(sys.stdin.fileno(), 4096)
+    except OSError:
+        data = b""
+    if not data:
+        stopped.set()
+
+
+def main_demo_service(
+    *,
+    port: int = 0,
+    error_rate: float = 0.01,
+    seed: int | None = None,
+    until_stdin_closes: bool = False,
+) -> int:
     """Run the demo service on 127.0.0.1 until SIGINT or SIGTERM; the exit status (0).
 
     Prints ``demo service listening on http://127.0.0.1:PORT`` once it accepts connections;
-    ``port=0`` picks a free port.
+    ``port=0`` picks a free port. A port it cannot listen on is a RunError (exit 3). A second
+    SIGINT or SIGTERM while it shuts down ends the process at once (exit 128 + the signal).
+    ``until_stdin_closes``: also stop when standard input reaches its end (the parent that
+    holds the pipe exited, however abruptly).
     """
-    asyncio.run(_run_until_signalled(port, error_rate, seed))
+    asyncio.run(_run_until_signalled(port, error_rate, seed, until_stdin_closes=until_stdin_closes))
     return 0

@@ -9,7 +9,7 @@ from importlib.util import find_spec
 
 import anyio
 
-from sla_runner.engine.preflight import check_reachable, connections_needed, ensure_descriptors
+from sla_runner.engine.preflight import check_target, connections_needed, ensure_descriptors
 from sla_runner.engine.runner import Engine, Progress, RunControl
 from sla_runner.errors import RunError
 from sla_runner.metrics.recording import Recording
@@ -24,9 +24,11 @@ def has_uvloop() -> bool:
 async def _watch_signals(control: RunControl) -> None:
     with anyio.open_signal_receiver(signal.SIGINT, signal.SIGTERM) as signals:
         async for signum in signals:
-            if control.stop.is_set():
-                os._exit(128 + signum)  # a second Ctrl-C: leave at once
             name = signal.Signals(signum).name
+            if control.stop.is_set():  # a second Ctrl-C: leave at once
+                sys.stderr.write(f"\n{name} again: quit at once, no reports written\n")
+                sys.stderr.flush()
+                os._exit(128 + signum)
             control.abort(f"interrupted by {name}")
             sys.stderr.write(f"\n{name}: stopping users; press Ctrl-C again to quit at once\n")
 
@@ -40,7 +42,8 @@ async def execute_async(
     control: RunControl | None = None,
     handle_signals: bool = False,
 ) -> Recording:
-    """Check the target answers, then run the plan to its end (or until stopped).
+    """Check the target answers as the run will use it, then run the plan to its end (or
+    until stopped).
 
     A signal during the checks (a connect can take up to ``connect_timeout``) ends them at
     once with a RunError, so the caller still writes its ``error`` reports.
@@ -74,7 +77,7 @@ async def _preflight(spec: Spec, plan: Plan, control: RunControl) -> None:
 
         tg.start_soon(stop_when_asked)
         try:
-            await check_reachable(spec.target.base_url, spec.target.connect_timeout.seconds)
+            await check_target(spec)
         except RunError as exc:
             unreachable = exc
         tg.cancel_scope.cancel()

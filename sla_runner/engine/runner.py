@@ -46,6 +46,11 @@ LATE_BOUND_NS = 10_000_000  # an arrival started more than 10 ms after its due t
 # one sent early is timed from its actual send (see ``arrival``).
 TIMER_SLACK_NS = 500_000
 TIMED = frozenset({Outcome.OK, Outcome.STATUS, Outcome.BODY_MISMATCH, Outcome.TIMEOUT})
+# A closed-model user whose connection was refused or reset pauses before its next request,
+# as a real client does: 10 ms, doubling up to its think time (1 s when it has none), back
+# to 10 ms after any answer. A dead service must not turn the users into a busy loop.
+BACKOFF_FIRST_S = 0.01
+BACKOFF_MAX_S = 1.0
 
 Progress = Callable[[LiveStats], None]
 
@@ -243,6 +248,9 @@ class Engine:
         plan, requests = self.plan, self._requests
         think = self.spec.load.think_time
         lo, hi = think.min.seconds, think.max.seconds
+        ok, refused, reset = Outcome.OK, Outcome.CONNECT_ERROR, Outcome.RESET
+        longest = hi if hi > 0 else BACKOFF_MAX_S
+        first = backoff = min(BACKOFF_FIRST_S, longest)
         i = user.uid
         while not user.leaving.is_set():
             request = requests[plan.endpoint_for(i)]
@@ -250,6 +258,18 @@ class Engine:
             start = self.now()
             result = await self._send(session, request)
             self._record(request, result, start, start)
+            if result.outcome is not ok:  # the one check a success pays
+                if result.outcome is refused or result.outcome is reset:
+                    if user.leaving.is_set():
+                        break
+                    self.recorder.backoff()
+                    with anyio.move_on_after(backoff):  # not timed: the next request starts after
+                        await user.leaving.wait()
+                    backoff = min(backoff * 2, longest)
+                else:  # answered: the connection works
+                    backoff = first
+            else:
+                backoff = first
             if hi > 0:  # think, unless told to leave meanwhile
                 with anyio.move_on_after(lo if lo == hi else self._rng.uniform(lo, hi)):
                     await user.leaving.wait()

@@ -152,13 +152,13 @@ def compile_channel(name: str, channel: Channel, target: Target) -> WsChannel:
         timeout_s=channel.timeout.seconds,
         compression=channel.compression,
         reconnect=channel.reconnect,
-        tls=_tls_context(target.verify_tls) if url.startswith("wss:") else None,
+        tls=tls_context(target.verify_tls) if url.startswith("wss:") else None,
         policy=RedirectPolicy(target),
     )
 
 
-class _RedirectBlockedError(Exception):
-    pass
+class RedirectBlockedError(Exception):
+    """A redirect of the upgrade to a host the target does not allow."""
 
 
 class _Connect(connect):
@@ -171,7 +171,7 @@ class _Connect(connect):
         if isinstance(following, str) and not (
             self.policy.follow and self.policy.allows(urljoin(self.uri, following))
         ):
-            return _RedirectBlockedError(f"redirect to {following}")
+            return RedirectBlockedError(f"redirect to {following}")
         return following
 
 
@@ -201,12 +201,11 @@ async def run_channel(ch: WsChannel, sink: WsSink, *, stop: anyio.Event | None =
             return
 
 
-async def _connect(ch: WsChannel, sink: WsSink) -> ClientConnection | None:
-    started = time.monotonic_ns()
-    outcome = Outcome.OK
-    connection: ClientConnection | None = None
+def opener(ch: WsChannel) -> connect:
+    """The connection a user opens to ``ch`` (``await`` it): its headers, subprotocols,
+    compression, TLS context, timeout and redirect policy."""
     extra: dict[str, Any] = {"ssl": ch.tls} if ch.tls is not None else {}
-    opener = _Connect(
+    opening = _Connect(
         ch.url,
         additional_headers=list(ch.headers),
         subprotocols=[Subprotocol(p) for p in ch.subprotocols] or None,
@@ -217,9 +216,16 @@ async def _connect(ch: WsChannel, sink: WsSink) -> ClientConnection | None:
         close_timeout=CLOSE_TIMEOUT_S,
         **extra,
     )
-    opener.policy = ch.policy
+    opening.policy = ch.policy
+    return opening
+
+
+async def _connect(ch: WsChannel, sink: WsSink) -> ClientConnection | None:
+    started = time.monotonic_ns()
+    outcome = Outcome.OK
+    connection: ClientConnection | None = None
     try:
-        connection = await opener
+        connection = await opener(ch)
     except InvalidStatus:
         outcome = Outcome.WS_REFUSED
     except InvalidMessage as exc:  # not a valid HTTP response to the upgrade
@@ -227,7 +233,7 @@ async def _connect(ch: WsChannel, sink: WsSink) -> ClientConnection | None:
         outcome = Outcome.RESET if cut else Outcome.PROTOCOL_ERROR
     except InvalidHandshake:  # answered 101 but not a proper upgrade
         outcome = Outcome.WS_REFUSED
-    except _RedirectBlockedError:
+    except RedirectBlockedError:
         outcome = Outcome.REDIRECT_BLOCKED
     except TimeoutError:
         outcome = Outcome.TIMEOUT
@@ -317,7 +323,7 @@ async def _pause(seconds: float, stop: anyio.Event | None) -> None:
         await stop.wait()
 
 
-def _tls_context(verify: bool) -> ssl.SSLContext:
+def tls_context(verify: bool) -> ssl.SSLContext:
     """Loading the CA bundle takes ~15 ms: done once per channel, not once per connection."""
     context = ssl.create_default_context()
     if not verify:

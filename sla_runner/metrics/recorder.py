@@ -118,6 +118,10 @@ class Recorder:
         self.generator.dropped += 1
         self._row_at(t_ns).dropped += 1
 
+    def backoff(self) -> None:
+        """A closed-model user paused before its next request: its connection was lost."""
+        self.generator.backoffs += 1
+
     def reconnect(self, channel: str) -> None:
         self.reconnects[channel] = self.reconnects.get(channel, 0) + 1
 

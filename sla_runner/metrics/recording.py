@@ -87,6 +87,9 @@ class GeneratorStats:
     planned: int = 0  # open model: arrivals the plan asked for up to the end of the run
     dropped: int = 0  # open model: arrivals not started (too many in flight)
     late: int = 0  # open model: arrivals started later than the lateness bound
+    # closed model: pauses users made before their next request after a refused or reset
+    # connection (0 in recordings written before it was counted)
+    backoffs: int = 0
 
 
 @dataclass
@@ -193,6 +196,7 @@ class Recording:
         g.planned += og.planned
         g.dropped += og.dropped
         g.late += og.late
+        g.backoffs += og.backoffs
         out.reconnects.update(other.reconnects)
         out.notes.extend(n for n in other.notes if n not in out.notes)
         out.started_at = min(self.started_at, other.started_at)
@@ -239,6 +243,7 @@ class Recording:
                 "planned": g.planned,
                 "dropped": g.dropped,
                 "late": g.late,
+                "backoffs": g.backoffs,
             },
             "reconnects": dict(sorted(self.reconnects.items())),
             "notes": list(self.notes),
@@ -274,6 +279,7 @@ class Recording:
                 planned=int(gen["planned"]),
                 dropped=int(gen["dropped"]),
                 late=int(gen["late"]),
+                backoffs=int(gen.get("backoffs", 0)),
             ),
             reconnects=Counter({k: int(v) for k, v in data["reconnects"].items()}),
             notes=list(data["notes"]),

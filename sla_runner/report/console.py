@@ -71,6 +71,15 @@ def print_summary(
     gauges = _gauges_line(verdict)
     if gauges:
         console.print(text(gauges))
+    backoffs = verdict.validity.backoffs
+    if backoffs:
+        console.print(
+            text(
+                f"users backed off {display.count(backoffs)} time{'s' if backoffs != 1 else ''} "
+                "after a refused or reset connection"
+            ),
+            soft_wrap=plain,
+        )
     for heading, items, style in (
         ("Run invalid", verdict.validity.reasons, "magenta"),
         ("Findings", verdict.findings, ""),
@@ -81,7 +90,7 @@ def print_summary(
             console.print(text(f"{heading}:", f"bold {style}".strip()))
             for item in items:
                 console.print(text(f"  - {item}", style), soft_wrap=plain)
-    console.print(text(status_line(verdict), _STATUS_STYLE[verdict.status]))
+    console.print(text(status_line(verdict), _STATUS_STYLE[verdict.status]), soft_wrap=plain)
 
 
 def status_line(verdict: Verdict) -> str:

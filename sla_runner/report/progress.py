@@ -4,9 +4,41 @@ from __future__ import annotations
 
 from typing import TextIO
 
+from sla_runner import display
+from sla_runner.engine.transport import resolve_engine
 from sla_runner.metrics.recorder import LiveStats
+from sla_runner.plan import Plan
+from sla_runner.report.redact import redact, redact_url
+from sla_runner.spec.models import Spec
 
 PLAIN_EVERY_S = 5  # CI logs get a line every 5 seconds
+
+
+def start_line(
+    spec: Spec, plan: Plan, engine: str | None = None, secrets: frozenset[str] = frozenset()
+) -> str:
+    """What is about to run, before any load: ``running checkout-api 2.3.0 against
+    http://127.0.0.1:8000: 1m30s planned, peak 100 users, segment 1/1, engine raw``."""
+    if plan.model == "closed":
+        peak = f"peak {display.count(plan.peak_users())} users"
+    else:
+        rate = max(max(s.from_level, s.to_level) for s in plan.stages) / plan.segment.count
+        peak = f"peak {display.number(float(rate))}/s"
+    target = redact_url(spec.target.base_url)
+    line = (
+        f"running {spec.name} {spec.sla_version} against {target}: "
+        f"{_duration(plan.duration_ns)} planned, {peak}, segment {plan.segment}, "
+        f"engine {resolve_engine(spec.target, engine)}"
+    )
+    return redact(line, secrets)
+
+
+def _duration(ns: int) -> str:
+    """``90_000_000_000`` → ``1m30s``; ``2_500_000_000`` → ``2.5s``; an hour → ``1h``."""
+    minutes, seconds = divmod(ns / 1e9, 60)
+    hours, minutes = divmod(int(minutes), 60)
+    whole = (f"{hours}h" if hours else "") + (f"{minutes}m" if minutes else "")
+    return whole + (f"{seconds:g}s" if seconds or not whole else "")
 
 
 def format_live(stats: LiveStats, duration_s: float) -> str:

@@ -169,7 +169,13 @@ def test_users_whose_channels_all_gave_up_are_not_counted_as_held(
     spec = engine_spec(
         test_server,
         "engine-test",
-        channels={"refused": {"path": "/ws/refuse", "send": "x", "reconnect": 0}},
+        channels={
+            "refused": {  # refused once the pre-flight's upgrade was accepted
+                "path": f"/ws/refuse?after=1&t={uuid.uuid4().hex}",
+                "send": "x",
+                "reconnect": 0,
+            }
+        },
         load={"stages": [{"duration": "100ms", "users": 3}, {"duration": "2s", "users": 3}]},
     )
     recording = _run(spec)

@@ -109,7 +109,7 @@ def test_websocket_faults_under_load(test_server: LiveServer) -> None:
     channels: dict[str, dict[str, Any]] = {
         "echo": {"path": f"/ws/echo?t={t}"},
         "closer": {"path": f"/ws/close-after?n=2&t={t}"},
-        "refused": {"path": f"/ws/refuse?t={t}"},
+        "refused": {"path": f"/ws/refuse?after=1&t={t}"},  # after the pre-flight
         "garbage": {"path": f"/ws/garbage?t={t}"},
         "silent": {"path": f"/ws/silent?t={t}", "timeout": "300ms"},
     }
@@ -177,12 +177,15 @@ def test_sampled_process_exits_mid_run(test_server: LiveServer, reaped: bool) ->
 
 
 def test_tls_verification_on_by_default(test_server: LiveServer) -> None:
+    """The test server's certificate is self-signed: refused before any load."""
     data = spec_data(test_server.tls_url, load=steady(0.9, users=2, think_time="50ms"))
     verdict, _ = run(data)
-    assert verdict.status == "fail"
-    http = verdict.metrics["http"]
-    assert http.count > 0
-    assert http.errors == {"tls_error": http.count}
+    assert verdict.status == "error"
+    assert verdict.message == (
+        f"cannot connect to {test_server.tls_url}: TLS handshake failed: certificate verify "
+        "failed: self-signed certificate (target.verify_tls: false skips the check)"
+    )
+    assert test_server.counts().get(data["endpoints"]["ok"]["path"], 0) == 0
     assert verdict.run.warnings == []
 
 

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import contextlib
 import signal
-import socket
 import subprocess
 import time
 from collections.abc import Callable
@@ -19,8 +18,16 @@ from typing import Any
 import psutil
 import pytest
 
-from tests.conftest import ROOT, LiveServer
-from tests.faultkit import cli_argv, cli_env, read_json, run_cli, spec_data, spec_file, tag
+from tests.conftest import LiveServer
+from tests.faultkit import (
+    read_json,
+    run_cli,
+    spawn_cli,
+    spec_data,
+    spec_file,
+    tag,
+    unanswered_port,
+)
 
 pytestmark = pytest.mark.load
 
@@ -57,18 +64,6 @@ def _long_spec(server: LiveServer, ok_path: str, *, hang: bool = False) -> dict[
     )
 
 
-def _spawn(*args: str | Path) -> subprocess.Popen[str]:
-    return subprocess.Popen(
-        cli_argv(*args),
-        cwd=ROOT,
-        env=cli_env(),
-        stdin=subprocess.DEVNULL,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
-
-
 def _wait_until(proc: subprocess.Popen[str], ready: Callable[[], bool], what: str) -> None:
     """Poll ``ready`` while the CLI runs; fail with its output if it exits or 30 s pass."""
     deadline = time.monotonic() + 30
@@ -84,7 +79,7 @@ def _start(
     server: LiveServer, args: list[str | Path], ok_path: str, *, min_ok: int = 50
 ) -> subprocess.Popen[str]:
     """Start the CLI and wait until its load reaches the server."""
-    proc = _spawn(*args)
+    proc = spawn_cli(*args)
     _wait_until(proc, lambda: server.counts().get(ok_path, 0) >= min_ok, "did not start")
     time.sleep(0.5)  # well inside the steady stage
     return proc
@@ -152,21 +147,17 @@ def test_second_sigint_exits_at_once(test_server: LiveServer, tmp_path: Path) ->
 def test_signal_while_connecting_still_writes_error_reports(tmp_path: Path) -> None:
     """A target whose connect hangs (a full accept queue on loopback: the kernel drops the
     SYN) holds the run in its reachability check; Ctrl-C there ends it at once, reports kept."""
-    with socket.socket() as listener:
-        listener.bind(("127.0.0.1", 0))
-        listener.listen(0)
-        port = listener.getsockname()[1]
-        with socket.create_connection(("127.0.0.1", port), timeout=5):  # fills the queue
-            data = spec_data(f"http://127.0.0.1:{port}")
-            data["target"]["connect_timeout"] = "60s"
-            out, junit = tmp_path / "verdict.json", tmp_path / "junit.xml"
-            proc = _spawn("run", spec_file(tmp_path, data), "--json", out, "--junit", junit)
-            _wait_until(proc, lambda: _connecting(proc.pid, port), "never tried to connect")
-            time.sleep(0.3)
-            sent = time.monotonic()
-            proc.send_signal(signal.SIGINT)
-            stdout, stderr = _communicate(proc)
-            took = time.monotonic() - sent
+    with unanswered_port() as port:
+        data = spec_data(f"http://127.0.0.1:{port}")
+        data["target"]["connect_timeout"] = "60s"
+        out, junit = tmp_path / "verdict.json", tmp_path / "junit.xml"
+        proc = spawn_cli("run", spec_file(tmp_path, data), "--json", out, "--junit", junit)
+        _wait_until(proc, lambda: _connecting(proc.pid, port), "never tried to connect")
+        time.sleep(0.3)
+        sent = time.monotonic()
+        proc.send_signal(signal.SIGINT)
+        stdout, stderr = _communicate(proc)
+        took = time.monotonic() - sent
     assert proc.returncode == 3, stdout + stderr
     assert took < STOP_BOUND_S, f"stopped {took:.1f}s after SIGINT"
     assert "Traceback" not in stderr
@@ -185,25 +176,23 @@ def _connecting(pid: int, port: int) -> bool:
     return False
 
 
-def test_unwritable_report_path(test_server: LiveServer, tmp_path: Path) -> None:
+def test_unwritable_report_path_is_refused_before_any_load(
+    test_server: LiveServer, tmp_path: Path
+) -> None:
     not_a_dir = tmp_path / "file"
     not_a_dir.write_text("a regular file\n", encoding="utf-8")
     bad = not_a_dir / "verdict.json"  # its parent is a file: even root cannot write it
     data = spec_data(test_server.url)
-    data["load"]["stages"] = [{"duration": "500ms", "users": 2}]
-    junit = tmp_path / "junit.xml"
+    junit = tmp_path / "reports" / "junit.xml"
     run = run_cli("run", spec_file(tmp_path, data), "--json", bad, "--junit", junit, "--quiet")
     assert run.code == 3, run.output
     assert "Traceback" not in run.output
-    assert "PASS: 1 of 1 thresholds held" in run.stdout  # the summary is printed first
-    assert str(bad) in run.stderr
-    assert run.stderr.startswith("error: ")
-    assert not bad.exists()
-    assert junit.is_file()  # the other report is still written
-    assert f"wrote {junit}" in run.stdout
-    assert run.stdout.rstrip().endswith(
-        "exit code 3: a report could not be written (the verdict: pass, exit code 0)"
+    assert (
+        run.stderr == f"error: cannot write report {bad}: {not_a_dir} is a file, not a directory\n"
     )
+    assert run.stdout == ""  # nothing was run, so nothing to summarise
+    assert test_server.counts().get(data["endpoints"]["ok"]["path"], 0) == 0  # nothing sent
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["file", "spec.yaml"]  # no strays
 
 
 def test_a_disk_that_fills_up_keeps_the_old_reports_whole(
@@ -242,7 +231,7 @@ def test_a_reader_that_leaves_loses_no_report(test_server: LiveServer, tmp_path:
     data = spec_data(test_server.url)
     data["load"]["stages"] = [{"duration": "300ms", "users": 2}]
     out, junit = tmp_path / "verdict.json", tmp_path / "junit.xml"
-    proc = _spawn("run", spec_file(tmp_path, data), "--json", out, "--junit", junit, "--quiet")
+    proc = spawn_cli("run", spec_file(tmp_path, data), "--json", out, "--junit", junit, "--quiet")
     assert proc.stdout is not None
     proc.stdout.close()  # the reader is gone before the summary
     _, stderr = _communicate(proc)
@@ -255,10 +244,9 @@ def test_a_reader_that_leaves_loses_no_report(test_server: LiveServer, tmp_path:
 
 def test_report_path_in_proc_is_refused_clearly(test_server: LiveServer, tmp_path: Path) -> None:
     data = spec_data(test_server.url)
-    data["load"]["stages"] = [{"duration": "100ms", "users": 1}, {"duration": "300ms", "users": 1}]
-    bad = Path("/proc/sla-runner-no-such-dir/verdict.json")
-    run = run_cli("run", spec_file(tmp_path, data), "--json", bad, "--quiet")
-    assert run.code == 3, run.output
-    assert "Traceback" not in run.output
-    assert "PASS" in run.stdout
-    assert str(bad) in run.stderr
+    for bad in (Path("/proc/sla-runner-x.json"), Path("/proc/sla-runner-no-such-dir/v.json")):
+        run = run_cli("run", spec_file(tmp_path, data), "--json", bad, "--quiet")
+        assert run.code == 3, run.output
+        assert "Traceback" not in run.output
+        assert run.stderr == f"error: cannot write report {bad}: No such file or directory\n"
+        assert test_server.counts().get(data["endpoints"]["ok"]["path"], 0) == 0

@@ -67,3 +67,14 @@ def test_a_terminal_console_is_used_as_given() -> None:
     console = Console(file=out, force_terminal=True, width=160)
     print_summary(verdict_of("fail"), console)
     assert "\x1b[" in out.getvalue()
+
+
+def test_back_offs_are_shown_when_there_were_any() -> None:
+    assert "backed off" not in summary("fail")
+    base = verdict_of("fail")
+    verdict = base.model_copy(
+        update={"validity": base.validity.model_copy(update={"backoffs": 1234})}
+    )
+    out = io.StringIO()
+    print_summary(verdict, out)
+    assert "\nusers backed off 1,234 times after a refused or reset connection\n" in out.getvalue()

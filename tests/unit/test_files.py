@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from sla_runner.errors import ReportError
-from sla_runner.report.files import write_atomic
+from sla_runner.errors import ReportError, UsageError
+from sla_runner.report.files import check_writable, write_atomic
 from sla_runner.report.outputs import write_reports
 from tests.unit.verdict_data import verdict_of
 
@@ -59,3 +59,28 @@ def test_a_lone_surrogate_does_not_lose_the_report(tmp_path: Path) -> None:
     text = json.dumps({"note": "caf\udce9"}, ensure_ascii=False)
     path = write_atomic(tmp_path / "v.json", text)
     assert json.loads(path.read_text(encoding="utf-8")) == {"note": "caf\udce9"}
+
+
+def test_the_check_before_a_run_leaves_nothing_behind(tmp_path: Path) -> None:
+    check_writable(tmp_path / "a" / "b" / "junit.xml", tmp_path / "verdict.json", None)
+    assert list(tmp_path.iterdir()) == []  # neither the directories it made nor a probe
+
+
+def test_the_check_gives_the_reason_the_write_would(tmp_path: Path) -> None:
+    blocker = tmp_path / "not-a-dir"
+    blocker.write_text("x", encoding="utf-8")
+    with pytest.raises(ReportError) as info:
+        check_writable(tmp_path / "fine.json", blocker / "deeper" / "out.json")
+    assert str(info.value) == (
+        f"cannot write report {blocker}/deeper/out.json: {blocker} is a file, not a directory"
+    )
+    with pytest.raises(ReportError, match=r"^cannot write report .*: it is a directory$"):
+        check_writable(tmp_path)
+    with pytest.raises(ReportError, match=r"^cannot write report /proc/x\.json: No such file"):
+        check_writable("/proc/x.json")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["not-a-dir"]
+
+
+def test_one_file_for_two_reports_is_a_usage_error(tmp_path: Path) -> None:
+    with pytest.raises(UsageError, match="is given for two reports"):
+        check_writable(tmp_path / "r.json", tmp_path / "x" / ".." / "r.json")

@@ -156,3 +156,17 @@ def test_every_second_of_the_run_has_a_timeline_row_carrying_the_users() -> None
     assert [row.requests for row in rows] == [1, 0, 0, 1, 0, 0]
     assert [row.stage for row in rows] == [0, 0, 1, 1, 1, 1]
     assert rows[1].p95_ms is None
+
+
+def test_back_offs_are_kept_merged_and_absent_from_old_recordings() -> None:
+    halves = [Recorder(_plan(Segment(i, 2))) for i in (1, 2)]
+    for _ in range(3):
+        halves[0].backoff()
+    halves[1].backoff()
+    one, two = (_close(h) for h in halves)
+    again = Recording.from_dict(json.loads(json.dumps(one.to_dict())))
+    assert again.generator.backoffs == 3
+    assert one.merge(two).generator.backoffs == 4
+    old = one.to_dict()
+    del old["generator"]["backoffs"]  # written before back-offs were counted
+    assert Recording.from_dict(old).generator.backoffs == 0
