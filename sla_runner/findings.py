@@ -31,25 +31,53 @@ MIN_RSS_CORRELATION = 0.8
 MIN_RSS_GROWTH = 0.05  # fitted growth over the run, as a fraction of the first sample
 LATENCY_STATS = ("min", "max", "mean")
 
+# Each kind of failure in the plural and, with its article, in the singular.
 _KIND_NAMES = {
-    "timeout": "timeouts",
-    "connect_error": "connect errors",
-    "reset": "connection resets",
-    "body_mismatch": "responses without the expected body",
-    "ws_closed": "round trips cut by a closed connection",
-    "ws_refused": "refused WebSocket upgrades",
-    "ws_bad_reply": "invalid WebSocket replies",
-    "tls_error": "TLS errors",
-    "redirect_blocked": "redirects to undeclared hosts",
+    "timeout": ("timeouts", "a timeout"),
+    "connect_error": ("connect errors", "a connect error"),
+    "reset": ("connection resets", "a connection reset"),
+    "body_mismatch": (
+        "responses without the expected body",
+        "a response without the expected body",
+    ),
+    "ws_closed": (
+        "round trips cut by a closed connection",
+        "a round trip cut by a closed connection",
+    ),
+    "ws_refused": ("refused WebSocket upgrades", "a refused WebSocket upgrade"),
+    "ws_bad_reply": ("invalid WebSocket replies", "an invalid WebSocket reply"),
+    "tls_error": ("TLS errors", "a TLS error"),
+    "protocol_error": ("protocol errors", "a protocol error"),
+    "redirect_blocked": ("redirects to undeclared hosts", "a redirect to an undeclared host"),
+    "error": ("unclassified errors", "an unclassified error"),
 }
-_NOUNS = {"http": "requests", "ws": "round trips", "ws_connect": "connects"}
+# What a metric counts, in the plural and the singular.
+_NOUNS = {
+    "http": ("requests", "request"),
+    "ws": ("round trips", "round trip"),
+    "ws_connect": ("connections", "connection"),
+}
 
 
-def kind_name(kind: str) -> str:
-    """``status_503`` → ``HTTP 503 responses``; ``timeout`` → ``timeouts``."""
+def kind_name(kind: str, n: int = 2) -> str:
+    """``status_503`` → ``HTTP 503 responses`` (``an HTTP 503 response`` when ``n`` is 1);
+    ``timeout`` → ``timeouts`` (``a timeout``)."""
     if kind.startswith("status_"):
-        return f"HTTP {kind.removeprefix('status_')} responses"
-    return _KIND_NAMES.get(kind, kind.replace("_", " "))
+        code = kind.removeprefix("status_")
+        return f"HTTP {code} responses" if n != 1 else f"an HTTP {code} response"
+    words = kind.replace("_", " ")
+    article = "an" if words[:1] in tuple("aeiou") else "a"
+    plural, singular = _KIND_NAMES.get(kind, (f"{words}s", f"{article} {words}"))
+    return plural if n != 1 else singular
+
+
+def _noun(metric: str, n: int) -> str:
+    plural, singular = _NOUNS[metric]
+    return singular if n == 1 else plural
+
+
+def _listed(parts: list[str]) -> str:
+    return parts[0] if len(parts) == 1 else ", ".join(parts[:-1]) + " and " + parts[-1]
 
 
 def find(recording: Recording, results: list[ThresholdResult]) -> list[str]:
@@ -101,12 +129,18 @@ def dominant_scope(recording: Recording, result: ThresholdResult) -> str | None:
     name = f"p{pct:g}"
     mine = value_at_percentile(merged_latency(by_scope[top]), pct) / 1000
     others_hist = merged_latency([s for sc, ss in by_scope.items() if sc != top for s in ss])
-    noun = _NOUNS[result.metric]
-    sentence = (
-        f"{result.metric}.{top} accounts for {display.count(above[top])} of the "
-        f"{display.count(total)} {result.metric} {noun} slower than "
-        f"{display.value(result.limit, 'ms')} ({display.percent(above[top], total)})"
-    )
+    mine_above, limit = above[top], display.value(result.limit, "ms")
+    slower = f"{result.metric} {_noun(result.metric, total)} slower than {limit}"
+    if total == 1:
+        share = f"the only {slower}"
+    elif mine_above == total:
+        share = f"all {display.count(total)} {slower}"
+    else:
+        share = (
+            f"{display.count(mine_above)} of the {display.count(total)} {slower} "
+            f"({display.percent(mine_above, total)})"
+        )
+    sentence = f"{result.metric}.{top} accounts for {share}"
     if others_hist.get_total_count():
         others = value_at_percentile(others_hist, pct) / 1000
         kind = "endpoints" if result.metric == "http" else "channels"
@@ -130,17 +164,29 @@ def dominant_error(recording: Recording, metric: str) -> str | None:
     if total == 0:
         return None
     ranked = sorted(kinds.items(), key=lambda kv: (-kv[1], kv[0]))[:3]
-    parts = [f"{display.count(n)} ({display.percent(n, total)}) {kind_name(k)}" for k, n in ranked]
-    listed = parts[0] if len(parts) == 1 else ", ".join(parts[:-1]) + " and " + parts[-1]
-    sentence = f"Of {display.count(total)} failed {metric} {_NOUNS[metric]}, {listed}"
-    rest = total - sum(n for _k, n in ranked)
-    if rest:
-        sentence += f", {display.count(rest)} of other kinds"
+    failed = f"failed {metric} {_noun(metric, total)}"
     top_scope, n_top = max(sorted(where.items()), key=lambda kv: kv[1])
-    if len(where) > 1 and n_top > DOMINANT_SHARE * total:
+    on_one = len(where) > 1 and n_top > DOMINANT_SHARE * total
+    if total == 1:
+        on = f", on {metric}.{top_scope}" if on_one else ""
+        return f"The only {failed} was {kind_name(ranked[0][0], 1)}{on}."
+    if len(kinds) == 1:
+        sentence = f"All {display.count(total)} {failed} were {kind_name(ranked[0][0])}"
+    else:
+        # "Of 40 failed http requests, 30 (75%) were timeouts and 10 (25%) HTTP 503 responses"
+        shares = [(n, kind_name(k, n)) for k, n in ranked]
+        rest = total - sum(n for _k, n in ranked)
+        if rest:
+            shares.append((rest, "of another kind" if rest == 1 else "of other kinds"))
+        parts = [f"{display.count(n)} ({display.percent(n, total)}) {what}" for n, what in shares]
+        verb = "was" if shares[0][0] == 1 else "were"
+        first, _, kind = parts[0].partition(") ")
+        parts[0] = f"{first}) {verb} {kind}"
+        sentence = f"Of {display.count(total)} {failed}, {_listed(parts)}"
+    if on_one:
         sentence += (
-            f"; {display.count(n_top)} of them ({display.percent(n_top, total)}) on "
-            f"{metric}.{top_scope}"
+            f"; {display.count(n_top)} of them ({display.percent(n_top, total)}) "
+            f"were on {metric}.{top_scope}"
         )
     return sentence + "."
 

@@ -136,7 +136,9 @@ def _load(old: Spec, new: Spec) -> list[Change]:
     if a.duration_ns != b.duration_ns:
         kind = "tightened" if b.duration_ns > a.duration_ns else "loosened"
         changes.append(
-            Change(kind, "load: duration", f"{a.duration_ns / 1e9:g}s", f"{b.duration_ns / 1e9:g}s")
+            Change(
+                kind, "load: duration", str(Duration(a.duration_ns)), str(Duration(b.duration_ns))
+            )
         )
     return changes
 
@@ -233,7 +235,18 @@ def _show(field: str, value: Any) -> str:
         return json.dumps(data, ensure_ascii=False)
     if isinstance(value, dict | list):
         return json.dumps(value, default=str, ensure_ascii=False)
+    if isinstance(value, float):
+        return _number(value)
     return str(value)
+
+
+def _number(value: float) -> str:
+    """A float field (a weight) as a person writes it: 3.0, read from ``weight: 3``, is 3
+    like the whole-number default 1 beside it; 0.5 is 0.5. (Query and JSON values keep
+    their spelling: 2.0 is sent as written.)"""
+    if value.is_integer() and abs(value) < 2**53:
+        return str(int(value))
+    return repr(value)
 
 
 def diff_specs(old: Spec, new: Spec) -> list[Change]:

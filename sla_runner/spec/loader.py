@@ -9,17 +9,20 @@ from __future__ import annotations
 import hashlib
 import os
 import re
+import typing
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
-from pydantic import ValidationError
+from pydantic import BaseModel, ValidationError
 
 from sla_runner.errors import SpecError, SpecIssue
+from sla_runner.spec.checks import Loc, unchecked_problems, unwrap
 from sla_runner.spec.interpolate import Interpolation, interpolate
-from sla_runner.spec.messages import issues_from_validation, shown
+from sla_runner.spec.messages import field_names, issues_from_validation, shown
 from sla_runner.spec.models import DEFER_REFERENCES, References, Spec, reference_problems
+from sla_runner.spec.suggest import did_you_mean
 from sla_runner.spec.yamlload import (
     YamlDocument,
     YamlPath,
@@ -79,16 +82,21 @@ def _load(
     name = str(file)
     document = parse_yaml(text, name)
     interpolated = interpolate(document, os.environ if env is None else env)
-    issues = list(interpolated.issues)
+    issues = [*document.issues, *interpolated.issues]
     overridden = _apply_overrides(interpolated.data, overrides or {}, issues)
+    document = _with_overrides(document, overridden)
     spec: Spec | None = None
     try:
         spec = Spec.model_validate(interpolated.data, context={DEFER_REFERENCES: True})
-        refs = References.of(spec)
+        problems = reference_problems(References.of(spec))
     except ValidationError as exc:
         issues.extend(issues_from_validation(exc, document))
-        refs = References.readable(interpolated.data)  # checked in the same round
-    for loc, message in reference_problems(refs):
+        # Every check runs in the same round, on what can be read: the checks of a mapping
+        # whose fields did not all validate, and the cross-references.
+        errors: list[Loc] = [tuple(e["loc"]) for e in exc.errors(include_url=False)]
+        problems = unchecked_problems(Spec, interpolated.data, errors)
+        problems += reference_problems(References.readable(interpolated.data, errors))
+    for loc, message in problems:
         shown_loc = document.known(loc) if loc else ()
         mark = document.mark(shown_loc)
         issue = SpecIssue(mark.line, mark.column, format_path(shown_loc), message)
@@ -116,6 +124,11 @@ def _finish(
     out: list[SpecIssue] = []
     for issue in issues:
         path = paths.get(issue.path, ())
+        if issue in document.issues:
+            out.append(issue)
+            continue
+        if any(path[: len(u)] == u for u in document.unreadable):
+            continue  # the YAML value could not be read; its own error says why
         if issue not in interpolated.issues and interpolated.follows_from_failure(
             path, issue.message
         ):
@@ -161,17 +174,64 @@ def parse_override_path(text: str) -> YamlPath:
 def _apply_overrides(
     data: dict[str, Any], overrides: Mapping[str, str], issues: list[SpecIssue]
 ) -> set[YamlPath]:
-    """Set each ``overrides`` path in ``data`` (creating mappings on the way)."""
+    """Set each ``overrides`` path in ``data`` (creating mappings on the way). A key the
+    format does not have is an issue naming the key (never its value: it may be a secret)."""
     done: set[YamlPath] = set()
     for key, raw_value in overrides.items():
         try:
             path = parse_override_path(key)
+            _check_override_path(path)
             _set(data, path, parse_scalar(raw_value))
         except ValueError as exc:
-            issues.append(SpecIssue(0, 0, key, f"--set: {exc}"))
+            issues.append(SpecIssue(0, 0, "", f"--set {key}: {exc}"))
             continue
         done.add(path)
     return done
+
+
+def _with_overrides(document: YamlDocument, overridden: set[YamlPath]) -> YamlDocument:
+    """The document with the paths ``--set`` wrote, so that messages name them (each at
+    the place of its nearest ancestor in the file)."""
+    if not overridden:
+        return document
+    values = dict(document.values)
+    for path in sorted(overridden, key=len):
+        for end in range(1, len(path) + 1):
+            values.setdefault(path[:end], document.mark(path[:end]))
+    return replace(document, values=values)
+
+
+def _check_override_path(path: YamlPath) -> None:
+    """ValueError unless every part of ``path`` is a field (or a name, or an index) where
+    the spec's models have one. Below free-form values (a JSON body) anything goes."""
+    current: Any = Spec
+    for i, part in enumerate(path):
+        where = format_path(path[:i]) or "the spec"
+        core = unwrap(current)
+        origin, args = typing.get_origin(core), typing.get_args(core)
+        if core is Any:
+            return  # free-form (a JSON body): the data decides
+        if origin is list:
+            if not isinstance(part, int):
+                rest = format_path((0, *path[i:]))
+                raise ValueError(f"{where} is a list; give an index, e.g. {where}{rest}")
+            current = args[0]
+        elif isinstance(part, int):
+            if origin is dict or isinstance(core, type):
+                raise ValueError(f"{where} is not a list")
+            return
+        elif origin is dict:
+            current = args[1]
+        elif isinstance(core, type) and issubclass(core, BaseModel):
+            names = field_names(core)
+            if part not in names:
+                hint = did_you_mean(part, names) or f"; expected one of {', '.join(names)}"
+                raise ValueError(f"no field {part!r} in {where}{hint}")
+            current = next(
+                f.annotation for n, f in core.model_fields.items() if (f.alias or n) == part
+            )
+        else:
+            return  # a scalar, Any or a union: the data decides
 
 
 def _set(data: dict[str, Any], path: YamlPath, value: Any) -> None:
@@ -179,6 +239,9 @@ def _set(data: dict[str, Any], path: YamlPath, value: Any) -> None:
     for i, part in enumerate(path):
         last = i == len(path) - 1
         where = format_path(path[:i]) or "the spec"
+        if isinstance(node, str) and path[:1] == ("thresholds",) and i == 2:
+            node = {"expr": node}  # a threshold written as a string is a rule's expr
+            data["thresholds"][path[1]] = node
         if isinstance(part, int):
             if not isinstance(node, list):
                 raise ValueError(f"{where} is not a list")

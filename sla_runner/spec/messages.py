@@ -9,8 +9,6 @@ union into one.
 
 from __future__ import annotations
 
-import difflib
-import types
 import typing
 from typing import Any
 
@@ -18,8 +16,10 @@ from pydantic import BaseModel, ValidationError
 from pydantic_core import ErrorDetails
 
 from sla_runner.errors import SpecIssue
+from sla_runner.spec.checks import unwrap
 from sla_runner.spec.fields import NAME_PATTERN
 from sla_runner.spec.models import ENV_NAME_PATTERN, Spec
+from sla_runner.spec.suggest import did_you_mean
 from sla_runner.spec.yamlload import YamlDocument, YamlPath, format_path
 
 # Unions whose members Pydantic reports one by one; keyed by the field's name.
@@ -58,26 +58,11 @@ def shown(value: Any, limit: int = 60) -> str:
     return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
-def _unwrap(annotation: Any) -> Any:
-    """Strip Annotated and Optional; return the core type."""
-    while True:
-        origin = typing.get_origin(annotation)
-        if origin is typing.Annotated:
-            annotation = typing.get_args(annotation)[0]
-        elif origin in (typing.Union, types.UnionType):
-            members = [a for a in typing.get_args(annotation) if a is not type(None)]
-            if len(members) != 1:
-                return annotation
-            annotation = members[0]
-        else:
-            return annotation
-
-
 def model_at(loc: YamlPath) -> type[BaseModel] | None:
     """The model class that validates the mapping at ``loc`` (None when it is not a model)."""
     current: Any = Spec
     for part in loc:
-        current = _unwrap(current)
+        current = unwrap(current)
         if isinstance(current, type) and issubclass(current, BaseModel):
             fields = {(f.alias or name): f for name, f in current.model_fields.items()}
             if not isinstance(part, str) or part not in fields:
@@ -87,7 +72,7 @@ def model_at(loc: YamlPath) -> type[BaseModel] | None:
             current = typing.get_args(current)[-1]
         else:
             return None
-    current = _unwrap(current)
+    current = unwrap(current)
     return current if isinstance(current, type) and issubclass(current, BaseModel) else None
 
 
@@ -100,9 +85,7 @@ def _unknown_field(loc: YamlPath) -> str:
     if model is None:
         return "unknown field"
     names = field_names(model)
-    message = f"unknown field; expected one of {', '.join(names)}"
-    close = difflib.get_close_matches(str(loc[-1]), names, n=1, cutoff=0.6)
-    return message + (f"; did you mean {close[0]}?" if close else "")
+    return f"unknown field; expected one of {', '.join(names)}" + did_you_mean(str(loc[-1]), names)
 
 
 def _pattern_message(pattern: str, value: Any, what: str) -> str:
@@ -129,8 +112,7 @@ def _message(error: ErrorDetails, loc: YamlPath) -> str:
     if kind == "literal_error":
         expected = str(ctx.get("expected", "")).replace("'", "")
         options = [o.strip() for o in expected.replace(" or ", ", ").split(",")]
-        close = difflib.get_close_matches(str(value), options, n=1, cutoff=0.5)
-        hint = f"; did you mean {close[0]}?" if close and isinstance(value, str) else ""
+        hint = did_you_mean(value, options, cutoff=0.5) if isinstance(value, str) else ""
         return f"expected one of {', '.join(options)}; got {shown(value)}{hint}"
     if kind == "model_type" and loc[:1] == ("thresholds",) and len(loc) == 2:
         return (

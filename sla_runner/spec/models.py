@@ -14,13 +14,13 @@ from typing import Annotated, Any, Literal
 from pydantic import (
     BeforeValidator,
     Field,
-    ValidationError,
     ValidationInfo,
     field_validator,
     model_validator,
 )
 from pydantic.json_schema import WithJsonSchema
 
+from sla_runner.spec.checks import UNREADABLE, CheckedModel, Fields, Loc, Problem, under
 from sla_runner.spec.fields import (
     DURATION_PATTERN,
     NAME_PATTERN,
@@ -34,6 +34,7 @@ from sla_runner.spec.fields import (
     ThinkTimeField,
     ThresholdExpr,
 )
+from sla_runner.spec.suggest import did_you_mean
 from sla_runner.spec.thresholds import Threshold
 from sla_runner.spec.units import MAX_MIX_WHEEL, Duration, Rate, mix_counts, parse_percent
 
@@ -74,7 +75,7 @@ ENV_NAME_PATTERN = r"^[A-Za-z_][A-Za-z0-9_]*$"
 _Model = FrozenModel
 
 
-class ProcessSelector(_Model):
+class ProcessSelector(CheckedModel):
     """The service process to sample for memory and CPU: exactly one way of finding it."""
 
     port: int | None = Field(
@@ -85,17 +86,17 @@ class ProcessSelector(_Model):
     name: str | None = Field(None, description="matched against the process name or command line")
     interval: DurationField = Field(Duration.parse("250ms"), description="sampling interval")
 
-    @model_validator(mode="after")
-    def _exactly_one(self) -> ProcessSelector:
-        given = [k for k in ("port", "pid", "pid_file", "name") if getattr(self, k) is not None]
+    @classmethod
+    def checks(cls, fields: Fields) -> list[Problem]:
+        problems: list[Problem] = []
+        given = [k for k in ("port", "pid", "pid_file", "name") if k in fields.given]
         if len(given) != 1:
-            raise ValueError(
-                "give exactly one of port, pid, pid_file, name"
-                + (f" (got {', '.join(given)})" if given else "")
-            )
-        if self.interval.ns < 10_000_000:
-            raise ValueError("interval must be at least 10ms")
-        return self
+            got = f" (got {', '.join(given)})" if given else ""
+            problems.append(((), f"give exactly one of port, pid, pid_file, name{got}"))
+        interval = fields["interval"]
+        if isinstance(interval, Duration) and interval.ns < 10_000_000:
+            problems.append((("interval",), f"must be at least 10ms, got {interval}"))
+        return problems
 
 
 class Target(_Model):
@@ -141,7 +142,7 @@ HttpMethod = Literal["GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS"]
 QueryValue = str | int | float | bool
 
 
-class Endpoint(_Model):
+class Endpoint(CheckedModel):
     method: HttpMethod = "GET"
     path: str | None = Field(None, description="joined to target.base_url")
     url: str | None = Field(None, description="a full URL instead of path")
@@ -161,20 +162,28 @@ class Endpoint(_Model):
     http2: Flag = Field(False, description="use HTTP/2 (through httpx)")
     expect: Expect = Field(default_factory=Expect)
 
-    @model_validator(mode="after")
-    def _where_and_what(self) -> Endpoint:
-        if (self.path is None) == (self.url is None):
-            raise ValueError("give exactly one of path or url")
-        if self.path is not None and not self.path.startswith("/"):
-            raise ValueError(f"path must start with '/', got {self.path!r}")
-        if self.url is not None and not re.match(r"^https?://[^/\s]+", self.url):
-            raise ValueError(f"url must be an http:// or https:// URL, got {self.url!r}")
-        if self.json_body is not None and self.body is not None:
-            raise ValueError("give json or body, not both")
-        return self
+    @classmethod
+    def checks(cls, fields: Fields) -> list[Problem]:
+        problems = _where(fields, r"^https?://[^/\s]+", "an http:// or https://")
+        if {"json_body", "body"} <= fields.given:
+            problems.append(((), "give json or body, not both"))
+        return problems
 
 
-class ChannelExpect(_Model):
+def _where(fields: Fields, url_pattern: str, schemes: str) -> list[Problem]:
+    """An endpoint's or a channel's place: exactly one of a path or a full URL."""
+    problems: list[Problem] = []
+    if ("path" in fields.given) == ("url" in fields.given):
+        problems.append(((), "give exactly one of path or url"))
+    path, url = fields["path"], fields["url"]
+    if isinstance(path, str) and not path.startswith("/"):
+        problems.append((("path",), f"must start with '/', got {path!r}"))
+    if isinstance(url, str) and not re.match(url_pattern, url):
+        problems.append((("url",), f"must be {schemes} URL, got {url!r}"))
+    return problems
+
+
+class ChannelExpect(CheckedModel):
     contains: str | None = Field(None, description="the reply contains this text")
     json_fields: dict[str, Any] | None = Field(
         None,
@@ -182,14 +191,14 @@ class ChannelExpect(_Model):
         description="the reply is JSON and these dotted fields have these values",
     )
 
-    @model_validator(mode="after")
-    def _one(self) -> ChannelExpect:
-        if self.contains is None and self.json_fields is None:
-            raise ValueError("give contains or json")
-        return self
+    @classmethod
+    def checks(cls, fields: Fields) -> list[Problem]:
+        if not {"contains", "json_fields"} & fields.given:
+            return [((), "give contains or json")]
+        return []
 
 
-class Channel(_Model):
+class Channel(CheckedModel):
     path: str | None = None
     url: str | None = Field(None, description="a full ws:// or wss:// URL instead of path")
     subprotocols: list[str] = Field(default_factory=list)
@@ -211,36 +220,32 @@ class Channel(_Model):
         3, ge=0, le=1000, description="reconnect attempts after a drop, per user"
     )
 
-    @model_validator(mode="after")
-    def _where(self) -> Channel:
-        if (self.path is None) == (self.url is None):
-            raise ValueError("give exactly one of path or url")
-        if self.path is not None and not self.path.startswith("/"):
-            raise ValueError(f"path must start with '/', got {self.path!r}")
-        if self.url is not None and not re.match(r"^wss?://[^/\s]+", self.url):
-            raise ValueError(f"url must be a ws:// or wss:// URL, got {self.url!r}")
-        return self
+    @classmethod
+    def checks(cls, fields: Fields) -> list[Problem]:
+        return _where(fields, r"^wss?://[^/\s]+", "a ws:// or wss://")
 
 
 MAX_USERS = 1_000_000
 
 
-class Stage(_Model):
+class Stage(CheckedModel):
     name: Name | None = None
     duration: DurationField
     users: int | None = Field(None, ge=0, le=MAX_USERS, description="closed model: target level")
     rate: RateField | None = Field(None, description="open model: arrivals, e.g. 200/s")
 
-    @model_validator(mode="after")
-    def _one_model(self) -> Stage:
-        if (self.users is None) == (self.rate is None):
-            raise ValueError("give exactly one of users (closed model) or rate (open model)")
-        if self.duration.ns <= 0:
-            raise ValueError("duration must be above 0")
-        return self
+    @classmethod
+    def checks(cls, fields: Fields) -> list[Problem]:
+        problems: list[Problem] = []
+        if ("users" in fields.given) == ("rate" in fields.given):
+            problems.append(((), "give exactly one of users (closed model) or rate (open model)"))
+        duration = fields["duration"]
+        if isinstance(duration, Duration) and duration.ns <= 0:
+            problems.append((("duration",), f"must be above 0, got {duration}"))
+        return problems
 
 
-class Load(_Model):
+class Load(CheckedModel):
     stages: list[Stage] = Field(min_length=1, max_length=1000)
     think_time: ThinkTimeField = Field(ThinkTime(min=Duration(0), max=Duration(0)))
     max_in_flight: int = Field(
@@ -258,25 +263,40 @@ class Load(_Model):
     def model(self) -> Literal["closed", "open"]:
         return "closed" if self.stages[0].users is not None else "open"
 
-    @field_validator("stages")
     @classmethod
-    def _some_load(cls, stages: list[Stage]) -> list[Stage]:
-        if all(not s.users and (s.rate is None or s.rate.per_s == 0) for s in stages):
-            raise ValueError("every stage has 0 users or 0/s: the spec would send nothing")
-        return stages
-
-    @model_validator(mode="after")
-    def _consistent(self) -> Load:
-        kinds = {"closed" if s.users is not None else "open" for s in self.stages}
-        if len(kinds) > 1:
-            raise ValueError(
-                "stages mix users (closed model) and rate (open model); use one model per spec"
+    def checks(cls, fields: Fields) -> list[Problem]:
+        problems: list[Problem] = []
+        written = fields.items.get("stages", [])
+        stages = [s for s in written if s is not None]
+        if written and len(stages) == len(written) and all(_sends(s) is False for s in stages):
+            problems.append(
+                (("stages",), "every stage has 0 users or 0/s: the spec would send nothing")
             )
-        names = [s.name for s in self.stages if s.name is not None]
+        kinds = {
+            "closed" if "users" in s.given else "open"
+            for s in stages
+            if ("users" in s.given) != ("rate" in s.given)
+        }
+        if len(kinds) > 1:
+            problems.append(
+                (
+                    (),
+                    "stages mix users (closed model) and rate (open model); use one model per spec",
+                )
+            )
+        names = [s["name"] for s in stages if isinstance(s["name"], str)]
         duplicated = sorted({n for n in names if names.count(n) > 1})
         if duplicated:
-            raise ValueError(f"stage names must be unique; repeated: {', '.join(duplicated)}")
-        return self
+            problems.append(((), f"stage names must be unique; repeated: {', '.join(duplicated)}"))
+        return problems
+
+
+def _sends(stage: Fields) -> bool | None:
+    """Whether a stage asks for any load; None when that cannot be read."""
+    users, rate = stage["users"], stage["rate"]
+    if users is UNREADABLE or rate is UNREADABLE:
+        return None
+    return bool(users) or (rate is not None and rate.per_s > 0)
 
 
 class ThresholdRule(_Model):
@@ -337,6 +357,16 @@ class Spec(_Model):
 
 
 @dataclass(frozen=True)
+class RuleRefs:
+    """What the cross-reference checks read of one threshold."""
+
+    index: int
+    expr: Threshold | None  # None: the expression did not parse (its own error says why)
+    during: str | None
+    during_known: bool = True  # False: ``during`` was written but is not a name
+
+
+@dataclass(frozen=True)
 class References:
     """What the cross-reference checks read of a spec. ``None`` where it cannot be read
     (a spec that failed validation there): the checks that need it are left out."""
@@ -346,8 +376,8 @@ class References:
     model: Literal["closed", "open"] | None
     stages: list[str] | None
     process: bool | None
-    thresholds: list[tuple[int, ThresholdRule]]
-    weights: dict[str, float] | None = None  # only of a valid spec
+    thresholds: list[RuleRefs]
+    weights: dict[str, float] | None = None  # of the endpoints whose weight can be read
 
     @classmethod
     def of(cls, spec: Spec) -> References:
@@ -357,14 +387,15 @@ class References:
             model=spec.load.model,
             stages=spec.stage_names(),
             process=spec.target.process is not None,
-            thresholds=list(enumerate(spec.thresholds)),
+            thresholds=[RuleRefs(i, r.expr, r.during) for i, r in enumerate(spec.thresholds)],
             weights={name: e.weight for name, e in spec.endpoints.items()},
         )
 
     @classmethod
-    def readable(cls, data: Any) -> References:
-        """What can be read of data that did not validate, so that a spec with a typo in
-        one place still has its thresholds checked against its endpoints in one round."""
+    def readable(cls, data: Any, errors: list[Loc]) -> References:
+        """What can be read of data that did not validate (``errors`` are the locations of
+        its errors), so that a spec with a typo in one place still has its thresholds
+        checked against its endpoints and stages in the same round."""
         data = data if isinstance(data, dict) else {}
         names = {
             key: frozenset(k for k in v if isinstance(k, str)) if isinstance(v, dict) else None
@@ -375,18 +406,34 @@ class References:
         stages = load.get("stages") if isinstance(load, dict) else None
         model: Literal["closed", "open"] | None = None
         stage_names: list[str] | None = None
-        if isinstance(stages, list) and all(isinstance(st, dict) for st in stages):
-            users = any("users" in st for st in stages)
-            rate = any("rate" in st for st in stages)
-            model = "closed" if users and not rate else "open" if rate and not users else None
-            stage_names = [st["name"] for st in stages if isinstance(st.get("name"), str)]
+        if isinstance(stages, list):
+            written = [st for st in stages if isinstance(st, dict)]
+            kinds = {"users" in st for st in written if ("users" in st) != ("rate" in st)}
+            model = None if len(kinds) != 1 else "closed" if kinds.pop() else "open"
+            stage_names = [st["name"] for st in written if isinstance(st.get("name"), str)]
         items = data.get("thresholds")
-        rules: list[tuple[int, ThresholdRule]] = []
+        rules: list[RuleRefs] = []
         for i, item in enumerate(items if isinstance(items, list) else []):
-            try:
-                rules.append((i, ThresholdRule.model_validate(_rule(item))))
-            except ValidationError:
-                continue  # its own error is reported
+            rule = _rule(item)
+            if isinstance(rule, dict):
+                view = Fields.of_data(ThresholdRule, rule, under(errors, ("thresholds", i)))
+                expr, during = view["expr"], view["during"]
+                known = during is not UNREADABLE
+                rules.append(
+                    RuleRefs(
+                        i,
+                        expr if isinstance(expr, Threshold) else None,
+                        during if known else None,
+                        known,
+                    )
+                )
+        weights: dict[str, float] = {}
+        endpoints = data.get("endpoints")
+        for name, raw in endpoints.items() if isinstance(endpoints, dict) else []:
+            if isinstance(raw, dict):
+                weight = Fields.of_data(Endpoint, raw, under(errors, ("endpoints", name)))
+                if isinstance(weight["weight"], float | int):
+                    weights[name] = weight["weight"]
         return cls(
             endpoints=names["endpoints"],
             channels=names["channels"],
@@ -394,16 +441,17 @@ class References:
             stages=stage_names,
             process=target.get("process") is not None if isinstance(target, dict) else None,
             thresholds=rules,
+            weights=weights,
         )
 
 
-def reference_problems(refs: References) -> list[tuple[tuple[str | int, ...], str]]:
+def reference_problems(refs: References) -> list[Problem]:
     """Cross-references a single field cannot check: (path, message) for each problem."""
-    problems: list[tuple[tuple[str | int, ...], str]] = []
+    problems: list[Problem] = []
     endpoints, channels = refs.endpoints, refs.channels
     if endpoints is not None and channels is not None and not endpoints and not channels:
         problems.append(((), "declare at least one endpoint or channel"))
-    if refs.weights is not None and sum(mix_counts(refs.weights.values())) > MAX_MIX_WHEEL:
+    if refs.weights and sum(mix_counts(refs.weights.values())) > MAX_MIX_WHEEL:
         problems.append(_mix_too_long(refs.weights))
     if refs.model == "open" and channels:
         problems.append(
@@ -413,53 +461,66 @@ def reference_problems(refs: References) -> list[tuple[tuple[str | int, ...], st
                 "not have; use users stages, or run the channels from a closed-model spec",
             )
         )
-    seen: dict[tuple[object, ...], int] = {}
-    rules = dict(refs.thresholds)
-    for i, rule in refs.thresholds:
+    seen: dict[tuple[object, ...], RuleRefs] = {}
+    for rule in refs.thresholds:
+        problems += _threshold_problems(rule, refs)
         t = rule.expr
-        same = seen.setdefault((t.metric, t.scope, t.stat, t.op, t.limit, t.unit, rule.during), i)
-        if same != i:
+        if t is None or not rule.during_known:
+            continue
+        same = seen.setdefault(
+            (t.metric, t.scope, t.stat, t.op, t.limit, t.unit, rule.during), rule
+        )
+        if same is not rule:
             where = f" during {rule.during!r}" if rule.during else ""
+            first = same.expr.text if same.expr is not None else ""
             problems.append(
                 (
-                    ("thresholds", i, "expr"),
-                    f"{t.text}{where} is already thresholds[{same}] "
-                    f"({rules[same].expr.text}): judge it once",
+                    ("thresholds", rule.index, "expr"),
+                    f"{t.text}{where} is already thresholds[{same.index}] ({first}): judge it once",
                 )
             )
-        declared = endpoints if t.metric == "http" else channels
+    return problems
+
+
+def _threshold_problems(rule: RuleRefs, refs: References) -> list[Problem]:
+    """What one threshold names that the spec does not have: an endpoint, a channel, a
+    process to sample, a stage."""
+    problems: list[Problem] = []
+    at = ("thresholds", rule.index, "expr")
+    t = rule.expr
+    if t is not None:
+        declared = refs.endpoints if t.metric == "http" else refs.channels
         if t.scope is not None:
             kind = "endpoint" if t.metric == "http" else "channel"
             if declared is not None and t.scope not in declared:
                 valid = ", ".join(sorted(declared)) or "none declared"
                 problems.append(
                     (
-                        ("thresholds", i, "expr"),
-                        f"{t.selector}: no {kind} named {t.scope!r}; declared: {valid}",
+                        at,
+                        f"{t.selector}: no {kind} named {t.scope!r}; declared: {valid}"
+                        + did_you_mean(t.scope, sorted(declared)),
                     )
                 )
-        elif t.metric in ("ws", "ws_connect") and channels is not None and not channels:
-            problems.append(
-                (("thresholds", i, "expr"), f"{t.metric}: the spec declares no channels")
-            )
-        elif t.metric == "http" and endpoints is not None and not endpoints:
-            problems.append((("thresholds", i, "expr"), "http: the spec declares no endpoints"))
+        elif t.metric in ("ws", "ws_connect") and declared is not None and not declared:
+            problems.append((at, f"{t.metric}: the spec declares no channels"))
+        elif t.metric == "http" and declared is not None and not declared:
+            problems.append((at, "http: the spec declares no endpoints"))
         if t.metric.startswith("process.") and refs.process is False:
-            problems.append(
-                (
-                    ("thresholds", i, "expr"),
-                    f"{t.metric} needs target.process to say which process to sample",
-                )
+            problems.append((at, f"{t.metric} needs target.process to say which process to sample"))
+    if rule.during is not None and refs.stages is not None and rule.during not in refs.stages:
+        stages = list(dict.fromkeys(refs.stages))
+        valid = ", ".join(stages) or "no stage has a name"
+        problems.append(
+            (
+                ("thresholds", rule.index, "during"),
+                f"no stage named {rule.during!r}; stages: {valid}"
+                + did_you_mean(rule.during, stages),
             )
-        if rule.during is not None and refs.stages is not None and rule.during not in refs.stages:
-            valid = ", ".join(refs.stages) or "no stage has a name"
-            problems.append(
-                (("thresholds", i, "during"), f"no stage named {rule.during!r}; stages: {valid}")
-            )
+        )
     return problems
 
 
-def _mix_too_long(weights: dict[str, float]) -> tuple[tuple[str | int, ...], str]:
+def _mix_too_long(weights: dict[str, float]) -> Problem:
     total = sum(mix_counts(weights.values()))
     light = min(weights, key=lambda name: weights[name])
     heavy = max(weights, key=lambda name: weights[name])

@@ -10,16 +10,17 @@ Grammar (BNF)::
     selector  ::= "http" [ "." name ] | "ws" [ "." name ] | "ws_connect" [ "." name ]
                 | "process.rss" | "process.cpu" | "users"
     op        ::= "<" | "<=" | ">" | ">="
-    value     ::= number [ unit ]
-    unit      ::= "us" | "ms" | "s"                 (times)
-                | "B" | "KB" | "MB" | "GB"          (sizes)
-                | "%" | "/s" | "/m"                 (percents, rates)
+    value     ::= number [ unit ] | duration
+    unit      ::= "ns" | "us" | "ms" | "s" | "m" | "h"      (times)
+                | "B" | "KB" | "MB" | "GB"                  (sizes; also TB, KiB, MiB, GiB)
+                | "%" | "/s" | "/m" | "/h"                  (percents, rates)
+    duration  ::= (number time-unit)+               (combined, as everywhere: 1m30s)
     name      ::= an endpoint name (after http.) or a channel name (after ws. / ws_connect.)
 
 What each metric accepts (anything else is rejected, listing what would be accepted):
 
     http, ws, ws_connect  latency stats (pNN min max mean) with a time unit;
-                          count (no unit); rate (/s or /m);
+                          count (no unit); rate (/s, /m or /h);
                           success_rate, error_rate (%)
     process.rss           pNN min max mean with a size unit
     process.cpu           pNN min max mean with % (100% = one core)
@@ -36,7 +37,13 @@ from dataclasses import dataclass
 from fractions import Fraction
 from typing import Literal
 
-from sla_runner.spec.units import BYTES_PER_UNIT
+from sla_runner.spec.suggest import did_you_mean
+from sla_runner.spec.units import (
+    BYTES_PER_UNIT,
+    NS_PER_UNIT,
+    SECONDS_PER_RATE_UNIT,
+    parse_duration_ns,
+)
 
 Op = Literal["<", "<=", ">", ">="]
 Unit = Literal["ms", "B", "%", "/s", ""]
@@ -47,13 +54,9 @@ METRICS = LATENCY_METRICS + GAUGE_METRICS
 AGGREGATE_STATS = ("min", "max", "mean")
 COUNT_STATS = ("count", "rate", "success_rate", "error_rate")
 
-_TIME_UNITS_MS = {
-    "us": Fraction(1, 1000),
-    "µs": Fraction(1, 1000),
-    "ms": Fraction(1),
-    "s": Fraction(1000),
-}
-_RATE_UNITS = {"/s": Fraction(1), "/m": Fraction(1, 60)}
+# Every unit a duration, a rate or a size takes elsewhere in a spec (units.py) is taken here.
+_TIME_UNITS_MS = {unit: Fraction(ns, 1_000_000) for unit, ns in NS_PER_UNIT.items()}
+_RATE_UNITS = {f"/{unit}": Fraction(1, s) for unit, s in SECONDS_PER_RATE_UNIT.items()}
 
 _SYNTAX = re.compile(
     r"""
@@ -63,7 +66,8 @@ _SYNTAX = re.compile(
     )
     \s*(?P<op><=|>=|<|>|==|=|!=)
     \s*(?P<number>[+-]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][+-]?\d+)?)
-    \s*(?P<unit>[A-Za-zµ%/]*)\s*
+    \s*(?P<unit>/\s*[A-Za-z]+|[A-Za-zµ%]*)
+    (?P<more>(?:\d+(?:\.\d+)?[A-Za-zµ]+)*)\s*       # the rest of a combined duration: 1m30s
     """,
     re.VERBOSE,
 )
@@ -114,7 +118,11 @@ def _split_selector(selector: str) -> tuple[str, str | None]:
             return metric, selector[len(metric) + 1 :]
     scoped = ["http.<endpoint>", "ws.<channel>", "ws_connect.<channel>"]
     valid = ", ".join([*METRICS[:3], *scoped, *METRICS[3:]])
-    raise ThresholdSyntaxError(f"unknown metric {selector!r}; expected one of {valid}")
+    head, dot, tail = selector.partition(".")
+    scoped_hint = did_you_mean(head, LATENCY_METRICS) if dot and tail else ""
+    # htp.list-items → http.list-items
+    hint = scoped_hint[:-1] + f".{tail}?" if scoped_hint else did_you_mean(selector, METRICS)
+    raise ThresholdSyntaxError(f"unknown metric {selector!r}; expected one of {valid}{hint}")
 
 
 def _stats_for(metric: str) -> tuple[str, ...]:
@@ -137,9 +145,11 @@ def _check_stat(stat: str, metric: str) -> None:
         return
     known = (*AGGREGATE_STATS, *COUNT_STATS)
     if not match and stat not in known:
+        hint = "; the median is p50" if stat == "median" else did_you_mean(stat, known)
         raise ThresholdSyntaxError(
             f"unknown statistic {stat!r}; expected one of pNN (p50, p95, p99.9), "
             + ", ".join(known)
+            + hint
         )
     allowed = ", ".join(_stats_for(metric))
     raise ThresholdSyntaxError(f"{stat}({metric}) makes no sense; {metric} accepts {allowed}")
@@ -160,29 +170,57 @@ def _unit_kind(stat: str, metric: str) -> str:
 
 
 _UNIT_HINT = {
-    "time": "a time unit (us, ms, s)",
+    "time": "a time unit (ns, us, ms, s, m, h)",
     "size": "a size unit (B, KB, MB, GB)",
     "percent": "a percentage (%)",
-    "rate": "a rate unit (/s, /m)",
-    "count": "no unit",
+    "rate": "a rate unit (/s, /m, /h)",
 }
+_COUNTED = {"http": "requests", "ws": "round trips", "ws_connect": "connections"}
 
 
-def _normalise(number: Fraction, unit: str, kind: str, what: str) -> tuple[float, Unit]:
+def _no_unit_message(what: str, kind: str, number: str) -> str:
+    """A bare number where a unit is needed: say which, and how to write it."""
+    if kind == "percent":
+        return f"{what} needs a percentage (%): write {number}%"
+    examples = {"time": "ms or {n}s", "size": "MB", "rate": "/s"}[kind].format(n=number)
+    return f"{what} needs {_UNIT_HINT[kind]}: write e.g. {number}{examples}"
+
+
+def _normalise(
+    number: Fraction, written: str, unit: str, kind: str, what: str, metric: str
+) -> tuple[float, Unit]:
+    """The limit in the kind's one unit: ms, B, % or /s (a count has none)."""
     if kind == "time" and unit in _TIME_UNITS_MS:
         return float(number * _TIME_UNITS_MS[unit]), "ms"
     if kind == "size" and unit in BYTES_PER_UNIT:
         return float(number * BYTES_PER_UNIT[unit]), "B"
     if kind == "percent" and unit == "%":
-        if not 0 <= number <= 100 and what != "process.cpu":
+        if not 0 <= number <= 100 and metric != "process.cpu":
             raise ThresholdSyntaxError(f"a percentage must be between 0% and 100%, got {number}%")
         return float(number), "%"
     if kind == "rate" and unit in _RATE_UNITS:
         return float(number * _RATE_UNITS[unit]), "/s"
     if kind == "count" and unit == "":
         return float(number), ""
-    got = f"unit {unit!r}" if unit else "no unit"
-    raise ThresholdSyntaxError(f"{what} needs {_UNIT_HINT[kind]}, got {got}")
+    if kind == "count":
+        counted = "the users held" if metric == "users" else f"a number of {_COUNTED[metric]}"
+        message = f"{what} takes no unit ({counted}), got unit {unit!r}: write {written}"
+        if unit in _RATE_UNITS:
+            message += f"; for {_COUNTED[metric]} per second, use rate({metric})"
+        raise ThresholdSyntaxError(message)
+    if unit == "":
+        raise ThresholdSyntaxError(_no_unit_message(what, kind, written))
+    raise ThresholdSyntaxError(f"{what} needs {_UNIT_HINT[kind]}, got unit {unit!r}")
+
+
+def _combined_duration_ms(value: str, kind: str, what: str) -> Fraction:
+    """``1m30s`` → 90000 ms: a duration written as durations are everywhere in a spec."""
+    if kind != "time":
+        raise ThresholdSyntaxError(f"{what} needs {_UNIT_HINT[kind]}, got {value!r}")
+    try:
+        return Fraction(parse_duration_ns(value), 1_000_000)
+    except ValueError as exc:
+        raise ThresholdSyntaxError(f"{what}: {exc}") from None
 
 
 def _check_can_decide(text: str, stat: str, op: str, limit: float) -> None:
@@ -235,8 +273,14 @@ def parse_threshold(text: str) -> Threshold:
     if number > 10**15:
         raise ThresholdSyntaxError(f"the limit {match['number']} is too large")
     kind = _unit_kind(stat, metric)
-    what = f"{stat}({metric})" if match["bare"] is None else metric
-    limit, unit = _normalise(number, match["unit"], kind, what if kind != "percent" else metric)
+    what = f"{stat}({match['selector']})" if match["bare"] is None else metric
+    written_unit = "".join(match["unit"].split())  # "50 / s" is 50/s, as in a stage's rate
+    if match["more"]:
+        value = match["number"] + written_unit + match["more"]
+        limit: float = float(_combined_duration_ms(value, kind, what))
+        unit: Unit = "ms"
+    else:
+        limit, unit = _normalise(number, match["number"], written_unit, kind, what, metric)
     _check_can_decide(text, stat, op, limit)
     return Threshold(
         text=" ".join(text.split()),

@@ -57,6 +57,14 @@ def _tag_name(tag: str) -> str:
     return "!!" + tag[len(TAG_PREFIX) :] if tag.startswith(TAG_PREFIX) else tag
 
 
+class Unreadable:
+    """The value of a node that could not be read (a refused tag, an unreadable scalar):
+    its own issue says why; whatever else fails on it there follows from that."""
+
+    def __repr__(self) -> str:
+        return "<unreadable>"
+
+
 class Builder:
     """Turns the node graph into plain data, recording positions and problems."""
 
@@ -64,6 +72,7 @@ class Builder:
         self.keys: dict[YamlPath, Mark] = {}
         self.values: dict[YamlPath, Mark] = {}
         self.issues: list[SpecIssue] = []
+        self.unreadable: set[YamlPath] = set()  # where a value is an Unreadable
         self.nodes = 0
         self._active: set[int] = set()
 
@@ -96,7 +105,8 @@ class Builder:
                     format_path(path),
                 )
             )
-            return None
+            self.unreadable.add(path)
+            return Unreadable()
         if isinstance(node, ScalarNode):
             return self._scalar(node, path)
         if id(node) in self._active:
@@ -162,7 +172,8 @@ class Builder:
                     format_path(path),
                 )
             )
-            return None
+            self.unreadable.add(path)
+            return Unreadable()
 
 
 def _int(text: str) -> int:

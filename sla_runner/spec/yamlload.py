@@ -66,6 +66,10 @@ class YamlDocument:
     data: dict[str, Any]
     keys: dict[YamlPath, Mark] = field(default_factory=dict)
     values: dict[YamlPath, Mark] = field(default_factory=dict)
+    # Problems that leave the rest readable (a duplicate key, a refused tag), and the
+    # paths whose values could not be read: what fails there follows from those problems.
+    issues: list[SpecIssue] = field(default_factory=list)
+    unreadable: frozenset[YamlPath] = frozenset()
 
     def known(self, path: YamlPath) -> YamlPath:
         """The longest prefix of ``path`` that exists in the document."""
@@ -146,7 +150,10 @@ def _index_mark(text: str, index: int) -> Mark:
 
 
 def parse_yaml(text: str, filename: str) -> YamlDocument:
-    """YAML text → :class:`YamlDocument` whose root is a mapping, or raise SpecError."""
+    """YAML text → :class:`YamlDocument` whose root is a mapping, or raise SpecError.
+
+    Problems that leave the rest of the file readable are kept in the document's
+    ``issues``, so that the loader reports them with everything else in one round."""
     if len(text.encode("utf-8", "surrogatepass")) > MAX_BYTES:
         raise SpecError(filename, [too_large_issue(len(text.encode("utf-8", "surrogatepass")))])
     if "\0" in text:
@@ -162,7 +169,7 @@ def parse_yaml(text: str, filename: str) -> YamlDocument:
         message = f"character U+{ord(char):04X} is not allowed in YAML (a control character?)"
         raise SpecError(filename, [issue_at(where, message)]) from None
     except yaml.MarkedYAMLError as exc:
-        issue = _syntax_issue(exc)
+        issue = _syntax_issue(exc, text)
         lines = text.splitlines()
         if 0 < issue.line <= len(lines) and "${" in lines[issue.line - 1]:
             hint = "; inside [...] or {...}, quote a value that holds ${...}"
@@ -178,13 +185,14 @@ def parse_yaml(text: str, filename: str) -> YamlDocument:
         data = builder.build(root, ())
     except BuildAborted as exc:
         raise SpecError(filename, [exc.issue]) from None
-    if builder.issues:
-        raise SpecError(filename, builder.issues)
     if not isinstance(data, dict):
         what = "nothing" if data is None else f"a {_kind(data)}"
         message = f"a spec must be a mapping of keys (version, name, target, ...), got {what}"
-        raise SpecError(filename, [issue_at(to_mark(root.start_mark), message)])
-    return YamlDocument(data, builder.keys, builder.values)
+        issues = [*builder.issues, issue_at(to_mark(root.start_mark), message)]
+        raise SpecError(filename, builder.issues if builder.unreadable == {()} else issues)
+    return YamlDocument(
+        data, builder.keys, builder.values, builder.issues, frozenset(builder.unreadable)
+    )
 
 
 def _kind(value: Any) -> str:
@@ -197,9 +205,14 @@ def _kind(value: Any) -> str:
     return "string"
 
 
-def _syntax_issue(exc: yaml.MarkedYAMLError) -> SpecIssue:
+def _syntax_issue(exc: yaml.MarkedYAMLError, text: str) -> SpecIssue:
     mark = exc.problem_mark or exc.context_mark
     problem = exc.problem or "invalid YAML"
+    if mark is not None and "'\\t'" in problem:  # PyYAML: found character '\t' that cannot ...
+        line = text.splitlines()[mark.line] if mark.line < len(text.splitlines()) else ""
+        if not line[: mark.column].strip():
+            return issue_at(to_mark(mark), "a tab in the indentation; use spaces, not tabs")
+        return issue_at(to_mark(mark), "a tab where YAML needs a space; use spaces, not tabs")
     if problem.startswith("but found another document"):
         return issue_at(
             to_mark(mark), "a spec file holds one YAML document; found a second ('---')"

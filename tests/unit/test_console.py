@@ -31,7 +31,7 @@ def test_failed_run_lists_thresholds_endpoints_and_findings() -> None:
     assert "| 700.4 ms | < 200 ms | 200 | FAIL" in text
     assert "| steady | 700.4 ms | < 150 ms | 100 | WARN" in text
     assert " http.create-order  |    56 |  14 |      4 |  540.2 |  780.3 |  780.3 |  780.3" in text
-    assert "Findings:\n  - http.create-order accounts for 52 of the 52" in text
+    assert "Findings:\n  - http.create-order accounts for all 52 http requests" in text
     assert text.rstrip().endswith("FAIL: 3 of 8 thresholds failed, 1 warning (exit code 1)")
 
 

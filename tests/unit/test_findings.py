@@ -29,8 +29,31 @@ def test_the_endpoint_that_dominates_a_failing_percentile_is_named_with_figures(
     spec = make_spec(["p95(http) < 200ms"])
     verdict = judge(spec, close(known_run(spec)), run_info())
     assert verdict.findings[0] == (
-        "http.create-order accounts for 52 of the 52 http requests slower than 200 ms (100%); "
+        "http.create-order accounts for all 52 http requests slower than 200 ms; "
         "its p95 is 780.3 ms against 77.06 ms for the other endpoints."
+    )
+
+
+def _slow(counts: dict[str, tuple[int, int]]) -> str | None:
+    """The scope finding of a run with (slow, fast) requests of 300 ms and 10 ms per
+    endpoint, judged by p95(http) < 200ms."""
+    spec = make_spec(["p95(http) < 200ms"])
+    rec = recorder(spec)
+    for scope, (slow, fast) in counts.items():
+        for k in range(slow + fast):
+            http(rec, scope, 300.0 if k < slow else 10.0, k / 100)
+    recording = close(rec)
+    return dominant_scope(recording, judge(spec, recording, run_info()).thresholds[0])
+
+
+def test_every_scope_finding_reads_as_a_sentence() -> None:
+    assert _slow({"create-order": (30, 30), "list-items": (10, 190)}) == (
+        "http.create-order accounts for 30 of the 40 http requests slower than 200 ms (75%); "
+        "its p95 is 300.0 ms against 10.01 ms for the other endpoints."
+    )
+    assert _slow({"create-order": (1, 0), "list-items": (0, 20)}) == (
+        "http.create-order accounts for the only http request slower than 200 ms; "
+        "its p95 is 300.0 ms against 10.01 ms for the other endpoints."
     )
 
 
@@ -52,8 +75,48 @@ def test_the_dominant_error_kind_is_counted() -> None:
         http(rec, "create-order" if k < 35 else "list-items", 10.0, k / 25, key)
     sentence = dominant_error(close(rec), "http")
     assert sentence == (
-        "Of 40 failed http requests, 30 (75%) timeouts and 10 (25%) HTTP 503 responses; "
-        "35 of them (88%) on http.create-order."
+        "Of 40 failed http requests, 30 (75%) were timeouts and 10 (25%) HTTP 503 responses; "
+        "35 of them (88%) were on http.create-order."
+    )
+
+
+def _errors(outcomes: list[tuple[str, str, int]]) -> str | None:
+    """The error finding of a run whose HTTP requests ended as (scope, key, count) say."""
+    rec = recorder(make_spec(["success_rate(http) > 99%"]))
+    k = 0
+    for scope, key, n in outcomes:
+        for _ in range(n):
+            http(rec, scope, 10.0, k / 1000, key)
+            k += 1
+    return dominant_error(close(rec), "http")
+
+
+def test_every_error_finding_reads_as_a_sentence() -> None:
+    """Each says what the failures were with a verb, in the singular for one."""
+    assert _errors([("list-items", "status_500", 428)]) == (
+        "All 428 failed http requests were HTTP 500 responses."
+    )
+    assert _errors([("list-items", "status_500", 400), ("create-order", "status_500", 28)]) == (
+        "All 428 failed http requests were HTTP 500 responses; 400 of them (93%) were on "
+        "http.list-items."
+    )
+    assert _errors([("list-items", "ok", 5), ("create-order", "timeout", 1)]) == (
+        "The only failed http request was a timeout, on http.create-order."
+    )
+    assert _errors([("list-items", "reset", 1), ("list-items", "status_503", 2)]) == (
+        "Of 3 failed http requests, 2 (67%) were HTTP 503 responses and 1 (33%) a connection reset."
+    )
+    assert _errors(
+        [
+            ("list-items", "timeout", 1),
+            ("list-items", "tls_error", 1),
+            ("list-items", "reset", 1),
+            ("list-items", "status_500", 1),
+            ("list-items", "status_502", 1),
+        ]
+    ) == (
+        "Of 5 failed http requests, 1 (20%) was a connection reset, 1 (20%) an HTTP 500 "
+        "response, 1 (20%) an HTTP 502 response and 2 (40%) of other kinds."
     )
 
 
@@ -127,5 +190,8 @@ def test_a_passing_verdict_has_no_findings() -> None:
 
 def test_error_kinds_read_as_words() -> None:
     assert kind_name("status_503") == "HTTP 503 responses"
+    assert kind_name("status_503", 1) == "an HTTP 503 response"
     assert kind_name("connect_error") == "connect errors"
-    assert kind_name("bad_frame") == "bad frame"
+    assert kind_name("ws_bad_reply", 1) == "an invalid WebSocket reply"
+    assert kind_name("bad_frame") == "bad frames"
+    assert kind_name("odd_frame", 1) == "an odd frame"

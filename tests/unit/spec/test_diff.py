@@ -72,7 +72,7 @@ def test_load_and_declarations() -> None:
     new = new.replace("  create-order:", "  search: {path: /search}\n  create-order:")
     assert _changes(VALID, new) == [
         "tightened  load: peak users: 100 → 150",
-        "tightened  load: duration: 80s → 110s",
+        "tightened  load: duration: 1m20s → 1m50s",
         "tightened  endpoints: search: added declared",
     ]
     fewer = VALID.replace("users: 100}", "users: 50}").replace("/orders", "/orders/v2")
@@ -151,3 +151,20 @@ def test_cli_exit_code_says_whether_anything_was_loosened(
     assert "loosened   thresholds: p95(http): p95(http) < 200ms → p95(http) < 900ms" in out.out
     assert "sla_version is still 1.0.0" in out.err
     assert run(["diff", str(old), str(tmp_path / "missing.yaml")]) == 2
+
+
+def test_numbers_are_printed_the_same_way_on_both_sides() -> None:
+    """A weight defaults to the whole number 1 and reads as the float 3.0: both print as
+    written. A query value keeps its spelling (2.0 is sent as "2.0"), and a duration is
+    spelt as everywhere else, exactly."""
+    old = VALID.replace("weight: 3,", "weight: 3, query: {n: 2.0, m: 1},")
+    new = VALID.replace("weight: 3,", "query: {n: 2.0, m: 1.5},")
+    assert _changes(old, new) == [
+        'changed    endpoints: list-items.query: {"n": 2.0, "m": 1} → {"n": 2.0, "m": 1.5}',
+        "changed    endpoints: list-items.weight: 3 → 1",
+    ]
+    assert _changes(VALID, VALID.replace("weight: 3,", "weight: 0.5,")) == [
+        "changed    endpoints: list-items.weight: 3 → 0.5"
+    ]
+    long = VALID.replace("duration: 60s", "duration: 1h30m0.5s")
+    assert _changes(VALID, long) == ["tightened  load: duration: 1m20s → 1h30m20s500ms"]

@@ -75,7 +75,8 @@ def test_references_are_checked_in_the_same_round_as_field_errors() -> None:
         "process; did you mean timeout?",
         "spec.yaml:20:5: thresholds[1]: http.helth: no endpoint named 'helth'; "
         "declared: create-order, list-items",
-        "spec.yaml:22:39: thresholds[3].during: no stage named 'stedy'; stages: ramp, steady",
+        "spec.yaml:22:39: thresholds[3].during: no stage named 'stedy'; stages: ramp, steady; "
+        "did you mean steady?",
     ]
 
 
@@ -198,9 +199,9 @@ def test_override_problems() -> None:
             "x..y": "1",
         },
     ) == [
-        "spec.yaml: load.stages[5].users: --set: load.stages has 2 item(s); there is no [5]",
-        "spec.yaml: name.first: --set: name is not a mapping",
-        "spec.yaml: x..y: --set: cannot read the path 'x..y'; expected e.g. load.stages[0].users",
+        "spec.yaml: --set load.stages[5].users: load.stages has 2 item(s); there is no [5]",
+        "spec.yaml: --set name.first: name is not a mapping",
+        "spec.yaml: --set x..y: cannot read the path 'x..y'; expected e.g. load.stages[0].users",
         "spec.yaml:14:42: load.stages[0].users: expected a whole number, got 'lots' "
         "(value from --set)",
     ]

@@ -62,8 +62,11 @@ def test_threshold_helpers() -> None:
             "p95(process.rss) < 200ms",
             "p95(process.rss) needs a size unit (B, KB, MB, GB), got unit 'ms'",
         ),
-        ("p95(http) < 512MB", "p95(http) needs a time unit (us, ms, s), got unit 'MB'"),
-        ("p95(http) < 200", "p95(http) needs a time unit (us, ms, s), got no unit"),
+        ("p95(http) < 512MB", "p95(http) needs a time unit (ns, us, ms, s, m, h), got unit 'MB'"),
+        (
+            "p95(http) < 200",
+            "p95(http) needs a time unit (ns, us, ms, s, m, h): write e.g. 200ms or 200s",
+        ),
         (
             "p95(nope) < 1ms",
             "unknown metric 'nope'; expected one of http, ws, ws_connect, http.<endpoint>, "
@@ -72,7 +75,7 @@ def test_threshold_helpers() -> None:
         (
             "median(http) < 1ms",
             "unknown statistic 'median'; expected one of pNN (p50, p95, p99.9), "
-            "min, max, mean, count, rate, success_rate, error_rate",
+            "min, max, mean, count, rate, success_rate, error_rate; the median is p50",
         ),
         ("p95(http) == 1ms", "operator '==' is not supported; use <, <=, > or >="),
         ("p(99 < 250ms", "cannot parse 'p(99 < 250ms': unclosed '('"),
@@ -85,7 +88,7 @@ def test_threshold_helpers() -> None:
         ),
         ("success_rate(http) > 101%", "a percentage must be between 0% and 100%, got 101%"),
         ("p95(http) < -1ms", "a limit cannot be negative, got -1"),
-        ("users >= 10%", "users needs no unit, got unit '%'"),
+        ("users >= 10%", "users takes no unit (the users held), got unit '%': write 10"),
         ("p0(http) < 1ms", "percentile 'p0' must be above p0 and at most p100"),
         ("p95(users) > 1", "p95(users) makes no sense; users accepts min, max, mean"),
         ("p95(http) < 1e99999999ms", "the limit '1e99999999' is too large"),
