@@ -9,6 +9,7 @@ write_reports(verdict, junit="reports/junit.xml", json="reports/verdict.json",
 from __future__ import annotations
 
 import socket
+import time
 from dataclasses import replace
 
 from sla_runner import __version__
@@ -109,6 +110,7 @@ def run_spec(
     segment = segment or Segment()
     run = run_info(loaded, segment, overrides, engine)
     control = RunControl(fail_fast=fail_fast)
+    attempted_at = time.time()  # a run that never starts still records when it was tried
     try:
         recording = execute(
             spec,
@@ -119,7 +121,8 @@ def run_spec(
             handle_signals=handle_signals,
         )
     except RunError as exc:
-        return error_verdict(spec, replace(run, error=str(exc)), secrets=loaded.secrets)
+        failed = replace(run, error=str(exc), started_at=attempted_at, finished_at=time.time())
+        return error_verdict(spec, failed, secrets=loaded.secrets)
     verdict = judge(spec, recording, run, secrets=loaded.secrets)
     if control.failed and verdict.status == "aborted":
         message = redact(f"stopped early by {control.reason}", loaded.secrets)

@@ -31,7 +31,8 @@ exit codes:
        spec or plan, other --set overrides, a segment twice, a whole run among segments,
        a verdict of a run that was not carried out)
   3    a verdict could not be read, a report could not be written, or a part was aborted
-  4    invalid: a part's generator could not deliver its share of the load
+  4    invalid: a part's generator could not deliver its share of the load, or
+       segments are missing (unless --allow-partial)
 """
     + INTERRUPTED
 )

@@ -216,11 +216,19 @@ def add_merge(subparsers: Subparsers) -> None:
         "Read VERDICT files of one spec (same sha256; e.g. the segments 1/2 and 2/2 run on "
         "two hosts), merge their HDR recordings exactly and judge the thresholds again. "
         "With --spec the thresholds come from that file (its sha256 must match); otherwise "
-        "from the thresholds recorded in the verdicts.",
+        "from the thresholds recorded in the verdicts. A merge that lacks segments (1/3 and "
+        "2/3 of a split in three) is invalid (exit 4), naming the missing segments, unless "
+        "--allow-partial is given.",
         EXIT_CODES_MERGE,
     )
     parser.add_argument("verdicts", nargs="+", metavar="VERDICT", help="JSON verdict files")
     parser.add_argument("--spec", help="the spec the verdicts were run from")
+    parser.add_argument(
+        "--allow-partial",
+        action="store_true",
+        help="judge a merge that lacks segments on the segments present (with a note; "
+        "thresholds of the load's size are skipped) instead of making it invalid",
+    )
     _add_report_options(parser)
     parser.set_defaults(func=_cmd_merge)
 
@@ -228,6 +236,8 @@ def add_merge(subparsers: Subparsers) -> None:
 def _cmd_merge(args: argparse.Namespace) -> int:
     check_writable(args.junit, args.json)
     loaded = api.load_spec(args.spec) if args.spec else None
-    verdict = api.merge_verdicts([Path(p) for p in args.verdicts], loaded)
+    verdict = api.merge_verdicts(
+        [Path(p) for p in args.verdicts], loaded, allow_partial=args.allow_partial
+    )
     secrets = loaded.secrets if loaded else frozenset()
     return _finish(verdict, args, secrets)

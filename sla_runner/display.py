@@ -1,8 +1,10 @@
-"""Figures as people read them, in messages, findings and tables: pure formatting."""
+"""Figures as people read them, in messages, findings and tables, and as the verdict stores
+them (rounded to what they mean): pure formatting."""
 
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 
 MIB = 1024**2
 GIB = 1024**3
@@ -76,3 +78,27 @@ _SIZES = ((float(GIB), " GB"), (float(MIB), " MB"), (1024.0, " KB"))
 
 def percent(part: int, whole: int) -> str:
     return f"{round(100 * part / whole)}%" if whole else "0%"
+
+
+# -- figures as the verdict stores them -----------------------------------------------------
+
+DIGITS: dict[str, int] = {"ms": 3, "%": 3, "/s": 3, "B": 0, "": 3, "s": 3}
+"""Digits the JSON verdict keeps after the decimal point, per unit: a latency to the
+microsecond, a percentage or a rate to a thousandth, a size to the byte, a duration to the
+millisecond, a count or a number of users to a thousandth (a mean)."""
+
+
+def stored(v: float, unit: str) -> float:
+    """``v`` rounded to what it means in ``unit`` (see :data:`DIGITS`)."""
+    return float(round(v, DIGITS[unit]))
+
+
+def stored_against(v: float, unit: str, holds: Callable[[float], bool]) -> tuple[float, int]:
+    """``v`` rounded as :func:`stored` does, with more digits where fewer would land it on
+    the other side of its limit (99.8999% against ``>= 99.9%`` stays 99.8999); and the
+    digits kept."""
+    verdict = holds(v)
+    for digits in range(DIGITS[unit], 13):
+        if holds(rounded := float(round(v, digits))) == verdict:
+            return rounded, digits
+    return v, 17

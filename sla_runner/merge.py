@@ -7,6 +7,12 @@ have made, and the thresholds are judged again on it — not averaged from the p
 The thresholds come from ``--spec`` when it is given (its SHA-256 must be the verdicts'),
 otherwise from the thresholds the verdicts recorded as the spec wrote them.
 
+A merge that lacks segments (``1/3`` and ``2/3`` of a split in three) is ``invalid``
+(exit 4), the missing segments named in ``validity.reasons``: a CI job that lost a host
+must not pass. With ``allow_partial`` (``merge --allow-partial``) it is judged on the
+segments present, with a note, and the load-size thresholds are skipped (they need the
+whole load).
+
 Errors: verdicts of different specs (SHA-256 differs), a ``--spec`` that is not the
 verdicts' spec, a verdict without a recording (status ``error``), recordings of different
 stages or stage durations, or the same segment ``i/N`` twice are
@@ -39,8 +45,11 @@ def merge_verdicts(
     spec: LoadedSpec | None = None,
     *,
     runner_version: str = __version__,
+    allow_partial: bool = False,
 ) -> Verdict:
-    """Read the verdicts at ``paths``, merge their recordings and judge the result."""
+    """Read the verdicts at ``paths``, merge their recordings and judge the result.
+
+    Without ``allow_partial``, a merge that lacks segments is ``invalid``."""
     if not paths:
         raise UsageError("merge needs at least one verdict file")
     verdicts = [(Path(p), read_verdict(p)) for p in paths]
@@ -54,18 +63,55 @@ def merge_verdicts(
         )
     merged = merge_recordings(verdicts)
     run = _run(verdicts, merged, runner_version, spec)
+    missing = missing_segments(merged.segment)
+    lacking = _lacking(missing, merged.segment)
+    if allow_partial and missing:
+        merged.notes.append(lacking)
+    incomplete = [f"{lacking} (merge --allow-partial judges the shares present)"]
     invalid = [
         f"{path} (segment {v.run.segment}): {reason}"
         for path, v in verdicts
         for reason in v.validity.reasons
     ]
-    if spec is None:
-        rules = rules_as_written(first.spec_thresholds, source=str(verdicts[0][0]))
-        return judge_rules(first.spec, rules, merged, run, invalid_parts=invalid)
-    identity = spec_identity(spec.spec, run)
-    return judge_rules(
-        identity, spec.spec.thresholds, merged, run, secrets=spec.secrets, invalid_parts=invalid
+    rules = (
+        spec.spec.thresholds
+        if spec
+        else rules_as_written(first.spec_thresholds, source=str(verdicts[0][0]))
     )
+    return judge_rules(
+        spec_identity(spec.spec, run) if spec else first.spec,
+        rules,
+        merged,
+        run,
+        secrets=spec.secrets if spec else frozenset(),
+        invalid_parts=invalid,
+        incomplete=incomplete if missing and not allow_partial else (),
+        part_lags_ms=[v.validity.loop_lag_p99_ms for _, v in verdicts],
+    )
+
+
+def missing_segments(segment: str) -> list[str]:
+    """The segments ``i/N`` a recording of ``segment`` (``1/3``, ``1+2/3``) lacks."""
+    match = re.fullmatch(r"(\d+(?:\+\d+)*)/(\d+)", segment)
+    if match is None:
+        return []
+    present, count = set(match[1].split("+")), int(match[2])
+    return [f"{i}/{count}" for i in range(1, count + 1) if str(i) not in present]
+
+
+def _lacking(missing: list[str], segment: str) -> str:
+    if not missing:
+        return ""
+    count = int(segment.split("/")[1])
+    return (
+        f"segment{'s' if len(missing) > 1 else ''} {', '.join(missing)} "
+        f"{'are' if len(missing) > 1 else 'is'} missing: the merged figures cover "
+        f"{count - len(missing)} of {count} shares of the load"
+    )
+
+
+def _is_segment(segment: str) -> bool:
+    return re.fullmatch(r"\d+/\d+", segment) is not None and segment != "1/1"
 
 
 def merge_recordings(verdicts: Sequence[tuple[Path, Verdict]]) -> Recording:
@@ -89,7 +135,7 @@ def merge_recordings(verdicts: Sequence[tuple[Path, Verdict]]) -> Recording:
                 f"{path}: {what} cannot be merged with other verdicts: merge takes the "
                 "segments of one split load (run with --segment I/N)"
             )
-        if re.fullmatch(r"\d+/\d+", segment) and segment != "1/1":
+        if _is_segment(segment):
             if segment in segments:
                 raise UsageError(
                     f"{path}: segment {segment} is also in {segments[segment]}; "
@@ -105,27 +151,15 @@ def merge_recordings(verdicts: Sequence[tuple[Path, Verdict]]) -> Recording:
             + " (give the segments of one split)"
         )
     merged = recordings[0]
-    missing = _missing(segments)
     for path_other, other in zip((p for p, _ in verdicts[1:]), recordings[1:], strict=True):
         try:
             merged = merged.merge(other)
         except ValueError as exc:
             raise UsageError(f"{path_other}: {exc}") from None
-    if missing:
+    if segments and len(segments) < int(next(iter(segments)).split("/")[1]):
         present = sorted(int(s.split("/")[0]) for s in segments)
-        merged.segment = "+".join(map(str, present)) + f"/{len(segments) + len(missing)}"
-        merged.notes.append(
-            f"segments {', '.join(missing)} are missing: the merged figures cover "
-            f"{len(segments)} of {len(segments) + len(missing)} shares of the load"
-        )
+        merged.segment = "+".join(map(str, present)) + "/" + next(iter(segments)).split("/")[1]
     return merged
-
-
-def _missing(segments: dict[str, Path]) -> list[str]:
-    if not segments:
-        return []
-    count = int(next(iter(segments)).split("/")[1])
-    return [f"{i}/{count}" for i in range(1, count + 1) if f"{i}/{count}" not in segments]
 
 
 def rules_as_written(written: Sequence[ThresholdSpec], *, source: str) -> list[ThresholdRule]:
@@ -187,4 +221,4 @@ def _run(
     )
 
 
-__all__ = ["merge_recordings", "merge_verdicts", "rules_as_written"]
+__all__ = ["merge_recordings", "merge_verdicts", "missing_segments", "rules_as_written"]

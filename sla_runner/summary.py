@@ -1,4 +1,7 @@
-"""The human-readable metrics of a verdict: per metric, endpoint, channel and gauge."""
+"""The human-readable metrics of a verdict: per metric, endpoint, channel and gauge.
+
+Figures are rounded to what they mean (:data:`sla_runner.display.DIGITS`): latencies in ms
+to the microsecond, rates and percentages to a thousandth, sizes to the byte."""
 
 from __future__ import annotations
 
@@ -6,6 +9,7 @@ from collections import Counter
 
 from hdrh.histogram import HdrHistogram
 
+from sla_runner import display
 from sla_runner.metrics.histogram import encode, nearest_rank
 from sla_runner.metrics.recording import GAUGE_SCALE, GAUGES, LATENCY_METRICS, Recording
 from sla_runner.metrics.stats import (
@@ -21,13 +25,13 @@ from sla_runner.verdict_model import MetricSummary, Percentiles, TimelineRow
 GAUGE_UNITS = {"process.rss": "B", "process.cpu": "%"}
 
 
-def percentiles(hist: HdrHistogram, scale: float) -> Percentiles | None:
-    """min, mean, p50 … p99.9, max of a histogram, raw values times ``scale``."""
+def percentiles(hist: HdrHistogram, scale: float, unit: str) -> Percentiles | None:
+    """min, mean, p50 … p99.9, max of a histogram, raw values times ``scale``, in ``unit``."""
     if hist.get_total_count() == 0:
         return None
     figures = {name: histogram_stat(hist, f"p{p:g}", scale) for name, p in SUMMARY_PERCENTILES}
     figures.update({s: histogram_stat(hist, s, scale) for s in ("min", "mean", "max")})
-    return Percentiles.model_validate(figures)
+    return Percentiles.model_validate({k: display.stored(v, unit) for k, v in figures.items()})
 
 
 def _request_summary(recording: Recording, metric: str, scope: str | None) -> MetricSummary:
@@ -38,12 +42,12 @@ def _request_summary(recording: Recording, metric: str, scope: str | None) -> Me
         errors.update({k: v for k, v in s.outcomes.items() if k != "ok"})
     hist = merged_latency(series)
     window = recording.window_ns(None)
-    rate = count * NS_PER_S / window if window > 0 else None
+    rate = display.stored(count * NS_PER_S / window, "/s") if window > 0 else None
     return MetricSummary(
         count=count,
         errors=dict(sorted(errors.items())),
         rate=rate,
-        latency_ms=percentiles(hist, 1 / 1000),
+        latency_ms=percentiles(hist, 1 / 1000, "ms"),
         hdr=encode(hist),
     )
 
@@ -63,7 +67,7 @@ def metrics_summary(recording: Recording) -> dict[str, MetricSummary]:
         if hist.get_total_count():
             out[gauge] = MetricSummary(
                 count=hist.get_total_count(),
-                values=percentiles(hist, GAUGE_SCALE[gauge]),
+                values=percentiles(hist, GAUGE_SCALE[gauge], GAUGE_UNITS[gauge]),
                 unit=GAUGE_UNITS[gauge],
                 hdr=encode(hist),
             )
@@ -73,7 +77,7 @@ def metrics_summary(recording: Recording) -> dict[str, MetricSummary]:
         n = len(held)
 
         figures = {name: float(held[nearest_rank(p, n) - 1]) for name, p in SUMMARY_PERCENTILES}
-        figures.update({s: users_stat(rows, s) for s in ("min", "mean", "max")})
+        figures.update({s: display.stored(users_stat(rows, s), "") for s in ("min", "mean", "max")})
         out["users"] = MetricSummary(
             count=n, values=Percentiles.model_validate(figures), unit="users"
         )

@@ -10,13 +10,25 @@ Every threshold gets its observed value, margin, sample count and a status:
     nothing to judge (an endpoint never called, a process never sampled): with severity
     ``fail`` this fails the run — a threshold never passes vacuously.
 ``skipped``
-    ``during`` a stage the run never reached because it was aborted.
+    not judged, with the reason in its message: the run could not be carried out; a
+    segment's share of a load-size threshold; ``during`` a stage an aborted run never
+    reached; or a window an aborted run cut short, where the part measured cannot decide
+    it — see below.
+
+An aborted run (Ctrl-C, SIGTERM, ``--fail-fast``) is judged on what it measured, but a
+window it cut short is not a failure of the service. Latency, success and error rates and
+the service's memory and CPU are judged on the part that ran. The load's size (``users``,
+``count``, ``rate``) needs the whole window: it is ``skipped``, unless the part measured
+already decides it (a count or a maximum can only grow with more of the window, a minimum
+only shrink: ``count(http) < 1000`` observed at 1,500 has failed, ``users >= 10`` observed
+at 10 has held). A threshold with no samples in a cut-short window is ``skipped`` too.
 
 The verdict's status, and the exit code it maps to (:data:`EXIT_CODES`):
 ``pass`` 0, ``fail`` 1, ``error`` 3 (could not run), ``aborted`` 3 (interrupted; all
-measured data kept and judged), ``invalid`` 4 (the generator could not deliver the load;
-see :mod:`sla_runner.validity`). An aborted run is reported as aborted even when its
-figures are also invalid; the validity reasons are kept.
+measured data kept and judged), ``invalid`` 4 (the generator could not deliver the load,
+or a merge lacks segments; see :mod:`sla_runner.validity`, which also says which failures
+still stand as ``fail`` in an invalid run). An aborted run is reported as aborted even
+when its figures are also invalid; the validity reasons are kept.
 """
 
 from __future__ import annotations
@@ -34,7 +46,7 @@ from sla_runner.metrics.stats import NS_PER_S, observe
 from sla_runner.report.redact import redact, redact_data, redact_url
 from sla_runner.spec.models import Spec, ThresholdRule
 from sla_runner.summary import metrics_summary, timeline_models
-from sla_runner.validity import judge_validity
+from sla_runner.validity import judge_validity, never_started, timers_kept, weigh
 from sla_runner.verdict_model import (
     EXIT_CODES,
     RunFacts,
@@ -46,6 +58,7 @@ from sla_runner.verdict_model import (
     Verdict,
     VerdictStatus,
 )
+from sla_runner.windows import cut_short, not_reached
 
 __all__ = [
     "EXIT_CODES",
@@ -56,10 +69,6 @@ __all__ = [
     "judge_rules",
     "spec_identity",
 ]
-
-
-# Margins are differences of floats; rounded so that 700.415 - 200 reads 500.415.
-MARGIN_DIGITS = 6
 
 
 @dataclass(frozen=True)
@@ -108,18 +117,30 @@ def judge_rules(
     *,
     secrets: frozenset[str] = frozenset(),
     invalid_parts: Sequence[str] = (),
+    incomplete: Sequence[str] = (),
+    part_lags_ms: Sequence[float | None] = (),
 ) -> Verdict:
-    """Judge ``rules`` on ``recording``; ``merge`` calls this with the rules a verdict stored
-    and the reasons any of the merged parts was invalid (``invalid_parts``)."""
-    results = [evaluate(rule, recording) for rule in rules]
-    validity = judge_validity(recording, invalid_parts)
+    """Judge ``rules`` on ``recording``; ``merge`` calls this with the rules a verdict stored,
+    the reasons any of the merged parts was invalid (``invalid_parts``), why the merge does
+    not cover the whole load (``incomplete``) and the parts' loop lags (``part_lags_ms``)."""
+    validity = judge_validity(recording, invalid_parts, incomplete=incomplete)
+    results = weigh(
+        [evaluate(rule, recording) for rule in rules],
+        rules,
+        recording,
+        validity,
+        timers=timers_kept(recording, part_lags_ms),
+        complete=not incomplete,
+    )
     status = _status(recording, validity, results)
+    message = _standing_message(results) if status == "fail" and not validity.valid else None
     findings: list[str] = []
     if status in ("fail", "invalid") or (status == "aborted" and _missed(results)):
         findings = find(recording, results)
     notes = [*recording.notes, *unjudged_failures(recording, rules)]
     return Verdict(
         status=status,
+        message=message,
         spec=identity,
         run=_run_facts(run, recording, secrets),
         thresholds=results,
@@ -168,7 +189,9 @@ def error_verdict(
     recording: Recording | None = None,
     secrets: frozenset[str] = frozenset(),
 ) -> Verdict:
-    """A verdict for a run that could not be carried out: status ``error``, nothing judged."""
+    """A verdict for a run that could not be carried out: status ``error``, every threshold
+    ``skipped`` with the reason, the validity saying that the run never started, and the
+    time it was attempted (``run.started_at``)."""
     message = redact(run.error or "the run could not be carried out", secrets)
     results = [
         ThresholdResult(
@@ -188,8 +211,9 @@ def error_verdict(
             severity=rule.severity,
             passed=None,
             status="skipped",
-            message=f"{rule.expr.text}: not evaluated: {message}",
+            message=f"{rule.expr.text}: skipped: the run could not be carried out: {message}",
             description=rule.description,
+            trusted=True,
         )
         for rule in spec.thresholds
     ]
@@ -199,7 +223,9 @@ def error_verdict(
         spec=spec_identity(spec, run),
         run=_run_facts(run, recording, secrets),
         thresholds=results,
-        validity=Validity(valid=True),
+        validity=never_started(message)
+        if recording is None
+        else judge_validity(recording, [f"the run could not be carried out: {message}"]),
         metrics=metrics_summary(recording) if recording else {},
         stages=[s.name or f"stage-{i + 1}" for i, s in enumerate(spec.load.stages)],
         timeline=timeline_models(recording) if recording else [],
@@ -215,49 +241,38 @@ def evaluate(rule: ThresholdRule, recording: Recording) -> ThresholdResult:
     label = re.split(r"[<>]", t.text, maxsplit=1)[0].strip()
     stage: int | None = None
     reason: str | None = None
-    skipped = False
     if rule.during is not None:
         if rule.during in recording.stage_names:
             stage = recording.stage_index(rule.during)
-            skipped = recording.aborted and stage >= recording.stages_reached
         else:
             reason = f"the recording has no stage named {rule.during!r}"
-    window_s = recording.window_ns(stage) / NS_PER_S if reason is None else 0.0
+    window_s = display.stored(recording.window_ns(stage) / NS_PER_S, "s") if reason is None else 0
     observed: float | None = None
     samples = 0
+    skip = not_reached(rule, recording, stage) if reason is None else None
+    if skip is None and reason is None:
+        obs = observe(recording, t, stage)
+        observed, samples, reason = obs.value, obs.samples, obs.reason
+        skip = cut_short(rule, recording, stage, observed)
     status: ThresholdStatus
-    share = _load_share(recording.segment)
-    if skipped:
-        status = "skipped"
-        message = f"{t.text}: skipped: the run was aborted before stage {rule.during!r}"
-    elif share and (t.metric == "users" or t.stat in ("count", "rate")):
-        skipped = True
-        status = "skipped"
-        message = (
-            f"{t.text}: skipped: segment {recording.segment} carries {share} of the load; "
-            f"judged when all {share.split('/')[1]} segments are merged"
-        )
-    else:
-        if reason is None:
-            obs = observe(recording, t, stage)
-            observed, samples, reason = obs.value, obs.samples, obs.reason
-        if observed is None:
-            status = "no_data"
-            message = f"{label}: {reason}"
-        else:
-            held = t.holds(observed)
-            status = "pass" if held else ("fail" if rule.severity == "fail" else "warn")
-            message = (
-                f"{label} = {display.observed(observed, t.limit, t.unit)}, limit {t.op} "
-                f"{display.value(t.limit, t.unit)} (n={display.count(samples)})"
-            )
-        if rule.during is not None:
-            message += f" during {rule.during}"
     margin = margin_pct = None
-    if observed is not None:
+    if skip is not None:
+        status, message, observed, samples = "skipped", f"{t.text}: skipped: {skip}", None, 0
+    elif observed is None:
+        status, message = "no_data", f"{label}: {reason}"
+    else:
         raw = t.limit - observed if t.op in ("<", "<=") else observed - t.limit
-        margin = round(raw, MARGIN_DIGITS)
-        margin_pct = round(100 * raw / t.limit, MARGIN_DIGITS) if t.limit else None
+        observed, digits = display.stored_against(observed, t.unit, t.holds)
+        margin = round(raw, digits)
+        margin_pct = round(100 * raw / t.limit, display.DIGITS["%"]) if t.limit else None
+        held = t.holds(observed)
+        status = "pass" if held else ("fail" if rule.severity == "fail" else "warn")
+        message = (
+            f"{label} = {display.observed(observed, t.limit, t.unit)}, limit {t.op} "
+            f"{display.value(t.limit, t.unit)} (n={display.count(samples)})"
+        )
+    if rule.during is not None and status != "skipped":
+        message += f" during {rule.during}"
     return ThresholdResult(
         expr=t.text,
         metric=t.metric,
@@ -273,20 +288,11 @@ def evaluate(rule: ThresholdRule, recording: Recording) -> ThresholdResult:
         during=rule.during,
         window_s=window_s,
         severity=rule.severity,
-        passed=None if skipped else status == "pass",
+        passed=None if status == "skipped" else status == "pass",
         status=status,
         message=message,
         description=rule.description,
     )
-
-
-def _load_share(segment: str) -> str | None:
-    """``"1/3"`` for a segment of a split load, ``"2/3"`` for a merge of two of its three
-    segments (``"1+2/3"``); None for a whole run or a complete merge."""
-    match = re.fullmatch(r"(\d+(?:\+\d+)*)/(\d+)", segment)
-    if match is None or int(match[2]) < 2:
-        return None
-    return f"{match[1].count('+') + 1}/{match[2]}"
 
 
 def _missed(results: list[ThresholdResult]) -> bool:
@@ -298,9 +304,18 @@ def _status(
 ) -> VerdictStatus:
     if recording.aborted:
         return "aborted"
-    if not validity.valid:
-        return "invalid"
+    if not validity.valid:  # only a failure that stands is judged (see sla_runner.validity)
+        return "fail" if _missed([r for r in results if r.trusted]) else "invalid"
     return "fail" if _missed(results) else "pass"
+
+
+def _standing_message(results: list[ThresholdResult]) -> str:
+    standing = [r.expr for r in results if r.trusted and r.severity == "fail" and r.passed is False]
+    return (
+        "the run is invalid (see validity.reasons), but "
+        + ", ".join(standing)
+        + " failed on the service's own answers, which no generator causes"
+    )
 
 
 def _as_written(rule: ThresholdRule) -> ThresholdSpec:
@@ -326,12 +341,12 @@ def _run_facts(run: RunInfo, recording: Recording | None, secrets: frozenset[str
         finished = finished or recording.finished_at or None
     if recording is not None and recording.elapsed_ns > 0:
         duration_s = recording.elapsed_ns / NS_PER_S
-    else:
+    else:  # a run that never started: the time its attempt took
         duration_s = max((finished or 0.0) - (started or 0.0), 0.0) if started else 0.0
     return RunFacts(
         started_at=_iso(started),
         finished_at=_iso(finished),
-        duration_s=duration_s,
+        duration_s=display.stored(duration_s, "s"),
         runner_version=run.runner_version,
         host=redact(run.host, secrets),
         base_url=redact(redact_url(run.base_url), secrets),

@@ -12,7 +12,7 @@ import json
 import sys
 from typing import Any, Final, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, computed_field, model_validator
 
 from sla_runner.errors import EXIT_FAIL, EXIT_INVALID_RUN, EXIT_PASS, EXIT_RUN_ERROR
 
@@ -32,10 +32,11 @@ EXIT_CODES: dict[str, int] = {
 
 EXIT_CODES_DOC = (
     "Exit codes of sla-runner: 0 pass (warn thresholds may have missed); 1 fail (a threshold "
-    "of severity fail missed or had no data); 2 invalid spec or command line (nothing was run; "
-    "no verdict is written); 3 error (the run could not be carried out) or aborted "
+    "of severity fail missed or had no data; in an invalid run, one whose failure no "
+    "generator causes: see thresholds[].trusted); 2 invalid spec or command line (nothing was "
+    "run; no verdict is written); 3 error (the run could not be carried out) or aborted "
     "(interrupted; everything measured is kept); 4 invalid (the generator could not deliver "
-    "the planned load honestly; see validity.reasons)."
+    "the planned load honestly, or a merge lacks segments; see validity.reasons)."
 )
 
 
@@ -55,9 +56,15 @@ class SpecIdentity(_Model):
 
 
 class RunFacts(_Model):
-    started_at: str | None = Field(description="ISO 8601, UTC; null when the run never started")
+    started_at: str | None = Field(
+        description="ISO 8601, UTC: when the load started, or, for a run that could not be "
+        "carried out, when it was attempted; null when not known"
+    )
     finished_at: str | None
-    duration_s: float
+    duration_s: float = Field(
+        description="the run, the drain after its load included; for a run that could not "
+        "be carried out, the time its attempt took"
+    )
     runner_version: str
     host: str
     base_url: str = Field(description="the target, with secrets redacted")
@@ -103,12 +110,23 @@ class ThresholdResult(_Model):
     margin_pct: float | None = Field(description="margin as a percentage of the limit")
     samples: int = Field(description="samples the statistic was computed on")
     during: str | None = Field(description="the stage judged; null for the whole run")
-    window_s: float = Field(description="duration of the judged window")
+    window_s: float = Field(
+        description="duration of the judged window: its during stage or the run, as far as "
+        "it ran (an aborted run's windows end at its stop)"
+    )
     severity: Literal["fail", "warn"]
     passed: bool | None = Field(description="whether the threshold held; null when not evaluated")
     status: ThresholdStatus
     message: str
     description: str | None = None
+    trusted: bool | None = Field(
+        None,
+        description="whether the result is a fact about the service: false in an invalid run "
+        "for every result a generator that could not keep up may have changed (all but a "
+        "success_rate/error_rate failure the service's own answers make on their own; see "
+        "sla_runner.validity); such a standing failure makes the verdict fail, not invalid. "
+        "True in a valid run; null in verdicts written before it was recorded",
+    )
 
 
 class Percentiles(_Model):
@@ -137,9 +155,16 @@ class MetricSummary(_Model):
 
 
 class Validity(_Model):
-    valid: bool
+    valid: bool = Field(
+        description="false when the figures cannot judge the service: the generator could "
+        "not deliver the load, a merge lacks segments, or the run never started"
+    )
     reasons: list[str] = Field(default_factory=list)
-    planned: int = Field(0, description="open model: arrivals planned")
+    planned: int | None = Field(
+        None,
+        description="open model: arrivals planned up to the end of the run; null for the "
+        "closed model (virtual users plan no arrivals) and for a run that never started",
+    )
     dropped: int = 0
     late: int = 0
     backoffs: int = Field(
@@ -175,7 +200,11 @@ class Verdict(_Model):
     format: Literal["sla-runner/verdict"] = VERDICT_FORMAT
     format_version: Literal[1] = VERDICT_FORMAT_VERSION
     status: VerdictStatus
-    message: str | None = Field(None, description="why the run could not be carried out")
+    message: str | None = Field(
+        None,
+        description="why the status is what the thresholds alone do not say: why the run "
+        "could not be carried out, why it stopped early, or why it fails although invalid",
+    )
     spec: SpecIdentity
     run: RunFacts
     thresholds: list[ThresholdResult] = Field(default_factory=list)
@@ -192,9 +221,28 @@ class Verdict(_Model):
         None, description="everything measured (sla_runner Recording, HDR-encoded, per stage)"
     )
 
+    @model_validator(mode="before")
+    @classmethod
+    def _drop_exit_code(cls, data: Any) -> Any:
+        """``exit_code`` is written for readers; it follows from ``status`` when read."""
+        if isinstance(data, dict) and "exit_code" in data:
+            data = {k: v for k, v in data.items() if k != "exit_code"}
+        return data
+
+    @computed_field(  # type: ignore[prop-decorator]
+        description="the exit code sla-runner gave for this verdict (see status)"
+    )
     @property
     def exit_code(self) -> int:
         return EXIT_CODES[self.status]
+
+    def untrusted(self, t: ThresholdResult) -> bool:
+        """Whether result ``t`` of this verdict is not a fact about the service (an invalid
+        run's; in verdicts written before ``trusted`` was recorded, every result of an
+        invalid one)."""
+        if t.trusted is None:
+            return self.status == "invalid"
+        return not t.trusted
 
     @property
     def failed(self) -> list[ThresholdResult]:

@@ -2,6 +2,12 @@
 
 Drawn with ``rich``; on a terminal in colour, elsewhere (CI logs, pipes, files) as plain
 ASCII text without escape codes. Every text is redacted.
+
+Each threshold's result reads as the JUnit case does: ``PASS``, ``FAIL``, ``NO DATA``,
+``WARN`` (a warn threshold that missed), ``SKIP`` (not judged; the reason is listed under
+the table), ``INVALID`` (a result of an invalid run that is not a fact about the service).
+A ``severity: warn`` threshold is marked ``(warn)`` after its expression, whether it held
+or not.
 """
 
 from __future__ import annotations
@@ -24,6 +30,7 @@ _LABELS = {
     "warn": ("WARN", "yellow"),
     "skipped": ("SKIP", "dim"),
     "no_data": ("NO DATA", "bold red"),
+    "invalid": ("INVALID", "magenta"),
 }
 _STATUS_STYLE = {
     "pass": "bold green",
@@ -64,7 +71,7 @@ def print_summary(
         text(f"{spec.name} {spec.sla_version} ({spec.path}, sha256 {spec.sha256[:12]})", "bold")
     )
     if verdict.thresholds:
-        console.print(_thresholds_table(verdict.thresholds, table_box, text))
+        console.print(_thresholds_table(verdict, table_box, text))
     metrics = _metrics_table(verdict, table_box, text)
     if metrics is not None:
         console.print(metrics)
@@ -80,8 +87,10 @@ def print_summary(
             ),
             soft_wrap=plain,
         )
+    skipped = [t.message for t in verdict.thresholds if t.status == "skipped"]
     for heading, items, style in (
-        ("Run invalid", verdict.validity.reasons, "magenta"),
+        (_validity_heading(verdict), _validity_items(verdict), "magenta"),
+        ("Skipped", skipped if verdict.status != "error" else [], "dim"),
         ("Findings", verdict.findings, ""),
         ("Warnings", verdict.run.warnings, "yellow"),
         ("Notes", verdict.notes, "dim"),
@@ -93,12 +102,30 @@ def print_summary(
     console.print(text(status_line(verdict), _STATUS_STYLE[verdict.status]), soft_wrap=plain)
 
 
+def _standing(verdict: Verdict) -> int:
+    """How many failures stand although the run is invalid (0 for a valid run)."""
+    if verdict.validity.valid:
+        return 0
+    return sum(not verdict.untrusted(t) for t in verdict.failed)
+
+
+def _validity_heading(verdict: Verdict) -> str:
+    if verdict.status == "fail" and _standing(verdict):
+        return "Run invalid, but the failures marked FAIL stand (no generator causes them)"
+    return "Run invalid"
+
+
+def _validity_items(verdict: Verdict) -> list[str]:
+    """The validity reasons; none for a run that never started (the ERROR line says why)."""
+    return [] if verdict.status == "error" else verdict.validity.reasons
+
+
 def status_line(verdict: Verdict) -> str:
     """``FAIL: 2 of 7 thresholds failed (exit code 1)`` and the like."""
     results = verdict.thresholds
     n = len(results)
-    failed = len(verdict.failed)
-    held = sum(t.status == "pass" for t in results)
+    failed = sum(not verdict.untrusted(t) for t in verdict.failed)
+    held = sum(t.status == "pass" and not verdict.untrusted(t) for t in results)
     # A warn threshold that missed, or had no data to be judged on: reported, not failed.
     warned = sum(t.severity == "warn" and t.passed is False for t in results)
     skipped = sum(t.status == "skipped" for t in results)
@@ -108,10 +135,16 @@ def status_line(verdict: Verdict) -> str:
     )
     if verdict.status == "pass":
         return f"PASS: {held} of {n} thresholds held{notes}{tail}"
+    if verdict.status == "fail" and _standing(verdict):
+        unjudged = sum(_invalid(verdict, t) for t in results)
+        return (
+            f"FAIL: {failed} of {n} thresholds failed on the service's own answers; run "
+            f"invalid, {unjudged} not judged{tail}"
+        )
     if verdict.status == "fail":
         return f"FAIL: {failed} of {n} thresholds failed{notes}{tail}"
     if verdict.status == "invalid":
-        return f"INVALID RUN: the generator could not deliver the planned load{tail}"
+        return f"INVALID RUN: its figures cannot judge the service (reasons above){tail}"
     if verdict.status == "aborted":
         return (
             f"ABORTED: judged on what was measured; {failed} failed, {skipped} skipped of {n}{tail}"
@@ -119,7 +152,7 @@ def status_line(verdict: Verdict) -> str:
     return f"ERROR: {verdict.message or 'the run could not be carried out'}{tail}"
 
 
-def _thresholds_table(results: list[ThresholdResult], table_box: box.Box, text: _TextFn) -> Table:
+def _thresholds_table(verdict: Verdict, table_box: box.Box, text: _TextFn) -> Table:
     table = Table(box=table_box, title=None, show_edge=False)
     for name, justify in (
         ("threshold", "left"),
@@ -130,11 +163,11 @@ def _thresholds_table(results: list[ThresholdResult], table_box: box.Box, text: 
         ("result", "left"),
     ):
         table.add_column(name, justify=justify)  # type: ignore[arg-type]
-    for t in results:
-        label, style = _LABELS[t.status]
+    for t in verdict.thresholds:
+        label, style = _LABELS["invalid" if _invalid(verdict, t) else t.status]
         observed = "-" if t.observed is None else display.observed(t.observed, t.limit, t.unit)
         table.add_row(
-            text(t.expr),
+            text(t.expr + (" (warn)" if t.severity == "warn" else "")),
             text(t.during or "run"),
             text(observed),
             text(f"{t.op} {display.value(t.limit, t.unit)}"),
@@ -142,6 +175,10 @@ def _thresholds_table(results: list[ThresholdResult], table_box: box.Box, text: 
             text(label, style),
         )
     return table
+
+
+def _invalid(verdict: Verdict, t: ThresholdResult) -> bool:
+    return t.status != "skipped" and verdict.untrusted(t)
 
 
 def _metrics_table(verdict: Verdict, table_box: box.Box, text: _TextFn) -> Table | None:

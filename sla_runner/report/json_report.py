@@ -1,8 +1,9 @@
 """The JSON verdict: ``Verdict`` → JSON text, redacted, keys in a stable order.
 
-Keys come in the order of the models' fields (identity and outcome first, the bulky
-recording last); mappings (metrics, errors by kind) are sorted by the judge. Every string
-is redacted before encoding, except HDR encodings, which hold only numbers.
+Keys come in the order of the models' fields (identity and outcome first — ``exit_code``
+right after ``status`` —, the bulky recording last); mappings (metrics, errors by kind)
+are sorted by the judge. Every string is redacted before encoding, except HDR encodings,
+which hold only numbers.
 """
 
 from __future__ import annotations
@@ -21,7 +22,14 @@ from sla_runner.verdict_model import Verdict
 
 
 def verdict_to_json(verdict: Verdict, *, secrets: frozenset[str] = frozenset()) -> str:
-    data = redact_data(verdict.model_dump(mode="json", by_alias=True), secrets)
+    dumped = verdict.model_dump(mode="json", by_alias=True)
+    exit_code = dumped.pop("exit_code")
+    ordered: dict[str, Any] = {}
+    for key, value in dumped.items():
+        ordered[key] = value
+        if key == "status":
+            ordered["exit_code"] = exit_code
+    data = redact_data(ordered, secrets)
     return json.dumps(data, indent=2, ensure_ascii=False, allow_nan=False) + "\n"
 
 

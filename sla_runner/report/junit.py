@@ -10,9 +10,23 @@ Each case is named by its expression, with `` (during STAGE)`` when it judges on
   the verdict's (``p95(http) = 245.3 ms, limit < 200 ms (n=48,120)``) and whose body is
   a short table of the metric's figures; no data: ``<failure type="NoData">``;
 - a ``warn`` threshold that missed passes, with the note in its ``<system-out>``;
-- a threshold of a stage the aborted run never reached: ``<skipped>``;
-- an invalid run: every test case ``<error type="InvalidRun">`` with the reasons; a run
-  that could not be carried out: ``<error type="RunError">``.
+- a threshold not judged (``skipped`` in the JSON: a stage an aborted run never reached, a
+  window it cut short, a segment's share of the load, a run that could not be carried
+  out): ``<skipped>`` with the reason;
+- in an invalid run, every result that is not a fact about the service (``trusted: false``
+  in the JSON): ``<error type="InvalidRun">`` with the reasons; a failure that stands
+  (see :mod:`sla_runner.validity`) stays a ``<failure>``, the reasons in its body.
+
+One more case, ``run``, says why the run did not pass when no threshold case does: an
+aborted run (``<error type="Aborted">``), one that could not be carried out
+(``<error type="RunError">``), one stopped by ``--fail-fast`` (``<failure
+type="StoppedEarly">``), an invalid one whose every threshold was skipped (``<error
+type="InvalidRun">``).
+
+Times add up: the suite's ``time`` is the run's duration, shared out among its cases in
+whole milliseconds (they are judged together, over one run), so reporters that sum the
+cases show the run's time. Each threshold's window (its ``during`` stage, or the run, as
+far as it ran) is the suite property ``window_s.<case name>``.
 
 The suite's ``<properties>`` identify the spec and the run; its ``<system-out>`` holds
 the status, the findings, the validity reasons and the warnings. Every text is redacted.
@@ -67,9 +81,12 @@ def _suite(verdict: Verdict, clean: _Clean) -> ET.Element:
     cases = [_case(verdict, t, clean) for t in verdict.thresholds]
     red = any(c.find("failure") is not None or c.find("error") is not None for c in cases)
     # A reader of the JUnit alone must see what the exit code says: an aborted run, or a
-    # failed one no threshold case shows (--fail-fast), gets a case of its own.
+    # failed one no threshold case shows (--fail-fast, a run that never started), gets a
+    # case of its own.
     if verdict.status == "aborted" or (verdict.status != "pass" and not red):
         cases.append(_run_case(verdict, clean))
+    for case, share in zip(cases, _shares(run.duration_s, len(cases)), strict=True):
+        case.set("time", share)
     counts = {"failure": 0, "error": 0, "skipped": 0}
     for case in cases:
         for kind in counts:
@@ -100,6 +117,7 @@ def _suite(verdict: Verdict, clean: _Clean) -> ET.Element:
         *((("spec.owner", spec.owner),) if spec.owner else ()),
         *((f"label.{key}", value) for key, value in sorted(spec.labels.items())),
         *((f"run.override.{key}", value) for key, value in sorted(run.overrides.items())),
+        *((f"window_s.{case_name(t)}", _time(t.window_s)) for t in verdict.thresholds),
     ):
         ET.SubElement(properties, "property", {"name": clean(name), "value": clean(value)})
     suite.extend(cases)
@@ -117,26 +135,22 @@ def _case(verdict: Verdict, t: ThresholdResult, clean: _Clean) -> ET.Element:
     case = ET.Element("testcase")
     case.set("name", clean(case_name(t)))
     case.set("classname", clean(f"sla.{verdict.spec.name}"))
-    case.set("time", _time(t.window_s))
-    if verdict.status == "error":
-        message = verdict.message or "the run could not be carried out"
-        ET.SubElement(case, "error", {"type": "RunError", "message": clean(message)}).text = clean(
-            t.message
-        )
-    elif verdict.status == "invalid":
-        reasons = verdict.validity.reasons
+    reasons = verdict.validity.reasons
+    if t.status == "skipped":
+        ET.SubElement(case, "skipped", {"message": clean(t.message)})
+    elif verdict.untrusted(t):
         ET.SubElement(
             case,
             "error",
             {"type": "InvalidRun", "message": clean("invalid run: " + "; ".join(reasons))},
         ).text = clean("\n".join([*reasons, "", f"as measured: {t.message}"]))
-    elif t.status == "skipped":
-        ET.SubElement(case, "skipped", {"message": clean(t.message)})
     elif t.status in ("fail", "no_data") and t.severity == "fail":
         kind = "NoData" if t.status == "no_data" else "ThresholdFailed"
-        body = "\n".join([t.message, *_figures(verdict, t)])
+        lines = [t.message, *_figures(verdict, t)]
+        if not verdict.validity.valid:
+            lines += ["", _STANDS, *(f"- {reason}" for reason in reasons)]
         ET.SubElement(case, "failure", {"type": kind, "message": clean(t.message)}).text = clean(
-            body
+            "\n".join(lines)
         )
     elif t.passed is False:  # a warn threshold that missed: passes, with the note
         note = f"WARN (severity warn, does not fail the run): {t.message}"
@@ -147,7 +161,6 @@ def _case(verdict: Verdict, t: ThresholdResult, clean: _Clean) -> ET.Element:
 def _run_case(verdict: Verdict, clean: _Clean) -> ET.Element:
     """The run itself as a test case: why it did not pass when no threshold case says so."""
     case = ET.Element("testcase", {"name": "run", "classname": clean(f"sla.{verdict.spec.name}")})
-    case.set("time", _time(verdict.run.duration_s))
     message = verdict.message or ""
     if verdict.status == "error":
         kind, tag = "RunError", "error"
@@ -165,6 +178,12 @@ def _run_case(verdict: Verdict, clean: _Clean) -> ET.Element:
         "\n".join(verdict.notes)
     )
     return case
+
+
+_STANDS = (
+    "This failure stands although the run is invalid: no generator causes it "
+    "(the service's own answers fail the threshold). The run is invalid because:"
+)
 
 
 def _figures(verdict: Verdict, t: ThresholdResult) -> list[str]:
@@ -205,11 +224,13 @@ def summary_table(selector: str, summary: MetricSummary) -> list[str]:
 
 
 def _suite_out(verdict: Verdict) -> str:
-    failed = len(verdict.failed)
+    failed = sum(not verdict.untrusted(t) for t in verdict.failed)
     lines = [f"status: {verdict.status} (exit code {verdict.exit_code})"]
     if verdict.message:
-        lines.append(f"error: {verdict.message}")
+        lines.append(f"{'error' if verdict.status == 'error' else 'why'}: {verdict.message}")
     lines.append(f"thresholds: {len(verdict.thresholds)}, failed: {failed}")
+    if not verdict.validity.valid and verdict.status != "error":
+        lines.append(f"not judged (invalid run): {sum(map(verdict.untrusted, verdict.thresholds))}")
     for heading, items in (
         ("validity", verdict.validity.reasons),
         ("findings", verdict.findings),
@@ -223,6 +244,13 @@ def _suite_out(verdict: Verdict) -> str:
 
 def _time(seconds: float) -> str:
     return f"{max(seconds, 0.0):.3f}"
+
+
+def _shares(seconds: float, n: int) -> list[str]:
+    """``seconds`` shared out among ``n`` cases in whole milliseconds, adding up exactly."""
+    total_ms = max(round(seconds * 1000), 0)
+    each, extra = divmod(total_ms, n) if n else (0, 0)
+    return [_time((each + (i < extra)) / 1000) for i in range(n)]
 
 
 def _timestamp(iso: str | None) -> str:

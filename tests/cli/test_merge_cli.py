@@ -1,4 +1,5 @@
-"""`merge` given what is not a verdict: a clear error naming the file, exit 3, no report."""
+"""`merge` on the command line: what is not a verdict is a clear error naming the file
+(exit 3, no report); a merge that lacks segments is an invalid run (exit 4)."""
 
 from __future__ import annotations
 
@@ -7,6 +8,11 @@ from pathlib import Path
 import pytest
 
 from sla_runner.cli import run
+from sla_runner.plan import Segment
+from sla_runner.report.json_report import read_verdict, write_json
+from sla_runner.verdict import judge
+from tests.reports import check_reports
+from tests.unit.verdict_data import close, known_run, make_spec, recorder, run_info
 
 
 @pytest.mark.parametrize(
@@ -35,3 +41,33 @@ def test_merge_of_a_missing_file(tmp_path: Path, capsys: pytest.CaptureFixture[s
     assert capsys.readouterr().err == (
         f"error: {missing}: cannot read the verdict: No such file or directory\n"
     )
+
+
+def test_merge_of_a_lone_segment_is_an_invalid_run_unless_partial_is_allowed(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """``sla-runner merge seg1.json`` (of 1/2) passed with exit 0: a CI job that lost a host
+    went green. It is invalid (exit 4) in every output; --allow-partial judges it."""
+    spec = make_spec(["p95(ws.prices) < 50ms", "max(process.rss) < 512MB"])
+    rec = known_run(spec, recorder(spec, Segment(1, 2)), part=0, parts=2)
+    half = write_json(tmp_path / "seg1.json", judge(spec, close(rec), run_info(segment="1/2")))
+    junit, out = tmp_path / "junit.xml", tmp_path / "merged.json"
+    assert run(["merge", str(half), "--junit", str(junit), "--json", str(out)]) == 4
+    stdout = capsys.readouterr().out
+    assert "segment 2/2 is missing" in stdout
+    assert "INVALID RUN" in stdout
+    verdict = check_reports(junit, out)
+    assert (verdict["status"], verdict["exit_code"]) == ("invalid", 4)
+    assert verdict["validity"]["reasons"][0].startswith("segment 2/2 is missing")
+    assert junit.read_text(encoding="utf-8").count('type="InvalidRun"') == 2
+    assert run(["merge", str(half), "--allow-partial", "--json", str(out)]) == 0
+    assert "PASS: 2 of 2 thresholds held" in capsys.readouterr().out
+    assert read_verdict(out).notes[0].startswith("segment 2/2 is missing")
+
+
+def test_merge_help_says_what_a_missing_segment_does(capsys: pytest.CaptureFixture[str]) -> None:
+    assert run(["merge", "--help"]) == 0
+    text = " ".join(capsys.readouterr().out.split())
+    assert "A merge that lacks segments" in text
+    assert "is invalid (exit 4)" in text
+    assert "--allow-partial" in text

@@ -65,7 +65,8 @@ def test_a_dead_service_is_not_a_busy_loop(tmp_path: Path) -> None:
         stdout, stderr = proc.communicate(timeout=60)
     finally:
         service.stop()
-    assert proc.returncode in (1, 4), stdout + stderr  # the verdict's judgement: part A's
+    # The service died: a failure no generator causes, judged fail even if the run was invalid.
+    assert proc.returncode == 1, stdout + stderr
     assert "Traceback" not in stderr
     cpu_share = (after.user + after.system - before.user - before.system) / took
     assert cpu_share < MAX_CPU_SHARE_WHILE_DEAD, f"the generator spun at {cpu_share:.0%}"

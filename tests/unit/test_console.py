@@ -39,7 +39,7 @@ def test_status_lines() -> None:
     assert status_line(verdict_of("pass")) == "PASS: 3 of 3 thresholds held (exit code 0)"
     assert status_line(verdict_of("invalid")).startswith("INVALID RUN:")
     assert status_line(verdict_of("aborted")) == (
-        "ABORTED: judged on what was measured; 4 failed, 1 skipped of 8 (exit code 3)"
+        "ABORTED: judged on what was measured; 0 failed, 6 skipped of 8 (exit code 3)"
     )
 
 

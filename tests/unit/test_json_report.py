@@ -54,8 +54,11 @@ def test_every_verdict_is_valid_against_the_schema_and_reads_back(
 
 def test_layout_starts_with_identity_and_outcome() -> None:
     data = json.loads(verdict_to_json(verdict_of("fail"), secrets=SECRETS))
-    assert list(data)[:6] == ["format", "format_version", "status", "message", "spec", "run"]
+    assert list(data)[:7] == [
+        "format", "format_version", "status", "exit_code", "message", "spec", "run",
+    ]  # fmt: skip
     assert (data["format"], data["format_version"]) == ("sla-runner/verdict", 1)
+    assert (data["status"], data["exit_code"]) == ("fail", 1)
     first = data["thresholds"][0]
     assert first["expr"] == "p95(http) < 200ms"
     assert (first["observed"], first["limit"], first["unit"], first["passed"]) == (

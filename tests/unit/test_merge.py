@@ -63,7 +63,7 @@ def test_merged_halves_equal_the_whole(tmp_path: Path) -> None:
 
 def test_each_half_alone_differs_from_the_whole(tmp_path: Path) -> None:
     paths, whole = halves_and_whole(tmp_path)
-    alone = merge_verdicts(paths[:1], None)
+    alone = merge_verdicts(paths[:1], None, allow_partial=True)
     assert figures(alone) != figures(whole)
 
 
@@ -110,10 +110,11 @@ def test_a_whole_run_does_not_merge_with_a_segment(tmp_path: Path) -> None:
         merge_verdicts([whole_path, whole_path], None)
 
 
-def test_a_missing_segment_is_noted(tmp_path: Path) -> None:
+def test_a_missing_segment_is_noted_when_partial_merges_are_allowed(tmp_path: Path) -> None:
     paths, _whole = halves_and_whole(tmp_path)
-    alone = merge_verdicts(paths[:1], None)
-    assert any("segments 2/2 are missing" in note for note in alone.notes)
+    alone = merge_verdicts(paths[:1], None, allow_partial=True)
+    assert any("segment 2/2 is missing" in note for note in alone.notes)
+    assert alone.validity.valid
     both = merge_verdicts(paths, None)
     assert not any("missing" in note for note in both.notes)
 
@@ -144,7 +145,7 @@ def test_a_merge_missing_segments_leaves_load_share_thresholds_skipped(tmp_path:
     would fail a service that held the whole load."""
     spec = make_spec(["users >= 10", "count(http) > 1", "rate(http) > 1/s", "p95(http) < 10s"])
     paths = thirds(tmp_path, spec)
-    partial = merge_verdicts(paths[:2], None)
+    partial = merge_verdicts(paths[:2], None, allow_partial=True)
     assert partial.run.segment == "1+2/3"
     assert [t.status for t in partial.thresholds] == ["skipped", "skipped", "skipped", "pass"]
     assert "segment 1+2/3 carries 2/3 of the load" in partial.thresholds[0].message
@@ -220,3 +221,44 @@ def test_verdicts_run_with_overrides_are_not_judged_on_the_file_as_written(
     with pytest.raises(UsageError, match="merge without --spec"):
         merge_verdicts(paths, loaded)
     assert merge_verdicts(paths, None).run.overrides == {"thresholds[0]": "p95(http) < 1us"}
+
+
+def test_a_merge_that_lacks_segments_is_invalid_naming_them(tmp_path: Path) -> None:
+    """A CI job that lost a host must not go green: ``merge seg1.json`` of 1/2 passed."""
+    spec = make_spec(["p95(http) < 10s", "success_rate(http) > 50%"])
+    paths = thirds(tmp_path, spec)
+    partial = merge_verdicts(paths[:2], None)
+    assert partial.status == "invalid"
+    assert partial.exit_code == 4
+    assert partial.validity.reasons == [
+        "segment 3/3 is missing: the merged figures cover 2 of 3 shares of the load "
+        "(merge --allow-partial judges the shares present)"
+    ]
+    assert [(t.status, t.trusted) for t in partial.thresholds] == [
+        ("pass", False),
+        ("pass", False),
+    ]
+    one = merge_verdicts(paths[2:], None)
+    assert one.validity.reasons[0].startswith("segments 1/3, 2/3 are missing")
+    allowed = merge_verdicts(paths[:2], None, allow_partial=True)
+    assert (allowed.status, allowed.validity.valid) == ("pass", True)
+    assert allowed.notes == [
+        "segment 3/3 is missing: the merged figures cover 2 of 3 shares of the load"
+    ]
+
+
+def test_a_partial_merge_merged_again_still_lacks_its_segments(tmp_path: Path) -> None:
+    spec = make_spec(["p95(http) < 10s"])
+    paths = thirds(tmp_path, spec)
+    allowed = merge_verdicts(paths[:2], None, allow_partial=True)
+    again = merge_verdicts([write_json(tmp_path / "partial.json", allowed)], None)
+    assert again.status == "invalid"
+    assert "segment 3/3 is missing" in again.validity.reasons[0]
+
+
+def test_a_missing_segment_does_not_let_a_failure_stand(tmp_path: Path) -> None:
+    """The missing share's successes could lift a success rate over its limit."""
+    spec = make_spec(["success_rate(http) > 99%"])
+    paths = thirds(tmp_path, spec)
+    assert merge_verdicts(paths, None).status == "fail"  # the whole: 8 HTTP 503s of 204
+    assert merge_verdicts(paths[:2], None).status == "invalid"
