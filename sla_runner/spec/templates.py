@@ -19,30 +19,29 @@ Syntax (a leaf module: it imports nothing from sla_runner):
   line:col): an unclosed ``{{``, an empty ``{{ }}``, a bad name, an unknown built-in, bad
   ``$randint`` arguments, arguments to a built-in that takes none.
 
-Values become text like this (:func:`to_text`): a string as it is; ``true``/``false``;
-``null``; numbers as JSON writes them (``3``, ``1.5``); objects and lists as compact JSON.
+Values become text (:func:`to_text`): strings as they are, anything else as compact JSON
+(``3``, ``1.5``, ``true``, ``null``, ``{"a":1}``).
 
-JSON bodies (:func:`parse_json_template`): every string leaf of a JSON value (not the keys)
-is a template. A leaf that is exactly one ``{{ NAME }}`` with nothing around it takes the
-value itself with its own type: a number extracted by a JSON path stays a number, an
-object stays an object; ``$user``, ``$pass``, ``$randint`` and ``$now_ms`` are numbers;
-``$uuid`` and values from headers, cookies, regexes and CSV files are strings (a column of
-a ``.json``/``.jsonl`` table keeps its JSON type). Any other leaf (text around the
-template, or several templates) is text substitution and gives a string.
+JSON bodies (:func:`parse_json_template`): every string leaf (not the keys) is a template.
+A leaf that is exactly one ``{{ NAME }}`` takes the value with its own type: a number
+extracted by a JSON path stays a number, an object an object; ``$user``, ``$pass``,
+``$randint`` and ``$now_ms`` are numbers; ``$uuid`` and values from headers, cookies,
+regexes and CSV files are strings; columns of ``.json``/``.jsonl`` tables keep their type.
+Any other leaf (text around a template, or several) is text substitution: a string.
 
-Rendering (the hot path): a template is compiled once into a closure: a static one returns
-its constant, one value with text around it is ``prefix + get(state) + suffix``, more are
-joined once from a tuple of literals and getters. Measured by ``bench/templates.py``.
-``render(state, quote=True)`` percent-encodes each substituted value (every character but
-letters, digits and ``-._~``, so ``/`` too): the caller's choice for values placed in a path
-or URL; query values are encoded by whoever encodes the query, so they are rendered plain.
+Rendering runs per request: each template is compiled once into one closure (a constant;
+``prefix + get(state) + suffix`` for one value; a join of literals and getters for more);
+``bench/templates.py`` measures ~0.45 µs for a quoted path with one variable, ~0.14 µs for
+a header. ``quote=True`` percent-encodes each filled value (all but letters, digits and
+``-._~``, so ``/`` too): the caller's choice for values put in a path or URL; query values
+are encoded by whoever encodes the query, so they are rendered plain.
 
-State (:class:`RenderState`): the engine keeps one per virtual user and updates it in
-place (``variables`` after each extraction, ``rows`` when rows are dealt, ``pass_number``).
-A value read before anything set it raises :class:`UnsetValueError` at render time (the
-loader prevents this statically; render never silently writes empty text). Randomness
-comes from the state's ``rng`` and the time from its ``clock_ms``, both supplied by the
-engine, so rendering is deterministic under a seeded ``random.Random`` and a fixed clock.
+State (:class:`RenderState`): one per virtual user, updated in place by the engine
+(``variables`` after extractions, ``rows`` when rows are dealt, ``pass_number``). Reading
+a value nothing has set raises :class:`UnsetValueError` (the loader prevents it
+statically; render never writes empty text instead). Randomness comes from the state's
+``rng`` and time from its ``clock_ms``, both the engine's, so a seeded ``random.Random``
+and a fixed clock make rendering deterministic.
 """
 
 from __future__ import annotations
@@ -93,9 +92,6 @@ class UnsetValueError(LookupError):
         else:
             message = f"{{{{ {ref.text} }}}}: no row of table {ref.name} is dealt to this user"
         super().__init__(message)
-
-    def __str__(self) -> str:
-        return str(self.args[0])
 
 
 @dataclass(frozen=True, slots=True)
@@ -313,17 +309,11 @@ def _compile(parts: tuple[str | Ref, ...], *, quote: bool) -> Renderer:
         constant = "".join(p for p in parts if isinstance(p, str))
         return lambda state: constant
     if len(dynamic) == 1:
-        at = getters.index(dynamic[0])
         get = dynamic[0]
+        at = getters.index(get)
         prefix = "".join(p for p in getters[:at] if isinstance(p, str))
         suffix = "".join(p for p in getters[at + 1 :] if isinstance(p, str))
-        if prefix and suffix:
-            return lambda state: prefix + get(state) + suffix
-        if prefix:
-            return lambda state: prefix + get(state)
-        if suffix:
-            return lambda state: get(state) + suffix
-        return get
+        return (lambda state: prefix + get(state) + suffix) if prefix or suffix else get
     pieces = tuple(getters)
     return lambda state: "".join([p if isinstance(p, str) else p(state) for p in pieces])
 
