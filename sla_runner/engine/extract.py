@@ -53,7 +53,9 @@ class ExtractSpecError(ValueError):
 
 @dataclass(frozen=True, slots=True)
 class Response:
-    """What extraction looks at: the final response of a request."""
+    """What extraction looks at: the final response of a request. Header names and values
+    are text (HTTP/1.1 bytes decoded as latin-1, as http.client and aiohttp do), in the
+    order received, repeated names (``Set-Cookie``) as separate pairs."""
 
     status: int
     headers: Sequence[tuple[str, str]]
@@ -198,7 +200,7 @@ class Extraction:
     ) -> None:
         self.extractors = tuple(Extractor(n, spec) for n, spec in (extract or {}).items())
         try:
-            self.checks = JsonFields(expect_json) if expect_json else None
+            self.checks = JsonFields(expect_json, strict=True) if expect_json else None
         except JsonPathError as exc:
             raise ExtractSpecError(f"expect.json {exc.field!r}: {exc.message}") from None
 

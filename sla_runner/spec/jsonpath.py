@@ -111,28 +111,34 @@ def same_value(found: Any, want: Any) -> bool:
 
 def preview(value: Any) -> str:
     """A value as short JSON text for a failure reason."""
-    text = json.dumps(value, ensure_ascii=False, separators=(",", ":"))
+    text = json.dumps(value, ensure_ascii=False, separators=(",", ":"), default=str)
     return text if len(text) <= PREVIEW_CHARS else text[: PREVIEW_CHARS - 1] + "…"
 
 
 class JsonFields:
     """Checks that a JSON document holds given values at given paths.
 
-    ``JsonFields({"ok": True, "data.count": 3})``. Paths are parsed once (a bad one raises
-    :class:`JsonPathError`, its ``field`` naming the key). :meth:`check` judges a
-    decoded document and says what failed; calling the object judges a raw message (text
-    or bytes; a WebSocket reply), as :mod:`sla_runner.engine.ws` does.
+    ``JsonFields({"ok": True, "data.count": 3})``. Paths are parsed once. With ``strict``
+    a path that does not parse raises :class:`JsonPathError` (its ``field`` naming the key);
+    without, it is read as channels always read paths before ``[N]`` existed, split at dots
+    into keys (``a..b`` is the keys ``a``, ``""``, ``b``), so a version-1 spec that ran
+    before runs the same; the loader checks paths of format 2 with :func:`parse_path`.
+    :meth:`check` judges a decoded document and says what failed; calling the object judges
+    a raw message (text or bytes; a WebSocket reply), as :mod:`sla_runner.engine.ws` does.
     """
 
     __slots__ = ("_fields",)
 
-    def __init__(self, fields: Mapping[str, Any]) -> None:
+    def __init__(self, fields: Mapping[str, Any], *, strict: bool = False) -> None:
         compiled: list[tuple[str, tuple[Step, ...], Any]] = []
         for path, want in fields.items():
             try:
-                compiled.append((path, parse_path(path), want))
+                steps = parse_path(path)
             except JsonPathError as exc:
-                raise JsonPathError(exc.message, exc.offset, field=path) from None
+                if strict:
+                    raise JsonPathError(exc.message, exc.offset, field=path) from None
+                steps = tuple(path.split("."))
+            compiled.append((path, steps, want))
         self._fields = tuple(compiled)
 
     def check(self, document: Any) -> str | None:

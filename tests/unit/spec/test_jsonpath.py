@@ -115,10 +115,16 @@ def test_json_fields_on_raw_messages() -> None:
     assert not match("[" * 100_000)  # nested beyond the parser
 
 
-def test_json_fields_bad_path_names_its_field() -> None:
+def test_json_fields_bad_path_names_its_field_when_strict() -> None:
     with pytest.raises(JsonPathError) as caught:
-        JsonFields({"ok": True, "a..b": 1})
+        JsonFields({"ok": True, "a..b": 1}, strict=True)
     assert (caught.value.field, caught.value.offset) == ("a..b", 2)
+
+
+def test_json_fields_read_unparsable_paths_as_channels_always_did() -> None:
+    fields = JsonFields({"a..b": 1, "c[x]": 2})  # keys "a", "", "b" and "c[x]"
+    assert fields.check({"a": {"": {"b": 1}}, "c[x]": 2}) is None
+    assert fields.check({"a": {"b": 1}, "c": {"x": 2}}) == "json a..b: missing"
 
 
 keys = st.text(alphabet=st.characters(blacklist_characters=".[]"), min_size=1, max_size=5)
