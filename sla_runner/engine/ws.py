@@ -39,6 +39,7 @@ from websockets.frames import CloseCode
 from websockets.typing import Subprotocol
 
 from sla_runner.engine.transport import USER_AGENT, Outcome, RedirectPolicy
+from sla_runner.spec.jsonpath import JsonFields
 from sla_runner.spec.models import Channel, ChannelExpect, Target
 
 RECONNECT_PAUSE_MAX_S = 1.0
@@ -87,33 +88,6 @@ class Contains:
         if isinstance(message, str):
             return self._text in message
         return self._raw in message
-
-
-class JsonFields:
-    """The reply is JSON and each dotted path holds the given value (``data.items.0.id``)."""
-
-    __slots__ = ("_fields",)
-
-    def __init__(self, fields: dict[str, Any]) -> None:
-        self._fields = [(path.split("."), value) for path, value in fields.items()]
-
-    def __call__(self, message: Message) -> bool:
-        try:
-            document = json.loads(message)
-        except (ValueError, RecursionError):  # not JSON, or nested beyond the parser
-            return False
-        for path, want in self._fields:
-            found: Any = document
-            for part in path:
-                if isinstance(found, dict) and part in found:
-                    found = found[part]
-                elif isinstance(found, list) and part.isdigit() and int(part) < len(found):
-                    found = found[int(part)]
-                else:
-                    return False
-            if found != want or isinstance(found, bool) != isinstance(want, bool):
-                return False
-        return True
 
 
 def matcher(expect: ChannelExpect | None) -> Matcher | None:

@@ -20,7 +20,8 @@ from sla_runner.engine.transport import (
     redirect_hop,
     resolve_engine,
 )
-from sla_runner.engine.ws import JsonFields, compile_channel
+from sla_runner.engine.ws import compile_channel
+from sla_runner.spec.jsonpath import JsonFields
 from sla_runner.spec.models import Channel, Endpoint, Target
 
 

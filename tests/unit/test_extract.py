@@ -1,0 +1,144 @@
+"""Extraction from responses and HTTP JSON-field checks: values, types, failure reasons."""
+
+from __future__ import annotations
+
+import json
+import re
+from typing import Any
+
+import pytest
+
+from sla_runner.engine.extract import (
+    Extraction,
+    ExtractSpecError,
+    Failure,
+    Response,
+    compile_extractor,
+)
+
+BODY = {"access_token": "tok-1", "data": {"items": [{"id": 7}, {"id": 8}], "count": 2}, "ok": True}
+HEADERS = (
+    ("Content-Type", "application/json"),
+    ("location", "/orders/42?x=1"),
+    ("Set-Cookie", "sid=first; Path=/"),
+    ("Set-Cookie", "theme=dark"),
+    ("set-cookie", "sid=second; HttpOnly"),
+)
+
+
+def response(body: Any = BODY, headers: tuple[tuple[str, str], ...] = HEADERS) -> Response:
+    raw = body if isinstance(body, bytes) else json.dumps(body).encode()
+    return Response(200, headers, raw)
+
+
+def extract(spec: dict[str, dict[str, str]], resp: Response | None = None) -> dict[str, Any]:
+    variables: dict[str, Any] = {}
+    assert Extraction(spec).apply(resp or response(), variables) is None
+    return variables
+
+
+def failure(spec: dict[str, dict[str, str]], resp: Response | None = None) -> str:
+    variables: dict[str, Any] = {"kept": 1}
+    result = Extraction(spec).apply(resp or response(), variables)
+    assert isinstance(result, Failure)
+    assert result.kind == "extract_failed"
+    assert variables == {"kept": 1}  # nothing stored on a failure
+    return result.reason
+
+
+def test_each_source_and_type() -> None:
+    assert extract(
+        {
+            "token": {"json": "access_token"},
+            "first": {"json": "data.items[0].id"},
+            "items": {"json": "data.items"},
+            "where": {"header": "Location"},
+            "sid": {"cookie": "sid"},
+            "theme": {"cookie": "theme"},
+            "order_id": {"header": "LOCATION", "regex": r"/orders/(\d+)"},
+            "whole": {"regex": r"tok-\d"},
+            "count": {"json": "data.count", "regex": r"(\d)"},
+        }
+    ) == {
+        "token": "tok-1",
+        "first": 7,  # a number stays a number
+        "items": [{"id": 7}, {"id": 8}],
+        "where": "/orders/42?x=1",
+        "sid": "second",  # the last Set-Cookie for the name, as a jar keeps it
+        "theme": "dark",
+        "order_id": "42",  # group 1
+        "whole": "tok-1",  # the whole match without groups
+        "count": "2",
+    }
+
+
+def test_regex_on_a_body_that_is_not_json() -> None:
+    resp = response(b"<a href='/orders/9'>\xff</a>", ())
+    assert extract({"id": {"regex": r"/orders/(\d+)"}}, resp) == {"id": "9"}
+
+
+@pytest.mark.parametrize(
+    ("spec", "reason"),
+    [
+        ({"json": "data.items[5].id"}, "extract x: json data.items[5].id not found"),
+        ({"header": "Retry-After"}, "extract x: no Retry-After header"),
+        ({"cookie": "nope"}, "extract x: no Set-Cookie for nope"),
+        ({"regex": "zzz"}, "extract x: regex zzz found nothing in the body"),
+        (
+            {"header": "Location", "regex": r"/carts/(\d+)"},
+            r"extract x: regex /carts/(\d+) found nothing in the Location header",
+        ),
+        ({"regex": "(a)?tok"}, "extract x: regex (a)?tok found nothing in the body"),
+    ],
+)
+def test_what_was_missing_is_said(spec: dict[str, str], reason: str) -> None:
+    assert failure({"x": spec}) == reason
+
+
+def test_json_extraction_from_a_body_that_is_not_json() -> None:
+    assert failure({"x": {"json": "a"}}, response(b"<html>")) == "extract x: body is not JSON"
+    assert failure({"x": {"json": "a"}}, response(b"")) == "extract x: body is not JSON"
+
+
+def test_all_or_nothing() -> None:
+    spec = {"token": {"json": "access_token"}, "y": {"header": "X-Missing"}}
+    assert failure(spec) == "extract y: no X-Missing header"
+
+
+def test_json_checks_on_http_responses() -> None:
+    extraction = Extraction({"token": {"json": "access_token"}}, {"ok": True, "data.count": 2})
+    variables: dict[str, Any] = {}
+    assert extraction.apply(response(), variables) is None
+    assert variables == {"token": "tok-1"}
+    bad = extraction.apply(response({**BODY, "ok": False}), variables)
+    assert bad == Failure("json_mismatch", "json ok: expected true, got false")
+    not_json = extraction.apply(response(b"oops"), {})
+    assert not_json == Failure("json_mismatch", "json: body is not JSON")
+
+
+def test_needs_body() -> None:
+    assert not Extraction({"a": {"header": "Location"}, "b": {"cookie": "sid"}}).needs_body
+    assert Extraction({"a": {"header": "Location"}, "b": {"regex": "x"}}).needs_body
+    assert Extraction({"a": {"json": "id"}}).needs_body
+    assert Extraction(None, {"ok": True}).needs_body
+    assert not Extraction().needs_body
+
+
+@pytest.mark.parametrize(
+    ("spec", "message"),
+    [
+        ({}, "give one of json, header or cookie"),
+        ({"json": "a", "header": "b"}, "give one of json, header or cookie"),
+        ({"jsn": "a"}, "unknown key 'jsn'"),
+        ({"json": "a..b"}, "bad JSON path 'a..b': empty key"),
+        ({"regex": "(unclosed"}, "bad regex '(unclosed': missing ), unterminated subpattern"),
+    ],
+)
+def test_bad_extractors(spec: dict[str, str], message: str) -> None:
+    with pytest.raises(ExtractSpecError, match=re.escape(message)):
+        compile_extractor("x", spec)
+
+
+def test_bad_check_path() -> None:
+    with pytest.raises(ExtractSpecError, match=re.escape("expect.json 'a..b': bad JSON path")):
+        Extraction(None, {"a..b": 1})
