@@ -3,9 +3,7 @@
 The public API is re-exported here; ``tests/unit/test_exported_members.py`` pins it.
 """
 
-__version__ = "0.1.0"
-
-# __version__ comes first: the modules imported below read it.
+from sla_runner._version import __version__
 from sla_runner.api import (
     LoadedSpec,
     Plan,

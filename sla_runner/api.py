@@ -12,7 +12,7 @@ import socket
 import time
 from dataclasses import replace
 
-from sla_runner import __version__
+from sla_runner._version import __version__
 from sla_runner.engine.execute import execute
 from sla_runner.engine.runner import Progress, RunControl
 from sla_runner.engine.transport import resolve_engine

@@ -14,7 +14,7 @@ import sys
 from collections.abc import Callable, Sequence
 from typing import Any, TextIO, cast
 
-from sla_runner import __version__
+from sla_runner._version import __version__
 from sla_runner.cli_common import (
     EXIT_CODES_TOP,
     ArgvError,

@@ -30,7 +30,7 @@ from pathlib import Path
 
 from pydantic import ValidationError
 
-from sla_runner import __version__
+from sla_runner._version import __version__
 from sla_runner.errors import ReportError, UsageError
 from sla_runner.metrics.recording import Recording
 from sla_runner.report.json_report import read_verdict
