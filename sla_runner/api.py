@@ -20,8 +20,8 @@ from sla_runner.errors import RunError
 from sla_runner.merge import merge_verdicts
 from sla_runner.metrics.recording import Recording
 from sla_runner.plan import Plan, Segment, build_plan
+from sla_runner.redact import MASK, SECRET_QUERY_KEYS, redact, redact_url
 from sla_runner.report.outputs import write_reports
-from sla_runner.report.redact import MASK, SECRET_QUERY_KEYS, redact, redact_url
 from sla_runner.spec.loader import LoadedSpec, load_spec, load_spec_text, parse_override_path
 from sla_runner.spec.models import Spec
 from sla_runner.verdict import RunInfo, error_verdict, judge

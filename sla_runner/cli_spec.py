@@ -144,7 +144,7 @@ def add_diff(subparsers: Subparsers) -> None:
 
 
 def _cmd_diff(args: argparse.Namespace) -> int:
-    from sla_runner.report.redact import redact  # noqa: PLC0415
+    from sla_runner.redact import redact  # noqa: PLC0415
     from sla_runner.spec.diff import diff_specs, version_note  # noqa: PLC0415
 
     old, new = api.load_spec(args.old), api.load_spec(args.new)

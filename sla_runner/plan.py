@@ -25,8 +25,7 @@ from typing import Literal
 from sla_runner.errors import UsageError
 from sla_runner.spec.models import Spec
 from sla_runner.spec.units import MAX_MIX_WHEEL, mix_counts
-
-NS = 1_000_000_000
+from sla_runner.timeunits import NS_PER_S
 
 
 @dataclass(frozen=True)
@@ -128,8 +127,8 @@ class Plan:
         for stage in self.stages:
             if t_ns <= stage.start_ns:
                 break
-            x = Fraction(min(t_ns, stage.end_ns) - stage.start_ns, NS)
-            d = Fraction(stage.duration_ns, NS)
+            x = Fraction(min(t_ns, stage.end_ns) - stage.start_ns, NS_PER_S)
+            d = Fraction(stage.duration_ns, NS_PER_S)
             slope = (stage.to_level - stage.from_level) / d
             total += stage.from_level * x + slope * x * x / 2
         return total
@@ -147,7 +146,9 @@ class Plan:
         rows = []
         done = Fraction(0)
         for stage in self.stages:
-            in_stage = (stage.from_level + stage.to_level) * Fraction(stage.duration_ns, NS) / 2
+            in_stage = (
+                (stage.from_level + stage.to_level) * Fraction(stage.duration_ns, NS_PER_S) / 2
+            )
             if in_stage > 0:
                 after = done + in_stage
                 a, b = float(stage.from_level), float(stage.to_level)
@@ -170,9 +171,9 @@ class Plan:
                 if a == b:
                     x_s = need / a
                 else:
-                    slope = (b - a) / (length / NS)
+                    slope = (b - a) / (length / NS_PER_S)
                     x_s = 2 * need / (a + math.sqrt(max(a * a + 2 * slope * need, 0.0)))
-                return start + min(max(round(x_s * NS), 0), length)
+                return start + min(max(round(x_s * NS_PER_S), 0), length)
         return None
 
     def segment_arrival(self, n: int) -> tuple[int, int] | None:

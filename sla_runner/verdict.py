@@ -39,13 +39,15 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-from sla_runner import display
+from sla_runner import numbers
 from sla_runner.findings import find
-from sla_runner.metrics.recording import LATENCY_METRICS, Recording
-from sla_runner.metrics.stats import NS_PER_S, observe
-from sla_runner.report.redact import redact, redact_data, redact_url
+from sla_runner.metrics.recording import Recording
+from sla_runner.metrics.stats import observe
+from sla_runner.redact import redact, redact_data, redact_url
 from sla_runner.spec.models import Spec, ThresholdRule
+from sla_runner.spec.thresholds import LATENCY_METRICS
 from sla_runner.summary import metrics_summary, timeline_models
+from sla_runner.timeunits import NS_PER_S
 from sla_runner.validity import judge_validity, never_started, timers_kept, weigh
 from sla_runner.verdict_model import (
     EXIT_CODES,
@@ -174,9 +176,9 @@ def unjudged_failures(recording: Recording, rules: Sequence[ThresholdRule]) -> l
                 kinds.update({k: n for k, n in series.outcomes.items() if k != "ok"})
         failed = sum(kinds.values())
         if failed:
-            top = ", ".join(f"{kind} {display.count(n)}" for kind, n in kinds.most_common(3))
+            top = ", ".join(f"{kind} {numbers.count(n)}" for kind, n in kinds.most_common(3))
             notes.append(
-                f"{display.count(failed)} of {display.count(count)} {metric} operations failed "
+                f"{numbers.count(failed)} of {numbers.count(count)} {metric} operations failed "
                 f"({top}) and no threshold judges them: add success_rate({metric}) > ..."
             )
     return notes
@@ -246,7 +248,7 @@ def evaluate(rule: ThresholdRule, recording: Recording) -> ThresholdResult:
             stage = recording.stage_index(rule.during)
         else:
             reason = f"the recording has no stage named {rule.during!r}"
-    window_s = display.stored(recording.window_ns(stage) / NS_PER_S, "s") if reason is None else 0
+    window_s = numbers.stored(recording.window_ns(stage) / NS_PER_S, "s") if reason is None else 0
     observed: float | None = None
     samples = 0
     skip = not_reached(rule, recording, stage) if reason is None else None
@@ -262,14 +264,14 @@ def evaluate(rule: ThresholdRule, recording: Recording) -> ThresholdResult:
         status, message = "no_data", f"{label}: {reason}"
     else:
         raw = t.limit - observed if t.op in ("<", "<=") else observed - t.limit
-        observed, digits = display.stored_against(observed, t.unit, t.holds)
+        observed, digits = numbers.stored_against(observed, t.unit, t.holds)
         margin = round(raw, digits)
-        margin_pct = round(100 * raw / t.limit, display.DIGITS["%"]) if t.limit else None
+        margin_pct = round(100 * raw / t.limit, numbers.DIGITS["%"]) if t.limit else None
         held = t.holds(observed)
         status = "pass" if held else ("fail" if rule.severity == "fail" else "warn")
         message = (
-            f"{label} = {display.observed(observed, t.limit, t.unit)}, limit {t.op} "
-            f"{display.value(t.limit, t.unit)} (n={display.count(samples)})"
+            f"{label} = {numbers.observed(observed, t.limit, t.unit)}, limit {t.op} "
+            f"{numbers.value(t.limit, t.unit)} (n={numbers.count(samples)})"
         )
     if rule.during is not None and status != "skipped":
         message += f" during {rule.during}"
@@ -346,7 +348,7 @@ def _run_facts(run: RunInfo, recording: Recording | None, secrets: frozenset[str
     return RunFacts(
         started_at=_iso(started),
         finished_at=_iso(finished),
-        duration_s=display.stored(duration_s, "s"),
+        duration_s=numbers.stored(duration_s, "s"),
         runner_version=run.runner_version,
         host=redact(run.host, secrets),
         base_url=redact(redact_url(run.base_url), secrets),

@@ -16,8 +16,12 @@ from pydantic import BaseModel, ConfigDict, Field, computed_field, model_validat
 
 from sla_runner.errors import EXIT_FAIL, EXIT_INVALID_RUN, EXIT_PASS, EXIT_RUN_ERROR
 
-VERDICT_FORMAT: Final = "sla-runner/verdict"
-VERDICT_FORMAT_VERSION: Final = 1
+# The format's name and version: the types the model checks, the constants readers compare
+# with (mypy holds each constant to its type).
+VerdictFormat = Literal["sla-runner/verdict"]
+VerdictFormatVersion = Literal[1]
+VERDICT_FORMAT: Final[VerdictFormat] = "sla-runner/verdict"
+VERDICT_FORMAT_VERSION: Final[VerdictFormatVersion] = 1
 
 VerdictStatus = Literal["pass", "fail", "invalid", "error", "aborted"]
 ThresholdStatus = Literal["pass", "fail", "warn", "skipped", "no_data"]
@@ -197,8 +201,8 @@ class TimelineRow(_Model):
 class Verdict(_Model):
     """The outcome of judging one run (or several merged) of one spec."""
 
-    format: Literal["sla-runner/verdict"] = VERDICT_FORMAT
-    format_version: Literal[1] = VERDICT_FORMAT_VERSION
+    format: VerdictFormat = VERDICT_FORMAT
+    format_version: VerdictFormatVersion = VERDICT_FORMAT_VERSION
     status: VerdictStatus
     message: str | None = Field(
         None,

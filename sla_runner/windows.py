@@ -11,10 +11,10 @@ from __future__ import annotations
 
 import re
 
-from sla_runner import display
+from sla_runner import numbers
 from sla_runner.metrics.recording import Recording
-from sla_runner.metrics.stats import NS_PER_S
 from sla_runner.spec.models import ThresholdRule
+from sla_runner.timeunits import NS_PER_S
 
 __all__ = ["cut_short", "decided", "load_share", "load_size", "not_reached"]
 
@@ -51,16 +51,16 @@ def cut_short(
     ran_ns = recording.window_ns(stage)
     if not recording.aborted or ran_ns >= planned_ns:
         return None
-    planned = f"{display.number(planned_ns / NS_PER_S)}s"
+    planned = f"{numbers.number(planned_ns / NS_PER_S)}s"
     where = f"the {planned} run" if stage is None else f"the {planned} stage {rule.during!r}"
-    cut = f"the run was aborted after {display.number(ran_ns / NS_PER_S)}s of {where}"
+    cut = f"the run was aborted after {numbers.number(ran_ns / NS_PER_S)}s of {where}"
     if observed is None:
         if any(s.count for s in recording.select(t.metric, t.scope, stage)):
             return None  # operations were made and none could be judged: no data
         return f"{cut}, before any sample"
     if not load_size(rule) or decided(rule, observed):
         return None
-    so_far = display.observed(observed, t.limit, t.unit)
+    so_far = numbers.observed(observed, t.limit, t.unit)
     return f"{cut}; the load's size is judged on the whole window ({so_far} so far)"
 
 

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from typing import TextIO
 
-from sla_runner import display
+from sla_runner import numbers
 from sla_runner.engine.transport import resolve_engine
 from sla_runner.metrics.recorder import LiveStats
 from sla_runner.plan import Plan
-from sla_runner.report.redact import redact, redact_url
+from sla_runner.redact import redact, redact_url
 from sla_runner.spec.models import Spec
 
 PLAIN_EVERY_S = 5  # CI logs get a line every 5 seconds
@@ -20,10 +20,10 @@ def start_line(
     """What is about to run, before any load: ``running checkout-api 2.3.0 against
     http://127.0.0.1:8000: 1m30s planned, peak 100 users, segment 1/1, engine raw``."""
     if plan.model == "closed":
-        peak = f"peak {display.count(plan.peak_users())} users"
+        peak = f"peak {numbers.count(plan.peak_users())} users"
     else:
         rate = max(max(s.from_level, s.to_level) for s in plan.stages) / plan.segment.count
-        peak = f"peak {display.number(float(rate))}/s"
+        peak = f"peak {numbers.number(float(rate))}/s"
     target = redact_url(spec.target.base_url)
     line = (
         f"running {spec.name} {spec.sla_version} against {target}: "

@@ -16,8 +16,9 @@ import pytest
 from sla_runner.engine.execute import execute_async
 from sla_runner.engine.runner import RunControl
 from sla_runner.metrics.recording import Recording
-from sla_runner.plan import NS, Plan, build_plan
+from sla_runner.plan import Plan, build_plan
 from sla_runner.spec.models import Spec
+from sla_runner.timeunits import NS_PER_S
 from sla_runner.verdict import evaluate
 from tests.conftest import LiveServer
 from tests.faultkit import count, engine_spec
@@ -81,9 +82,9 @@ def test_a_stage_entered_only_by_responses_in_the_grace_is_not_reached(
     recording = _run(spec, stop_after_s=0.3)
     assert recording.aborted
     assert count(recording, "http") == test_server.counts()[f"/delay?ms=1300&tag={tag}"] == 2
-    assert recording.elapsed_ns > 1 * NS  # the grace ran into "b"'s time
+    assert recording.elapsed_ns > 1 * NS_PER_S  # the grace ran into "b"'s time
     assert recording.stages_reached == 2  # "up" and "a"
-    assert recording.window_ns(1) < 0.9 * NS  # "a" ran until the stop, not through the grace
+    assert recording.window_ns(1) < 0.9 * NS_PER_S  # "a" ran until the stop, not through the grace
     during_a, during_b = (evaluate(rule, recording) for rule in spec.thresholds)
     assert during_a.status == "pass"
     assert during_b.status == "skipped"
@@ -194,4 +195,4 @@ def test_a_user_told_to_leave_stops_thinking_at_once(test_server: LiveServer) ->
     plan = build_plan(spec)
     recording = _run(spec)
     assert 1 <= count(recording, "http") == test_server.counts()[f"/ok?tag={tag}"] <= 2
-    assert plan.duration_ns <= recording.elapsed_ns < plan.duration_ns + 2 * NS
+    assert plan.duration_ns <= recording.elapsed_ns < plan.duration_ns + 2 * NS_PER_S

@@ -9,8 +9,9 @@ from sla_runner.findings import (
     latency_trend,
     memory_growth,
 )
-from sla_runner.metrics.recorder import NS_PER_S, Recorder
+from sla_runner.metrics.recorder import Recorder
 from sla_runner.metrics.recording import Recording
+from sla_runner.timeunits import NS_PER_S
 from sla_runner.verdict import judge
 from tests.unit.verdict_data import close, http, known_run, make_spec, recorder, run_info
 

@@ -12,9 +12,10 @@ from typing import Any
 import pytest
 
 from sla_runner.merge import merge_verdicts
-from sla_runner.metrics.recorder import NS_PER_S, Recorder
+from sla_runner.metrics.recorder import Recorder
 from sla_runner.plan import Segment
 from sla_runner.report.json_report import write_json
+from sla_runner.timeunits import NS_PER_S
 from sla_runner.verdict import judge
 from sla_runner.verdict_model import Verdict
 from tests.unit.verdict_data import MS, close, http, make_spec, recorder, run_info

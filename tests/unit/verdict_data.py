@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from sla_runner.metrics.recorder import NS_PER_S, Recorder
+from sla_runner.metrics.recorder import Recorder
 from sla_runner.metrics.recording import Recording
 from sla_runner.plan import Segment, build_plan
 from sla_runner.spec.models import Spec
+from sla_runner.timeunits import NS_PER_S
 from sla_runner.verdict import RunInfo, Verdict, error_verdict, judge
 
 MS = 1_000_000  # ns
