@@ -10,21 +10,24 @@ from __future__ import annotations
 
 import socket
 import time
+from collections.abc import Sequence
 from dataclasses import replace
+from pathlib import Path
 
 from sla_runner._version import __version__
 from sla_runner.engine.execute import execute
 from sla_runner.engine.runner import Progress, RunControl
 from sla_runner.engine.transport import resolve_engine
 from sla_runner.errors import RunError
-from sla_runner.merge import merge_verdicts
+from sla_runner.judge.merge import judge_merged
+from sla_runner.judge.verdicts import RunInfo, error_verdict, judge
 from sla_runner.metrics.recording import Recording
 from sla_runner.plan import Plan, Segment, build_plan
 from sla_runner.redact import MASK, SECRET_QUERY_KEYS, redact, redact_url
+from sla_runner.report.json_report import read_verdict
 from sla_runner.report.outputs import write_reports
 from sla_runner.spec.loader import LoadedSpec, load_spec, load_spec_text, parse_override_path
 from sla_runner.spec.models import Spec
-from sla_runner.verdict import RunInfo, error_verdict, judge
 from sla_runner.verdict_model import Verdict
 
 __all__ = [
@@ -128,3 +131,22 @@ def run_spec(
         message = redact(f"stopped early by {control.reason}", loaded.secrets)
         verdict = verdict.model_copy(update={"status": "fail", "message": message})
     return verdict
+
+
+def merge_verdicts(
+    paths: Sequence[Path | str],
+    spec: LoadedSpec | None = None,
+    *,
+    runner_version: str = __version__,
+    allow_partial: bool = False,
+) -> Verdict:
+    """Read the JSON verdicts at ``paths``, merge their recordings and judge the result
+    (:mod:`sla_runner.judge.merge` says how). A file that cannot be read or is not a
+    verdict is a ReportError. Without ``allow_partial``, a merge that lacks segments is
+    ``invalid``."""
+    return judge_merged(
+        [(Path(p), read_verdict(p)) for p in paths],
+        spec,
+        runner_version=runner_version,
+        allow_partial=allow_partial,
+    )

@@ -128,7 +128,7 @@ class ThresholdResult(_Model):
         description="whether the result is a fact about the service: false in an invalid run "
         "for every result a generator that could not keep up may have changed (all but a "
         "success_rate/error_rate failure the service's own answers make on their own; see "
-        "sla_runner.validity); such a standing failure makes the verdict fail, not invalid. "
+        "sla_runner.judge.validity); such a standing failure makes the verdict fail, not invalid. "
         "True in a valid run; null in verdicts written before it was recorded",
     )
 

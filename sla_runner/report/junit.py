@@ -15,7 +15,7 @@ Each case is named by its expression, with `` (during STAGE)`` when it judges on
   out): ``<skipped>`` with the reason;
 - in an invalid run, every result that is not a fact about the service (``trusted: false``
   in the JSON): ``<error type="InvalidRun">`` with the reasons; a failure that stands
-  (see :mod:`sla_runner.validity`) stays a ``<failure>``, the reasons in its body.
+  (see :mod:`sla_runner.judge.validity`) stays a ``<failure>``, the reasons in its body.
 
 One more case, ``run``, says why the run did not pass when no threshold case does: an
 aborted run (``<error type="Aborted">``), one that could not be carried out

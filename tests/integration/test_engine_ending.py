@@ -15,17 +15,15 @@ import pytest
 
 from sla_runner.engine.execute import execute_async
 from sla_runner.engine.runner import RunControl
+from sla_runner.judge.thresholds import evaluate
 from sla_runner.metrics.recording import Recording
 from sla_runner.plan import Plan, build_plan
 from sla_runner.spec.models import Spec
-from sla_runner.timeunits import NS_PER_S
-from sla_runner.verdict import evaluate
+from sla_runner.timeunits import NS_PER_MS, NS_PER_S
 from tests.conftest import LiveServer
 from tests.faultkit import count, engine_spec
 
 pytestmark = pytest.mark.load
-
-MS = 1_000_000
 
 
 def _run(spec: Spec, *, stop_after_s: float | None = None) -> Recording:
@@ -150,7 +148,7 @@ def test_an_open_model_stop_lets_in_flight_arrivals_finish_and_counts_only_those
     # None was sent after the stop: the pacer wakes during the grace and sends no more.
     # (An arrival sent just before the stop may be due up to the timer slack after it.)
     plan = build_plan(spec)
-    due_by_stop = sum(1 for due in _dues(plan) if due < recording.load_ns + 2 * MS)
+    due_by_stop = sum(1 for due in _dues(plan) if due < recording.load_ns + 2 * NS_PER_MS)
     assert served <= due_by_stop
 
 

@@ -21,12 +21,12 @@ from xml.etree import ElementTree
 import pytest
 
 from sla_runner.engine.execute import execute
+from sla_runner.judge.verdicts import judge
 from sla_runner.metrics.recording import Recording
 from sla_runner.plan import build_plan
 from sla_runner.report.console import print_summary
 from sla_runner.report.outputs import write_reports
 from sla_runner.spec.models import Spec
-from sla_runner.verdict import judge
 from sla_runner.verdict_model import Verdict
 from tests.conftest import ROOT, LiveServer
 from tests.faultkit import (

@@ -7,9 +7,9 @@ from typing import Any
 import pytest
 
 from sla_runner import numbers
+from sla_runner.judge.verdicts import judge
 from sla_runner.metrics.recorder import Recorder
 from sla_runner.timeunits import NS_PER_S
-from sla_runner.verdict import judge
 from sla_runner.verdict_model import ThresholdResult, Verdict
 from tests.unit.verdict_data import SECRET, close, http, known_run, make_spec, recorder, run_info
 

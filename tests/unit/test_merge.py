@@ -6,13 +6,13 @@ from pathlib import Path
 
 import pytest
 
+from sla_runner.api import merge_verdicts
 from sla_runner.errors import UsageError
-from sla_runner.merge import merge_verdicts
+from sla_runner.judge.verdicts import judge
 from sla_runner.plan import Segment
 from sla_runner.report.json_report import write_json
 from sla_runner.spec.loader import LoadedSpec
 from sla_runner.spec.models import Spec
-from sla_runner.verdict import judge
 from sla_runner.verdict_model import Verdict
 from tests.unit.verdict_data import (
     SECRET,

@@ -10,9 +10,7 @@ from sla_runner.metrics.recorder import Recorder
 from sla_runner.metrics.recording import Recording
 from sla_runner.plan import Plan, Segment, build_plan
 from sla_runner.spec.models import Spec
-from sla_runner.timeunits import NS_PER_S
-
-MS = 1_000_000
+from sla_runner.timeunits import NS_PER_MS, NS_PER_S
 
 
 def _plan(segment: Segment | None = None) -> Plan:
@@ -38,7 +36,9 @@ def _fill(recorder: Recorder, values_ms: list[int], *, offset_s: float = 0.0) ->
     for i, v in enumerate(values_ms):
         start = round((offset_s + i * 0.01) * NS_PER_S)
         key = "ok" if v < 500 else "status_503"
-        recorder.request("http", "a" if i % 2 else "b", key, v * MS, start, start + v * MS)
+        recorder.request(
+            "http", "a" if i % 2 else "b", key, v * NS_PER_MS, start, start + v * NS_PER_MS
+        )
 
 
 def _close(recorder: Recorder) -> Recording:
@@ -49,8 +49,8 @@ def _close(recorder: Recorder) -> Recording:
 
 def test_samples_belong_to_the_stage_they_were_due_in() -> None:
     rec = Recorder(_plan())
-    rec.request("http", "a", "ok", 5 * MS, 2 * NS_PER_S - 1, 2 * NS_PER_S + 10 * MS)
-    rec.request("http", "a", "ok", 7 * MS, 2 * NS_PER_S, 2 * NS_PER_S + 7 * MS)
+    rec.request("http", "a", "ok", 5 * NS_PER_MS, 2 * NS_PER_S - 1, 2 * NS_PER_S + 10 * NS_PER_MS)
+    rec.request("http", "a", "ok", 7 * NS_PER_MS, 2 * NS_PER_S, 2 * NS_PER_S + 7 * NS_PER_MS)
     recording = _close(rec)
     assert recording.series[("http", "a", 0)].count == 1
     assert recording.series[("http", "a", 1)].count == 1
@@ -78,7 +78,9 @@ def test_merge_of_halves_equals_the_whole_exactly() -> None:
     for i, v in enumerate(values):
         start = round(i * 0.01 * NS_PER_S)
         outcome = "ok" if v < 500 else "status_503"
-        halves[i % 2].request("http", "a" if i % 2 else "b", outcome, v * MS, start, start + v * MS)
+        halves[i % 2].request(
+            "http", "a" if i % 2 else "b", outcome, v * NS_PER_MS, start, start + v * NS_PER_MS
+        )
     merged = _close(halves[0]).merge(_close(halves[1]))
     expected = _close(whole)
     assert merged.series.keys() == expected.series.keys()
@@ -154,15 +156,15 @@ def test_an_aborted_run_reached_the_stages_entered_before_its_stop_not_in_the_gr
 def test_every_second_of_the_run_has_a_timeline_row_carrying_the_users() -> None:
     rec = Recorder(_plan())
     rec.users(3, NS_PER_S // 10)
-    rec.request("http", "a", "ok", 5 * MS, NS_PER_S // 10, NS_PER_S // 10 + 5 * MS)
+    rec.request("http", "a", "ok", 5 * NS_PER_MS, NS_PER_S // 10, NS_PER_S // 10 + 5 * NS_PER_MS)
     rec.users(2, NS_PER_S // 5)  # held from 0.2 s on, through the seconds where nothing happens
     rec.request(
         "http",
         "b",
         "ok",
-        5 * MS,
+        5 * NS_PER_MS,
         3 * NS_PER_S + NS_PER_S // 10,
-        3 * NS_PER_S + NS_PER_S // 10 + 5 * MS,
+        3 * NS_PER_S + NS_PER_S // 10 + 5 * NS_PER_MS,
     )
     rec.users(0, 3 * NS_PER_S + NS_PER_S // 5)
     recording = rec.close(

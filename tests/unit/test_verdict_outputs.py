@@ -12,12 +12,12 @@ import pytest
 from junitparser import Error, Failure, JUnitXml, Skipped
 
 from sla_runner import numbers
+from sla_runner.judge.verdicts import judge
 from sla_runner.report.console import print_summary
 from sla_runner.report.json_report import verdict_to_json
 from sla_runner.report.junit import verdict_to_junit
 from sla_runner.report.outputs import write_reports
 from sla_runner.timeunits import NS_PER_S
-from sla_runner.verdict import judge
 from sla_runner.verdict_model import Verdict
 from tests.reports import check_reports
 from tests.unit.verdict_data import (

@@ -23,54 +23,42 @@ already decides it (a count or a maximum can only grow with more of the window, 
 only shrink: ``count(http) < 1000`` observed at 1,500 has failed, ``users >= 10`` observed
 at 10 has held). A threshold with no samples in a cut-short window is ``skipped`` too.
 
-The verdict's status, and the exit code it maps to (:data:`EXIT_CODES`):
-``pass`` 0, ``fail`` 1, ``error`` 3 (could not run), ``aborted`` 3 (interrupted; all
-measured data kept and judged), ``invalid`` 4 (the generator could not deliver the load,
-or a merge lacks segments; see :mod:`sla_runner.validity`, which also says which failures
-still stand as ``fail`` in an invalid run). An aborted run is reported as aborted even
-when its figures are also invalid; the validity reasons are kept.
+The verdict's status, and the exit code it maps to
+(:data:`sla_runner.verdict_model.EXIT_CODES`): ``pass`` 0, ``fail`` 1, ``error`` 3 (could
+not run), ``aborted`` 3 (interrupted; all measured data kept and judged), ``invalid`` 4
+(the generator could not deliver the load, or a merge lacks segments; see
+:mod:`sla_runner.judge.validity`, which also says which failures still stand as ``fail``
+in an invalid run). An aborted run is reported as aborted even when its figures are also
+invalid; the validity reasons are kept.
 """
 
 from __future__ import annotations
 
-import re
 from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from sla_runner import numbers
-from sla_runner.findings import find
+from sla_runner.judge.findings import find
+from sla_runner.judge.summary import metrics_summary, timeline_models
+from sla_runner.judge.thresholds import as_written, evaluate, result
+from sla_runner.judge.validity import judge_validity, never_started, timers_kept, weigh
 from sla_runner.metrics.recording import Recording
-from sla_runner.metrics.stats import observe
 from sla_runner.redact import redact, redact_data, redact_url
 from sla_runner.spec.models import Spec, ThresholdRule
 from sla_runner.spec.thresholds import LATENCY_METRICS
-from sla_runner.summary import metrics_summary, timeline_models
 from sla_runner.timeunits import NS_PER_S
-from sla_runner.validity import judge_validity, never_started, timers_kept, weigh
 from sla_runner.verdict_model import (
-    EXIT_CODES,
     RunFacts,
     SpecIdentity,
     ThresholdResult,
-    ThresholdSpec,
-    ThresholdStatus,
     Validity,
     Verdict,
     VerdictStatus,
 )
-from sla_runner.windows import cut_short, not_reached
 
-__all__ = [
-    "EXIT_CODES",
-    "RunInfo",
-    "Verdict",
-    "error_verdict",
-    "judge",
-    "judge_rules",
-    "spec_identity",
-]
+__all__ = ["RunInfo", "error_verdict", "judge", "judge_rules", "spec_identity"]
 
 
 @dataclass(frozen=True)
@@ -152,7 +140,7 @@ def judge_rules(
         stages=list(recording.stage_names),
         timeline=timeline_models(recording),
         notes=[redact(n, secrets) for n in notes],
-        spec_thresholds=[_as_written(rule) for rule in rules],
+        spec_thresholds=[as_written(rule) for rule in rules],
         recording=redact_data(recording.to_dict(), secrets),
     )
 
@@ -196,25 +184,10 @@ def error_verdict(
     time it was attempted (``run.started_at``)."""
     message = redact(run.error or "the run could not be carried out", secrets)
     results = [
-        ThresholdResult(
-            expr=rule.expr.text,
-            metric=rule.expr.metric,
-            scope=rule.expr.scope,
-            stat=rule.expr.stat,
-            op=rule.expr.op,
-            limit=rule.expr.limit,
-            unit=rule.expr.unit,
-            observed=None,
-            margin=None,
-            margin_pct=None,
-            samples=0,
-            during=rule.during,
-            window_s=0.0,
-            severity=rule.severity,
-            passed=None,
-            status="skipped",
-            message=f"{rule.expr.text}: skipped: the run could not be carried out: {message}",
-            description=rule.description,
+        result(
+            rule,
+            "skipped",
+            f"{rule.expr.text}: skipped: the run could not be carried out: {message}",
             trusted=True,
         )
         for rule in spec.thresholds
@@ -232,68 +205,8 @@ def error_verdict(
         stages=[s.name or f"stage-{i + 1}" for i, s in enumerate(spec.load.stages)],
         timeline=timeline_models(recording) if recording else [],
         notes=[redact(n, secrets) for n in recording.notes] if recording else [],
-        spec_thresholds=[_as_written(rule) for rule in spec.thresholds],
+        spec_thresholds=[as_written(rule) for rule in spec.thresholds],
         recording=redact_data(recording.to_dict(), secrets) if recording else None,
-    )
-
-
-def evaluate(rule: ThresholdRule, recording: Recording) -> ThresholdResult:
-    """One threshold on one recording."""
-    t = rule.expr
-    label = re.split(r"[<>]", t.text, maxsplit=1)[0].strip()
-    stage: int | None = None
-    reason: str | None = None
-    if rule.during is not None:
-        if rule.during in recording.stage_names:
-            stage = recording.stage_index(rule.during)
-        else:
-            reason = f"the recording has no stage named {rule.during!r}"
-    window_s = numbers.stored(recording.window_ns(stage) / NS_PER_S, "s") if reason is None else 0
-    observed: float | None = None
-    samples = 0
-    skip = not_reached(rule, recording, stage) if reason is None else None
-    if skip is None and reason is None:
-        obs = observe(recording, t, stage)
-        observed, samples, reason = obs.value, obs.samples, obs.reason
-        skip = cut_short(rule, recording, stage, observed)
-    status: ThresholdStatus
-    margin = margin_pct = None
-    if skip is not None:
-        status, message, observed, samples = "skipped", f"{t.text}: skipped: {skip}", None, 0
-    elif observed is None:
-        status, message = "no_data", f"{label}: {reason}"
-    else:
-        raw = t.limit - observed if t.op in ("<", "<=") else observed - t.limit
-        observed, digits = numbers.stored_against(observed, t.unit, t.holds)
-        margin = round(raw, digits)
-        margin_pct = round(100 * raw / t.limit, numbers.DIGITS["%"]) if t.limit else None
-        held = t.holds(observed)
-        status = "pass" if held else ("fail" if rule.severity == "fail" else "warn")
-        message = (
-            f"{label} = {numbers.observed(observed, t.limit, t.unit)}, limit {t.op} "
-            f"{numbers.value(t.limit, t.unit)} (n={numbers.count(samples)})"
-        )
-    if rule.during is not None and status != "skipped":
-        message += f" during {rule.during}"
-    return ThresholdResult(
-        expr=t.text,
-        metric=t.metric,
-        scope=t.scope,
-        stat=t.stat,
-        op=t.op,
-        limit=t.limit,
-        unit=t.unit,
-        observed=observed,
-        margin=margin,
-        margin_pct=margin_pct,
-        samples=samples,
-        during=rule.during,
-        window_s=window_s,
-        severity=rule.severity,
-        passed=None if status == "skipped" else status == "pass",
-        status=status,
-        message=message,
-        description=rule.description,
     )
 
 
@@ -306,7 +219,7 @@ def _status(
 ) -> VerdictStatus:
     if recording.aborted:
         return "aborted"
-    if not validity.valid:  # only a failure that stands is judged (see sla_runner.validity)
+    if not validity.valid:  # only a failure that stands is judged (see sla_runner.judge.validity)
         return "fail" if _missed([r for r in results if r.trusted]) else "invalid"
     return "fail" if _missed(results) else "pass"
 
@@ -317,15 +230,6 @@ def _standing_message(results: list[ThresholdResult]) -> str:
         "the run is invalid (see validity.reasons), but "
         + ", ".join(standing)
         + " failed on the service's own answers, which no generator causes"
-    )
-
-
-def _as_written(rule: ThresholdRule) -> ThresholdSpec:
-    return ThresholdSpec(
-        expr=rule.expr.text,
-        during=rule.during,
-        severity=rule.severity,
-        description=rule.description,
     )
 
 

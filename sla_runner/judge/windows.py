@@ -4,7 +4,7 @@ A threshold is ``skipped`` (with the reason as its message) when its ``during`` 
 never reached by an aborted run; when it judges the load's size (``users``, ``count``,
 ``rate``) and the recording carries a share of the load (a segment, or a merge that lacks
 segments); and when an aborted run cut its window short and the part measured cannot
-decide it. The rules are set out in :mod:`sla_runner.verdict`.
+decide it. The rules are set out in :mod:`sla_runner.judge.verdicts`.
 """
 
 from __future__ import annotations
@@ -44,7 +44,7 @@ def cut_short(
     rule: ThresholdRule, recording: Recording, stage: int | None, observed: float | None
 ) -> str | None:
     """Why a threshold over a window an aborted run cut short is not judged; None when the
-    window ran whole, or the part measured can judge it (see :mod:`sla_runner.verdict`)."""
+    window ran whole, or the part measured can judge it (see :mod:`sla_runner.judge.verdicts`)."""
     t = rule.expr
     durations = recording.stage_durations_ns
     planned_ns = sum(durations) if stage is None else durations[stage]

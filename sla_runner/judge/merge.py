@@ -1,4 +1,4 @@
-"""``sla-runner merge``: several verdicts of one spec → one verdict, re-judged exactly.
+"""Several verdicts of one spec → one verdict, re-judged exactly (``sla-runner merge``).
 
 Each JSON verdict carries its full recording (HDR histograms per metric, endpoint or
 channel, and stage), so the merged recording is exactly the one a single process would
@@ -18,8 +18,9 @@ verdicts' spec, a verdict without a recording (status ``error``), recordings of 
 stages or stage durations, or the same segment ``i/N`` twice are
 :class:`~sla_runner.errors.UsageError` (exit 2: the command line named files that do not
 belong together; nothing is judged).
-A file that cannot be read or is not a verdict is a :class:`~sla_runner.errors.ReportError`
-(exit 3).
+A verdict whose recording cannot be read is a :class:`~sla_runner.errors.ReportError`
+(exit 3), as is a file that is not a verdict (:func:`sla_runner.api.merge_verdicts` reads
+the files; this module judges what they hold).
 """
 
 from __future__ import annotations
@@ -32,27 +33,24 @@ from pydantic import ValidationError
 
 from sla_runner._version import __version__
 from sla_runner.errors import ReportError, UsageError
+from sla_runner.judge.verdicts import RunInfo, judge_rules, spec_identity
 from sla_runner.metrics.recording import Recording
-from sla_runner.report.json_report import read_verdict
 from sla_runner.spec.loader import LoadedSpec
 from sla_runner.spec.models import ThresholdRule
-from sla_runner.verdict import RunInfo, judge_rules, spec_identity
 from sla_runner.verdict_model import ThresholdSpec, Verdict
 
 
-def merge_verdicts(
-    paths: Sequence[Path],
+def judge_merged(
+    verdicts: Sequence[tuple[Path, Verdict]],
     spec: LoadedSpec | None = None,
     *,
     runner_version: str = __version__,
     allow_partial: bool = False,
 ) -> Verdict:
-    """Read the verdicts at ``paths``, merge their recordings and judge the result.
-
-    Without ``allow_partial``, a merge that lacks segments is ``invalid``."""
-    if not paths:
+    """Merge the recordings of ``verdicts`` (each with the file it was read from) and judge
+    the result. Without ``allow_partial``, a merge that lacks segments is ``invalid``."""
+    if not verdicts:
         raise UsageError("merge needs at least one verdict file")
-    verdicts = [(Path(p), read_verdict(p)) for p in paths]
     first = verdicts[0][1]
     _check_same_spec(verdicts, spec)
     if spec is not None and first.run.overrides:
@@ -221,4 +219,4 @@ def _run(
     )
 
 
-__all__ = ["merge_recordings", "merge_verdicts", "missing_segments", "rules_as_written"]
+__all__ = ["judge_merged", "merge_recordings", "missing_segments", "rules_as_written"]
