@@ -28,7 +28,7 @@ from sla_runner.report.json_report import read_verdict
 from sla_runner.report.outputs import write_reports
 from sla_runner.spec.loader import LoadedSpec, load_spec, load_spec_text, parse_override_path
 from sla_runner.spec.models import Spec
-from sla_runner.verdict_model import Verdict
+from sla_runner.verdict import Verdict
 
 __all__ = [
     "LoadedSpec",

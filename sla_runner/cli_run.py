@@ -23,7 +23,7 @@ from sla_runner.plan import Segment, build_plan
 from sla_runner.report.console import print_summary
 from sla_runner.report.files import check_writable
 from sla_runner.report.progress import ProgressPrinter, start_line
-from sla_runner.verdict_model import Verdict
+from sla_runner.verdict import Verdict
 
 # --- run, demo, demo-service, merge ----------------------------------------------------
 

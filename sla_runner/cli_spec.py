@@ -21,6 +21,7 @@ from sla_runner.cli_common import (
 from sla_runner.errors import EXIT_PASS, SpecError
 from sla_runner.plan import Segment, build_plan
 from sla_runner.spec.schema import spec_json_schema_text
+from sla_runner.verdict import verdict_json_schema_text
 
 # --- validate -------------------------------------------------------------------------
 
@@ -65,16 +66,30 @@ def add_schema(subparsers: Subparsers) -> None:
     parser = command(
         subparsers,
         "schema",
-        "print the JSON Schema of the spec format",
-        "Print the JSON Schema of spec format version 1. Regenerate the committed copy with:\n"
-        "  sla-runner schema > schemas/sla-spec.schema.json",
+        "print the JSON Schema of the spec format or of the verdict",
+        "Print the JSON Schema of spec format version 1 (spec, the default) or of the JSON "
+        "verdict, format sla-runner/verdict version 1 (verdict). Regenerate the committed "
+        "copies with:\n"
+        "  sla-runner schema > schemas/sla-spec.schema.json\n"
+        "  sla-runner schema verdict > schemas/verdict.schema.json",
         EXIT_CODES_SCHEMA,
+    )
+    parser.add_argument(
+        "which",
+        nargs="?",
+        choices=sorted(_SCHEMAS),
+        default="spec",
+        metavar="{spec,verdict}",
+        help="which schema (default: spec)",
     )
     parser.set_defaults(func=_cmd_schema)
 
 
+_SCHEMAS = {"spec": spec_json_schema_text, "verdict": verdict_json_schema_text}
+
+
 def _cmd_schema(args: argparse.Namespace) -> int:
-    sys.stdout.write(spec_json_schema_text())
+    sys.stdout.write(_SCHEMAS[args.which]())
     return EXIT_PASS
 
 

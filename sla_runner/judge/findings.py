@@ -21,7 +21,7 @@ from sla_runner.metrics.histogram import value_at_percentile
 from sla_runner.metrics.recording import Recording, Series
 from sla_runner.metrics.stats import count_above, merged_latency, slope_and_r
 from sla_runner.spec.thresholds import LATENCY_METRICS
-from sla_runner.verdict_model import ThresholdResult
+from sla_runner.verdict import ThresholdResult
 
 DOMINANT_SHARE = 0.5  # one scope holds more than this share of the samples above the limit
 MIN_TIMELINE_ROWS = 6  # seconds with a p95 needed to say anything about a trend

@@ -37,7 +37,7 @@ from sla_runner.judge.verdicts import RunInfo, judge_rules, spec_identity
 from sla_runner.metrics.recording import Recording
 from sla_runner.spec.loader import LoadedSpec
 from sla_runner.spec.models import ThresholdRule
-from sla_runner.verdict_model import ThresholdSpec, Verdict
+from sla_runner.verdict import ThresholdSpec, Verdict
 
 
 def judge_merged(

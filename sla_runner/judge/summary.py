@@ -21,7 +21,7 @@ from sla_runner.metrics.stats import (
 )
 from sla_runner.spec.thresholds import LATENCY_METRICS
 from sla_runner.timeunits import NS_PER_S
-from sla_runner.verdict_model import MetricSummary, Percentiles, TimelineRow
+from sla_runner.verdict import MetricSummary, Percentiles, TimelineRow
 
 GAUGE_UNITS = {"process.rss": "B", "process.cpu": "%"}
 

@@ -15,7 +15,7 @@ from sla_runner.metrics.recording import Recording
 from sla_runner.metrics.stats import observe
 from sla_runner.spec.models import ThresholdRule
 from sla_runner.timeunits import NS_PER_S
-from sla_runner.verdict_model import ThresholdResult, ThresholdSpec, ThresholdStatus
+from sla_runner.verdict import ThresholdResult, ThresholdSpec, ThresholdStatus
 
 __all__ = ["as_written", "evaluate", "result"]
 

@@ -65,7 +65,7 @@ from sla_runner.metrics.histogram import value_at_percentile
 from sla_runner.metrics.recording import Recording
 from sla_runner.spec.models import ThresholdRule
 from sla_runner.spec.thresholds import LATENCY_METRICS
-from sla_runner.verdict_model import ThresholdResult, Validity
+from sla_runner.verdict import ThresholdResult, Validity
 
 MAX_DROPPED_LATE_PCT = 1.0
 GENERATOR_CPU_SATURATED_PCT = 95.0

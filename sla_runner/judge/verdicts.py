@@ -24,7 +24,7 @@ only shrink: ``count(http) < 1000`` observed at 1,500 has failed, ``users >= 10`
 at 10 has held). A threshold with no samples in a cut-short window is ``skipped`` too.
 
 The verdict's status, and the exit code it maps to
-(:data:`sla_runner.verdict_model.EXIT_CODES`): ``pass`` 0, ``fail`` 1, ``error`` 3 (could
+(:data:`sla_runner.verdict.EXIT_CODES`): ``pass`` 0, ``fail`` 1, ``error`` 3 (could
 not run), ``aborted`` 3 (interrupted; all measured data kept and judged), ``invalid`` 4
 (the generator could not deliver the load, or a merge lacks segments; see
 :mod:`sla_runner.judge.validity`, which also says which failures still stand as ``fail``
@@ -49,7 +49,7 @@ from sla_runner.redact import redact, redact_data, redact_url
 from sla_runner.spec.models import Spec, ThresholdRule
 from sla_runner.spec.thresholds import LATENCY_METRICS
 from sla_runner.timeunits import NS_PER_S
-from sla_runner.verdict_model import (
+from sla_runner.verdict import (
     RunFacts,
     SpecIdentity,
     ThresholdResult,

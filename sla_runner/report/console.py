@@ -21,7 +21,7 @@ from rich.text import Text
 
 from sla_runner import numbers
 from sla_runner.redact import effective, masked
-from sla_runner.verdict_model import ThresholdResult, Verdict
+from sla_runner.verdict import ThresholdResult, Verdict
 
 PLAIN_WIDTH = 120
 _LABELS = {

@@ -18,7 +18,7 @@ from pydantic import ValidationError
 from sla_runner.errors import ReportError
 from sla_runner.redact import redact_data
 from sla_runner.report.files import write_atomic
-from sla_runner.verdict_model import VERDICT_FORMAT, VERDICT_FORMAT_VERSION, Verdict
+from sla_runner.verdict import VERDICT_FORMAT, VERDICT_FORMAT_VERSION, Verdict
 
 
 def verdict_to_json(verdict: Verdict, *, secrets: frozenset[str] = frozenset()) -> str:

@@ -42,7 +42,7 @@ from pathlib import Path
 from sla_runner import numbers
 from sla_runner.redact import effective, masked
 from sla_runner.report.files import write_atomic
-from sla_runner.verdict_model import MetricSummary, Percentiles, ThresholdResult, Verdict
+from sla_runner.verdict import MetricSummary, Percentiles, ThresholdResult, Verdict
 
 _XML_ILLEGAL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
 _Clean = Callable[[str], str]  # redacts and drops characters XML cannot hold

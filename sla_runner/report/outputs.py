@@ -7,7 +7,7 @@ from pathlib import Path
 from sla_runner.errors import ReportError
 from sla_runner.report.json_report import write_json
 from sla_runner.report.junit import write_junit
-from sla_runner.verdict_model import Verdict
+from sla_runner.verdict import Verdict
 
 
 def write_reports(

@@ -79,6 +79,23 @@ def test_schema_prints_the_committed_schema(capsys: pytest.CaptureFixture[str]) 
     out = capsys.readouterr().out
     assert json.loads(out) == spec_json_schema()
     assert out == (ROOT / "schemas" / "sla-spec.schema.json").read_text(encoding="utf-8")
+    assert run(["schema", "spec"]) == 0
+    assert capsys.readouterr().out == out
+
+
+def test_schema_verdict_prints_the_committed_verdict_schema_and_nothing_else() -> None:
+    """The regenerate command of schemas/verdict.schema.json, as the README gives it: no
+    warning on stderr (``python -m`` of a module the package root imports warns)."""
+    done = subprocess.run(
+        [sys.executable, "-W", "error", "-m", "sla_runner", "schema", "verdict"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert (done.returncode, done.stderr) == (0, "")
+    assert done.stdout == (ROOT / "schemas" / "verdict.schema.json").read_text(encoding="utf-8")
 
 
 def test_help_lists_exit_codes(capsys: pytest.CaptureFixture[str]) -> None:

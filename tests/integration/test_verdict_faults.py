@@ -27,7 +27,7 @@ from sla_runner.plan import build_plan
 from sla_runner.report.console import print_summary
 from sla_runner.report.outputs import write_reports
 from sla_runner.spec.models import Spec
-from sla_runner.verdict_model import Verdict
+from sla_runner.verdict import Verdict
 from tests.conftest import ROOT, LiveServer
 from tests.faultkit import (
     Service,

@@ -10,7 +10,7 @@ from sla_runner import numbers
 from sla_runner.judge.verdicts import judge
 from sla_runner.metrics.recorder import Recorder
 from sla_runner.timeunits import NS_PER_S
-from sla_runner.verdict_model import ThresholdResult, Verdict
+from sla_runner.verdict import ThresholdResult, Verdict
 from tests.unit.verdict_data import SECRET, close, http, known_run, make_spec, recorder, run_info
 
 OPEN_STAGES = [{"name": "steady", "duration": "4s", "rate": "50/s"}]

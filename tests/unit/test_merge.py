@@ -13,7 +13,7 @@ from sla_runner.plan import Segment
 from sla_runner.report.json_report import write_json
 from sla_runner.spec.loader import LoadedSpec
 from sla_runner.spec.models import Spec
-from sla_runner.verdict_model import Verdict
+from sla_runner.verdict import Verdict
 from tests.unit.verdict_data import (
     SECRET,
     THRESHOLDS,

@@ -17,7 +17,7 @@ from sla_runner.metrics.recorder import Recorder
 from sla_runner.plan import Segment
 from sla_runner.report.json_report import write_json
 from sla_runner.timeunits import NS_PER_MS, NS_PER_S
-from sla_runner.verdict_model import Verdict
+from sla_runner.verdict import Verdict
 from tests.unit.verdict_data import close, http, make_spec, recorder, run_info
 
 RATE = "success_rate(http) > 99%"

@@ -18,7 +18,7 @@ from sla_runner.report.json_report import verdict_to_json
 from sla_runner.report.junit import verdict_to_junit
 from sla_runner.report.outputs import write_reports
 from sla_runner.timeunits import NS_PER_S
-from sla_runner.verdict_model import Verdict
+from sla_runner.verdict import Verdict
 from tests.reports import check_reports
 from tests.unit.verdict_data import (
     STATUSES,

@@ -10,7 +10,7 @@ from sla_runner.metrics.recording import Recording
 from sla_runner.plan import Segment, build_plan
 from sla_runner.spec.models import Spec
 from sla_runner.timeunits import NS_PER_MS, NS_PER_S
-from sla_runner.verdict_model import Verdict
+from sla_runner.verdict import Verdict
 
 SECRET = "s3cr3t-t0ken-value"
 STARTED_AT = 1_767_225_600.0  # 2026-01-01T00:00:00Z

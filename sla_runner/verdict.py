@@ -9,7 +9,6 @@ exactly, and the thresholds as the spec wrote them, so it can do so without the 
 from __future__ import annotations
 
 import json
-import sys
 from typing import Any, Final, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, computed_field, model_validator
@@ -261,7 +260,7 @@ SCHEMA_DIALECT = "https://json-schema.org/draft/2020-12/schema"
 def verdict_json_schema() -> dict[str, Any]:
     """The JSON Schema (draft 2020-12) of the verdict, as committed at schemas/verdict.schema.json.
 
-    Regenerate the committed copy with ``python -m sla_runner.verdict_model``.
+    Regenerate the committed copy with ``sla-runner schema verdict``.
     """
     body = Verdict.model_json_schema(by_alias=True, mode="serialization")
     return {
@@ -280,7 +279,3 @@ def verdict_json_schema() -> dict[str, Any]:
 def verdict_json_schema_text() -> str:
     """The schema as committed: 2-space indented JSON with a final newline."""
     return json.dumps(verdict_json_schema(), indent=2, ensure_ascii=False) + "\n"
-
-
-if __name__ == "__main__":
-    sys.stdout.write(verdict_json_schema_text())
