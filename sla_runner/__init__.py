@@ -22,18 +22,21 @@ from sla_runner.api import (
     write_reports,
 )
 from sla_runner.errors import (
+    PlanError,
     ReportError,
     RunError,
     SlaRunnerError,
     SpecError,
     SpecIssue,
     UsageError,
+    VerdictMismatchError,
 )
 from sla_runner.spec.models import Spec
 
 __all__ = [
     "LoadedSpec",
     "Plan",
+    "PlanError",
     "Recording",
     "ReportError",
     "RunError",
@@ -45,6 +48,7 @@ __all__ = [
     "SpecIssue",
     "UsageError",
     "Verdict",
+    "VerdictMismatchError",
     "__version__",
     "build_plan",
     "execute",

@@ -22,7 +22,7 @@ from fractions import Fraction
 from functools import cached_property, lru_cache
 from typing import Literal
 
-from sla_runner.errors import UsageError
+from sla_runner.errors import PlanError, UsageError
 from sla_runner.spec.models import Spec
 from sla_runner.spec.units import MAX_MIX_WHEEL, mix_counts
 from sla_runner.timeunits import NS_PER_S
@@ -219,7 +219,7 @@ def _mix_wheel(weights: tuple[float, ...]) -> tuple[int, ...]:
     counts = mix_counts(weights)
     total = sum(counts)
     if total > MAX_MIX_WHEEL:
-        raise UsageError(
+        raise PlanError(
             f"endpoints: the weights make a mix of {total:,} turns; "
             f"at most {MAX_MIX_WHEEL:,} are supported"
         )

@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from sla_runner.errors import UsageError
+from sla_runner.errors import PlanError, UsageError
 from sla_runner.plan import Plan, Segment, build_plan
 from sla_runner.spec.models import Spec
 from sla_runner.timeunits import NS_PER_S
@@ -224,6 +224,18 @@ def test_the_mix_is_exact_and_evenly_spread(
     for j, c in enumerate(counts):
         surplus = list(accumulate(len(wheel) * (e == j) - c for e in wheel))
         assert max(0, *surplus) - min(0, *surplus) < 2 * len(wheel)
+
+
+def test_a_mix_too_long_to_plan_is_a_plan_error() -> None:
+    """The spec refuses such weights; a spec built past validation meets the plan's own
+    bound, which says what it is: the plan cannot be built (exit 2), not a command line."""
+    spec = _spec(CLOSED)
+    heavy = spec.endpoints["a"].model_copy(update={"weight": 1_000_000})
+    unchecked = spec.model_copy(update={"endpoints": {**spec.endpoints, "a": heavy}})
+    with pytest.raises(PlanError, match="a mix of 1,000,001 turns") as info:
+        build_plan(unchecked)
+    assert not isinstance(info.value, UsageError)
+    assert info.value.exit_code == 2
 
 
 @pytest.mark.parametrize("text", ["0/2", "3/2", "1", "a/b", ""])
