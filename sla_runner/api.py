@@ -11,14 +11,14 @@ from __future__ import annotations
 import socket
 import time
 from collections.abc import Sequence
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from sla_runner._version import __version__
 from sla_runner.engine.execute import execute
 from sla_runner.engine.runner import Progress, RunControl
 from sla_runner.engine.transport import resolve_engine
-from sla_runner.errors import RunError
+from sla_runner.errors import EXIT_FAIL, EXIT_PASS, RunError
 from sla_runner.judge.merge import judge_merged
 from sla_runner.judge.verdicts import RunInfo, error_verdict, judge
 from sla_runner.metrics.recording import Recording
@@ -26,6 +26,7 @@ from sla_runner.plan import Plan, Segment, build_plan
 from sla_runner.redact import MASK, SECRET_QUERY_KEYS, redact, redact_url
 from sla_runner.report.json_report import read_verdict
 from sla_runner.report.outputs import write_reports
+from sla_runner.spec.diff import Change, diff_specs, version_note
 from sla_runner.spec.loader import LoadedSpec, load_spec, load_spec_text, parse_override_path
 from sla_runner.spec.models import Spec
 from sla_runner.verdict import Verdict
@@ -150,3 +151,25 @@ def merge_verdicts(
         runner_version=runner_version,
         allow_partial=allow_partial,
     )
+
+
+@dataclass(frozen=True)
+class SpecDiff:
+    """Two versions of a spec compared (``sla-runner diff``)."""
+
+    old: LoadedSpec
+    new: LoadedSpec
+    changes: tuple[Change, ...]
+    note: str | None  # a warning: the promises changed and sla_version did not
+
+    @property
+    def exit_code(self) -> int:
+        """1 when anything was loosened (a contract repository can require a review for
+        it), else 0."""
+        return EXIT_FAIL if any(c.kind == "loosened" for c in self.changes) else EXIT_PASS
+
+
+def compare_specs(old: LoadedSpec, new: LoadedSpec) -> SpecDiff:
+    """What changed from ``old`` to ``new``: tightened, loosened or changed."""
+    changes = diff_specs(old.spec, new.spec)
+    return SpecDiff(old, new, tuple(changes), version_note(old.spec, new.spec, changes))

@@ -115,6 +115,12 @@ class Plan:
         top = max(max(s.from_level, s.to_level) for s in self.stages)
         return self.segment.share(math.floor(top))
 
+    def peak_rate(self) -> Fraction:
+        """The most arrivals per second this segment carries at any time (open model)."""
+        if self.model != "open":
+            return Fraction(0)
+        return max(max(s.from_level, s.to_level) for s in self.stages) / self.segment.count
+
     def rate_at(self, t_ns: int) -> Fraction:
         """Arrivals per second this segment carries at ``t_ns`` (open model)."""
         if self.model != "open":
@@ -255,3 +261,20 @@ def build_plan(spec: Spec, segment: Segment = Segment()) -> Plan:
         mix=_mix_wheel(weights),
         segment=segment,
     )
+
+
+def connections_needed(spec: Spec, plan: Plan) -> int:
+    """Sockets the load may hold at once.
+
+    Closed model: per user one HTTP connection and one per channel. Open model: the
+    requests that can be in flight, ``max_in_flight`` at most, and no more than the peak
+    arrival rate times the longest a request may last (connect timeout plus its timeout),
+    so that a modest rate is not refused for the sake of a generous ``max_in_flight``.
+    """
+    if plan.model == "closed":
+        per_user = (1 if spec.endpoints else 0) + len(spec.channels)
+        return plan.peak_users() * per_user
+    timeouts = [ep.timeout or spec.target.timeout for ep in spec.endpoints.values()]
+    longest_s = max(t.seconds for t in [spec.target.timeout, *timeouts])
+    lasting = math.ceil(plan.peak_rate() * (longest_s + spec.target.connect_timeout.seconds)) + 1
+    return min(spec.load.max_in_flight, lasting)
