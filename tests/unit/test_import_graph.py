@@ -1,4 +1,6 @@
-"""The import graph of ``sla_runner``: no cycles, and nothing imports the package root.
+"""The import graph of ``sla_runner``: no cycles, nothing imports the package root, the
+judge and the verdict model import no later stage, leaves import only leaves, and only the
+CLI imports the CLI.
 
 The graph is read from the source, not from ``sys.modules``: every ``import`` and
 ``from … import`` of every module, at module level or deferred inside a function, relative
@@ -187,3 +189,33 @@ def test_nothing_imports_the_package_root() -> None:
     graph = import_graph(ROOT, PACKAGE)
     readers = sorted(name for name, targets in graph.items() if PACKAGE in targets)
     assert readers == [], readers
+
+
+def _reaches(graph: Graph, name: str, prefixes: tuple[str, ...]) -> list[str]:
+    return sorted(t for t in graph[name] if t.startswith(prefixes))
+
+
+def test_the_judge_and_the_verdict_import_no_later_stage() -> None:
+    """spec → plan → engine → metrics → judge → report → cli: the judge and the verdict
+    model never read the reports, the engine, the CLI or the library entry points."""
+    graph = import_graph(ROOT, PACKAGE)
+    later = ("sla_runner.report", "sla_runner.cli", "sla_runner.engine", "sla_runner.api")
+    judged = [n for n in graph if n.startswith("sla_runner.judge") or n == "sla_runner.verdict"]
+    assert judged, "no judge modules found"
+    assert {n: _reaches(graph, n, later) for n in judged} == {n: [] for n in judged}
+
+
+def test_leaves_import_only_leaves() -> None:
+    leaves = [
+        f"sla_runner.{name}" for name in ("_version", "errors", "numbers", "redact", "timeunits")
+    ]
+    graph = import_graph(ROOT, PACKAGE)
+    assert {n: sorted(graph[n] - set(leaves)) for n in leaves} == {n: [] for n in leaves}
+
+
+def test_only_the_cli_imports_the_cli() -> None:
+    graph = import_graph(ROOT, PACKAGE)
+    outside = [
+        n for n in graph if not n.startswith("sla_runner.cli") and n != "sla_runner.__main__"
+    ]
+    assert {n: _reaches(graph, n, ("sla_runner.cli",)) for n in outside} == {n: [] for n in outside}
