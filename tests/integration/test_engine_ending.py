@@ -21,7 +21,7 @@ from sla_runner.plan import Plan, build_plan
 from sla_runner.spec.models import Spec
 from sla_runner.timeunits import NS_PER_MS, NS_PER_S
 from tests.conftest import LiveServer
-from tests.faultkit import count, engine_spec
+from tests.support.faultkit import count, engine_spec
 
 pytestmark = pytest.mark.load
 

@@ -19,9 +19,9 @@ from sla_runner.report.json_report import (
     write_json,
 )
 from sla_runner.verdict import verdict_json_schema, verdict_json_schema_text
+from tests.support.paths import ROOT
 from tests.unit.verdict_data import SECRET, STATUSES, verdict_of
 
-ROOT = Path(__file__).resolve().parents[2]
 GOLDEN = Path(__file__).parent / "golden"
 UPDATE = os.environ.get("SLA_RUNNER_UPDATE_GOLDEN") == "1"
 SECRETS = frozenset({SECRET})

@@ -19,7 +19,7 @@ from sla_runner.report.junit import verdict_to_junit
 from sla_runner.report.outputs import write_reports
 from sla_runner.timeunits import NS_PER_S
 from sla_runner.verdict import Verdict
-from tests.reports import check_reports
+from tests.support.reports import check_reports
 from tests.unit.verdict_data import (
     STATUSES,
     close,
