@@ -3,9 +3,7 @@
 The public API is re-exported here; ``tests/unit/test_exported_members.py`` pins it.
 """
 
-__version__ = "0.1.0"
-
-# __version__ comes first: the modules imported below read it.
+from sla_runner._version import __version__
 from sla_runner.api import (
     LoadedSpec,
     Plan,
@@ -24,18 +22,21 @@ from sla_runner.api import (
     write_reports,
 )
 from sla_runner.errors import (
+    PlanError,
     ReportError,
     RunError,
     SlaRunnerError,
     SpecError,
     SpecIssue,
     UsageError,
+    VerdictMismatchError,
 )
 from sla_runner.spec.models import Spec
 
 __all__ = [
     "LoadedSpec",
     "Plan",
+    "PlanError",
     "Recording",
     "ReportError",
     "RunError",
@@ -47,6 +48,7 @@ __all__ = [
     "SpecIssue",
     "UsageError",
     "Verdict",
+    "VerdictMismatchError",
     "__version__",
     "build_plan",
     "execute",

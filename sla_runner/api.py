@@ -10,22 +10,26 @@ from __future__ import annotations
 
 import socket
 import time
-from dataclasses import replace
+from collections.abc import Sequence
+from dataclasses import dataclass, replace
+from pathlib import Path
 
-from sla_runner import __version__
+from sla_runner._version import __version__
 from sla_runner.engine.execute import execute
 from sla_runner.engine.runner import Progress, RunControl
 from sla_runner.engine.transport import resolve_engine
-from sla_runner.errors import RunError
-from sla_runner.merge import merge_verdicts
+from sla_runner.errors import EXIT_FAIL, EXIT_PASS, RunError
+from sla_runner.judge.merge import judge_merged
+from sla_runner.judge.verdicts import RunInfo, error_verdict, judge
 from sla_runner.metrics.recording import Recording
 from sla_runner.plan import Plan, Segment, build_plan
+from sla_runner.redact import MASK, SECRET_QUERY_KEYS, redact, redact_url
+from sla_runner.report.json_report import read_verdict
 from sla_runner.report.outputs import write_reports
-from sla_runner.report.redact import MASK, SECRET_QUERY_KEYS, redact, redact_url
+from sla_runner.spec.diff import Change, diff_specs, version_note
 from sla_runner.spec.loader import LoadedSpec, load_spec, load_spec_text, parse_override_path
 from sla_runner.spec.models import Spec
-from sla_runner.verdict import RunInfo, error_verdict, judge
-from sla_runner.verdict_model import Verdict
+from sla_runner.verdict import Verdict
 
 __all__ = [
     "LoadedSpec",
@@ -33,8 +37,10 @@ __all__ = [
     "Recording",
     "RunInfo",
     "Segment",
+    "SpecDiff",
     "Verdict",
     "build_plan",
+    "compare_specs",
     "execute",
     "judge",
     "load_spec",
@@ -128,3 +134,44 @@ def run_spec(
         message = redact(f"stopped early by {control.reason}", loaded.secrets)
         verdict = verdict.model_copy(update={"status": "fail", "message": message})
     return verdict
+
+
+def merge_verdicts(
+    paths: Sequence[Path | str],
+    spec: LoadedSpec | None = None,
+    *,
+    runner_version: str = __version__,
+    allow_partial: bool = False,
+) -> Verdict:
+    """Read the JSON verdicts at ``paths``, merge their recordings and judge the result
+    (:mod:`sla_runner.judge.merge` says how). A file that cannot be read or is not a
+    verdict is a ReportError. Without ``allow_partial``, a merge that lacks segments is
+    ``invalid``."""
+    return judge_merged(
+        [(Path(p), read_verdict(p)) for p in paths],
+        spec,
+        runner_version=runner_version,
+        allow_partial=allow_partial,
+    )
+
+
+@dataclass(frozen=True)
+class SpecDiff:
+    """Two versions of a spec compared (``sla-runner diff``)."""
+
+    old: LoadedSpec
+    new: LoadedSpec
+    changes: tuple[Change, ...]
+    note: str | None  # a warning: the promises changed and sla_version did not
+
+    @property
+    def exit_code(self) -> int:
+        """1 when anything was loosened (a contract repository can require a review for
+        it), else 0."""
+        return EXIT_FAIL if any(c.kind == "loosened" for c in self.changes) else EXIT_PASS
+
+
+def compare_specs(old: LoadedSpec, new: LoadedSpec) -> SpecDiff:
+    """What changed from ``old`` to ``new``: tightened, loosened or changed."""
+    changes = diff_specs(old.spec, new.spec)
+    return SpecDiff(old, new, tuple(changes), version_note(old.spec, new.spec, changes))

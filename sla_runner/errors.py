@@ -50,7 +50,26 @@ class SpecError(SlaRunnerError):
 
 
 class UsageError(SlaRunnerError):
-    """The command line is invalid."""
+    """The command line is invalid: an option, an argument or their combination (a
+    ``--segment`` that is not ``i/N``, ``--set`` without ``=``, one path for two reports).
+    Nothing was run. Only for what was typed: a spec, a plan or verdicts that cannot be
+    used have their own classes."""
+
+    exit_code = EXIT_USAGE
+
+
+class PlanError(SlaRunnerError):
+    """The spec's load cannot be built into a plan (e.g. endpoint weights whose mix would
+    not come round within the requests a plan can hold). Nothing was run."""
+
+    exit_code = EXIT_USAGE
+
+
+class VerdictMismatchError(SlaRunnerError):
+    """Verdicts that do not belong together cannot be merged: of another spec (or a
+    ``--spec`` that is not theirs), run with other ``--set`` overrides, split differently,
+    a segment twice, a whole run among segments, a verdict with no recording (a run that
+    was not carried out), recordings of other stages. Nothing was judged."""
 
     exit_code = EXIT_USAGE
 

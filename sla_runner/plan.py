@@ -22,11 +22,10 @@ from fractions import Fraction
 from functools import cached_property, lru_cache
 from typing import Literal
 
-from sla_runner.errors import UsageError
+from sla_runner.errors import PlanError, UsageError
 from sla_runner.spec.models import Spec
 from sla_runner.spec.units import MAX_MIX_WHEEL, mix_counts
-
-NS = 1_000_000_000
+from sla_runner.timeunits import NS_PER_S
 
 
 @dataclass(frozen=True)
@@ -116,6 +115,12 @@ class Plan:
         top = max(max(s.from_level, s.to_level) for s in self.stages)
         return self.segment.share(math.floor(top))
 
+    def peak_rate(self) -> Fraction:
+        """The most arrivals per second this segment carries at any time (open model)."""
+        if self.model != "open":
+            return Fraction(0)
+        return max(max(s.from_level, s.to_level) for s in self.stages) / self.segment.count
+
     def rate_at(self, t_ns: int) -> Fraction:
         """Arrivals per second this segment carries at ``t_ns`` (open model)."""
         if self.model != "open":
@@ -128,8 +133,8 @@ class Plan:
         for stage in self.stages:
             if t_ns <= stage.start_ns:
                 break
-            x = Fraction(min(t_ns, stage.end_ns) - stage.start_ns, NS)
-            d = Fraction(stage.duration_ns, NS)
+            x = Fraction(min(t_ns, stage.end_ns) - stage.start_ns, NS_PER_S)
+            d = Fraction(stage.duration_ns, NS_PER_S)
             slope = (stage.to_level - stage.from_level) / d
             total += stage.from_level * x + slope * x * x / 2
         return total
@@ -147,7 +152,9 @@ class Plan:
         rows = []
         done = Fraction(0)
         for stage in self.stages:
-            in_stage = (stage.from_level + stage.to_level) * Fraction(stage.duration_ns, NS) / 2
+            in_stage = (
+                (stage.from_level + stage.to_level) * Fraction(stage.duration_ns, NS_PER_S) / 2
+            )
             if in_stage > 0:
                 after = done + in_stage
                 a, b = float(stage.from_level), float(stage.to_level)
@@ -170,9 +177,9 @@ class Plan:
                 if a == b:
                     x_s = need / a
                 else:
-                    slope = (b - a) / (length / NS)
+                    slope = (b - a) / (length / NS_PER_S)
                     x_s = 2 * need / (a + math.sqrt(max(a * a + 2 * slope * need, 0.0)))
-                return start + min(max(round(x_s * NS), 0), length)
+                return start + min(max(round(x_s * NS_PER_S), 0), length)
         return None
 
     def segment_arrival(self, n: int) -> tuple[int, int] | None:
@@ -218,7 +225,7 @@ def _mix_wheel(weights: tuple[float, ...]) -> tuple[int, ...]:
     counts = mix_counts(weights)
     total = sum(counts)
     if total > MAX_MIX_WHEEL:
-        raise UsageError(
+        raise PlanError(
             f"endpoints: the weights make a mix of {total:,} turns; "
             f"at most {MAX_MIX_WHEEL:,} are supported"
         )
@@ -254,3 +261,20 @@ def build_plan(spec: Spec, segment: Segment = Segment()) -> Plan:
         mix=_mix_wheel(weights),
         segment=segment,
     )
+
+
+def connections_needed(spec: Spec, plan: Plan) -> int:
+    """Sockets the load may hold at once.
+
+    Closed model: per user one HTTP connection and one per channel. Open model: the
+    requests that can be in flight, ``max_in_flight`` at most, and no more than the peak
+    arrival rate times the longest a request may last (connect timeout plus its timeout),
+    so that a modest rate is not refused for the sake of a generous ``max_in_flight``.
+    """
+    if plan.model == "closed":
+        per_user = (1 if spec.endpoints else 0) + len(spec.channels)
+        return plan.peak_users() * per_user
+    timeouts = [ep.timeout or spec.target.timeout for ep in spec.endpoints.values()]
+    longest_s = max(t.seconds for t in [spec.target.timeout, *timeouts])
+    lasting = math.ceil(plan.peak_rate() * (longest_s + spec.target.connect_timeout.seconds)) + 1
+    return min(spec.load.max_in_flight, lasting)

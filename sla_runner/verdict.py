@@ -1,357 +1,281 @@
-"""The judge: Recording + thresholds → Verdict. Pure: no clock, no I/O.
+"""The verdict, format ``sla-runner/verdict`` version 1: frozen Pydantic models.
 
-Every threshold gets its observed value, margin, sample count and a status:
-
-``pass`` / ``fail``
-    the statistic held / did not hold its limit (severity ``fail``).
-``warn``
-    a ``severity: warn`` threshold that missed: reported, never fails the run.
-``no_data``
-    nothing to judge (an endpoint never called, a process never sampled): with severity
-    ``fail`` this fails the run — a threshold never passes vacuously.
-``skipped``
-    not judged, with the reason in its message: the run could not be carried out; a
-    segment's share of a load-size threshold; ``during`` a stage an aborted run never
-    reached; or a window an aborted run cut short, where the part measured cannot decide
-    it — see below.
-
-An aborted run (Ctrl-C, SIGTERM, ``--fail-fast``) is judged on what it measured, but a
-window it cut short is not a failure of the service. Latency, success and error rates and
-the service's memory and CPU are judged on the part that ran. The load's size (``users``,
-``count``, ``rate``) needs the whole window: it is ``skipped``, unless the part measured
-already decides it (a count or a maximum can only grow with more of the window, a minimum
-only shrink: ``count(http) < 1000`` observed at 1,500 has failed, ``users >= 10`` observed
-at 10 has held). A threshold with no samples in a cut-short window is ``skipped`` too.
-
-The verdict's status, and the exit code it maps to (:data:`EXIT_CODES`):
-``pass`` 0, ``fail`` 1, ``error`` 3 (could not run), ``aborted`` 3 (interrupted; all
-measured data kept and judged), ``invalid`` 4 (the generator could not deliver the load,
-or a merge lacks segments; see :mod:`sla_runner.validity`, which also says which failures
-still stand as ``fail`` in an invalid run). An aborted run is reported as aborted even
-when its figures are also invalid; the validity reasons are kept.
+The JSON verdict is ``Verdict.model_dump(mode="json", by_alias=True)``; its JSON Schema,
+committed at ``schemas/verdict.schema.json``, is :func:`verdict_json_schema`. A verdict
+carries the full recording (HDR-encoded, per stage), so ``sla-runner merge`` can re-judge
+exactly, and the thresholds as the spec wrote them, so it can do so without the spec.
 """
 
 from __future__ import annotations
 
-import re
-from collections import Counter
-from collections.abc import Sequence
-from dataclasses import dataclass
-from datetime import UTC, datetime
+import json
+from typing import Any, Final, Literal
 
-from sla_runner import display
-from sla_runner.findings import find
-from sla_runner.metrics.recording import LATENCY_METRICS, Recording
-from sla_runner.metrics.stats import NS_PER_S, observe
-from sla_runner.report.redact import redact, redact_data, redact_url
-from sla_runner.spec.models import Spec, ThresholdRule
-from sla_runner.summary import metrics_summary, timeline_models
-from sla_runner.validity import judge_validity, never_started, timers_kept, weigh
-from sla_runner.verdict_model import (
-    EXIT_CODES,
-    RunFacts,
-    SpecIdentity,
-    ThresholdResult,
-    ThresholdSpec,
-    ThresholdStatus,
-    Validity,
-    Verdict,
-    VerdictStatus,
+from pydantic import BaseModel, ConfigDict, Field, computed_field, model_validator
+
+from sla_runner.errors import EXIT_FAIL, EXIT_INVALID_RUN, EXIT_PASS, EXIT_RUN_ERROR
+
+# The format's name and version: the types the model checks, the constants readers compare
+# with (mypy holds each constant to its type).
+VerdictFormat = Literal["sla-runner/verdict"]
+VerdictFormatVersion = Literal[1]
+VERDICT_FORMAT: Final[VerdictFormat] = "sla-runner/verdict"
+VERDICT_FORMAT_VERSION: Final[VerdictFormatVersion] = 1
+
+VerdictStatus = Literal["pass", "fail", "invalid", "error", "aborted"]
+ThresholdStatus = Literal["pass", "fail", "warn", "skipped", "no_data"]
+
+EXIT_CODES: dict[str, int] = {
+    "pass": EXIT_PASS,
+    "fail": EXIT_FAIL,
+    "error": EXIT_RUN_ERROR,
+    "aborted": EXIT_RUN_ERROR,
+    "invalid": EXIT_INVALID_RUN,
+}
+
+EXIT_CODES_DOC = (
+    "Exit codes of sla-runner: 0 pass (warn thresholds may have missed); 1 fail (a threshold "
+    "of severity fail missed or had no data; in an invalid run, one whose failure no "
+    "generator causes: see thresholds[].trusted); 2 invalid spec or command line (nothing was "
+    "run; no verdict is written); 3 error (the run could not be carried out) or aborted "
+    "(interrupted; everything measured is kept); 4 invalid (the generator could not deliver "
+    "the planned load honestly, or a merge lacks segments; see validity.reasons)."
 )
-from sla_runner.windows import cut_short, not_reached
-
-__all__ = [
-    "EXIT_CODES",
-    "RunInfo",
-    "Verdict",
-    "error_verdict",
-    "judge",
-    "judge_rules",
-    "spec_identity",
-]
 
 
-@dataclass(frozen=True)
-class RunInfo:
-    """Facts about a run that the recording does not hold."""
+class _Model(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid", populate_by_name=True)
 
-    spec_path: str
-    spec_sha256: str
+
+class SpecIdentity(_Model):
+    name: str
+    sla_version: str
+    path: str = Field(description="the spec file as given on the command line")
+    sha256: str = Field(description="hex SHA-256 of the spec file's bytes")
+    owner: str | None = Field(None, description="the spec's owner, as written")
+    labels: dict[str, str] = Field(
+        default_factory=dict, description="the spec's free labels, as written"
+    )
+
+
+class RunFacts(_Model):
+    started_at: str | None = Field(
+        description="ISO 8601, UTC: when the load started, or, for a run that could not be "
+        "carried out, when it was attempted; null when not known"
+    )
+    finished_at: str | None
+    duration_s: float = Field(
+        description="the run, the drain after its load included; for a run that could not "
+        "be carried out, the time its attempt took"
+    )
     runner_version: str
     host: str
-    base_url: str
-    started_at: float | None = None  # Unix time; the recording's when None
-    finished_at: float | None = None
-    segment: str = "1/1"
-    engine: str | None = None  # the HTTP/1.1 transport: raw, aiohttp or httpx
-    warnings: tuple[str, ...] = ()  # e.g. "TLS verification is off"
-    error: str | None = None  # set when the run could not be carried out
-    overrides: tuple[tuple[str, str], ...] = ()  # --set KEY=VALUE, as the verdict shows them
-
-
-def spec_identity(spec: Spec, run: RunInfo) -> SpecIdentity:
-    return SpecIdentity(
-        name=spec.name,
-        sla_version=spec.sla_version,
-        path=run.spec_path,
-        sha256=run.spec_sha256,
-        owner=spec.owner,
-        labels=dict(spec.labels),
+    base_url: str = Field(description="the target, with secrets redacted")
+    segment: str = Field(
+        description="this process's share of the load, i/N; 'merged' for all N segments "
+        "merged; 'i+j/N' for a merge that lacks some (load-share thresholds are skipped)"
     )
-
-
-def judge(
-    spec: Spec, recording: Recording, run: RunInfo, *, secrets: frozenset[str] = frozenset()
-) -> Verdict:
-    """Judge one run of ``spec``. With ``run.error`` set, the verdict is an ``error`` one."""
-    if run.error is not None:
-        return error_verdict(spec, run, recording=recording, secrets=secrets)
-    return judge_rules(spec_identity(spec, run), spec.thresholds, recording, run, secrets=secrets)
-
-
-def judge_rules(
-    identity: SpecIdentity,
-    rules: Sequence[ThresholdRule],
-    recording: Recording,
-    run: RunInfo,
-    *,
-    secrets: frozenset[str] = frozenset(),
-    invalid_parts: Sequence[str] = (),
-    incomplete: Sequence[str] = (),
-    part_lags_ms: Sequence[float | None] = (),
-) -> Verdict:
-    """Judge ``rules`` on ``recording``; ``merge`` calls this with the rules a verdict stored,
-    the reasons any of the merged parts was invalid (``invalid_parts``), why the merge does
-    not cover the whole load (``incomplete``) and the parts' loop lags (``part_lags_ms``)."""
-    validity = judge_validity(recording, invalid_parts, incomplete=incomplete)
-    results = weigh(
-        [evaluate(rule, recording) for rule in rules],
-        rules,
-        recording,
-        validity,
-        timers=timers_kept(recording, part_lags_ms),
-        complete=not incomplete,
+    overrides: dict[str, str] = Field(
+        default_factory=dict,
+        description="the --set KEY=VALUE overrides the run was made with (the spec's sha256 "
+        "is of the file as written); header values and secrets masked",
     )
-    status = _status(recording, validity, results)
-    message = _standing_message(results) if status == "fail" and not validity.valid else None
-    findings: list[str] = []
-    if status in ("fail", "invalid") or (status == "aborted" and _missed(results)):
-        findings = find(recording, results)
-    notes = [*recording.notes, *unjudged_failures(recording, rules)]
-    return Verdict(
-        status=status,
-        message=message,
-        spec=identity,
-        run=_run_facts(run, recording, secrets),
-        thresholds=results,
-        findings=[redact(f, secrets) for f in findings],
-        validity=validity,
-        metrics=metrics_summary(recording),
-        stages=list(recording.stage_names),
-        timeline=timeline_models(recording),
-        notes=[redact(n, secrets) for n in notes],
-        spec_thresholds=[_as_written(rule) for rule in rules],
-        recording=redact_data(recording.to_dict(), secrets),
+    engine: str | None = Field(
+        default=None,
+        description="the HTTP/1.1 transport that sent the requests: raw, aiohttp or httpx "
+        "(endpoints with http2 always go through httpx); a merged verdict lists those of "
+        "its parts; null when not recorded",
     )
+    warnings: list[str] = Field(default_factory=list)
 
 
-def unjudged_failures(recording: Recording, rules: Sequence[ThresholdRule]) -> list[str]:
-    """A note for failures no threshold judges: a run whose every request got a 404 would
-    otherwise pass on its (fast) latencies alone, and say nothing of it."""
-    judged = {
-        (r.expr.metric, r.expr.scope)
-        for r in rules
-        if r.expr.stat in ("success_rate", "error_rate")
-    }
-    notes: list[str] = []
-    for metric in LATENCY_METRICS:
-        if (metric, None) in judged:
-            continue
-        count, kinds = 0, Counter[str]()
-        for (m, scope, _stage), series in recording.series.items():
-            if m == metric and (metric, scope) not in judged:
-                count += series.count
-                kinds.update({k: n for k, n in series.outcomes.items() if k != "ok"})
-        failed = sum(kinds.values())
-        if failed:
-            top = ", ".join(f"{kind} {display.count(n)}" for kind, n in kinds.most_common(3))
-            notes.append(
-                f"{display.count(failed)} of {display.count(count)} {metric} operations failed "
-                f"({top}) and no threshold judges them: add success_rate({metric}) > ..."
-            )
-    return notes
+class ThresholdSpec(_Model):
+    """A threshold as the spec wrote it: enough to judge it again."""
+
+    expr: str
+    during: str | None = None
+    severity: Literal["fail", "warn"] = "fail"
+    description: str | None = None
 
 
-def error_verdict(
-    spec: Spec,
-    run: RunInfo,
-    *,
-    recording: Recording | None = None,
-    secrets: frozenset[str] = frozenset(),
-) -> Verdict:
-    """A verdict for a run that could not be carried out: status ``error``, every threshold
-    ``skipped`` with the reason, the validity saying that the run never started, and the
-    time it was attempted (``run.started_at``)."""
-    message = redact(run.error or "the run could not be carried out", secrets)
-    results = [
-        ThresholdResult(
-            expr=rule.expr.text,
-            metric=rule.expr.metric,
-            scope=rule.expr.scope,
-            stat=rule.expr.stat,
-            op=rule.expr.op,
-            limit=rule.expr.limit,
-            unit=rule.expr.unit,
-            observed=None,
-            margin=None,
-            margin_pct=None,
-            samples=0,
-            during=rule.during,
-            window_s=0.0,
-            severity=rule.severity,
-            passed=None,
-            status="skipped",
-            message=f"{rule.expr.text}: skipped: the run could not be carried out: {message}",
-            description=rule.description,
-            trusted=True,
-        )
-        for rule in spec.thresholds
-    ]
-    return Verdict(
-        status="error",
-        message=message,
-        spec=spec_identity(spec, run),
-        run=_run_facts(run, recording, secrets),
-        thresholds=results,
-        validity=never_started(message)
-        if recording is None
-        else judge_validity(recording, [f"the run could not be carried out: {message}"]),
-        metrics=metrics_summary(recording) if recording else {},
-        stages=[s.name or f"stage-{i + 1}" for i, s in enumerate(spec.load.stages)],
-        timeline=timeline_models(recording) if recording else [],
-        notes=[redact(n, secrets) for n in recording.notes] if recording else [],
-        spec_thresholds=[_as_written(rule) for rule in spec.thresholds],
-        recording=redact_data(recording.to_dict(), secrets) if recording else None,
+class ThresholdResult(_Model):
+    expr: str = Field(description="the expression as written")
+    metric: str
+    scope: str | None = Field(description="endpoint or channel; null for the whole metric")
+    stat: str
+    op: Literal["<", "<=", ">", ">="]
+    limit: float = Field(description="in unit")
+    unit: Literal["ms", "B", "%", "/s", ""]
+    observed: float | None = Field(description="in unit; null when there was nothing to judge")
+    margin: float | None = Field(
+        description="how far inside the limit (positive) or outside it (negative), in unit"
     )
-
-
-def evaluate(rule: ThresholdRule, recording: Recording) -> ThresholdResult:
-    """One threshold on one recording."""
-    t = rule.expr
-    label = re.split(r"[<>]", t.text, maxsplit=1)[0].strip()
-    stage: int | None = None
-    reason: str | None = None
-    if rule.during is not None:
-        if rule.during in recording.stage_names:
-            stage = recording.stage_index(rule.during)
-        else:
-            reason = f"the recording has no stage named {rule.during!r}"
-    window_s = display.stored(recording.window_ns(stage) / NS_PER_S, "s") if reason is None else 0
-    observed: float | None = None
-    samples = 0
-    skip = not_reached(rule, recording, stage) if reason is None else None
-    if skip is None and reason is None:
-        obs = observe(recording, t, stage)
-        observed, samples, reason = obs.value, obs.samples, obs.reason
-        skip = cut_short(rule, recording, stage, observed)
+    margin_pct: float | None = Field(description="margin as a percentage of the limit")
+    samples: int = Field(description="samples the statistic was computed on")
+    during: str | None = Field(description="the stage judged; null for the whole run")
+    window_s: float = Field(
+        description="duration of the judged window: its during stage or the run, as far as "
+        "it ran (an aborted run's windows end at its stop)"
+    )
+    severity: Literal["fail", "warn"]
+    passed: bool | None = Field(description="whether the threshold held; null when not evaluated")
     status: ThresholdStatus
-    margin = margin_pct = None
-    if skip is not None:
-        status, message, observed, samples = "skipped", f"{t.text}: skipped: {skip}", None, 0
-    elif observed is None:
-        status, message = "no_data", f"{label}: {reason}"
-    else:
-        raw = t.limit - observed if t.op in ("<", "<=") else observed - t.limit
-        observed, digits = display.stored_against(observed, t.unit, t.holds)
-        margin = round(raw, digits)
-        margin_pct = round(100 * raw / t.limit, display.DIGITS["%"]) if t.limit else None
-        held = t.holds(observed)
-        status = "pass" if held else ("fail" if rule.severity == "fail" else "warn")
-        message = (
-            f"{label} = {display.observed(observed, t.limit, t.unit)}, limit {t.op} "
-            f"{display.value(t.limit, t.unit)} (n={display.count(samples)})"
-        )
-    if rule.during is not None and status != "skipped":
-        message += f" during {rule.during}"
-    return ThresholdResult(
-        expr=t.text,
-        metric=t.metric,
-        scope=t.scope,
-        stat=t.stat,
-        op=t.op,
-        limit=t.limit,
-        unit=t.unit,
-        observed=observed,
-        margin=margin,
-        margin_pct=margin_pct,
-        samples=samples,
-        during=rule.during,
-        window_s=window_s,
-        severity=rule.severity,
-        passed=None if status == "skipped" else status == "pass",
-        status=status,
-        message=message,
-        description=rule.description,
+    message: str
+    description: str | None = None
+    trusted: bool | None = Field(
+        None,
+        description="whether the result is a fact about the service: false in an invalid run "
+        "for every result a generator that could not keep up may have changed (all but a "
+        "success_rate/error_rate failure the service's own answers make on their own; see "
+        "sla_runner.judge.validity); such a standing failure makes the verdict fail, not invalid. "
+        "True in a valid run; null in verdicts written before it was recorded",
     )
 
 
-def _missed(results: list[ThresholdResult]) -> bool:
-    return any(r.severity == "fail" and r.passed is False for r in results)
+class Percentiles(_Model):
+    min: float
+    mean: float
+    p50: float
+    p90: float
+    p95: float
+    p99: float
+    p99_9: float = Field(alias="p99.9")
+    max: float
 
 
-def _status(
-    recording: Recording, validity: Validity, results: list[ThresholdResult]
-) -> VerdictStatus:
-    if recording.aborted:
-        return "aborted"
-    if not validity.valid:  # only a failure that stands is judged (see sla_runner.validity)
-        return "fail" if _missed([r for r in results if r.trusted]) else "invalid"
-    return "fail" if _missed(results) else "pass"
+class MetricSummary(_Model):
+    """One metric (``http``), endpoint (``http.list-items``), channel or gauge."""
+
+    count: int = Field(description="requests, round trips, connects, or samples of a gauge")
+    errors: dict[str, int] = Field(
+        default_factory=dict, description="outcomes other than ok, by kind"
+    )
+    rate: float | None = Field(None, description="per second over the run")
+    latency_ms: Percentiles | None = None
+    values: Percentiles | None = Field(None, description="gauges and users, in unit")
+    unit: str | None = None
+    hdr: str | None = Field(None, description="HdrHistogram compressed encoding (µs, KiB, 1/100 %)")
 
 
-def _standing_message(results: list[ThresholdResult]) -> str:
-    standing = [r.expr for r in results if r.trusted and r.severity == "fail" and r.passed is False]
-    return (
-        "the run is invalid (see validity.reasons), but "
-        + ", ".join(standing)
-        + " failed on the service's own answers, which no generator causes"
+class Validity(_Model):
+    valid: bool = Field(
+        description="false when the figures cannot judge the service: the generator could "
+        "not deliver the load, a merge lacks segments, or the run never started"
+    )
+    reasons: list[str] = Field(default_factory=list)
+    planned: int | None = Field(
+        None,
+        description="open model: arrivals planned up to the end of the run; null for the "
+        "closed model (virtual users plan no arrivals) and for a run that never started",
+    )
+    dropped: int = 0
+    late: int = 0
+    backoffs: int = Field(
+        0,
+        description="closed model: pauses users made before their next request after a "
+        "refused or reset connection (10 ms doubling up to the think time, or 1 s)",
+    )
+    generator_cpu_p90: float | None = Field(None, description="percent of one core")
+    generator_cpu_max: float | None = None
+    loop_lag_p99_ms: float | None = None
+    bounds: dict[str, float] = Field(default_factory=dict, description="the bounds applied")
+
+
+class TimelineRow(_Model):
+    second: int
+    stage: int
+    users: int
+    requests: int
+    errors: int
+    ws_round_trips: int
+    p50_ms: float | None
+    p95_ms: float | None
+    p99_ms: float | None
+    rss_bytes: int | None
+    cpu_pct: float | None
+    dropped: int
+    late: int
+
+
+class Verdict(_Model):
+    """The outcome of judging one run (or several merged) of one spec."""
+
+    format: VerdictFormat = VERDICT_FORMAT
+    format_version: VerdictFormatVersion = VERDICT_FORMAT_VERSION
+    status: VerdictStatus
+    message: str | None = Field(
+        None,
+        description="why the status is what the thresholds alone do not say: why the run "
+        "could not be carried out, why it stopped early, or why it fails although invalid",
+    )
+    spec: SpecIdentity
+    run: RunFacts
+    thresholds: list[ThresholdResult] = Field(default_factory=list)
+    findings: list[str] = Field(default_factory=list)
+    validity: Validity
+    metrics: dict[str, MetricSummary] = Field(default_factory=dict)
+    stages: list[str] = Field(default_factory=list)
+    timeline: list[TimelineRow] = Field(default_factory=list)
+    notes: list[str] = Field(default_factory=list)
+    spec_thresholds: list[ThresholdSpec] = Field(
+        default_factory=list, description="the spec's thresholds as written, for re-judging"
+    )
+    recording: dict[str, Any] | None = Field(
+        None, description="everything measured (sla_runner Recording, HDR-encoded, per stage)"
     )
 
+    @model_validator(mode="before")
+    @classmethod
+    def _drop_exit_code(cls, data: Any) -> Any:
+        """``exit_code`` is written for readers; it follows from ``status`` when read."""
+        if isinstance(data, dict) and "exit_code" in data:
+            data = {k: v for k, v in data.items() if k != "exit_code"}
+        return data
 
-def _as_written(rule: ThresholdRule) -> ThresholdSpec:
-    return ThresholdSpec(
-        expr=rule.expr.text,
-        during=rule.during,
-        severity=rule.severity,
-        description=rule.description,
+    @computed_field(  # type: ignore[prop-decorator]
+        description="the exit code sla-runner gave for this verdict (see status)"
     )
+    @property
+    def exit_code(self) -> int:
+        return EXIT_CODES[self.status]
+
+    def untrusted(self, t: ThresholdResult) -> bool:
+        """Whether result ``t`` of this verdict is not a fact about the service (an invalid
+        run's; in verdicts written before ``trusted`` was recorded, every result of an
+        invalid one)."""
+        if t.trusted is None:
+            return self.status == "invalid"
+        return not t.trusted
+
+    @property
+    def failed(self) -> list[ThresholdResult]:
+        """Thresholds of severity fail that did not hold."""
+        return [t for t in self.thresholds if t.severity == "fail" and t.passed is False]
 
 
-def _iso(t: float | None) -> str | None:
-    if not t:
-        return None
-    return datetime.fromtimestamp(t, UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+VERDICT_SCHEMA_ID = "urn:sla-runner:schema:verdict:v1"
+SCHEMA_DIALECT = "https://json-schema.org/draft/2020-12/schema"
 
 
-def _run_facts(run: RunInfo, recording: Recording | None, secrets: frozenset[str]) -> RunFacts:
-    started = run.started_at if run.started_at is not None else None
-    finished = run.finished_at if run.finished_at is not None else None
-    if recording is not None:
-        started = started or recording.started_at or None
-        finished = finished or recording.finished_at or None
-    if recording is not None and recording.elapsed_ns > 0:
-        duration_s = recording.elapsed_ns / NS_PER_S
-    else:  # a run that never started: the time its attempt took
-        duration_s = max((finished or 0.0) - (started or 0.0), 0.0) if started else 0.0
-    return RunFacts(
-        started_at=_iso(started),
-        finished_at=_iso(finished),
-        duration_s=display.stored(duration_s, "s"),
-        runner_version=run.runner_version,
-        host=redact(run.host, secrets),
-        base_url=redact(redact_url(run.base_url), secrets),
-        segment=recording.segment if recording is not None else run.segment,
-        engine=run.engine,
-        warnings=[redact(w, secrets) for w in run.warnings],
-        overrides={key: redact(value, secrets) for key, value in run.overrides},
-    )
+def verdict_json_schema() -> dict[str, Any]:
+    """The JSON Schema (draft 2020-12) of the verdict, as committed at schemas/verdict.schema.json.
+
+    Regenerate the committed copy with ``sla-runner schema verdict``.
+    """
+    body = Verdict.model_json_schema(by_alias=True, mode="serialization")
+    return {
+        "$schema": SCHEMA_DIALECT,
+        "$id": VERDICT_SCHEMA_ID,
+        "title": "sla-runner verdict",
+        "description": (
+            f"The JSON verdict sla-runner writes with --json, format {VERDICT_FORMAT} version "
+            f"{VERDICT_FORMAT_VERSION}. status is one of pass, fail, invalid, error, aborted. "
+            + EXIT_CODES_DOC
+        ),
+        **{k: v for k, v in body.items() if k not in ("title", "description")},
+    }
+
+
+def verdict_json_schema_text() -> str:
+    """The schema as committed: 2-space indented JSON with a final newline."""
+    return json.dumps(verdict_json_schema(), indent=2, ensure_ascii=False) + "\n"

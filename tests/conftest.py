@@ -1,8 +1,8 @@
 """Shared fixtures: real local servers in their own processes, bound to 127.0.0.1:0.
 
-- ``test_server``: the purpose-built server of :mod:`tests.servers` (behaviours and faults
-  by path, exact server-side counts), with a TLS port and an HTTP/2 port (TLS, ALPN ``h2``)
-  when ``openssl`` is installed.
+- ``test_server``: the purpose-built server of :mod:`tests.support.servers` (behaviours and
+  faults by path, exact server-side counts), with a TLS port and an HTTP/2 port (TLS, ALPN
+  ``h2``) when ``openssl`` is installed.
 - ``demo_service``: the embedded demo service, run as ``python -m sla_runner.demo``.
 
 Both start once per test session and stop at its end; each is a child process whose
@@ -24,7 +24,8 @@ from pathlib import Path
 
 import pytest
 
-ROOT = Path(__file__).resolve().parent.parent
+from tests.support.paths import ROOT
+
 START_TIMEOUT_S = 15.0
 
 
@@ -125,7 +126,7 @@ def _self_signed(directory: Path) -> tuple[Path, Path] | None:
 
 @pytest.fixture(scope="session")
 def test_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
-    argv = ["-m", "tests.servers"]
+    argv = ["-m", "tests.support.servers"]
     pair = _self_signed(tmp_path_factory.mktemp("tls"))
     if pair is not None:
         argv += ["--tls-cert", str(pair[0]), "--tls-key", str(pair[1])]

@@ -6,6 +6,7 @@ samples them as it would any service, and the generator does not share a GIL wit
 
 from __future__ import annotations
 
+import os
 import re
 import subprocess
 import sys
@@ -14,6 +15,7 @@ from pathlib import Path
 from types import TracebackType
 
 from sla_runner.errors import RunError, UsageError
+from sla_runner.spec.loader import LoadedSpec, load_spec
 from sla_runner.spec.models import Spec
 
 STARTUP_TIMEOUT_S = 15.0
@@ -138,3 +140,36 @@ def aim_at_demo(spec: Spec, url: str, port: int) -> dict[str, str]:
         if process is not None and getattr(process, key) is not None:
             aim[f"target.process.{key}"] = "null"
     return aim
+
+
+PREVIEW_URL = "http://127.0.0.1:8765"
+"""DEMO_URL while the spec is checked, before the service starts: its default port."""
+
+
+def report_paths(directory: Path) -> tuple[Path, Path]:
+    """Where ``demo --reports DIR`` writes the JUnit XML and the JSON verdict."""
+    return directory / "junit.xml", directory / "verdict.json"
+
+
+def load_preview(path: Path, overrides: dict[str, str], *, other: bool) -> LoadedSpec:
+    """The spec loaded before any service starts, so that its errors come first; another
+    spec than the demo's (``demo --spec``) is also checked to be aimable (UsageError)."""
+    env = {**os.environ, "DEMO_URL": PREVIEW_URL}
+    loaded = load_spec(path, env=env, overrides=overrides)
+    if other:
+        check_aimable(loaded.spec, overrides)
+    return loaded
+
+
+def load_aimed(
+    preview: LoadedSpec, demo: DemoService, overrides: dict[str, str], *, other: bool
+) -> tuple[LoadedSpec, dict[str, str]]:
+    """The spec aimed at the running ``demo`` service, and the overrides its verdict
+    records: another spec is aimed by overrides (:func:`aim_at_demo`), recorded as ``--set``
+    ones are; the demo spec reads DEMO_URL, and the service's port is not a change."""
+    env = {**os.environ, "DEMO_URL": demo.url}
+    if other:
+        recorded = {**aim_at_demo(preview.spec, demo.url, demo.port), **overrides}
+        return load_spec(preview.path, env=env, overrides=recorded), recorded
+    where = {"target.process.port": str(demo.port)}
+    return load_spec(preview.path, env=env, overrides={**where, **overrides}), overrides

@@ -9,11 +9,11 @@ from importlib.util import find_spec
 
 import anyio
 
-from sla_runner.engine.preflight import check_target, connections_needed, ensure_descriptors
+from sla_runner.engine.preflight import check_target, ensure_descriptors
 from sla_runner.engine.runner import Engine, Progress, RunControl
 from sla_runner.errors import RunError
 from sla_runner.metrics.recording import Recording
-from sla_runner.plan import Plan
+from sla_runner.plan import Plan, connections_needed
 from sla_runner.spec.models import Spec
 
 

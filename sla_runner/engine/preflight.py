@@ -11,7 +11,6 @@ peak load.
 from __future__ import annotations
 
 import asyncio
-import math
 import os
 import resource
 import socket
@@ -23,7 +22,6 @@ from websockets.exceptions import InvalidHandshake, InvalidMessage, InvalidStatu
 from sla_runner.engine.ws import RedirectBlockedError, WsChannel, compile_channel, opener
 from sla_runner.engine.ws import tls_context as make_tls_context
 from sla_runner.errors import RunError
-from sla_runner.plan import Plan
 from sla_runner.spec.models import Spec
 
 FD_RESERVE = 64  # files, sockets and pipes the runner needs besides the load
@@ -148,24 +146,6 @@ def _phrase(text: str) -> str:
 def _shown(url: str) -> str:
     parts = urlsplit(url)
     return parts._replace(netloc=parts.netloc.rpartition("@")[2]).geturl()
-
-
-def connections_needed(spec: Spec, plan: Plan) -> int:
-    """Sockets the load may hold at once.
-
-    Closed model: per user one HTTP connection and one per channel. Open model: the
-    requests that can be in flight, ``max_in_flight`` at most, and no more than the peak
-    arrival rate times the longest a request may last (connect timeout plus its timeout),
-    so that a modest rate is not refused for the sake of a generous ``max_in_flight``.
-    """
-    if plan.model == "closed":
-        per_user = (1 if spec.endpoints else 0) + len(spec.channels)
-        return plan.peak_users() * per_user
-    peak_rate = max(max(s.from_level, s.to_level) for s in plan.stages) / plan.segment.count
-    timeouts = [ep.timeout or spec.target.timeout for ep in spec.endpoints.values()]
-    longest_s = max(t.seconds for t in [spec.target.timeout, *timeouts])
-    lasting = math.ceil(peak_rate * (longest_s + spec.target.connect_timeout.seconds)) + 1
-    return min(spec.load.max_in_flight, lasting)
 
 
 def ensure_descriptors(needed: int) -> None:

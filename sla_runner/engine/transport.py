@@ -23,7 +23,7 @@ from enum import StrEnum
 from typing import Protocol
 from urllib.parse import unquote, urlencode, urljoin, urlsplit, urlunsplit
 
-from sla_runner import __version__
+from sla_runner._version import __version__
 from sla_runner.spec.models import Endpoint, Target
 
 StatusCheck = Callable[[int], bool] | frozenset[int] | None

@@ -15,8 +15,7 @@ from hdrh.histogram import HdrHistogram
 from sla_runner.metrics.histogram import LATENCY_HIGHEST_US, gauge_histogram, value_at_percentile
 from sla_runner.metrics.recording import GeneratorStats, Recording, Series, TimelineRow
 from sla_runner.plan import Plan
-
-NS_PER_S = 1_000_000_000
+from sla_runner.timeunits import NS_PER_S, NS_PER_US, US_PER_MS
 
 
 def _second_histogram() -> HdrHistogram:
@@ -70,7 +69,7 @@ class Recorder:
             self._totals[1] += 1
             row.errors += 1
         if latency_ns is not None:
-            us = min(max(latency_ns // 1000, 1), LATENCY_HIGHEST_US)
+            us = min(max(latency_ns // NS_PER_US, 1), LATENCY_HIGHEST_US)
             series.latency_us.record_value(us)
             if metric == "http":
                 self._row_hist.record_value(us)
@@ -104,11 +103,13 @@ class Recorder:
         self.generator.cpu_pct.record_value(max(round(pct * 100), 0))
 
     def loop_lag(self, lag_ns: int) -> None:
-        self.generator.loop_lag_us.record_value(min(max(lag_ns // 1000, 1), LATENCY_HIGHEST_US))
+        self.generator.loop_lag_us.record_value(
+            min(max(lag_ns // NS_PER_US, 1), LATENCY_HIGHEST_US)
+        )
 
     def send_lateness(self, lateness_ns: int, t_ns: int, *, late: bool) -> None:
         self.generator.send_lateness_us.record_value(
-            min(max(lateness_ns // 1000, 1), LATENCY_HIGHEST_US)
+            min(max(lateness_ns // NS_PER_US, 1), LATENCY_HIGHEST_US)
         )
         if late:
             self.generator.late += 1
@@ -146,9 +147,9 @@ class Recorder:
     def _close_row(self) -> None:
         row, hist = self._row, self._row_hist
         if hist.get_total_count():
-            row.p50_ms = value_at_percentile(hist, 50) / 1000
-            row.p95_ms = value_at_percentile(hist, 95) / 1000
-            row.p99_ms = value_at_percentile(hist, 99) / 1000
+            row.p50_ms = value_at_percentile(hist, 50) / US_PER_MS
+            row.p95_ms = value_at_percentile(hist, 95) / US_PER_MS
+            row.p99_ms = value_at_percentile(hist, 99) / US_PER_MS
             hist.reset()
         self._timeline.append(row)
 

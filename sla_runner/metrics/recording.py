@@ -23,9 +23,9 @@ from sla_runner.metrics.histogram import (
     gauge_histogram,
     latency_histogram,
 )
+from sla_runner.timeunits import NS_PER_S
 
 RECORDING_FORMAT = 1
-LATENCY_METRICS = ("http", "ws", "ws_connect")
 GAUGES = ("process.rss", "process.cpu")
 # Gauge storage units: rss in KiB, cpu in hundredths of a percent.
 GAUGE_SCALE = {"process.rss": 1024, "process.cpu": 0.01}
@@ -139,7 +139,7 @@ class Recording:
         return [
             r
             for r in self.timeline
-            if r.second * 1_000_000_000 < end and (stage is None or r.stage == stage)
+            if r.second * NS_PER_S < end and (stage is None or r.stage == stage)
         ]
 
     def window_ns(self, stage: int | None) -> int:
@@ -161,7 +161,7 @@ class Recording:
     def describe_stages(self) -> str:
         """``warm 10s, steady 1m``: each stage's name and planned duration."""
         return ", ".join(
-            f"{name} {ns / 1e9:g}s"
+            f"{name} {ns / NS_PER_S:g}s"
             for name, ns in zip(self.stage_names, self.stage_durations_ns, strict=True)
         )
 

@@ -23,9 +23,8 @@ from hdrh.histogram import HdrHistogram
 from sla_runner.metrics.histogram import gauge_histogram, merged, value_at_percentile
 from sla_runner.metrics.recording import GAUGE_SCALE, Recording, Series, TimelineRow
 from sla_runner.spec.thresholds import LATENCY_METRICS, Threshold
+from sla_runner.timeunits import NS_PER_S, US_PER_MS
 
-NS_PER_S = 1_000_000_000
-US_PER_MS = 1000
 # Percentiles shown in every metric summary (the JSON's latency_ms and the JUnit tables).
 SUMMARY_PERCENTILES: tuple[tuple[str, float], ...] = (
     ("p50", 50.0),

@@ -19,9 +19,9 @@ from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
-from sla_runner import display
-from sla_runner.report.redact import effective, masked
-from sla_runner.verdict_model import ThresholdResult, Verdict
+from sla_runner import numbers
+from sla_runner.redact import effective, masked
+from sla_runner.verdict import ThresholdResult, Verdict
 
 PLAIN_WIDTH = 120
 _LABELS = {
@@ -82,7 +82,7 @@ def print_summary(
     if backoffs:
         console.print(
             text(
-                f"users backed off {display.count(backoffs)} time{'s' if backoffs != 1 else ''} "
+                f"users backed off {numbers.count(backoffs)} time{'s' if backoffs != 1 else ''} "
                 "after a refused or reset connection"
             ),
             soft_wrap=plain,
@@ -165,13 +165,13 @@ def _thresholds_table(verdict: Verdict, table_box: box.Box, text: _TextFn) -> Ta
         table.add_column(name, justify=justify)  # type: ignore[arg-type]
     for t in verdict.thresholds:
         label, style = _LABELS["invalid" if _invalid(verdict, t) else t.status]
-        observed = "-" if t.observed is None else display.observed(t.observed, t.limit, t.unit)
+        observed = "-" if t.observed is None else numbers.observed(t.observed, t.limit, t.unit)
         table.add_row(
             text(t.expr + (" (warn)" if t.severity == "warn" else "")),
             text(t.during or "run"),
             text(observed),
-            text(f"{t.op} {display.value(t.limit, t.unit)}"),
-            text(display.count(t.samples)),
+            text(f"{t.op} {numbers.value(t.limit, t.unit)}"),
+            text(numbers.count(t.samples)),
             text(label, style),
         )
     return table
@@ -195,13 +195,13 @@ def _metrics_table(verdict: Verdict, table_box: box.Box, text: _TextFn) -> Table
         table.add_column(name, justify="right")
     for name, m in rows:
         lat = m.latency_ms
-        cells = [display.number(v) for v in (lat.p50, lat.p95, lat.p99, lat.max)] if lat else []
+        cells = [numbers.number(v) for v in (lat.p50, lat.p95, lat.p99, lat.max)] if lat else []
         errors = sum(m.errors.values())
         table.add_row(
             text(name, "bold" if "." not in name else ""),
-            text(display.count(m.count)),
-            text(display.number(m.rate) if m.rate is not None else "-"),
-            text(display.count(errors), "red" if errors else ""),
+            text(numbers.count(m.count)),
+            text(numbers.number(m.rate) if m.rate is not None else "-"),
+            text(numbers.count(errors), "red" if errors else ""),
             *(text(c) for c in cells or ["-"] * 4),
         )
     return table
@@ -211,13 +211,13 @@ def _gauges_line(verdict: Verdict) -> str:
     parts = []
     rss = verdict.metrics.get("process.rss")
     if rss is not None and rss.values is not None:
-        parts.append(f"service memory max {display.size(rss.values.max)}")
+        parts.append(f"service memory max {numbers.size(rss.values.max)}")
     cpu = verdict.metrics.get("process.cpu")
     if cpu is not None and cpu.values is not None:
-        parts.append(f"service CPU p95 {display.number(cpu.values.p95)}%")
+        parts.append(f"service CPU p95 {numbers.number(cpu.values.p95)}%")
     users = verdict.metrics.get("users")
     if users is not None and users.values is not None:
-        parts.append(f"users held max {display.number(users.values.max)}")
+        parts.append(f"users held max {numbers.number(users.values.max)}")
     return "; ".join(parts)
 
 

@@ -16,9 +16,9 @@ from typing import Any
 from pydantic import ValidationError
 
 from sla_runner.errors import ReportError
+from sla_runner.redact import redact_data
 from sla_runner.report.files import write_atomic
-from sla_runner.report.redact import redact_data
-from sla_runner.verdict_model import Verdict
+from sla_runner.verdict import VERDICT_FORMAT, VERDICT_FORMAT_VERSION, Verdict
 
 
 def verdict_to_json(verdict: Verdict, *, secrets: frozenset[str] = frozenset()) -> str:
@@ -62,14 +62,14 @@ def verdict_from_json(text: str, *, source: str = "<verdict>") -> Verdict:
         data = json.loads(text)
     except json.JSONDecodeError as exc:
         raise ReportError(f"{source}: not a JSON verdict: {exc}") from None
-    if not isinstance(data, dict) or data.get("format") != "sla-runner/verdict":
-        raise ReportError(f"{source}: not an sla-runner verdict (no format 'sla-runner/verdict')")
+    if not isinstance(data, dict) or data.get("format") != VERDICT_FORMAT:
+        raise ReportError(f"{source}: not an sla-runner verdict (no format '{VERDICT_FORMAT}')")
     if _SURROGATE_ESCAPE.search(text):  # a lone surrogate no console or report can hold
         data = _without_surrogates(data)
-    if data.get("format_version") != 1:
+    if data.get("format_version") != VERDICT_FORMAT_VERSION:
         raise ReportError(
             f"{source}: verdict format version {data.get('format_version')!r} is not supported "
-            "(this sla-runner reads version 1)"
+            f"(this sla-runner reads version {VERDICT_FORMAT_VERSION})"
         )
     try:
         return Verdict.model_validate(data)

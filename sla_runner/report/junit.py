@@ -15,7 +15,7 @@ Each case is named by its expression, with `` (during STAGE)`` when it judges on
   out): ``<skipped>`` with the reason;
 - in an invalid run, every result that is not a fact about the service (``trusted: false``
   in the JSON): ``<error type="InvalidRun">`` with the reasons; a failure that stands
-  (see :mod:`sla_runner.validity`) stays a ``<failure>``, the reasons in its body.
+  (see :mod:`sla_runner.judge.validity`) stays a ``<failure>``, the reasons in its body.
 
 One more case, ``run``, says why the run did not pass when no threshold case does: an
 aborted run (``<error type="Aborted">``), one that could not be carried out
@@ -39,10 +39,10 @@ import xml.etree.ElementTree as ET
 from collections.abc import Callable
 from pathlib import Path
 
-from sla_runner import display
+from sla_runner import numbers
+from sla_runner.redact import effective, masked
 from sla_runner.report.files import write_atomic
-from sla_runner.report.redact import effective, masked
-from sla_runner.verdict_model import MetricSummary, Percentiles, ThresholdResult, Verdict
+from sla_runner.verdict import MetricSummary, Percentiles, ThresholdResult, Verdict
 
 _XML_ILLEGAL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
 _Clean = Callable[[str], str]  # redacts and drops characters XML cannot hold
@@ -201,20 +201,20 @@ def summary_table(selector: str, summary: MetricSummary) -> list[str]:
     lines: list[str] = []
     figures: Percentiles | None = summary.latency_ms or summary.values
     unit = "ms" if summary.latency_ms is not None else (summary.unit or "")
-    head = f"{selector} over the whole run: {display.count(summary.count)} samples"
+    head = f"{selector} over the whole run: {numbers.count(summary.count)} samples"
     if summary.rate is not None:
-        head += f", {display.number(summary.rate)}/s"
+        head += f", {numbers.number(summary.rate)}/s"
     errors = sum(summary.errors.values())
     if summary.latency_ms is not None or summary.errors:
-        head += f", {display.count(errors)} errors"
+        head += f", {numbers.count(errors)} errors"
         if summary.errors:
-            kinds = ", ".join(f"{k} {display.count(n)}" for k, n in summary.errors.items())
+            kinds = ", ".join(f"{k} {numbers.count(n)}" for k, n in summary.errors.items())
             head += f" ({kinds})"
     lines.append(head)
     if figures is not None:
         data = figures.model_dump(by_alias=True)
         cells = [
-            display.size(data[c]) if unit == "B" else display.number(data[c]) for c in _COLUMNS
+            numbers.size(data[c]) if unit == "B" else numbers.number(data[c]) for c in _COLUMNS
         ]
         width = max(6, *(len(c) for c in cells))
         label = "" if unit in ("B", "users") else f" ({unit})"

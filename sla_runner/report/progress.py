@@ -4,12 +4,13 @@ from __future__ import annotations
 
 from typing import TextIO
 
-from sla_runner import display
+from sla_runner import numbers
 from sla_runner.engine.transport import resolve_engine
 from sla_runner.metrics.recorder import LiveStats
 from sla_runner.plan import Plan
-from sla_runner.report.redact import redact, redact_url
+from sla_runner.redact import redact, redact_url
 from sla_runner.spec.models import Spec
+from sla_runner.timeunits import NS_PER_S
 
 PLAIN_EVERY_S = 5  # CI logs get a line every 5 seconds
 
@@ -20,10 +21,9 @@ def start_line(
     """What is about to run, before any load: ``running checkout-api 2.3.0 against
     http://127.0.0.1:8000: 1m30s planned, peak 100 users, segment 1/1, engine raw``."""
     if plan.model == "closed":
-        peak = f"peak {display.count(plan.peak_users())} users"
+        peak = f"peak {numbers.count(plan.peak_users())} users"
     else:
-        rate = max(max(s.from_level, s.to_level) for s in plan.stages) / plan.segment.count
-        peak = f"peak {display.number(float(rate))}/s"
+        peak = f"peak {numbers.number(float(plan.peak_rate()))}/s"
     target = redact_url(spec.target.base_url)
     line = (
         f"running {spec.name} {spec.sla_version} against {target}: "
@@ -35,7 +35,7 @@ def start_line(
 
 def _duration(ns: int) -> str:
     """``90_000_000_000`` → ``1m30s``; ``2_500_000_000`` → ``2.5s``; an hour → ``1h``."""
-    minutes, seconds = divmod(ns / 1e9, 60)
+    minutes, seconds = divmod(ns / NS_PER_S, 60)
     hours, minutes = divmod(int(minutes), 60)
     whole = (f"{hours}h" if hours else "") + (f"{minutes}m" if minutes else "")
     return whole + (f"{seconds:g}s" if seconds or not whole else "")
@@ -63,6 +63,11 @@ class ProgressPrinter:
         self._tty = stream.isatty() if tty is None else tty
         self._calls = 0
         self._width = 0
+
+    @classmethod
+    def for_plan(cls, stream: TextIO, plan: Plan) -> ProgressPrinter:
+        """A printer for a run of ``plan``: its percentages are of the planned duration."""
+        return cls(stream, plan.duration_ns / NS_PER_S)
 
     def __call__(self, stats: LiveStats) -> None:
         self._calls += 1

@@ -9,7 +9,7 @@ import re
 import pytest
 
 from sla_runner.cli import build_parser, run
-from tests.conftest import ROOT
+from tests.support.paths import ROOT
 
 EXIT_CODES = {
     "run": {0, 1, 2, 3, 4, 130},

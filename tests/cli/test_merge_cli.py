@@ -8,10 +8,10 @@ from pathlib import Path
 import pytest
 
 from sla_runner.cli import run
+from sla_runner.judge.verdicts import judge
 from sla_runner.plan import Segment
 from sla_runner.report.json_report import read_verdict, write_json
-from sla_runner.verdict import judge
-from tests.reports import check_reports
+from tests.support.reports import check_reports
 from tests.unit.verdict_data import close, known_run, make_spec, recorder, run_info
 
 

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from sla_runner.cli import run
-from tests.faultkit import run_cli
+from tests.support.cli import run_cli
 
 
 @pytest.fixture

@@ -3,17 +3,15 @@
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
 from sla_runner.cli import run
 from sla_runner.spec.schema import spec_json_schema
+from tests.support.cli import run_cli
+from tests.support.paths import ROOT
 from tests.unit.spec.helpers import VALID
-
-ROOT = Path(__file__).resolve().parents[2]
 
 
 @pytest.fixture
@@ -79,6 +77,16 @@ def test_schema_prints_the_committed_schema(capsys: pytest.CaptureFixture[str]) 
     out = capsys.readouterr().out
     assert json.loads(out) == spec_json_schema()
     assert out == (ROOT / "schemas" / "sla-spec.schema.json").read_text(encoding="utf-8")
+    assert run(["schema", "spec"]) == 0
+    assert capsys.readouterr().out == out
+
+
+def test_schema_verdict_prints_the_committed_verdict_schema_and_nothing_else() -> None:
+    """The regenerate command of schemas/verdict.schema.json, as the README gives it: no
+    warning on stderr (``python -m`` of a module the package root imports warns)."""
+    done = run_cli("schema", "verdict", env={"PYTHONWARNINGS": "error"})
+    assert (done.code, done.stderr) == (0, "")
+    assert done.stdout == (ROOT / "schemas" / "verdict.schema.json").read_text(encoding="utf-8")
 
 
 def test_help_lists_exit_codes(capsys: pytest.CaptureFixture[str]) -> None:
@@ -93,14 +101,6 @@ def test_help_lists_exit_codes(capsys: pytest.CaptureFixture[str]) -> None:
 
 def test_the_command_validates_the_shipped_specs() -> None:
     specs = sorted(str(p) for p in (ROOT / "specs").glob("*.yaml"))
-    done = subprocess.run(
-        [sys.executable, "-m", "sla_runner", "validate", *specs],
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-        env={"PATH": "/usr/bin:/bin", "PYTHONPATH": str(ROOT)},
-    )
-    assert done.returncode == 0, done.stderr
+    done = run_cli("validate", *specs, inherit_env=False)
+    assert done.code == 0, done.stderr
     assert done.stdout.count("ok: ") == len(specs)

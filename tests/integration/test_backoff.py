@@ -9,7 +9,6 @@ CLI runs as a subprocess so that its CPU can be read from outside.
 
 from __future__ import annotations
 
-import subprocess
 import time
 from pathlib import Path
 from typing import Any
@@ -17,17 +16,8 @@ from typing import Any
 import psutil
 import pytest
 
-from tests.conftest import ROOT
-from tests.faultkit import (
-    Service,
-    cli_argv,
-    cli_env,
-    once_served,
-    read_json,
-    spawn_cli,
-    spec_data,
-    spec_file,
-)
+from tests.support.cli import run_cli, spawn_cli
+from tests.support.faultkit import Service, once_served, read_json, spec_data, spec_file
 
 pytestmark = [pytest.mark.load, pytest.mark.slow]
 
@@ -102,20 +92,11 @@ def test_back_off_is_not_latency_and_ends_with_the_outage(tmp_path: Path) -> Non
             service.start()  # on the same port
 
         timer = once_served(service, data["endpoints"]["ok"]["path"], 200, crash_and_restart)
-        proc = subprocess.run(
-            cli_argv("run", spec, "--json", out, "--quiet"),
-            cwd=ROOT,
-            env=cli_env(),
-            stdin=subprocess.DEVNULL,
-            capture_output=True,
-            text=True,
-            timeout=60,
-            check=False,
-        )
+        done = run_cli("run", spec, "--json", out, "--quiet")
         timer.join()
     finally:
         service.stop()
-    assert "Traceback" not in proc.stderr
+    assert "Traceback" not in done.stderr
     verdict = read_json(out)
     assert verdict["validity"]["backoffs"] > 0
     rows = verdict["timeline"]

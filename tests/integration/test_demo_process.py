@@ -18,8 +18,9 @@ from pathlib import Path
 import psutil
 import pytest
 
-from tests.conftest import ROOT
-from tests.faultkit import free_port, read_json, run_cli, spawn_cli, spec_file
+from tests.support.cli import run_cli, spawn_cli
+from tests.support.faultkit import free_port, read_json, spec_file
+from tests.support.paths import ROOT
 
 pytestmark = pytest.mark.load
 

@@ -18,7 +18,7 @@ import pytest
 from sla_runner.demo.service import serve
 from sla_runner.engine.transport import compile_request, make_transport
 from sla_runner.spec.models import Endpoint, Target
-from tests.conftest import ROOT
+from tests.support.paths import ROOT
 
 pytestmark = pytest.mark.anyio
 

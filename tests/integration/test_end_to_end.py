@@ -6,19 +6,17 @@ Every report written here is validated against the JUnit XSD and the verdict sch
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 import uuid
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from tests.conftest import ROOT, LiveServer
-from tests.reports import check_reports
+from tests.conftest import LiveServer
+from tests.support.cli import run_cli
+from tests.support.reports import check_reports
 
 pytestmark = pytest.mark.load
-CLI = (sys.executable, "-m", "sla_runner")
 
 
 def _write_spec(tmp_path: Path, body: str) -> Path:
@@ -31,17 +29,11 @@ def _run(
     spec: Path, tmp_path: Path, *extra: str, timeout: float = 60
 ) -> tuple[int, dict[str, Any], str]:
     junit, verdict = tmp_path / "out" / "junit.xml", tmp_path / "out" / "verdict.json"
-    proc = subprocess.run(
-        [*CLI, "run", str(spec), "--quiet", "--junit", str(junit), "--json", str(verdict), *extra],
-        capture_output=True,
-        text=True,
-        timeout=timeout,
-        cwd=ROOT,
-        stdin=subprocess.DEVNULL,
-        check=False,
+    done = run_cli(
+        "run", spec, "--quiet", "--junit", junit, "--json", verdict, *extra, timeout_s=timeout
     )
-    assert "Traceback" not in proc.stderr, proc.stderr
-    return proc.returncode, check_reports(junit, verdict), proc.stdout
+    assert "Traceback" not in done.stderr, done.stderr
+    return done.code, check_reports(junit, verdict), done.stdout
 
 
 def _statuses(verdict: dict[str, Any]) -> dict[str, str]:
@@ -187,15 +179,8 @@ thresholds:
         assert _statuses(verdict)["count(http) >= 50"] == "skipped"
     merged_junit, merged_json = tmp_path / "m" / "junit.xml", tmp_path / "m" / "verdict.json"
     reports = ["--junit", str(merged_junit), "--json", str(merged_json)]
-    proc = subprocess.run(
-        [*CLI, "merge", *map(str, outputs), "--spec", str(spec), *reports],
-        capture_output=True,
-        text=True,
-        timeout=60,
-        cwd=ROOT,
-        check=False,
-    )
-    assert proc.returncode == 0, proc.stdout + proc.stderr
+    done = run_cli("merge", *outputs, "--spec", spec, *reports)
+    assert done.code == 0, done.output
     merged = check_reports(merged_junit, merged_json)
     assert merged["metrics"]["http"]["count"] == 50
     assert merged["run"]["engine"] == "raw, aiohttp"
@@ -207,21 +192,13 @@ def test_the_demo_command_runs_the_demo_spec_and_writes_both_reports(tmp_path: P
     short = ["--set", "load.stages[0].duration=1s", "--set", "load.stages[1].duration=2s"]
     short += ["--set", "load.stages[2].duration=1s"]
     short += ["--set", "target.headers.X-Demo-Token=hunter2-demo-token"]
-    proc = subprocess.run(
-        [*CLI, "demo", "--quiet", "--reports", str(reports), *short],
-        capture_output=True,
-        text=True,
-        timeout=90,
-        cwd=tmp_path,
-        stdin=subprocess.DEVNULL,
-        check=False,
-    )
-    assert "Traceback" not in proc.stderr, proc.stderr
+    done = run_cli("demo", "--quiet", "--reports", reports, *short, cwd=tmp_path, timeout_s=90)
+    assert "Traceback" not in done.stderr, done.stderr
     verdict = check_reports(reports / "junit.xml", reports / "verdict.json")
     assert verdict["spec"]["name"] == "demo"
     assert verdict["metrics"]["ws.prices"]["count"] > 0
     assert verdict["metrics"]["process.rss"]["count"] > 0
-    assert proc.returncode == verdict_exit(verdict["status"])
+    assert done.code == verdict_exit(verdict["status"])
     # Provenance: the overrides the run was made with, a header's value masked.
     assert verdict["run"]["overrides"] == {
         "load.stages[0].duration": "1s",

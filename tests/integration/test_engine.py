@@ -13,10 +13,11 @@ import pytest
 from sla_runner.api import load_spec_text, run_spec
 from sla_runner.engine.execute import execute
 from sla_runner.metrics.recording import Recording
-from sla_runner.plan import NS, Segment, build_plan
+from sla_runner.plan import Segment, build_plan
 from sla_runner.spec.models import Spec
+from sla_runner.timeunits import NS_PER_S
 from tests.conftest import LiveServer
-from tests.faultkit import count, engine_spec
+from tests.support.faultkit import count, engine_spec
 
 pytestmark = pytest.mark.load
 
@@ -118,7 +119,7 @@ def test_open_model_delivers_the_planned_arrivals_and_measures_them(
     assert hist.get_value_at_percentile(50) < 200_000
     assert recording.generator.planned == 60
     assert recording.generator.dropped == 0
-    assert recording.elapsed_ns >= 2 * NS
+    assert recording.elapsed_ns >= 2 * NS_PER_S
 
 
 def test_an_open_model_segment_sends_the_whole_mix(test_server: LiveServer) -> None:
@@ -227,11 +228,11 @@ def test_a_quiet_run_has_a_timeline_row_for_every_second(test_server: LiveServer
     )
     plan = build_plan(spec)
     dues = [plan.arrival_ns(k) for k in range(plan.total_arrivals())]
-    assert [due // NS for due in dues if due is not None] == [0, 2]
+    assert [due // NS_PER_S for due in dues if due is not None] == [0, 2]
     recording = _run(spec)
     assert count(recording, "http") == test_server.counts()[f"/ok?tag={tag}"] == 2
     rows = recording.timeline
     assert [row.second for row in rows] == [0, 1, 2]
     assert [row.requests for row in rows] == [1, 0, 1]
     assert rows[1].users == 0  # nothing was in flight
-    assert rows[1].stage == plan.stage_at(1 * NS) == 2
+    assert rows[1].stage == plan.stage_at(1 * NS_PER_S) == 2

@@ -15,16 +15,15 @@ import pytest
 
 from sla_runner.engine.execute import execute_async
 from sla_runner.engine.runner import RunControl
+from sla_runner.judge.thresholds import evaluate
 from sla_runner.metrics.recording import Recording
-from sla_runner.plan import NS, Plan, build_plan
+from sla_runner.plan import Plan, build_plan
 from sla_runner.spec.models import Spec
-from sla_runner.verdict import evaluate
+from sla_runner.timeunits import NS_PER_MS, NS_PER_S
 from tests.conftest import LiveServer
-from tests.faultkit import count, engine_spec
+from tests.support.faultkit import count, engine_spec
 
 pytestmark = pytest.mark.load
-
-MS = 1_000_000
 
 
 def _run(spec: Spec, *, stop_after_s: float | None = None) -> Recording:
@@ -81,9 +80,9 @@ def test_a_stage_entered_only_by_responses_in_the_grace_is_not_reached(
     recording = _run(spec, stop_after_s=0.3)
     assert recording.aborted
     assert count(recording, "http") == test_server.counts()[f"/delay?ms=1300&tag={tag}"] == 2
-    assert recording.elapsed_ns > 1 * NS  # the grace ran into "b"'s time
+    assert recording.elapsed_ns > 1 * NS_PER_S  # the grace ran into "b"'s time
     assert recording.stages_reached == 2  # "up" and "a"
-    assert recording.window_ns(1) < 0.9 * NS  # "a" ran until the stop, not through the grace
+    assert recording.window_ns(1) < 0.9 * NS_PER_S  # "a" ran until the stop, not through the grace
     during_a, during_b = (evaluate(rule, recording) for rule in spec.thresholds)
     assert during_a.status == "pass"
     assert during_b.status == "skipped"
@@ -149,7 +148,7 @@ def test_an_open_model_stop_lets_in_flight_arrivals_finish_and_counts_only_those
     # None was sent after the stop: the pacer wakes during the grace and sends no more.
     # (An arrival sent just before the stop may be due up to the timer slack after it.)
     plan = build_plan(spec)
-    due_by_stop = sum(1 for due in _dues(plan) if due < recording.load_ns + 2 * MS)
+    due_by_stop = sum(1 for due in _dues(plan) if due < recording.load_ns + 2 * NS_PER_MS)
     assert served <= due_by_stop
 
 
@@ -194,4 +193,4 @@ def test_a_user_told_to_leave_stops_thinking_at_once(test_server: LiveServer) ->
     plan = build_plan(spec)
     recording = _run(spec)
     assert 1 <= count(recording, "http") == test_server.counts()[f"/ok?tag={tag}"] <= 2
-    assert plan.duration_ns <= recording.elapsed_ns < plan.duration_ns + 2 * NS
+    assert plan.duration_ns <= recording.elapsed_ns < plan.duration_ns + 2 * NS_PER_S

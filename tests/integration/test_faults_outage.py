@@ -13,7 +13,8 @@ from xml.etree import ElementTree
 
 import pytest
 
-from tests.faultkit import Service, free_port, once_served, read_json, run_cli, spec_data, spec_file
+from tests.support.cli import run_cli
+from tests.support.faultkit import Service, free_port, once_served, read_json, spec_data, spec_file
 
 pytestmark = [pytest.mark.load, pytest.mark.slow]
 

@@ -16,9 +16,10 @@ import pytest
 import yaml
 
 from sla_runner import api
-from sla_runner.verdict_model import Verdict
+from sla_runner.verdict import Verdict
 from tests.conftest import LiveServer
-from tests.faultkit import run_cli, spec_data, spec_file, tag
+from tests.support.cli import run_cli
+from tests.support.faultkit import spec_data, spec_file, tag
 
 pytestmark = pytest.mark.load
 

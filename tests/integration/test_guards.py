@@ -18,12 +18,13 @@ import yaml
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from sla_runner.engine.preflight import FD_RESERVE, connections_needed
+from sla_runner.engine.preflight import FD_RESERVE
 from sla_runner.errors import SpecError
-from sla_runner.plan import build_plan
+from sla_runner.plan import build_plan, connections_needed
 from sla_runner.spec.loader import load_spec_text
 from tests.conftest import LiveServer
-from tests.faultkit import free_port, run_cli, spec_data, spec_file, tag
+from tests.support.cli import run_cli
+from tests.support.faultkit import free_port, spec_data, spec_file, tag
 
 FD_LIMIT = 256
 

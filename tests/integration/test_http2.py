@@ -22,9 +22,9 @@ from sla_runner.engine.runner import Engine
 from sla_runner.engine.transport import HttpRequest, compile_request, make_transport
 from sla_runner.plan import Segment, build_plan
 from sla_runner.spec.models import Endpoint, Target
-from sla_runner.verdict_model import Verdict
+from sla_runner.verdict import Verdict
 from tests.conftest import LiveServer
-from tests.faultkit import count_calls, spec_data, tag
+from tests.support.faultkit import count_calls, spec_data, tag
 
 pytestmark = [pytest.mark.load, pytest.mark.timeout(30)]
 

@@ -19,15 +19,8 @@ import psutil
 import pytest
 
 from tests.conftest import LiveServer
-from tests.faultkit import (
-    read_json,
-    run_cli,
-    spawn_cli,
-    spec_data,
-    spec_file,
-    tag,
-    unanswered_port,
-)
+from tests.support.cli import run_cli, spawn_cli
+from tests.support.faultkit import read_json, spec_data, spec_file, tag, unanswered_port
 
 pytestmark = pytest.mark.load
 

@@ -14,15 +14,8 @@ import pytest
 
 from sla_runner.engine.preflight import reason
 from tests.conftest import LiveServer
-from tests.faultkit import (
-    free_port,
-    read_json,
-    run_cli,
-    spec_data,
-    spec_file,
-    tag,
-    unanswered_port,
-)
+from tests.support.cli import run_cli
+from tests.support.faultkit import free_port, read_json, spec_data, spec_file, tag, unanswered_port
 
 pytestmark = pytest.mark.load
 

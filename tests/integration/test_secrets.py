@@ -12,7 +12,8 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import LiveServer
-from tests.faultkit import CliRun, free_port, read_json, run_cli, spec_data, spec_file, tag
+from tests.support.cli import CliRun, run_cli
+from tests.support.faultkit import free_port, read_json, spec_data, spec_file, tag
 
 pytestmark = pytest.mark.load
 

@@ -9,7 +9,8 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import LiveServer
-from tests.faultkit import run_cli, spec_data, spec_file
+from tests.support.cli import run_cli
+from tests.support.faultkit import spec_data, spec_file
 
 pytestmark = pytest.mark.load
 

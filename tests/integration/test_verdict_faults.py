@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import io
 import signal
-import subprocess
 import time
 from datetime import UTC, datetime
 from pathlib import Path
@@ -21,26 +20,17 @@ from xml.etree import ElementTree
 import pytest
 
 from sla_runner.engine.execute import execute
+from sla_runner.judge.verdicts import judge
 from sla_runner.metrics.recording import Recording
 from sla_runner.plan import build_plan
 from sla_runner.report.console import print_summary
 from sla_runner.report.outputs import write_reports
 from sla_runner.spec.models import Spec
-from sla_runner.verdict import judge
-from sla_runner.verdict_model import Verdict
-from tests.conftest import ROOT, LiveServer
-from tests.faultkit import (
-    Service,
-    cli_argv,
-    cli_env,
-    free_port,
-    once_served,
-    run_cli,
-    spec_data,
-    spec_file,
-    tag,
-)
-from tests.reports import check_reports
+from sla_runner.verdict import Verdict
+from tests.conftest import LiveServer
+from tests.support.cli import run_cli, spawn_cli
+from tests.support.faultkit import Service, free_port, once_served, spec_data, spec_file, tag
+from tests.support.reports import check_reports
 from tests.unit.verdict_data import run_info
 
 pytestmark = pytest.mark.load
@@ -216,16 +206,7 @@ def test_sigint_during_the_ramp_skips_what_the_cut_window_cannot_decide(
         ],
     )
     junit, out = tmp_path / "junit.xml", tmp_path / "verdict.json"
-    argv = cli_argv("run", spec_file(tmp_path, data), "--junit", junit, "--json", out)
-    proc = subprocess.Popen(
-        argv,
-        cwd=ROOT,
-        env=cli_env(),
-        stdin=subprocess.DEVNULL,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
+    proc = spawn_cli("run", spec_file(tmp_path, data), "--junit", junit, "--json", out)
     try:
         deadline = time.monotonic() + 30
         while test_server.counts().get(ok, 0) < 100 and time.monotonic() < deadline:

@@ -18,7 +18,7 @@ import pytest
 from sla_runner.engine.ws import WsChannel, compile_channel, run_channel
 from sla_runner.spec.models import Channel, Target
 from tests.conftest import LiveServer
-from tests.faultkit import count_calls
+from tests.support.faultkit import count_calls
 
 pytestmark = pytest.mark.anyio
 

@@ -9,9 +9,10 @@ from typing import Any
 
 import pytest
 
-from sla_runner.metrics.recorder import NS_PER_S, Recorder
-from sla_runner.verdict import judge
-from sla_runner.verdict_model import ThresholdResult, Verdict
+from sla_runner.judge.verdicts import judge
+from sla_runner.metrics.recorder import Recorder
+from sla_runner.timeunits import NS_PER_S
+from sla_runner.verdict import ThresholdResult, Verdict
 from tests.unit.verdict_data import close, http, make_spec, recorder, run_info
 
 # A 10 s ramp to 10 users, then 10 s steady; Ctrl-C 3 s into the ramp, at 6 users.

@@ -9,6 +9,7 @@ def test_all_is_pinned() -> None:
     assert sorted(sla_runner.__all__) == [
         "LoadedSpec",
         "Plan",
+        "PlanError",
         "Recording",
         "ReportError",
         "RunError",
@@ -20,6 +21,7 @@ def test_all_is_pinned() -> None:
         "SpecIssue",
         "UsageError",
         "Verdict",
+        "VerdictMismatchError",
         "__version__",
         "build_plan",
         "execute",
@@ -43,5 +45,7 @@ def test_every_exported_member_exists_and_is_public() -> None:
 def test_errors_carry_their_exit_codes() -> None:
     assert sla_runner.SpecError("x", []).exit_code == 2
     assert sla_runner.UsageError("x").exit_code == 2
+    assert sla_runner.PlanError("x").exit_code == 2
+    assert sla_runner.VerdictMismatchError("x").exit_code == 2
     assert sla_runner.RunError("x").exit_code == 3
     assert sla_runner.ReportError("x").exit_code == 3

@@ -2,16 +2,17 @@
 
 from __future__ import annotations
 
-from sla_runner.findings import (
+from sla_runner.judge.findings import (
     dominant_error,
     dominant_scope,
     kind_name,
     latency_trend,
     memory_growth,
 )
-from sla_runner.metrics.recorder import NS_PER_S, Recorder
+from sla_runner.judge.verdicts import judge
+from sla_runner.metrics.recorder import Recorder
 from sla_runner.metrics.recording import Recording
-from sla_runner.verdict import judge
+from sla_runner.timeunits import NS_PER_S
 from tests.unit.verdict_data import close, http, known_run, make_spec, recorder, run_info
 
 RAMP = [{"name": "ramp", "duration": "12s", "users": 12}]

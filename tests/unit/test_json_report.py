@@ -18,10 +18,10 @@ from sla_runner.report.json_report import (
     verdict_to_json,
     write_json,
 )
-from sla_runner.verdict_model import verdict_json_schema, verdict_json_schema_text
+from sla_runner.verdict import verdict_json_schema, verdict_json_schema_text
+from tests.support.paths import ROOT
 from tests.unit.verdict_data import SECRET, STATUSES, verdict_of
 
-ROOT = Path(__file__).resolve().parents[2]
 GOLDEN = Path(__file__).parent / "golden"
 UPDATE = os.environ.get("SLA_RUNNER_UPDATE_GOLDEN") == "1"
 SECRETS = frozenset({SECRET})
@@ -121,7 +121,7 @@ def test_committed_schema_is_current() -> None:
     committed = ROOT / "schemas" / "verdict.schema.json"
     assert committed.read_text(encoding="utf-8") == verdict_json_schema_text(), (
         "schemas/verdict.schema.json is stale; regenerate it with "
-        "python -m sla_runner.verdict_model > schemas/verdict.schema.json"
+        "sla-runner schema verdict > schemas/verdict.schema.json"
     )
 
 

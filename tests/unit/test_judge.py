@@ -6,10 +6,11 @@ from typing import Any
 
 import pytest
 
-from sla_runner import display
-from sla_runner.metrics.recorder import NS_PER_S, Recorder
-from sla_runner.verdict import judge
-from sla_runner.verdict_model import ThresholdResult, Verdict
+from sla_runner import numbers
+from sla_runner.judge.verdicts import judge
+from sla_runner.metrics.recorder import Recorder
+from sla_runner.timeunits import NS_PER_S
+from sla_runner.verdict import ThresholdResult, Verdict
 from tests.unit.verdict_data import SECRET, close, http, known_run, make_spec, recorder, run_info
 
 OPEN_STAGES = [{"name": "steady", "duration": "4s", "rate": "50/s"}]
@@ -373,4 +374,4 @@ def test_min_ignores_series_without_latency() -> None:
 def test_an_observed_value_never_reads_as_its_limit(
     observed: float, limit: float, unit: str, text: str
 ) -> None:
-    assert display.observed(observed, limit, unit) == text
+    assert numbers.observed(observed, limit, unit) == text

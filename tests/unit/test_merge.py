@@ -6,14 +6,14 @@ from pathlib import Path
 
 import pytest
 
-from sla_runner.errors import UsageError
-from sla_runner.merge import merge_verdicts
+from sla_runner.api import merge_verdicts
+from sla_runner.errors import UsageError, VerdictMismatchError
+from sla_runner.judge.verdicts import judge
 from sla_runner.plan import Segment
 from sla_runner.report.json_report import write_json
 from sla_runner.spec.loader import LoadedSpec
 from sla_runner.spec.models import Spec
-from sla_runner.verdict import judge
-from sla_runner.verdict_model import Verdict
+from sla_runner.verdict import Verdict
 from tests.unit.verdict_data import (
     SECRET,
     THRESHOLDS,
@@ -74,7 +74,7 @@ def test_with_the_spec_given(tmp_path: Path) -> None:
     )
     assert figures(merge_verdicts(paths, loaded)) == figures(whole)
     other = LoadedSpec(spec=SPEC, path=Path("other.yaml"), sha256="cd" * 32, secrets=frozenset())
-    with pytest.raises(UsageError, match="is not the spec the verdicts judged") as info:
+    with pytest.raises(VerdictMismatchError, match="is not the spec the verdicts judged") as info:
         merge_verdicts(paths, other)
     assert info.value.exit_code == 2
 
@@ -83,30 +83,31 @@ def test_verdicts_of_different_specs_do_not_merge(tmp_path: Path) -> None:
     paths, _whole = halves_and_whole(tmp_path)
     other = judge(SPEC, close(known_run(SPEC)), run_info(spec_sha256="cd" * 32))
     stray = write_json(tmp_path / "other.json", other)
-    with pytest.raises(UsageError, match="different specs") as info:
+    with pytest.raises(VerdictMismatchError, match="different specs") as info:
         merge_verdicts([paths[0], stray], None)
     assert info.value.exit_code == 2
+    assert not isinstance(info.value, UsageError)  # the files given, not the command line
 
 
 def test_the_same_segment_twice_does_not_merge(tmp_path: Path) -> None:
     paths, _whole = halves_and_whole(tmp_path)
-    with pytest.raises(UsageError, match="segment 1/2 is also in"):
+    with pytest.raises(VerdictMismatchError, match="segment 1/2 is also in"):
         merge_verdicts([paths[0], paths[0]], None)
 
 
 def test_an_error_verdict_has_nothing_to_merge(tmp_path: Path) -> None:
     paths, _whole = halves_and_whole(tmp_path)
     failed = write_json(tmp_path / "error.json", verdict_of("error"), secrets=frozenset({SECRET}))
-    with pytest.raises(UsageError, match="has no recording to merge"):
+    with pytest.raises(VerdictMismatchError, match="has no recording to merge"):
         merge_verdicts([paths[0], failed], None)
 
 
 def test_a_whole_run_does_not_merge_with_a_segment(tmp_path: Path) -> None:
     paths, whole = halves_and_whole(tmp_path)
     whole_path = write_json(tmp_path / "whole.json", whole)
-    with pytest.raises(UsageError, match=r"a whole run \(segment 1/1\) cannot be merged"):
+    with pytest.raises(VerdictMismatchError, match=r"a whole run \(segment 1/1\) cannot be merged"):
         merge_verdicts([paths[0], whole_path], None)
-    with pytest.raises(UsageError, match="cannot be merged"):
+    with pytest.raises(VerdictMismatchError, match="cannot be merged"):
         merge_verdicts([whole_path, whole_path], None)
 
 
@@ -186,7 +187,8 @@ def test_segments_of_different_stage_durations_do_not_merge(tmp_path: Path) -> N
         verdict = judge(spec, close(rec), run_info(segment=f"{part + 1}/2"))
         paths.append(write_json(tmp_path / f"half-{part}.json", verdict))
     with pytest.raises(
-        UsageError, match=r"stage durations differ: ramp 2s, steady 60s against ramp 2s, steady 2s"
+        VerdictMismatchError,
+        match=r"stage durations differ: ramp 2s, steady 60s against ramp 2s, steady 2s",
     ) as info:
         merge_verdicts(paths, None)
     assert info.value.exit_code == 2
@@ -201,7 +203,8 @@ def test_segments_run_with_other_overrides_do_not_merge(tmp_path: Path) -> None:
         info = run_info(segment=f"{part + 1}/2", overrides=overrides)
         paths.append(write_json(tmp_path / f"half-{part}.json", judge(SPEC, close(rec), info)))
     with pytest.raises(
-        UsageError, match=r"other --set overrides .*: load\.stages\[1\]\.users=5 against none"
+        VerdictMismatchError,
+        match=r"other --set overrides .*: load\.stages\[1\]\.users=5 against none",
     ):
         merge_verdicts(paths, None)
 
@@ -218,7 +221,7 @@ def test_verdicts_run_with_overrides_are_not_judged_on_the_file_as_written(
         info = run_info(segment=f"{part + 1}/2", overrides=ran)
         paths.append(write_json(tmp_path / f"half-{part}.json", judge(SPEC, close(rec), info)))
     loaded = LoadedSpec(spec=SPEC, path=Path("specs/c.yaml"), sha256=SHA, secrets=frozenset())
-    with pytest.raises(UsageError, match="merge without --spec"):
+    with pytest.raises(VerdictMismatchError, match="merge without --spec"):
         merge_verdicts(paths, loaded)
     assert merge_verdicts(paths, None).run.overrides == {"thresholds[0]": "p95(http) < 1us"}
 

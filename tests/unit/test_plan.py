@@ -8,9 +8,10 @@ from typing import Any
 
 import pytest
 
-from sla_runner.errors import UsageError
-from sla_runner.plan import NS, Plan, Segment, build_plan
+from sla_runner.errors import PlanError, UsageError
+from sla_runner.plan import Plan, Segment, build_plan
 from sla_runner.spec.models import Spec
+from sla_runner.timeunits import NS_PER_S
 
 
 def _spec(stages: list[dict[str, Any]], endpoints: dict[str, Any] | None = None) -> Spec:
@@ -51,14 +52,14 @@ def _closed(segment: Segment = WHOLE) -> Plan:
     [(0, 0), (0.19, 0), (0.2, 1), (5, 25), (12.5, 62), (20, 100), (50, 100), (85, 50), (90, 0)],
 )
 def test_users_ramp_linearly_from_the_previous_level(t_s: float, users: int) -> None:
-    assert _closed().users_at(round(t_s * NS)) == users
+    assert _closed().users_at(round(t_s * NS_PER_S)) == users
 
 
 def test_users_outside_the_run_are_zero() -> None:
     plan = _closed()
     assert plan.users_at(-1) == 0
     assert plan.users_at(plan.duration_ns + 1) == 0
-    assert plan.duration_ns == 90 * NS
+    assert plan.duration_ns == 90 * NS_PER_S
     assert plan.peak_users() == 100
 
 
@@ -66,9 +67,9 @@ def test_stage_boundaries_belong_to_the_stage_that_starts_there() -> None:
     plan = _closed()
     assert plan.stage_names == ("ramp", "steady", "down")
     assert plan.stage_at(0) == 0
-    assert plan.stage_at(20 * NS - 1) == 0
-    assert plan.stage_at(20 * NS) == 1
-    assert plan.stage_at(80 * NS) == 2
+    assert plan.stage_at(20 * NS_PER_S - 1) == 0
+    assert plan.stage_at(20 * NS_PER_S) == 1
+    assert plan.stage_at(80 * NS_PER_S) == 2
     assert plan.stage_at(10**15) == 2
 
 
@@ -79,7 +80,7 @@ def test_unnamed_stages_get_positional_names() -> None:
 
 @pytest.mark.parametrize("t_s", [0.2, 5, 12.5, 33.3, 85, 89.99])
 def test_segments_split_users_exactly(t_s: float) -> None:
-    t = round(t_s * NS)
+    t = round(t_s * NS_PER_S)
     whole = _closed().users_at(t)
     parts = [_closed(Segment(i, 3)).users_at(t) for i in (1, 2, 3)]
     assert sum(parts) == whole
@@ -91,12 +92,12 @@ def test_open_model_arrivals_follow_the_integral_of_the_rate() -> None:
         _spec([{"duration": "10s", "rate": "100/s"}, {"duration": "10s", "rate": "100/s"}])
     )
     assert plan.model == "open"
-    assert plan.rate_at(5 * NS) == 50
-    assert plan.arrivals_before(10 * NS) == 500  # the ramp from 0 carries half
+    assert plan.rate_at(5 * NS_PER_S) == 50
+    assert plan.arrivals_before(10 * NS_PER_S) == 500  # the ramp from 0 carries half
     assert plan.total_arrivals() == 1500
     assert plan.arrival_ns(0) == 0
-    assert plan.arrival_ns(500) == 10 * NS
-    assert plan.arrival_ns(1000) == 15 * NS
+    assert plan.arrival_ns(500) == 10 * NS_PER_S
+    assert plan.arrival_ns(1000) == 15 * NS_PER_S
     assert plan.arrival_ns(1499) == 19_990_000_000
     assert plan.segment_arrival(1500) is None
 
@@ -106,7 +107,7 @@ def test_open_model_constant_rate_is_evenly_spaced() -> None:
         _spec([{"duration": "1s", "rate": "50/s"}, {"duration": "2s", "rate": "3000/m"}])
     )
     # The first stage ramps 0 → 50/s and carries 25 arrivals; then 3000/m is exactly 50/s.
-    assert plan.arrival_ns(25) == NS
+    assert plan.arrival_ns(25) == NS_PER_S
     assert [plan.arrival_ns(k) for k in (26, 27, 124)] == [
         1_020_000_000,
         1_040_000_000,
@@ -121,7 +122,7 @@ def test_trailing_stages_without_arrivals_end_the_schedule() -> None:
     assert plan.total_arrivals() == 10  # 0 → 10/s carries 5, 10 → 0/s another 5
     dues = [plan.arrival_ns(k) or 0 for k in range(10)]
     assert dues == sorted(dues)
-    assert 0 < dues[1] < dues[-1] < 2 * NS
+    assert 0 < dues[1] < dues[-1] < 2 * NS_PER_S
     assert plan.segment_arrival(10) is None
 
 
@@ -223,6 +224,18 @@ def test_the_mix_is_exact_and_evenly_spread(
     for j, c in enumerate(counts):
         surplus = list(accumulate(len(wheel) * (e == j) - c for e in wheel))
         assert max(0, *surplus) - min(0, *surplus) < 2 * len(wheel)
+
+
+def test_a_mix_too_long_to_plan_is_a_plan_error() -> None:
+    """The spec refuses such weights; a spec built past validation meets the plan's own
+    bound, which says what it is: the plan cannot be built (exit 2), not a command line."""
+    spec = _spec(CLOSED)
+    heavy = spec.endpoints["a"].model_copy(update={"weight": 1_000_000})
+    unchecked = spec.model_copy(update={"endpoints": {**spec.endpoints, "a": heavy}})
+    with pytest.raises(PlanError, match="a mix of 1,000,001 turns") as info:
+        build_plan(unchecked)
+    assert not isinstance(info.value, UsageError)
+    assert info.value.exit_code == 2
 
 
 @pytest.mark.parametrize("text", ["0/2", "3/2", "1", "a/b", ""])

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from urllib.parse import quote, quote_plus
 
-from sla_runner.report.redact import redact, redact_data, redact_url
+from sla_runner.redact import redact, redact_data, redact_url
 
 
 def test_each_secret_is_masked_longest_first() -> None:

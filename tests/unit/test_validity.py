@@ -11,13 +11,14 @@ from typing import Any
 
 import pytest
 
-from sla_runner.merge import merge_verdicts
-from sla_runner.metrics.recorder import NS_PER_S, Recorder
+from sla_runner.api import merge_verdicts
+from sla_runner.judge.verdicts import judge
+from sla_runner.metrics.recorder import Recorder
 from sla_runner.plan import Segment
 from sla_runner.report.json_report import write_json
-from sla_runner.verdict import judge
-from sla_runner.verdict_model import Verdict
-from tests.unit.verdict_data import MS, close, http, make_spec, recorder, run_info
+from sla_runner.timeunits import NS_PER_MS, NS_PER_S
+from sla_runner.verdict import Verdict
+from tests.unit.verdict_data import close, http, make_spec, recorder, run_info
 
 RATE = "success_rate(http) > 99%"
 LATENCY = "p95(http) < 100ms"
@@ -26,13 +27,13 @@ LATENCY = "p95(http) < 100ms"
 def saturated(rec: Recorder) -> None:
     for _ in range(20):
         rec.generator_cpu(99.5)
-        rec.loop_lag(1 * MS)
+        rec.loop_lag(1 * NS_PER_MS)
 
 
 def lagging(rec: Recorder) -> None:
     for _ in range(20):
         rec.generator_cpu(99.5)
-        rec.loop_lag(200 * MS)
+        rec.loop_lag(200 * NS_PER_MS)
 
 
 def run_of(failures: dict[str, int], *, generator: Any = saturated, ok_ms: float = 5.0) -> Any:
@@ -139,7 +140,7 @@ def test_a_merged_partss_loop_lag_is_not_diluted(tmp_path: Path) -> None:
         rec = recorder(spec, Segment(part, 2))
         run_of({"connect_error": 5}, generator=lagging if part == 1 else saturated)(rec)
         for _ in range(3000 if part == 2 else 0):
-            rec.loop_lag(1 * MS)
+            rec.loop_lag(1 * NS_PER_MS)
         verdict = judge(spec, close(rec), run_info(segment=f"{part}/2"))
         paths.append(write_json(tmp_path / f"part{part}.json", verdict))
     merged = merge_verdicts(paths, None)

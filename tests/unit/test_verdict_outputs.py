@@ -11,15 +11,15 @@ from xml.etree import ElementTree
 import pytest
 from junitparser import Error, Failure, JUnitXml, Skipped
 
-from sla_runner import display
-from sla_runner.metrics.recorder import NS_PER_S
+from sla_runner import numbers
+from sla_runner.judge.verdicts import judge
 from sla_runner.report.console import print_summary
 from sla_runner.report.json_report import verdict_to_json
 from sla_runner.report.junit import verdict_to_junit
 from sla_runner.report.outputs import write_reports
-from sla_runner.verdict import judge
-from sla_runner.verdict_model import Verdict
-from tests.reports import check_reports
+from sla_runner.timeunits import NS_PER_S
+from sla_runner.verdict import Verdict
+from tests.support.reports import check_reports
 from tests.unit.verdict_data import (
     STATUSES,
     close,
@@ -176,8 +176,8 @@ def test_figures_are_rounded_to_what_they_mean() -> None:
 
 def test_rounding_never_moves_a_figure_across_its_limit() -> None:
     holds = lambda v: v >= 99.9  # noqa: E731
-    assert display.stored_against(99.89999, "%", holds) == (99.89999, 5)
-    assert display.stored_against(99.8994, "%", holds) == (99.899, 3)
+    assert numbers.stored_against(99.89999, "%", holds) == (99.89999, 5)
+    assert numbers.stored_against(99.8994, "%", holds) == (99.899, 3)
 
 
 def test_a_warn_threshold_is_marked_in_the_console_whether_it_held_or_not() -> None:

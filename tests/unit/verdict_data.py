@@ -4,13 +4,14 @@ from __future__ import annotations
 
 from typing import Any
 
-from sla_runner.metrics.recorder import NS_PER_S, Recorder
+from sla_runner.judge.verdicts import RunInfo, error_verdict, judge
+from sla_runner.metrics.recorder import Recorder
 from sla_runner.metrics.recording import Recording
 from sla_runner.plan import Segment, build_plan
 from sla_runner.spec.models import Spec
-from sla_runner.verdict import RunInfo, Verdict, error_verdict, judge
+from sla_runner.timeunits import NS_PER_MS, NS_PER_S
+from sla_runner.verdict import Verdict
 
-MS = 1_000_000  # ns
 SECRET = "s3cr3t-t0ken-value"
 STARTED_AT = 1_767_225_600.0  # 2026-01-01T00:00:00Z
 
@@ -82,7 +83,7 @@ def close(rec: Recorder, *, elapsed_s: float = 4.0, aborted: bool = False) -> Re
 def http(rec: Recorder, scope: str, latency_ms: float | None, t_s: float, key: str = "ok") -> None:
     """One HTTP request due at ``t_s`` that took ``latency_ms`` (None: no response)."""
     start = int(t_s * NS_PER_S)
-    latency = None if latency_ms is None else int(latency_ms * MS)
+    latency = None if latency_ms is None else int(latency_ms * NS_PER_MS)
     rec.request("http", scope, key, latency, start, start + (latency or 0))
 
 
@@ -109,7 +110,9 @@ def known_run(
                 http(rec, scope, latency, t, key)
                 if k % 10 == 0:
                     start = int(t * NS_PER_S)
-                    rec.request("ws", "prices", "ok", (5 + k) * MS, start, start + 5 * MS)
+                    rec.request(
+                        "ws", "prices", "ok", (5 + k) * NS_PER_MS, start, start + 5 * NS_PER_MS
+                    )
                 if k == 49:
                     start = int(t * NS_PER_S)
                     rec.request("http", "create-order", "connect_error", None, start, start)
@@ -118,7 +121,7 @@ def known_run(
             rec.gauge("process.rss", 200 * 1024**2 + second * 30 * 1024**2, second * NS_PER_S + 1)
             rec.gauge("process.cpu", 40.0 + 10 * second, second * NS_PER_S + 2)
             rec.generator_cpu(30.0)
-            rec.loop_lag(2 * MS)
+            rec.loop_lag(2 * NS_PER_MS)
     return rec
 
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 from pathlib import Path
 
 from sla_runner.spec.loader import load_spec_text
+from tests.support.paths import ROOT
 
-ROOT = Path(__file__).resolve().parents[3]
 README = (ROOT / "README.md").read_text(encoding="utf-8")
 GOLDEN = Path(__file__).parent / "golden"
 

@@ -11,8 +11,8 @@ import yaml
 
 from sla_runner.spec.loader import load_spec
 from sla_runner.spec.schema import spec_json_schema, spec_json_schema_text
+from tests.support.paths import ROOT
 
-ROOT = Path(__file__).resolve().parents[3]
 SCHEMA_FILE = ROOT / "schemas" / "sla-spec.schema.json"
 SPECS = sorted((ROOT / "specs").glob("*.yaml"))
 SCHEMA_LINE = "# yaml-language-server: $schema=../schemas/sla-spec.schema.json"

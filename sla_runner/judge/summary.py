@@ -1,6 +1,6 @@
 """The human-readable metrics of a verdict: per metric, endpoint, channel and gauge.
 
-Figures are rounded to what they mean (:data:`sla_runner.display.DIGITS`): latencies in ms
+Figures are rounded to what they mean (:data:`sla_runner.numbers.DIGITS`): latencies in ms
 to the microsecond, rates and percentages to a thousandth, sizes to the byte."""
 
 from __future__ import annotations
@@ -9,18 +9,19 @@ from collections import Counter
 
 from hdrh.histogram import HdrHistogram
 
-from sla_runner import display
+from sla_runner import numbers
 from sla_runner.metrics.histogram import encode, nearest_rank
-from sla_runner.metrics.recording import GAUGE_SCALE, GAUGES, LATENCY_METRICS, Recording
+from sla_runner.metrics.recording import GAUGE_SCALE, GAUGES, Recording
 from sla_runner.metrics.stats import (
-    NS_PER_S,
     SUMMARY_PERCENTILES,
     histogram_stat,
     merged_latency,
     outcomes_of,
     users_stat,
 )
-from sla_runner.verdict_model import MetricSummary, Percentiles, TimelineRow
+from sla_runner.spec.thresholds import LATENCY_METRICS
+from sla_runner.timeunits import NS_PER_S
+from sla_runner.verdict import MetricSummary, Percentiles, TimelineRow
 
 GAUGE_UNITS = {"process.rss": "B", "process.cpu": "%"}
 
@@ -31,7 +32,7 @@ def percentiles(hist: HdrHistogram, scale: float, unit: str) -> Percentiles | No
         return None
     figures = {name: histogram_stat(hist, f"p{p:g}", scale) for name, p in SUMMARY_PERCENTILES}
     figures.update({s: histogram_stat(hist, s, scale) for s in ("min", "mean", "max")})
-    return Percentiles.model_validate({k: display.stored(v, unit) for k, v in figures.items()})
+    return Percentiles.model_validate({k: numbers.stored(v, unit) for k, v in figures.items()})
 
 
 def _request_summary(recording: Recording, metric: str, scope: str | None) -> MetricSummary:
@@ -42,7 +43,7 @@ def _request_summary(recording: Recording, metric: str, scope: str | None) -> Me
         errors.update({k: v for k, v in s.outcomes.items() if k != "ok"})
     hist = merged_latency(series)
     window = recording.window_ns(None)
-    rate = display.stored(count * NS_PER_S / window, "/s") if window > 0 else None
+    rate = numbers.stored(count * NS_PER_S / window, "/s") if window > 0 else None
     return MetricSummary(
         count=count,
         errors=dict(sorted(errors.items())),
@@ -77,7 +78,7 @@ def metrics_summary(recording: Recording) -> dict[str, MetricSummary]:
         n = len(held)
 
         figures = {name: float(held[nearest_rank(p, n) - 1]) for name, p in SUMMARY_PERCENTILES}
-        figures.update({s: display.stored(users_stat(rows, s), "") for s in ("min", "mean", "max")})
+        figures.update({s: numbers.stored(users_stat(rows, s), "") for s in ("min", "mean", "max")})
         out["users"] = MetricSummary(
             count=n, values=Percentiles.model_validate(figures), unit="users"
         )

@@ -1,12 +1,18 @@
-"""What every subcommand shares: the help layout with exit codes, --set, the parser class."""
+"""What the subcommands share: the help layout with exit codes, the parser class, --set,
+the report options, and printing a verdict with its reports."""
 
 from __future__ import annotations
 
 import argparse
+import sys
 from collections.abc import Sequence
+from pathlib import Path
 from typing import Any, TypeAlias
 
 from sla_runner.errors import UsageError
+from sla_runner.report.console import print_summary
+from sla_runner.report.outputs import write_each
+from sla_runner.verdict import Verdict
 
 INTERRUPTED = "  130  interrupted by Ctrl-C: quit at once\n"
 
@@ -116,6 +122,11 @@ def command(
     )
 
 
+def add_report_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--junit", metavar="PATH", help="write JUnit XML here")
+    parser.add_argument("--json", metavar="PATH", help="write the JSON verdict here")
+
+
 def add_set_option(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--set",
@@ -125,10 +136,6 @@ def add_set_option(parser: argparse.ArgumentParser) -> None:
         metavar="KEY=VALUE",
         help="override a value by dotted path, e.g. load.stages[0].users=5 (repeatable)",
     )
-
-
-def count(n: int, noun: str) -> str:
-    return f"{n} {noun}{'' if n == 1 else 's'}"
 
 
 def parse_overrides(items: Sequence[str]) -> dict[str, str]:
@@ -144,3 +151,24 @@ def parse_overrides(items: Sequence[str]) -> dict[str, str]:
             raise UsageError(f"--set {key.strip()}: the value is not UTF-8 text") from None
         out[key.strip()] = value
     return out
+
+
+def report(
+    verdict: Verdict,
+    junit: Path | str | None,
+    json: Path | str | None,
+    secrets: frozenset[str],
+) -> int:
+    """Print the summary, then write the reports asked for: the exit code (3 when a report
+    could not be written, the others still written and named)."""
+    print_summary(verdict, sys.stdout, secrets=secrets)
+    reports = write_each(verdict, junit=junit, json=json, secrets=secrets)
+    for outcome in reports.outcomes:
+        if isinstance(outcome, Path):
+            print(f"wrote {outcome}")
+        else:
+            print(f"error: {outcome}", file=sys.stderr)
+    closing = reports.closing()
+    if closing:  # the summary's last line named the verdict's code
+        print(closing)
+    return reports.exit_code

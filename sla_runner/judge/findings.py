@@ -16,11 +16,12 @@ from __future__ import annotations
 import statistics
 from collections import Counter
 
-from sla_runner import display
+from sla_runner import numbers
 from sla_runner.metrics.histogram import value_at_percentile
-from sla_runner.metrics.recording import LATENCY_METRICS, Recording, Series
+from sla_runner.metrics.recording import Recording, Series
 from sla_runner.metrics.stats import count_above, merged_latency, slope_and_r
-from sla_runner.verdict_model import ThresholdResult
+from sla_runner.spec.thresholds import LATENCY_METRICS
+from sla_runner.verdict import ThresholdResult
 
 DOMINANT_SHARE = 0.5  # one scope holds more than this share of the samples above the limit
 MIN_TIMELINE_ROWS = 6  # seconds with a p95 needed to say anything about a trend
@@ -129,24 +130,24 @@ def dominant_scope(recording: Recording, result: ThresholdResult) -> str | None:
     name = f"p{pct:g}"
     mine = value_at_percentile(merged_latency(by_scope[top]), pct) / 1000
     others_hist = merged_latency([s for sc, ss in by_scope.items() if sc != top for s in ss])
-    mine_above, limit = above[top], display.value(result.limit, "ms")
+    mine_above, limit = above[top], numbers.value(result.limit, "ms")
     slower = f"{result.metric} {_noun(result.metric, total)} slower than {limit}"
     if total == 1:
         share = f"the only {slower}"
     elif mine_above == total:
-        share = f"all {display.count(total)} {slower}"
+        share = f"all {numbers.count(total)} {slower}"
     else:
         share = (
-            f"{display.count(mine_above)} of the {display.count(total)} {slower} "
-            f"({display.percent(mine_above, total)})"
+            f"{numbers.count(mine_above)} of the {numbers.count(total)} {slower} "
+            f"({numbers.percent(mine_above, total)})"
         )
     sentence = f"{result.metric}.{top} accounts for {share}"
     if others_hist.get_total_count():
         others = value_at_percentile(others_hist, pct) / 1000
         kind = "endpoints" if result.metric == "http" else "channels"
         sentence += (
-            f"; its {name} is {display.value(mine, 'ms')} against "
-            f"{display.value(others, 'ms')} for the other {kind}"
+            f"; its {name} is {numbers.value(mine, 'ms')} against "
+            f"{numbers.value(others, 'ms')} for the other {kind}"
         )
     return sentence + "."
 
@@ -171,21 +172,21 @@ def dominant_error(recording: Recording, metric: str) -> str | None:
         on = f", on {metric}.{top_scope}" if on_one else ""
         return f"The only {failed} was {kind_name(ranked[0][0], 1)}{on}."
     if len(kinds) == 1:
-        sentence = f"All {display.count(total)} {failed} were {kind_name(ranked[0][0])}"
+        sentence = f"All {numbers.count(total)} {failed} were {kind_name(ranked[0][0])}"
     else:
         # "Of 40 failed http requests, 30 (75%) were timeouts and 10 (25%) HTTP 503 responses"
         shares = [(n, kind_name(k, n)) for k, n in ranked]
         rest = total - sum(n for _k, n in ranked)
         if rest:
             shares.append((rest, "of another kind" if rest == 1 else "of other kinds"))
-        parts = [f"{display.count(n)} ({display.percent(n, total)}) {what}" for n, what in shares]
+        parts = [f"{numbers.count(n)} ({numbers.percent(n, total)}) {what}" for n, what in shares]
         verb = "was" if shares[0][0] == 1 else "were"
         first, _, kind = parts[0].partition(") ")
         parts[0] = f"{first}) {verb} {kind}"
-        sentence = f"Of {display.count(total)} {failed}, {_listed(parts)}"
+        sentence = f"Of {numbers.count(total)} {failed}, {_listed(parts)}"
     if on_one:
         sentence += (
-            f"; {display.count(n_top)} of them ({display.percent(n_top, total)}) "
+            f"; {numbers.count(n_top)} of them ({numbers.percent(n_top, total)}) "
             f"were on {metric}.{top_scope}"
         )
     return sentence + "."
@@ -210,10 +211,10 @@ def latency_trend(recording: Recording) -> str | None:
             return None
         return (
             f"HTTP p95 latency grew with the number of users: a median of "
-            f"{display.value(low_p95, 'ms')} over the {third} seconds with the fewest users "
-            f"(at most {display.count(max(r.users for r in low))}) against "
-            f"{display.value(high_p95, 'ms')} over the {third} with the most (at least "
-            f"{display.count(min(r.users for r in high))}); correlation "
+            f"{numbers.value(low_p95, 'ms')} over the {third} seconds with the fewest users "
+            f"(at most {numbers.count(max(r.users for r in low))}) against "
+            f"{numbers.value(high_p95, 'ms')} over the {third} with the most (at least "
+            f"{numbers.count(min(r.users for r in high))}); correlation "
             f"{r_value:.2f} over {len(rows)} s."
         )
     seconds = [float(r.second) for r in rows]
@@ -224,9 +225,9 @@ def latency_trend(recording: Recording) -> str | None:
         return None
     return (
         f"HTTP p95 latency kept rising while the load held at about "
-        f"{display.count(round(statistics.median(users)))} users: a median of "
-        f"{display.value(first, 'ms')} in the first {third} s against "
-        f"{display.value(last, 'ms')} in the last {third} s (correlation {r_value:.2f})."
+        f"{numbers.count(round(statistics.median(users)))} users: a median of "
+        f"{numbers.value(first, 'ms')} in the first {third} s against "
+        f"{numbers.value(last, 'ms')} in the last {third} s (correlation {r_value:.2f})."
     )
 
 
@@ -242,7 +243,7 @@ def memory_growth(recording: Recording) -> str | None:
     if slope <= 0 or r_value < MIN_RSS_CORRELATION or slope * span < MIN_RSS_GROWTH * ys[0]:
         return None
     return (
-        f"The service's memory kept growing: RSS went from {display.size(ys[0])} to "
-        f"{display.size(ys[-1])} over {display.number(span)} s "
-        f"({display.size(slope)}/s, correlation {r_value:.2f})."
+        f"The service's memory kept growing: RSS went from {numbers.size(ys[0])} to "
+        f"{numbers.size(ys[-1])} over {numbers.number(span)} s "
+        f"({numbers.size(slope)}/s, correlation {r_value:.2f})."
     )

@@ -60,11 +60,12 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from sla_runner import display
+from sla_runner import numbers
 from sla_runner.metrics.histogram import value_at_percentile
-from sla_runner.metrics.recording import LATENCY_METRICS, Recording
+from sla_runner.metrics.recording import Recording
 from sla_runner.spec.models import ThresholdRule
-from sla_runner.verdict_model import ThresholdResult, Validity
+from sla_runner.spec.thresholds import LATENCY_METRICS
+from sla_runner.verdict import ThresholdResult, Validity
 
 MAX_DROPPED_LATE_PCT = 1.0
 GENERATOR_CPU_SATURATED_PCT = 95.0
@@ -108,9 +109,9 @@ def judge_validity(
     missed = gen.dropped + gen.late
     if gen.planned > 0 and 100 * missed / gen.planned > MAX_DROPPED_LATE_PCT:
         reasons.append(
-            f"the generator did not deliver the planned arrivals: {display.count(gen.dropped)} "
-            f"dropped and {display.count(gen.late)} late of {display.count(gen.planned)} planned "
-            f"({display.number(100 * missed / gen.planned)}%, bound {MAX_DROPPED_LATE_PCT:g}%)"
+            f"the generator did not deliver the planned arrivals: {numbers.count(gen.dropped)} "
+            f"dropped and {numbers.count(gen.late)} late of {numbers.count(gen.planned)} planned "
+            f"({numbers.number(100 * missed / gen.planned)}%, bound {MAX_DROPPED_LATE_PCT:g}%)"
         )
     cpu_p90 = cpu_max = None
     if gen.cpu_pct.get_total_count():
@@ -119,14 +120,14 @@ def judge_validity(
         if cpu_p90 >= GENERATOR_CPU_SATURATED_PCT:
             reasons.append(
                 f"the generator's CPU was saturated: p{GENERATOR_CPU_PERCENTILE:g} of its "
-                f"{display.count(gen.cpu_pct.get_total_count())} samples was "
-                f"{display.number(cpu_p90)}% of one core (bound {GENERATOR_CPU_SATURATED_PCT:g}%)"
+                f"{numbers.count(gen.cpu_pct.get_total_count())} samples was "
+                f"{numbers.number(cpu_p90)}% of one core (bound {GENERATOR_CPU_SATURATED_PCT:g}%)"
             )
     lag_p99 = loop_lag_p99_ms(recording)
     if lag_p99 is not None and lag_p99 > MAX_LOOP_LAG_P99_MS:
         reasons.append(
-            f"the generator's event loop lagged: p99 {display.number(lag_p99)} ms over "
-            f"{display.count(gen.loop_lag_us.get_total_count())} samples "
+            f"the generator's event loop lagged: p99 {numbers.number(lag_p99)} ms over "
+            f"{numbers.count(gen.loop_lag_us.get_total_count())} samples "
             f"(bound {MAX_LOOP_LAG_P99_MS:g} ms)"
         )
     return Validity(

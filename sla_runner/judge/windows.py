@@ -4,17 +4,17 @@ A threshold is ``skipped`` (with the reason as its message) when its ``during`` 
 never reached by an aborted run; when it judges the load's size (``users``, ``count``,
 ``rate``) and the recording carries a share of the load (a segment, or a merge that lacks
 segments); and when an aborted run cut its window short and the part measured cannot
-decide it. The rules are set out in :mod:`sla_runner.verdict`.
+decide it. The rules are set out in :mod:`sla_runner.judge.verdicts`.
 """
 
 from __future__ import annotations
 
 import re
 
-from sla_runner import display
+from sla_runner import numbers
 from sla_runner.metrics.recording import Recording
-from sla_runner.metrics.stats import NS_PER_S
 from sla_runner.spec.models import ThresholdRule
+from sla_runner.timeunits import NS_PER_S
 
 __all__ = ["cut_short", "decided", "load_share", "load_size", "not_reached"]
 
@@ -44,23 +44,23 @@ def cut_short(
     rule: ThresholdRule, recording: Recording, stage: int | None, observed: float | None
 ) -> str | None:
     """Why a threshold over a window an aborted run cut short is not judged; None when the
-    window ran whole, or the part measured can judge it (see :mod:`sla_runner.verdict`)."""
+    window ran whole, or the part measured can judge it (see :mod:`sla_runner.judge.verdicts`)."""
     t = rule.expr
     durations = recording.stage_durations_ns
     planned_ns = sum(durations) if stage is None else durations[stage]
     ran_ns = recording.window_ns(stage)
     if not recording.aborted or ran_ns >= planned_ns:
         return None
-    planned = f"{display.number(planned_ns / NS_PER_S)}s"
+    planned = f"{numbers.number(planned_ns / NS_PER_S)}s"
     where = f"the {planned} run" if stage is None else f"the {planned} stage {rule.during!r}"
-    cut = f"the run was aborted after {display.number(ran_ns / NS_PER_S)}s of {where}"
+    cut = f"the run was aborted after {numbers.number(ran_ns / NS_PER_S)}s of {where}"
     if observed is None:
         if any(s.count for s in recording.select(t.metric, t.scope, stage)):
             return None  # operations were made and none could be judged: no data
         return f"{cut}, before any sample"
     if not load_size(rule) or decided(rule, observed):
         return None
-    so_far = display.observed(observed, t.limit, t.unit)
+    so_far = numbers.observed(observed, t.limit, t.unit)
     return f"{cut}; the load's size is judged on the whole window ({so_far} so far)"
 
 

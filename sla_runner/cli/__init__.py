@@ -1,9 +1,11 @@
 """``sla-runner``: argv → api → exit code. No logic of its own: it parses arguments, calls
 the library and formats what comes back; errors carry their own exit code.
 
-Adding a subcommand: in ``cli_spec.py`` or ``cli_run.py`` write ``add_<name>(subparsers)``
-(builds its parser with ``command(...)`` and sets ``func=_cmd_<name>``) and
-``_cmd_<name>(args) -> int``, then list ``add_<name>`` in ``_SUBCOMMANDS`` below.
+One module per group of commands: :mod:`.spec` (validate, schema, plan, diff), :mod:`.load`
+(run, demo, demo-service), :mod:`.verdicts` (merge); :mod:`.common` holds what they share.
+Adding a subcommand: in its group's module write ``add_<name>(subparsers)`` (builds its
+parser with ``command(...)`` and sets ``func=_cmd_<name>``) and ``_cmd_<name>(args) -> int``,
+then list ``add_<name>`` in ``_SUBCOMMANDS`` below.
 """
 
 from __future__ import annotations
@@ -14,16 +16,17 @@ import sys
 from collections.abc import Callable, Sequence
 from typing import Any, TextIO, cast
 
-from sla_runner import __version__
-from sla_runner.cli_common import (
+from sla_runner._version import __version__
+from sla_runner.cli.common import (
     EXIT_CODES_TOP,
     ArgvError,
     Parser,
     Subparsers,
     parse_overrides,
 )
-from sla_runner.cli_run import add_demo, add_demo_service, add_merge, add_run
-from sla_runner.cli_spec import add_diff, add_plan, add_schema, add_validate
+from sla_runner.cli.load import add_demo, add_demo_service, add_run
+from sla_runner.cli.spec import add_diff, add_plan, add_schema, add_validate
+from sla_runner.cli.verdicts import add_merge
 from sla_runner.errors import EXIT_INTERRUPTED, EXIT_PASS, EXIT_USAGE, SlaRunnerError, SpecError
 
 __all__ = ["build_parser", "main", "parse_overrides", "run"]

@@ -4,10 +4,9 @@ from __future__ import annotations
 
 import argparse
 import sys
-from fractions import Fraction
 
 from sla_runner import api
-from sla_runner.cli_common import (
+from sla_runner.cli.common import (
     EXIT_CODES_DIFF,
     EXIT_CODES_PLAN,
     EXIT_CODES_SCHEMA,
@@ -15,12 +14,13 @@ from sla_runner.cli_common import (
     Subparsers,
     add_set_option,
     command,
-    count,
     parse_overrides,
 )
 from sla_runner.errors import EXIT_PASS, SpecError
 from sla_runner.plan import Segment, build_plan
+from sla_runner.report.spec_text import diff_lines, diff_tally, plan_lines, validated
 from sla_runner.spec.schema import spec_json_schema_text
+from sla_runner.verdict import verdict_json_schema_text
 
 # --- validate -------------------------------------------------------------------------
 
@@ -49,12 +49,7 @@ def _cmd_validate(args: argparse.Namespace) -> int:
             print(exc.report(), file=sys.stderr)
             status = max(status, exc.exit_code)
             continue
-        spec = loaded.spec
-        print(
-            f"ok: {path} ({count(len(spec.endpoints), 'endpoint')}, "
-            f"{count(len(spec.channels), 'channel')}, "
-            f"{count(len(spec.thresholds), 'threshold')})"
-        )
+        print(validated(path, loaded.spec))
     return status
 
 
@@ -65,16 +60,30 @@ def add_schema(subparsers: Subparsers) -> None:
     parser = command(
         subparsers,
         "schema",
-        "print the JSON Schema of the spec format",
-        "Print the JSON Schema of spec format version 1. Regenerate the committed copy with:\n"
-        "  sla-runner schema > schemas/sla-spec.schema.json",
+        "print the JSON Schema of the spec format or of the verdict",
+        "Print the JSON Schema of spec format version 1 (spec, the default) or of the JSON "
+        "verdict, format sla-runner/verdict version 1 (verdict). Regenerate the committed "
+        "copies with:\n"
+        "  sla-runner schema > schemas/sla-spec.schema.json\n"
+        "  sla-runner schema verdict > schemas/verdict.schema.json",
         EXIT_CODES_SCHEMA,
+    )
+    parser.add_argument(
+        "which",
+        nargs="?",
+        choices=sorted(_SCHEMAS),
+        default="spec",
+        metavar="{spec,verdict}",
+        help="which schema (default: spec)",
     )
     parser.set_defaults(func=_cmd_schema)
 
 
+_SCHEMAS = {"spec": spec_json_schema_text, "verdict": verdict_json_schema_text}
+
+
 def _cmd_schema(args: argparse.Namespace) -> int:
-    sys.stdout.write(spec_json_schema_text())
+    sys.stdout.write(_SCHEMAS[args.which]())
     return EXIT_PASS
 
 
@@ -98,29 +107,9 @@ def add_plan(subparsers: Subparsers) -> None:
 
 
 def _cmd_plan(args: argparse.Namespace) -> int:
-    from sla_runner.engine.preflight import connections_needed  # noqa: PLC0415
-
     loaded = api.load_spec(args.spec, overrides=parse_overrides(args.overrides))
-    spec, plan = loaded.spec, build_plan(loaded.spec, Segment.parse(args.segment))
-    unit = "users" if plan.model == "closed" else "/s"
-    print(f"{spec.name} {spec.sla_version}: {plan.model} model, segment {plan.segment}")
-    for stage in plan.stages:
-        lo, hi = stage.from_level / plan.segment.count, stage.to_level / plan.segment.count
-        if plan.model == "closed":
-            lo, hi = Fraction(plan.users_at(stage.start_ns)), Fraction(plan.users_at(stage.end_ns))
-        window = f"{stage.start_ns / 1e9:g}s – {stage.end_ns / 1e9:g}s"
-        print(f"  {stage.name:<14} {window:<20} {float(lo):g} → {float(hi):g} {unit}")
-    if plan.model == "closed":
-        print(f"peak: {plan.peak_users()} users")
-    else:
-        print(f"arrivals: {plan.total_arrivals():,}")
-    print(f"connections needed at most: {connections_needed(spec, plan):,}")
-    if plan.mix:
-        shares = ", ".join(
-            f"{name} {100 * plan.mix.count(i) / len(plan.mix):.4g}%"
-            for i, name in enumerate(plan.endpoints)
-        )
-        print(f"endpoint mix: {shares}")
+    for line in plan_lines(loaded.spec, build_plan(loaded.spec, Segment.parse(args.segment))):
+        print(line)
     return EXIT_PASS
 
 
@@ -144,23 +133,10 @@ def add_diff(subparsers: Subparsers) -> None:
 
 
 def _cmd_diff(args: argparse.Namespace) -> int:
-    from sla_runner.report.redact import redact  # noqa: PLC0415
-    from sla_runner.spec.diff import diff_specs, version_note  # noqa: PLC0415
-
-    old, new = api.load_spec(args.old), api.load_spec(args.new)
-    secrets = old.secrets | new.secrets
-    a, b = old.spec, new.spec
-    changes = diff_specs(a, b)
-    print(
-        f"{a.name} {a.sla_version} ({old.sha256[:12]}) → {b.name} {b.sla_version} "
-        f"({new.sha256[:12]})"
-    )
-    for change in changes:
-        print(redact(change.format(), secrets))
-    note = version_note(a, b, changes)
-    if note:
-        print(f"warning: {note}", file=sys.stderr)
-    loosened = sum(c.kind == "loosened" for c in changes)
-    tightened = sum(c.kind == "tightened" for c in changes)
-    print(f"{count(len(changes), 'change')}: {tightened} tightened, {loosened} loosened")
-    return 1 if loosened else EXIT_PASS
+    diff = api.compare_specs(api.load_spec(args.old), api.load_spec(args.new))
+    for line in diff_lines(diff.old, diff.new, diff.changes):
+        print(line)
+    if diff.note:
+        print(f"warning: {diff.note}", file=sys.stderr)
+    print(diff_tally(diff.changes))
+    return diff.exit_code

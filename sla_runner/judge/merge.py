@@ -1,4 +1,4 @@
-"""``sla-runner merge``: several verdicts of one spec → one verdict, re-judged exactly.
+"""Several verdicts of one spec → one verdict, re-judged exactly (``sla-runner merge``).
 
 Each JSON verdict carries its full recording (HDR histograms per metric, endpoint or
 channel, and stage), so the merged recording is exactly the one a single process would
@@ -16,10 +16,11 @@ whole load).
 Errors: verdicts of different specs (SHA-256 differs), a ``--spec`` that is not the
 verdicts' spec, a verdict without a recording (status ``error``), recordings of different
 stages or stage durations, or the same segment ``i/N`` twice are
-:class:`~sla_runner.errors.UsageError` (exit 2: the command line named files that do not
-belong together; nothing is judged).
-A file that cannot be read or is not a verdict is a :class:`~sla_runner.errors.ReportError`
-(exit 3).
+:class:`~sla_runner.errors.VerdictMismatchError` (exit 2: the verdicts do not belong
+together; nothing is judged).
+A verdict whose recording cannot be read is a :class:`~sla_runner.errors.ReportError`
+(exit 3), as is a file that is not a verdict (:func:`sla_runner.api.merge_verdicts` reads
+the files; this module judges what they hold).
 """
 
 from __future__ import annotations
@@ -30,33 +31,30 @@ from pathlib import Path
 
 from pydantic import ValidationError
 
-from sla_runner import __version__
-from sla_runner.errors import ReportError, UsageError
+from sla_runner._version import __version__
+from sla_runner.errors import ReportError, VerdictMismatchError
+from sla_runner.judge.verdicts import RunInfo, judge_rules, spec_identity
 from sla_runner.metrics.recording import Recording
-from sla_runner.report.json_report import read_verdict
 from sla_runner.spec.loader import LoadedSpec
 from sla_runner.spec.models import ThresholdRule
-from sla_runner.verdict import RunInfo, judge_rules, spec_identity
-from sla_runner.verdict_model import ThresholdSpec, Verdict
+from sla_runner.verdict import ThresholdSpec, Verdict
 
 
-def merge_verdicts(
-    paths: Sequence[Path],
+def judge_merged(
+    verdicts: Sequence[tuple[Path, Verdict]],
     spec: LoadedSpec | None = None,
     *,
     runner_version: str = __version__,
     allow_partial: bool = False,
 ) -> Verdict:
-    """Read the verdicts at ``paths``, merge their recordings and judge the result.
-
-    Without ``allow_partial``, a merge that lacks segments is ``invalid``."""
-    if not paths:
-        raise UsageError("merge needs at least one verdict file")
-    verdicts = [(Path(p), read_verdict(p)) for p in paths]
+    """Merge the recordings of ``verdicts`` (each with the file it was read from) and judge
+    the result. Without ``allow_partial``, a merge that lacks segments is ``invalid``."""
+    if not verdicts:
+        raise VerdictMismatchError("merge needs at least one verdict file")
     first = verdicts[0][1]
     _check_same_spec(verdicts, spec)
     if spec is not None and first.run.overrides:
-        raise UsageError(
+        raise VerdictMismatchError(
             f"the verdicts were run with --set overrides ({_overrides(first)}); --spec "
             f"{spec.path} holds the spec without them: merge without --spec, which judges "
             "the thresholds as they were run"
@@ -120,7 +118,7 @@ def merge_recordings(verdicts: Sequence[tuple[Path, Verdict]]) -> Recording:
     segments: dict[str, Path] = {}
     for path, verdict in verdicts:
         if verdict.recording is None:
-            raise UsageError(
+            raise VerdictMismatchError(
                 f"{path}: the verdict has no recording to merge (status {verdict.status}: "
                 f"{verdict.message or 'the run was not carried out'})"
             )
@@ -131,13 +129,13 @@ def merge_recordings(verdicts: Sequence[tuple[Path, Verdict]]) -> Recording:
         segment = recording.segment
         if len(verdicts) > 1 and not re.fullmatch(r"\d+/([2-9]|\d\d+)", segment):
             what = "a whole run (segment 1/1)" if segment == "1/1" else f"segment {segment!r}"
-            raise UsageError(
+            raise VerdictMismatchError(
                 f"{path}: {what} cannot be merged with other verdicts: merge takes the "
                 "segments of one split load (run with --segment I/N)"
             )
         if _is_segment(segment):
             if segment in segments:
-                raise UsageError(
+                raise VerdictMismatchError(
                     f"{path}: segment {segment} is also in {segments[segment]}; "
                     "merging it twice would count its load twice"
                 )
@@ -145,7 +143,7 @@ def merge_recordings(verdicts: Sequence[tuple[Path, Verdict]]) -> Recording:
         recordings.append(recording)
     counts = {s.split("/")[1] for s in segments}
     if len(counts) > 1:
-        raise UsageError(
+        raise VerdictMismatchError(
             "the verdicts split the load differently: segments "
             + ", ".join(sorted(segments))
             + " (give the segments of one split)"
@@ -155,7 +153,7 @@ def merge_recordings(verdicts: Sequence[tuple[Path, Verdict]]) -> Recording:
         try:
             merged = merged.merge(other)
         except ValueError as exc:
-            raise UsageError(f"{path_other}: {exc}") from None
+            raise VerdictMismatchError(f"{path_other}: {exc}") from None
     if segments and len(segments) < int(next(iter(segments)).split("/")[1]):
         present = sorted(int(s.split("/")[0]) for s in segments)
         merged.segment = "+".join(map(str, present)) + "/" + next(iter(segments)).split("/")[1]
@@ -174,18 +172,20 @@ def _check_same_spec(verdicts: Sequence[tuple[Path, Verdict]], spec: LoadedSpec 
     shas = {v.spec.sha256 for _, v in verdicts}
     if len(shas) > 1:
         listed = "; ".join(f"{p}: {v.spec.name} {v.spec.sha256[:12]}" for p, v in verdicts)
-        raise UsageError(f"the verdicts are of different specs (sha256 differs): {listed}")
+        raise VerdictMismatchError(
+            f"the verdicts are of different specs (sha256 differs): {listed}"
+        )
     first_path, first = verdicts[0]
     for path, verdict in verdicts[1:]:
         if verdict.run.overrides != first.run.overrides:
-            raise UsageError(
+            raise VerdictMismatchError(
                 f"{path} was run with other --set overrides than {first_path}: "
                 f"{_overrides(verdict)} against {_overrides(first)}; give every segment the "
                 "same --set, written the same way"
             )
     sha = shas.pop()
     if spec is not None and spec.sha256 != sha:
-        raise UsageError(
+        raise VerdictMismatchError(
             f"--spec {spec.path} (sha256 {spec.sha256[:12]}) is not the spec the verdicts "
             f"judged (sha256 {sha[:12]})"
         )
@@ -221,4 +221,4 @@ def _run(
     )
 
 
-__all__ = ["merge_recordings", "merge_verdicts", "missing_segments", "rules_as_written"]
+__all__ = ["judge_merged", "merge_recordings", "missing_segments", "rules_as_written"]

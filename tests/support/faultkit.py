@@ -1,26 +1,22 @@
 """Helpers for the fault, interruption, secrets and guard tests: whole runs, end to end.
 
 - :func:`spec_file` writes a spec (a dict, dumped as YAML) next to the test.
-- :func:`run_cli` runs ``python -m sla_runner`` as a subprocess with stdin closed, bounded
-  in time, and returns what it printed and how long it took.
-- :class:`Service` is the test server of :mod:`tests.servers` in a process of its own that
-  a test may kill (SIGKILL, as a crash) and start again on the same port.
+- :class:`Service` is the test server of :mod:`tests.support.servers` in a process of its
+  own that a test may kill (SIGKILL, as a crash) and start again on the same port.
 - :func:`free_port` is a loopback port nothing listens on (connections are refused).
+
+The CLI as a subprocess (``run_cli``, ``spawn_cli``) is :mod:`tests.support.cli`.
 """
 
 from __future__ import annotations
 
 import contextlib
 import json
-import os
 import socket
-import subprocess
-import sys
 import time
 import urllib.request
 import uuid
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
 from pathlib import Path
 from threading import Thread
 from typing import Any
@@ -30,9 +26,7 @@ import yaml
 
 from sla_runner.metrics.recording import Recording
 from sla_runner.spec.models import Spec
-from tests.conftest import ROOT, ChildProcess, LiveServer
-
-CLI_TIMEOUT_S = 60.0
+from tests.conftest import ChildProcess, LiveServer
 
 
 def tag() -> str:
@@ -98,67 +92,6 @@ def spec_file(directory: Path, data: dict[str, Any], name: str = "spec.yaml") ->
     return path
 
 
-@dataclass
-class CliRun:
-    code: int
-    stdout: str
-    stderr: str
-    elapsed_s: float
-
-    @property
-    def output(self) -> str:
-        return self.stdout + self.stderr
-
-
-def cli_argv(*args: str | Path, prelude: str = "") -> list[str]:
-    """``python -m sla_runner ARGS``; with ``prelude`` (Python) run first in the same process."""
-    if not prelude:
-        return [sys.executable, "-m", "sla_runner", *map(str, args)]
-    code = f"{prelude}\nimport sys\nfrom sla_runner.cli import run\nsys.exit(run(sys.argv[1:]))"
-    return [sys.executable, "-c", code, *map(str, args)]
-
-
-def cli_env(extra: dict[str, str] | None = None) -> dict[str, str]:
-    env = {**os.environ, "PYTHONPATH": str(ROOT), "PYTHONUNBUFFERED": "1", **(extra or {})}
-    env.pop("COLUMNS", None)
-    return env
-
-
-def run_cli(
-    *args: str | Path,
-    env: dict[str, str] | None = None,
-    prelude: str = "",
-    timeout_s: float = CLI_TIMEOUT_S,
-) -> CliRun:
-    started = time.monotonic()
-    done = subprocess.run(
-        cli_argv(*args, prelude=prelude),
-        cwd=ROOT,
-        env=cli_env(env),
-        stdin=subprocess.DEVNULL,
-        capture_output=True,
-        text=True,
-        timeout=timeout_s,
-        check=False,
-    )
-    return CliRun(done.returncode, done.stdout, done.stderr, time.monotonic() - started)
-
-
-def spawn_cli(*args: str | Path, new_session: bool = False) -> subprocess.Popen[str]:
-    """``python -m sla_runner ARGS`` started in the background, stdin closed, output piped;
-    ``new_session``: in a process group of its own, as a terminal's foreground job."""
-    return subprocess.Popen(
-        cli_argv(*args),
-        cwd=ROOT,
-        env=cli_env(),
-        stdin=subprocess.DEVNULL,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-        start_new_session=new_session,
-    )
-
-
 @contextlib.contextmanager
 def unanswered_port() -> Iterator[int]:
     """A loopback port whose connects hang: its accept queue is full, so the kernel drops
@@ -201,7 +134,9 @@ class Service:
         deadline = time.monotonic() + 5
         while True:
             try:
-                self._child = ChildProcess(["-m", "tests.servers", "--port", str(self.port)])
+                self._child = ChildProcess(
+                    ["-m", "tests.support.servers", "--port", str(self.port)]
+                )
                 break
             except RuntimeError:  # the port is not free again yet
                 if time.monotonic() > deadline:

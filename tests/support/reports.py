@@ -13,7 +13,8 @@ import pytest
 import xmlschema
 from junitparser import Failure, JUnitXml
 
-ROOT = Path(__file__).resolve().parents[1]
+from tests.support.paths import ROOT
+
 XSD = ROOT.parent / "shared" / "reference" / "junit-10.xsd"
 VERDICT_SCHEMA = ROOT / "schemas" / "verdict.schema.json"
 

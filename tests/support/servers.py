@@ -2,9 +2,9 @@
 
 It speaks HTTP/1.1 and WebSocket itself over raw asyncio streams, so a test can ask for
 exactly the bytes a broken server sends (a reset, a body cut short, invalid HTTP, an
-invalid frame). It runs in its own process (``python -m tests.servers``), so its CPU does
-not share a GIL with the generator under test; it prints ``listening PORT [TLS_PORT
-H2_PORT]`` and exits when its stdin closes.
+invalid frame). It runs in its own process (``python -m tests.support.servers``), so its
+CPU does not share a GIL with the generator under test; it prints ``listening PORT
+[TLS_PORT H2_PORT]`` and exits when its stdin closes.
 
 With a certificate it has two more ports. TLS_PORT speaks HTTP/1.1 over TLS. H2_PORT
 offers ``h2`` (then ``http/1.1``) by ALPN: a connection that negotiates ``h2`` is served
@@ -471,7 +471,7 @@ async def serve(port: int, cert: str | None, key: str | None) -> None:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(prog="python -m tests.servers")
+    parser = argparse.ArgumentParser(prog="python -m tests.support.servers")
     parser.add_argument("--port", type=int, default=0)
     parser.add_argument("--tls-cert")
     parser.add_argument("--tls-key")

@@ -1,0 +1,118 @@
+"""One threshold on one recording: its observed value, margin, sample count and status.
+
+The statuses (``pass``, ``fail``, ``warn``, ``no_data``, ``skipped``) and when each is
+given are set out in :mod:`sla_runner.judge.verdicts`; which window a threshold is judged
+on, and when an aborted run's cannot decide it, in :mod:`sla_runner.judge.windows`.
+"""
+
+from __future__ import annotations
+
+import re
+
+from sla_runner import numbers
+from sla_runner.judge.windows import cut_short, not_reached
+from sla_runner.metrics.recording import Recording
+from sla_runner.metrics.stats import observe
+from sla_runner.spec.models import ThresholdRule
+from sla_runner.timeunits import NS_PER_S
+from sla_runner.verdict import ThresholdResult, ThresholdSpec, ThresholdStatus
+
+__all__ = ["as_written", "evaluate", "result"]
+
+
+def evaluate(rule: ThresholdRule, recording: Recording) -> ThresholdResult:
+    """One threshold on one recording."""
+    t = rule.expr
+    label = re.split(r"[<>]", t.text, maxsplit=1)[0].strip()
+    stage: int | None = None
+    reason: str | None = None
+    if rule.during is not None:
+        if rule.during in recording.stage_names:
+            stage = recording.stage_index(rule.during)
+        else:
+            reason = f"the recording has no stage named {rule.during!r}"
+    window_s = numbers.stored(recording.window_ns(stage) / NS_PER_S, "s") if reason is None else 0
+    observed: float | None = None
+    samples = 0
+    skip = not_reached(rule, recording, stage) if reason is None else None
+    if skip is None and reason is None:
+        obs = observe(recording, t, stage)
+        observed, samples, reason = obs.value, obs.samples, obs.reason
+        skip = cut_short(rule, recording, stage, observed)
+    status: ThresholdStatus
+    margin = margin_pct = None
+    if skip is not None:
+        status, message, observed, samples = "skipped", f"{t.text}: skipped: {skip}", None, 0
+    elif observed is None:
+        status, message = "no_data", f"{label}: {reason}"
+    else:
+        raw = t.limit - observed if t.op in ("<", "<=") else observed - t.limit
+        observed, digits = numbers.stored_against(observed, t.unit, t.holds)
+        margin = round(raw, digits)
+        margin_pct = round(100 * raw / t.limit, numbers.DIGITS["%"]) if t.limit else None
+        held = t.holds(observed)
+        status = "pass" if held else ("fail" if rule.severity == "fail" else "warn")
+        message = (
+            f"{label} = {numbers.observed(observed, t.limit, t.unit)}, limit {t.op} "
+            f"{numbers.value(t.limit, t.unit)} (n={numbers.count(samples)})"
+        )
+    if rule.during is not None and status != "skipped":
+        message += f" during {rule.during}"
+    return result(
+        rule,
+        status,
+        message,
+        observed=observed,
+        margin=margin,
+        margin_pct=margin_pct,
+        samples=samples,
+        window_s=window_s,
+    )
+
+
+def result(
+    rule: ThresholdRule,
+    status: ThresholdStatus,
+    message: str,
+    *,
+    observed: float | None = None,
+    margin: float | None = None,
+    margin_pct: float | None = None,
+    samples: int = 0,
+    window_s: float = 0.0,
+    trusted: bool | None = None,
+) -> ThresholdResult:
+    """The result of ``rule`` with these figures (``passed`` follows from ``status``);
+    ``trusted`` is settled once the run's validity is known (:func:`~.validity.weigh`)."""
+    t = rule.expr
+    return ThresholdResult(
+        expr=t.text,
+        metric=t.metric,
+        scope=t.scope,
+        stat=t.stat,
+        op=t.op,
+        limit=t.limit,
+        unit=t.unit,
+        observed=observed,
+        margin=margin,
+        margin_pct=margin_pct,
+        samples=samples,
+        during=rule.during,
+        window_s=window_s,
+        severity=rule.severity,
+        passed=None if status == "skipped" else status == "pass",
+        status=status,
+        message=message,
+        description=rule.description,
+        trusted=trusted,
+    )
+
+
+def as_written(rule: ThresholdRule) -> ThresholdSpec:
+    """The threshold as the spec wrote it, as a verdict records it for re-judging."""
+    return ThresholdSpec(
+        expr=rule.expr.text,
+        during=rule.during,
+        severity=rule.severity,
+        description=rule.description,
+    )
