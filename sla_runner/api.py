@@ -15,7 +15,7 @@ from dataclasses import replace
 from sla_runner import __version__
 from sla_runner.engine.execute import execute
 from sla_runner.engine.runner import Progress, RunControl
-from sla_runner.engine.transport import resolve_engine
+from sla_runner.engine.transports import resolve_engine
 from sla_runner.errors import RunError
 from sla_runner.merge import merge_verdicts
 from sla_runner.metrics.recording import Recording

@@ -23,16 +23,11 @@ from dataclasses import dataclass, field
 import anyio
 from anyio.abc import TaskGroup
 
+from sla_runner.engine.http.outcome import Outcome, Result
+from sla_runner.engine.http.request import HttpRequest, compile_request
+from sla_runner.engine.http.session import HttpSession, HttpTransport
 from sla_runner.engine.sampler import find_process, sample_process, watch_generator
-from sla_runner.engine.transport import (
-    HttpRequest,
-    HttpSession,
-    HttpTransport,
-    Outcome,
-    Result,
-    compile_request,
-    make_transport,
-)
+from sla_runner.engine.transports import make_transport
 from sla_runner.engine.ws import WsChannel, compile_channel, run_channel
 from sla_runner.metrics.recorder import LiveStats, Recorder
 from sla_runner.metrics.recording import Recording
