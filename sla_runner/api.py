@@ -13,8 +13,8 @@ import time
 from dataclasses import replace
 
 from sla_runner import __version__
+from sla_runner.engine.control import Progress, RunControl
 from sla_runner.engine.execute import execute
-from sla_runner.engine.runner import Progress, RunControl
 from sla_runner.engine.transports import resolve_engine
 from sla_runner.errors import RunError
 from sla_runner.merge import merge_verdicts

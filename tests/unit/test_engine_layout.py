@@ -1,5 +1,6 @@
 """The engine's layout holds: the HTTP seam knows none of its transports, each transport
-imports only the seam, one module picks a transport. Imports inside functions count."""
+imports only the seam, one module picks a transport, and the executors write to the sink
+they are handed without importing the metrics engine. Imports inside functions count."""
 
 from __future__ import annotations
 
@@ -62,3 +63,11 @@ def test_one_module_picks_a_transport() -> None:
         if module not in TRANSPORTS and imports(module) & TRANSPORTS
     }
     assert pickers == {"sla_runner.engine.transports"}
+
+
+def test_executors_write_to_the_sink_they_are_handed() -> None:
+    for module in ("sla_runner.engine.users", "sla_runner.engine.arrivals"):
+        taken = imports(module)
+        assert not {name for name in taken if name.startswith("sla_runner.metrics")}, module
+        assert "sla_runner.engine.transports" not in taken, module
+        assert "sla_runner.engine.lifecycle" not in taken, module
