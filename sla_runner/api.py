@@ -15,9 +15,9 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 
 from sla_runner._version import __version__
+from sla_runner.engine.control import Progress, RunControl
 from sla_runner.engine.execute import execute
-from sla_runner.engine.runner import Progress, RunControl
-from sla_runner.engine.transport import resolve_engine
+from sla_runner.engine.transports import resolve_engine
 from sla_runner.errors import EXIT_FAIL, EXIT_PASS, RunError
 from sla_runner.judge.merge import judge_merged
 from sla_runner.judge.verdicts import RunInfo, error_verdict, judge

@@ -1,4 +1,5 @@
-"""The engine's entry point: preflight checks, signals, the event loop, then the Engine."""
+"""The engine's entry point: preflight checks, signals, the event loop, then the Engine,
+handed the recorder it writes to."""
 
 from __future__ import annotations
 
@@ -9,9 +10,11 @@ from importlib.util import find_spec
 
 import anyio
 
+from sla_runner.engine.control import Progress, RunControl
+from sla_runner.engine.lifecycle import Engine
 from sla_runner.engine.preflight import check_target, ensure_descriptors
-from sla_runner.engine.runner import Engine, Progress, RunControl
 from sla_runner.errors import RunError
+from sla_runner.metrics.recorder import Recorder
 from sla_runner.metrics.recording import Recording
 from sla_runner.plan import Plan, connections_needed
 from sla_runner.spec.models import Spec
@@ -54,7 +57,10 @@ async def execute_async(
             tg.start_soon(_watch_signals, control)
         try:  # a RunError leaves the task group as itself, not wrapped in an ExceptionGroup
             await _preflight(spec, plan, control)
-            runner = Engine(spec, plan, engine=engine, progress=progress, control=control)
+            recorder = Recorder(plan)
+            runner = Engine(
+                spec, plan, recorder=recorder, engine=engine, progress=progress, control=control
+            )
         except RunError as exc:
             failure: RunError | None = exc
         else:

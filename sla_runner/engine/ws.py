@@ -6,7 +6,7 @@
 ticks) and reports each round trip to a :class:`WsSink`, timed from just before the send
 to the matching reply. On a drop it reconnects, at most ``channel.reconnect`` times.
 
-Outcome keys reported (see :class:`~sla_runner.engine.transport.Outcome`): ``ok``;
+Outcome keys reported (see :class:`~sla_runner.engine.http.outcome.Outcome`): ``ok``;
 ``timeout`` (no matching reply in time; the connection stays); ``ws_closed`` (the
 connection closed with the round trip in flight); ``protocol_error`` (the server sent an
 invalid frame); ``ws_bad_reply`` (invalid UTF-8 text, or a message over the size limit);
@@ -38,7 +38,9 @@ from websockets.exceptions import (
 from websockets.frames import CloseCode
 from websockets.typing import Subprotocol
 
-from sla_runner.engine.transport import USER_AGENT, Outcome, RedirectPolicy
+from sla_runner.engine.http.outcome import Outcome
+from sla_runner.engine.http.redirects import RedirectPolicy
+from sla_runner.engine.http.request import USER_AGENT
 from sla_runner.spec.jsonpath import JsonFields
 from sla_runner.spec.models import Channel, ChannelExpect, Target
 

@@ -119,6 +119,10 @@ class Recorder:
         self.generator.dropped += 1
         self._row_at(t_ns).dropped += 1
 
+    def arrivals_planned(self, count: int) -> None:
+        """Open model: the arrivals the plan asked for up to the end (or the stop) of the run."""
+        self.generator.planned += count
+
     def backoff(self) -> None:
         """A closed-model user paused before its next request: its connection was lost."""
         self.generator.backoffs += 1

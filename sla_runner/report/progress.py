@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import TextIO
 
 from sla_runner import numbers
-from sla_runner.engine.transport import resolve_engine
+from sla_runner.engine.transports import resolve_engine
 from sla_runner.metrics.recorder import LiveStats
 from sla_runner.plan import Plan
 from sla_runner.redact import redact, redact_url

@@ -16,7 +16,8 @@ import aiohttp
 import pytest
 
 from sla_runner.demo.service import serve
-from sla_runner.engine.transport import compile_request, make_transport
+from sla_runner.engine.http.request import compile_request
+from sla_runner.engine.transports import make_transport
 from sla_runner.spec.models import Endpoint, Target
 from tests.support.paths import ROOT
 

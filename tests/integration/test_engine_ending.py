@@ -13,8 +13,8 @@ from collections.abc import Iterator
 import anyio
 import pytest
 
+from sla_runner.engine.control import RunControl
 from sla_runner.engine.execute import execute_async
-from sla_runner.engine.runner import RunControl
 from sla_runner.judge.thresholds import evaluate
 from sla_runner.metrics.recording import Recording
 from sla_runner.plan import Plan, build_plan

@@ -18,8 +18,9 @@ import pytest
 import yaml
 
 from sla_runner import api
-from sla_runner.engine.runner import Engine
-from sla_runner.engine.transport import HttpRequest, compile_request, make_transport
+from sla_runner.engine.http.request import HttpRequest, compile_request
+from sla_runner.engine.lifecycle import Engine
+from sla_runner.engine.transports import make_transport
 from sla_runner.plan import Segment, build_plan
 from sla_runner.spec.models import Endpoint, Target
 from sla_runner.verdict import Verdict

@@ -17,9 +17,11 @@ from typing import Any
 
 import pytest
 
-from sla_runner.engine.http_raw import RawSession, RawTransport
-from sla_runner.engine.http_raw_wire import encode
-from sla_runner.engine.transport import USER_AGENT, Result, compile_request, make_transport
+from sla_runner.engine.http.outcome import Result
+from sla_runner.engine.http.raw import RawSession, RawTransport
+from sla_runner.engine.http.raw_wire import encode
+from sla_runner.engine.http.request import USER_AGENT, compile_request
+from sla_runner.engine.transports import make_transport
 from sla_runner.spec.models import Endpoint, Target
 
 pytestmark = pytest.mark.anyio

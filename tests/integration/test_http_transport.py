@@ -12,14 +12,10 @@ from typing import Any
 import anyio
 import pytest
 
-from sla_runner.engine.transport import (
-    HttpRequest,
-    HttpSession,
-    Outcome,
-    Result,
-    compile_request,
-    make_transport,
-)
+from sla_runner.engine.http.outcome import Outcome, Result
+from sla_runner.engine.http.request import HttpRequest, compile_request
+from sla_runner.engine.http.session import HttpSession
+from sla_runner.engine.transports import make_transport
 from sla_runner.spec.models import Endpoint, Target
 from tests.conftest import LiveServer
 

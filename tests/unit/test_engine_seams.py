@@ -8,18 +8,10 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from sla_runner.engine.transport import (
-    MAX_REDIRECTS,
-    BodyScanner,
-    HttpRequest,
-    Outcome,
-    RedirectPolicy,
-    Result,
-    compile_request,
-    make_transport,
-    redirect_hop,
-    resolve_engine,
-)
+from sla_runner.engine.http.outcome import Outcome, Result
+from sla_runner.engine.http.redirects import MAX_REDIRECTS, RedirectPolicy, redirect_hop
+from sla_runner.engine.http.request import BodyScanner, HttpRequest, compile_request
+from sla_runner.engine.transports import make_transport, resolve_engine
 from sla_runner.engine.ws import compile_channel
 from sla_runner.spec.jsonpath import JsonFields
 from sla_runner.spec.models import Channel, Endpoint, Target

@@ -16,8 +16,6 @@ import ast
 from collections.abc import Iterator
 from pathlib import Path
 
-import pytest
-
 from tests.support.paths import ROOT
 
 PACKAGE = "sla_runner"
@@ -159,27 +157,9 @@ def test_an_acyclic_package_has_no_cycle(tmp_path: Path) -> None:
 
 # -- sla_runner ----------------------------------------------------------------------------
 
-# The one cycle the engine half of issue 10 removes (the seam in leaf modules, the factory
-# next to its user). Once it has landed, test_no_import_cycle passes: drop its mark.
-TRANSPORT_SEAM = frozenset(
-    f"sla_runner.engine.{name}"
-    for name in ("transport", "http_raw", "http_raw_wire", "http_aiohttp", "http_httpx")
-)
 
-
-@pytest.mark.xfail(
-    strict=True,
-    reason="sla_runner.engine.transport imports its implementations (http_raw, http_aiohttp, "
-    "http_httpx), which import it: removed by the engine half of issue 10; drop this mark "
-    "at the merge",
-)
 def test_no_import_cycle() -> None:
     found = cycles(import_graph(ROOT, PACKAGE))
-    assert not found, _shown(found)
-
-
-def test_no_import_cycle_but_the_transport_seams() -> None:
-    found = [c for c in cycles(import_graph(ROOT, PACKAGE)) if not set(c) <= TRANSPORT_SEAM]
     assert not found, _shown(found)
 
 

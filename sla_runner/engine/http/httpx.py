@@ -1,26 +1,23 @@
 """The httpx transport: for ``http2: true`` endpoints, or when ``target.engine`` is httpx.
 
 One ``httpx.AsyncClient`` per session (per virtual user), so each user holds its own
-connections; a second client with HTTP/2 enabled is opened on the first ``http2``
-request. Outcomes are classified exactly as the aiohttp transport classifies them.
+connections; a client with HTTP/2 enabled is opened on the first ``http2`` request. It
+serves its own ``http2`` endpoints, and those of the other transports (each routing session
+opens a session of it for them). Outcomes are classified as the aiohttp transport
+classifies them.
 """
 
 from __future__ import annotations
 
 import asyncio
 import ssl
-from collections.abc import Iterable
 
 import httpx
 
-from sla_runner.engine.transport import (
-    USER_AGENT,
-    HttpRequest,
-    HttpSession,
-    Outcome,
-    Result,
-    TransportBase,
-)
+from sla_runner.engine.http.outcome import Outcome, Result, failure, unclassified
+from sla_runner.engine.http.redirects import REDIRECT_STATUSES
+from sla_runner.engine.http.request import USER_AGENT, HttpRequest
+from sla_runner.engine.http.session import HopSession, Reply, TransportBase
 from sla_runner.spec.models import Target
 
 
@@ -29,7 +26,7 @@ class HttpxTransport(TransportBase):
         super().__init__(target, cookies=cookies)
         self._tls: dict[bool, ssl.SSLContext] = {}
 
-    def prepare(self, requests: Iterable[HttpRequest]) -> None:
+    def _prepare(self, requests: list[HttpRequest]) -> None:
         """The TLS context of each protocol the requests use, and httpcore's lazy imports
         (made by the first client): together ~100 ms on the first request otherwise."""
         for http2 in sorted({r.http2 for r in requests}):
@@ -43,11 +40,11 @@ class HttpxTransport(TransportBase):
             context = self._tls[http2] = httpx.create_ssl_context(verify=self.target.verify_tls)
         return context
 
-    def session(self, *, connections: int) -> HttpSession:
+    def hop_session(self, connections: int) -> HttpxSession:
         return HttpxSession(self, connections)
 
 
-class HttpxSession:
+class HttpxSession(HopSession):
     """One client per protocol, opened on first use.
 
     An HTTP/2 request that times out leaves its client *retired*: httpcore sends no
@@ -61,18 +58,14 @@ class HttpxSession:
     __slots__ = (
         "_clients",
         "_closing",
-        "_connections",
         "_in_flight",
         "_retired",
         "_timeouts",
-        "_transport",
     )
+    _transport: HttpxTransport
 
     def __init__(self, transport: HttpxTransport, connections: int) -> None:
-        if connections < 1:
-            raise ValueError(f"connections must be at least 1, got {connections}")
-        self._transport = transport
-        self._connections = connections
+        super().__init__(transport, connections)
         self._clients: dict[bool, httpx.AsyncClient] = {}
         self._in_flight: dict[httpx.AsyncClient, int] = {}
         self._retired: set[httpx.AsyncClient] = set()
@@ -96,21 +89,19 @@ class HttpxSession:
         self._clients[http2] = client
         return client
 
-    async def send(self, request: HttpRequest) -> Result:
-        client = self._clients.get(request.http2) or self._open(request.http2)
+    async def send_hop(self, hop: HttpRequest, deadline: float) -> Reply | Result:
+        client = self._clients.get(hop.http2) or self._open(hop.http2)
         self._in_flight[client] = self._in_flight.get(client, 0) + 1
         try:
-            async with asyncio.timeout(request.timeout_s):
-                return await self._exchange(client, request)
+            async with asyncio.timeout_at(deadline):
+                return await self._exchange(client, hop)
         except httpx.ConnectTimeout:
             return Result(Outcome.CONNECT_ERROR, detail="connect timed out")
         except TimeoutError:
-            if request.http2 and self._clients.get(True) is client:
+            if hop.http2 and self._clients.get(True) is client:
                 del self._clients[True]
                 self._retired.add(client)
-            return Result(
-                Outcome.TIMEOUT, detail=f"no complete response within {request.timeout_s:g}s"
-            )
+            return Result(Outcome.TIMEOUT, detail=f"no complete response within {hop.timeout_s:g}s")
         except Exception as exc:  # every failure is an outcome; cancellation is not an Exception
             return classify(exc)
         finally:
@@ -138,34 +129,30 @@ class HttpxSession:
             timeout = self._timeouts[timeout_s] = httpx.Timeout(None, connect=connect_s)
         return timeout
 
-    async def _exchange(self, client: httpx.AsyncClient, request: HttpRequest) -> Result:
-        policy = self._transport.policy
-        timeout = self._timeout(request.timeout_s)
-        hop = request
-        while True:
-            response = await client.send(
-                client.build_request(
-                    hop.method, hop.url, headers=hop.headers, content=hop.body, timeout=timeout
-                ),
-                stream=True,
-            )
-            try:
-                status = response.status_code
-                following = policy.after(hop, status, response.headers.get("Location"))
-                scanner = None if following is not None else request.body_scanner(status)
-                if scanner is None:
-                    async for _chunk in response.aiter_raw():
-                        pass
-                else:
-                    async for chunk in response.aiter_bytes():
-                        scanner.feed(chunk)
-            finally:
-                await response.aclose()
-            if following is None:
-                return request.judge(status, scanner)
-            if isinstance(following, Result):
-                return following
-            hop = following
+    async def _exchange(self, client: httpx.AsyncClient, hop: HttpRequest) -> Reply:
+        response = await client.send(
+            client.build_request(
+                hop.method,
+                hop.url,
+                headers=hop.headers,
+                content=hop.body,
+                timeout=self._timeout(hop.timeout_s),
+            ),
+            stream=True,
+        )
+        try:
+            status = response.status_code
+            scanner = hop.body_scanner(status)
+            if scanner is None:
+                async for _chunk in response.aiter_raw():
+                    pass
+            else:
+                async for chunk in response.aiter_bytes():
+                    scanner.feed(chunk)
+        finally:
+            await response.aclose()
+        location = response.headers.get("Location") if status in REDIRECT_STATUSES else None
+        return status, location, scanner
 
     async def aclose(self) -> None:
         clients = [*self._clients.values(), *self._retired]
@@ -190,23 +177,20 @@ def _ssl_cause(exc: BaseException) -> bool:
 
 def classify(exc: BaseException) -> Result:
     """An httpx failure as an outcome."""
-    detail = f"{type(exc).__name__}: {exc}"[:300]
     text = str(exc).lower()
     if isinstance(exc, httpx.TimeoutException):
-        return Result(Outcome.TIMEOUT, detail=detail)
+        return failure(Outcome.TIMEOUT, exc)
     if isinstance(exc, (httpx.ConnectError, httpx.ReadError, httpx.WriteError)) and _ssl_cause(exc):
-        return Result(Outcome.TLS_ERROR, detail=detail)
+        return failure(Outcome.TLS_ERROR, exc)
     if isinstance(exc, (httpx.ConnectError, httpx.ProxyError)):
-        return Result(Outcome.CONNECT_ERROR, detail=detail)
+        return failure(Outcome.CONNECT_ERROR, exc)
     if isinstance(exc, httpx.RemoteProtocolError):
         cut = "disconnected" in text or "peer closed" in text or "incomplete" in text
-        return Result(Outcome.RESET if cut else Outcome.PROTOCOL_ERROR, detail=detail)
+        return failure(Outcome.RESET if cut else Outcome.PROTOCOL_ERROR, exc)
     if isinstance(exc, (httpx.ReadError, httpx.WriteError, httpx.CloseError, ConnectionError)):
-        return Result(Outcome.RESET, detail=detail)
+        return failure(Outcome.RESET, exc)
     if isinstance(exc, (httpx.ProtocolError, httpx.DecodingError)):
-        return Result(Outcome.PROTOCOL_ERROR, detail=detail)
+        return failure(Outcome.PROTOCOL_ERROR, exc)
     if isinstance(exc, ssl.SSLError):
-        return Result(Outcome.TLS_ERROR, detail=detail)
-    if isinstance(exc, OSError):
-        return Result(Outcome.CONNECT_ERROR, detail=detail)
-    return Result(Outcome.ERROR, detail=detail)
+        return failure(Outcome.TLS_ERROR, exc)
+    return unclassified(exc)

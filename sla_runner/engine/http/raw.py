@@ -6,8 +6,9 @@ request is serialised to bytes once per compiled :class:`HttpRequest`, and the r
 is parsed by llhttp through :mod:`httptools` with the body read fully and discarded —
 decoded (gzip/deflate) only when ``body_contains`` must look inside it. No
 ``Accept-Encoding`` is sent unless the spec sends one; nothing is ever retried; a
-connection is reused only after a complete response that allows keep-alive. Requests with
-``http2`` go through an httpx session opened on first use, as in the aiohttp transport.
+connection is reused only after a complete response that allows keep-alive. A session sends
+one hop; redirects and ``http2`` endpoints are the routing session's
+(:mod:`sla_runner.engine.http.session`).
 """
 
 from __future__ import annotations
@@ -15,33 +16,34 @@ from __future__ import annotations
 import asyncio
 import collections
 import ssl
+from typing import Unpack
 
-from sla_runner.engine.http_raw_wire import Connection, Origin, Wire, encode
-from sla_runner.engine.transport import (
-    REDIRECT_STATUSES,
-    HttpRequest,
-    HttpSession,
-    Outcome,
-    Result,
-    TransportBase,
-)
+from sla_runner.engine.http.outcome import Outcome, Result, failure
+from sla_runner.engine.http.raw_wire import Connection, Origin, Wire, encode
+from sla_runner.engine.http.redirects import REDIRECT_STATUSES
+from sla_runner.engine.http.request import HttpRequest
+from sla_runner.engine.http.session import HopSession, Reply, TransportBase, TransportOptions
 from sla_runner.spec.models import Target
 
 _CACHED_REQUESTS = 4096
 
 
 class RawTransport(TransportBase):
-    def __init__(self, target: Target, *, cookies: bool = False) -> None:
-        super().__init__(target, cookies=cookies)  # make_transport sends cookies to aiohttp
+    def __init__(self, target: Target, **options: Unpack[TransportOptions]) -> None:
+        # make_transport gives aiohttp the runs that keep cookies: this one keeps none
+        super().__init__(target, **options)
         self.connect_s = target.connect_timeout.seconds
         self._tls: ssl.SSLContext | None = None
         self._wires: dict[int, tuple[HttpRequest, Wire]] = {}
 
-    def session(self, *, connections: int) -> HttpSession:
+    def hop_session(self, connections: int) -> RawSession:
         return RawSession(self, connections)
 
     def wire(self, request: HttpRequest) -> Wire:
-        """The request's bytes, built once per compiled request (keyed by identity)."""
+        """The request's bytes, built once per compiled request (keyed by identity); a
+        redirect's hop, made once, is encoded each time."""
+        if request.redirects:
+            return encode(request.method, request.url, request.headers, request.body)
         cached = self._wires.get(id(request))
         if cached is not None and cached[0] is request:
             return cached[1]
@@ -66,67 +68,45 @@ class RawTransport(TransportBase):
         return self._tls
 
 
-class RawSession:
+class RawSession(HopSession):
     """One client's keep-alive connections: at most ``connections`` open at a time."""
 
-    __slots__ = ("_all", "_http2", "_idle", "_limit", "_opening", "_transport", "_waiters")
+    __slots__ = ("_all", "_idle", "_opening", "_waiters")
+    _transport: RawTransport
 
     def __init__(self, transport: RawTransport, connections: int) -> None:
-        if connections < 1:
-            raise ValueError(f"connections must be at least 1, got {connections}")
-        self._transport = transport
-        self._limit = connections
+        super().__init__(transport, connections)
         self._idle: dict[Origin, list[Connection]] = {}
         self._all: set[Connection] = set()
         self._opening = 0
         self._waiters: collections.deque[asyncio.Future[None]] = collections.deque()
-        self._http2: HttpSession | None = None
 
-    async def send(self, request: HttpRequest) -> Result:
-        if request.http2:
-            return await self._h2().send(request)
-        transport = self._transport
-        deadline = asyncio.get_running_loop().time() + request.timeout_s
-        needle = request.body_contains
+    async def send_hop(self, hop: HttpRequest, deadline: float) -> Reply | Result:
         try:
-            wire = transport.wire(request)
+            wire = self._transport.wire(hop)
         except ValueError as exc:
             return Result(Outcome.ERROR, detail=str(exc)[:300])
-        policy = transport.policy
-        hop = request
-        while True:
-            conn = self._take_idle(wire.origin)
-            if conn is None:
-                got = await self._acquire(wire.origin, deadline, request.timeout_s)
-                if isinstance(got, Result):
-                    return got
-                conn = got
-            try:
-                outcome = await conn.start(wire, deadline, needle)
-            except BaseException:  # cancelled: the exchange is cut, the socket with it
-                self._drop(conn)
-                raise
-            if outcome.__class__ is not int:
-                self._drop(conn)
-                assert isinstance(outcome, Result)
-                if outcome.outcome is Outcome.TIMEOUT:
-                    outcome.detail = f"no complete response within {request.timeout_s:g}s"
-                return outcome
-            status = conn.status
-            scanner = conn.scanner
-            following = (
-                policy.after(hop, status, conn.location()) if status in REDIRECT_STATUSES else None
-            )
-            self._release(conn)
-            if following is None:
-                return request.judge(status, scanner)
-            if isinstance(following, Result):
-                return following
-            hop = following
-            try:
-                wire = encode(hop.method, hop.url, hop.headers, hop.body)
-            except ValueError as exc:
-                return Result(Outcome.ERROR, status, str(exc)[:300])
+        conn = self._take_idle(wire.origin)
+        if conn is None:
+            got = await self._acquire(wire.origin, deadline, hop.timeout_s)
+            if isinstance(got, Result):
+                return got
+            conn = got
+        try:
+            outcome = await conn.start(wire, deadline, hop.body_contains)
+        except BaseException:  # cancelled: the exchange is cut, the socket with it
+            self._drop(conn)
+            raise
+        if outcome.__class__ is not int:
+            self._drop(conn)
+            assert isinstance(outcome, Result)
+            if outcome.outcome is Outcome.TIMEOUT:
+                outcome.detail = f"no complete response within {hop.timeout_s:g}s"
+            return outcome
+        status = conn.status
+        reply = (status, conn.location() if status in REDIRECT_STATUSES else None, conn.scanner)
+        self._release(conn)
+        return reply
 
     # -- the pool ----------------------------------------------------------------------------
 
@@ -147,7 +127,7 @@ class RawSession:
             conn = self._take_idle(origin)
             if conn is not None:
                 return conn
-            if len(self._all) + self._opening < self._limit:
+            if len(self._all) + self._opening < self._connections:
                 return await self._connect(loop, origin, deadline, timeout_s)
             victim = next((idle.pop() for idle in self._idle.values() if idle), None)
             if victim is not None:  # an idle connection to another origin makes room
@@ -195,13 +175,12 @@ class RawSession:
                 return Result(Outcome.CONNECT_ERROR, detail="connect timed out")
             return Result(Outcome.TIMEOUT, detail=f"no complete response within {timeout_s:g}s")
         except (ssl.SSLError, ssl.CertificateError) as exc:
-            return Result(Outcome.TLS_ERROR, detail=f"{type(exc).__name__}: {exc}"[:300])
+            return failure(Outcome.TLS_ERROR, exc)
         except OSError as exc:
             kind = Outcome.TLS_ERROR if tls is not None and _mid_handshake(exc) else None
-            detail = f"{type(exc).__name__}: {exc}"[:300]
-            return Result(kind or Outcome.CONNECT_ERROR, detail=detail)
+            return failure(kind or Outcome.CONNECT_ERROR, exc)
         except ValueError as exc:  # a host the resolver refuses after encode() took it (a NUL)
-            return Result(Outcome.ERROR, detail=f"{type(exc).__name__}: {exc}"[:300])
+            return failure(Outcome.ERROR, exc)
         finally:
             self._opening -= 1
             if conn is None:  # failed or cancelled: the slot it held is free for a waiter
@@ -230,24 +209,14 @@ class RawSession:
                 waiter.set_result(None)
                 return
 
-    def _h2(self) -> HttpSession:
-        if self._http2 is None:
-            self._http2 = self._transport.http2.session(connections=self._limit)
-        return self._http2
-
     async def aclose(self) -> None:
         conns = list(self._all)
         self._all.clear()
         self._idle.clear()
         for conn in conns:
             conn.close()
-        h2, self._http2 = self._http2, None
-        try:
-            if conns:
-                await asyncio.gather(*(conn.closed for conn in conns))
-        finally:
-            if h2 is not None:
-                await h2.aclose()
+        if conns:
+            await asyncio.gather(*(conn.closed for conn in conns))
 
 
 def _mid_handshake(exc: OSError) -> bool:

@@ -19,7 +19,8 @@ from urllib.parse import quote, urlsplit
 
 from httptools import HttpParserError, HttpParserUpgrade, HttpResponseParser
 
-from sla_runner.engine.transport import USER_AGENT, BodyScanner, Outcome, Result
+from sla_runner.engine.http.outcome import Outcome, Result, failure
+from sla_runner.engine.http.request import USER_AGENT, BodyScanner
 
 Origin = tuple[str, str, int]
 """Scheme, host, port: the connections of a session are pooled by origin."""
@@ -242,9 +243,9 @@ class Connection(asyncio.Protocol):
             self._complete()
             return
         if isinstance(exc, ssl.SSLError):
-            self._fail(Result(Outcome.TLS_ERROR, detail=f"{type(exc).__name__}: {exc}"[:300]))
+            self._fail(failure(Outcome.TLS_ERROR, exc))
         elif exc is not None:
-            self._fail(Result(Outcome.RESET, detail=f"{type(exc).__name__}: {exc}"[:300]))
+            self._fail(failure(Outcome.RESET, exc))
         elif self._headers_done:
             self._fail(Result(Outcome.RESET, self.status, "connection closed mid-body"))
         else:
