@@ -26,6 +26,7 @@ from sla_runner.spec.fields import (
     ThresholdExpr,
 )
 from sla_runner.spec.parts import (
+    DEFER_REFERENCES,
     ENV_NAME_PATTERN,
     MAX_USERS,
     Channel,
@@ -43,6 +44,7 @@ from sla_runner.spec.thresholds import Threshold
 from sla_runner.spec.units import MAX_MIX_WHEEL, Duration, Rate, mix_counts, parse_percent
 
 __all__ = [
+    "DEFER_REFERENCES",
     "DURATION_PATTERN",
     "ENV_NAME_PATTERN",
     "FORMAT_VERSION",
@@ -74,9 +76,6 @@ __all__ = [
 
 FORMAT_VERSION = 1
 
-# Validation context key: when true, Spec leaves cross-reference checks to the caller, who
-# collects every problem from reference_problems() with its own position.
-DEFER_REFERENCES = "defer_references"
 
 _Model = FrozenModel
 

@@ -25,6 +25,9 @@ from sla_runner.spec.fields import (
 from sla_runner.spec.units import Duration
 
 ENV_NAME_PATTERN = r"^[A-Za-z_][A-Za-z0-9_]*$"
+# Validation context key: when true, a spec leaves its checks across the spec to the caller
+# (the loader), who collects every problem with its own position.
+DEFER_REFERENCES = "defer_references"
 MAX_USERS = 1_000_000
 
 
