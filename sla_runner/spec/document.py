@@ -38,7 +38,7 @@ from sla_runner.spec.models import Spec
 from sla_runner.spec.positions import mark_in_scalar, written_offset
 from sla_runner.spec.rawfile import decode, read_bytes
 from sla_runner.spec.templated import all_findings, sites
-from sla_runner.spec.templates import escape
+from sla_runner.spec.templates import escape, parse_template
 from sla_runner.spec.yamlload import format_path, parse_scalar, parse_yaml
 
 __all__ = ["VERSIONS", "LoadedDocument", "load_document", "load_document_text"]
@@ -110,12 +110,23 @@ def _load(
         _place(reading, finding, envs)
     reading.finish()
     assert spec is not None
-    secrets = spec_secrets(
-        reading.interpolated, [spec.target, *spec.endpoints.values(), *spec.channels.values()]
-    )
+    secrets = spec_secrets(reading.interpolated, [spec.target]) | _header_secrets(spec)
     for table in tables.values():
         secrets |= table.secrets()
     return LoadedDocument(spec, 2, file, reading.sha256, secrets, tables)
+
+
+def _header_secrets(spec: SpecV2) -> frozenset[str]:
+    """The header values of endpoints and channels, as sent, when they are fixed text (a
+    header filled from a template per request is the run's to redact)."""
+    values = set()
+    headers = [e.headers for e in spec.endpoints.values()]
+    for headers_of in [*headers, *(c.headers for c in spec.channels.values())]:
+        for text in headers_of.values():
+            template = parse_template(text)
+            if template.is_static:
+                values.add("".join(p for p in template.parts if isinstance(p, str)))
+    return frozenset(v for v in values if v)
 
 
 def _version_of(
