@@ -268,24 +268,35 @@ def template_findings(view: View) -> list[Finding]:
                             found.append(
                                 Finding(loc, f"{{{{ {ref.text} }}}}: {problem}", ref.offset)
                             )
+    found += _not_filled(view)
+    return list(dict.fromkeys(found))
+
+
+def _not_filled(view: View) -> list[Finding]:
+    """A template where none is filled: the target (it holds for every request) and the
+    checks (compared as written)."""
+    places: list[tuple[Loc, str, str]] = []
     target = view.data.get("target")
     if isinstance(target, dict):
-        for rel, text in sites(
-            "channels", {"url": target.get("base_url"), "headers": target.get("headers")}
-        ):
-            where = "target.base_url" if rel == ("url",) else "target.headers"
+        fixed = {"url": target.get("base_url"), "headers": target.get("headers")}
+        for rel, text in sites("channels", fixed):
             loc = ("target", "base_url") if rel == ("url",) else ("target", *rel)
-            for ref in scan_template(text)[0]:
-                found.append(
-                    Finding(
-                        loc,
-                        f"{{{{ {ref.text} }}}}: templates are not filled in "
-                        f"{where}, which holds for every request of the run; "
-                        "write it on the endpoints",
-                        ref.offset,
-                    )
-                )
-    return list(dict.fromkeys(found))
+            why = "which holds for every request of the run; write it on the endpoints"
+            places.append((loc, text, f"target.{loc[1]}, {why}"))
+    for kind in ("endpoints", "channels"):
+        for name, raw in (view.endpoints if kind == "endpoints" else view.channels).items():
+            expect = raw.get("expect")
+            if not isinstance(expect, dict):
+                continue
+            for key in ("json", "body_contains", "contains"):
+                for rel, text in _leaves(expect.get(key), ("expect", key)):
+                    why = "which is compared as written (a check holds no templates)"
+                    places.append(((kind, name, *rel), text, f"{kind}.{name}.expect, {why}"))
+    return [
+        Finding(loc, f"{{{{ {ref.text} }}}}: templates are not filled in {where}", ref.offset)
+        for loc, text, where in places
+        for ref in scan_template(text)[0]
+    ]
 
 
 def path_findings(view: View) -> list[Finding]:

@@ -159,6 +159,28 @@ def test_target_holds_no_templates() -> None:
     ]
 
 
+def test_checks_hold_no_templates() -> None:
+    text = changed(
+        SHOP,
+        (
+            "expect: {status: 201}",
+            'expect: {status: 201, json: {sku: "{{ skus.sku }}"}, body_contains: "{{ x }}"}',
+        ),
+        ("expect: {json: {op: pong}}", 'expect: {contains: "{{ token }}"}'),
+    )
+    assert errors2(text) == [
+        "spec.yaml:25:43: endpoints.create-order.expect.json.sku: {{ skus.sku }}: templates are "
+        "not filled in endpoints.create-order.expect, which is compared as written (a check "
+        "holds no templates)",
+        "spec.yaml:25:77: endpoints.create-order.expect.body_contains: {{ x }}: templates are "
+        "not filled in endpoints.create-order.expect, which is compared as written (a check "
+        "holds no templates)",
+        "spec.yaml:30:71: channels.prices.expect.contains: {{ token }}: templates are not "
+        "filled in channels.prices.expect, which is compared as written (a check holds no "
+        "templates)",
+    ]
+
+
 def test_json_paths_and_regexes_are_checked_with_offsets() -> None:
     text = changed(
         SHOP,
