@@ -104,8 +104,8 @@ def _load(
     envs = _escape_environment(reading)
     data = reading.data
     spec, errors = validate(reading, SpecV2, VERSIONS)
-    tables = _tables(reading, errors, base_dir)
-    columns = {name: table.columns for name, table in tables.items()}
+    columns: dict[str, tuple[str, ...]] = {}
+    tables = _tables(reading, errors, base_dir, columns)
     for finding in all_findings(read(data, errors, columns)):
         _place(reading, finding, envs)
     reading.finish()
@@ -177,8 +177,11 @@ def _put(data: Any, loc: Loc, value: str) -> None:
     data[loc[-1]] = value
 
 
-def _tables(reading: Reading, errors: list[Loc], base_dir: Path) -> dict[str, Table]:
-    """Every table whose declaration validated, loaded; a problem is an issue at its place."""
+def _tables(
+    reading: Reading, errors: list[Loc], base_dir: Path, columns: dict[str, tuple[str, ...]]
+) -> dict[str, Table]:
+    """Every table whose declaration validated, loaded; a problem is an issue at its place.
+    ``columns`` gets the columns of each table loaded, or read before its problem."""
     out: dict[str, Table] = {}
     declared = reading.data.get("data")
     for name, raw in declared.items() if isinstance(declared, dict) else ():
@@ -195,7 +198,10 @@ def _tables(reading: Reading, errors: list[Loc], base_dir: Path) -> dict[str, Ta
                 public=table.public,
                 unique=table.unique,
             )
+            columns[name] = out[name].columns
         except DataError as exc:
+            if exc.columns is not None:
+                columns[name] = exc.columns
             if exc.row is not None:
                 message = exc.message.removeprefix(f"rows[{exc.row}] ")
                 reading.place((*at, "rows", exc.row), message)

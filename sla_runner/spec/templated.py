@@ -204,43 +204,37 @@ def _static(view: View, ref: Ref) -> str | None:
 
 
 def _in_use(view: View, ref: Ref, use: Use, owner: str) -> str | None:
-    """What is wrong with a name at one place it is used, or None."""
+    """What is wrong with a name at one place it is used, or None. The problem comes
+    first, then (after ';') the place and what to do: the place depends on the rest of
+    the spec, the problem does not."""
+    sent = "holds" if use.channel else "sends"
     if use.scenario is None and (ref.kind == "column" or ref.name in _NO_USER):
-        what = (
-            f"no row of {ref.name} is dealt to it"
-            if ref.kind == "column"
-            else (f"${ref.name} has no value there")
-        )
-        return f"{use.where} runs once per run, outside any user: {what}"
+        what = "no row is dealt" if ref.kind == "column" else "it has no value"
+        return f"{what} in before; {use.where} runs once per run, outside any user"
     if ref.kind == "var" and ref.name not in use.variables:
         if ref.name in use.later:
             return (
-                f"{use.where} sends {owner} before any step extracts {ref.name}: "
-                f"{use.later[ref.name]} extracts it later, and a value is not available "
-                "to an earlier step, not even on the next pass"
+                f"used before the step that extracts it; {use.where} sends {owner}, and "
+                f"{use.later[ref.name]} extracts it later: a value is not available to an "
+                "earlier step, not even on the next pass"
             )
-        makers = sorted(e for e, names in view.extracts.items() if ref.name in names)
-        sent = "holds" if use.channel else "sends"
+        makers = ", ".join(sorted(e for e, names in view.extracts.items() if ref.name in names))
         return (
-            f"{use.where} {sent} {owner}, but no step before it extracts {ref.name} "
-            f"({', '.join(makers)} extracts it: send it in before, or earlier in this "
-            "scenario)"
+            f"no step before this use extracts {ref.name}; {use.where} {sent} {owner} "
+            f"({makers} extracts it: send it in before, or earlier in this scenario)"
         )
     if ref.kind == "column" and ref.name in view.tables:
         if ref.name not in use.tables:
             return (
-                f"scenario {use.scenario} uses {owner} ({use.where}) but deals no row of "
-                f"{ref.name}: add data: {{{ref.name}: user}}"
+                f"no row of {ref.name} is dealt here; scenario {use.scenario} {sent} {owner} "
+                f"({use.where}): add data: {{{ref.name}: user}}"
             )
-        mode = use.tables[ref.name]
-        if mode == "pass" and "pass" not in use.modes:
+        if use.tables[ref.name] == "pass" and "pass" not in use.modes:
             when = (
-                "holds the channel for the user's lifetime"
-                if use.channel
-                else "runs before the user's first pass"
+                "is held for the user's lifetime" if use.channel else "runs before the first pass"
             )
             return (
-                f"{use.where} {when}, and {ref.name} is dealt per pass: deal it per user "
+                f"{ref.name} is dealt per pass; {use.where} {when}: deal it per user "
                 f"(data: {{{ref.name}: user}})"
             )
     return None

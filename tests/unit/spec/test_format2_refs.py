@@ -21,12 +21,12 @@ def test_names_a_scenario_or_before_uses_must_be_declared() -> None:
     assert errors2(text) == [
         f"spec.yaml:8:10: before[0]: no endpoint named 'admin-login'; {DECLARED}; did you "
         "mean login?",
-        "spec.yaml:13:22: endpoints.login.json.user: {{ accounts.user }}: scenario shoppers "
-        "uses login (scenarios.shoppers.setup[0]) but deals no row of accounts: add data: "
+        "spec.yaml:13:22: endpoints.login.json.user: {{ accounts.user }}: no row of accounts is "
+        "dealt here; scenario shoppers sends login (scenarios.shoppers.setup[0]): add data: "
         "{accounts: user}",
-        "spec.yaml:13:55: endpoints.login.json.password: {{ accounts.password }}: scenario "
-        "shoppers uses login (scenarios.shoppers.setup[0]) but deals no row of accounts: add "
-        "data: {accounts: user}",
+        "spec.yaml:13:55: endpoints.login.json.password: {{ accounts.password }}: no row of "
+        "accounts is dealt here; scenario shoppers sends login (scenarios.shoppers.setup[0]): "
+        "add data: {accounts: user}",
         "spec.yaml:39:12: scenarios.shoppers.data.acounts: no data table named 'acounts'; "
         "declared: accounts, skus; did you mean accounts?",
         f"spec.yaml:44:9: scenarios.shoppers.flow[2]: no endpoint named 'get-ordr'; {DECLARED}; "

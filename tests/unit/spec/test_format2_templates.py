@@ -20,22 +20,22 @@ def test_a_value_used_before_a_later_step_extracts_it_is_an_error_even_on_the_ne
     text = changed(SHOP, ("      - list-items\n", "      - get-order\n      - list-items\n"))
     found = errors2(text)
     assert found == [
-        "spec.yaml:27:23: endpoints.get-order.path: {{ order_id }}: scenarios.shoppers.flow[0] "
-        "sends get-order before any step extracts order_id: scenarios.shoppers.flow[2] "
-        "(create-order) extracts it later, and a value is not available to an earlier step, "
-        "not even on the next pass"
+        "spec.yaml:27:23: endpoints.get-order.path: {{ order_id }}: used before the step that "
+        "extracts it; scenarios.shoppers.flow[0] sends get-order, and scenarios.shoppers.flow[2] "
+        "(create-order) extracts it later: a value is not available to an earlier step, not "
+        "even on the next pass"
     ]
     assert _at(text, found[0]).startswith("order_id }}")
 
 
 def test_a_value_no_step_before_extracts() -> None:
     assert errors2(changed(SHOP, ("    setup: [login]\n", ""))) == [
-        "spec.yaml:21:41: endpoints.create-order.headers.Authorization: {{ token }}: "
-        "scenarios.shoppers.flow[1] sends create-order, but no step before it extracts token "
-        "(login extracts it: send it in before, or earlier in this scenario)",
-        "spec.yaml:28:41: endpoints.get-order.headers.Authorization: {{ token }}: "
-        "scenarios.shoppers.flow[2] sends get-order, but no step before it extracts token "
-        "(login extracts it: send it in before, or earlier in this scenario)",
+        "spec.yaml:21:41: endpoints.create-order.headers.Authorization: {{ token }}: no step "
+        "before this use extracts token; scenarios.shoppers.flow[1] sends create-order (login "
+        "extracts it: send it in before, or earlier in this scenario)",
+        "spec.yaml:28:41: endpoints.get-order.headers.Authorization: {{ token }}: no step "
+        "before this use extracts token; scenarios.shoppers.flow[2] sends get-order (login "
+        "extracts it: send it in before, or earlier in this scenario)",
     ]
 
 
@@ -97,9 +97,9 @@ def test_tables_and_columns_and_when_their_rows_are_dealt() -> None:
         SHOP, ("data: {accounts: user, skus: pass}", "data: {accounts: pass, skus: pass}")
     )
     assert errors2(per_pass)[0] == (
-        "spec.yaml:12:22: endpoints.login.json.user: {{ accounts.user }}: "
-        "scenarios.shoppers.setup[0] runs before the user's first pass, and accounts is dealt "
-        "per pass: deal it per user (data: {accounts: user})"
+        "spec.yaml:12:22: endpoints.login.json.user: {{ accounts.user }}: accounts is dealt per "
+        "pass; scenarios.shoppers.setup[0] runs before the first pass: deal it per user (data: "
+        "{accounts: user})"
     )
 
 
@@ -113,12 +113,12 @@ def test_channel_templates_have_what_a_user_holds_for_its_lifetime() -> None:
         ),
     )
     assert errors2(text) == [
-        "spec.yaml:30:56: channels.prices.send.sku: {{ skus.sku }}: "
-        "scenarios.shoppers.channels[0] holds the channel for the user's lifetime, and skus is "
-        "dealt per pass: deal it per user (data: {skus: user})",
-        "spec.yaml:30:123: channels.prices.send.o: {{ order_id }}: "
-        "scenarios.shoppers.channels[0] holds prices, but no step before it extracts order_id "
-        "(create-order extracts it: send it in before, or earlier in this scenario)",
+        "spec.yaml:30:56: channels.prices.send.sku: {{ skus.sku }}: skus is dealt per pass; "
+        "scenarios.shoppers.channels[0] is held for the user's lifetime: deal it per user "
+        "(data: {skus: user})",
+        "spec.yaml:30:123: channels.prices.send.o: {{ order_id }}: no step before this use "
+        "extracts order_id; scenarios.shoppers.channels[0] holds prices (create-order extracts "
+        "it: send it in before, or earlier in this scenario)",
     ]
 
 
@@ -133,14 +133,14 @@ def test_before_runs_outside_any_user() -> None:
         ),
     )
     assert errors2(text) == [
-        "spec.yaml:13:22: endpoints.login.json.user: {{ accounts.user }}: before[1] runs once "
-        "per run, outside any user: no row of accounts is dealt to it",
-        "spec.yaml:13:55: endpoints.login.json.password: {{ accounts.password }}: before[1] runs "
-        "once per run, outside any user: no row of accounts is dealt to it",
-        "spec.yaml:17:45: endpoints.list-items.query.u: {{ $user }}: before[0] runs once per "
-        "run, outside any user: $user has no value there",
-        "spec.yaml:17:63: endpoints.list-items.query.p: {{ $pass }}: before[0] runs once per "
-        "run, outside any user: $pass has no value there",
+        "spec.yaml:13:22: endpoints.login.json.user: {{ accounts.user }}: no row is dealt in "
+        "before; before[1] runs once per run, outside any user",
+        "spec.yaml:13:55: endpoints.login.json.password: {{ accounts.password }}: no row is "
+        "dealt in before; before[1] runs once per run, outside any user",
+        "spec.yaml:17:45: endpoints.list-items.query.u: {{ $user }}: it has no value in before; "
+        "before[0] runs once per run, outside any user",
+        "spec.yaml:17:63: endpoints.list-items.query.p: {{ $pass }}: it has no value in before; "
+        "before[0] runs once per run, outside any user",
     ]
 
 
