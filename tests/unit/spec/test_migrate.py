@@ -22,7 +22,7 @@ from tests.unit.spec.test_readme import _blocks
 
 ROOT = Path(__file__).resolve().parents[3]
 SPECS = sorted(
-    p for p in (ROOT / "specs").glob("*.yaml") if yaml.safe_load(p.read_text())["version"] == 1
+    p for p in (ROOT / "specs").rglob("*.yaml") if yaml.safe_load(p.read_text())["version"] == 1
 )
 
 EDGES = """\
