@@ -14,8 +14,9 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from sla_runner.errors import SpecError
 from sla_runner.spec.document import load_document_text
+from tests.unit.spec.helpers2 import changed
+from tests.unit.spec.rounds import problems, report
 
 BASE = """\
 version: 2
@@ -109,30 +110,19 @@ THE_THREE = (
 
 
 def _with(mistakes: list[tuple[str, str]]) -> str:
-    text = BASE
-    for old, new in mistakes:
-        assert text.count(old) == 1, old
-        text = text.replace(old, new)
-    return text
+    return changed(BASE, *mistakes)
+
+
+def _load(text: str) -> object:
+    return load_document_text(text, "s.yaml", env={})
 
 
 def _report(text: str) -> list[str]:
-    try:
-        load_document_text(text, "s.yaml", env={})
-    except SpecError as exc:
-        return [issue.format("s.yaml") for issue in exc.issues]
-    return []
+    return report(_load, text)
 
 
 def _problems(text: str) -> set[tuple[int, str, str]]:
-    """(line, path, problem) of each issue, without the hints after ';' (which may name
-    what another mistake changed)."""
-    out = set()
-    for line in _report(text):
-        _file, number, _col, rest = line.split(":", 3)
-        path, _, message = rest.strip().partition(": ")
-        out.add((int(number), path, message.split(";")[0]))
-    return out
+    return problems(_load, text)
 
 
 def test_the_base_spec_is_valid() -> None:

@@ -3,7 +3,6 @@ every issue with a position. Bounded (max_examples, no deadline)."""
 
 from __future__ import annotations
 
-import copy
 from typing import Any
 
 import yaml
@@ -13,7 +12,7 @@ from hypothesis import strategies as st
 from sla_runner.errors import SpecError
 from sla_runner.spec.document import LoadedDocument, load_document_text
 from tests.unit.spec.helpers2 import SHOP
-from tests.unit.spec.test_properties import BOUNDED, _paths, values
+from tests.unit.spec.test_properties import BOUNDED, mutations, values
 
 SHOP_DATA: dict[str, Any] = yaml.safe_load(SHOP)
 
@@ -39,31 +38,11 @@ template_texts = st.one_of(
 )
 
 
-@st.composite
-def mutated(draw: st.DrawFn) -> dict[str, Any]:
-    data = copy.deepcopy(SHOP_DATA)
-    for _ in range(draw(st.integers(min_value=1, max_value=4))):
-        paths = [p for p in _paths(data) if p]
-        path = draw(st.sampled_from(paths))
-        parent: Any = data
-        for part in path[:-1]:
-            parent = parent[part]
-        action = draw(st.sampled_from(["delete", "replace", "template", "insert"]))
-        if action == "delete":
-            del parent[path[-1]]
-        elif action == "replace":
-            parent[path[-1]] = draw(values)
-        elif action == "template":
-            parent[path[-1]] = draw(template_texts)
-        elif isinstance(parent, dict):
-            parent[draw(st.text(max_size=10))] = draw(values)
-        else:
-            parent.insert(path[-1], draw(values))
-    return data
+mutated = mutations(SHOP_DATA, template_texts)
 
 
 @BOUNDED
-@given(mutated())
+@given(mutated)
 def test_mutated_format_2_specs(data: dict[str, Any]) -> None:
     load_or_spec_error(yaml.safe_dump(data, allow_unicode=True, sort_keys=False))
 
