@@ -16,6 +16,8 @@ from urllib.parse import quote, quote_plus, unquote_plus, urlsplit, urlunsplit
 
 MASK = "***"
 MIN_SECRET_LENGTH = 4
+# Beyond this many masks a text is scanned once (Masks) rather than searched once per mask.
+SEARCHED_MASKS = 32
 # Query parameters whose values are credentials by their name.
 SECRET_QUERY_KEYS = frozenset(
     {
@@ -37,14 +39,35 @@ SECRET_QUERY_KEYS = frozenset(
 BINARY_KEYS = frozenset({"hdr", "cpu_pct_hdr", "loop_lag_us_hdr", "send_lateness_us_hdr"})
 
 
-def effective(secrets: Iterable[str]) -> list[str]:
+def effective(secrets: Iterable[str]) -> Masks:
     """The secrets worth masking, with the forms a URL gives them (percent-encoded, and
     form-encoded with ``+`` for spaces) and a JSON string gives them (``\\"`` and
     ``\\uXXXX`` escapes), longest first so that overlapping ones mask fully."""
     kept = {s for s in secrets if len(s) >= MIN_SECRET_LENGTH}
     forms = kept | {quote(s, safe="") for s in kept} | {quote_plus(s, safe="") for s in kept}
     forms |= {json.dumps(s, ensure_ascii=ascii)[1:-1] for s in kept for ascii in (False, True)}
-    return sorted(forms, key=lambda s: (-len(s), s))
+    return Masks(sorted(forms, key=lambda s: (-len(s), s)))
+
+
+class Masks(list[str]):
+    """The masks of :func:`effective`, made once for many texts. Many of them (a data
+    file's values are secrets: thousands) are found in one pass over a text, through an
+    index by their first :data:`MIN_SECRET_LENGTH` characters, instead of one search of
+    the whole text per mask."""
+
+    __slots__ = ("_by_prefix",)
+
+    def __init__(self, forms: list[str]) -> None:
+        super().__init__(forms)
+        self._by_prefix: dict[str, list[str]] | None = None
+
+    def by_prefix(self) -> dict[str, list[str]]:
+        index = self._by_prefix
+        if index is None:
+            index = self._by_prefix = {}
+            for form in self:  # longest first, within each prefix too
+                index.setdefault(form[:MIN_SECRET_LENGTH], []).append(form)
+        return index
 
 
 def redact(text: str, secrets: Iterable[str]) -> str:
@@ -55,9 +78,39 @@ def redact(text: str, secrets: Iterable[str]) -> str:
 def masked(text: str, masks: list[str]) -> str:
     """``text`` with each of ``masks`` (from :func:`effective`, made once for many texts)
     replaced by ``***``."""
+    if isinstance(masks, Masks) and len(masks) > SEARCHED_MASKS:
+        return _scanned(text, masks.by_prefix())
     for secret in masks:
         text = text.replace(secret, MASK)
     return text
+
+
+def _scanned(text: str, by_prefix: dict[str, list[str]]) -> str:
+    """``text`` with every occurrence of a mask replaced by ``***``: at each position the
+    longest mask that starts there; occurrences that overlap mask as one run."""
+    width = MIN_SECRET_LENGTH
+    get = by_prefix.get
+    pieces: list[str] = []
+    kept_from = 0  # the text not yet copied starts here
+    start = end = -1  # the run being masked: [start, end)
+    for i in range(len(text) - width + 1):
+        found = get(text[i : i + width])
+        if found is None:
+            continue
+        for form in found:  # longest first
+            if text.startswith(form, i):
+                if i < end:  # overlaps the run: extends it
+                    end = max(end, i + len(form))
+                else:
+                    if end >= 0:
+                        pieces += (text[kept_from:start], MASK)
+                        kept_from = end
+                    start, end = i, i + len(form)
+                break
+    if end < 0:
+        return text
+    pieces += (text[kept_from:start], MASK, text[end:])
+    return "".join(pieces)
 
 
 def redact_url(url: str) -> str:
@@ -89,7 +142,7 @@ def redact_data(data: Any, secrets: Iterable[str]) -> Any:
     return _walk(data, masks)
 
 
-def _walk(data: Any, masks: list[str]) -> Any:
+def _walk(data: Any, masks: Masks) -> Any:
     if isinstance(data, str):
         return masked(data, masks)
     if isinstance(data, dict):
