@@ -52,21 +52,27 @@ def effective(secrets: Iterable[str]) -> Masks:
 class Masks(list[str]):
     """The masks of :func:`effective`, made once for many texts. Many of them (a data
     file's values are secrets: thousands) are found in one pass over a text, through an
-    index by their first :data:`MIN_SECRET_LENGTH` characters, instead of one search of
-    the whole text per mask."""
+    index by their first :data:`MIN_SECRET_LENGTH` characters and then by their length
+    (values such as ``user00001``, ``user00002``, … share their first characters)."""
 
-    __slots__ = ("_by_prefix",)
+    __slots__ = ("_index",)
 
     def __init__(self, forms: list[str]) -> None:
         super().__init__(forms)
-        self._by_prefix: dict[str, list[str]] | None = None
+        self._index: dict[str, list[tuple[int, set[str]]]] | None = None
 
-    def by_prefix(self) -> dict[str, list[str]]:
-        index = self._by_prefix
+    def by_prefix(self) -> dict[str, list[tuple[int, set[str]]]]:
+        """First characters → (length, the masks of that length), longest first."""
+        index = self._index
         if index is None:
-            index = self._by_prefix = {}
-            for form in self:  # longest first, within each prefix too
-                index.setdefault(form[:MIN_SECRET_LENGTH], []).append(form)
+            by_length: dict[str, dict[int, set[str]]] = {}
+            for form in self:
+                lengths = by_length.setdefault(form[:MIN_SECRET_LENGTH], {})
+                lengths.setdefault(len(form), set()).add(form)
+            index = self._index = {
+                prefix: sorted(lengths.items(), reverse=True)
+                for prefix, lengths in by_length.items()
+            }
         return index
 
 
@@ -85,11 +91,11 @@ def masked(text: str, masks: list[str]) -> str:
     return text
 
 
-def _scanned(text: str, by_prefix: dict[str, list[str]]) -> str:
+def _scanned(text: str, index: dict[str, list[tuple[int, set[str]]]]) -> str:
     """``text`` with every occurrence of a mask replaced by ``***``: at each position the
     longest mask that starts there; occurrences that overlap mask as one run."""
     width = MIN_SECRET_LENGTH
-    get = by_prefix.get
+    get = index.get
     pieces: list[str] = []
     kept_from = 0  # the text not yet copied starts here
     start = end = -1  # the run being masked: [start, end)
@@ -97,15 +103,15 @@ def _scanned(text: str, by_prefix: dict[str, list[str]]) -> str:
         found = get(text[i : i + width])
         if found is None:
             continue
-        for form in found:  # longest first
-            if text.startswith(form, i):
+        for length, forms in found:  # longest first
+            if text[i : i + length] in forms:
                 if i < end:  # overlaps the run: extends it
-                    end = max(end, i + len(form))
+                    end = max(end, i + length)
                 else:
                     if end >= 0:
                         pieces += (text[kept_from:start], MASK)
                         kept_from = end
-                    start, end = i, i + len(form)
+                    start, end = i, i + length
                 break
     if end < 0:
         return text
