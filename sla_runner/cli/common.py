@@ -162,6 +162,7 @@ def report(
     """Print the summary, then write the reports asked for: the exit code (3 when a report
     could not be written, the others still written and named)."""
     print_summary(verdict, sys.stdout, secrets=secrets)
+    sys.stdout.flush()  # a report to /dev/stdout comes after the summary
     reports = write_each(verdict, junit=junit, json=json, secrets=secrets)
     for outcome in reports.outcomes:
         if isinstance(outcome, Path):
