@@ -21,7 +21,14 @@ from sla_runner.errors import SpecError, SpecIssue
 from sla_runner.spec.checks import Loc, unchecked_problems, unwrap
 from sla_runner.spec.interpolate import Interpolation, interpolate
 from sla_runner.spec.messages import field_names, issues_from_validation, shown
-from sla_runner.spec.models import DEFER_REFERENCES, References, Spec, reference_problems
+from sla_runner.spec.models import (
+    DEFER_REFERENCES,
+    Load,
+    References,
+    Spec,
+    reference_problems,
+)
+from sla_runner.spec.reach import readable_load, users_out_of_reach
 from sla_runner.spec.suggest import did_you_mean
 from sla_runner.spec.yamlload import (
     YamlDocument,
@@ -86,16 +93,21 @@ def _load(
     overridden = _apply_overrides(interpolated.data, overrides or {}, issues)
     document = _with_overrides(document, overridden)
     spec: Spec | None = None
+    load: Load | None
     try:
         spec = Spec.model_validate(interpolated.data, context={DEFER_REFERENCES: True})
-        problems = reference_problems(References.of(spec))
+        refs, load = References.of(spec), spec.load
+        problems = reference_problems(refs)
     except ValidationError as exc:
         issues.extend(issues_from_validation(exc, document))
         # Every check runs in the same round, on what can be read: the checks of a mapping
         # whose fields did not all validate, and the cross-references.
         errors: list[Loc] = [tuple(e["loc"]) for e in exc.errors(include_url=False)]
         problems = unchecked_problems(Spec, interpolated.data, errors)
-        problems += reference_problems(References.readable(interpolated.data, errors))
+        refs = References.readable(interpolated.data, errors)
+        problems += reference_problems(refs)
+        load = readable_load(interpolated.data, errors)
+    problems += users_out_of_reach(load, refs.thresholds)
     for loc, message in problems:
         shown_loc = document.known(loc) if loc else ()
         mark = document.mark(shown_loc)
