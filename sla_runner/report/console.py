@@ -141,6 +141,9 @@ def status_line(verdict: Verdict) -> str:
             f"FAIL: {failed} of {n} thresholds failed on the service's own answers; run "
             f"invalid, {unjudged} not judged{tail}"
         )
+    if verdict.status == "fail" and not failed and verdict.message:
+        # Stopped early (--fail-fast): no threshold says why it failed, the message does.
+        return f"FAIL: {verdict.message}; 0 of {n} thresholds failed{notes}{tail}"
     if verdict.status == "fail":
         return f"FAIL: {failed} of {n} thresholds failed{notes}{tail}"
     if verdict.status == "invalid":

@@ -78,3 +78,15 @@ def test_back_offs_are_shown_when_there_were_any() -> None:
     out = io.StringIO()
     print_summary(verdict, out)
     assert "\nusers backed off 1,234 times after a refused or reset connection\n" in out.getvalue()
+
+
+def test_a_run_stopped_early_says_why_on_its_last_line() -> None:
+    """--fail-fast: the last line read 'FAIL: 0 of 3 thresholds failed', contradicting
+    itself; the reason was only under Notes."""
+    verdict = verdict_of("pass").model_copy(
+        update={"status": "fail", "message": "stopped early by --fail-fast: no success in 1s"}
+    )
+    assert status_line(verdict) == (
+        "FAIL: stopped early by --fail-fast: no success in 1s; 0 of 3 thresholds failed "
+        "(exit code 1)"
+    )
