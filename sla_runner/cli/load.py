@@ -87,7 +87,7 @@ def _run_and_report(
 ) -> int:
     segment = Segment.parse(args.segment)
     plan = build_plan(loaded.spec, segment)
-    print(start_line(loaded.spec, plan, args.engine, loaded.secrets), file=sys.stderr)
+    line = start_line(loaded.spec, plan, args.engine, loaded.secrets)
     progress = None if args.quiet else ProgressPrinter.for_plan(sys.stderr, plan)
     try:
         verdict = api.run_spec(
@@ -97,6 +97,7 @@ def _run_and_report(
             progress=progress,
             overrides=overrides,
             fail_fast=args.fail_fast,
+            on_start=lambda: print(line, file=sys.stderr, flush=True),  # after the checks
         )
     finally:
         if progress is not None:
