@@ -16,18 +16,21 @@ import sys
 from collections.abc import Callable, Sequence
 from typing import Any, TextIO, cast
 
-from sla_runner._version import __version__
-from sla_runner.cli.common import (
-    EXIT_CODES_TOP,
-    ArgvError,
-    Parser,
-    Subparsers,
-    parse_overrides,
-)
-from sla_runner.cli.load import add_demo, add_demo_service, add_run
-from sla_runner.cli.spec import add_diff, add_plan, add_schema, add_validate
-from sla_runner.cli.verdicts import add_merge
-from sla_runner.errors import EXIT_INTERRUPTED, EXIT_PASS, EXIT_USAGE, SlaRunnerError, SpecError
+from sla_runner._startup import quiet_interrupt
+
+with quiet_interrupt():  # Ctrl-C while the command starts: one line, no traceback
+    from sla_runner._version import __version__
+    from sla_runner.cli.common import (
+        EXIT_CODES_TOP,
+        ArgvError,
+        Parser,
+        Subparsers,
+        parse_overrides,
+    )
+    from sla_runner.cli.load import add_demo, add_demo_service, add_run
+    from sla_runner.cli.spec import add_diff, add_plan, add_schema, add_validate
+    from sla_runner.cli.verdicts import add_merge
+    from sla_runner.errors import EXIT_INTERRUPTED, EXIT_PASS, EXIT_USAGE, SlaRunnerError, SpecError
 
 __all__ = ["build_parser", "main", "parse_overrides", "run"]
 
