@@ -233,6 +233,11 @@ def test_sigint_during_the_ramp_skips_what_the_cut_window_cannot_decide(
     ramp = verdict["thresholds"][1]["message"]
     assert ramp.startswith("users >= 39: skipped: the run was aborted after ")
     assert "of the 30s stage 'ramp'" in ramp
+    # One stop, one spelling: the skip reasons, the note and the message read the same time.
+    whole = verdict["thresholds"][0]["message"]
+    after = whole.split("aborted after ")[1].split("s of the 40.2s run")[0]
+    assert f"the run stopped after {after}s of the 40.2s run: " in " ".join(verdict["notes"])
+    assert verdict["message"].startswith(f"the run was aborted after {after}s of the 40.2s run")
     root = ElementTree.parse(junit).getroot()
     assert _case(root, "users >= 39 (during ramp)") == [("skipped", None)]
     assert _case(root, "run") == [("error", "Aborted")]

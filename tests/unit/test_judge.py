@@ -375,3 +375,15 @@ def test_an_observed_value_never_reads_as_its_limit(
     observed: float, limit: float, unit: str, text: str
 ) -> None:
     assert numbers.observed(observed, limit, unit) == text
+
+
+@pytest.mark.parametrize(
+    ("expr", "limit"),
+    [("rate(http) > 1/h", 0.000278), ("rate(http) > 1/m", 0.0167), ("p95(http) < 1ms", 1.0)],
+)
+def test_limits_are_stored_rounded_as_observed_values_are(expr: str, limit: float) -> None:
+    """``rate(http) > 1/h`` stored its limit as 0.0002777777777777778; rounded to the
+    rate's thousandth it would read 0 and move the limit, so it keeps three significant
+    digits, as the message shows it."""
+    result = only(judged([expr], steady_1500us))
+    assert result.limit == limit
