@@ -67,7 +67,10 @@ def run(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     try:
         try:
-            args = parser.parse_args(argv)
+            args, unknown = parser.parse_known_args(argv)
+            if unknown:  # the command's own usage, not the top-level one
+                command: argparse.ArgumentParser = getattr(args, "parser", parser)
+                command.error(f"unrecognized arguments: {' '.join(unknown)}")
         except SystemExit as exc:  # --help and --version print, then "exit" here
             return exc.code if isinstance(exc.code, int) else EXIT_PASS
         if args.command is None:

@@ -21,8 +21,9 @@ exit codes:
   0    pass: every threshold held (warnings allowed)
   1    a threshold failed, or --fail-fast stopped the run
   2    invalid spec or command line (nothing was run)
-  3    the run could not be carried out (target unreachable, process not found, a report
-       path that cannot be written: nothing was sent), or was aborted by Ctrl-C or SIGTERM
+  3    the run could not be carried out (target unreachable, TLS handshake or WebSocket
+       upgrade refused, process not found, a report path that cannot be written: nothing
+       was sent), or was aborted by Ctrl-C or SIGTERM
        (judged on what was measured); or a report could not be written at the end
   4    invalid run: the generator could not deliver the planned load honestly
   130  a second Ctrl-C, or one before or after the load: quit at once, no reports
@@ -71,11 +72,14 @@ exit codes:
     + INTERRUPTED
 )
 
-EXIT_CODES_SCHEMA = """\
+EXIT_CODES_SCHEMA = (
+    """\
 exit codes:
   0    the schema was printed
   2    invalid command line
 """
+    + INTERRUPTED
+)
 
 EXIT_CODES_DEMO_SERVICE = """\
 exit codes:
@@ -113,13 +117,15 @@ def command(
     exit_codes: str,
 ) -> argparse.ArgumentParser:
     """A subcommand parser with the shared help layout (its exit codes in the epilog)."""
-    return subparsers.add_parser(
+    parser = subparsers.add_parser(
         name,
         help=summary,
         description=description,
         epilog=exit_codes,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
+    parser.set_defaults(parser=parser)  # an unknown option is told with its own usage
+    return parser
 
 
 def add_report_options(parser: argparse.ArgumentParser) -> None:

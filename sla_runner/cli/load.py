@@ -120,7 +120,12 @@ def add_demo(subparsers: Subparsers) -> None:
         help="another spec to run against the demo service: its target.base_url and "
         "target.process are set to the service's (recorded in the verdict as --set overrides)",
     )
-    parser.add_argument("--reports", default="reports", metavar="DIR", help="(default: reports)")
+    parser.add_argument(
+        "--reports",
+        default="reports",
+        metavar="DIR",
+        help="the directory to write junit.xml and verdict.json in (default: reports)",
+    )
     parser.add_argument("--error-rate", type=error_rate_arg, default=0.01, help=ERROR_RATE_HELP)
     _add_load_options(parser)
     _add_quiet_option(parser)
