@@ -5,9 +5,11 @@ from __future__ import annotations
 
 import json
 import os
+import signal
 import stat
 import subprocess
 import threading
+import time
 from pathlib import Path
 
 import pytest
@@ -128,3 +130,45 @@ def test_a_report_to_stdout_comes_after_the_summary(tmp_path: Path, whole_run: P
     assert json.loads(report + "}")["status"] == "pass"
     assert tail == f"wrote {stdout}\n"
     assert stdout.is_symlink()
+
+
+def test_ctrl_c_once_the_summary_named_the_exit_code_does_not_change_it(
+    tmp_path: Path, whole_run: Path
+) -> None:
+    """A Ctrl-C after the summary said 'exit code N' made the process exit 130 anyway,
+    without the reports. Here it lands while the JUnit waits for the FIFO's reader."""
+    fifo = tmp_path / "junit.fifo"
+    os.mkfifo(fifo)
+    proc = subprocess.Popen(
+        cli_argv("merge", whole_run, "--junit", fifo),
+        cwd=ROOT,
+        env=cli_env(),
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert proc.stdout is not None
+        summary = ""
+        while "(exit code 0)" not in summary:
+            line = proc.stdout.readline()
+            assert line, summary
+            summary += line
+        proc.send_signal(signal.SIGINT)
+        time.sleep(0.5)  # the signal lands while the writer waits for a reader
+        reader = os.open(fifo, os.O_RDONLY | os.O_NONBLOCK)
+        try:
+            stdout, stderr = proc.communicate(timeout=30)
+            junit = b""
+            while chunk := os.read(reader, 1 << 16):
+                junit += chunk
+        finally:
+            os.close(reader)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.communicate()
+    assert (proc.returncode, stderr) == (0, "")
+    assert f"wrote {fifo}\n" in stdout
+    assert junit.startswith(b'<?xml version="1.0" encoding="UTF-8"?>\n<testsuites')
