@@ -284,8 +284,9 @@ def test_a_merge_with_an_aborted_part_applies_the_cut_short_rules(tmp_path: Path
     paths = []
     for part in range(3):
         rec = known_run(spec, recorder(spec, Segment(part + 1, 3)), part=part, parts=3)
-        cut = {"elapsed_s": 1.5, "aborted": True} if part == 2 else {}
-        verdict = judge(spec, close(rec, **cut), run_info(segment=f"{part + 1}/3"))
+        stopped = part == 2  # segment 3/3 stopped at 1.5 s
+        recording = close(rec, elapsed_s=1.5 if stopped else 4.0, aborted=stopped)
+        verdict = judge(spec, recording, run_info(segment=f"{part + 1}/3"))
         paths.append(write_json(tmp_path / f"third-{part}.json", verdict))
     merged = merge_verdicts(paths, None)
     alone = judge(spec, close(known_run(spec), elapsed_s=1.5, aborted=True), run_info())
