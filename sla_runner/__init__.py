@@ -31,7 +31,7 @@ from sla_runner.errors import (
     UsageError,
     VerdictMismatchError,
 )
-from sla_runner.spec.models import Spec
+from sla_runner.spec.format2 import Spec
 
 __all__ = [
     "LoadedSpec",

@@ -11,7 +11,7 @@ import pytest
 import yaml
 
 from sla_runner.spec.document import load_document
-from sla_runner.spec.loader import load_spec
+from sla_runner.spec.loader import load_spec_v1 as load_spec
 from sla_runner.spec.schema import spec_json_schema, spec_json_schema_text
 from tests.support.paths import ROOT
 from tests.unit.spec.helpers2 import SHOP
