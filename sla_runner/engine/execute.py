@@ -17,7 +17,7 @@ from sla_runner.errors import RunError
 from sla_runner.metrics.recorder import Recorder
 from sla_runner.metrics.recording import Recording
 from sla_runner.plan import Plan, connections_needed
-from sla_runner.spec.models import Spec
+from sla_runner.spec.convert import AnySpec as Spec
 
 
 def has_uvloop() -> bool:

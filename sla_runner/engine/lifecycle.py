@@ -1,12 +1,16 @@
 """The run lifecycle: one run of a plan, from the first request to the Recording.
 
 The :class:`Engine` compiles the spec's requests and channels, prepares the transport
-before the clock starts, and runs its executor (:mod:`~sla_runner.engine.users` for the
-closed model, :mod:`~sla_runner.engine.arrivals` for the open one) with the run's shared
-context. Around the load, in this one place: the background samplers (the service's
-process, the generator's own health), progress once a second, fail-fast, the stop (a short
-grace, then a hard stop), the drain's length, and the garbage collector kept off what
-existed before the load. The Engine is handed the recorder it writes to and closes it.
+before the clock starts, and runs one executor per scenario side by side on one clock and
+one recorder (:mod:`~sla_runner.engine.users` for a closed scenario,
+:mod:`~sla_runner.engine.arrivals` for an open one), each writing to its scenario's sink.
+A scenario whose endpoints and channels are the same for every request (every version-1
+spec) is sent as compiled (:mod:`~sla_runner.engine.statics`); one with a flow, a setup,
+data or templates to fill goes through the step layer (:mod:`~sla_runner.engine.flows`).
+Around the load, in this one place: the background samplers (the service's process, the
+generator's own health), progress once a second, fail-fast, the stop (a short grace, then a
+hard stop), the drain's length, and the garbage collector kept off what existed before the
+load. The Engine is handed the recorder it writes to and closes it.
 """
 
 from __future__ import annotations
@@ -21,32 +25,62 @@ from sla_runner.engine.arrivals import OpenArrivals
 from sla_runner.engine.control import Progress, RunControl
 from sla_runner.engine.executor import CONTROL_TICK_S, Executor, RunContext
 from sla_runner.engine.http.request import HttpRequest, compile_request
+from sla_runner.engine.http.session import HttpTransport
 from sla_runner.engine.sampler import find_process, sample_process, watch_generator
+from sla_runner.engine.statics import plain_endpoint, static_channel
 from sla_runner.engine.transports import make_transport
 from sla_runner.engine.users import ClosedUsers
 from sla_runner.engine.ws import WsChannel, compile_channel
+from sla_runner.errors import RunError
 from sla_runner.metrics.recorder import Recorder
 from sla_runner.metrics.recording import Recording
 from sla_runner.plan import Plan
-from sla_runner.spec.models import Spec
+from sla_runner.spec.convert import AnySpec, as_format2
+from sla_runner.spec.format2 import Spec
+from sla_runner.timeline import Timeline
 
 STOP_GRACE_MAX_S = 1.5  # a run stopped early gives what is in flight this long at most
 
 
 def executor_for(
     spec: Spec,
-    plan: Plan,
+    timeline: Timeline,
     requests: dict[str, HttpRequest],
     channels: list[WsChannel],
     *,
     seed: int | None = None,
 ) -> Executor:
-    """The executor of the plan's load model."""
-    load = spec.load
-    if plan.model == "closed":
+    """The executor of one scenario's load model, sending its requests as compiled."""
+    load = spec.scenarios[timeline.name].load
+    if timeline.model == "closed":
         think = (load.think_time.min.seconds, load.think_time.max.seconds)
-        return ClosedUsers(plan, requests, channels, think, seed=seed)
-    return OpenArrivals(plan, requests, load.max_in_flight)
+        return ClosedUsers(timeline, requests, channels, think, seed=seed)
+    return OpenArrivals(timeline, requests, load.max_in_flight)
+
+
+def static_parts(
+    spec: Spec, name: str, transport: HttpTransport
+) -> tuple[dict[str, HttpRequest], list[WsChannel]] | None:
+    """Scenario ``name``'s requests and channels compiled once, when it sends the same
+    request every time (a mix of endpoints without templates, extraction or JSON checks,
+    no setup, flow or data); None when it needs the step layer."""
+    scenario = spec.scenarios[name]
+    if scenario.flow is not None or scenario.setup or scenario.data:
+        return None
+    requests: dict[str, HttpRequest] = {}
+    for endpoint in scenario.mix or {}:
+        plain = plain_endpoint(spec.endpoints[endpoint])
+        if plain is None:
+            return None
+        requests[endpoint] = compile_request(endpoint, plain, spec.target)
+    channels = []
+    for channel in scenario.channels:
+        static = static_channel(spec.channels[channel])
+        if static is None:
+            return None
+        channels.append(compile_channel(channel, static, spec.target))
+    transport.prepare(requests.values())
+    return requests, channels
 
 
 class Engine:
@@ -55,7 +89,7 @@ class Engine:
 
     def __init__(
         self,
-        spec: Spec,
+        spec: AnySpec,
         plan: Plan,
         *,
         recorder: Recorder | None = None,
@@ -64,26 +98,36 @@ class Engine:
         control: RunControl | None = None,
         seed: int | None = None,
     ) -> None:
+        spec = as_format2(spec)
         self.spec = spec
         self.plan = plan
         self.recorder = recorder if recorder is not None else Recorder(plan)
         self.control = control or RunControl()
         self._progress = progress
         transport = make_transport(spec.target, engine=engine)
-        requests = {
-            name: compile_request(name, ep, spec.target) for name, ep in spec.endpoints.items()
-        }
-        transport.prepare(requests.values())
-        channels = [compile_channel(name, ch, spec.target) for name, ch in spec.channels.items()]
-        # One executor per run today; scenarios will each bring their own, run side by side
-        # on this recorder and clock.
-        self._executors = [executor_for(spec, plan, requests, channels, seed=seed)]
+        self._executors: list[Executor] = []
+        self._contexts: list[RunContext] = []
+        for timeline in plan.scenarios:
+            parts = static_parts(spec, timeline.name, transport)
+            if parts is None:
+                raise RunError(
+                    f"scenario {timeline.name}: its flow, setup, data or templates need the "
+                    "step layer, which this build does not have yet"
+                )
+            requests, channels = parts
+            self._executors.append(executor_for(spec, timeline, requests, channels, seed=seed))
         # In-flight requests always get to finish or time out at the end, so the slowest
         # requests are never the ones left out of the figures.
-        longest = max([spec.target.timeout.seconds, *(r.timeout_s for r in requests.values())])
+        timeouts = [spec.target.timeout, *(e.timeout for e in spec.endpoints.values())]
+        longest = max(t.seconds for t in timeouts if t is not None)
         channel_timeouts = [c.timeout.seconds for c in spec.channels.values()]
-        drain_s = max(spec.load.graceful_stop.seconds, longest, *channel_timeouts) + 0.5
-        self._ctx = RunContext(self.now, self.recorder, transport, self.control, drain_s)
+        graceful = max(s.load.graceful_stop.seconds for s in spec.scenarios.values())
+        drain_s = max(graceful, longest, *channel_timeouts) + 0.5
+        self._grace_s = min(graceful, STOP_GRACE_MAX_S)
+        self._contexts = [
+            RunContext(self.now, self.recorder.scenario(i), transport, self.control, drain_s)
+            for i in range(len(plan.scenarios))
+        ]
         self._t0 = time.monotonic_ns()
         self._stopped_ns: int | None = None  # when a stop was asked for, if it was
         # Before any load: a process that cannot be found is a RunError the caller reports.
@@ -109,10 +153,10 @@ class Engine:
                 f"the run stopped at {at / 1e9:.1f}s of {plan.duration_ns / 1e9:g}s: "
                 f"{self.control.reason}"
             )
-        if self._ctx.interrupted:
+        interrupted = sum(ctx.interrupted for ctx in self._contexts)
+        if interrupted:
             self.recorder.note(
-                f"{self._ctx.interrupted} requests were still in flight at the hard stop "
-                "and are not counted"
+                f"{interrupted} requests were still in flight at the hard stop and are not counted"
             )
         return self.recorder.close(
             elapsed_ns=elapsed,
@@ -137,8 +181,8 @@ class Engine:
             async with anyio.create_task_group() as load:
                 load.start_soon(self._stop_when_asked, load)
                 async with anyio.create_task_group() as executors:
-                    for executor in self._executors:
-                        executors.start_soon(executor.run, self._ctx)
+                    for executor, ctx in zip(self._executors, self._contexts, strict=True):
+                        executors.start_soon(executor.run, ctx)
                 load.cancel_scope.cancel()
             background.cancel_scope.cancel()
         return self.now()
@@ -148,7 +192,7 @@ class Engine:
         self._stopped_ns = self.now()  # the load stops here; what follows is grace
         # Stopped early: users and in-flight arrivals get a short grace, then everything
         # is cancelled.
-        with anyio.move_on_after(min(self.spec.load.graceful_stop.seconds, STOP_GRACE_MAX_S)):
+        with anyio.move_on_after(self._grace_s):
             while any(executor.active for executor in self._executors):
                 await anyio.sleep(CONTROL_TICK_S)
         load.cancel_scope.cancel()

@@ -9,7 +9,7 @@ from sla_runner.engine.transports import resolve_engine
 from sla_runner.metrics.recorder import LiveStats
 from sla_runner.plan import Plan
 from sla_runner.redact import redact, redact_url
-from sla_runner.spec.models import Spec
+from sla_runner.spec.format2 import Spec
 from sla_runner.timeunits import NS_PER_S
 
 PLAIN_EVERY_S = 5  # CI logs get a line every 5 seconds

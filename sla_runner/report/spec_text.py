@@ -8,8 +8,8 @@ from fractions import Fraction
 from sla_runner.plan import Plan, connections_needed
 from sla_runner.redact import redact
 from sla_runner.spec.diff import Change
-from sla_runner.spec.loader import LoadedSpec
-from sla_runner.spec.models import Spec
+from sla_runner.spec.document import LoadedSpec
+from sla_runner.spec.format2 import Spec
 from sla_runner.timeunits import NS_PER_S
 
 
