@@ -42,7 +42,8 @@ def _duration(ns: int) -> str:
 
 
 def format_live(stats: LiveStats, duration_s: float) -> str:
-    """``[  5.0s  28%] steady  users 19  http 148/s p95 8.4 ms  ws 108/s  errors 3 of 4,169``"""
+    """``[  5.0s  28%] steady  users 19  http 148/s p95 8.4 ms  ws 108/s  errors 3 of 4,169``;
+    a run of several scenarios adds each one's: ``| visitors browse users 4 http 50/s``."""
     pct = min(stats.elapsed_s / duration_s * 100, 100) if duration_s else 100
     parts = [f"[{stats.elapsed_s:6.1f}s {pct:3.0f}%] {stats.stage}", f"users {stats.users:,}"]
     if stats.http_rps or stats.p95_ms is not None:
@@ -51,6 +52,11 @@ def format_live(stats: LiveStats, duration_s: float) -> str:
     if stats.ws_rps:
         parts.append(f"ws {stats.ws_rps:,.0f}/s")
     parts.append(f"errors {stats.errors:,} of {stats.done:,}")
+    for scenario in stats.scenarios:  # a run of several: each one's stage, users and pace
+        parts.append(
+            f"| {scenario.name} {scenario.stage} users {scenario.users:,} "
+            f"http {scenario.http_rps:,.0f}/s"
+        )
     return "  ".join(parts)
 
 
