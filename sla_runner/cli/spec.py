@@ -62,7 +62,8 @@ def add_schema(subparsers: Subparsers) -> None:
         subparsers,
         "schema",
         "print the JSON Schema of the spec format or of the verdict",
-        "Print the JSON Schema of spec format version 1 (spec, the default) or of the JSON "
+        "Print the JSON Schema of the spec format, versions 1 and 2 (spec, the default), "
+        "or of the JSON "
         "verdict, format sla-runner/verdict version 1 (verdict). Regenerate the committed "
         "copies with:\n"
         "  sla-runner schema > schemas/sla-spec.schema.json\n"
@@ -98,7 +99,8 @@ def add_plan(subparsers: Subparsers) -> None:
         "show the load a spec plans, stage by stage, without running it",
         "Print the plan of SPEC: each stage's window and how its users (closed model) or "
         "arrival rate (open model) ramp, the peak, the planned arrivals, the connections the "
-        "load needs, and the endpoint mix. Nothing is sent.",
+        "load needs, and the endpoint mix or the flow; a spec of several scenarios, each "
+        "one's timeline from its start, then the run's totals. Nothing is sent.",
         EXIT_CODES_PLAN,
     )
     parser.add_argument("spec", metavar="SPEC", help="the spec file (YAML)")
