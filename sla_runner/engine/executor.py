@@ -107,6 +107,9 @@ class RunContext:
 class Executor(Protocol):
     """One load model over its own plan, requests and channels."""
 
+    refused: int
+    """Users (or arrivals) not started because a ``unique`` data table ran out."""
+
     @property
     def active(self) -> int:
         """Users held or requests in flight: what a stop gives a short grace to finish."""

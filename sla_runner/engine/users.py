@@ -178,6 +178,8 @@ class ClosedUsers:
         pauses = Pauses(self._think_s, self._rng, user.leaving)
         if work.setup and not await setup_user(ctx, work, state, session, pauses):
             return
+        if work.flow is None and work.mix is None:
+            return  # channels alone: held until the user leaves
         mix_step = None
         if work.mix is not None:
             mix, plan = work.mix, self._plan

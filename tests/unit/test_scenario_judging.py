@@ -7,15 +7,17 @@ from __future__ import annotations
 
 import io
 import re
+from pathlib import Path
 from typing import Any
 
 import pytest
 
+from sla_runner.api import merge_verdicts
 from sla_runner.judge.verdicts import judge
 from sla_runner.metrics.recorder import Recorder
-from sla_runner.plan import build_plan
+from sla_runner.plan import Segment, build_plan
 from sla_runner.report.console import print_summary
-from sla_runner.report.json_report import verdict_from_json, verdict_to_json
+from sla_runner.report.json_report import verdict_from_json, verdict_to_json, write_json
 from sla_runner.report.progress import format_live
 from sla_runner.spec.format2 import Spec
 from sla_runner.timeunits import NS_PER_MS, NS_PER_S
@@ -52,13 +54,18 @@ def spec(thresholds: list[Any]) -> Spec:
     )
 
 
-def record(s: Spec) -> tuple[Recorder, Verdict]:
+def record(s: Spec, segment: Segment | None = None) -> tuple[Recorder, Verdict]:
     """Shoppers: 4 users for 4 s, 8 passes of 30 ms steps, the last 2 failing at ``order``;
-    visitors: 20 requests of 200 ms from 2 s on."""
-    rec = Recorder(build_plan(s))
+    visitors: 20 requests of 200 ms from 2 s on. A ``segment`` records its share: every
+    N-th pass and request, and its share of the users."""
+    segment = segment or Segment()
+    rec = Recorder(build_plan(s, segment))
     shoppers, visitors = rec.scenario(0), rec.scenario(1)
-    shoppers.users(4, 0)
+    mine = range(segment.index - 1, 100, segment.count)
+    shoppers.users(segment.share(4), 0)
     for n in range(8):
+        if n not in mine:
+            continue
         t = n * NS_PER_S // 2
         ms = 30 * NS_PER_MS
         shoppers.request("http", "list", "ok", ms, t, t + ms)
@@ -77,6 +84,8 @@ def record(s: Spec) -> tuple[Recorder, Verdict]:
             t + 2 * ms + 100 * NS_PER_MS,
         )
     for n in range(20):
+        if n not in mine:
+            continue
         t = 2 * NS_PER_S + n * NS_PER_S // 10
         visitors.users(1, t)
         visitors.request("http", "list", "ok", 200 * NS_PER_MS, t, t + 200 * NS_PER_MS)
@@ -85,7 +94,7 @@ def record(s: Spec) -> tuple[Recorder, Verdict]:
     recording = rec.close(
         elapsed_ns=4 * NS_PER_S, started_at=STARTED_AT, finished_at=STARTED_AT + 4, aborted=False
     )
-    verdict = judge(s, recording, run_info())
+    verdict = judge(s, recording, run_info(segment=str(segment)))
     return rec, verdict.model_copy(update={"notes": [*verdict.notes, live]})
 
 
@@ -150,3 +159,24 @@ def test_the_verdict_console_and_live_line_show_each_scenario() -> None:
     assert "| shoppers steady users 4 http" in live
     assert "| visitors browse users 0 http" in live
     assert int(shoppers) + int(visitors) == int(every) > int(shoppers) > 0
+
+
+def test_segments_of_a_run_of_scenarios_merge_into_the_whole(tmp_path: Path) -> None:
+    whole = record(spec(THRESHOLDS))[1]
+    paths = []
+    for index in (1, 2):
+        part = record(spec(THRESHOLDS), Segment(index, 2))[1]
+        paths.append(write_json(tmp_path / f"part-{index}.json", part))
+    merged = merge_verdicts(paths, None)
+
+    def figures(v: Verdict) -> list[tuple[Any, ...]]:
+        return [(t.expr, t.scenario, t.observed, t.samples, t.status) for t in v.thresholds]
+
+    assert figures(merged) == figures(whole)
+    assert merged.spec.format_version == 2
+    for name, figures_of in whole.scenarios.items():
+        assert {k: m.count for k, m in merged.scenarios[name].items()} == {
+            k: m.count for k, m in figures_of.items()
+        }
+    assert merged.metrics["flow.shoppers"].errors == {"order:status_500": 2}
+    assert merged.findings == whole.findings
