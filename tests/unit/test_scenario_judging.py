@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from junitparser import JUnitXml
 
 from sla_runner.api import merge_verdicts
 from sla_runner.judge.verdicts import judge
@@ -18,6 +19,7 @@ from sla_runner.metrics.recorder import Recorder
 from sla_runner.plan import Segment, build_plan
 from sla_runner.report.console import print_summary
 from sla_runner.report.json_report import verdict_from_json, verdict_to_json, write_json
+from sla_runner.report.junit import verdict_to_junit
 from sla_runner.report.progress import format_live
 from sla_runner.spec.format2 import Spec
 from sla_runner.timeunits import NS_PER_MS, NS_PER_S
@@ -180,3 +182,16 @@ def test_segments_of_a_run_of_scenarios_merge_into_the_whole(tmp_path: Path) -> 
         }
     assert merged.metrics["flow.shoppers"].errors == {"order:status_500": 2}
     assert merged.findings == whole.findings
+
+
+def test_junit_keeps_a_scenario_s_threshold_apart_from_the_run_s() -> None:
+    _rec, verdict = record(spec(THRESHOLDS))
+    xml = JUnitXml.fromstring(verdict_to_junit(verdict))
+    cases = [case.name for suite in xml for case in suite]
+    assert cases[:4] == [
+        "p95(http) < 100ms",
+        "p95(http) < 100ms (scenario shoppers)",
+        "count(http) >= 20 (scenario visitors)",
+        "users >= 4 (scenario shoppers, during steady)",
+    ]
+    assert len(cases) == len(set(cases))
