@@ -19,11 +19,11 @@ def start_line(
     spec: Spec, plan: Plan, engine: str | None = None, secrets: frozenset[str] = frozenset()
 ) -> str:
     """What is about to run, before any load: ``running checkout-api 2.3.0 against
-    http://127.0.0.1:8000: 1m30s planned, peak 100 users, segment 1/1, engine raw``."""
-    if plan.model == "closed":
-        peak = f"peak {numbers.count(plan.peak_users())} users"
-    else:
-        peak = f"peak {numbers.number(float(plan.peak_rate()))}/s"
+    http://127.0.0.1:8000: 1m30s planned, peak 100 users, segment 1/1, engine raw``; with
+    closed and open scenarios, ``peak 20 users and peak 50/s``."""
+    users = f"peak {numbers.count(plan.peak_users())} users"
+    rate = f"peak {numbers.number(float(plan.peak_rate()))}/s"
+    peak = {"closed": users, "open": rate}.get(plan.model, f"{users} and {rate}")
     target = redact_url(spec.target.base_url)
     line = (
         f"running {spec.name} {spec.sla_version} against {target}: "

@@ -20,7 +20,7 @@ from sla_runner.plan import Segment, build_plan
 from sla_runner.report.console import print_summary
 from sla_runner.report.json_report import verdict_from_json, verdict_to_json, write_json
 from sla_runner.report.junit import verdict_to_junit
-from sla_runner.report.progress import format_live
+from sla_runner.report.progress import format_live, start_line
 from sla_runner.spec.format2 import Spec
 from sla_runner.timeunits import NS_PER_MS, NS_PER_S
 from sla_runner.verdict import Verdict
@@ -195,3 +195,9 @@ def test_junit_keeps_a_scenario_s_threshold_apart_from_the_run_s() -> None:
         "users >= 4 (scenario shoppers, during steady)",
     ]
     assert len(cases) == len(set(cases))
+
+
+def test_the_start_line_gives_the_peak_users_and_the_peak_rate() -> None:
+    s = spec([])
+    line = start_line(s, build_plan(s), "raw")
+    assert "4s planned, peak 4 users and peak 10/s, segment 1/1" in line
