@@ -162,6 +162,7 @@ def run_spec(
             progress=progress,
             control=control,
             handle_signals=handle_signals,
+            tables=loaded.tables,
         )
     except RunError as exc:
         failed = replace(run, error=str(exc), started_at=attempted_at, finished_at=time.time())

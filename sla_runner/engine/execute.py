@@ -6,6 +6,7 @@ from __future__ import annotations
 import os
 import signal
 import sys
+from collections.abc import Mapping
 from importlib.util import find_spec
 
 import anyio
@@ -18,6 +19,7 @@ from sla_runner.metrics.recorder import Recorder
 from sla_runner.metrics.recording import Recording
 from sla_runner.plan import Plan, connections_needed
 from sla_runner.spec.convert import AnySpec as Spec
+from sla_runner.spec.data import Table
 
 
 def has_uvloop() -> bool:
@@ -44,9 +46,10 @@ async def execute_async(
     progress: Progress | None = None,
     control: RunControl | None = None,
     handle_signals: bool = False,
+    tables: Mapping[str, Table] | None = None,
 ) -> Recording:
-    """Check the target answers as the run will use it, then run the plan to its end (or
-    until stopped).
+    """Check the target answers as the run will use it, run ``before``, then run the plan to
+    its end (or until stopped).
 
     A signal during the checks (a connect can take up to ``connect_timeout``) ends them at
     once with a RunError, so the caller still writes its ``error`` reports.
@@ -59,8 +62,15 @@ async def execute_async(
             await _preflight(spec, plan, control)
             recorder = Recorder(plan)
             runner = Engine(
-                spec, plan, recorder=recorder, engine=engine, progress=progress, control=control
+                spec,
+                plan,
+                recorder=recorder,
+                engine=engine,
+                progress=progress,
+                control=control,
+                tables=tables,
             )
+            await runner.prepare()
         except RunError as exc:
             failure: RunError | None = exc
         else:
@@ -101,8 +111,10 @@ def execute(
     progress: Progress | None = None,
     control: RunControl | None = None,
     handle_signals: bool = True,
+    tables: Mapping[str, Table] | None = None,
 ) -> Recording:
-    """Run the plan in a fresh event loop (uvloop when installed)."""
+    """Run the plan in a fresh event loop (uvloop when installed); ``tables``: the spec's
+    data tables, loaded (:class:`~sla_runner.spec.document.LoadedSpec`)."""
 
     async def main() -> Recording:
         return await execute_async(
@@ -112,6 +124,7 @@ def execute(
             progress=progress,
             control=control,
             handle_signals=handle_signals,
+            tables=tables,
         )
 
     return anyio.run(main, backend="asyncio", backend_options={"use_uvloop": has_uvloop()})

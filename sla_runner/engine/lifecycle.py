@@ -1,12 +1,11 @@
 """The run lifecycle: one run of a plan, from the first request to the Recording.
 
-The :class:`Engine` compiles the spec's requests and channels, prepares the transport
-before the clock starts, and runs one executor per scenario side by side on one clock and
-one recorder (:mod:`~sla_runner.engine.users` for a closed scenario,
-:mod:`~sla_runner.engine.arrivals` for an open one), each writing to its scenario's sink.
-A scenario whose endpoints and channels are the same for every request (every version-1
-spec) is sent as compiled (:mod:`~sla_runner.engine.statics`); one with a flow, a setup,
-data or templates to fill goes through the step layer (:mod:`~sla_runner.engine.flows`).
+The :class:`Engine` runs ``before`` and builds each scenario's executor before the clock
+starts (:mod:`~sla_runner.engine.assemble`: a scenario that sends the same request every
+time, as every version-1 spec does, is compiled once; any other goes through the step
+layer), then runs them side by side on one clock and one recorder
+(:mod:`~sla_runner.engine.users` for a closed scenario, :mod:`~sla_runner.engine.arrivals`
+for an open one), each writing to its scenario's sink.
 Around the load, in this one place: the background samplers (the service's process, the
 generator's own health), progress once a second, fail-fast, the stop (a short grace, then a
 hard stop), the drain's length, and the garbage collector kept off what existed before the
@@ -17,70 +16,29 @@ from __future__ import annotations
 
 import gc
 import time
+from collections.abc import Mapping
+from typing import Any
 
 import anyio
 from anyio.abc import TaskGroup
 
-from sla_runner.engine.arrivals import OpenArrivals
+from sla_runner.engine.assemble import channels_of, executor_for, scenario_steps, static_parts
+from sla_runner.engine.assemble import prepare as prepare_steps
+from sla_runner.engine.before import compile_before, run_before
 from sla_runner.engine.control import Progress, RunControl
 from sla_runner.engine.executor import CONTROL_TICK_S, Executor, RunContext
-from sla_runner.engine.http.request import HttpRequest, compile_request
-from sla_runner.engine.http.session import HttpTransport
+from sla_runner.engine.layer import make_dealers
 from sla_runner.engine.sampler import find_process, sample_process, watch_generator
-from sla_runner.engine.statics import plain_endpoint, static_channel
+from sla_runner.engine.steps import StepCompiler
 from sla_runner.engine.transports import make_transport
-from sla_runner.engine.users import ClosedUsers
-from sla_runner.engine.ws import WsChannel, compile_channel
 from sla_runner.errors import RunError
 from sla_runner.metrics.recorder import Recorder
 from sla_runner.metrics.recording import Recording
 from sla_runner.plan import Plan
 from sla_runner.spec.convert import AnySpec, as_format2
-from sla_runner.spec.format2 import Spec
-from sla_runner.timeline import Timeline
+from sla_runner.spec.data import DataError, Dealer, Table
 
 STOP_GRACE_MAX_S = 1.5  # a run stopped early gives what is in flight this long at most
-
-
-def executor_for(
-    spec: Spec,
-    timeline: Timeline,
-    requests: dict[str, HttpRequest],
-    channels: list[WsChannel],
-    *,
-    seed: int | None = None,
-) -> Executor:
-    """The executor of one scenario's load model, sending its requests as compiled."""
-    load = spec.scenarios[timeline.name].load
-    if timeline.model == "closed":
-        think = (load.think_time.min.seconds, load.think_time.max.seconds)
-        return ClosedUsers(timeline, requests, channels, think, seed=seed)
-    return OpenArrivals(timeline, requests, load.max_in_flight)
-
-
-def static_parts(
-    spec: Spec, name: str, transport: HttpTransport
-) -> tuple[dict[str, HttpRequest], list[WsChannel]] | None:
-    """Scenario ``name``'s requests and channels compiled once, when it sends the same
-    request every time (a mix of endpoints without templates, extraction or JSON checks,
-    no setup, flow or data); None when it needs the step layer."""
-    scenario = spec.scenarios[name]
-    if scenario.flow is not None or scenario.setup or scenario.data:
-        return None
-    requests: dict[str, HttpRequest] = {}
-    for endpoint in scenario.mix or {}:
-        plain = plain_endpoint(spec.endpoints[endpoint])
-        if plain is None:
-            return None
-        requests[endpoint] = compile_request(endpoint, plain, spec.target)
-    channels = []
-    for channel in scenario.channels:
-        static = static_channel(spec.channels[channel])
-        if static is None:
-            return None
-        channels.append(compile_channel(channel, static, spec.target))
-    transport.prepare(requests.values())
-    return requests, channels
 
 
 class Engine:
@@ -97,6 +55,7 @@ class Engine:
         progress: Progress | None = None,
         control: RunControl | None = None,
         seed: int | None = None,
+        tables: Mapping[str, Table] | None = None,
     ) -> None:
         spec = as_format2(spec)
         self.spec = spec
@@ -104,17 +63,22 @@ class Engine:
         self.recorder = recorder if recorder is not None else Recorder(plan)
         self.control = control or RunControl()
         self._progress = progress
-        transport = make_transport(spec.target, engine=engine)
-        self._executors: list[Executor] = []
-        self._contexts: list[RunContext] = []
-        for timeline in plan.scenarios:
-            parts = static_parts(spec, timeline.name, transport)
-            if parts is None:
-                raise RunError(
-                    f"scenario {timeline.name}: its flow, setup, data or templates need the "
-                    "step layer, which this build does not have yet"
-                )
-            requests, channels = parts
+        transport = self._transport = make_transport(spec.target, engine=engine)
+        self._tables = tables if tables is not None else {}
+        self._seed = seed
+        self._prepared = False
+        # Compiled and handed to the transport now, before the clock starts: a static
+        # scenario's executor at once; a scenario of steps once before has run (prepare).
+        self._compiler = StepCompiler(spec)
+        self._executors: list[Executor | None] = []
+        self._channels = [channels_of(spec, t.name) for t in plan.scenarios]
+        for timeline, channels in zip(plan.scenarios, self._channels, strict=True):
+            requests = static_parts(spec, timeline.name)
+            if requests is None:
+                prepare_steps(transport, self._compiler, spec, timeline.name)
+                self._executors.append(None)
+                continue
+            transport.prepare(requests.values())
             self._executors.append(executor_for(spec, timeline, requests, channels, seed=seed))
         # In-flight requests always get to finish or time out at the end, so the slowest
         # requests are never the ones left out of the figures.
@@ -137,9 +101,39 @@ class Engine:
     def now(self) -> int:
         return time.monotonic_ns() - self._t0
 
+    async def prepare(self) -> None:
+        """Before the clock starts: run ``before`` (a failing step is a RunError), then
+        give each scenario that needs the step layer its executor, its users starting
+        with what ``before`` extracted. ``run`` does it when the caller has not."""
+        if self._prepared:
+            return
+        self._prepared = True
+        spec, plan, transport, seed = self.spec, self.plan, self._transport, self._seed
+        shared: dict[str, Any] = {}
+        if spec.before:
+            shared = await run_before(spec, compile_before(spec), transport, seed=seed)
+        dealers: dict[str, Dealer] | None = None
+        for i, timeline in enumerate(plan.scenarios):
+            if self._executors[i] is not None:
+                continue
+            if dealers is None:
+                try:
+                    dealers = make_dealers(self._tables, plan.segment)
+                except DataError as exc:
+                    raise RunError(str(exc)) from None
+            work = scenario_steps(spec, timeline.name, dealers, shared, self._compiler, seed)
+            channels = self._channels[i]
+            self._executors[i] = executor_for(spec, timeline, {}, channels, seed=seed, steps=work)
+
+    @property
+    def executors(self) -> list[Executor]:
+        """Each scenario's executor, in the plan's order (once prepared)."""
+        return [e for e in self._executors if e is not None]
+
     async def run(self) -> Recording:
         """Drive the plan to its end (or until stopped) and return what was measured."""
         plan = self.plan
+        await self.prepare()
         gc.freeze()  # what exists before the load is never garbage: keep it out of full GCs
         try:
             started_at = time.time()
@@ -153,6 +147,13 @@ class Engine:
                 f"the run stopped at {at / 1e9:.1f}s of {plan.duration_ns / 1e9:g}s: "
                 f"{self.control.reason}"
             )
+        for timeline, executor in zip(plan.scenarios, self.executors, strict=True):
+            if executor.refused:
+                who = "users" if timeline.model == "closed" else "arrivals"
+                self.recorder.note(
+                    f"{executor.refused} {who} of scenario {timeline.name} were not started: "
+                    "a unique data table ran out of rows"
+                )
         interrupted = sum(ctx.interrupted for ctx in self._contexts)
         if interrupted:
             self.recorder.note(
@@ -181,7 +182,7 @@ class Engine:
             async with anyio.create_task_group() as load:
                 load.start_soon(self._stop_when_asked, load)
                 async with anyio.create_task_group() as executors:
-                    for executor, ctx in zip(self._executors, self._contexts, strict=True):
+                    for executor, ctx in zip(self.executors, self._contexts, strict=True):
                         executors.start_soon(executor.run, ctx)
                 load.cancel_scope.cancel()
             background.cancel_scope.cancel()
@@ -193,7 +194,7 @@ class Engine:
         # Stopped early: users and in-flight arrivals get a short grace, then everything
         # is cancelled.
         with anyio.move_on_after(self._grace_s):
-            while any(executor.active for executor in self._executors):
+            while any(executor.active for executor in self.executors):
                 await anyio.sleep(CONTROL_TICK_S)
         load.cancel_scope.cancel()
 
