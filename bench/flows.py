@@ -11,10 +11,11 @@ Both are format-2 specs, closed model, 50 users, no think time, against nginx on
   JSON body, ``items`` sends ``Authorization: Bearer {{ token }}`` and ``?user={{ $user }}``,
   ``item`` reads ``/items/{{ token }}.json``: templates filled per request, one extraction.
 
-Runs are interleaved (mix, flow, mix, flow, ...). The figure is the server-side request
-rate in the steady window (nginx ``stub_status``); the bar: the flow's median req/s is at
-least 75% of the mix's (within 25%). Writes ``bench/results/flows-<time>.json``; exit 0
-only if the bar is met. Binds 127.0.0.1 only and stops what it starts.
+Needs nginx (``bench.run`` installs it). Runs are interleaved (mix, flow, mix, flow, ...).
+The figure is the server-side request rate in the steady window (nginx ``stub_status``);
+the bar: the flow's median req/s is at least 75% of the mix's (within 25%). Writes
+``bench/results/flows-<time>.json``; exit 0 only if the bar is met. Binds 127.0.0.1 only
+and stops what it starts.
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ import argparse
 import dataclasses
 import json
 import os
+import shutil
 import statistics
 import tempfile
 import time
@@ -30,7 +32,7 @@ from pathlib import Path
 
 from bench import scenarios as sc
 from bench.common import ROOT
-from bench.tools import ensure_installed, start_nginx, versions
+from bench.tools import start_nginx, versions
 
 TARGET_CORE = 0
 BAR = 0.75  # the flow's req/s against the mix's: within 25%
@@ -104,7 +106,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--runs", type=int, default=3)
     parser.add_argument("--seconds", type=int, default=10, help="steady seconds per run")
     args = parser.parse_args(argv)
-    ensure_installed()
+    if shutil.which("nginx") is None:  # bench.run installs it (and Locust, not needed here)
+        raise SystemExit("bench.flows needs nginx: apt-get install nginx (or run bench.run once)")
     os.sched_setaffinity(0, {TARGET_CORE})  # the harness stays off the generator's core
     work = Path(tempfile.mkdtemp(prefix="sla-bench-flows-"))
     nginx = start_nginx(work, TARGET_CORE)
