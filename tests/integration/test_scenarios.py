@@ -97,3 +97,27 @@ thresholds: [count(http) >= 19]
     assert verdict.spec.format_version == 1
     assert verdict.scenarios == {}  # one scenario: the figures are the run's
     assert verdict.status == "pass"
+
+
+def test_a_channel_filled_per_user_is_refused_before_any_load(shop: LiveShop) -> None:
+    text = """
+version: 2
+name: templated-channel
+sla_version: 1.0.0
+target: {{base_url: "{url}", timeout: 2s}}
+endpoints:
+  list-items: {{path: /items}}
+channels:
+  prices: {{path: /ws/prices, send: "ping {{{{ $user }}}}"}}
+scenarios:
+  holders:
+    load: {{stages: [{{duration: 1s, users: 1}}]}}
+    mix: {{list-items: 1}}
+    channels: [prices]
+thresholds: [p95(http) < 1s]
+"""
+    verdict = run(shop, text)
+    assert (verdict.status, verdict.exit_code) == ("error", 3)
+    assert verdict.message is not None
+    assert verdict.message.startswith("channel prices: a channel filled from a template")
+    assert shop.stats()["paths"] == {}
