@@ -101,6 +101,17 @@ def write_specs(work: Path, base_url: str, seconds: int) -> dict[str, Path]:
     return out
 
 
+def _versions() -> dict[str, str]:
+    """``bench.run``'s versions, without Locust's when it is not installed (not needed here)."""
+    try:
+        return versions()
+    except FileNotFoundError:
+        from bench.tools import _first_line  # noqa: PLC0415
+
+        commit = _first_line(["git", "-C", str(ROOT), "rev-parse", "--short", "HEAD"])
+        return {"sla-runner commit": commit, "nginx": _first_line(["nginx", "-v"])}
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description="a 3-step flow against the plain mix")
     parser.add_argument("--runs", type=int, default=3)
@@ -131,7 +142,7 @@ def main(argv: list[str] | None = None) -> int:
     out = ROOT / "bench" / "results" / f"flows-{stamp}.json"
     out.parent.mkdir(parents=True, exist_ok=True)
     record = {
-        "versions": versions(),
+        "versions": _versions(),
         "runs": args.runs,
         "seconds": args.seconds,
         "results": {k: [dataclasses.asdict(m) for m in ms] for k, ms in results.items()},
