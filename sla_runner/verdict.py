@@ -181,6 +181,18 @@ class Validity(_Model):
     bounds: dict[str, float] = Field(default_factory=dict, description="the bounds applied")
 
 
+class SecondFigures(_Model):
+    """What one metric or endpoint/channel completed in one second of the run."""
+
+    count: int = Field(description="requests, round trips or connects completed")
+    errors: dict[str, int] = Field(
+        default_factory=dict, description="of those, the outcomes other than ok, by kind"
+    )
+    p50_ms: float | None = None
+    p95_ms: float | None = None
+    p99_ms: float | None = None
+
+
 class TimelineRow(_Model):
     second: int
     stage: int
@@ -195,6 +207,16 @@ class TimelineRow(_Model):
     cpu_pct: float | None
     dropped: int
     late: int
+    arrivals: int = Field(
+        0, description="open model: arrivals started in the second (dropped ones not counted)"
+    )
+    series: dict[str, SecondFigures] = Field(
+        default_factory=dict,
+        description="per metric and per endpoint or channel, keyed as metrics is (http, "
+        "http.<endpoint>, ws.<channel>, …): what completed in the second, with its latency "
+        "percentiles; a key is absent in a second where nothing of it completed; empty in "
+        "verdicts written before it was recorded",
+    )
 
 
 class Verdict(_Model):

@@ -12,8 +12,19 @@ from dataclasses import dataclass
 
 from hdrh.histogram import HdrHistogram
 
-from sla_runner.metrics.histogram import LATENCY_HIGHEST_US, gauge_histogram, value_at_percentile
-from sla_runner.metrics.recording import GeneratorStats, Recording, Series, TimelineRow
+from sla_runner.metrics.histogram import (
+    LATENCY_HIGHEST_US,
+    add_into,
+    gauge_histogram,
+    values_at_percentiles,
+)
+from sla_runner.metrics.recording import (
+    GeneratorStats,
+    Recording,
+    SecondFigures,
+    Series,
+    TimelineRow,
+)
 from sla_runner.plan import Plan
 from sla_runner.timeunits import NS_PER_S, NS_PER_US, US_PER_MS
 
@@ -21,6 +32,30 @@ from sla_runner.timeunits import NS_PER_S, NS_PER_US, US_PER_MS
 def _second_histogram() -> HdrHistogram:
     # Per-second figures are for display and plots: two digits are plenty and cheap.
     return HdrHistogram(1, LATENCY_HIGHEST_US, 2)
+
+
+class _Second:
+    """What one endpoint or channel completed in the current second."""
+
+    __slots__ = ("hist", "outcomes")
+
+    def __init__(self) -> None:
+        self.hist = _second_histogram()
+        self.outcomes: dict[str, int] = {}
+
+    def reset(self) -> None:
+        if self.hist.get_total_count():
+            self.hist.reset()
+        self.outcomes.clear()
+
+
+def _figures(hist: HdrHistogram, outcomes: dict[str, int]) -> SecondFigures:
+    errors = {k: n for k, n in sorted(outcomes.items()) if k != "ok"}
+    out = SecondFigures(count=sum(outcomes.values()), errors=errors)
+    if hist.get_total_count():
+        p50, p95, p99 = values_at_percentiles(hist, (50, 95, 99))
+        out.p50_ms, out.p95_ms, out.p99_ms = p50 / US_PER_MS, p95 / US_PER_MS, p99 / US_PER_MS
+    return out
 
 
 @dataclass(frozen=True)
@@ -44,7 +79,8 @@ class Recorder:
         self._gauges: dict[tuple[str, int], HdrHistogram] = {}
         self._timeline: list[TimelineRow] = []
         self._row = TimelineRow(second=0, stage=0)
-        self._row_hist = _second_histogram()
+        self._seconds: dict[tuple[str, str], _Second] = {}  # the current second's, per scope
+        self._whole = _second_histogram()  # a metric's, summed from its scopes' at the end
         self._users = 0
         self._totals = [0, 0]  # requests + round trips, errors
         self.generator = GeneratorStats()
@@ -63,6 +99,10 @@ class Recorder:
             series = self._series[(metric, scope, stage)] = Series()
         series.outcomes[key] += 1
         row = self._row_at(end_ns)
+        second = self._seconds.get((metric, scope))
+        if second is None:
+            second = self._seconds[(metric, scope)] = _Second()
+        second.outcomes[key] = second.outcomes.get(key, 0) + 1
         ok = key == "ok"
         self._totals[0] += 1
         if not ok:
@@ -71,8 +111,7 @@ class Recorder:
         if latency_ns is not None:
             us = min(max(latency_ns // NS_PER_US, 1), LATENCY_HIGHEST_US)
             series.latency_us.record_value(us)
-            if metric == "http":
-                self._row_hist.record_value(us)
+            second.hist.record_value(us)
         if metric == "http":
             row.requests += 1
         elif metric == "ws":
@@ -111,9 +150,11 @@ class Recorder:
         self.generator.send_lateness_us.record_value(
             min(max(lateness_ns // NS_PER_US, 1), LATENCY_HIGHEST_US)
         )
+        row = self._row_at(t_ns)
+        row.arrivals += 1
         if late:
             self.generator.late += 1
-            self._row_at(t_ns).late += 1
+            row.late += 1
 
     def dropped(self, t_ns: int) -> None:
         self.generator.dropped += 1
@@ -149,12 +190,25 @@ class Recorder:
         return row
 
     def _close_row(self) -> None:
-        row, hist = self._row, self._row_hist
-        if hist.get_total_count():
-            row.p50_ms = value_at_percentile(hist, 50) / US_PER_MS
-            row.p95_ms = value_at_percentile(hist, 95) / US_PER_MS
-            row.p99_ms = value_at_percentile(hist, 99) / US_PER_MS
-            hist.reset()
+        row = self._row
+        by_metric: dict[str, list[tuple[str, _Second]]] = {}
+        for (metric, scope), second in self._seconds.items():
+            if second.outcomes:
+                by_metric.setdefault(metric, []).append((scope, second))
+        whole = self._whole
+        for metric, parts in by_metric.items():
+            outcomes: Counter[str] = Counter()
+            for scope, second in parts:
+                row.series[f"{metric}.{scope}"] = _figures(second.hist, second.outcomes)
+                add_into(whole, second.hist)
+                outcomes.update(second.outcomes)
+                second.reset()
+            row.series[metric] = _figures(whole, outcomes)
+            if whole.get_total_count():
+                whole.reset()
+        http = row.series.get("http")
+        if http is not None:  # the HTTP figures every row has carried from the start
+            row.p50_ms, row.p95_ms, row.p99_ms = http.p50_ms, http.p95_ms, http.p99_ms
         self._timeline.append(row)
 
     # -- views ----------------------------------------------------------------------------
