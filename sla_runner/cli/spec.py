@@ -16,6 +16,7 @@ from sla_runner.cli.common import (
     command,
     parse_overrides,
 )
+from sla_runner.comparison import comparison_json_schema_text
 from sla_runner.errors import EXIT_PASS, SpecError
 from sla_runner.plan import Segment, build_plan
 from sla_runner.report.spec_text import diff_lines, diff_tally, plan_lines, validated
@@ -61,11 +62,13 @@ def add_schema(subparsers: Subparsers) -> None:
         subparsers,
         "schema",
         "print the JSON Schema of the spec format or of the verdict",
-        "Print the JSON Schema of spec format version 1 (spec, the default) or of the JSON "
-        "verdict, format sla-runner/verdict version 1 (verdict). Regenerate the committed "
-        "copies with:\n"
+        "Print the JSON Schema of spec format version 1 (spec, the default), of the JSON "
+        "verdict, format sla-runner/verdict version 1 (verdict), or of what compare --json "
+        "writes, format sla-runner/comparison version 1 (comparison). Regenerate the "
+        "committed copies with:\n"
         "  sla-runner schema > schemas/sla-spec.schema.json\n"
-        "  sla-runner schema verdict > schemas/verdict.schema.json",
+        "  sla-runner schema verdict > schemas/verdict.schema.json\n"
+        "  sla-runner schema comparison > schemas/comparison.schema.json",
         EXIT_CODES_SCHEMA,
     )
     parser.add_argument(
@@ -73,13 +76,17 @@ def add_schema(subparsers: Subparsers) -> None:
         nargs="?",
         choices=sorted(_SCHEMAS),
         default="spec",
-        metavar="{spec,verdict}",
+        metavar="{spec,verdict,comparison}",
         help="which schema (default: spec)",
     )
     parser.set_defaults(func=_cmd_schema)
 
 
-_SCHEMAS = {"spec": spec_json_schema_text, "verdict": verdict_json_schema_text}
+_SCHEMAS = {
+    "spec": spec_json_schema_text,
+    "verdict": verdict_json_schema_text,
+    "comparison": comparison_json_schema_text,
+}
 
 
 def _cmd_schema(args: argparse.Namespace) -> int:

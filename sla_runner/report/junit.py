@@ -36,7 +36,7 @@ from __future__ import annotations
 
 import re
 import xml.etree.ElementTree as ET
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from sla_runner import numbers
@@ -49,30 +49,52 @@ _Clean = Callable[[str], str]  # redacts and drops characters XML cannot hold
 _COLUMNS = ("min", "p50", "p90", "p95", "p99", "p99.9", "max")
 
 
-def verdict_to_junit(verdict: Verdict, *, secrets: frozenset[str] = frozenset()) -> str:
-    """The JUnit XML text of a verdict."""
-
+def xml_clean(secrets: frozenset[str]) -> _Clean:
+    """A function that redacts a text and drops the characters XML cannot hold."""
     masks = effective(secrets)
 
     def clean(text: str) -> str:
         return _XML_ILLEGAL.sub("\N{REPLACEMENT CHARACTER}", masked(text, masks))
 
-    suite = _suite(verdict, clean)
+    return clean
+
+
+def junit_document(name: str, time: str, suites: Sequence[ET.Element]) -> str:
+    """``<testsuites>`` around ``suites``, its counts their sums."""
     root = ET.Element("testsuites")
-    root.set("name", clean(f"sla-runner {verdict.spec.name}"))
-    root.set("time", _time(verdict.run.duration_s))
-    for name in ("tests", "failures", "errors"):
-        root.set(name, suite.get(name, "0"))
-    root.append(suite)
+    root.set("name", name)
+    root.set("time", time)
+    for count in ("tests", "failures", "errors"):
+        root.set(count, str(sum(int(s.get(count, "0")) for s in suites)))
+    root.extend(suites)
     ET.indent(root, space="  ")
     return '<?xml version="1.0" encoding="UTF-8"?>\n' + ET.tostring(root, encoding="unicode") + "\n"
 
 
+def verdict_to_junit(
+    verdict: Verdict,
+    *,
+    secrets: frozenset[str] = frozenset(),
+    more: Callable[[_Clean], Sequence[ET.Element]] | None = None,
+) -> str:
+    """The JUnit XML text of a verdict; ``more`` makes suites to follow the verdict's (a
+    comparison with a baseline) with the same cleaning function."""
+    clean = xml_clean(secrets)
+    suites = [_suite(verdict, clean), *(more(clean) if more else ())]
+    return junit_document(
+        clean(f"sla-runner {verdict.spec.name}"), _time(verdict.run.duration_s), suites
+    )
+
+
 def write_junit(
-    path: Path | str, verdict: Verdict, *, secrets: frozenset[str] = frozenset()
+    path: Path | str,
+    verdict: Verdict,
+    *,
+    secrets: frozenset[str] = frozenset(),
+    more: Callable[[_Clean], Sequence[ET.Element]] | None = None,
 ) -> Path:
     """Write the JUnit XML report atomically."""
-    return write_atomic(path, verdict_to_junit(verdict, secrets=secrets))
+    return write_atomic(path, verdict_to_junit(verdict, secrets=secrets, more=more))
 
 
 def _suite(verdict: Verdict, clean: _Clean) -> ET.Element:
