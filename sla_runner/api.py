@@ -15,10 +15,21 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 
 from sla_runner._version import __version__
+from sla_runner.comparison import Comparison
 from sla_runner.engine.control import Progress, RunControl
 from sla_runner.engine.execute import execute
 from sla_runner.engine.transports import resolve_engine
 from sla_runner.errors import EXIT_FAIL, EXIT_PASS, RunError
+from sla_runner.judge.compare import (
+    PlanIdentity,
+    compare_verdicts,
+    load_overrides,
+    plan_differences,
+    plan_of,
+    refuse_unless_allowed,
+    require_figures,
+    spec_differences,
+)
 from sla_runner.judge.merge import judge_merged
 from sla_runner.judge.verdicts import RunInfo, error_verdict, judge
 from sla_runner.metrics.recording import Recording
@@ -32,6 +43,7 @@ from sla_runner.spec.models import Spec
 from sla_runner.verdict import Verdict
 
 __all__ = [
+    "Comparison",
     "LoadedSpec",
     "Plan",
     "Recording",
@@ -40,12 +52,16 @@ __all__ = [
     "SpecDiff",
     "Verdict",
     "build_plan",
+    "compare_run",
     "compare_specs",
+    "compare_verdict_files",
     "execute",
     "judge",
     "load_spec",
     "load_spec_text",
     "merge_verdicts",
+    "read_baseline",
+    "read_verdict",
     "run_info",
     "run_spec",
     "write_reports",
@@ -175,3 +191,78 @@ def compare_specs(old: LoadedSpec, new: LoadedSpec) -> SpecDiff:
     """What changed from ``old`` to ``new``: tightened, loosened or changed."""
     changes = diff_specs(old.spec, new.spec)
     return SpecDiff(old, new, tuple(changes), version_note(old.spec, new.spec, changes))
+
+
+# -- baselines -------------------------------------------------------------------------------
+
+
+def compare_verdict_files(
+    baseline: Path | str,
+    new: Path | str,
+    *,
+    tolerance_pct: float = 10.0,
+    noise_floor_ms: float = 1.0,
+    allow_spec_change: bool = False,
+) -> Comparison:
+    """``sla-runner compare``: the verdict at ``new`` against the one at ``baseline``
+    (:mod:`sla_runner.judge.compare` says how)."""
+    return compare_verdicts(
+        read_verdict(baseline),
+        read_verdict(new),
+        baseline_path=str(baseline),
+        new_path=str(new),
+        tolerance_pct=tolerance_pct,
+        noise_floor_ms=noise_floor_ms,
+        allow_spec_change=allow_spec_change,
+    )
+
+
+def read_baseline(
+    path: Path | str,
+    loaded: LoadedSpec,
+    plan: Plan,
+    overrides: dict[str, str] | None = None,
+    *,
+    allow_spec_change: bool = False,
+) -> Verdict:
+    """``run --baseline``: the baseline verdict, checked before any load to be of this spec
+    and plan (VerdictMismatchError otherwise, unless ``allow_spec_change``) and to hold
+    figures to compare."""
+    baseline = read_verdict(path)
+    require_figures(str(path), baseline)
+    differences = spec_differences(baseline, loaded.sha256, loaded.spec.name)
+    base_plan = plan_of(baseline)
+    if base_plan is not None:
+        shown = {key: shown_override(key, value) for key, value in (overrides or {}).items()}
+        this = PlanIdentity(
+            tuple((stage.name, stage.duration_ns) for stage in plan.stages),
+            str(plan.segment),
+            load_overrides(shown),
+        )
+        differences += plan_differences(base_plan, this)
+    refuse_unless_allowed(differences, allow_spec_change)
+    return baseline
+
+
+def compare_run(
+    baseline: Verdict,
+    baseline_path: Path | str,
+    verdict: Verdict,
+    *,
+    tolerance_pct: float = 10.0,
+    noise_floor_ms: float = 1.0,
+    allow_spec_change: bool = False,
+) -> Comparison | None:
+    """``run --baseline``: this run's verdict against the baseline; None when the run
+    measured nothing to compare (it could not be carried out: its own verdict says so)."""
+    if not any(m.count for m in verdict.metrics.values()):
+        return None
+    return compare_verdicts(
+        baseline,
+        verdict,
+        baseline_path=str(baseline_path),
+        new_path="this run",
+        tolerance_pct=tolerance_pct,
+        noise_floor_ms=noise_floor_ms,
+        allow_spec_change=allow_spec_change,
+    )
