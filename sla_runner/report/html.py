@@ -199,7 +199,9 @@ class _Page:
         for t in v.thresholds:
             key = result_key(v, t)
             label = LABELS[key][0]
-            expr = esc(t.expr) + (" <em>(warn)</em>" if t.severity == "warn" else "")
+            expr = f'<span class="expr">{esc(t.expr)}</span>' + (
+                " <em>(warn)</em>" if t.severity == "warn" else ""
+            )
             if t.description:
                 expr += f'<div class="why">{esc(t.description)}</div>'
             if key != "pass":
