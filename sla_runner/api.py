@@ -19,7 +19,7 @@ from sla_runner.comparison import Comparison
 from sla_runner.engine.control import Progress, RunControl
 from sla_runner.engine.execute import execute
 from sla_runner.engine.transports import resolve_engine
-from sla_runner.errors import EXIT_FAIL, EXIT_PASS, RunError
+from sla_runner.errors import EXIT_FAIL, EXIT_PASS, RunError, UsageError
 from sla_runner.judge.compare import (
     PlanIdentity,
     compare_verdicts,
@@ -36,6 +36,7 @@ from sla_runner.metrics.recording import Recording
 from sla_runner.plan import Plan, Segment, build_plan
 from sla_runner.redact import MASK, SECRET_QUERY_KEYS, redact, redact_url
 from sla_runner.report.json_report import read_verdict
+from sla_runner.report.junit import case_name
 from sla_runner.report.outputs import write_reports
 from sla_runner.spec.diff import Change, diff_specs, version_note
 from sla_runner.spec.loader import LoadedSpec, load_spec, load_spec_text, parse_override_path
@@ -60,12 +61,30 @@ __all__ = [
     "load_spec",
     "load_spec_text",
     "merge_verdicts",
+    "parse_overrides",
     "read_baseline",
     "read_verdict",
     "run_info",
     "run_spec",
+    "threshold_cases",
     "write_reports",
 ]
+
+
+def parse_overrides(items: Sequence[str]) -> dict[str, str]:
+    """``--set`` (and ``--sla-set``) items: ``["a.b=1", "c=x=y"]`` → ``{"a.b": "1", "c":
+    "x=y"}``; UsageError on a missing ``=``."""
+    out: dict[str, str] = {}
+    for item in items:
+        key, sep, value = item.partition("=")
+        if not sep or not key.strip():
+            raise UsageError(f"--set expects KEY=VALUE, got {item!r}")
+        try:
+            item.encode("utf-8")
+        except UnicodeEncodeError:  # the shell passed bytes that are not UTF-8
+            raise UsageError(f"--set {key.strip()}: the value is not UTF-8 text") from None
+        out[key.strip()] = value
+    return out
 
 
 def shown_override(key: str, value: str) -> str:
@@ -150,6 +169,13 @@ def run_spec(
         message = redact(f"stopped early by {control.reason}", loaded.secrets)
         verdict = verdict.model_copy(update={"status": "fail", "message": message})
     return verdict
+
+
+def threshold_cases(loaded: LoadedSpec) -> list[str]:
+    """The names of the cases a run of this spec judges, in order, without running it (the
+    thresholds of a verdict that ran nothing): JUnit's and the pytest plugin's items."""
+    ran_nothing = error_verdict(loaded.spec, run_info(loaded, Segment()))
+    return [case_name(t) for t in ran_nothing.thresholds]
 
 
 def merge_verdicts(

@@ -18,12 +18,12 @@ from collections.abc import Callable, Sequence
 from typing import Any, TextIO, cast
 
 from sla_runner._version import __version__
+from sla_runner.api import parse_overrides
 from sla_runner.cli.common import (
     EXIT_CODES_TOP,
     ArgvError,
     Parser,
     Subparsers,
-    parse_overrides,
 )
 from sla_runner.cli.load import add_demo, add_demo_service, add_run
 from sla_runner.cli.spec import add_diff, add_plan, add_schema, add_validate

@@ -222,21 +222,6 @@ def add_set_option(parser: argparse.ArgumentParser) -> None:
     )
 
 
-def parse_overrides(items: Sequence[str]) -> dict[str, str]:
-    """``["a.b=1", "c=x=y"]`` → ``{"a.b": "1", "c": "x=y"}``; UsageError on a missing ``=``."""
-    out: dict[str, str] = {}
-    for item in items:
-        key, sep, value = item.partition("=")
-        if not sep or not key.strip():
-            raise UsageError(f"--set expects KEY=VALUE, got {item!r}")
-        try:
-            item.encode("utf-8")
-        except UnicodeEncodeError:  # the shell passed bytes that are not UTF-8
-            raise UsageError(f"--set {key.strip()}: the value is not UTF-8 text") from None
-        out[key.strip()] = value
-    return out
-
-
 def report(
     verdict: Verdict,
     junit: Path | str | None,

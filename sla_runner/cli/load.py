@@ -15,7 +15,6 @@ from sla_runner.cli.common import (
     add_report_options,
     add_set_option,
     command,
-    parse_overrides,
     report,
 )
 from sla_runner.demo.args import ERROR_RATE_HELP, error_rate_arg, port_arg
@@ -80,7 +79,7 @@ def add_run(subparsers: Subparsers) -> None:
 
 
 def _cmd_run(args: argparse.Namespace) -> int:
-    overrides = parse_overrides(args.overrides)
+    overrides = api.parse_overrides(args.overrides)
     loaded = api.load_spec(args.spec, overrides=overrides)
     check_writable(args.junit, args.json, args.html, args.summary_md)  # before any load
     baseline = None
@@ -161,7 +160,7 @@ def _cmd_demo(args: argparse.Namespace) -> int:
     given = Path(args.spec) if args.spec else None
     path = given or launcher.demo_spec_path()
     junit, json = launcher.report_paths(Path(args.reports))
-    overrides = parse_overrides(args.overrides)
+    overrides = api.parse_overrides(args.overrides)
     preview = launcher.load_preview(path, overrides, other=given is not None)
     check_writable(junit, json)
     with launcher.DemoService(error_rate=args.error_rate) as demo:

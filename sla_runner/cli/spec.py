@@ -14,7 +14,6 @@ from sla_runner.cli.common import (
     Subparsers,
     add_set_option,
     command,
-    parse_overrides,
 )
 from sla_runner.comparison import comparison_json_schema_text
 from sla_runner.errors import EXIT_PASS, SpecError
@@ -41,7 +40,7 @@ def add_validate(subparsers: Subparsers) -> None:
 
 
 def _cmd_validate(args: argparse.Namespace) -> int:
-    overrides = parse_overrides(args.overrides)
+    overrides = api.parse_overrides(args.overrides)
     status = EXIT_PASS
     for path in args.specs:
         try:
@@ -114,7 +113,7 @@ def add_plan(subparsers: Subparsers) -> None:
 
 
 def _cmd_plan(args: argparse.Namespace) -> int:
-    loaded = api.load_spec(args.spec, overrides=parse_overrides(args.overrides))
+    loaded = api.load_spec(args.spec, overrides=api.parse_overrides(args.overrides))
     for line in plan_lines(loaded.spec, build_plan(loaded.spec, Segment.parse(args.segment))):
         print(line)
     return EXIT_PASS

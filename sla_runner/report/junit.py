@@ -37,7 +37,9 @@ from __future__ import annotations
 import re
 import xml.etree.ElementTree as ET
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Literal
 
 from sla_runner import numbers
 from sla_runner.redact import effective, masked
@@ -97,16 +99,53 @@ def write_junit(
     return write_atomic(path, verdict_to_junit(verdict, secrets=secrets, more=more))
 
 
-def _suite(verdict: Verdict, clean: _Clean) -> ET.Element:
-    spec, run = verdict.spec, verdict.run
-    suite = ET.Element("testsuite")
+def _cases(verdict: Verdict, clean: _Clean) -> tuple[list[ET.Element], ET.Element | None]:
+    """A case per threshold, and the run's own case when it needs one."""
     cases = [_case(verdict, t, clean) for t in verdict.thresholds]
     red = any(c.find("failure") is not None or c.find("error") is not None for c in cases)
     # A reader of the JUnit alone must see what the exit code says: an aborted run, or a
     # failed one no threshold case shows (--fail-fast, a run that never started), gets a
     # case of its own.
     if verdict.status == "aborted" or (verdict.status != "pass" and not red):
-        cases.append(_run_case(verdict, clean))
+        return cases, _run_case(verdict, clean)
+    return cases, None
+
+
+@dataclass(frozen=True)
+class CaseOutcome:
+    """A JUnit case read back: what the pytest plugin makes of each threshold."""
+
+    name: str
+    result: Literal["passed", "failure", "error", "skipped"]
+    message: str  # the failure's, error's or skip's message; empty when it passed
+    text: str  # the failure's or error's body; a passing case's note (a missed warning)
+
+
+def case_outcomes(
+    verdict: Verdict, *, secrets: frozenset[str] = frozenset()
+) -> tuple[list[CaseOutcome], CaseOutcome | None]:
+    """Each threshold's case as the JUnit report has it, and the run's case when the
+    report has one (an aborted run, one that could not be carried out...)."""
+    cases, run = _cases(verdict, xml_clean(secrets))
+    return [_outcome(c) for c in cases], None if run is None else _outcome(run)
+
+
+def _outcome(case: ET.Element) -> CaseOutcome:
+    name = case.get("name", "")
+    for tag in ("failure", "error", "skipped"):
+        found = case.find(tag)
+        if found is not None:
+            return CaseOutcome(name, tag, found.get("message", ""), found.text or "")
+    out = case.find("system-out")
+    return CaseOutcome(name, "passed", "", "" if out is None else out.text or "")
+
+
+def _suite(verdict: Verdict, clean: _Clean) -> ET.Element:
+    spec, run = verdict.spec, verdict.run
+    suite = ET.Element("testsuite")
+    cases, run_case = _cases(verdict, clean)
+    if run_case is not None:
+        cases.append(run_case)
     for case, share in zip(cases, _shares(run.duration_s, len(cases)), strict=True):
         case.set("time", share)
     counts = {"failure": 0, "error": 0, "skipped": 0}
