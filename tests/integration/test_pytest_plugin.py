@@ -55,7 +55,8 @@ thresholds:
 FIXTURE_TEST = """\
 def test_the_service_holds_its_sla(sla_run, request):
     url = request.config.getoption("sla_set")[0].split("=", 1)[1]
-    verdict = sla_run("fixture/service.yaml", set={"target.base_url": url, "load.stages[0].rate": "30/s"})
+    more = {"target.base_url": url, "load.stages[0].rate": "30/s"}
+    verdict = sla_run("fixture/service.yaml", set=more)
     assert verdict.status == "fail"  # success_rate(http) > 99% against /errors?every=4
     assert verdict.spec.name == "plugin-check"
     assert verdict.run.overrides["load.stages[0].rate"] == "30/s"
