@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 
+from sla_runner.errors import EXIT_INVALID_RUN
 from tests.conftest import LiveServer
 from tests.support.cli import CliRun, run_cli
 
@@ -53,8 +54,14 @@ class DelayRuns:
 
 
 def _run(spec: Path, env: dict[str, str], delay_ms: int, *args: str | Path) -> CliRun:
-    done = run_cli("run", spec, "--quiet", *args, env={**env, "DELAY_MS": str(delay_ms)})
-    assert "Traceback" not in done.stderr, done.stderr
+    """One run; again (twice at most) when it was invalid: on a machine busy with other
+    work the generator can start 2 of 100 arrivals late, and these runs are here to be
+    compared, not to test the generator."""
+    for _ in range(3):
+        done = run_cli("run", spec, "--quiet", *args, env={**env, "DELAY_MS": str(delay_ms)})
+        assert "Traceback" not in done.stderr, done.stderr
+        if done.code != EXIT_INVALID_RUN:
+            break
     return done
 
 

@@ -13,11 +13,14 @@ zlib alone, for the not-blank check.
 from __future__ import annotations
 
 import base64
+import contextlib
 import itertools
 import json
+import os
 import re
 import select
 import shutil
+import signal
 import struct
 import subprocess
 import tempfile
@@ -74,19 +77,20 @@ class Browser:
             stdout=subprocess.DEVNULL,
             stderr=subprocess.PIPE,
             text=True,
+            start_new_session=True,  # its helpers (zygotes, crash handlers) stopped with it
         )
+        self._ids = itertools.count(1)
+        self.errors: list[str] = []
         try:
             port = self._devtools_port()
             page = self._page_socket(port)
             # Entered as a context (closed in close()): websockets 17 warns otherwise.
             self._ws: ClientConnection = connect(page, max_size=64 * 1024 * 1024).__enter__()
+            for domain in ("Page", "Runtime", "Log"):
+                self.call(f"{domain}.enable")
         except BaseException:
             self.close()
             raise
-        self._ids = itertools.count(1)
-        self.errors: list[str] = []
-        for domain in ("Page", "Runtime", "Log"):
-            self.call(f"{domain}.enable")
 
     def _devtools_port(self) -> int:
         assert self._proc.stderr is not None
@@ -186,13 +190,16 @@ class Browser:
         ws = getattr(self, "_ws", None)
         if ws is not None:
             ws.close()
-        if self._proc.poll() is None:
-            self._proc.terminate()
+        for sig in (signal.SIGTERM, signal.SIGKILL):
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(self._proc.pid, sig)  # the browser and every helper it started
             try:
                 self._proc.wait(timeout=10)
+                break
             except subprocess.TimeoutExpired:
-                self._proc.kill()
-                self._proc.wait()
+                continue
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(self._proc.pid, signal.SIGKILL)  # a helper that outlived the browser
         if self._proc.stderr is not None:
             self._proc.stderr.close()
         self._profile.cleanup()
