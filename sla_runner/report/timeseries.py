@@ -19,6 +19,7 @@ from dataclasses import dataclass
 
 from sla_runner.metrics.histogram import decode
 from sla_runner.report.svg import Band, Curve, Limit, Mark, TimeAxis
+from sla_runner.timeunits import NS_PER_S
 from sla_runner.verdict import SecondFigures, ThresholdResult, TimelineRow, Verdict
 
 MAX_BUCKETS = 600
@@ -68,9 +69,12 @@ class Timeline:
         rows = verdict.timeline
         step = max(1, math.ceil(len(rows) / MAX_BUCKETS))
         buckets = [rows[i : i + step] for i in range(0, len(rows), step)]
+        spans = stage_spans(verdict)
         stages: list[tuple[float, str]] = []
+        if spans is not None:
+            stages = [(start, name) for start, _, name in spans]
         seen: set[int] = set()
-        for row in rows:
+        for row in rows if spans is None else ():
             if row.stage not in seen:
                 seen.add(row.stage)
                 name = (
@@ -128,11 +132,37 @@ class Timeline:
         return out
 
 
+def stage_spans(verdict: Verdict) -> list[tuple[float, float, str]] | None:
+    """Each stage's start and end in seconds from the run's start, and its name (with its
+    scenario's in a run of several), as the recording planned them; None for a verdict
+    without its recording. A run of several scenarios has stages side by side."""
+    recording = verdict.recording or {}
+    durations = [int(d) for d in recording.get("stage_durations_ns", [])]
+    if not durations or len(durations) != len(verdict.stages):
+        return None
+    starts = [int(s) for s in recording.get("stage_starts_ns", [])]
+    if len(starts) != len(durations):
+        starts = [sum(durations[:i]) for i in range(len(durations))]
+    scenarios = [str(s) for s in recording.get("stage_scenarios", [])]
+    several = len(set(scenarios)) > 1 and len(scenarios) == len(durations)
+    return [
+        (
+            start / NS_PER_S,
+            (start + duration) / NS_PER_S,
+            f"{scenarios[i]}: {verdict.stages[i]}" if several else verdict.stages[i],
+        )
+        for i, (start, duration) in enumerate(zip(starts, durations, strict=True))
+    ]
+
+
 def stage_window(verdict: Verdict, t: ThresholdResult) -> tuple[float | None, float | None]:
     """The seconds a threshold judges: its ``during`` stage's, or the whole run (None, None)."""
     if t.during is None or t.during not in verdict.stages:
         return None, None
     index = verdict.stages.index(t.during)
+    spans = stage_spans(verdict)
+    if spans is not None:
+        return spans[index][0], spans[index][1]
     seconds = [row.second for row in verdict.timeline if row.stage == index]
     if not seconds:
         return None, None

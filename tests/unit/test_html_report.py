@@ -20,7 +20,7 @@ from sla_runner.plan import Segment
 from sla_runner.report.html import CSP, verdict_to_html
 from sla_runner.report.json_report import verdict_from_json, verdict_to_json, write_json
 from sla_runner.report.markdown import verdict_markdown
-from sla_runner.report.timeseries import MAX_BUCKETS, Timeline
+from sla_runner.report.timeseries import MAX_BUCKETS, Timeline, stage_window
 from sla_runner.verdict import SecondFigures, Verdict
 from tests.unit.verdict_data import (
     SECRET,
@@ -237,3 +237,23 @@ def test_report_writes_the_pages_of_a_verdict_file(
     assert run(["report", str(source)]) == 2
     assert "give --html PATH or --summary-md PATH" in capsys.readouterr().err
     assert run(["report", str(tmp_path / "missing.json"), "--html", str(html)]) == 3
+
+
+def test_stages_are_marked_where_the_plan_put_them_side_by_side_in_several_scenarios() -> None:
+    verdict = verdict_of("fail")
+    assert verdict.recording is not None
+    # As a run of two scenarios records it: the second starts 500 ms in, beside the first.
+    recording = {
+        **verdict.recording,
+        "stage_starts_ns": [0, 500_000_000],
+        "stage_scenarios": ["holders", "visitors"],
+    }
+    side = verdict.model_copy(update={"recording": recording})
+    assert Timeline.of(verdict).axis.stages == ((0.0, "ramp"), (2.0, "steady"))
+    assert Timeline.of(side).axis.stages == ((0.0, "holders: ramp"), (0.5, "visitors: steady"))
+    old = verdict.model_copy(update={"recording": None})  # no plan: where the rows say
+    assert Timeline.of(old).axis.stages == ((0.0, "ramp"), (2.0, "steady"))
+    # A threshold during steady is drawn and shaded over the planned stage: 0.5 s to 2.5 s.
+    steady = next(t for t in side.thresholds if t.during == "steady")
+    assert stage_window(side, steady) == (0.5, 2.5)
+    assert stage_window(verdict, steady) == (2.0, 4.0)
