@@ -52,6 +52,11 @@ class ComparedFigure(_Model):
 
     name: str = Field(description="as a threshold names it: p95(http.list-items), …")
     metric: str = Field(description="the metric, endpoint or channel, as the verdict's keys")
+    scenario: str | None = Field(
+        None,
+        description="a run of several scenarios (spec format 2): the scenario whose own "
+        "figures these are (the verdict's scenarios); null for the whole run's",
+    )
     figure: Figure
     unit: Literal["ms", "%", "/s"]
     baseline: float

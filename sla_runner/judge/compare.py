@@ -1,8 +1,10 @@
 """A new run against a baseline (``sla-runner compare``, ``run --baseline``). Pure.
 
 For every metric, endpoint and channel both verdicts measured (the keys of
-``verdict.metrics`` with latencies: ``http``, ``http.<endpoint>``, ``ws.<channel>`` and any
-the verdict gains), these figures are compared:
+``verdict.metrics`` with latencies: ``http``, ``http.<endpoint>``, ``ws.<channel>``,
+``flow.<scenario>`` and any the verdict gains), and in a run of several scenarios for each
+scenario's own figures too (``verdict.scenarios``; named ``p95(http) (scenario api)``),
+these figures are compared:
 
 ``p50``, ``p95``, ``p99``
     worse when higher by more than the tolerance (a percentage of the baseline's figure) and
@@ -151,15 +153,17 @@ def compare_verdicts(
     rules = _Rules(tolerance_pct / 100, noise_floor_ms)
     figures: list[ComparedFigure] = []
     notes: list[str] = []
-    for name in [*baseline.metrics, *(k for k in new.metrics if k not in baseline.metrics)]:
-        old_m, new_m = baseline.metrics.get(name), new.metrics.get(name)
-        if not _compared(old_m) and not _compared(new_m):
-            continue  # a gauge, users: not compared
-        if old_m is None or new_m is None or not _compared(old_m) or not _compared(new_m):
-            where = "the baseline" if new_m is None or not _compared(new_m) else "the new run"
-            notes.append(f"{name}: measured in {where} only, not compared")
+    _compare_metrics(rules, baseline.metrics, new.metrics, None, figures, notes)
+    for scenario in [
+        *baseline.scenarios,
+        *(s for s in new.scenarios if s not in baseline.scenarios),
+    ]:
+        if scenario not in baseline.scenarios or scenario not in new.scenarios:
+            where = "the baseline" if scenario not in new.scenarios else "the new run"
+            notes.append(f"scenario {scenario}: measured in {where} only, not compared")
             continue
-        figures += [rules.figure(name, fig, a, b) for fig, a, b in _pairs(name, old_m, new_m)]
+        own = baseline.scenarios[scenario], new.scenarios[scenario]
+        _compare_metrics(rules, *own, scenario, figures, notes)
     for label, verdict in (("the baseline", baseline), ("the new run", new)):
         if not verdict.validity.valid:
             notes.append(
@@ -178,6 +182,30 @@ def compare_verdicts(
         figures=figures,
         notes=notes,
     )
+
+
+def _compare_metrics(
+    rules: _Rules,
+    baseline: dict[str, MetricSummary],
+    new: dict[str, MetricSummary],
+    scenario: str | None,
+    figures: list[ComparedFigure],
+    notes: list[str],
+) -> None:
+    """Every metric both measured (of the whole run, or of one scenario), into ``figures``;
+    one measured on one side only, into ``notes``."""
+    where_of = f" (scenario {scenario})" if scenario else ""
+    for name in [*baseline, *(k for k in new if k not in baseline)]:
+        old_m, new_m = baseline.get(name), new.get(name)
+        if not _compared(old_m) and not _compared(new_m):
+            continue  # a gauge, users: not compared
+        if old_m is None or new_m is None or not _compared(old_m) or not _compared(new_m):
+            where = "the baseline" if new_m is None or not _compared(new_m) else "the new run"
+            notes.append(f"{name}{where_of}: measured in {where} only, not compared")
+            continue
+        figures += [
+            rules.figure(name, fig, a, b, scenario) for fig, a, b in _pairs(name, old_m, new_m)
+        ]
 
 
 def _compared(m: MetricSummary | None) -> bool:
@@ -208,7 +236,9 @@ class _Rules:
     tolerance: float  # a fraction
     noise_floor_ms: float
 
-    def figure(self, metric: str, figure: Figure, old: float, new: float) -> ComparedFigure:
+    def figure(
+        self, metric: str, figure: Figure, old: float, new: float, scenario: str | None = None
+    ) -> ComparedFigure:
         unit = _UNITS[figure]
         allowed, worse = self._allowed(figure, old), self._worse(figure)(old, new)
         status: FigureStatus = "held"
@@ -217,6 +247,7 @@ class _Rules:
         elif -worse > allowed:
             status = "improved"
         name = f"rate({metric})" if figure == "throughput" else f"{figure}({metric})"
+        name += f" (scenario {scenario})" if scenario else ""  # as its JUnit case would be
         change = new - old
         # a change of a percentage is read in points, not as a percentage of it
         change_pct = 100 * change / old if old and unit != "%" else None
@@ -233,6 +264,7 @@ class _Rules:
         return ComparedFigure(
             name=name,
             metric=metric,
+            scenario=scenario,
             figure=figure,
             unit=unit,
             baseline=numbers.stored(old, unit),

@@ -179,13 +179,19 @@ def _thresholds_table(verdict: Verdict, table_box: box.Box, text: _TextFn) -> Ta
         observed = "-" if t.observed is None else numbers.observed(t.observed, t.limit, t.unit)
         table.add_row(
             text(t.expr + (" (warn)" if t.severity == "warn" else "")),
-            text(f"{t.scenario}: {t.during or 'run'}" if t.scenario else t.during or "run"),
+            text(window_name(t)),
             text(observed),
             text(f"{t.op} {numbers.value(t.limit, t.unit)}"),
             text(numbers.count(t.samples)),
             text(label, style),
         )
     return table
+
+
+def window_name(t: ThresholdResult) -> str:
+    """What a threshold judged: ``run``, a stage, or one scenario's (``api: run``,
+    ``api: steady``)."""
+    return f"{t.scenario}: {t.during or 'run'}" if t.scenario else t.during or "run"
 
 
 def result_key(verdict: Verdict, t: ThresholdResult) -> str:

@@ -19,7 +19,6 @@ from __future__ import annotations
 import base64
 import hashlib
 import html
-from collections.abc import Iterable
 from pathlib import Path
 
 from sla_runner import numbers
@@ -27,11 +26,11 @@ from sla_runner._version import __version__
 from sla_runner.comparison import Comparison
 from sla_runner.redact import effective, masked
 from sla_runner.report.comparison import status_line as comparison_status
-from sla_runner.report.console import LABELS, result_key, status_line
+from sla_runner.report.console import LABELS, result_key, status_line, window_name
 from sla_runner.report.files import write_atomic
 from sla_runner.report.html_charts import distributions, over_time
-from sla_runner.report.svg import Esc
-from sla_runner.verdict import MetricSummary, Verdict
+from sla_runner.report.html_tables import metric_tables, signed, table_head, ul
+from sla_runner.verdict import Verdict
 
 _SCRIPT = """\
 (function () {
@@ -181,7 +180,7 @@ class _Page:
             out.append('<p id="validity">Run valid: the generator delivered the planned load.</p>')
         else:
             out.append('<p id="validity"><strong>Run invalid:</strong></p>')
-            out.append(_ul(esc(r) for r in validity.reasons))
+            out.append(ul(esc(r) for r in validity.reasons))
         facts = [
             f"started {v.run.started_at or 'unknown'}",
             f"{numbers.number(v.run.duration_s)} s",
@@ -213,7 +212,7 @@ class _Page:
                 margin = margin if t.margin < 0 else "+" + margin
                 if t.margin_pct is not None:
                     margin += f" ({numbers.number(t.margin_pct)}%)"
-            window = f"{t.during or 'run'}, {numbers.number(t.window_s)} s"
+            window = f"{window_name(t)}, {numbers.number(t.window_s)} s"
             rows.append(
                 f'<tr class="threshold" data-status="{esc(key)}"><td class="r r-{esc(key)}">'
                 f"{esc(label)}</td><td>{expr}</td><td>{esc(window)}</td>"
@@ -222,7 +221,7 @@ class _Page:
                 f'<td class="num">{esc(margin)}</td>'
                 f'<td class="num">{esc(numbers.count(t.samples))}</td></tr>'
             )
-        head = _head("result", "threshold", "window", "#observed", "#limit", "#margin", "#n")
+        head = table_head("result", "threshold", "window", "#observed", "#limit", "#margin", "#n")
         return (
             '<section id="thresholds"><h2>Thresholds</h2><table>'
             f"{head}<tbody>{''.join(rows)}</tbody></table></section>"
@@ -238,8 +237,7 @@ class _Page:
         ):
             if items:
                 out.append(
-                    f'<section id="{section}"><h2>{title}</h2>'
-                    f"{_ul(esc(i) for i in items)}</section>"
+                    f'<section id="{section}"><h2>{title}</h2>{ul(esc(i) for i in items)}</section>'
                 )
         return "\n".join(out)
 
@@ -249,7 +247,7 @@ class _Page:
             f'<tr class="figure" data-status="{esc(f.status)}"><td>{esc(f.name)}</td>'
             f'<td class="num">{esc(numbers.value(f.baseline, f.unit))}</td>'
             f'<td class="num">{esc(numbers.value(f.new, f.unit))}</td>'
-            f'<td class="num">{esc(_signed(f.change, f.unit, f.change_pct))}</td>'
+            f'<td class="num">{esc(signed(f.change, f.unit, f.change_pct))}</td>'
             f'<td class="r r-{esc(f.status)}">{esc(f.status)}</td></tr>'
             for f in c.figures
         ]
@@ -261,8 +259,8 @@ class _Page:
             f"{esc(c.baseline.started_at or 'time unknown')}); tolerance "
             f"{esc(numbers.number(c.tolerance_pct))}%, noise floor "
             f"{esc(numbers.number(c.noise_floor_ms))} ms</p>"
-            + (_ul(esc(n) for n in notes) if notes else "")
-            + f"<table>{_head('figure', '#baseline', '#new', '#change', 'result')}"
+            + (ul(esc(n) for n in notes) if notes else "")
+            + f"<table>{table_head('figure', '#baseline', '#new', '#change', 'result')}"
             f"<tbody>{''.join(rows)}</tbody></table></section>"
         )
 
@@ -292,20 +290,14 @@ class _Page:
 
     def _metrics(self) -> str:
         v, esc = self.verdict, self.esc
-        requests, gauges = [], []
-        for name, m in v.metrics.items():
-            if m.latency_ms is not None or (m.values is None and m.count):
-                requests.append(_request_row(name, m, esc))
-            elif m.values is not None:
-                gauges.append(_gauge_row(name, m, esc))
-        out = []
-        if requests:
-            head = _head("metric", "#count", "#rate", "errors", "#p50", "#p90", "#p95", "#p99",
-                         "#p99.9", "#max")  # fmt: skip
-            out.append(f"<table>{head}<tbody>{''.join(requests)}</tbody></table>")
-        if gauges:
-            head = _head("gauge", "#samples", "#min", "#mean", "#p95", "#max")
-            out.append(f"<table>{head}<tbody>{''.join(gauges)}</tbody></table>")
+        out = metric_tables(v.metrics, esc)
+        for name, figures in v.scenarios.items():  # a run of several: each one's own
+            tables = metric_tables(figures, esc)
+            if tables:
+                out.append(
+                    f'<h3 class="scenario" data-scenario="{esc(name)}">scenario '
+                    f"{esc(name)}</h3>" + "".join(tables)
+                )
         if not out:
             return ""
         return '<section id="metrics"><h2>Endpoints and channels</h2>' + "".join(out) + "</section>"
@@ -329,57 +321,6 @@ class _Page:
         ]
         items = "".join(f"<dt>{esc(k)}</dt><dd>{esc(val)}</dd>" for k, val in pairs)
         return f'<section id="provenance"><h2>Spec and run</h2><dl>{items}</dl></section>'
-
-
-def _head(*names: str) -> str:
-    cells = "".join(
-        f'<th class="num">{html.escape(n[1:])}</th>' if n.startswith("#") else f"<th>{n}</th>"
-        for n in names
-    )
-    return f"<thead><tr>{cells}</tr></thead>"
-
-
-def _ul(items: Iterable[str]) -> str:
-    """A list of texts already escaped."""
-    return "<ul>" + "".join(f"<li>{item}</li>" for item in items) + "</ul>"
-
-
-def _signed(change: float, unit: str, pct: float | None) -> str:
-    text = numbers.value(change, unit)
-    text = text if change < 0 else "+" + text
-    return text + (f" ({pct:+.1f}%)" if pct is not None else "")
-
-
-def _request_row(name: str, m: MetricSummary, esc: Esc) -> str:
-    lat = m.latency_ms
-    cells = (
-        [numbers.number(x) for x in (lat.p50, lat.p90, lat.p95, lat.p99, lat.p99_9, lat.max)]
-        if lat
-        else ["-"] * 6
-    )
-    errors = ", ".join(f"{k} {numbers.count(n)}" for k, n in m.errors.items()) or "0"
-    rate = "-" if m.rate is None else f"{numbers.number(m.rate)}/s"
-    return (
-        f"<tr><td>{esc(name)}</td><td class='num'>{esc(numbers.count(m.count))}</td>"
-        f"<td class='num'>{esc(rate)}</td><td>{esc(errors)}</td>"
-        + "".join(f"<td class='num'>{esc(c)}</td>" for c in cells)
-        + "</tr>"
-    )
-
-
-def _gauge_row(name: str, m: MetricSummary, esc: Esc) -> str:
-    assert m.values is not None
-    unit = m.unit or ""
-
-    def shown(x: float) -> str:
-        return numbers.size(x) if unit == "B" else numbers.value(x, "%" if unit == "%" else "")
-
-    cells = [shown(x) for x in (m.values.min, m.values.mean, m.values.p95, m.values.max)]
-    return (
-        f"<tr><td>{esc(name)}</td><td class='num'>{esc(numbers.count(m.count))}</td>"
-        + "".join(f"<td class='num'>{esc(c)}</td>" for c in cells)
-        + "</tr>"
-    )
 
 
 def verdict_to_html(
