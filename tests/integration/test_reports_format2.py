@@ -135,6 +135,11 @@ def test_the_html_and_the_summary_say_which_scenario_a_threshold_judged(runs: Ru
             "Array.from(document.querySelectorAll('h3.scenario')).map(e => e.dataset.scenario)"
         )
         assert scenarios == ["holders", "visitors"]
+        stages = browser.evaluate(
+            "Array.from(new Set(Array.from(document.querySelectorAll('svg .stage text'))"
+            ".map(e => e.textContent)))"
+        )
+        assert stages == ["holders: hold", "visitors: browse"]  # side by side, as planned
         assert browser.evaluate("document.querySelectorAll('#comparison tr.figure').length") > 40
 
 
