@@ -18,6 +18,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 from sla_runner.metrics.histogram import decode
+from sla_runner.report.junit import case_name
 from sla_runner.report.svg import Band, Curve, Limit, Mark, TimeAxis
 from sla_runner.timeunits import NS_PER_S
 from sla_runner.verdict import SecondFigures, ThresholdResult, TimelineRow, Verdict
@@ -171,9 +172,7 @@ def stage_window(verdict: Verdict, t: ThresholdResult) -> tuple[float | None, fl
 
 def limit_of(verdict: Verdict, t: ThresholdResult, scale: float = 1.0) -> Limit:
     start, end = stage_window(verdict, t)
-    return Limit(
-        t.expr + (f" (during {t.during})" if t.during else ""), t.limit * scale, start, end
-    )
+    return Limit(case_name(t), t.limit * scale, start, end)
 
 
 def breaches(
@@ -181,7 +180,10 @@ def breaches(
     t: ThresholdResult,
     figure: Callable[[TimelineRow], float | None],
 ) -> list[Band]:
-    """The seconds whose own figure broke ``t``'s limit, merged into bands."""
+    """The seconds whose own figure broke ``t``'s limit, merged into bands. None for a
+    threshold of one scenario: the seconds' figures are the whole run's."""
+    if t.scenario:
+        return []
     start, end = stage_window(verdict, t)
     holds = OPS[t.op]
     bad: list[int] = []
@@ -249,7 +251,7 @@ def curves_for(
         if (points := distribution(verdict, key))
     ]
     marks = [
-        Mark(t.expr, float(t.stat[1:]), t.limit)
+        Mark(case_name(t), float(t.stat[1:]), t.limit)
         for t in verdict.thresholds
         if selector(t) in keys and t.unit == "ms" and _percentile(t.stat)
     ]

@@ -140,6 +140,13 @@ def test_the_html_and_the_summary_say_which_scenario_a_threshold_judged(runs: Ru
             ".map(e => e.textContent)))"
         )
         assert stages == ["holders: hold", "visitors: browse"]  # side by side, as planned
+        limits = browser.evaluate(
+            "Array.from(document.querySelectorAll('svg.chart.time .limit title'))"
+            ".map(e => e.textContent)"
+        )
+        assert "p99(http) < 1us (scenario visitors, during browse)" in limits
+        # Its seconds are not shaded: a second's figures are the whole run's, not its own.
+        assert browser.evaluate("document.querySelectorAll('svg .breach').length") == 0
         assert browser.evaluate("document.querySelectorAll('#comparison tr.figure').length") > 40
 
 
