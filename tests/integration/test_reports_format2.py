@@ -1,7 +1,8 @@
 """The reports, the comparison and the pytest plugin on a format-2 spec: two scenarios side by
 side against the shop (users holding a channel, arrivals of their own), thresholds of one
 scenario. Every scenario's own figures are compared, the HTML and the Markdown summary say
-which scenario a threshold judged, and the plugin's items are named as the JUnit cases."""
+which scenario a threshold judged, passes through a flow (flow.<scenario>) are compared
+and drawn, and the plugin's items are named as the JUnit cases."""
 
 from __future__ import annotations
 
@@ -47,8 +48,14 @@ scenarios:
       stages: [{name: browse, duration: 1s, users: 1}]
       think_time: 50ms
     mix: {item-a1: 1}
+  buyers:
+    load:
+      stages: [{name: shop, duration: 2s, users: 1}]
+      think_time: 50ms
+    flow: [list-items, item-a1]
 thresholds:
   - p95(http) < 1s
+  - p95(flow.buyers) < 1s
   - p95(ws.prices) < 1s
   - {expr: p99(http) < 1s, scenario: visitors}
   - {expr: p99(http) < 1us, scenario: visitors, during: browse, severity: warn}
@@ -56,6 +63,7 @@ thresholds:
 """
 CASES = [
     "p95(http) < 1s",
+    "p95(flow.buyers) < 1s",
     "p95(ws.prices) < 1s",
     "p99(http) < 1s (scenario visitors)",
     "p99(http) < 1us (scenario visitors, during browse)",
@@ -107,6 +115,8 @@ def test_each_scenario_s_own_figures_are_compared(runs: Runs, tmp_path: Path) ->
     assert by_name["p95(http.list-items) (scenario holders)"]["metric"] == "http.list-items"
     assert by_name["p95(http)"]["scenario"] is None
     assert "p95(http.item-a1) (scenario holders)" not in by_name  # not a holders' endpoint
+    assert by_name["p95(flow.buyers)"]["metric"] == "flow.buyers"  # a pass through the flow
+    assert by_name["success_rate(flow.buyers)"]["new"] == 100
     verdict = json.loads((runs.folder / "first.json").read_text(encoding="utf-8"))
     scoped = by_name["rate(http) (scenario visitors)"]
     assert scoped["baseline"] == verdict["scenarios"]["visitors"]["http"]["rate"]
@@ -129,17 +139,21 @@ def test_the_html_and_the_summary_say_which_scenario_a_threshold_judged(runs: Ru
             "Array.from(document.querySelectorAll('tr.threshold td:nth-child(3)'))"
             ".map(e => e.textContent)"
         )
-        assert windows[2].startswith("visitors: run, ")
-        assert windows[4].startswith("holders: hold, ")
+        assert windows[3].startswith("visitors: run, ")
+        assert windows[5].startswith("holders: hold, ")
         scenarios = browser.evaluate(
             "Array.from(document.querySelectorAll('h3.scenario')).map(e => e.dataset.scenario)"
         )
-        assert scenarios == ["holders", "visitors"]
+        assert scenarios == ["holders", "visitors", "buyers"]
+        charts = browser.evaluate(
+            "Array.from(document.querySelectorAll('svg.chart.time')).map(s => s.ariaLabel)"
+        )
+        assert "latency: flow.buyers" in charts
         stages = browser.evaluate(
             "Array.from(new Set(Array.from(document.querySelectorAll('svg .stage text'))"
             ".map(e => e.textContent)))"
         )
-        assert stages == ["holders: hold", "visitors: browse"]  # side by side, as planned
+        assert stages == ["holders: hold", "visitors: browse", "buyers: shop"]  # as planned
         limits = browser.evaluate(
             "Array.from(document.querySelectorAll('svg.chart.time .limit title'))"
             ".map(e => e.textContent)"
@@ -161,6 +175,6 @@ def test_the_plugin_names_scenario_thresholds_as_junit_does(runs: Runs) -> None:
         check=False,
     )
     assert done.returncode == 0, done.stdout + done.stderr
-    assert "5 passed" in done.stdout, done.stdout
+    assert "6 passed" in done.stdout, done.stdout
     for case in CASES:
         assert f"PASSED shop.sla.yaml::{case}" in done.stdout, done.stdout
