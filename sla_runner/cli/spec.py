@@ -6,6 +6,7 @@ import argparse
 import sys
 
 from sla_runner import api
+from sla_runner.capacity.document import capacity_json_schema_text
 from sla_runner.cli.common import (
     EXIT_CODES_DIFF,
     EXIT_CODES_PLAN,
@@ -60,12 +61,14 @@ def add_schema(subparsers: Subparsers) -> None:
     parser = command(
         subparsers,
         "schema",
-        "print the JSON Schema of the spec format or of the verdict",
-        "Print the JSON Schema of spec format version 1 (spec, the default) or of the JSON "
-        "verdict, format sla-runner/verdict version 1 (verdict). Regenerate the committed "
-        "copies with:\n"
+        "print the JSON Schema of the spec format, the verdict or the capacity document",
+        "Print the JSON Schema of spec format version 1 (spec, the default), of the JSON "
+        "verdict, format sla-runner/verdict version 1 (verdict), or of the capacity "
+        "document, format sla-runner/capacity version 1 (capacity). Regenerate the "
+        "committed copies with:\n"
         "  sla-runner schema > schemas/sla-spec.schema.json\n"
-        "  sla-runner schema verdict > schemas/verdict.schema.json",
+        "  sla-runner schema verdict > schemas/verdict.schema.json\n"
+        "  sla-runner schema capacity > schemas/capacity.schema.json",
         EXIT_CODES_SCHEMA,
     )
     parser.add_argument(
@@ -73,13 +76,17 @@ def add_schema(subparsers: Subparsers) -> None:
         nargs="?",
         choices=sorted(_SCHEMAS),
         default="spec",
-        metavar="{spec,verdict}",
+        metavar="{spec,verdict,capacity}",
         help="which schema (default: spec)",
     )
     parser.set_defaults(func=_cmd_schema)
 
 
-_SCHEMAS = {"spec": spec_json_schema_text, "verdict": verdict_json_schema_text}
+_SCHEMAS = {
+    "spec": spec_json_schema_text,
+    "verdict": verdict_json_schema_text,
+    "capacity": capacity_json_schema_text,
+}
 
 
 def _cmd_schema(args: argparse.Namespace) -> int:
