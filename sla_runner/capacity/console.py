@@ -76,7 +76,8 @@ def capacity_summary(document: CapacityDocument) -> str:
     widths = [max(len(r[i]) for r in rows) for i in range(len(_COLUMNS))]
     lines = [
         f"capacity search of {document.spec.name} {document.spec.sla_version}, scenario "
-        f"{document.search.scenario!r}: {len(document.steps)} steps of "
+        f"{document.search.scenario!r}: {numbers.count(len(document.steps))} "
+        f"step{'' if len(document.steps) == 1 else 's'} of "
         f"{numbers.number(document.search.step_duration_s)}s"
     ]
     lines += ["  " + "  ".join(c.rjust(w) for c, w in zip(r, widths, strict=True)) for r in rows]

@@ -86,20 +86,20 @@ def _promise(
 ) -> Promise | None:
     if promised is None:
         return None
-    shown = shown_level(promised.level, promised.unit)
+    expr, unit = promised.expr, promised.unit
     held = [s.level for s in steps if s.outcome == "held" and s.level >= promised.level]
     failed = [s for s in steps if s.outcome in ("broke", "dead") and s.level <= promised.level]
     holds: bool | None
     if held:
-        holds, message = True, f"{shown} held (measured at {shown_level(min(held), promised.unit)})"
+        holds, message = True, f"{expr} holds: {shown_level(min(held), unit)} held"
     elif failed or stop in ("resolved", "below_start", "dead"):
         holds = False
         at = min(s.level for s in failed) if failed else None
-        message = f"{shown} does not hold" + (
-            f": {shown_level(at, promised.unit)} broke" if at is not None else ""
-        )
+        broke = f": {shown_level(at, unit)} broke" if at is not None else ""
+        message = f"{expr} does not hold{broke}"
     else:
-        holds, message = None, f"{shown} was not decided: the search stopped ({stop}) before it"
+        message = f"{expr} is undecided: the search stopped ({stop}) before it"
+        holds = None
     return Promise(expr=promised.expr, level=promised.level, holds=holds, message=message)
 
 

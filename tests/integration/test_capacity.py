@@ -38,8 +38,11 @@ SPEC = f"""\
 version: 1
 name: workers
 sla_version: 1.0.0
-public_vars: [WORKERS_URL]
-target: {{base_url: "${{WORKERS_URL}}", timeout: 5s}}
+public_vars: [WORKERS_URL, WORKERS_PORT]
+target:
+  base_url: "${{WORKERS_URL}}"
+  timeout: 5s
+  process: {{port: "${{WORKERS_PORT}}"}}   # the service: its memory and CPU per step
 endpoints:
   work: {{method: GET, path: /work}}
 load:
@@ -79,7 +82,7 @@ def test_the_capacity_found_is_the_one_the_workers_give(workers_url: str, tmp_pa
     done = run_cli(
         "capacity", spec, "--from", "20", "--to", "160", "--step", "x2", "--resolution", "10%",
         "--warmup", "1s", "--json", report, "--junit", junit,
-        env={"WORKERS_URL": workers_url},
+        env={"WORKERS_URL": workers_url, "WORKERS_PORT": workers_url.rsplit(":", 1)[1]},
         timeout_s=SEARCH_TIMEOUT_S,
     )  # fmt: skip
     assert done.code == 0, done.output
@@ -106,6 +109,11 @@ def test_the_capacity_found_is_the_one_the_workers_give(workers_url: str, tmp_pa
     by_level = {s["level"]: s for s in document["steps"]}
     assert by_level[20]["p95_ms"] < LIMIT_MS
     assert by_level[160]["p95_ms"] > 3 * SERVICE_MS  # 80/s more than it completes, for 3 s
+    # throughput: what the service completed, never more than its K / S
+    assert by_level[160]["throughput_per_s"] <= 1.1 * expected
+    assert by_level[40]["throughput_per_s"] > 0.8 * 40
+    assert all(s["rss_max_bytes"] > 1_000_000 for s in document["steps"])  # the service's
+    assert all(s["cpu_max_pct"] is not None for s in document["steps"])
     assert document["not_judged"] == [
         "rate(http) >= 40/s: judges the load's size, which the search sets"
     ]
