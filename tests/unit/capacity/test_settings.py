@@ -21,6 +21,7 @@ from sla_runner.plan import build_plan
 from sla_runner.spec.loader import load_spec_text
 from sla_runner.spec.models import Spec
 from sla_runner.spec.units import Duration
+from tests.support.paths import ROOT
 
 
 def spec(load: str, thresholds: str = "  - p95(http) < 200ms\n") -> Spec:
@@ -157,3 +158,16 @@ def test_a_step_holds_the_level_after_a_warm_up_and_judges_every_threshold_durin
 def test_an_open_step_holds_a_rate() -> None:
     stepped = step_spec(OPEN, 120, StepTiming(Duration.parse("5s"), Duration.parse("1s")))
     assert [str(s.rate) for s in stepped.load.stages] == ["120/s", "120/s"]
+
+
+def test_the_readme_worked_example_is_a_valid_spec_with_a_3s_step() -> None:
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    section = readme.split("## Finding the capacity: `sla-runner capacity`", 1)[1]
+    example = section.split("```yaml\n", 1)[1].split("```", 1)[0]
+    loaded = load_spec_text(example, "README.md", env={})
+    plan = plan_for(loaded.spec, CapacityOptions(from_level="20", to_level="160", warmup="1s"))
+    assert plan.timing == StepTiming(Duration.parse("3s"), Duration.parse("1s"))
+    assert plan.ladder.levels() == [20, 40, 80, 160]
+    assert judged_rules(loaded.spec)[1] == [
+        "rate(http) >= 40/s: judges the load's size, which the search sets"
+    ]
