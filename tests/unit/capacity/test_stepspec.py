@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from fractions import Fraction
+
 import pytest
 
 from sla_runner.capacity.outcome import PromisedLevel
@@ -44,7 +46,7 @@ def test_a_closed_step_holds_its_users_from_the_first_instant(shop: SpecV2) -> N
         (STEP_STAGE, Duration.parse("4s"), 40, None),
     ]
     ramps = stepped.scenarios["shoppers"].load.ramps()
-    assert [(r.from_level, r.to_level) for r in ramps] == [(40, 40), (40, 40)]
+    assert [(r.from_level, r.to_level) for r in ramps] == [(Fraction(40), Fraction(40))] * 2
     kept = stepped.scenarios["shoppers"]
     assert kept.flow == shop.scenarios["shoppers"].flow  # what the users do is as written
     assert kept.setup == shop.scenarios["shoppers"].setup
