@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import itertools
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from sla_runner import api
@@ -189,8 +189,8 @@ class Measurer:
     interrupted step raises :class:`Interrupted`. A step whose run was invalid is run once
     more, and the second run counts (``attempts``): a passing stall of a shared machine is
     not the generator's limit, which a second run meets again. ``steps`` keeps every step
-    measured, so a search that ends by an exception still has them. ``on_start`` and ``on_step`` are
-    told of each step (the CLI prints them)."""
+    measured, so a search that ends by an exception still has them. ``on_start`` and
+    ``on_step`` are told of each step (the CLI prints them)."""
 
     loaded: api.LoadedSpec
     timing: StepTiming
@@ -218,7 +218,7 @@ class Measurer:
         spec = step_spec(self.loaded.spec, level, self.timing)
         if self.on_start is not None:
             self.on_start(level)
-        loaded = api.LoadedSpec(spec, self.loaded.path, self.loaded.sha256, self.loaded.secrets)
+        loaded = replace(self.loaded, spec=spec)
         verdict = api.run_spec(loaded, engine=self.engine, overrides=self.overrides, fail_fast=True)
         if verdict.status == "aborted":
             raise Interrupted("interrupted during the step at level " + str(level))

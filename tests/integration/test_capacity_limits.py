@@ -1,18 +1,22 @@
 """``sla-runner capacity`` where the search must stop early, against the real test server:
 a generator that cannot deliver a level (exit 4, never a figure of the service), a service
 that answers nothing but errors (dead: exit 1 at once), and a target that is not there
-(exit 3). Each search is a few short steps."""
+(exit 3), and Ctrl-C in the middle of a search (exit 3, the steps measured kept). Each
+search is a few short steps."""
 
 from __future__ import annotations
 
 import json
+import signal
 import socket
+import time
+import uuid
 from pathlib import Path
 
 import pytest
 
 from tests.conftest import LiveServer
-from tests.support.cli import run_cli
+from tests.support.cli import run_cli, spawn_cli
 
 pytestmark = pytest.mark.load
 
@@ -96,3 +100,29 @@ def test_a_target_that_is_not_there_is_exit_3_before_any_load(tmp_path: Path) ->
     assert document["status"] == "error"
     assert document["steps"] == []
     assert "connection refused" in document["message"]
+
+
+def test_ctrl_c_during_a_step_keeps_the_steps_measured_and_exits_3(
+    test_server: LiveServer, tmp_path: Path
+) -> None:
+    path = f"/ok?t={uuid.uuid4().hex}"
+    spec = _spec(tmp_path, test_server.url, path)
+    report = tmp_path / "capacity.json"
+    proc = spawn_cli(
+        "capacity", spec, "--from", "5", "--to", "40", "--step-duration", "2s", "--warmup",
+        "500ms", "--json", report,
+    )  # fmt: skip
+    deadline = time.monotonic() + 30
+    # the first step (5/s for 2 s: 10 requests) ended; the second (10/s) is under way
+    while test_server.counts().get(path, 0) < 14:
+        assert proc.poll() is None, proc.communicate(timeout=10)
+        assert time.monotonic() < deadline, "the search did not reach its second step"
+        time.sleep(0.05)
+    proc.send_signal(signal.SIGINT)
+    out, err = proc.communicate(timeout=30)
+    assert proc.returncode == 3, out + err
+    document = json.loads(report.read_text(encoding="utf-8"))
+    assert (document["status"], document["stop"]) == ("aborted", "aborted")
+    assert [s["level"] for s in document["steps"]] == [5]
+    assert document["capacity"] == 5
+    assert document["message"] == "the search was interrupted; the highest level that held: 5/s"
