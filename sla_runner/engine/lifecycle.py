@@ -17,6 +17,7 @@ import time
 import anyio
 from anyio.abc import TaskGroup
 
+from sla_runner import numbers
 from sla_runner.engine.arrivals import OpenArrivals
 from sla_runner.engine.control import Progress, RunControl
 from sla_runner.engine.executor import CONTROL_TICK_S, Executor, RunContext
@@ -29,6 +30,7 @@ from sla_runner.metrics.recorder import Recorder
 from sla_runner.metrics.recording import Recording
 from sla_runner.plan import Plan
 from sla_runner.spec.models import Spec
+from sla_runner.timeunits import NS_PER_S
 
 STOP_GRACE_MAX_S = 1.5  # a run stopped early gives what is in flight this long at most
 
@@ -106,7 +108,9 @@ class Engine:
         if self.control.stop.is_set():
             at = elapsed if stopped is None else stopped
             self.recorder.note(
-                f"the run stopped at {at / 1e9:.1f}s of {plan.duration_ns / 1e9:g}s: "
+                # Spelled as the skip reasons and the verdict's message spell the same stop.
+                f"the run stopped after {numbers.number(at / NS_PER_S)}s of the "
+                f"{numbers.number(plan.duration_ns / NS_PER_S)}s run: "
                 f"{self.control.reason}"
             )
         if self._ctx.interrupted:
