@@ -1,127 +1,35 @@
 """One capacity step: the spec run at one level through the public run path, judged on the
 step's window after its warm-up.
 
-The spec's load is replaced by the level held for the step: a ``warm-up`` stage (left out of
-every threshold) and a ``step`` stage; every threshold of the spec is judged ``during`` the
-step. Thresholds on the load's size (``users``, ``count``, ``rate``) judge the load the spec
-drives, which the search sets: they are not judged (the document lists them). The run is made
-with ``--fail-fast``: a dead service ends the step at once. The step's figures (p50/p95/p99,
-success rate, the service's memory and CPU) are read from the verdict's recording, over the
-step's window only; the throughput is the HTTP requests completed per second of the step
-(those that were still queued when it ended are not).
+:mod:`sla_runner.capacity.stepspec` builds the spec of a step: the searched scenario alone,
+holding the level for a ``warm-up`` stage (left out of every threshold) and a ``step`` stage,
+every threshold judged ``during`` the step. The run is made with ``--fail-fast``: a dead
+service ends the step at once. The step's figures (p50/p95/p99, success rate, the service's
+memory and CPU) are read from the verdict's recording, over the step's window only; the
+throughput is the requests completed per second of the step (those still queued when it
+ended are not).
 """
 
 from __future__ import annotations
 
-import itertools
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
-from typing import Any
 
 from sla_runner import api
 from sla_runner.capacity.document import Step, StepThreshold
 from sla_runner.capacity.search import StepOutcome, StepResult
+from sla_runner.capacity.stepspec import STEP_STAGE, StepTiming, step_spec
 from sla_runner.errors import RunError, SlaRunnerError
-from sla_runner.judge.windows import load_size
 from sla_runner.metrics.recording import Recording
 from sla_runner.metrics.stats import observe
-from sla_runner.spec.convert import DEFAULT_SCENARIO
-from sla_runner.spec.models import Spec, ThresholdRule
 from sla_runner.spec.thresholds import parse_threshold
-from sla_runner.spec.units import Duration
 from sla_runner.verdict import Verdict
 
-__all__ = [
-    "STEP_STAGE",
-    "WARMUP_STAGE",
-    "Interrupted",
-    "Measurer",
-    "StepTiming",
-    "default_step_duration",
-    "judged_rules",
-    "step_of",
-    "step_spec",
-]
-
-WARMUP_STAGE = "warm-up"
-STEP_STAGE = "step"
-DEFAULT_STEP = Duration.parse("30s")
+__all__ = ["Interrupted", "Measurer", "step_of"]
 
 
 class Interrupted(SlaRunnerError):
     """A step was interrupted (Ctrl-C, SIGTERM): the search stops with what it measured."""
-
-
-@dataclass(frozen=True)
-class StepTiming:
-    duration: Duration  # the whole step, warm-up included
-    warmup: Duration
-
-    def __post_init__(self) -> None:
-        if not 0 < self.warmup.ns < self.duration.ns:
-            raise ValueError(
-                f"the warm-up ({self.warmup}) must be above 0s and shorter than the step "
-                f"({self.duration})"
-            )
-
-    @property
-    def judged(self) -> Duration:
-        return Duration(self.duration.ns - self.warmup.ns)
-
-
-def default_step_duration(spec: Spec) -> Duration:
-    """The spec's steady stage: the one named ``steady``, else its longest stage that holds
-    the previous stage's level; 30s when it has none."""
-    stages = spec.load.stages
-    named = [s for s in stages if s.name == "steady"]
-    if named:
-        return named[0].duration
-    holds = [b for a, b in itertools.pairwise(stages) if (a.users, a.rate) == (b.users, b.rate)]
-    return max((s.duration for s in holds), default=DEFAULT_STEP)
-
-
-def judged_rules(spec: Spec) -> tuple[list[ThresholdRule], list[str]]:
-    """The thresholds a step judges (each once: a threshold written for several stages is one
-    threshold over the step), and why the others are not judged."""
-    kept: dict[tuple[object, ...], ThresholdRule] = {}
-    left_out: list[str] = []
-    for rule in spec.thresholds:
-        t = rule.expr
-        if load_size(rule):
-            left_out.append(f"{t.text}: judges the load's size, which the search sets")
-            continue
-        key = (t.metric, t.scope, t.stat, t.op, t.limit, t.unit)
-        first = kept.get(key)
-        if first is None or (first.severity == "warn" and rule.severity == "fail"):
-            kept[key] = rule
-    return list(kept.values()), left_out
-
-
-def step_spec(spec: Spec, level: int, timing: StepTiming) -> Spec:
-    """``spec`` with its load replaced by ``level`` held for the step, every threshold judged
-    during the step (see the module)."""
-    data: dict[str, Any] = spec.model_dump(by_alias=True, exclude_unset=True)
-    key = "users" if spec.load.model == "closed" else "rate"
-    value: int | str = level if key == "users" else f"{level}/s"
-    # A version-1 stage ramps from the previous level (0 first): the warm-up ramps up.
-    data["load"] = {
-        **data["load"],
-        "stages": [
-            {"name": WARMUP_STAGE, "duration": str(timing.warmup), key: value},
-            {"name": STEP_STAGE, "duration": str(timing.judged), key: value},
-        ],
-    }
-    rules, _ = judged_rules(spec)
-    data["thresholds"] = [
-        {
-            "expr": rule.expr.text,
-            "during": STEP_STAGE,
-            "severity": rule.severity,
-            **({"description": rule.description} if rule.description else {}),
-        }
-        for rule in rules
-    ]
-    return Spec.model_validate(data)
 
 
 def _figure(recording: Recording, text: str, stage: int) -> float | None:
@@ -193,16 +101,13 @@ class Measurer:
     ``on_step`` are told of each step (the CLI prints them)."""
 
     loaded: api.LoadedSpec
+    scenario: str
     timing: StepTiming
     engine: str | None = None
     overrides: dict[str, str] | None = None
     on_start: Callable[[int], None] | None = None
     on_step: Callable[[Step], None] | None = None
     steps: list[Step] = field(default_factory=list)
-
-    @property
-    def scenario(self) -> str:
-        return DEFAULT_SCENARIO
 
     def __call__(self, level: int) -> StepResult[Step]:
         step = self._measure(level)
@@ -215,7 +120,7 @@ class Measurer:
         return StepResult(level, step.outcome, step)
 
     def _measure(self, level: int) -> Step:
-        spec = step_spec(self.loaded.spec, level, self.timing)
+        spec = step_spec(self.loaded.spec, self.scenario, level, self.timing)
         if self.on_start is not None:
             self.on_start(level)
         loaded = replace(self.loaded, spec=spec)
@@ -232,4 +137,5 @@ class Measurer:
                 window_s=0.0,
                 reasons=[f"the step could not be carried out: {verdict.message}"],
             )
-        return step_of(verdict, level, "http" if spec.endpoints else "ws")
+        sends = spec.scenarios[self.scenario].sends()
+        return step_of(verdict, level, "http" if sends else "ws")

@@ -8,10 +8,11 @@ from datetime import UTC, datetime
 
 from sla_runner import api
 from sla_runner.capacity.document import CapacityDocument, SearchStop, Step
-from sla_runner.capacity.measure import Interrupted, Measurer, judged_rules
+from sla_runner.capacity.measure import Interrupted, Measurer
 from sla_runner.capacity.outcome import capacity_document
 from sla_runner.capacity.search import SearchResult, search
 from sla_runner.capacity.settings import CapacityPlan
+from sla_runner.capacity.stepspec import judged_rules
 from sla_runner.errors import RunError
 from sla_runner.judge.verdicts import spec_identity
 from sla_runner.plan import Segment
@@ -37,7 +38,8 @@ def run_capacity(
     """Search for the capacity of ``plan``'s scenario (see :mod:`sla_runner.capacity`).
     A first step that cannot be carried out gives an ``error`` document; an interrupted
     step an ``aborted`` one; both keep the steps measured before."""
-    measurer = Measurer(loaded, plan.timing, engine, overrides, on_start, on_step)
+    scenario = plan.settings.scenario
+    measurer = Measurer(loaded, scenario, plan.timing, engine, overrides, on_start, on_step)
     info = api.run_info(loaded, Segment(), overrides, engine)
     started = time.time()
     result: SearchResult[Step] | None = None
@@ -71,7 +73,7 @@ def run_capacity(
         warnings=[redact(w, secrets) for w in info.warnings],
         overrides={key: redact(value, secrets) for key, value in info.overrides},
     )
-    _, not_judged = judged_rules(loaded.spec)
+    _, not_judged = judged_rules(loaded.spec, scenario)
     return capacity_document(
         result,
         measurer.steps,

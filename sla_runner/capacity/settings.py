@@ -7,27 +7,31 @@ second (open model: ``200`` or ``200/s``).
 Defaults: ``--to`` four times the scenario's peak level in the spec (or twice the promise, if
 that is higher); ``--from`` a sixteenth of ``--to`` (at least 1); ``--step x2``;
 ``--resolution 5%``; ``--step-duration`` the spec's steady stage (see
-:func:`sla_runner.capacity.measure.default_step_duration`) or 30s; ``--warmup`` a fifth of
+:func:`sla_runner.capacity.stepspec.default_step_duration`) or 30s; ``--warmup`` a fifth of
 the step.
 """
 
 from __future__ import annotations
 
-import math
 import re
 from dataclasses import dataclass
 from fractions import Fraction
 
 from sla_runner.capacity.document import SearchSettings
-from sla_runner.capacity.measure import StepTiming, default_step_duration
 from sla_runner.capacity.outcome import PromisedLevel
 from sla_runner.capacity.search import Ladder, Resolution
+from sla_runner.capacity.stepspec import (
+    StepTiming,
+    default_step_duration,
+    peak_level,
+    promised_level,
+    scenario_models,
+)
 from sla_runner.errors import UsageError
-from sla_runner.spec.convert import DEFAULT_SCENARIO
-from sla_runner.spec.models import Spec
+from sla_runner.spec.format2 import SpecV2
 from sla_runner.spec.units import Duration, parse_rate_per_s
 
-__all__ = ["CapacityOptions", "CapacityPlan", "plan_capacity", "plan_for"]
+__all__ = ["CapacityOptions", "CapacityPlan", "plan_capacity"]
 
 
 @dataclass(frozen=True)
@@ -114,37 +118,24 @@ def _duration(option: str, text: str) -> Duration:
         raise UsageError(f"{option}: {exc}") from None
 
 
-def peak_level(spec: Spec) -> int:
-    """The highest level the spec's load reaches: users, or arrivals per second (rounded up)."""
-    levels = [
-        Fraction(s.users)
-        if s.users is not None
-        else s.rate.per_s
-        if s.rate is not None
-        else Fraction(0)
-        for s in spec.load.stages
-    ]
-    return max(1, math.ceil(max(levels)))
-
-
-def plan_capacity(
-    spec: Spec, scenarios: dict[str, str], options: CapacityOptions, promise: PromisedLevel | None
-) -> CapacityPlan:
-    """Check the options against the spec (``scenarios``: each scenario's model) and fill in
-    the defaults (see the module)."""
+def plan_capacity(spec: SpecV2, options: CapacityOptions) -> CapacityPlan:
+    """Check the options against the spec (its scenarios, its promise) and fill in the
+    defaults (see the module)."""
+    scenarios = scenario_models(spec)
+    promise = promised_level(spec)
     if options.scenario is not None and options.scenario not in scenarios:
         names = ", ".join(sorted(scenarios))
         raise UsageError(
             f"--scenario: the spec has no scenario {options.scenario!r}; it has {names}"
         )
-    if options.scenario is None and len(scenarios) > 1:
+    if options.scenario is None and promise is None and len(scenarios) > 1:
         names = ", ".join(sorted(scenarios))
         raise UsageError(f"--scenario: the spec has several scenarios ({names}); name one")
     scenario = options.scenario or (promise.scenario if promise else None) or next(iter(scenarios))
     model = scenarios[scenario]
     if promise is not None and promise.scenario != scenario:
         promise = None  # the promise is another scenario's
-    peak = peak_level(spec)
+    peak = peak_level(spec, scenario)
     top = (
         _level("--to", options.to_level, model)
         if options.to_level is not None
@@ -165,7 +156,7 @@ def plan_capacity(
     duration = (
         _duration("--step-duration", options.step_duration)
         if options.step_duration is not None
-        else default_step_duration(spec)
+        else default_step_duration(spec, scenario)
     )
     warmup = (
         _duration("--warmup", options.warmup)
@@ -190,9 +181,3 @@ def plan_capacity(
         warmup_s=warmup.seconds,
     )
     return CapacityPlan(ladder, resolution, timing, settings, promise)
-
-
-def plan_for(spec: Spec, options: CapacityOptions) -> CapacityPlan:
-    """:func:`plan_capacity` for a loaded spec: its scenarios and its promise. A version-1
-    spec is one scenario, ``default``, and promises nothing (``capacity`` is format 2's)."""
-    return plan_capacity(spec, {DEFAULT_SCENARIO: spec.load.model}, options, None)

@@ -10,7 +10,7 @@ from sla_runner.capacity.console import capacity_summary, step_line, step_start
 from sla_runner.capacity.document import Step
 from sla_runner.capacity.reports import write_capacity_reports
 from sla_runner.capacity.run import run_capacity
-from sla_runner.capacity.settings import CapacityOptions, plan_for
+from sla_runner.capacity.settings import CapacityOptions, plan_capacity
 from sla_runner.cli.common import (
     INTERRUPTED,
     Subparsers,
@@ -56,7 +56,8 @@ def add_capacity(subparsers: Subparsers) -> None:
     parser.add_argument(
         "--scenario",
         metavar="NAME",
-        help="the scenario whose load is raised (default: the only one)",
+        help="the scenario whose load is raised (default: the only one, or the one the "
+        "spec's capacity promise names)",
     )
     parser.add_argument(
         "--from",
@@ -116,7 +117,7 @@ def _cmd_capacity(args: argparse.Namespace) -> int:
         step_duration=args.step_duration,
         warmup=args.warmup,
     )
-    plan = plan_for(loaded.spec, options)
+    plan = plan_capacity(loaded.spec, options)
     check_writable(args.junit, args.json)
     unit, timing = plan.settings.unit, plan.timing
 

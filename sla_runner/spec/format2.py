@@ -8,7 +8,7 @@ positions to every error, loads the data tables and checks every template.
 
 What each mapping checks by itself is here; what reads across the spec (a step naming an
 endpoint, a threshold naming a scenario or a stage, a template naming a value) is in
-:mod:`sla_runner.spec.crossref2` and :mod:`sla_runner.spec.templated`. ``SpecV2.model_validate``
+:mod:`sla_runner.spec.crossref2` and :mod:`sla_runner.spec.templated`. ``Spec.model_validate``
 runs those too (unless the context defers them, as the loader does to place every problem),
 except what needs a data file's columns: the loader reads the files.
 
@@ -81,6 +81,7 @@ __all__ = [
     "LoadV2",
     "Ramp",
     "Scenario",
+    "Spec",
     "SpecV2",
     "StageV2",
     "Step",
@@ -273,7 +274,7 @@ ThresholdItemV2 = Annotated[
 TABLE_COLUMNS = "table_columns"
 
 
-class SpecV2(FrozenModel):
+class Spec(FrozenModel):
     """An SLA spec, format version 2."""
 
     moved_fields: ClassVar[dict[str, str]] = {
@@ -314,7 +315,7 @@ class SpecV2(FrozenModel):
     )
 
     @model_validator(mode="after")
-    def _references(self, info: ValidationInfo) -> SpecV2:
+    def _references(self, info: ValidationInfo) -> Spec:
         context = info.context or {}
         if context.get(DEFER_REFERENCES):
             return self
@@ -333,3 +334,6 @@ class SpecV2(FrozenModel):
             for stage in scenario.load.stages
             if stage.name is not None
         }
+
+
+SpecV2 = Spec  # the name format 2's model had before it became the one every stage reads

@@ -6,31 +6,23 @@ from fractions import Fraction
 
 import pytest
 
-from sla_runner.capacity.measure import (
-    STEP_STAGE,
-    WARMUP_STAGE,
-    StepTiming,
-    default_step_duration,
-    judged_rules,
-    step_spec,
-)
 from sla_runner.capacity.outcome import PromisedLevel
-from sla_runner.capacity.settings import CapacityOptions, plan_capacity, plan_for
+from sla_runner.capacity.settings import CapacityOptions, plan_capacity
+from sla_runner.capacity.stepspec import StepTiming, judged_rules
 from sla_runner.errors import UsageError
-from sla_runner.plan import build_plan
-from sla_runner.spec.loader import load_spec_text
-from sla_runner.spec.models import Spec
+from sla_runner.spec.document import load_document_text
+from sla_runner.spec.format2 import SpecV2
 from sla_runner.spec.units import Duration
 from tests.support.paths import ROOT
 
 
-def spec(load: str, thresholds: str = "  - p95(http) < 200ms\n") -> Spec:
+def spec(load: str, thresholds: str = "  - p95(http) < 200ms\n") -> SpecV2:
     text = (
         "version: 1\nname: s\nsla_version: 1.0.0\ntarget: {base_url: 'http://127.0.0.1:1'}\n"
         "endpoints: {a: {method: GET, path: /}}\n"
         f"load:\n{load}thresholds:\n{thresholds}"
     )
-    return load_spec_text(text, env={}).spec
+    return load_document_text(text, env={}).spec
 
 
 CLOSED = spec(
@@ -40,7 +32,7 @@ OPEN = spec("  stages:\n    - {duration: 20s, rate: 50/s}\n")
 
 
 def test_the_defaults_follow_the_spec() -> None:
-    plan = plan_for(CLOSED, CapacityOptions())
+    plan = plan_capacity(CLOSED, CapacityOptions())
     s = plan.settings
     assert (s.scenario, s.model, s.unit) == ("default", "closed", "users")
     assert (s.from_level, s.to_level) == (6, 100)  # 4 x the peak 25; a sixteenth of it
@@ -48,12 +40,12 @@ def test_the_defaults_follow_the_spec() -> None:
     assert (s.step_duration_s, s.warmup_s) == (60.0, 12.0)  # the steady stage; a fifth
     assert (s.step, s.resolution) == ("x2", "5%")
     assert plan.resolution.percent == 5
-    opened = plan_for(OPEN, CapacityOptions()).settings
+    opened = plan_capacity(OPEN, CapacityOptions()).settings
     assert (opened.unit, opened.to_level, opened.step_duration_s) == ("/s", 200, 30.0)
 
 
 def test_options_as_typed() -> None:
-    plan = plan_for(
+    plan = plan_capacity(
         OPEN,
         CapacityOptions(
             from_level="100/s",
@@ -67,7 +59,7 @@ def test_options_as_typed() -> None:
     assert plan.ladder.levels() == [100, 150, 200]
     assert plan.resolution.absolute == 10
     assert plan.timing == StepTiming(Duration.parse("5s"), Duration.parse("1s"))
-    assert plan_for(OPEN, CapacityOptions(step="x1.5")).ladder.factor == Fraction(3, 2)
+    assert plan_capacity(OPEN, CapacityOptions(step="x1.5")).ladder.factor == Fraction(3, 2)
 
 
 @pytest.mark.parametrize(
@@ -88,86 +80,59 @@ def test_options_as_typed() -> None:
     ],
 )
 def test_an_option_that_cannot_work_is_one_line_naming_it(
-    spec_: Spec, options: CapacityOptions, message: str
+    spec_: SpecV2, options: CapacityOptions, message: str
 ) -> None:
     with pytest.raises(UsageError) as caught:
-        plan_for(spec_, options)
+        plan_capacity(spec_, options)
     assert str(caught.value).startswith(message), str(caught.value)
     assert "\n" not in str(caught.value)
 
 
+TWO = """\
+version: 2
+name: two
+sla_version: 1.0.0
+target: {base_url: "http://127.0.0.1:1"}
+endpoints: {a: {method: GET, path: /}}
+scenarios:
+  shoppers: {load: {stages: [{name: steady, duration: 10s, users: 25}]}, mix: {a: 1}}
+  api: {load: {stages: [{duration: 5s, rate: 10/s}]}, mix: {a: 1}}
+"""
+
+
 def test_a_promise_outside_the_range_searched_is_refused_and_inside_it_is_decided() -> None:
-    promised = PromisedLevel("default", 150, "users")
+    promised = load_document_text(
+        TWO + 'capacity: {scenario: shoppers, users: ">= 150"}\n', env={}
+    ).spec
     with pytest.raises(UsageError, match="promises capacity >= 150 users, outside --from 6"):
-        plan_capacity(CLOSED, {"default": "closed"}, CapacityOptions(to_level="100"), promised)
-    plan = plan_capacity(CLOSED, {"default": "closed"}, CapacityOptions(), promised)
+        plan_capacity(promised, CapacityOptions(scenario="shoppers", to_level="100"))
+    plan = plan_capacity(promised, CapacityOptions(scenario="shoppers"))
     assert plan.settings.to_level == 300  # twice the promise
-    assert plan.promised == promised
+    assert plan.promised == PromisedLevel("shoppers", 150, "users")
+    assert plan.timing.duration == Duration.parse("10s")  # the scenario's steady stage
+    other = plan_capacity(promised, CapacityOptions(scenario="api"))
+    assert other.promised is None  # the promise is another scenario's
+    by_default = plan_capacity(promised, CapacityOptions(to_level="300"))
+    assert by_default.settings.scenario == "shoppers"  # the one the promise names
 
 
 def test_several_scenarios_need_one_named() -> None:
-    scenarios = {"shoppers": "closed", "api": "open"}
+    two = load_document_text(TWO, env={}).spec
     with pytest.raises(UsageError, match=r"several scenarios \(api, shoppers\); name one"):
-        plan_capacity(CLOSED, scenarios, CapacityOptions(), None)
-    chosen = plan_capacity(CLOSED, scenarios, CapacityOptions(scenario="api"), None)
+        plan_capacity(two, CapacityOptions())
+    chosen = plan_capacity(two, CapacityOptions(scenario="api"))
     assert (chosen.settings.scenario, chosen.settings.unit) == ("api", "/s")
-
-
-def test_the_step_duration_defaults_to_the_steady_stage_else_the_longest_hold() -> None:
-    assert default_step_duration(CLOSED) == Duration.parse("1m")
-    held = spec(
-        "  stages:\n    - {duration: 5s, users: 5}\n    - {duration: 20s, users: 5}\n"
-        "    - {duration: 40s, users: 9}\n"
-    )
-    assert default_step_duration(held) == Duration.parse("20s")  # the last is a ramp
-    assert default_step_duration(OPEN) == Duration.parse("30s")
-
-
-def test_a_step_holds_the_level_after_a_warm_up_and_judges_every_threshold_during_it() -> None:
-    source = spec(
-        "  stages:\n    - {duration: 10s, users: 25}\n"
-        "    - {name: steady, duration: 1m, users: 25}\n"
-        "  think_time: 100ms\n",
-        "  - p95(http) < 200ms\n"
-        "  - {expr: p95(http) < 200ms, during: steady, severity: warn}\n"
-        "  - {expr: p99(http) < 400ms, during: steady, description: tail}\n"
-        "  - users >= 25\n"
-        "  - count(http) > 10\n",
-    )
-    stepped = step_spec(source, 40, StepTiming(Duration.parse("10s"), Duration.parse("2s")))
-    assert [(s.name, s.duration, s.users) for s in stepped.load.stages] == [
-        (WARMUP_STAGE, Duration.parse("2s"), 40),
-        (STEP_STAGE, Duration.parse("8s"), 40),
-    ]
-    assert stepped.load.think_time == source.load.think_time
-    rules = [(r.expr.text, r.during, r.severity, r.description) for r in stepped.thresholds]
-    assert rules == [
-        ("p95(http) < 200ms", STEP_STAGE, "fail", None),  # the same threshold twice: once
-        ("p99(http) < 400ms", STEP_STAGE, "fail", "tail"),
-    ]
-    plan = build_plan(stepped)
-    assert plan.users_at(Duration.parse("1s").ns) == 20  # ramping up during the warm-up
-    assert plan.users_at(Duration.parse("5s").ns) == 40
-    _, left_out = judged_rules(source)
-    assert left_out == [
-        "users >= 25: judges the load's size, which the search sets",
-        "count(http) > 10: judges the load's size, which the search sets",
-    ]
-
-
-def test_an_open_step_holds_a_rate() -> None:
-    stepped = step_spec(OPEN, 120, StepTiming(Duration.parse("5s"), Duration.parse("1s")))
-    assert [str(s.rate) for s in stepped.load.stages] == ["120/s", "120/s"]
+    assert chosen.settings.to_level == 40  # 4 x its own peak
 
 
 def test_the_readme_worked_example_is_a_valid_spec_with_a_3s_step() -> None:
     readme = (ROOT / "README.md").read_text(encoding="utf-8")
     section = readme.split("## Finding the capacity: `sla-runner capacity`", 1)[1]
     example = section.split("```yaml\n", 1)[1].split("```", 1)[0]
-    loaded = load_spec_text(example, "README.md", env={})
-    plan = plan_for(loaded.spec, CapacityOptions(from_level="20", to_level="160", warmup="1s"))
+    loaded = load_document_text(example, "README.md", env={})
+    plan = plan_capacity(loaded.spec, CapacityOptions(from_level="20", to_level="160", warmup="1s"))
     assert plan.timing == StepTiming(Duration.parse("3s"), Duration.parse("1s"))
     assert plan.ladder.levels() == [20, 40, 80, 160]
-    assert judged_rules(loaded.spec)[1] == [
+    assert judged_rules(loaded.spec, "default")[1] == [
         "rate(http) >= 40/s: judges the load's size, which the search sets"
     ]
