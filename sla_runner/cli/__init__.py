@@ -2,8 +2,8 @@
 the library and formats what comes back; errors carry their own exit code.
 
 One module per group of commands: :mod:`.spec` (validate, schema, plan, diff), :mod:`.load`
-(run, demo, demo-service), :mod:`.verdicts` (merge, compare, report); :mod:`.common` holds
-what they share.
+(run, demo, demo-service), :mod:`.capacity` (capacity), :mod:`.verdicts` (merge, compare,
+report); :mod:`.common` holds what they share.
 Adding a subcommand: in its group's module write ``add_<name>(subparsers)`` (builds its
 parser with ``command(...)`` and sets ``func=_cmd_<name>``) and ``_cmd_<name>(args) -> int``,
 then list ``add_<name>`` in ``_SUBCOMMANDS`` below.
@@ -22,6 +22,7 @@ from sla_runner._startup import quiet_interrupt
 with quiet_interrupt():  # Ctrl-C while the command starts: one line, no traceback
     from sla_runner._version import __version__
     from sla_runner.api import parse_overrides
+    from sla_runner.cli.capacity import add_capacity
     from sla_runner.cli.common import (
         EXIT_CODES_TOP,
         ArgvError,
@@ -38,6 +39,7 @@ __all__ = ["build_parser", "main", "parse_overrides", "run"]
 # One entry per subcommand, in the order `--help` lists them.
 _SUBCOMMANDS: tuple[Callable[[Subparsers], None], ...] = (
     add_run,
+    add_capacity,
     add_validate,
     add_demo,
     add_demo_service,

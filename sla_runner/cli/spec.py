@@ -6,6 +6,7 @@ import argparse
 import sys
 
 from sla_runner import api
+from sla_runner.capacity.document import capacity_json_schema_text
 from sla_runner.cli.common import (
     EXIT_CODES_DIFF,
     EXIT_CODES_MIGRATE,
@@ -61,14 +62,17 @@ def add_schema(subparsers: Subparsers) -> None:
     parser = command(
         subparsers,
         "schema",
-        "print the JSON Schema of the spec format or of the verdict",
+        "print the JSON Schema of the spec format, the verdict, the comparison or the capacity "
+        "document",
         "Print the JSON Schema of the spec format, versions 1 and 2 (spec, the default), "
-        "of the JSON verdict, format sla-runner/verdict version 1 (verdict), or of what "
-        "compare --json writes, format sla-runner/comparison version 1 (comparison). "
+        "of the JSON verdict, format sla-runner/verdict version 1 (verdict), of what "
+        "compare --json writes, format sla-runner/comparison version 1 (comparison), or of "
+        "the capacity document, format sla-runner/capacity version 1 (capacity). "
         "Regenerate the committed copies with:\n"
         "  sla-runner schema > schemas/sla-spec.schema.json\n"
         "  sla-runner schema verdict > schemas/verdict.schema.json\n"
-        "  sla-runner schema comparison > schemas/comparison.schema.json",
+        "  sla-runner schema comparison > schemas/comparison.schema.json\n"
+        "  sla-runner schema capacity > schemas/capacity.schema.json",
         EXIT_CODES_SCHEMA,
     )
     parser.add_argument(
@@ -76,7 +80,7 @@ def add_schema(subparsers: Subparsers) -> None:
         nargs="?",
         choices=sorted(_SCHEMAS),
         default="spec",
-        metavar="{spec,verdict,comparison}",
+        metavar="{spec,verdict,comparison,capacity}",
         help="which schema (default: spec)",
     )
     parser.set_defaults(func=_cmd_schema)
@@ -86,6 +90,7 @@ _SCHEMAS = {
     "spec": spec_json_schema_text,
     "verdict": verdict_json_schema_text,
     "comparison": comparison_json_schema_text,
+    "capacity": capacity_json_schema_text,
 }
 
 

@@ -35,6 +35,7 @@ from typing import Annotated, Any, ClassVar, Literal
 from pydantic import BeforeValidator, Field, ValidationInfo, model_validator
 from pydantic.json_schema import WithJsonSchema
 
+from sla_runner.spec.capacity2 import CapacityPromise
 from sla_runner.spec.checks import CheckedModel, Fields, Problem
 from sla_runner.spec.fields import (
     NAME_PATTERN,
@@ -72,6 +73,7 @@ __all__ = [
     "FORMAT_VERSION_2",
     "TABLE_PATTERN",
     "VAR_PATTERN",
+    "CapacityPromise",
     "DataTable",
     "EndpointV2",
     "ExpectV2",
@@ -301,6 +303,11 @@ class Spec(FrozenModel):
         min_length=1, description="each its own load model, run side by side"
     )
     thresholds: list[ThresholdItemV2] = Field(default_factory=list)
+    capacity: CapacityPromise | None = Field(
+        None,
+        description="the load a scenario promises to hold every threshold at, judged by "
+        "sla-runner capacity: {scenario: NAME, users: '>= 100'} or {rate: '>= 500/s'}",
+    )
     public_vars: list[Annotated[str, Field(pattern=ENV_NAME_PATTERN)]] = Field(
         default_factory=list,
         description="environment variables whose values are not secret (e.g. BASE_URL); "

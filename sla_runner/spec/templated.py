@@ -30,6 +30,7 @@ from typing import Any
 
 from pydantic import BaseModel
 
+from sla_runner.spec.capacity2 import capacity_findings
 from sla_runner.spec.checks import Loc
 from sla_runner.spec.crossref2 import Finding, StepRef, View, read, reference_findings, unknown
 from sla_runner.spec.data import DataError, load_table
@@ -327,7 +328,7 @@ def path_findings(view: View) -> list[Finding]:
 
 def all_findings(view: View) -> list[Finding]:
     """Every problem across the spec: names, thresholds, templates, JSON paths."""
-    found = [*reference_findings(view), *threshold_findings(view)]
+    found = [*reference_findings(view), *threshold_findings(view), *capacity_findings(view)]
     return [*found, *template_findings(view), *path_findings(view)]
 
 

@@ -14,6 +14,7 @@ from tests.support.paths import ROOT
 EXIT_CODES = {
     "run": {0, 1, 2, 3, 4, 130},
     "demo": {0, 1, 2, 3, 4, 130},
+    "capacity": {0, 1, 2, 3, 4, 130},
     "merge": {0, 1, 2, 3, 4, 130},
     "compare": {0, 1, 2, 3, 130},
     "report": {0, 2, 3, 130},

@@ -56,3 +56,9 @@ def test_annotated_format_2_example_is_valid() -> None:
     assert spec.target.cookies
     assert any(rule.expr.metric == "flow" for rule in spec.thresholds)
     assert any(rule.scenario == "visitors" for rule in spec.thresholds)
+    assert spec.capacity is not None
+    assert (spec.capacity.scenario, spec.capacity.users, spec.capacity.level) == (
+        "shoppers",
+        100,
+        100,
+    )
