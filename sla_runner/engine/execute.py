@@ -13,6 +13,7 @@ import anyio
 from sla_runner.engine.control import Progress, RunControl
 from sla_runner.engine.lifecycle import Engine
 from sla_runner.engine.preflight import check_target, ensure_descriptors
+from sla_runner.engine.sources import check_sources
 from sla_runner.errors import RunError
 from sla_runner.metrics.recorder import Recorder
 from sla_runner.metrics.recording import Recording
@@ -84,6 +85,7 @@ async def _preflight(spec: Spec, plan: Plan, control: RunControl) -> None:
         tg.start_soon(stop_when_asked)
         try:
             await check_target(spec)
+            await check_sources(spec.target)
         except RunError as exc:
             unreachable = exc
         tg.cancel_scope.cancel()

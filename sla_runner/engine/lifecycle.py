@@ -22,6 +22,7 @@ from sla_runner.engine.control import Progress, RunControl
 from sla_runner.engine.executor import CONTROL_TICK_S, Executor, RunContext
 from sla_runner.engine.http.request import HttpRequest, compile_request
 from sla_runner.engine.sampler import find_process, sample_process, watch_generator
+from sla_runner.engine.sources import remote_process, run_sources
 from sla_runner.engine.transports import make_transport
 from sla_runner.engine.users import ClosedUsers
 from sla_runner.engine.ws import WsChannel, compile_channel
@@ -88,7 +89,8 @@ class Engine:
         self._stopped_ns: int | None = None  # when a stop was asked for, if it was
         # Before any load: a process that cannot be found is a RunError the caller reports.
         selector = spec.target.process
-        self._process = find_process(selector) if selector is not None else None
+        local = selector is not None and not remote_process(spec.target)
+        self._process = find_process(selector) if selector is not None and local else None
 
     def now(self) -> int:
         return time.monotonic_ns() - self._t0
@@ -132,6 +134,7 @@ class Engine:
             if process is not None and selector is not None:
                 interval = selector.interval.seconds
                 background.start_soon(sample_process, process, interval, self.recorder, self.now)
+            run_sources(background, self.spec.target, self.recorder, self.now)
             if self.control.fail_fast:
                 background.start_soon(self._fail_fast)
             async with anyio.create_task_group() as load:

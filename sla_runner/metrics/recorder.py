@@ -13,7 +13,13 @@ from dataclasses import dataclass
 from hdrh.histogram import HdrHistogram
 
 from sla_runner.metrics.histogram import LATENCY_HIGHEST_US, gauge_histogram, value_at_percentile
-from sla_runner.metrics.recording import GeneratorStats, Recording, Series, TimelineRow
+from sla_runner.metrics.recording import (
+    GAUGE_SCALE,
+    GeneratorStats,
+    Recording,
+    Series,
+    TimelineRow,
+)
 from sla_runner.plan import Plan
 from sla_runner.timeunits import NS_PER_S, NS_PER_US, US_PER_MS
 
@@ -42,6 +48,7 @@ class Recorder:
         self._plan = plan
         self._series: dict[tuple[str, str, int], Series] = {}
         self._gauges: dict[tuple[str, int], HdrHistogram] = {}
+        self._samples: dict[str, list[tuple[int, float]]] = {}
         self._timeline: list[TimelineRow] = []
         self._row = TimelineRow(second=0, stage=0)
         self._row_hist = _second_histogram()
@@ -86,7 +93,11 @@ class Recorder:
     # -- slower paths ---------------------------------------------------------------------
 
     def gauge(self, name: str, value: float, t_ns: int) -> None:
-        """A sample of ``process.rss`` (bytes) or ``process.cpu`` (percent of one core)."""
+        """A sample of ``process.rss`` (bytes), ``process.cpu`` (percent of one core) or
+        ``metric.<alias>`` (a series' value, a counter's per-second rate)."""
+        self._samples.setdefault(name, []).append((t_ns, value))
+        if name not in GAUGE_SCALE:
+            return
         stage = self._plan.stage_at(t_ns)
         hist = self._gauges.get((name, stage))
         if hist is None:
@@ -208,6 +219,7 @@ class Recorder:
             aborted=aborted,
             series=self._series,
             gauges=self._gauges,
+            samples=self._samples,
             timeline=self._timeline,
             generator=self.generator,
             reconnects=Counter(self.reconnects),
