@@ -29,6 +29,7 @@ from sla_runner.report.outputs import write_reports
 from sla_runner.spec.diff import Change, diff_specs, version_note
 from sla_runner.spec.loader import LoadedSpec, load_spec, load_spec_text, parse_override_path
 from sla_runner.spec.models import Spec
+from sla_runner.streams import Streams, open_streams
 from sla_runner.verdict import Verdict
 
 __all__ = [
@@ -38,6 +39,7 @@ __all__ = [
     "RunInfo",
     "Segment",
     "SpecDiff",
+    "Streams",
     "Verdict",
     "build_plan",
     "compare_specs",
@@ -104,6 +106,7 @@ def run_spec(
     handle_signals: bool = True,
     overrides: dict[str, str] | None = None,
     fail_fast: bool = False,
+    streams: Streams | None = None,
 ) -> Verdict:
     """Plan, run and judge a spec. A run that cannot be carried out gives an ``error`` verdict.
 
@@ -111,6 +114,8 @@ def run_spec(
     and none succeeded (the service is down or failing everything). Such a run is judged on
     what it measured, thresholds of stages never reached are ``skipped``, and its status is
     ``fail`` (exit 1) whatever the thresholds say, with the reason in ``message`` and a note.
+
+    ``streams``: what to stream while the run goes (:class:`~sla_runner.streams.Streams`).
     """
     spec: Spec = loaded.spec
     segment = segment or Segment()
@@ -118,14 +123,16 @@ def run_spec(
     control = RunControl(fail_fast=fail_fast)
     attempted_at = time.time()  # a run that never starts still records when it was tried
     try:
-        recording = execute(
-            spec,
-            build_plan(spec, segment),
-            engine=engine,
-            progress=progress,
-            control=control,
-            handle_signals=handle_signals,
-        )
+        with open_streams(streams) as tap:
+            recording = execute(
+                spec,
+                build_plan(spec, segment),
+                engine=engine,
+                progress=progress,
+                control=control,
+                handle_signals=handle_signals,
+                tap=tap,
+            )
     except RunError as exc:
         failed = replace(run, error=str(exc), started_at=attempted_at, finished_at=time.time())
         return error_verdict(spec, failed, secrets=loaded.secrets)

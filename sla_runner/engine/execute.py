@@ -17,6 +17,7 @@ from sla_runner.engine.sources import check_sources
 from sla_runner.errors import RunError
 from sla_runner.metrics.recorder import Recorder
 from sla_runner.metrics.recording import Recording
+from sla_runner.metrics.tap import Tap
 from sla_runner.plan import Plan, connections_needed
 from sla_runner.spec.models import Spec
 
@@ -45,6 +46,7 @@ async def execute_async(
     progress: Progress | None = None,
     control: RunControl | None = None,
     handle_signals: bool = False,
+    tap: Tap | None = None,
 ) -> Recording:
     """Check the target answers as the run will use it, then run the plan to its end (or
     until stopped).
@@ -59,6 +61,7 @@ async def execute_async(
         try:  # a RunError leaves the task group as itself, not wrapped in an ExceptionGroup
             await _preflight(spec, plan, control)
             recorder = Recorder(plan)
+            recorder.tap = tap
             runner = Engine(
                 spec, plan, recorder=recorder, engine=engine, progress=progress, control=control
             )
@@ -103,8 +106,9 @@ def execute(
     progress: Progress | None = None,
     control: RunControl | None = None,
     handle_signals: bool = True,
+    tap: Tap | None = None,
 ) -> Recording:
-    """Run the plan in a fresh event loop (uvloop when installed)."""
+    """Run the plan in a fresh event loop (uvloop when installed); ``tap``: the streams'."""
 
     async def main() -> Recording:
         return await execute_async(
@@ -114,6 +118,7 @@ def execute(
             progress=progress,
             control=control,
             handle_signals=handle_signals,
+            tap=tap,
         )
 
     return anyio.run(main, backend="asyncio", backend_options={"use_uvloop": has_uvloop()})

@@ -30,8 +30,10 @@ from sla_runner.metrics.recorder import Recorder
 from sla_runner.metrics.recording import Recording
 from sla_runner.plan import Plan
 from sla_runner.spec.models import Spec
+from sla_runner.timeunits import NS_PER_S
 
 STOP_GRACE_MAX_S = 1.5  # a run stopped early gives what is in flight this long at most
+SECOND_CLOSE_DELAY_S = 0.01  # after a second's end, before it is closed for the streams
 
 
 def executor_for(
@@ -129,6 +131,9 @@ class Engine:
         process, selector = self._process, self.spec.target.process
         self._t0 = time.monotonic_ns()
         async with anyio.create_task_group() as background:
+            if self.recorder.tap is not None:
+                self.recorder.tap.started_at = time.time()
+                background.start_soon(self._close_seconds)
             background.start_soon(watch_generator, self.recorder)
             background.start_soon(self._report_progress)
             if process is not None and selector is not None:
@@ -170,6 +175,14 @@ class Engine:
                 )
                 return
             before = now
+
+    async def _close_seconds(self) -> None:
+        """Close each second of the timeline just after it ends, so the streams get it then
+        (the recorder otherwise closes a second when the next operation completes)."""
+        while True:
+            now = self.now()
+            await anyio.sleep((NS_PER_S - now % NS_PER_S) / NS_PER_S + SECOND_CLOSE_DELAY_S)
+            self.recorder.live(self.now())
 
     async def _report_progress(self) -> None:
         if self._progress is None:

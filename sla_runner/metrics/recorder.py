@@ -20,6 +20,7 @@ from sla_runner.metrics.recording import (
     Series,
     TimelineRow,
 )
+from sla_runner.metrics.tap import Tap
 from sla_runner.plan import Plan
 from sla_runner.timeunits import NS_PER_S, NS_PER_US, US_PER_MS
 
@@ -57,6 +58,7 @@ class Recorder:
         self.generator = GeneratorStats()
         self.reconnects: dict[str, int] = {}
         self.notes: list[str] = []
+        self.tap: Tap | None = None  # streams: each operation, each closed second
 
     # -- the hot path ---------------------------------------------------------------------
 
@@ -70,6 +72,8 @@ class Recorder:
             series = self._series[(metric, scope, stage)] = Series()
         series.outcomes[key] += 1
         row = self._row_at(end_ns)
+        if self.tap is not None:  # after _row_at: the seconds before this one are closed
+            self.tap.request(metric, scope, key, latency_ns)
         ok = key == "ok"
         self._totals[0] += 1
         if not ok:
@@ -167,6 +171,8 @@ class Recorder:
             row.p99_ms = value_at_percentile(hist, 99) / US_PER_MS
             hist.reset()
         self._timeline.append(row)
+        if self.tap is not None:
+            self.tap.second(row, self._plan.stages[row.stage].name)
 
     # -- views ----------------------------------------------------------------------------
 
