@@ -11,6 +11,7 @@ run only; updated once a second, as each second of the run closes:
 - ``sla_runner_users``, ``sla_runner_elapsed_seconds``, ``sla_runner_stage_info{stage}``
 - ``sla_runner_dropped_total``, ``sla_runner_late_total``: open-model arrivals
 - ``sla_runner_service_rss_bytes``, ``sla_runner_service_cpu_percent``: the service, when sampled
+- ``sla_runner_series{alias}``: each ``target.metrics`` series' last value (a counter's rate)
 """
 
 from __future__ import annotations
@@ -57,6 +58,7 @@ class _Snapshot:
     late: int = 0
     rss_bytes: int | None = None
     cpu_pct: float | None = None
+    series: tuple[tuple[str, float], ...] = ()  # target.metrics: alias, last value
 
 
 class LiveMetrics(Collector):
@@ -67,6 +69,7 @@ class LiveMetrics(Collector):
         self._operations: Counter[tuple[str, str, str]] = Counter()
         self._latency: dict[tuple[str, str], _Latency] = {}
         self._dropped = self._late = 0
+        self._series: dict[str, float] = {}
         self._snapshot = _Snapshot()
 
     def second(self, second: Second) -> None:
@@ -79,6 +82,9 @@ class LiveMetrics(Collector):
                 us, n = item.value_iterated_to, item.count_at_value_iterated_to
                 latency.counts[bisect.bisect_left(_BUCKETS_US, us)] += n
                 latency.sum_s += us * n / 1_000_000
+        for name, value in second.gauges.items():
+            if name.startswith("metric."):
+                self._series[name.removeprefix("metric.")] = value
         row = second.row
         self._dropped += row.dropped
         self._late += row.late
@@ -95,6 +101,7 @@ class LiveMetrics(Collector):
             late=self._late,
             rss_bytes=row.rss_bytes,
             cpu_pct=row.cpu_pct,
+            series=tuple(sorted(self._series.items())),
         )
 
     def collect(self) -> Iterator[Metric]:
@@ -137,6 +144,14 @@ class LiveMetrics(Collector):
             yield GaugeMetricFamily(
                 "sla_runner_service_rss_bytes", "the service's memory", value=snap.rss_bytes
             )
+        series = GaugeMetricFamily(
+            "sla_runner_series",
+            "target.metrics: each series' last value (a counter's per-second rate)",
+            labels=["alias"],
+        )
+        for alias, value in snap.series:
+            series.add_metric([alias], value)
+        yield series
         if snap.cpu_pct is not None:
             yield GaugeMetricFamily(
                 "sla_runner_service_cpu_percent",

@@ -100,6 +100,9 @@ class Recorder:
         """A sample of ``process.rss`` (bytes), ``process.cpu`` (percent of one core) or
         ``metric.<alias>`` (a series' value, a counter's per-second rate)."""
         self._samples.setdefault(name, []).append((t_ns, value))
+        if self.tap is not None:
+            self._row_at(t_ns)  # the seconds before this sample's are closed first
+            self.tap.gauge(name, value)
         if name not in GAUGE_SCALE:
             return
         stage = self._plan.stage_at(t_ns)

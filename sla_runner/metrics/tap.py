@@ -40,6 +40,8 @@ class Second:
     stage: str
     started_at: float  # the run's start, Unix time
     series: dict[str, SeriesSecond]  # "http.list-items", "ws.prices", "ws_connect.prices"
+    # the last sample of each gauge taken in the second: process.rss, metric.<alias>…
+    gauges: dict[str, float]
 
 
 class SecondSink(Protocol):
@@ -53,6 +55,7 @@ class Tap:
         self.sinks = list(sinks)
         self.started_at = 0.0  # set by the engine when the run's clock starts
         self._series: dict[tuple[str, str], SeriesSecond] = {}
+        self._gauges: dict[str, float] = {}
 
     def request(self, metric: str, scope: str, key: str, latency_ns: int | None) -> None:
         series = self._series.get((metric, scope))
@@ -62,10 +65,14 @@ class Tap:
         if latency_ns is not None:
             series.latency_us.record_value(min(max(latency_ns // NS_PER_US, 1), LATENCY_HIGHEST_US))
 
+    def gauge(self, name: str, value: float) -> None:
+        self._gauges[name] = value
+
     def second(self, row: TimelineRow, stage: str) -> None:
         """``row`` closed: hand it, with the operations collected since the last, to the sinks."""
         series = {f"{m}.{scope}": s for (m, scope), s in sorted(self._series.items()) if s.count}
-        done = Second(row, stage, self.started_at, series)
+        done = Second(row, stage, self.started_at, series, dict(sorted(self._gauges.items())))
+        self._gauges.clear()
         for sink in self.sinks:
             sink.second(done)
         for s in self._series.values():

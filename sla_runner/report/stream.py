@@ -3,8 +3,10 @@ a runner that is killed (even with SIGKILL) leaves every second it completed.
 
 - :class:`NdjsonStream` (``--out ndjson=PATH``): one JSON object per line per second: the
   timeline row (users, requests, errors, percentiles, the service's memory and CPU, dropped
-  and late arrivals) with the stage's name, and per endpoint and channel (``series``) the
-  count, the errors by kind and the percentiles of that second.
+  and late arrivals) with the stage's name, the last sample of each gauge taken in the
+  second (``gauges``: ``process.rss``, ``process.cpu``, ``metric.<alias>``), and per
+  endpoint and channel (``series``) the count, the errors by kind and the percentiles of
+  that second.
 - :class:`HdrLogStream` (``--out hdr=PATH``): an HdrHistogram interval log (format 1.3,
   the one HdrHistogram's own tools — ``HistogramLogReader``, HistogramLogAnalyzer — read):
   per second one line per endpoint and channel, tagged ``Tag=http.list-items``, its
@@ -62,6 +64,7 @@ def second_record(second: Second) -> dict[str, Any]:
     """The NDJSON object of one second."""
     record: dict[str, Any] = second.row.to_dict()
     record["stage"] = second.stage
+    record["gauges"] = second.gauges
     record["series"] = {
         name: {
             "count": s.count,

@@ -7,6 +7,7 @@ reads it from the kernel), and with what the service itself counted.
 
 from __future__ import annotations
 
+import json
 import time
 import urllib.request
 from collections.abc import Iterator
@@ -77,9 +78,11 @@ def _spec(service: PromService, *thresholds: Any, **target: Any) -> dict[str, An
     return data
 
 
-def _run(tmp_path: Path, data: dict[str, Any]) -> tuple[int, dict[str, Any], str]:
+def _run(
+    tmp_path: Path, data: dict[str, Any], *more: str | Path
+) -> tuple[int, dict[str, Any], str]:
     out = tmp_path / "verdict.json"
-    run = run_cli("run", spec_file(tmp_path, data), "--json", out, "--quiet")
+    run = run_cli("run", spec_file(tmp_path, data), "--json", out, "--quiet", *more)
     assert "Traceback" not in run.output, run.output
     return run.code, read_json(out), run.output
 
@@ -142,9 +145,12 @@ def test_custom_series_are_judged_by_alias(service: PromService, tmp_path: Path)
             },
         },
     )
-    code, verdict, output = _run(tmp_path, data)
+    stream = tmp_path / "run.ndjson"
+    code, verdict, output = _run(tmp_path, data, "--out", f"ndjson={stream}")
     results = _by_expr(verdict)
     assert _judged(code, verdict, 1), output
+    lines = [json.loads(line) for line in stream.read_text().splitlines()]
+    assert {line["gauges"].get("metric.queue") for line in lines} >= {7.0}
     assert results["max(metric.queue) < 10"]["passed"] is True
     assert results["min(metric.queue) > 8"]["passed"] is False
     assert results["min(metric.queue) > 8"]["observed"] == 7
