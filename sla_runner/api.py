@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import socket
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
 
@@ -107,8 +107,10 @@ def run_spec(
     overrides: dict[str, str] | None = None,
     fail_fast: bool = False,
     streams: Streams | None = None,
+    on_start: Callable[[], None] | None = None,
 ) -> Verdict:
     """Plan, run and judge a spec. A run that cannot be carried out gives an ``error`` verdict.
+    ``on_start`` is called once the pre-flight checks passed, before any load.
 
     ``fail_fast``: stop once a whole second passes in which requests or round trips completed
     and none succeeded (the service is down or failing everything). Such a run is judged on
@@ -132,6 +134,7 @@ def run_spec(
                 control=control,
                 handle_signals=handle_signals,
                 tap=tap,
+                on_start=on_start,
             )
     except RunError as exc:
         failed = replace(run, error=str(exc), started_at=attempted_at, finished_at=time.time())

@@ -6,6 +6,7 @@ from __future__ import annotations
 import os
 import signal
 import sys
+from collections.abc import Callable
 from importlib.util import find_spec
 
 import anyio
@@ -47,9 +48,10 @@ async def execute_async(
     control: RunControl | None = None,
     handle_signals: bool = False,
     tap: Tap | None = None,
+    on_start: Callable[[], None] | None = None,
 ) -> Recording:
     """Check the target answers as the run will use it, then run the plan to its end (or
-    until stopped).
+    until stopped). ``on_start`` is called once the checks passed, before any load.
 
     A signal during the checks (a connect can take up to ``connect_timeout``) ends them at
     once with a RunError, so the caller still writes its ``error`` reports.
@@ -65,6 +67,8 @@ async def execute_async(
             runner = Engine(
                 spec, plan, recorder=recorder, engine=engine, progress=progress, control=control
             )
+            if on_start is not None:
+                on_start()
         except RunError as exc:
             failure: RunError | None = exc
         else:
@@ -107,6 +111,7 @@ def execute(
     control: RunControl | None = None,
     handle_signals: bool = True,
     tap: Tap | None = None,
+    on_start: Callable[[], None] | None = None,
 ) -> Recording:
     """Run the plan in a fresh event loop (uvloop when installed); ``tap``: the streams'."""
 
@@ -119,6 +124,7 @@ def execute(
             control=control,
             handle_signals=handle_signals,
             tap=tap,
+            on_start=on_start,
         )
 
     return anyio.run(main, backend="asyncio", backend_options={"use_uvloop": has_uvloop()})
