@@ -28,7 +28,7 @@ with quiet_interrupt():  # Ctrl-C while the command starts: one line, no traceba
         parse_overrides,
     )
     from sla_runner.cli.load import add_demo, add_demo_service, add_run
-    from sla_runner.cli.spec import add_diff, add_plan, add_schema, add_validate
+    from sla_runner.cli.spec import add_diff, add_migrate, add_plan, add_schema, add_validate
     from sla_runner.cli.verdicts import add_merge
     from sla_runner.errors import EXIT_INTERRUPTED, EXIT_PASS, EXIT_USAGE, SlaRunnerError, SpecError
 
@@ -43,6 +43,7 @@ _SUBCOMMANDS: tuple[Callable[[Subparsers], None], ...] = (
     add_merge,
     add_plan,
     add_diff,
+    add_migrate,
     add_schema,
 )
 

@@ -2,8 +2,9 @@
 statistic of a ``metric.<alias>`` series (whose values may be fractions or negative, which
 an HDR histogram cannot hold). Pure functions, no I/O.
 
-A sample belongs to the stage it was taken in; the last stage keeps the samples taken in
-the drain after it, as the gauges' histograms do.
+A sample belongs to the window it was taken in (a stage, a scenario's stages, the run); a
+window that ends with the run keeps the samples taken in the drain after it, as the
+gauges' histograms do.
 """
 
 from __future__ import annotations
@@ -15,15 +16,15 @@ from sla_runner.timeunits import NS_PER_S
 MIN_SLOPE_SAMPLES = 3
 
 
-def samples_in(recording: Recording, name: str, stage: int | None) -> list[tuple[int, float]]:
-    """The samples of gauge ``name`` in one stage (or the whole run), in time order."""
+def samples_in(
+    recording: Recording, name: str, stage: int | None, scenario: str | None = None
+) -> list[tuple[int, float]]:
+    """The samples of gauge ``name`` in one stage, one scenario's window or the whole run,
+    in time order; a window that ends with the run keeps the drain after it."""
     taken = sorted(recording.samples.get(name, []))
-    if stage is None:
-        return taken
-    start = sum(recording.stage_durations_ns[:stage])
-    last = stage == len(recording.stage_durations_ns) - 1
-    end = start + recording.stage_durations_ns[stage]
-    return [(t, v) for t, v in taken if t >= start and (last or t < end)]
+    start, end = recording.span_ns(stage, scenario)
+    open_end = end >= recording.span_ns(None)[1]
+    return [(t, v) for t, v in taken if t >= start and (open_end or t < end)]
 
 
 def slope_per_s(taken: list[tuple[int, float]]) -> float:

@@ -270,3 +270,53 @@ def test_the_readme_example_of_target_metrics_is_a_valid_spec() -> None:
         "metric.done",
         "process.rss",
     ]
+
+
+def test_a_format_2_spec_reads_its_sources_for_every_scenario(
+    service: PromService, tmp_path: Path
+) -> None:
+    service.get("/set?queue=4")
+    data: dict[str, Any] = {
+        "version": 2,
+        "name": "sources2",
+        "sla_version": "1.0.0",
+        "target": {
+            "base_url": service.api,
+            "process": {"metrics_url": service.metrics_url, "interval": "200ms"},
+            "metrics": {
+                "url": service.metrics_url,
+                "interval": "200ms",
+                "series": {"queue": "jobs_queued", "done": "jobs_processed_total"},
+            },
+        },
+        "endpoints": {"work": {"path": "/work?cpu_ms=5"}},
+        "scenarios": {
+            "steady": {
+                "load": {
+                    "stages": [{"name": "hold", "duration": "3s", "users": 1}],
+                    "think_time": "30ms",
+                },
+                "mix": {"work": 1},
+            },
+            "late": {
+                "start": "1s",
+                "load": {"stages": [{"name": "arrive", "duration": "2s", "rate": "5/s"}]},
+                "mix": {"work": 1},
+            },
+        },
+        "thresholds": [
+            "max(metric.queue) < 5",
+            {"expr": "min(metric.queue) > 3", "scenario": "late"},
+            {"expr": "slope(process.rss) < 1GB/min", "during": "hold"},
+            "mean(metric.done) > 1/s",
+        ],
+    }
+    code, verdict, output = _run(tmp_path, data)
+    assert _judged(code, verdict, 0), output
+    results = _by_expr(verdict)
+    assert results["max(metric.queue) < 5"]["observed"] == 4
+    late = results["min(metric.queue) > 3"]
+    assert (late["observed"], late["passed"]) == (4, True)
+    assert late["samples"] < results["max(metric.queue) < 5"]["samples"]  # its window only
+    assert results["slope(process.rss) < 1GB/min"]["passed"] is True
+    assert results["mean(metric.done) > 1/s"]["observed"] > 5
