@@ -76,6 +76,8 @@ def test_plan_states_the_peak_held_and_refuses_a_segment_without_load(
         "by one to 100 segments, so segment 100/100 gets none; split the load in at most 99 "
         "segments\n"
     )
+
+
 SCENARIOS = """\
 version: 2
 name: side
