@@ -46,6 +46,7 @@ from sla_runner.spec.format2 import Spec
 from sla_runner.spec.loader import parse_override_path
 from sla_runner.spec.migrate import migrate_file
 from sla_runner.spec.models import SpecV1
+from sla_runner.streams import Streams, open_streams
 from sla_runner.verdict import Verdict
 
 __all__ = [
@@ -56,6 +57,7 @@ __all__ = [
     "RunInfo",
     "Segment",
     "SpecDiff",
+    "Streams",
     "Verdict",
     "build_plan",
     "compare_run",
@@ -176,6 +178,7 @@ def run_spec(
     handle_signals: bool = True,
     overrides: dict[str, str] | None = None,
     fail_fast: bool = False,
+    streams: Streams | None = None,
     on_start: Callable[[], None] | None = None,
 ) -> Verdict:
     """Plan, run and judge a spec. A run that cannot be carried out gives an ``error`` verdict.
@@ -185,6 +188,8 @@ def run_spec(
     and none succeeded (the service is down or failing everything). Such a run is judged on
     what it measured, thresholds of stages never reached are ``skipped``, and its status is
     ``fail`` (exit 1) whatever the thresholds say, with the reason in ``message`` and a note.
+
+    ``streams``: what to stream while the run goes (:class:`~sla_runner.streams.Streams`).
     """
     spec: Spec = loaded.spec
     segment = segment or Segment()
@@ -192,16 +197,18 @@ def run_spec(
     control = RunControl(fail_fast=fail_fast)
     attempted_at = time.time()  # a run that never starts still records when it was tried
     try:
-        recording = execute(
-            spec,
-            build_plan(spec, segment, loaded.tables),
-            engine=engine,
-            progress=progress,
-            control=control,
-            handle_signals=handle_signals,
-            on_start=on_start,
-            tables=loaded.tables,
-        )
+        with open_streams(streams) as tap:
+            recording = execute(
+                spec,
+                build_plan(spec, segment, loaded.tables),
+                engine=engine,
+                progress=progress,
+                control=control,
+                handle_signals=handle_signals,
+                on_start=on_start,
+                tap=tap,
+                tables=loaded.tables,
+            )
     except RunError as exc:
         failed = replace(run, error=str(exc), started_at=attempted_at, finished_at=time.time())
         return error_verdict(spec, failed, secrets=loaded.secrets)

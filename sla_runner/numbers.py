@@ -6,6 +6,7 @@ from __future__ import annotations
 import math
 from collections.abc import Callable
 
+PER_SECOND = ("B/s", "%/s")  # a slope's units: a size or a percentage per second
 MIB = 1024**2
 GIB = 1024**3
 
@@ -40,7 +41,9 @@ def size(n_bytes: float) -> str:
 
 
 def value(v: float, unit: str) -> str:
-    """A value in a threshold's normalised unit: ms, B, %, /s or none."""
+    """A value in a threshold's normalised unit: ms, B, %, /s or none; a slope's B/s or %/s."""
+    if unit in PER_SECOND:
+        return value(v, unit.removesuffix("/s")) + "/s"
     if unit == "B":
         return size(v)
     if unit == "ms":
@@ -55,6 +58,8 @@ def observed(v: float, limit: float, unit: str) -> str:
 
     A failing ``success_rate(http) > 99.9%`` observed at 99.899% must not read "99.9%".
     """
+    if unit in PER_SECOND:
+        return observed(v, limit, unit.removesuffix("/s")) + "/s"
     text = value(v, unit)
     scale, suffix = 1.0, {"ms": " ms", "%": "%", "/s": "/s"}.get(unit, "")
     if unit == "B":
@@ -82,10 +87,11 @@ def percent(part: int, whole: int) -> str:
 
 # -- figures as the verdict stores them -----------------------------------------------------
 
-DIGITS: dict[str, int] = {"ms": 3, "%": 3, "/s": 3, "B": 0, "": 3, "s": 3}
+DIGITS: dict[str, int] = {"ms": 3, "%": 3, "/s": 3, "B": 0, "": 3, "s": 3, "B/s": 3, "%/s": 6}
 """Digits the JSON verdict keeps after the decimal point, per unit: a latency to the
 microsecond, a percentage or a rate to a thousandth, a size to the byte, a duration to the
-millisecond, a count or a number of users to a thousandth (a mean)."""
+millisecond, a count or a number of users to a thousandth (a mean); a slope of memory to a
+thousandth of a byte per second, of CPU to a millionth of a percent per second."""
 
 
 def stored(v: float, unit: str) -> float:

@@ -43,6 +43,10 @@ EXIT_CODES_DOC = (
 )
 
 
+# A threshold's unit: ms, B, %, /s, none for a count; a slope's B/s or %/s.
+ThresholdUnit = Literal["ms", "B", "%", "/s", "", "B/s", "%/s"]
+
+
 class _Model(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid", populate_by_name=True)
 
@@ -113,7 +117,10 @@ class ThresholdResult(_Model):
     stat: str
     op: Literal["<", "<=", ">", ">="]
     limit: float = Field(description="in unit")
-    unit: Literal["ms", "B", "%", "/s", ""]
+    unit: ThresholdUnit = Field(
+        description="ms, B, % or /s (per second), none for a count; a slope's B/s or %/s "
+        "(per second; /s for a plain number)"
+    )
     observed: float | None = Field(description="in unit; null when there was nothing to judge")
     margin: float | None = Field(
         description="how far inside the limit (positive) or outside it (negative), in unit"

@@ -15,7 +15,7 @@ from typing import Any, Final, Literal
 from pydantic import BaseModel, ConfigDict, Field, computed_field
 
 from sla_runner.errors import EXIT_FAIL, EXIT_INVALID_RUN, EXIT_PASS, EXIT_RUN_ERROR
-from sla_runner.verdict import RunFacts, SpecIdentity, ThresholdStatus
+from sla_runner.verdict import RunFacts, SpecIdentity, ThresholdStatus, ThresholdUnit
 
 CapacityFormat = Literal["sla-runner/capacity"]
 CapacityFormatVersion = Literal[1]
@@ -68,7 +68,7 @@ class StepThreshold(_Model):
     status: ThresholdStatus
     observed: float | None = Field(description="in unit; null when there was nothing to judge")
     limit: float
-    unit: Literal["ms", "B", "%", "/s", ""]
+    unit: ThresholdUnit
     margin_pct: float | None = Field(
         description="how far inside the limit (positive) or outside it (negative), in % of it"
     )
@@ -118,7 +118,7 @@ class Breach(_Model):
     expr: str
     observed: float | None
     limit: float
-    unit: Literal["ms", "B", "%", "/s", ""]
+    unit: ThresholdUnit
     margin_pct: float | None = Field(description="negative: how far outside the limit, in %")
     message: str
 

@@ -32,8 +32,9 @@ exit codes:
   2    invalid spec or command line (nothing was run), or a --baseline of another spec
        or plan (unless --allow-spec-change) or with nothing measured
   3    the run could not be carried out (target unreachable, TLS handshake or WebSocket
-       upgrade refused, process not found, a report path that cannot be written: nothing
-       was sent), or was aborted by Ctrl-C or SIGTERM
+       upgrade refused, process not found, a metrics source that does not answer or
+       lacks a series, a report path that cannot be written: nothing was sent), or
+       was aborted by Ctrl-C or SIGTERM
        (judged on what was measured); or a report could not be written at the end
   4    invalid run: the generator could not deliver the planned load honestly
   130  a second Ctrl-C, or one before or after the load: quit at once, no reports (once

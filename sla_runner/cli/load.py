@@ -18,6 +18,7 @@ from sla_runner.cli.common import (
     report,
 )
 from sla_runner.demo.args import ERROR_RATE_HELP, error_rate_arg, port_arg
+from sla_runner.errors import UsageError
 from sla_runner.plan import Segment, build_plan
 from sla_runner.report.files import check_writable
 from sla_runner.report.progress import ProgressPrinter, start_line
@@ -53,6 +54,48 @@ def _add_load_options(parser: argparse.ArgumentParser) -> None:
     )
 
 
+def _add_stream_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--out",
+        action="append",
+        default=[],
+        metavar="KIND=PATH",
+        help="stream while the run goes, one record per second, flushed each second (a "
+        "killed run keeps the seconds it measured): ndjson=PATH (a JSON line per second: "
+        "the timeline row, per endpoint and channel counts, errors by kind, percentiles), "
+        "hdr=PATH (an HdrHistogram interval log, a latency histogram per second tagged by "
+        "endpoint and channel); repeatable",
+    )
+    parser.add_argument(
+        "--metrics-port",
+        metavar="[HOST:]PORT",
+        help="serve the run's live figures at http://HOST:PORT/metrics in the Prometheus "
+        "format (counters by outcome, latency histograms, users; HOST default 0.0.0.0)",
+    )
+
+
+def _streams(args: argparse.Namespace) -> api.Streams:
+    """``--out`` and ``--metrics-port`` as Streams; UsageError (exit 2) naming what is wrong."""
+    paths: dict[str, Path] = {}
+    for given in args.out:
+        kind, eq, path = given.partition("=")
+        if not eq or kind not in ("ndjson", "hdr") or not path:
+            raise UsageError(f"--out {given}: expected ndjson=PATH or hdr=PATH")
+        if kind in paths:
+            raise UsageError(f"--out {kind}= is given twice")
+        paths[kind] = Path(path)
+    port: int | None = None
+    host = "0.0.0.0"
+    if args.metrics_port is not None:
+        where, colon, number = args.metrics_port.rpartition(":")
+        if not number.isdigit() or not 0 < int(number) < 65536 or (colon and not where):
+            raise UsageError(
+                f"--metrics-port {args.metrics_port}: expected a port (1-65535) or HOST:PORT"
+            )
+        port, host = int(number), where or host
+    return api.Streams(paths.get("ndjson"), paths.get("hdr"), port, host)
+
+
 def add_run(subparsers: Subparsers) -> None:
     parser = command(
         subparsers,
@@ -74,6 +117,7 @@ def add_run(subparsers: Subparsers) -> None:
         "`compare` does); its cases join the JUnit, a regression makes a passing run exit 1",
     )
     add_comparison_options(parser)
+    _add_stream_options(parser)
     _add_quiet_option(parser)
     parser.set_defaults(func=_cmd_run)
 
@@ -81,7 +125,9 @@ def add_run(subparsers: Subparsers) -> None:
 def _cmd_run(args: argparse.Namespace) -> int:
     overrides = api.parse_overrides(args.overrides)
     loaded = api.load_spec(args.spec, overrides=overrides)
-    check_writable(args.junit, args.json, args.html, args.summary_md)  # before any load
+    streams = _streams(args)
+    # before any load: every report and stream path
+    check_writable(args.junit, args.json, args.html, args.summary_md, streams.ndjson, streams.hdr)
     baseline = None
     if args.baseline:  # of this spec and plan, checked before any load too
         plan = build_plan(loaded.spec, Segment.parse(args.segment))
@@ -89,7 +135,9 @@ def _cmd_run(args: argparse.Namespace) -> int:
         baseline = api.read_baseline(
             args.baseline, loaded, plan, overrides, allow_spec_change=allow
         )
-    return _run_and_report(loaded, args, overrides, args.junit, args.json, baseline)
+    return _run_and_report(
+        loaded, args, overrides, args.junit, args.json, baseline=baseline, streams=streams
+    )
 
 
 def _run_and_report(
@@ -98,7 +146,9 @@ def _run_and_report(
     overrides: dict[str, str],
     junit: Path | str | None,
     json: Path | str | None,
+    *,
     baseline: api.Verdict | None = None,
+    streams: api.Streams | None = None,
 ) -> int:
     segment = Segment.parse(args.segment)
     plan = build_plan(loaded.spec, segment)
@@ -112,6 +162,7 @@ def _run_and_report(
             progress=progress,
             overrides=overrides,
             fail_fast=args.fail_fast,
+            streams=streams,
             on_start=lambda: print(line, file=sys.stderr, flush=True),  # after the checks
         )
     finally:

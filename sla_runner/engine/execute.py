@@ -14,9 +14,11 @@ import anyio
 from sla_runner.engine.control import Progress, RunControl
 from sla_runner.engine.lifecycle import Engine
 from sla_runner.engine.preflight import check_target, ensure_descriptors
+from sla_runner.engine.sources import check_sources
 from sla_runner.errors import RunError
 from sla_runner.metrics.recorder import Recorder
 from sla_runner.metrics.recording import Recording
+from sla_runner.metrics.tap import Tap
 from sla_runner.plan import Plan, connections_needed
 from sla_runner.spec.convert import AnySpec as Spec
 from sla_runner.spec.data import Table
@@ -46,6 +48,7 @@ async def execute_async(
     progress: Progress | None = None,
     control: RunControl | None = None,
     handle_signals: bool = False,
+    tap: Tap | None = None,
     tables: Mapping[str, Table] | None = None,
     on_start: Callable[[], None] | None = None,
 ) -> Recording:
@@ -63,6 +66,7 @@ async def execute_async(
         try:  # a RunError leaves the task group as itself, not wrapped in an ExceptionGroup
             await _preflight(spec, plan, control)
             recorder = Recorder(plan)
+            recorder.tap = tap
             runner = Engine(
                 spec,
                 plan,
@@ -98,6 +102,7 @@ async def _preflight(spec: Spec, plan: Plan, control: RunControl) -> None:
         tg.start_soon(stop_when_asked)
         try:
             await check_target(spec)
+            await check_sources(spec.target)
         except RunError as exc:
             unreachable = exc
         tg.cancel_scope.cancel()
@@ -115,11 +120,13 @@ def execute(
     progress: Progress | None = None,
     control: RunControl | None = None,
     handle_signals: bool = True,
+    tap: Tap | None = None,
     on_start: Callable[[], None] | None = None,
     tables: Mapping[str, Table] | None = None,
 ) -> Recording:
     """Run the plan in a fresh event loop (uvloop when installed); ``tables``: the spec's
-    data tables, loaded (:class:`~sla_runner.spec.document.LoadedSpec`)."""
+    data tables, loaded (:class:`~sla_runner.spec.document.LoadedSpec`); ``tap``: the
+    streams'."""
 
     async def main() -> Recording:
         return await execute_async(
@@ -129,6 +136,7 @@ def execute(
             progress=progress,
             control=control,
             handle_signals=handle_signals,
+            tap=tap,
             on_start=on_start,
             tables=tables,
         )

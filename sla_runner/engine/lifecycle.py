@@ -30,6 +30,7 @@ from sla_runner.engine.control import Progress, RunControl
 from sla_runner.engine.executor import CONTROL_TICK_S, Executor, RunContext
 from sla_runner.engine.layer import make_dealers
 from sla_runner.engine.sampler import find_process, sample_process, watch_generator
+from sla_runner.engine.sources import remote_process, run_sources
 from sla_runner.engine.steps import StepCompiler
 from sla_runner.engine.transports import make_transport
 from sla_runner.errors import RunError
@@ -41,6 +42,7 @@ from sla_runner.spec.data import DataError, Dealer, Table
 from sla_runner.timeunits import NS_PER_S
 
 STOP_GRACE_MAX_S = 1.5  # a run stopped early gives what is in flight this long at most
+SECOND_CLOSE_DELAY_S = 0.01  # after a second's end, before it is closed for the streams
 
 
 class Engine:
@@ -98,7 +100,8 @@ class Engine:
         self._stopped_ns: int | None = None  # when a stop was asked for, if it was
         # Before any load: a process that cannot be found is a RunError the caller reports.
         selector = spec.target.process
-        self._process = find_process(selector) if selector is not None else None
+        local = selector is not None and not remote_process(spec.target)
+        self._process = find_process(selector) if selector is not None and local else None
 
     def now(self) -> int:
         return time.monotonic_ns() - self._t0
@@ -176,11 +179,15 @@ class Engine:
         process, selector = self._process, self.spec.target.process
         self._t0 = time.monotonic_ns()
         async with anyio.create_task_group() as background:
+            if self.recorder.tap is not None:
+                self.recorder.tap.started_at = time.time()
+                background.start_soon(self._close_seconds)
             background.start_soon(watch_generator, self.recorder)
             background.start_soon(self._report_progress)
             if process is not None and selector is not None:
                 interval = selector.interval.seconds
                 background.start_soon(sample_process, process, interval, self.recorder, self.now)
+            run_sources(background, self.spec.target, self.recorder, self.now)
             if self.control.fail_fast:
                 background.start_soon(self._fail_fast)
             async with anyio.create_task_group() as load:
@@ -216,6 +223,14 @@ class Engine:
                 )
                 return
             before = now
+
+    async def _close_seconds(self) -> None:
+        """Close each second of the timeline just after it ends, so the streams get it then
+        (the recorder otherwise closes a second when the next operation completes)."""
+        while True:
+            now = self.now()
+            await anyio.sleep((NS_PER_S - now % NS_PER_S) / NS_PER_S + SECOND_CLOSE_DELAY_S)
+            self.recorder.live(self.now())
 
     async def _report_progress(self) -> None:
         if self._progress is None:

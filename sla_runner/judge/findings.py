@@ -20,7 +20,8 @@ from collections import Counter
 from sla_runner import numbers
 from sla_runner.metrics.histogram import value_at_percentile
 from sla_runner.metrics.recording import Recording, Series
-from sla_runner.metrics.stats import count_above, merged_latency, slope_and_r
+from sla_runner.metrics.samples import slope_and_r
+from sla_runner.metrics.stats import count_above, merged_latency
 from sla_runner.spec.thresholds import FLOW_METRIC, LATENCY_METRICS
 from sla_runner.verdict import ThresholdResult
 

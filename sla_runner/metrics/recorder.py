@@ -25,12 +25,14 @@ from sla_runner.metrics.histogram import (
     values_at_percentiles,
 )
 from sla_runner.metrics.recording import (
+    GAUGE_SCALE,
     GeneratorStats,
     Recording,
     SecondFigures,
     Series,
     TimelineRow,
 )
+from sla_runner.metrics.tap import Tap
 from sla_runner.plan import Plan, Timeline
 from sla_runner.timeunits import NS_PER_S, NS_PER_US, US_PER_MS
 
@@ -141,6 +143,7 @@ class Recorder:
         self._names = names if len(names) > 1 else []  # per-scenario users: several only
         self._series: dict[tuple[str, str, int], Series] = {}
         self._gauges: dict[tuple[str, int], HdrHistogram] = {}
+        self._samples: dict[str, list[tuple[int, float]]] = {}
         self._timeline: list[TimelineRow] = []
         self._row = TimelineRow(second=0, stage=0, scenario_users=dict.fromkeys(self._names, 0))
         self._seconds: dict[tuple[str, str], _Second] = {}  # the current second's, per scope
@@ -154,6 +157,7 @@ class Recorder:
         self.generator = GeneratorStats()
         self.reconnects: dict[str, int] = {}
         self.notes: list[str] = []
+        self.tap: Tap | None = None  # streams: each operation, each closed second
         self.reasons: dict[str, str] = {}
 
     def scenario(self, index: int) -> ScenarioSink:
@@ -196,6 +200,8 @@ class Recorder:
             second.hist.record_value(us)
         if metric == "flow":  # a pass: in its series and the second's, not the row's counts
             return
+        if self.tap is not None:  # after _row_at: the seconds before this one are closed
+            self.tap.request(metric, scope, key, latency_ns)
         self._totals[0] += 1
         if key != "ok":
             self._totals[1] += 1
@@ -222,7 +228,14 @@ class Recorder:
     # -- slower paths ---------------------------------------------------------------------
 
     def gauge(self, name: str, value: float, t_ns: int) -> None:
-        """A sample of ``process.rss`` (bytes) or ``process.cpu`` (percent of one core)."""
+        """A sample of ``process.rss`` (bytes), ``process.cpu`` (percent of one core) or
+        ``metric.<alias>`` (a series' value, a counter's per-second rate)."""
+        self._samples.setdefault(name, []).append((t_ns, value))
+        if self.tap is not None:
+            self._row_at(t_ns)  # the seconds before this sample's are closed first
+            self.tap.gauge(name, value)
+        if name not in GAUGE_SCALE:
+            return
         stage = self._plan.stage_at(t_ns)
         hist = self._gauges.get((name, stage))
         if hist is None:
@@ -312,6 +325,8 @@ class Recorder:
         if http is not None:  # the HTTP figures every row has carried from the start
             row.p50_ms, row.p95_ms, row.p99_ms = http.p50_ms, http.p95_ms, http.p99_ms
         self._timeline.append(row)
+        if self.tap is not None:
+            self.tap.second(row, self._plan.stages[row.stage].name)
 
     # -- views ----------------------------------------------------------------------------
 
@@ -378,6 +393,7 @@ class Recorder:
             aborted=aborted,
             series=self._series,
             gauges=self._gauges,
+            samples=self._samples,
             timeline=self._timeline,
             generator=self.generator,
             reconnects=Counter(self.reconnects),

@@ -192,6 +192,9 @@ class Recording:
     aborted: bool = False
     series: dict[SeriesKey, Series] = field(default_factory=dict)
     gauges: dict[tuple[str, int], HdrHistogram] = field(default_factory=dict)
+    # Every gauge sample as taken, (ns since the start, value), per gauge: process.rss
+    # (bytes), process.cpu (%), metric.<alias>; for slope(...) and the series of target.metrics
+    samples: dict[str, list[tuple[int, float]]] = field(default_factory=dict)
     timeline: list[TimelineRow] = field(default_factory=list)
     generator: GeneratorStats = field(default_factory=GeneratorStats)
     reconnects: Counter[str] = field(default_factory=Counter)  # per channel
@@ -329,6 +332,8 @@ class Recording:
             mine.outcomes.update(series.outcomes)
         for gkey, hist in other.gauges.items():
             add_into(out.gauges.setdefault(gkey, gauge_histogram()), hist)
+        for name, taken in other.samples.items():
+            out.samples[name] = sorted([*out.samples.get(name, []), *taken])
         rows = {row.second: row for row in out.timeline}
         for row in other.timeline:
             if row.second in rows:
@@ -389,6 +394,9 @@ class Recording:
                 {"gauge": name, "stage": st, "hdr": encode(h)}
                 for (name, st), h in sorted(self.gauges.items())
             ],
+            "samples": {
+                name: [[t, v] for t, v in taken] for name, taken in sorted(self.samples.items())
+            },
             "timeline": [row.to_dict() for row in self.timeline],
             "generator": {
                 "cpu_pct_hdr": encode(g.cpu_pct),
@@ -438,6 +446,10 @@ class Recording:
                 for s in data["series"]
             },
             gauges={(g["gauge"], int(g["stage"])): decode(g["hdr"]) for g in data["gauges"]},
+            samples={  # absent from recordings written before samples were kept
+                name: [(int(t), float(v)) for t, v in taken]
+                for name, taken in data.get("samples", {}).items()
+            },
             timeline=[TimelineRow.from_dict(row) for row in data["timeline"]],
             generator=GeneratorStats(
                 cpu_pct=decode(gen["cpu_pct_hdr"]),

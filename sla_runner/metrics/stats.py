@@ -22,7 +22,19 @@ from hdrh.histogram import HdrHistogram
 
 from sla_runner.metrics.histogram import gauge_histogram, merged, value_at_percentile
 from sla_runner.metrics.recording import GAUGE_SCALE, Recording, Series, TimelineRow
-from sla_runner.spec.thresholds import FLOW_METRIC, LATENCY_METRICS, Threshold
+from sla_runner.metrics.samples import (
+    MIN_SLOPE_SAMPLES,
+    sample_stat,
+    samples_in,
+    slope_per_s,
+)
+from sla_runner.spec.thresholds import (
+    FLOW_METRIC,
+    LATENCY_METRICS,
+    SERIES_METRIC,
+    SLOPE_STAT,
+    Threshold,
+)
 from sla_runner.timeunits import NS_PER_S, US_PER_MS
 
 # Percentiles shown in every metric summary (the JSON's latency_ms and the JUnit tables).
@@ -113,11 +125,29 @@ def observe(
         if not rows:
             return Observation(None, 0, "no timeline rows: no second of the run was recorded")
         return Observation(users_stat(rows, stat, scenario), len(rows))
+    if stat == SLOPE_STAT or metric == SERIES_METRIC:
+        return _observe_samples(recording, threshold, stage, scenario)
     hist = recording.gauge(metric, stage) if metric in GAUGE_SCALE else gauge_histogram()
     n = hist.get_total_count()
     if n == 0:
         return Observation(None, 0, f"no samples of {metric}: the process was not sampled")
     return Observation(histogram_stat(hist, stat, GAUGE_SCALE[metric]), n)
+
+
+def _observe_samples(
+    recording: Recording, t: Threshold, stage: int | None, scenario: str | None
+) -> Observation:
+    """A slope (per second, least squares over the window), or a series' statistic."""
+    taken = samples_in(recording, t.selector, stage, scenario)
+    n = len(taken)
+    if not taken:
+        what = "its series was never read" if t.metric == SERIES_METRIC else "not sampled"
+        return Observation(None, 0, f"no samples of {t.selector}: {what}")
+    if t.stat != SLOPE_STAT:
+        return Observation(sample_stat(taken, t.stat, t.percentile), n)
+    if n < MIN_SLOPE_SAMPLES:
+        return Observation(None, n, f"a slope needs at least {MIN_SLOPE_SAMPLES} samples, got {n}")
+    return Observation(slope_per_s(taken), n)
 
 
 def _observe_requests(
@@ -167,17 +197,3 @@ def count_above(hist: HdrHistogram, limit_raw: float) -> int:
         if item.value_iterated_to > limit_raw:
             total += item.count_at_value_iterated_to
     return total
-
-
-def slope_and_r(xs: list[float], ys: list[float]) -> tuple[float, float]:
-    """Least-squares slope of ys over xs and Pearson's r (0 when either does not vary)."""
-    n = len(xs)
-    if n < 2:
-        return 0.0, 0.0
-    mx, my = sum(xs) / n, sum(ys) / n
-    sxx = sum((x - mx) ** 2 for x in xs)
-    syy = sum((y - my) ** 2 for y in ys)
-    sxy = sum((x - mx) * (y - my) for x, y in zip(xs, ys, strict=True))
-    if sxx == 0 or syy == 0:
-        return 0.0, 0.0
-    return sxy / sxx, sxy / (sxx * syy) ** 0.5

@@ -16,7 +16,7 @@ from typing import Any, Literal
 
 from sla_runner.spec.checks import UNREADABLE, Fields, Loc, under
 from sla_runner.spec.load2 import StageV2, stage_kind
-from sla_runner.spec.parts import ThresholdRuleV2, as_rule
+from sla_runner.spec.parts import ThresholdRuleV2, as_rule, series_aliases
 from sla_runner.spec.suggest import did_you_mean
 from sla_runner.spec.thresholds import Threshold
 from sla_runner.spec.units import MAX_MIX_WHEEL, mix_counts
@@ -80,6 +80,7 @@ class View:
     thresholds: list[RuleRefs]
     process: bool | None
     errors: list[Loc] = field(default_factory=list)
+    series: frozenset[str] | None = None  # target.metrics' aliases (empty: no target.metrics)
 
     def stage_owners(self) -> dict[str, str]:
         """Each stage name → the (first) scenario that has it."""
@@ -188,6 +189,7 @@ def read(
         thresholds=rules,
         process=target.get("process") is not None if isinstance(target, dict) else None,
         errors=errors,
+        series=series_aliases(target),
     )
 
 

@@ -31,7 +31,7 @@ from sla_runner.spec.units import Duration, Rate
 
 NAME_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_-]{0,62}$"
 DURATION_PATTERN = r"^\s*(\d+(\.\d+)?(ns|us|µs|ms|s|m|h))+\s*$"
-RATE_PATTERN = r"^\s*\d+(\.\d+)?\s*/\s*(s|m|h)\s*$"
+RATE_PATTERN = r"^\s*\d+(\.\d+)?\s*/\s*(s|min|m|h)\s*$"
 
 _T = TypeVar("_T")
 

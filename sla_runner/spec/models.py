@@ -38,9 +38,10 @@ from sla_runner.spec.parts import (
     ThresholdItem,
     ThresholdRule,
     as_rule,
+    series_aliases,
 )
 from sla_runner.spec.suggest import did_you_mean
-from sla_runner.spec.thresholds import Threshold
+from sla_runner.spec.thresholds import LATENCY_METRICS, Threshold, series_problem
 from sla_runner.spec.units import MAX_MIX_WHEEL, Duration, Rate, mix_counts, parse_percent
 
 __all__ = [
@@ -224,6 +225,7 @@ class References:
     process: bool | None
     thresholds: list[RuleRefs]
     weights: dict[str, float] | None = None  # of the endpoints whose weight can be read
+    series: frozenset[str] | None = None  # target.metrics' aliases (empty: no target.metrics)
 
     @classmethod
     def of(cls, spec: SpecV1) -> References:
@@ -235,6 +237,7 @@ class References:
             process=spec.target.process is not None,
             thresholds=[RuleRefs(i, r.expr, r.during) for i, r in enumerate(spec.thresholds)],
             weights={name: e.weight for name, e in spec.endpoints.items()},
+            series=frozenset(spec.target.metrics.series if spec.target.metrics else ()),
         )
 
     @classmethod
@@ -288,6 +291,7 @@ class References:
             process=target.get("process") is not None if isinstance(target, dict) else None,
             thresholds=rules,
             weights=weights,
+            series=series_aliases(target),
         )
 
 
@@ -336,7 +340,10 @@ def _threshold_problems(rule: RuleRefs, refs: References) -> list[Problem]:
     t = rule.expr
     if t is not None:
         declared = refs.endpoints if t.metric == "http" else refs.channels
-        if t.scope is not None:
+        unknown_series = series_problem(t, refs.series)
+        if unknown_series is not None:
+            problems.append((at, unknown_series))
+        elif t.scope is not None and t.metric in LATENCY_METRICS:
             kind = "endpoint" if t.metric == "http" else "channel"
             if declared is not None and t.scope not in declared:
                 valid = ", ".join(sorted(declared)) or "none declared"

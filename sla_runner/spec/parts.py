@@ -23,6 +23,7 @@ from sla_runner.spec.fields import (
     ThresholdExpr,
     ThresholdExprV2,
 )
+from sla_runner.spec.series import SeriesField
 from sla_runner.spec.units import Duration
 
 ENV_NAME_PATTERN = r"^[A-Za-z_][A-Za-z0-9_]*$"
@@ -32,8 +33,17 @@ DEFER_REFERENCES = "defer_references"
 MAX_USERS = 1_000_000
 
 
+HTTP_URL_PATTERN = r"^https?://[^/\s]+"
+MIN_SAMPLING_NS = 10_000_000
+PROCESS_SOURCES = ("port", "pid", "pid_file", "name", "metrics_url", "cgroup")
+
+
 class ProcessSelector(CheckedModel):
-    """The service process to sample for memory and CPU: exactly one way of finding it."""
+    """The service to sample for memory and CPU: exactly one way of finding it.
+
+    A local process (``port``, ``pid``, ``pid_file``, ``name``: read with psutil), a
+    Prometheus endpoint (``metrics_url``: the service's own process metrics, wherever it
+    runs), or a cgroup v2 directory (``cgroup``: a container or a systemd unit)."""
 
     port: int | None = Field(
         None, ge=1, le=65535, description="the process listening on this TCP port"
@@ -41,19 +51,86 @@ class ProcessSelector(CheckedModel):
     pid: int | None = Field(None, ge=1)
     pid_file: str | None = Field(None, description="a file holding the pid")
     name: str | None = Field(None, description="matched against the process name or command line")
+    metrics_url: str | None = Field(
+        None,
+        description="a Prometheus /metrics URL of the service: process_resident_memory_bytes "
+        "is process.rss, process_cpu_seconds_total (as a rate; 100% = one core) process.cpu",
+    )
+    cgroup: str | None = Field(
+        None,
+        description="a cgroup v2 directory (a container's or a systemd unit's): memory.current "
+        "(or memory.stat's anon) is process.rss, cpu.stat's usage_usec (as a rate) process.cpu",
+    )
+    memory: Literal["current", "anon"] = Field(
+        "current",
+        description="cgroup only: process.rss is memory.current (all the cgroup's memory, page "
+        "cache included) or memory.stat's anon (its processes' own memory: a working set)",
+    )
     interval: DurationField = Field(Duration.parse("250ms"), description="sampling interval")
 
     @classmethod
     def checks(cls, fields: Fields) -> list[Problem]:
         problems: list[Problem] = []
-        given = [k for k in ("port", "pid", "pid_file", "name") if k in fields.given]
+        given = [k for k in PROCESS_SOURCES if k in fields.given]
         if len(given) != 1:
             got = f" (got {', '.join(given)})" if given else ""
-            problems.append(((), f"give exactly one of port, pid, pid_file, name{got}"))
-        interval = fields["interval"]
-        if isinstance(interval, Duration) and interval.ns < 10_000_000:
-            problems.append((("interval",), f"must be at least 10ms, got {interval}"))
+            problems.append(((), f"give exactly one of {', '.join(PROCESS_SOURCES)}{got}"))
+        url, cgroup = fields["metrics_url"], fields["cgroup"]
+        if isinstance(url, str) and not re.match(HTTP_URL_PATTERN, url):
+            problems.append((("metrics_url",), f"expected an http:// or https:// URL, got {url!r}"))
+        if isinstance(cgroup, str) and not cgroup.startswith("/"):
+            problems.append(
+                (
+                    ("cgroup",),
+                    f"must be an absolute path to a cgroup v2 directory, got {cgroup!r}",
+                )
+            )
+        if fields["memory"] == "anon" and "cgroup" not in fields.given:
+            problems.append(
+                (("memory",), "only a cgroup source reads memory.stat; remove it or give cgroup")
+            )
+        problems += _interval_problems(fields)
         return problems
+
+
+def _interval_problems(fields: Fields) -> list[Problem]:
+    interval = fields["interval"]
+    if isinstance(interval, Duration) and interval.ns < MIN_SAMPLING_NS:
+        return [(("interval",), f"must be at least 10ms, got {interval}")]
+    return []
+
+
+class MetricsSource(CheckedModel):
+    """Series scraped from a Prometheus endpoint, each judged as ``metric.<alias>``."""
+
+    url: str = Field(description="the /metrics URL (Prometheus text or OpenMetrics)")
+    interval: DurationField = Field(Duration.parse("1s"), description="scrape interval")
+    series: dict[Name, SeriesField] = Field(
+        description='alias → series: name or name{label="value"}; a counter is judged as its '
+        "per-second rate, a gauge as its value",
+    )
+
+    @classmethod
+    def checks(cls, fields: Fields) -> list[Problem]:
+        problems = _interval_problems(fields)
+        url, series = fields["url"], fields["series"]
+        if isinstance(url, str) and not re.match(HTTP_URL_PATTERN, url):
+            problems.append((("url",), f"expected an http:// or https:// URL, got {url!r}"))
+        if isinstance(series, dict) and not series:
+            problems.append((("series",), "give at least one series"))
+        return problems
+
+
+def series_aliases(target: Any) -> frozenset[str] | None:
+    """The aliases of ``target.metrics.series`` as written: empty without target.metrics,
+    None where they cannot be read."""
+    if not isinstance(target, dict):
+        return None
+    metrics = target.get("metrics")
+    if metrics is None:
+        return frozenset()
+    series = metrics.get("series") if isinstance(metrics, dict) else None
+    return frozenset(k for k in series if isinstance(k, str)) if isinstance(series, dict) else None
 
 
 class Target(FrozenModel):
@@ -76,6 +153,9 @@ class Target(FrozenModel):
         default_factory=list, description="other hosts redirects may lead to (default: none)"
     )
     process: ProcessSelector | None = None
+    metrics: MetricsSource | None = Field(
+        None, description="other series of a Prometheus endpoint, judged as metric.<alias>"
+    )
 
     @field_validator("base_url")
     @classmethod

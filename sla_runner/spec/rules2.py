@@ -14,7 +14,7 @@ from typing import Any
 
 from sla_runner.spec.checks import Loc
 from sla_runner.spec.crossref2 import Finding, RuleRefs, ScenarioRefs, View, unknown
-from sla_runner.spec.thresholds import FLOW_METRIC, Threshold
+from sla_runner.spec.thresholds import FLOW_METRIC, Threshold, series_problem
 
 
 def threshold_findings(view: View) -> list[Finding]:
@@ -105,6 +105,9 @@ def _metric_problems(
         return _carried(t, view.channels, held, name if scenario else None, _HOLDS)
     if t.metric.startswith("process.") and view.process is False:
         return [f"{t.metric} needs target.process to say which process to sample"]
+    unknown_series = series_problem(t, view.series)
+    if unknown_series is not None:
+        return [unknown_series]
     if t.metric == "users" and scenario is not None and scenario.model == "open":
         return [f"users: scenario {name} is open (rate stages): it has no users"]
     return []

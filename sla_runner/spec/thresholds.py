@@ -5,19 +5,23 @@ Grammar (BNF)::
     threshold ::= stat "(" selector ")" op value
                 | selector op value                 (single-valued metrics only: users)
     stat      ::= percentile | "min" | "max" | "mean" | "count" | "rate"
-                | "success_rate" | "error_rate"
+                | "success_rate" | "error_rate" | "slope"
     percentile::= "p" digits [ "." digits ]         (p50, p95, p99, p99.9; 0 < N <= 100)
     selector  ::= "http" [ "." name ] | "ws" [ "." name ] | "ws_connect" [ "." name ]
                 | "process.rss" | "process.cpu" | "users"
+                | "metric." alias                   (a series of target.metrics)
                 | "flow." scenario                  (format 2 only: ``flows=True``)
     op        ::= "<" | "<=" | ">" | ">="
     value     ::= number [ unit ] | duration
     unit      ::= "ns" | "us" | "ms" | "s" | "m" | "h"      (times)
                 | "B" | "KB" | "MB" | "GB"                  (sizes; also TB, KiB, MiB, GiB)
-                | "%" | "/s" | "/m" | "/h"                  (percents, rates)
+                | "%" | "/s" | "/m" | "/min" | "/h"         (percents, rates)
+                | size-unit per | "%" per | per         (per time: slope)
     duration  ::= (number time-unit)+               (combined, as everywhere: 1m30s)
     name      ::= an endpoint name (after http.) or a channel name (after ws. / ws_connect.)
     scenario  ::= a scenario name: ``flow.shoppers`` is one pass through that scenario's flow
+    alias     ::= a key of target.metrics.series
+    per       ::= "/s" | "/m" | "/min" | "/h"
 
 What each metric accepts (anything else is rejected, listing what would be accepted):
 
@@ -25,17 +29,23 @@ What each metric accepts (anything else is rejected, listing what would be accep
     flow.<scenario>
                           count (no unit); rate (/s, /m or /h);
                           success_rate, error_rate (%)
-    process.rss           pNN min max mean with a size unit
-    process.cpu           pNN min max mean with % (100% = one core)
+    process.rss           pNN min max mean with a size unit; slope with a size per time
+    process.cpu           pNN min max mean with % (100% = one core); slope with %/time
+    metric.<alias>        pNN min max mean with no unit, a size (the series in bytes) or a
+                          rate (a counter, judged per second); slope with a number or a
+                          size per time (a gauge)
     users                 bare, or min/max/mean, no unit (concurrent users held)
 
 Values are normalised to one unit per kind: milliseconds for times, bytes for sizes,
-percent for percents, per second for rates.
+percent for percents, per second for rates; a slope to bytes, percent or a number per second.
+``slope`` is the least-squares slope of the gauge's samples over the window: a leak
+detector (``slope(process.rss) < 1MB/min``).
 """
 
 from __future__ import annotations
 
 import re
+from collections.abc import Collection
 from dataclasses import dataclass
 from fractions import Fraction
 from typing import Literal
@@ -49,18 +59,21 @@ from sla_runner.spec.units import (
 )
 
 Op = Literal["<", "<=", ">", ">="]
-Unit = Literal["ms", "B", "%", "/s", ""]
+Unit = Literal["ms", "B", "%", "/s", "", "B/s", "%/s"]
 
 LATENCY_METRICS = ("http", "ws", "ws_connect")
 GAUGE_METRICS = ("process.rss", "process.cpu", "users")
 FLOW_METRIC = "flow"  # format 2: flow.<scenario>, always scoped
+SERIES_METRIC = "metric"  # metric.<alias>: a series of target.metrics, always scoped
 METRICS = LATENCY_METRICS + GAUGE_METRICS
 AGGREGATE_STATS = ("min", "max", "mean")
 COUNT_STATS = ("count", "rate", "success_rate", "error_rate")
+SLOPE_STAT = "slope"
 
 # Every unit a duration, a rate or a size takes elsewhere in a spec (units.py) is taken here.
 _TIME_UNITS_MS = {unit: Fraction(ns, 1_000_000) for unit, ns in NS_PER_UNIT.items()}
 _RATE_UNITS = {f"/{unit}": Fraction(1, s) for unit, s in SECONDS_PER_RATE_UNIT.items()}
+_SIZE_UNITS = {unit: Fraction(n) for unit, n in BYTES_PER_UNIT.items()}
 
 _SYNTAX = re.compile(
     r"""
@@ -70,7 +83,7 @@ _SYNTAX = re.compile(
     )
     \s*(?P<op><=|>=|<|>|==|=|!=)
     \s*(?P<number>[+-]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][+-]?\d+)?)
-    \s*(?P<unit>/\s*[A-Za-z]+|[A-Za-zµ%]*)
+    \s*(?P<unit>[A-Za-zµ%]*(?:\s*/\s*[A-Za-z]+)?)
     (?P<more>(?:\d+(?:\.\d+)?[A-Za-zµ]+)*)\s*       # the rest of a combined duration: 1m30s
     """,
     re.VERBOSE,
@@ -87,8 +100,8 @@ class Threshold:
     """One parsed threshold expression. ``limit`` is in ``unit`` (ms, B, %, /s or none)."""
 
     text: str
-    metric: str  # one of METRICS, or FLOW_METRIC (format 2)
-    scope: str | None  # endpoint, channel or scenario (flow) name; None for the whole metric
+    metric: str  # one of METRICS, SERIES_METRIC, or FLOW_METRIC (format 2)
+    scope: str | None  # endpoint, channel, alias or scenario (flow); None for the whole metric
     stat: str  # "p95", "p99.9", "min", "max", "mean", "count", "rate", "success_rate", ...
     op: Op
     limit: float
@@ -117,7 +130,8 @@ class Threshold:
 def _split_selector(selector: str, flows: bool) -> tuple[str, str | None]:
     if selector in METRICS:
         return selector, None
-    scoped_metrics = (*LATENCY_METRICS, FLOW_METRIC) if flows else LATENCY_METRICS
+    flow: tuple[str, ...] = (FLOW_METRIC,) if flows else ()
+    scoped_metrics = (*LATENCY_METRICS, SERIES_METRIC, *flow)
     for metric in scoped_metrics:
         if selector.startswith(metric + ".") and len(selector) > len(metric) + 1:
             return metric, selector[len(metric) + 1 :]
@@ -125,9 +139,13 @@ def _split_selector(selector: str, flows: bool) -> tuple[str, str | None]:
         raise ThresholdSyntaxError(
             "flow needs a scenario: flow.<scenario> is one pass through that scenario's flow"
         )
+    if selector.rstrip(".") == SERIES_METRIC:
+        raise ThresholdSyntaxError(
+            "metric needs an alias: metric.<alias> is a series of target.metrics"
+        )
     scoped = ["http.<endpoint>", "ws.<channel>", "ws_connect.<channel>"]
     scoped += ["flow.<scenario>"] if flows else []
-    valid = ", ".join([*METRICS[:3], *scoped, *METRICS[3:]])
+    valid = ", ".join([*METRICS[:3], *scoped, *METRICS[3:], "metric.<alias>"])
     head, dot, tail = selector.partition(".")
     scoped_hint = did_you_mean(head, scoped_metrics) if dot and tail else ""
     # htp.list-items → http.list-items
@@ -142,7 +160,7 @@ def _stats_for(metric: str) -> tuple[str, ...]:
         return ("pNN", *AGGREGATE_STATS, *COUNT_STATS)
     if metric == "users":
         return AGGREGATE_STATS
-    return ("pNN", *AGGREGATE_STATS)
+    return ("pNN", *AGGREGATE_STATS, SLOPE_STAT)  # process.rss, process.cpu, metric.<alias>
 
 
 def _check_stat(stat: str, metric: str) -> None:
@@ -155,7 +173,7 @@ def _check_stat(stat: str, metric: str) -> None:
             return
     elif stat in _stats_for(metric):
         return
-    known = (*AGGREGATE_STATS, *COUNT_STATS)
+    known = (*AGGREGATE_STATS, *COUNT_STATS, SLOPE_STAT)
     if not match and stat not in known:
         hint = "; the median is p50" if stat == "median" else did_you_mean(stat, known)
         raise ThresholdSyntaxError(
@@ -164,10 +182,17 @@ def _check_stat(stat: str, metric: str) -> None:
             + hint
         )
     allowed = ", ".join(_stats_for(metric))
-    raise ThresholdSyntaxError(f"{stat}({metric}) makes no sense; {metric} accepts {allowed}")
+    name = "metric.<alias>" if metric == SERIES_METRIC else metric
+    raise ThresholdSyntaxError(f"{stat}({name}) makes no sense; {name} accepts {allowed}")
 
 
 def _unit_kind(stat: str, metric: str) -> str:
+    if stat == SLOPE_STAT:
+        return {"process.rss": "size_rate", "process.cpu": "percent_rate"}.get(
+            metric, "series_rate"
+        )
+    if metric == SERIES_METRIC:
+        return "series"
     if stat in ("success_rate", "error_rate"):
         return "percent"
     if stat == "rate":
@@ -186,6 +211,9 @@ _UNIT_HINT = {
     "size": "a size unit (B, KB, MB, GB)",
     "percent": "a percentage (%)",
     "rate": "a rate unit (/s, /m, /h)",
+    "size_rate": "a size per time (e.g. 1MB/min, 10MB/h)",
+    "percent_rate": "a percentage per time (e.g. 5%/min)",
+    "series_rate": "a number or a size per time (e.g. 10/min, 1MB/min)",
 }
 _COUNTED = {
     "http": "requests",
@@ -199,14 +227,74 @@ def _no_unit_message(what: str, kind: str, number: str) -> str:
     """A bare number where a unit is needed: say which, and how to write it."""
     if kind == "percent":
         return f"{what} needs a percentage (%): write {number}%"
-    examples = {"time": "ms or {n}s", "size": "MB", "rate": "/s"}[kind].format(n=number)
+    examples = {
+        "time": "ms or {n}s",
+        "size": "MB",
+        "rate": "/s",
+        "size_rate": "MB/min",
+        "percent_rate": "%/min",
+        "series_rate": "/min",
+    }[kind].format(n=number)
     return f"{what} needs {_UNIT_HINT[kind]}: write e.g. {number}{examples}"
+
+
+def _per_time(written: str) -> tuple[str, Fraction | None]:
+    """``MB/min`` → (``MB``, 1/60): the unit before the slash and the per-second factor of
+    the one after it (None when there is no slash or no such time unit)."""
+    base, slash, per = written.partition("/")
+    if not slash:
+        return written, None
+    return base, _RATE_UNITS.get(f"/{per}")
+
+
+def _normalise_per_time(
+    number: Fraction, written: str, unit: str, kind: str, what: str
+) -> tuple[float, Unit]:
+    """A slope's limit: bytes, percent or a plain number per second."""
+    base, per_s = _per_time(unit)
+    bases: dict[str, tuple[Fraction, Unit]] = {}
+    if kind in ("size_rate", "series_rate"):
+        bases.update({u: (f, "B/s") for u, f in _SIZE_UNITS.items()})
+    if kind == "percent_rate":
+        bases["%"] = (Fraction(1), "%/s")
+    if kind == "series_rate":
+        bases[""] = (Fraction(1), "/s")
+    if per_s is not None and base in bases:
+        factor, normal = bases[base]
+        return float(number * factor * per_s), normal
+    if unit == "":
+        raise ThresholdSyntaxError(_no_unit_message(what, kind, written))
+    if per_s is None and "/" not in unit and unit in bases:
+        raise ThresholdSyntaxError(
+            f"{what} needs {_UNIT_HINT[kind]}: write {written}{unit}/min or {written}{unit}/h"
+        )
+    raise ThresholdSyntaxError(f"{what} needs {_UNIT_HINT[kind]}, got unit {unit!r}")
+
+
+def _normalise_series(number: Fraction, unit: str, what: str) -> tuple[float, Unit]:
+    """``metric.<alias>``: a plain number, a size (the series counts bytes), or a rate (a
+    counter, judged per second)."""
+    if unit == "":
+        return float(number), ""
+    if unit in _SIZE_UNITS:
+        return float(number * _SIZE_UNITS[unit]), "B"
+    if unit in _RATE_UNITS:
+        return float(number * _RATE_UNITS[unit]), "/s"
+    raise ThresholdSyntaxError(
+        f"{what} takes a number, a size (B, KB, MB, GB) or a rate (/s, /m, /h) for a counter, "
+        f"got unit {unit!r}"
+    )
 
 
 def _normalise(
     number: Fraction, written: str, unit: str, kind: str, what: str, metric: str
 ) -> tuple[float, Unit]:
-    """The limit in the kind's one unit: ms, B, % or /s (a count has none)."""
+    """The limit in the kind's one unit: ms, B, % or /s (a count has none); a slope's in
+    B/s, %/s or /s."""
+    if kind.endswith("_rate"):
+        return _normalise_per_time(number, written, unit, kind, what)
+    if kind == "series":
+        return _normalise_series(number, unit, what)
     if kind == "time" and unit in _TIME_UNITS_MS:
         return float(number * _TIME_UNITS_MS[unit]), "ms"
     if kind == "size" and unit in BYTES_PER_UNIT:
@@ -244,6 +332,8 @@ def _combined_duration_ms(value: str, kind: str, what: str) -> Fraction:
 def _check_can_decide(text: str, stat: str, op: str, limit: float) -> None:
     """Every statistic is at least 0 (a success or error rate at most 100%; process.cpu can
     pass 100%, a core each): a threshold no run could meet, or every run meets, is refused."""
+    if stat == SLOPE_STAT:
+        return  # a slope may be negative (memory given back): any limit can go either way
     top = 100.0 if stat in ("success_rate", "error_rate") else None
     never = (op == "<" and limit == 0) or (top is not None and op == ">" and limit >= top)
     always = (op == ">=" and limit == 0) or (top is not None and op == "<=" and limit >= top)
@@ -311,4 +401,20 @@ def parse_threshold(text: str, *, flows: bool = False) -> Threshold:
         op=op,  # type: ignore[arg-type]
         limit=limit,
         unit=unit,
+    )
+
+
+def series_problem(t: Threshold, aliases: Collection[str] | None) -> str | None:
+    """What a ``metric.<alias>`` threshold names that the spec does not declare: None when
+    it names a declared alias (or the declared ones cannot be read: ``aliases`` None)."""
+    if t.metric != SERIES_METRIC or aliases is None:
+        return None
+    if not aliases:
+        return f"{t.selector} needs target.metrics to say which series to scrape"
+    if t.scope in aliases:
+        return None
+    declared = sorted(aliases)
+    return (
+        f"{t.selector}: no series aliased {t.scope!r} in target.metrics.series; "
+        f"declared: {', '.join(declared)}" + did_you_mean(t.scope or "", declared)
     )

@@ -34,12 +34,12 @@ BYTES_PER_UNIT: dict[str, int] = {
     "MiB": 1024**2,
     "GiB": 1024**3,
 }
-SECONDS_PER_RATE_UNIT: dict[str, int] = {"s": 1, "m": 60, "h": 3600}
+SECONDS_PER_RATE_UNIT: dict[str, int] = {"s": 1, "m": 60, "min": 60, "h": 3600}
 
 _DURATION_PART = re.compile(rf"({_NUMBER})(ns|us|µs|ms|s|m|h)")
 _DURATION = re.compile(rf"(?:{_NUMBER}(?:ns|us|µs|ms|s|m|h))+")
 _SIZE = re.compile(rf"({_NUMBER})\s*(B|KB|MB|GB|TB|KiB|MiB|GiB)")
-_RATE = re.compile(rf"({_NUMBER})\s*/\s*(s|m|h)")
+_RATE = re.compile(rf"({_NUMBER})\s*/\s*(s|min|m|h)")
 _PERCENT = re.compile(rf"({_NUMBER})\s*%")
 
 # Upper bounds keep every figure finite and every schedule computable.

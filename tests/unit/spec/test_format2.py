@@ -180,7 +180,7 @@ def test_a_version_1_file_gets_version_1_messages_and_the_versions_read() -> Non
     assert errors2(flow) == [
         "spec.yaml:18:5: thresholds[0]: unknown metric 'flow.default'; expected one of http, "
         "ws, ws_connect, http.<endpoint>, ws.<channel>, ws_connect.<channel>, process.rss, "
-        "process.cpu, users; flow.<scenario> is a metric of format 2 (version: 2)"
+        "process.cpu, users, metric.<alias>; flow.<scenario> is a metric of format 2 (version: 2)"
     ]
 
 

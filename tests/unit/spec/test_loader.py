@@ -74,7 +74,7 @@ def test_references_are_checked_in_the_same_round_as_field_errors() -> None:
     assert errors(text) == [
         "spec.yaml:5:3: target.timout: unknown field; expected one of base_url, headers, "
         "timeout, connect_timeout, verify_tls, engine, follow_redirects, allowed_hosts, "
-        "process; did you mean timeout?",
+        "process, metrics; did you mean timeout?",
         "spec.yaml:20:5: thresholds[1]: http.helth: no endpoint named 'helth'; "
         "declared: create-order, list-items",
         "spec.yaml:22:39: thresholds[3].during: no stage named 'stedy'; stages: ramp, steady; "

@@ -90,9 +90,10 @@ EVERY_ERROR = [
     "s.yaml:3:14: sla_version: must not be empty",
     "s.yaml:6:3: target.timout: unknown field; expected one of base_url, headers, "
     "timeout, connect_timeout, verify_tls, engine, follow_redirects, allowed_hosts, "
-    "process; did you mean timeout?",
+    "process, metrics; did you mean timeout?",
     "s.yaml:7:15: target.verify_tls: expected true or false, got 'maybe'",
-    "s.yaml:8:12: target.process: give exactly one of port, pid, pid_file, name (got port, pid)",
+    "s.yaml:8:12: target.process: give exactly one of port, pid, pid_file, name, metrics_url, "
+    "cgroup (got port, pid)",
     "s.yaml:8:44: target.process.interval: expected a duration like 5s, 250ms or 1h30m, got 'fast'",
     "s.yaml:10:24: endpoints.list-items.method: expected one of GET, POST, PUT, PATCH, "
     "DELETE, HEAD, OPTIONS; got 'GTE'; did you mean GET?",
@@ -129,7 +130,7 @@ EVERY_ERROR = [
     "you mean warn?",
     "s.yaml:27:5: thresholds[3]: unknown metric 'htp'; expected one of http, ws, "
     "ws_connect, http.<endpoint>, ws.<channel>, ws_connect.<channel>, process.rss, "
-    "process.cpu, users; did you mean http?",
+    "process.cpu, users, metric.<alias>; did you mean http?",
     "s.yaml:30:5: thresholds[6]: p50(http) < 0.1s is already thresholds[5] (p50(http) < "
     "100ms): judge it once",
 ]

@@ -56,7 +56,8 @@ def test_threshold_helpers() -> None:
     [
         (
             "success_rate(process.rss) > 99%",
-            "success_rate(process.rss) makes no sense; process.rss accepts pNN, min, max, mean",
+            "success_rate(process.rss) makes no sense; process.rss accepts pNN, min, max, mean, "
+            "slope",
         ),
         (
             "p95(process.rss) < 200ms",
@@ -70,12 +71,12 @@ def test_threshold_helpers() -> None:
         (
             "p95(nope) < 1ms",
             "unknown metric 'nope'; expected one of http, ws, ws_connect, http.<endpoint>, "
-            "ws.<channel>, ws_connect.<channel>, process.rss, process.cpu, users",
+            "ws.<channel>, ws_connect.<channel>, process.rss, process.cpu, users, metric.<alias>",
         ),
         (
             "median(http) < 1ms",
             "unknown statistic 'median'; expected one of pNN (p50, p95, p99.9), "
-            "min, max, mean, count, rate, success_rate, error_rate; the median is p50",
+            "min, max, mean, count, rate, success_rate, error_rate, slope; the median is p50",
         ),
         ("p95(http) == 1ms", "operator '==' is not supported; use <, <=, > or >="),
         ("p(99 < 250ms", "cannot parse 'p(99 < 250ms': unclosed '('"),
@@ -113,7 +114,7 @@ def test_rejections_in_a_spec_point_at_their_item() -> None:
     )
     assert errors(text) == [
         "spec.yaml:18:5: thresholds[0]: success_rate(process.rss) makes no sense; "
-        "process.rss accepts pNN, min, max, mean",
+        "process.rss accepts pNN, min, max, mean, slope",
         "spec.yaml:19:5: thresholds[1]: max(process.rss) needs a size unit (B, KB, MB, GB), "
         "got unit 'ms'",
     ]
@@ -173,7 +174,7 @@ def test_format_2_reads_flow_metrics(text: str, stat: str, limit: float, unit: s
         (
             "p95(flw.x) < 2s",
             True,
-            "flow.<scenario>, process.rss, process.cpu, users; did you mean flow.x?",
+            "process.rss, process.cpu, users, metric.<alias>; did you mean flow.x?",
         ),
         (
             "count(flow.x) > 1/s",

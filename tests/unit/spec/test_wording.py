@@ -55,9 +55,9 @@ def test_an_unknown_metric_or_statistic_suggests_the_closest() -> None:
     assert errors(with_thresholds("p95(htp.list-items) < 1s", "succes_rate(http) > 99%")) == [
         "spec.yaml:18:5: thresholds[0]: unknown metric 'htp.list-items'; expected one of "
         "http, ws, ws_connect, http.<endpoint>, ws.<channel>, ws_connect.<channel>, "
-        "process.rss, process.cpu, users; did you mean http.list-items?",
+        "process.rss, process.cpu, users, metric.<alias>; did you mean http.list-items?",
         "spec.yaml:19:5: thresholds[1]: unknown statistic 'succes_rate'; expected one of "
-        "pNN (p50, p95, p99.9), min, max, mean, count, rate, success_rate, error_rate; "
+        "pNN (p50, p95, p99.9), min, max, mean, count, rate, success_rate, error_rate, slope; "
         "did you mean success_rate?",
     ]
 

@@ -1,0 +1,75 @@
+"""Reading a scrape: prometheus_client's own exposition of a real registry, in the text
+format and in OpenMetrics, picked by series selectors."""
+
+from __future__ import annotations
+
+import pytest
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
+from prometheus_client.exposition import generate_latest
+from prometheus_client.openmetrics.exposition import CONTENT_TYPE_LATEST as OPENMETRICS
+from prometheus_client.openmetrics.exposition import generate_latest as openmetrics_latest
+
+from sla_runner.engine.sources.scrape import Reading, parse
+from sla_runner.spec.series import SeriesSelector
+
+
+def _registry() -> CollectorRegistry:
+    registry = CollectorRegistry()
+    pool = Gauge("db_pool_in_use", "in use", ["pool"], registry=registry)
+    pool.labels(pool="main").set(3)
+    pool.labels(pool="reports").set(11.5)
+    done = Counter("jobs_processed", "done", ["kind"], registry=registry)
+    done.labels(kind="a").inc(5)
+    done.labels(kind="b").inc(2)
+    latency = Histogram("req_seconds", "latency", buckets=(0.1, 1.0), registry=registry)
+    latency.observe(0.05)
+    latency.observe(0.5)
+    return registry
+
+
+@pytest.fixture(params=["text", "openmetrics"])
+def exposition(request: pytest.FixtureRequest) -> tuple[str, str]:
+    registry = _registry()
+    if request.param == "text":
+        return generate_latest(registry).decode(), "text/plain; version=0.0.4; charset=utf-8"
+    text: bytes = openmetrics_latest(registry)  # type: ignore[no-untyped-call]
+    return text.decode(), OPENMETRICS
+
+
+@pytest.mark.parametrize(
+    ("selector", "reading"),
+    [
+        ('db_pool_in_use{pool="main"}', Reading(3.0, counter=False)),
+        ("db_pool_in_use", Reading(14.5, counter=False)),  # both pools: summed
+        ('jobs_processed_total{kind="a"}', Reading(5.0, counter=True)),
+        ("jobs_processed_total", Reading(7.0, counter=True)),
+        ("jobs_processed", Reading(7.0, counter=True)),  # the counter named as its family
+        ("req_seconds_count", Reading(2.0, counter=True)),
+        ('req_seconds_bucket{le="0.1"}', Reading(1.0, counter=True)),
+    ],
+)
+def test_a_selector_picks_its_samples_and_knows_a_counter(
+    exposition: tuple[str, str], selector: str, reading: Reading
+) -> None:
+    text, content_type = exposition
+    assert parse(text, content_type).pick(SeriesSelector.parse(selector)) == reading
+
+
+def test_a_counters_created_timestamp_is_no_counter(exposition: tuple[str, str]) -> None:
+    text, content_type = exposition
+    created = parse(text, content_type).pick(SeriesSelector.parse("jobs_processed_created"))
+    assert created is not None
+    assert not created.counter
+
+
+@pytest.mark.parametrize("selector", ['db_pool_in_use{pool="x"}', "jobs_queued", "jobs_done"])
+def test_a_selector_without_samples_picks_nothing(
+    exposition: tuple[str, str], selector: str
+) -> None:
+    text, content_type = exposition
+    assert parse(text, content_type).pick(SeriesSelector.parse(selector)) is None
+
+
+def test_text_that_is_no_exposition_is_refused() -> None:
+    with pytest.raises(ValueError, match=r"(?i)invalid"):
+        parse("<html>nope</html>\n", "text/plain")
