@@ -29,6 +29,7 @@ from sla_runner.metrics.recorder import Recorder
 from sla_runner.metrics.recording import Recording
 from sla_runner.plan import Plan
 from sla_runner.spec.models import Spec
+from sla_runner.timeunits import NS_PER_S
 
 STOP_GRACE_MAX_S = 1.5  # a run stopped early gives what is in flight this long at most
 
@@ -93,13 +94,20 @@ class Engine:
     def now(self) -> int:
         return time.monotonic_ns() - self._t0
 
-    async def run(self) -> Recording:
-        """Drive the plan to its end (or until stopped) and return what was measured."""
+    async def run(self, *, start_at_ns: int | None = None) -> Recording:
+        """Drive the plan to its end (or until stopped) and return what was measured.
+
+        ``start_at_ns``: the ``time.monotonic_ns()`` instant the run's clock starts at (it
+        waits until then): the workers of one run share it, so their timelines line up
+        second by second and merge exactly (the clock is the same for every process of a
+        host)."""
         plan = self.plan
+        if start_at_ns is not None:
+            await anyio.sleep(max(start_at_ns - time.monotonic_ns(), 0) / NS_PER_S)
         gc.freeze()  # what exists before the load is never garbage: keep it out of full GCs
         try:
             started_at = time.time()
-            elapsed = await self._drive()
+            elapsed = await self._drive(start_at_ns)
         finally:
             gc.unfreeze()  # also when the run raised: a library caller's objects are collected
         stopped = self._stopped_ns
@@ -122,10 +130,10 @@ class Engine:
             stopped_ns=stopped,
         )
 
-    async def _drive(self) -> int:
+    async def _drive(self, start_at_ns: int | None) -> int:
         """The load and its background tasks; the nanoseconds it took."""
         process, selector = self._process, self.spec.target.process
-        self._t0 = time.monotonic_ns()
+        self._t0 = time.monotonic_ns() if start_at_ns is None else start_at_ns
         async with anyio.create_task_group() as background:
             background.start_soon(watch_generator, self.recorder)
             background.start_soon(self._report_progress)
