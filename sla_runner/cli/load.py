@@ -18,6 +18,7 @@ from sla_runner.cli.common import (
     report,
 )
 from sla_runner.demo.args import ERROR_RATE_HELP, error_rate_arg, port_arg
+from sla_runner.engine.pool import parse_workers
 from sla_runner.plan import Segment, build_plan
 from sla_runner.report.files import check_writable
 from sla_runner.report.progress import ProgressPrinter, start_line
@@ -66,16 +67,25 @@ def add_run(subparsers: Subparsers) -> None:
     )
     parser.add_argument("spec", metavar="SPEC", help="the spec file (YAML)")
     _add_load_options(parser)
+    parser.add_argument(
+        "--workers",
+        default="1",
+        metavar="N|auto",
+        help="carry the load (or its --segment) in N processes on this host, one part each, "
+        "merged into one verdict; auto: one per core this process may use (default: 1). "
+        "A worker that dies makes the run invalid",
+    )
     add_report_options(parser)
     _add_quiet_option(parser)
     parser.set_defaults(func=_cmd_run)
 
 
 def _cmd_run(args: argparse.Namespace) -> int:
+    workers = parse_workers(args.workers)
     overrides = parse_overrides(args.overrides)
     loaded = api.load_spec(args.spec, overrides=overrides)
     check_writable(args.junit, args.json)  # before any load, not after it
-    return _run_and_report(loaded, args, overrides, args.junit, args.json)
+    return _run_and_report(loaded, args, overrides, args.junit, args.json, workers)
 
 
 def _run_and_report(
@@ -84,10 +94,12 @@ def _run_and_report(
     overrides: dict[str, str],
     junit: Path | str | None,
     json: Path | str | None,
+    workers: int = 1,
 ) -> int:
     segment = Segment.parse(args.segment)
     plan = build_plan(loaded.spec, segment)
-    print(start_line(loaded.spec, plan, args.engine, loaded.secrets), file=sys.stderr)
+    line = start_line(loaded.spec, plan, args.engine, loaded.secrets)
+    print(line + (f", {workers} workers" if workers > 1 else ""), file=sys.stderr)
     progress = None if args.quiet else ProgressPrinter.for_plan(sys.stderr, plan)
     try:
         verdict = api.run_spec(
@@ -97,6 +109,7 @@ def _run_and_report(
             progress=progress,
             overrides=overrides,
             fail_fast=args.fail_fast,
+            workers=workers,
         )
     finally:
         if progress is not None:

@@ -1,0 +1,413 @@
+"""``run --workers N``: one run's load carried by N worker processes on one host.
+
+The parent makes the pre-flight checks once, then starts N workers
+(:mod:`~sla_runner.engine.worker`), worker ``w`` running part ``w`` of the run's share
+(:meth:`~sla_runner.plan.Segment.split`: ``1/1`` in two is ``1/2`` and ``2/2``, the same
+segments ``--segment`` runs on separate hosts). Once every worker is ready (its requests
+compiled, its transport prepared) the parent gives them all one start instant on the
+host's monotonic clock, so their timelines line up second by second and their recordings
+merge exactly. Each worker reports its figures once a second; :class:`LiveCombiner` makes
+one live line of them. At the end each worker sends its Recording; the caller merges and
+judges them once (:func:`sla_runner.judge.merge.judge_parts`).
+
+Why plain subprocesses (``python -c``, :data:`WORKER_MAIN`) and not ``multiprocessing``: a
+fork of a process that has run an event loop is unsafe, and ``spawn`` starts the same
+fresh interpreter but re-imports the parent's ``__main__`` (the console script, or
+pytest's) and pickles through its own protocol. A plain subprocess costs the same
+interpreter start and imports only what a worker needs (about 0.25 s on the 2-core
+benchmark machine, paid before the shared start, never inside the run); it gets a session
+of its own, so a terminal's Ctrl-C reaches the parent only and the parent stops each worker
+exactly once; and the protocol is lines on its stdin and stdout (the worker module says
+which), so a worker that dies leaves an end of file, never a half-read object.
+
+A worker that dies (killed, crashed) ends without its recording: the caller judges the run
+``invalid``, naming it. The others run on to their end: their figures are real, and
+stopping them would make the run ``aborted``. Ctrl-C (or SIGTERM) stops every worker, each
+keeping what it measured; a second one kills them and quits at once. ``--fail-fast`` in
+one worker stops them all. A worker that has not finished well after the planned end
+(:data:`FINISH_SLACK_S`) is killed and named.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections import deque
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import anyio
+from anyio.abc import Process
+from anyio.streams.buffered import BufferedByteReceiveStream
+
+from sla_runner.engine.control import Progress, RunControl
+from sla_runner.engine.execute import check_before_load, has_uvloop, watch_signals
+from sla_runner.engine.sampler import find_process
+from sla_runner.engine.worker import MAX_MESSAGE_BYTES, Job, encode, live_stats
+from sla_runner.errors import RunError, UsageError
+from sla_runner.metrics.recorder import LiveStats
+from sla_runner.metrics.recording import Recording
+from sla_runner.plan import Segment, build_plan
+from sla_runner.spec.models import Spec
+from sla_runner.timeunits import NS_PER_MS, NS_PER_S
+
+START_TIMEOUT_S = 60.0  # for every worker to be ready (a busy machine imports slowly)
+START_MARGIN_NS = 100 * NS_PER_MS  # the start message reaches every worker well before
+FINISH_SLACK_S = 60.0  # past the planned end, the drain and the stop's grace
+# Not ``-m sla_runner.engine.worker``: the module would run as ``__main__``, and the job's
+# classes, unpickled from ``sla_runner.engine.worker``, would be another module's.
+WORKER_MAIN = "import sys; from sla_runner.engine.worker import main; sys.exit(main())"
+PACKAGE_ROOT = Path(__file__).resolve().parents[2]  # the folder that holds sla_runner/
+
+
+def usable_cores() -> int:
+    """The cores this process may run on (its CPU affinity, as ``taskset`` or a container's
+    cpuset leave it), not the machine's."""
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:  # not on Linux
+        return os.cpu_count() or 1
+
+
+def parse_workers(text: str) -> int:
+    """``--workers``: a whole number of 1 or more, or ``auto`` (:func:`usable_cores`)."""
+    if text.strip() == "auto":
+        return usable_cores()
+    try:
+        count = int(text)
+    except ValueError:
+        count = 0
+    if count < 1:
+        raise UsageError(f"--workers expects a whole number of 1 or more, or auto; got {text!r}")
+    return count
+
+
+@dataclass
+class WorkerOutcome:
+    """How one worker ended: with its ``recording``, or ``death`` saying why not."""
+
+    number: int
+    count: int
+    segment: Segment
+    pid: int | None = None
+    recording: Recording | None = None
+    death: str | None = None
+
+    @property
+    def name(self) -> str:
+        return f"worker {self.number} of {self.count} (segment {self.segment}, pid {self.pid})"
+
+
+def combine(parts: Sequence[LiveStats], gone: Sequence[LiveStats] = ()) -> LiveStats:
+    """The workers' figures of one second as the whole run's: users, rates and totals add
+    up, the p95 is the worst of theirs (per-second histograms are not sent); ``gone``:
+    the last figures of workers that ended, whose totals still count."""
+    latest = max(parts, key=lambda s: s.elapsed_s)
+    p95s = [s.p95_ms for s in parts if s.p95_ms is not None]
+    return LiveStats(
+        elapsed_s=latest.elapsed_s,
+        stage=latest.stage,
+        users=sum(s.users for s in parts),
+        http_rps=sum(s.http_rps for s in parts),
+        ws_rps=sum(s.ws_rps for s in parts),
+        p95_ms=max(p95s) if p95s else None,
+        done=sum(s.done for s in [*parts, *gone]),
+        errors=sum(s.errors for s in [*parts, *gone]),
+    )
+
+
+class LiveCombiner:
+    """One live line from N workers. Each reports once a second on the shared clock; the
+    k-th reports of the workers still running are combined as soon as all have arrived."""
+
+    def __init__(self, numbers: Sequence[int], emit: Progress | None) -> None:
+        self._queues: dict[int, deque[LiveStats]] = {n: deque() for n in numbers}
+        self._alive = set(numbers)
+        self._last: dict[int, LiveStats] = {}
+        self._gone: list[LiveStats] = []
+        self._emit = emit
+
+    def add(self, number: int, stats: LiveStats) -> None:
+        if number in self._alive:
+            self._queues[number].append(stats)
+            self._last[number] = stats
+            self._flush()
+
+    def drop(self, number: int) -> None:
+        """Worker ``number`` ended: the totals of its last figures still count."""
+        if number in self._alive:
+            self._alive.discard(number)
+            if number in self._last:
+                self._gone.append(self._last[number])
+            self._flush()
+
+    def _flush(self) -> None:
+        while self._alive and all(self._queues[n] for n in self._alive):
+            parts = [self._queues[n].popleft() for n in sorted(self._alive)]
+            if self._emit is not None:
+                self._emit(combine(parts, self._gone))
+
+
+def _ended(code: int) -> str:
+    if code < 0:
+        try:
+            return f"was killed by {signal.Signals(-code).name}"
+        except ValueError:
+            return f"was killed by signal {-code}"
+    if code == 0:
+        return "exited without sending its recording"
+    return f"exited with code {code} (its error is above, on stderr)"
+
+
+@dataclass
+class _Worker:
+    """The parent's handle on one worker process."""
+
+    outcome: WorkerOutcome
+    process: Process
+    settled: anyio.Event = field(default_factory=anyio.Event)  # ready, failed or ended
+    ready: bool = False
+    error: str | None = None
+    started_ns: int | None = None
+    last: LiveStats | None = None
+    ended: str | None = None  # how the process ended without its recording
+
+    async def send(self, message: dict[str, Any]) -> None:
+        if self.process.stdin is None:
+            return
+        with contextlib.suppress(anyio.BrokenResourceError, anyio.ClosedResourceError, OSError):
+            await self.process.stdin.send(encode(message))  # if it ended, its listener says how
+
+    async def close_input(self) -> None:
+        if self.process.stdin is not None:
+            await self.process.stdin.aclose()
+
+    def kill(self) -> None:
+        if self.process.returncode is None:
+            self.process.kill()  # this worker's pid only
+
+    async def listen(self, combiner: LiveCombiner, control: RunControl) -> None:
+        """Read the worker's messages until it ends; then say how it ended."""
+        assert self.process.stdout is not None
+        stream = BufferedByteReceiveStream(self.process.stdout)
+        try:
+            while True:
+                line = await stream.receive_until(b"\n", MAX_MESSAGE_BYTES)
+                self._take(json.loads(line), combiner, control)
+        except (anyio.IncompleteRead, anyio.EndOfStream, anyio.ClosedResourceError):
+            pass
+        except (ValueError, KeyError, TypeError) as exc:  # not one of our messages
+            self.kill()
+            self.error = self.error or f"sent a message that cannot be read: {exc}"
+        code = await self.process.wait()
+        out = self.outcome
+        if out.recording is None and self.error is None:
+            self.ended = _ended(code)
+            at = ""
+            if self.started_ns is not None:
+                at = f" at {(time.monotonic_ns() - self.started_ns) / NS_PER_S:.1f}s of the run"
+            done = f" after {self.last.done:,} requests and round trips" if self.last else ""
+            out.death = f"{out.name} {self.ended}{at}{done}: its share of the load was not measured"
+        self.settled.set()
+        combiner.drop(out.number)
+
+    def _take(self, message: dict[str, Any], combiner: LiveCombiner, control: RunControl) -> None:
+        if "live" in message:
+            self.last = live_stats(message["live"])
+            combiner.add(self.outcome.number, self.last)
+        elif "ready" in message:
+            self.ready = True
+            self.settled.set()
+        elif "error" in message:
+            self.error = str(message["error"])
+            self.settled.set()
+        elif "failed" in message:
+            control.fail(str(message["failed"]))
+        elif "result" in message:
+            self.outcome.recording = Recording.from_dict(message["result"])
+
+
+async def _spawn(outcome: WorkerOutcome) -> _Worker:
+    path = os.environ.get("PYTHONPATH")
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [str(PACKAGE_ROOT), path]))}
+    process = await anyio.open_process(
+        [sys.executable, "-c", WORKER_MAIN],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        stderr=None,  # the worker's own errors reach the console
+        env=env,
+        start_new_session=True,
+    )
+    outcome.pid = process.pid
+    return _Worker(outcome, process)
+
+
+async def _until_settled(workers: Sequence[_Worker], control: RunControl) -> None:
+    """Until every worker is ready or has failed, or the run is stopped."""
+    async with anyio.create_task_group() as tg:
+
+        async def stop_when_asked() -> None:
+            await control.stop.wait()
+            tg.cancel_scope.cancel()
+
+        tg.start_soon(stop_when_asked)
+        with anyio.move_on_after(START_TIMEOUT_S):
+            for worker in workers:
+                await worker.settled.wait()
+        tg.cancel_scope.cancel()
+
+
+def _not_started(workers: Sequence[_Worker], control: RunControl) -> RunError | None:
+    if control.stop.is_set():
+        return RunError(f"{control.reason} before the load started")
+    for worker in workers:
+        if worker.error is not None:
+            return RunError(f"{worker.outcome.name}: {worker.error}")
+        if worker.ended is not None:
+            return RunError(f"{worker.outcome.name} {worker.ended} before the load started")
+        if not worker.ready:
+            return RunError(f"{worker.outcome.name} was not ready within {START_TIMEOUT_S:g}s")
+    return None
+
+
+async def _relay_stop(workers: Sequence[_Worker], control: RunControl) -> None:
+    await control.stop.wait()
+    for worker in workers:
+        await worker.send({"stop": control.reason})
+
+
+async def _watchdog(workers: Sequence[_Worker], limit_s: float) -> None:
+    await anyio.sleep(limit_s)
+    for worker in workers:
+        if worker.process.returncode is None:
+            worker.error = f"did not finish within {limit_s:.0f}s of the start and was killed"
+            worker.outcome.death = f"{worker.outcome.name} {worker.error}"
+            worker.kill()
+
+
+def _finish_limit_s(spec: Spec, duration_ns: int) -> float:
+    timeouts = [ep.timeout.seconds for ep in spec.endpoints.values() if ep.timeout is not None]
+    longest = max([spec.target.timeout.seconds, *timeouts])
+    return duration_ns / NS_PER_S + spec.load.graceful_stop.seconds + longest + FINISH_SLACK_S
+
+
+async def run_workers_async(
+    spec: Spec,
+    segments: Sequence[Segment],
+    *,
+    engine: str | None = None,
+    progress: Progress | None = None,
+    control: RunControl | None = None,
+    handle_signals: bool = False,
+) -> list[WorkerOutcome]:
+    """Check the target once, run one worker per segment from one start instant, and
+    return how each ended. RunError when the run could not start (the checks failed, a
+    worker could not prepare its share, or the run was stopped before the load)."""
+    control = control or RunControl()
+    workers: list[_Worker] = []
+
+    def kill_all() -> None:
+        for worker in workers:
+            worker.kill()
+
+    try:
+        async with anyio.create_task_group() as tg:
+            if handle_signals:
+                tg.start_soon(watch_signals, control, kill_all)
+            failure = await _carry_out(spec, segments, engine, progress, control, workers)
+            tg.cancel_scope.cancel()
+    finally:
+        kill_all()  # only ever needed when something above failed unexpectedly
+    if failure is not None:
+        raise failure
+    return [worker.outcome for worker in workers]
+
+
+async def _carry_out(
+    spec: Spec,
+    segments: Sequence[Segment],
+    engine: str | None,
+    progress: Progress | None,
+    control: RunControl,
+    workers: list[_Worker],
+) -> RunError | None:
+    try:
+        await check_before_load(spec, control)
+        if spec.target.process is not None:
+            find_process(spec.target.process)  # the first worker samples it
+    except RunError as exc:
+        return exc
+    count = len(segments)
+    combiner = LiveCombiner(range(1, count + 1), progress)
+    failure: RunError | None = None
+    async with anyio.create_task_group() as crew:
+        for number, segment in enumerate(segments, 1):
+            worker = await _spawn(WorkerOutcome(number, count, segment))
+            workers.append(worker)
+            crew.start_soon(worker.listen, combiner, control)
+            job = Job(spec, segment, engine, control.fail_fast, sample_process=number == 1)
+            await worker.send(job.message())
+        await _until_settled(workers, control)
+        failure = _not_started(workers, control)
+        if failure is not None:
+            for worker in workers:
+                await worker.close_input()  # a worker that reads the end of its input leaves
+            with anyio.move_on_after(START_TIMEOUT_S):
+                for worker in workers:
+                    await worker.process.wait()
+            return failure
+        start_ns = time.monotonic_ns() + START_MARGIN_NS
+        for worker in workers:
+            worker.started_ns = start_ns
+            await worker.send({"start_ns": start_ns})
+        async with anyio.create_task_group() as steering:
+            steering.start_soon(_relay_stop, workers, control)
+            duration_ns = build_plan(spec, segments[0]).duration_ns
+            steering.start_soon(_watchdog, workers, _finish_limit_s(spec, duration_ns))
+            for worker in workers:
+                await worker.settled.wait()
+                await worker.process.wait()
+            steering.cancel_scope.cancel()
+    return failure
+
+
+def run_workers(
+    spec: Spec,
+    segments: Sequence[Segment],
+    *,
+    engine: str | None = None,
+    progress: Progress | None = None,
+    control: RunControl | None = None,
+    handle_signals: bool = True,
+) -> list[WorkerOutcome]:
+    """:func:`run_workers_async` in a fresh event loop (uvloop when installed)."""
+
+    async def main() -> list[WorkerOutcome]:
+        return await run_workers_async(
+            spec,
+            segments,
+            engine=engine,
+            progress=progress,
+            control=control,
+            handle_signals=handle_signals,
+        )
+
+    return anyio.run(main, backend="asyncio", backend_options={"use_uvloop": has_uvloop()})
+
+
+__all__ = [
+    "LiveCombiner",
+    "WorkerOutcome",
+    "combine",
+    "parse_workers",
+    "run_workers",
+    "run_workers_async",
+    "usable_cores",
+]
