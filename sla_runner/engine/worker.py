@@ -185,4 +185,3 @@ def main() -> int:
     except BrokenPipeError:  # the parent is gone: nobody to tell
         return 1
     return 0
-
