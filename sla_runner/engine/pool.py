@@ -362,6 +362,8 @@ async def _carry_out(
             with anyio.move_on_after(START_TIMEOUT_S):
                 for worker in workers:
                     await worker.process.wait()
+            for worker in workers:
+                worker.kill()  # one that did not leave by then
             return failure
         start_ns = time.monotonic_ns() + START_MARGIN_NS
         for worker in workers:

@@ -87,15 +87,20 @@ def live_stats(data: dict[str, Any]) -> LiveStats:
 
 
 class Channel:
-    """The worker's side of the pipe to the parent: whole lines, written at once."""
+    """The worker's side of the pipe to the parent: whole lines, written at once. Once the
+    parent is gone, messages go nowhere (the end of the worker's input stops the run)."""
 
     def __init__(self, fd: int) -> None:
         self._fd = fd
+        self.broken = False
 
     def send(self, message: dict[str, Any]) -> None:
         data = memoryview(encode(message))
-        while data:
-            data = data[os.write(self._fd, data) :]
+        try:
+            while data and not self.broken:
+                data = data[os.write(self._fd, data) :]
+        except OSError:  # EPIPE: the parent is gone
+            self.broken = True
 
 
 async def _stdin() -> asyncio.StreamReader:
@@ -178,10 +183,6 @@ async def work(channel: Channel) -> None:
 def main() -> int:
     out = os.dup(1)
     os.dup2(2, 1)  # a stray print goes to stderr, never into the messages
-    try:
-        anyio.run(
-            work, Channel(out), backend="asyncio", backend_options={"use_uvloop": has_uvloop()}
-        )
-    except BrokenPipeError:  # the parent is gone: nobody to tell
-        return 1
-    return 0
+    channel = Channel(out)
+    anyio.run(work, channel, backend="asyncio", backend_options={"use_uvloop": has_uvloop()})
+    return 1 if channel.broken else 0

@@ -187,3 +187,23 @@ def test_workers_refuse_a_bad_count(tmp_path: Path) -> None:
     done = run_cli("run", spec, "--workers", "none")
     assert done.code == 2
     assert "--workers expects a whole number of 1 or more, or auto; got 'none'" in done.stderr
+
+
+@pytest.mark.slow
+def test_workers_stop_by_themselves_when_the_parent_is_killed(
+    test_server: LiveServer, tmp_path: Path
+) -> None:
+    ok_path = f"/ok?t={tag()}"
+    spec = spec_file(tmp_path, _closed(test_server, ok_path, steady_s=30))
+    proc = spawn_cli("run", spec, "--workers", "2")
+    _wait_for(proc, test_server, ok_path, 50)
+    workers = _workers(proc, 2)
+    proc.kill()  # no chance to tell anyone: the workers see their input end
+    gone, alive = psutil.wait_procs(workers, timeout=STOP_BOUND_S + 2)
+    assert not alive, [p.pid for p in alive]
+    _, err = proc.communicate(timeout=10)  # the workers' stderr too: they share it
+    assert "Traceback" not in err, err  # they leave quietly: nobody is there to read it
+    served = test_server.counts()[ok_path]
+    time.sleep(0.5)
+    assert test_server.counts()[ok_path] == served  # no load left running
+    assert len(gone) == 2
