@@ -2,7 +2,8 @@
 # user without privileges.
 #
 #   docker build -t sla-runner:0.1.0 .
-#   docker run --rm -v "$PWD:/work" sla-runner:0.1.0 run specs/demo.yaml --json reports/verdict.json
+#   docker run --rm -v "$PWD:/work" -e CHECKOUT_TOKEN sla-runner:0.1.0 \
+#       run specs/checkout.yaml --json reports/verdict.json
 #
 # The base is pinned by version (its digest can be pinned too: FROM python:…@sha256:…).
 # Every dependency installs from a wheel: no compiler in the image. The user's id, 10001, is
