@@ -35,7 +35,7 @@ needs has run out, takes no row of any table and returns False: the user is not 
 or (per pass) ends. One :class:`Dealer` per table serves every scenario of the run.
 
 Secrets: values of a table read from a file are secrets for reporting (:meth:`Table.secrets`,
-to add to the run's secrets, see ``sla_runner.report.redact``) unless the table is declared
+to add to the run's secrets, see ``sla_runner.redact``) unless the table is declared
 ``public``. Inline rows are written in the spec, so they are not secret (as ``${VAR:-default}``
 defaults are not).
 """
@@ -58,11 +58,15 @@ _JSON_LINES = (".jsonl", ".ndjson")
 
 
 class DataError(ValueError):
-    """A data table that cannot be used. The message is one line that names the place."""
+    """A data table that cannot be used. The message is one line that names the place.
+    ``columns``: the table's columns when they were read before the problem (a CSV header,
+    the first object), so that what names them can still be checked."""
 
-    def __init__(self, message: str, *, row: int | None = None) -> None:
+    def __init__(
+        self, message: str, *, row: int | None = None, columns: tuple[str, ...] | None = None
+    ) -> None:
         super().__init__(message)
-        self.message, self.row = message, row
+        self.message, self.row, self.columns = message, row, columns
 
 
 @dataclass(frozen=True, eq=False)
@@ -155,13 +159,16 @@ def _read_csv(file: str, text: str) -> tuple[tuple[str, ...], list[tuple[Any, ..
         if column in header[:i]:
             raise DataError(f"{file}:{header_line}: column {column!r} appears twice in the header")
     values: list[tuple[Any, ...]] = []
-    for line, record in records:
-        if len(record) != len(header):
-            raise DataError(
-                f"{file}:{line}: {len(record)} field{'s' if len(record) != 1 else ''}, expected "
-                f"{len(header)} ({', '.join(header)})"
-            )
-        values.append(tuple(record))
+    try:
+        for line, record in records:
+            if len(record) != len(header):
+                raise DataError(
+                    f"{file}:{line}: {len(record)} field{'s' if len(record) != 1 else ''}, "
+                    f"expected {len(header)} ({', '.join(header)})"
+                )
+            values.append(tuple(record))
+    except DataError as exc:
+        raise DataError(exc.message, columns=tuple(header)) from None
     return tuple(header), values
 
 
@@ -201,7 +208,8 @@ def _from_objects(
         return f"{where}[{at}]" if inline else f"{where}: row {at + 1}"
 
     def error(at: int, message: str) -> DataError:
-        return DataError(f"{place(at)} {message}", row=at if inline else None)
+        known = columns if values else None
+        return DataError(f"{place(at)} {message}", row=at if inline else None, columns=known)
 
     columns: tuple[str, ...] = ()
     values: list[tuple[Any, ...]] = []

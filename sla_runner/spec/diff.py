@@ -5,266 +5,46 @@ limit, a higher success rate, more load, a warning made a failure, a new thresho
 ``loosened`` (the reverse: a longer timeout, more accepted status codes, a dropped
 ``body_contains``, fewer messages or more think time), or ``changed`` (neither: an
 endpoint's path, a header). Endpoints, channels, the load and the target are compared
-field by field, so a diff names the field that moved.
-Thresholds are matched by what they measure — metric, endpoint/channel, statistic and
-window — so a limit that moved is one change, not a removal and an addition.
+field by field, so a diff names the field that moved. Thresholds are matched by what they
+measure — metric, endpoint/channel, statistic and window — so a limit that moved is one
+change, not a removal and an addition.
+
+Two version-1 files are compared as format 1 writes them (``load:``, an endpoint's
+``weight``). Any pair with a version-2 file is compared as format 2 (a version-1 file
+through its conversion, :func:`sla_runner.spec.convert.from_v1`), scenario by scenario: a
+scenario added (more load: tightened) or removed (loosened), its load (peak users or
+arrivals, duration, think time, ...), its start, its flow, setup or mix, the tables it
+deals and the channels it holds; then ``before``, the data tables, endpoints (with their
+``extract`` and JSON checks), channels and target. So a version-1 file and its migration
+compare equal.
 """
 
 from __future__ import annotations
 
-import json
-from collections.abc import Mapping
-from dataclasses import dataclass
+import math
 from fractions import Fraction
-from typing import Any, Literal
 
-from pydantic import BaseModel
-
-from sla_runner.plan import build_plan
-from sla_runner.spec.fields import ThinkTime
-from sla_runner.spec.models import Endpoint, Spec, Target, ThresholdRule
+from sla_runner.spec.convert import from_v1
+from sla_runner.spec.diffparts import Change, Kind, declared, fields, show, thresholds
+from sla_runner.spec.format2 import DataTable, LoadV2, Scenario, SpecV2, Step
+from sla_runner.spec.models import Spec
 from sla_runner.spec.units import Duration
 
-Kind = Literal["tightened", "loosened", "changed"]
-_OP_STRICTNESS = {"<": 1, "<=": 0, ">": 1, ">=": 0}
+__all__ = ["Change", "diff_specs", "version_note"]
+
+NS = 1_000_000_000
 
 
-@dataclass(frozen=True)
-class Change:
-    kind: Kind
-    what: str  # e.g. "thresholds: p95(http)" or "load: peak users"
-    old: str | None
-    new: str | None
-
-    def format(self) -> str:
-        if self.old is None:
-            return f"{self.kind:9}  {self.what}: added {self.new}"
-        if self.new is None:
-            return f"{self.kind:9}  {self.what}: removed {self.old}"
-        return f"{self.kind:9}  {self.what}: {self.old} → {self.new}"
-
-
-def _key(rule: ThresholdRule) -> tuple[object, ...]:
-    t = rule.expr
-    direction = "upper" if t.op in ("<", "<=") else "lower"
-    return (t.metric, t.scope, t.stat, rule.during, direction)
-
-
-def _label(rule: ThresholdRule) -> str:
-    where = f" during {rule.during}" if rule.during else ""
-    return f"{rule.expr.stat}({rule.expr.selector}){where}"
-
-
-def _written(rule: ThresholdRule) -> str:
-    return rule.expr.text + (" (warn)" if rule.severity == "warn" else "")
-
-
-def _compare_rule(old: ThresholdRule, new: ThresholdRule) -> Kind | None:
-    """How ``new`` differs from ``old`` (same key): None when they promise the same."""
-    a, b = old.expr, new.expr
-    tighter = 0
-    if a.limit != b.limit:
-        lower_is_tighter = a.op in ("<", "<=")
-        tighter = 1 if (b.limit < a.limit) == lower_is_tighter else -1
-    elif _OP_STRICTNESS[a.op] != _OP_STRICTNESS[b.op]:
-        tighter = 1 if _OP_STRICTNESS[b.op] > _OP_STRICTNESS[a.op] else -1
-    if tighter == 0 and old.severity != new.severity:
-        tighter = 1 if new.severity == "fail" else -1
-    if tighter > 0:
-        return "tightened"
-    if tighter < 0:
-        return "loosened"
-    return None
-
-
-def _pairs(
-    old: list[ThresholdRule], new: list[ThresholdRule]
-) -> list[tuple[ThresholdRule | None, ThresholdRule | None]]:
-    """Rules of one key paired: same severity first, then in order; the rest unpaired."""
-    left, right = list(old), list(new)
-    pairs: list[tuple[ThresholdRule | None, ThresholdRule | None]] = []
-    for rule in list(left):
-        match = next((r for r in right if r.severity == rule.severity), None)
-        if match is not None:
-            pairs.append((rule, match))
-            left.remove(rule)
-            right.remove(match)
-    pairs += list(zip(left, right, strict=False))
-    pairs += [(rule, None) for rule in left[len(right) :]]
-    pairs += [(None, rule) for rule in right[len(left) :]]
-    return pairs
-
-
-def _thresholds(old: Spec, new: Spec) -> list[Change]:
-    before: dict[tuple[object, ...], list[ThresholdRule]] = {}
-    after: dict[tuple[object, ...], list[ThresholdRule]] = {}
-    for rules, index in ((old.thresholds, before), (new.thresholds, after)):
-        for rule in rules:
-            index.setdefault(_key(rule), []).append(rule)
-    changes: list[Change] = []
-    for key in [*before, *(k for k in after if k not in before)]:
-        for was, now in _pairs(before.get(key, []), after.get(key, [])):
-            either = was if was is not None else now
-            assert either is not None  # _pairs never yields (None, None)
-            what = f"thresholds: {_label(either)}"
-            if now is None and was is not None:
-                changes.append(Change("loosened", what, _written(was), None))
-            elif was is None and now is not None:
-                changes.append(Change("tightened", what, None, _written(now)))
-            elif was is not None and now is not None:
-                kind = _compare_rule(was, now)
-                if kind is not None:
-                    changes.append(Change(kind, what, _written(was), _written(now)))
-    return changes
-
-
-def _load(old: Spec, new: Spec) -> list[Change]:
-    changes: list[Change] = []
-    a, b = build_plan(old), build_plan(new)
-    if a.model != b.model:
-        return [Change("changed", "load: model", a.model, b.model)]
-    if a.model == "closed":
-        peak_a, peak_b = a.peak_users(), b.peak_users()
-        if peak_a != peak_b:
-            kind: Kind = "tightened" if peak_b > peak_a else "loosened"
-            changes.append(Change(kind, "load: peak users", str(peak_a), str(peak_b)))
-    else:
-        total_a, total_b = a.total_arrivals(), b.total_arrivals()
-        if total_a != total_b:
-            kind = "tightened" if total_b > total_a else "loosened"
-            changes.append(Change(kind, "load: arrivals", f"{total_a:,}", f"{total_b:,}"))
-    if a.duration_ns != b.duration_ns:
-        kind = "tightened" if b.duration_ns > a.duration_ns else "loosened"
-        changes.append(
-            Change(
-                kind, "load: duration", str(Duration(a.duration_ns)), str(Duration(b.duration_ns))
-            )
-        )
-    return changes
-
-
-# Fields where a larger value promises less: a slower answer still passes (timeouts), a
-# user sends less (interval, think time), a dropped connection is forgiven more often.
-_LARGER_LOOSENS = frozenset({"timeout", "connect_timeout", "interval", "reconnect", "think_time"})
-# Fields whose presence is a check the answer must pass.
-_CHECKS = frozenset({"body_contains", "contains", "json_fields", "expect"})
-_ANY_2XX_3XX = frozenset(range(200, 400))
-
-
-def _declared(
-    kind: str,
-    old: Mapping[str, BaseModel],
-    new: Mapping[str, BaseModel],
-    target: tuple[Target, Target],
-) -> list[Change]:
-    changes: list[Change] = []
-    for name in sorted(old.keys() | new.keys()):
-        what = f"{kind}: {name}"
-        if name not in new:
-            changes.append(Change("loosened", what, "declared", None))
-        elif name not in old:
-            changes.append(Change("tightened", what, None, "declared"))
-        else:
-            was = _with_timeout(old[name], target[0])
-            now = _with_timeout(new[name], target[1])
-            changes += _fields(what, was, now)
-    return changes
-
-
-def _with_timeout(model: BaseModel, target: Target) -> BaseModel:
-    """An endpoint without its own timeout has the target's: compare what applies."""
-    if isinstance(model, Endpoint) and model.timeout is None:
-        return model.model_copy(update={"timeout": target.timeout})
-    return model
-
-
-def _fields(
-    what: str, old: BaseModel, new: BaseModel, skip: frozenset[str] = frozenset()
-) -> list[Change]:
-    """Field by field (nested models by their dotted path), each change classified."""
-    changes: list[Change] = []
-    for field in type(old).model_fields:
-        a, b = getattr(old, field), getattr(new, field)
-        if field in skip or a == b:
-            continue
-        label = f"{what}: {field}" if ": " not in what else f"{what}.{field}"
-        if isinstance(a, BaseModel) and type(a) is type(b) and not isinstance(a, ThinkTime):
-            changes += _fields(label, a, b)
-        else:
-            changes.append(Change(_direction(field, a, b), label, _show(field, a), _show(field, b)))
-    return changes
-
-
-def _direction(field: str, old: Any, new: Any) -> Kind:
-    if field == "status":
-        a, b = _accepted(old), _accepted(new)
-        if a < b:
-            return "loosened"
-        return "tightened" if b < a else "changed"
-    if field in _CHECKS and (old is None) != (new is None):
-        return "loosened" if new is None else "tightened"
-    if field == "verify_tls":
-        return "loosened" if not new else "tightened"
-    if field in _LARGER_LOOSENS and _size(new) != _size(old):
-        return "loosened" if _size(new) > _size(old) else "tightened"
-    return "changed"
-
-
-def _accepted(status: int | list[int] | None) -> frozenset[int]:
-    if status is None:
-        return _ANY_2XX_3XX
-    return frozenset([status] if isinstance(status, int) else status)
-
-
-def _size(value: Duration | ThinkTime | int) -> Fraction:
-    """Exact: a think time's mean, a duration in ns, a count (0.1 s + 0.2 s is 0.3 s here)."""
-    if isinstance(value, ThinkTime):
-        return Fraction(value.min.ns + value.max.ns, 2)
-    return Fraction(value.ns if isinstance(value, Duration) else value)
-
-
-def _show(field: str, value: Any) -> str:
-    if value is None:
-        return "any 2xx or 3xx" if field == "status" else "unset"
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, ThinkTime):
-        return str(value.min) if value.min == value.max else f"{value.min}..{value.max}"
-    if isinstance(value, BaseModel):
-        data = value.model_dump(mode="json", by_alias=True, exclude_defaults=True)
-        return json.dumps(data, ensure_ascii=False)
-    if isinstance(value, dict | list):
-        return json.dumps(value, default=str, ensure_ascii=False)
-    if isinstance(value, float):
-        return _number(value)
-    return str(value)
-
-
-def _number(value: float) -> str:
-    """A float field (a weight) as a person writes it: 3.0, read from ``weight: 3``, is 3
-    like the whole-number default 1 beside it; 0.5 is 0.5. (Query and JSON values keep
-    their spelling: 2.0 is sent as written.)"""
-    if value.is_integer() and abs(value) < 2**53:
-        return str(int(value))
-    return repr(value)
-
-
-def diff_specs(old: Spec, new: Spec) -> list[Change]:
+def diff_specs(old: Spec | SpecV2, new: Spec | SpecV2) -> list[Change]:
     """Every difference that changes what the contract promises or exercises."""
-    changes: list[Change] = []
-    if old.name != new.name:
-        changes.append(Change("changed", "name", old.name, new.name))
-    changes += _thresholds(old, new)
-    changes += _load(old, new)
-    changes += _fields("load", old.load, new.load, skip=frozenset({"stages"}))
-    targets = (old.target, new.target)
-    changes += _declared("endpoints", old.endpoints, new.endpoints, targets)
-    changes += _declared("channels", old.channels, new.channels, targets)
-    changes += _fields("target", old.target, new.target)
-    return changes
+    if isinstance(old, Spec) and isinstance(new, Spec):
+        return _diff_v1(old, new)
+    a = from_v1(old) if isinstance(old, Spec) else old
+    b = from_v1(new) if isinstance(new, Spec) else new
+    return _diff_v2(a, b)
 
 
-def version_note(old: Spec, new: Spec, changes: list[Change]) -> str | None:
+def version_note(old: Spec | SpecV2, new: Spec | SpecV2, changes: list[Change]) -> str | None:
     """A warning when the contract changed but its ``sla_version`` did not."""
     promises = [c for c in changes if c.kind != "changed"]
     if promises and old.sla_version == new.sla_version:
@@ -273,3 +53,144 @@ def version_note(old: Spec, new: Spec, changes: list[Change]) -> str | None:
             f"is still {new.sla_version}"
         )
     return None
+
+
+def _diff_v1(old: Spec, new: Spec) -> list[Change]:
+    changes: list[Change] = []
+    if old.name != new.name:
+        changes.append(Change("changed", "name", old.name, new.name))
+    changes += thresholds(old.thresholds, new.thresholds)
+    a, b = (from_v1(s).scenarios["default"].load for s in (old, new))
+    changes += _load("load", a, b)
+    changes += fields("load", old.load, new.load, skip=frozenset({"stages"}))
+    targets = (old.target, new.target)
+    changes += declared("endpoints", old.endpoints, new.endpoints, targets)
+    changes += declared("channels", old.channels, new.channels, targets)
+    changes += fields("target", old.target, new.target)
+    return changes
+
+
+def _diff_v2(old: SpecV2, new: SpecV2) -> list[Change]:
+    changes: list[Change] = []
+    if old.name != new.name:
+        changes.append(Change("changed", "name", old.name, new.name))
+    changes += thresholds(old.thresholds, new.thresholds)
+    for name in [*old.scenarios, *(n for n in new.scenarios if n not in old.scenarios)]:
+        what = f"scenarios: {name}"
+        if name not in new.scenarios:
+            changes.append(Change("loosened", what, "declared", None))
+        elif name not in old.scenarios:
+            changes.append(Change("tightened", what, None, "declared"))
+        else:
+            changes += _scenario(what, old.scenarios[name], new.scenarios[name])
+    before, after = _steps(old.before), _steps(new.before)
+    if before != after:
+        changes.append(Change("changed", "before", before or "none", after or "none"))
+    changes += _tables(old.data, new.data)
+    targets = (old.target, new.target)
+    changes += declared("endpoints", old.endpoints, new.endpoints, targets)
+    changes += declared("channels", old.channels, new.channels, targets)
+    changes += fields("target", old.target, new.target)
+    return changes
+
+
+def _figures(load: LoadV2) -> tuple[str, int, int]:
+    """The model, its peak users (closed) or arrivals (open), and the duration in ns."""
+    ramps = load.ramps()
+    duration = sum(r.duration_ns for r in ramps)
+    if load.model == "closed":
+        return "closed", math.floor(max(max(r.from_level, r.to_level) for r in ramps)), duration
+    total = sum((r.from_level + r.to_level) * Fraction(r.duration_ns, NS) / 2 for r in ramps)
+    return "open", math.ceil(total), duration
+
+
+def _load(what: str, old: LoadV2, new: LoadV2) -> list[Change]:
+    (model_a, size_a, ns_a), (model_b, size_b, ns_b) = _figures(old), _figures(new)
+    if model_a != model_b:
+        return [Change("changed", f"{what}: model", model_a, model_b)]
+    changes: list[Change] = []
+    if size_a != size_b:
+        kind: Kind = "tightened" if size_b > size_a else "loosened"
+        figure = "peak users" if model_a == "closed" else "arrivals"
+        shown = (
+            (str(size_a), str(size_b)) if model_a == "closed" else (f"{size_a:,}", f"{size_b:,}")
+        )
+        changes.append(Change(kind, f"{what}: {figure}", *shown))
+    if ns_a != ns_b:
+        kind = "tightened" if ns_b > ns_a else "loosened"
+        changes.append(Change(kind, f"{what}: duration", str(Duration(ns_a)), str(Duration(ns_b))))
+    return changes
+
+
+def _scenario(what: str, old: Scenario, new: Scenario) -> list[Change]:
+    changes = _load(f"{what}.load", old.load, new.load)
+    changes += fields(f"{what}.load", old.load, new.load, skip=frozenset({"stages"}))
+    changes += fields(
+        what, old, new, skip=frozenset({"load", "mix", "flow", "setup", "data", "channels"})
+    )
+    for part in ("setup", "flow"):
+        a, b = getattr(old, part) or [], getattr(new, part) or []
+        if _steps(a) != _steps(b):
+            shown = _steps(a) or "none", _steps(b) or "none"
+            changes.append(Change(_sequence(a, b), f"{what}.{part}", *shown))
+    mix_a, mix_b = old.mix or {}, new.mix or {}
+    for name in [*mix_a, *(n for n in mix_b if n not in mix_a)]:
+        label = f"{what}.mix.{name}"
+        if name not in mix_b:
+            changes.append(Change("loosened", label, show("weight", mix_a[name]), None))
+        elif name not in mix_a:
+            changes.append(Change("tightened", label, None, show("weight", mix_b[name])))
+        elif mix_a[name] != mix_b[name]:
+            changes.append(
+                Change("changed", label, show("weight", mix_a[name]), show("weight", mix_b[name]))
+            )
+    for table in [*old.data, *(t for t in new.data if t not in old.data)]:
+        was, now = old.data.get(table), new.data.get(table)
+        if was != now:
+            changes.append(Change("changed", f"{what}.data.{table}", was, now))
+    for channel in [*old.channels, *(c for c in new.channels if c not in old.channels)]:
+        if channel not in new.channels:
+            changes.append(Change("loosened", f"{what}.channels", channel, None))
+        elif channel not in old.channels:
+            changes.append(Change("tightened", f"{what}.channels", None, channel))
+    return changes
+
+
+def _steps(steps: list[Step]) -> str:
+    """``login, create-order (think 500ms), get-order``."""
+    return ", ".join(
+        s.request + (f" (think {show('think_time', s.think_time)})" if s.think_time else "")
+        for s in steps
+    )
+
+
+def _sequence(old: list[Step], new: list[Step]) -> Kind:
+    """More steps (the old ones among them, in order) tighten; fewer loosen."""
+    a, b = [s.request for s in old], [s.request for s in new]
+    if len(b) > len(a) and _within(a, b):
+        return "tightened"
+    if len(a) > len(b) and _within(b, a):
+        return "loosened"
+    return "changed"
+
+
+def _within(short: list[str], long: list[str]) -> bool:
+    rest = iter(long)
+    return all(step in rest for step in short)
+
+
+def _tables(old: dict[str, DataTable], new: dict[str, DataTable]) -> list[Change]:
+    changes: list[Change] = []
+    for name in [*old, *(n for n in new if n not in old)]:
+        what = f"data: {name}"
+        if name not in new:
+            changes.append(Change("changed", what, "declared", None))
+        elif name not in old:
+            changes.append(Change("changed", what, None, "declared"))
+        else:
+            a, b = old[name], new[name]
+            changes += fields(what, a, b, skip=frozenset({"rows"}))
+            if a.rows != b.rows:
+                count = [f"{len(t.rows)} rows" if t.rows is not None else "unset" for t in (a, b)]
+                changes.append(Change("changed", f"{what}.rows", *count))
+    return changes

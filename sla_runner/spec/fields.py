@@ -21,7 +21,12 @@ from pydantic import (
 from pydantic.json_schema import WithJsonSchema
 from pydantic_core import PydanticCustomError
 
-from sla_runner.spec.thresholds import Threshold, ThresholdSyntaxError, parse_threshold
+from sla_runner.spec.thresholds import (
+    FLOW_METRIC,
+    Threshold,
+    ThresholdSyntaxError,
+    parse_threshold,
+)
 from sla_runner.spec.units import Duration, Rate
 
 NAME_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_-]{0,62}$"
@@ -161,8 +166,10 @@ ThinkTimeField = Annotated[
 ]
 
 
-def _threshold(value: Any) -> Threshold:
+def _threshold(value: Any, *, flows: bool = False) -> Threshold:
     if isinstance(value, Threshold):
+        if value.metric == FLOW_METRIC and not flows:
+            return parse_threshold(value.text)  # raises: format 1 has no flow metric
         return value
     if not isinstance(value, str):
         raise PydanticCustomError(
@@ -171,7 +178,7 @@ def _threshold(value: Any) -> Threshold:
             {"got": repr(value)},
         )
     try:
-        return parse_threshold(value)
+        return parse_threshold(value, flows=flows)
     except ThresholdSyntaxError as exc:
         raise PydanticCustomError("threshold", "{message}", {"message": str(exc)}) from None
 
@@ -187,4 +194,17 @@ ThresholdExpr = Annotated[
     PlainValidator(_threshold),
     PlainSerializer(lambda t: t.text, return_type=str),
     WithJsonSchema(THRESHOLD_EXPR_SCHEMA),
+]
+
+THRESHOLD_EXPR_V2_SCHEMA: dict[str, Any] = {
+    **THRESHOLD_EXPR_SCHEMA,
+    "examples": [*THRESHOLD_EXPR_SCHEMA["examples"], "p95(flow.shoppers) < 2s"],
+}
+
+# Format 2's expressions: format 1's, and the metric flow.<scenario>.
+ThresholdExprV2 = Annotated[
+    Threshold,
+    PlainValidator(lambda value: _threshold(value, flows=True)),
+    PlainSerializer(lambda t: t.text, return_type=str),
+    WithJsonSchema(THRESHOLD_EXPR_V2_SCHEMA),
 ]

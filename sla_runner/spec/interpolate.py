@@ -23,6 +23,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from sla_runner.errors import SpecIssue
+from sla_runner.spec.templates import escape
 from sla_runner.spec.yamlload import YamlDocument, YamlPath, format_path
 
 _TOKEN = re.compile(r"\$\$\{|\$\{(?P<body>[^}]*)\}|\$\{")
@@ -93,6 +94,11 @@ def interpolate_text(text: str, env: Mapping[str, str]) -> tuple[str, list[EnvVa
     return result, used
 
 
+def token_spans(text: str) -> list[tuple[int, int]]:
+    """Where each ``${...}`` (or ``$${``) is in ``text``: (start, end) pairs, in order."""
+    return [m.span() for m in _TOKEN.finditer(text)]
+
+
 @dataclass
 class Interpolation:
     """The outcome of interpolating a whole document."""
@@ -125,10 +131,16 @@ class Interpolation:
             interpolated = _apply(written, values)
             if interpolated and interpolated in message:
                 message = message.replace(interpolated, written)
-            for value in sorted(values, key=lambda v: -len(v.value)):
+            for value in sorted(values, key=lambda v: -len(escape(v.value))):
                 if value.value:
-                    message = message.replace(value.value, "${" + value.name + "}")
+                    # as format 2 holds it in a template ({{ doubled}}), and as it is
+                    for spelling in dict.fromkeys((escape(value.value), value.value)):
+                        message = message.replace(spelling, "${" + value.name + "}")
         return message
+
+    def env_of(self, path: YamlPath) -> dict[str, str]:
+        """The environment values the string at ``path`` took in, by name."""
+        return {v.name: v.value for v in self.sources.get(path, ("", []))[1]}
 
 
 def _apply(written: str, values: list[EnvValue]) -> str:

@@ -10,10 +10,10 @@ import hashlib
 import os
 import re
 import typing
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol, TypeVar
 
 from pydantic import BaseModel, ValidationError
 
@@ -33,7 +33,17 @@ from sla_runner.spec.yamlload import (
     read_bytes,
 )
 
-__all__ = ["LoadedSpec", "load_spec", "load_spec_text", "parse_override_path"]
+__all__ = [
+    "LoadedSpec",
+    "Reading",
+    "load_raw",
+    "load_spec",
+    "load_spec_text",
+    "parse_override_path",
+    "read_spec",
+    "spec_secrets",
+    "validate",
+]
 
 
 @dataclass(frozen=True)
@@ -58,7 +68,7 @@ def load_spec(
     """
     file = Path(path)
     raw = read_bytes(file)
-    return _load(raw, decode(raw, str(file)), file, env, overrides)
+    return load_raw(raw, decode(raw, str(file)), file, env, overrides)
 
 
 def load_spec_text(
@@ -69,47 +79,112 @@ def load_spec_text(
 ) -> LoadedSpec:
     """As :func:`load_spec`, for text already in memory; ``filename`` names it in errors."""
     raw = text.encode("utf-8", "surrogatepass")
-    return _load(raw, text, Path(filename), env, overrides)
+    return load_raw(raw, text, Path(filename), env, overrides)
 
 
-def _load(
+@dataclass
+class Reading:
+    """A spec file read up to validation: the document with positions, interpolated and
+    overridden, and the issues found so far. Shared by both formats' loaders."""
+
+    raw: bytes
+    text: str
+    file: Path
+    document: YamlDocument
+    interpolated: Interpolation
+    issues: list[SpecIssue]
+    overridden: set[YamlPath]
+
+    @property
+    def data(self) -> dict[str, Any]:
+        return self.interpolated.data
+
+    def place(self, loc: YamlPath, message: str) -> None:
+        """Add a problem found at ``loc`` (a trailing ``"[key]"``: at the key), unless the
+        same issue is there already."""
+        on_key = loc[-1:] == ("[key]",)
+        loc = loc[:-1] if on_key else loc
+        shown_loc = self.document.known(loc) if loc else ()
+        mark = self.document.mark(shown_loc, key=on_key and shown_loc == loc)
+        self.add(SpecIssue(mark.line, mark.column, format_path(shown_loc), message))
+
+    def add(self, issue: SpecIssue) -> None:
+        if issue not in self.issues:
+            self.issues.append(issue)
+
+    def finish(self) -> None:
+        """Raise SpecError listing every issue, if there is any."""
+        if self.issues:
+            raise SpecError(
+                str(self.file),
+                _finish(self.issues, self.interpolated, self.overridden, self.document),
+            )
+
+    @property
+    def sha256(self) -> str:
+        return hashlib.sha256(self.raw).hexdigest()  # of the bytes, before interpolation
+
+
+def read_spec(
     raw: bytes,
     text: str,
     file: Path,
     env: Mapping[str, str] | None,
     overrides: Mapping[str, str] | None,
-) -> LoadedSpec:
-    name = str(file)
-    document = parse_yaml(text, name)
+    root: type[BaseModel] = Spec,
+) -> Reading:
+    """Parse, interpolate and apply ``overrides`` (their paths checked against ``root``)."""
+    document = parse_yaml(text, str(file))
     interpolated = interpolate(document, os.environ if env is None else env)
     issues = [*document.issues, *interpolated.issues]
-    overridden = _apply_overrides(interpolated.data, overrides or {}, issues)
+    overridden = _apply_overrides(interpolated.data, overrides or {}, issues, root)
     document = _with_overrides(document, overridden)
-    spec: Spec | None = None
+    return Reading(raw, text, file, document, interpolated, issues, overridden)
+
+
+_M = TypeVar("_M", bound=BaseModel)
+
+
+def validate(
+    reading: Reading, root: type[_M], versions: tuple[int, ...]
+) -> tuple[_M | None, list[Loc]]:
+    """The model of ``reading``'s data, its checks across the spec left to the caller; or
+    None, every error an issue, and the locations of the errors (for the caller's checks
+    that run on what can be read). The checks of each mapping whose fields did not all
+    validate run here, on what can be read of it."""
     try:
-        spec = Spec.model_validate(interpolated.data, context={DEFER_REFERENCES: True})
-        problems = reference_problems(References.of(spec))
+        return root.model_validate(reading.data, context={DEFER_REFERENCES: True}), []
     except ValidationError as exc:
-        issues.extend(issues_from_validation(exc, document))
-        # Every check runs in the same round, on what can be read: the checks of a mapping
-        # whose fields did not all validate, and the cross-references.
+        reading.issues.extend(issues_from_validation(exc, reading.document, root, versions))
         errors: list[Loc] = [tuple(e["loc"]) for e in exc.errors(include_url=False)]
-        problems = unchecked_problems(Spec, interpolated.data, errors)
-        problems += reference_problems(References.readable(interpolated.data, errors))
-    for loc, message in problems:
-        shown_loc = document.known(loc) if loc else ()
-        mark = document.mark(shown_loc)
-        issue = SpecIssue(mark.line, mark.column, format_path(shown_loc), message)
-        if issue not in issues:
-            issues.append(issue)
-    if issues:
-        raise SpecError(name, _finish(issues, interpolated, overridden, document))
+        for loc, message in unchecked_problems(root, reading.data, errors):
+            reading.place(loc, message)
+        return None, errors
+
+
+def load_raw(
+    raw: bytes,
+    text: str,
+    file: Path,
+    env: Mapping[str, str] | None,
+    overrides: Mapping[str, str] | None,
+    versions: tuple[int, ...] = (1,),
+) -> LoadedSpec:
+    """Load a format-1 spec from its bytes and text (``versions``: those the caller reads,
+    for the message about an unsupported one)."""
+    reading = read_spec(raw, text, file, env, overrides)
+    spec, errors = validate(reading, Spec, versions)
+    # The cross-references run in the same round, on what can be read.
+    refs = References.of(spec) if spec is not None else References.readable(reading.data, errors)
+    for loc, message in reference_problems(refs):
+        reading.place(loc, message)
+    reading.finish()
     assert spec is not None
     return LoadedSpec(
         spec=spec,
         path=file,
-        sha256=hashlib.sha256(raw).hexdigest(),
-        secrets=_secrets(spec, interpolated),
+        sha256=reading.sha256,
+        secrets=_secrets(spec, reading.interpolated),
     )
 
 
@@ -141,13 +216,20 @@ def _finish(
 
 
 def _secrets(spec: Spec, interpolated: Interpolation) -> frozenset[str]:
+    return spec_secrets(
+        interpolated, [spec.target, *spec.endpoints.values(), *spec.channels.values()]
+    )
+
+
+class _HasHeaders(Protocol):
+    @property
+    def headers(self) -> dict[str, str]: ...
+
+
+def spec_secrets(interpolated: Interpolation, parts: Iterable[_HasHeaders]) -> frozenset[str]:
+    """What reports must redact: every environment value not public, every header value."""
     values = {v.value for v in interpolated.env_values if v.secret}
-    headers = [
-        spec.target.headers,
-        *(e.headers for e in spec.endpoints.values()),
-        *(c.headers for c in spec.channels.values()),
-    ]
-    values.update(v for h in headers for v in h.values())
+    values.update(v for part in parts for v in part.headers.values())
     return frozenset(v for v in values if v)
 
 
@@ -172,7 +254,10 @@ def parse_override_path(text: str) -> YamlPath:
 
 
 def _apply_overrides(
-    data: dict[str, Any], overrides: Mapping[str, str], issues: list[SpecIssue]
+    data: dict[str, Any],
+    overrides: Mapping[str, str],
+    issues: list[SpecIssue],
+    root: type[BaseModel],
 ) -> set[YamlPath]:
     """Set each ``overrides`` path in ``data`` (creating mappings on the way). A key the
     format does not have is an issue naming the key (never its value: it may be a secret)."""
@@ -180,7 +265,7 @@ def _apply_overrides(
     for key, raw_value in overrides.items():
         try:
             path = parse_override_path(key)
-            _check_override_path(path)
+            _check_override_path(path, root)
             _set(data, path, parse_scalar(raw_value))
         except ValueError as exc:
             issues.append(SpecIssue(0, 0, "", f"--set {key}: {exc}"))
@@ -201,10 +286,10 @@ def _with_overrides(document: YamlDocument, overridden: set[YamlPath]) -> YamlDo
     return replace(document, values=values)
 
 
-def _check_override_path(path: YamlPath) -> None:
+def _check_override_path(path: YamlPath, root: type[BaseModel]) -> None:
     """ValueError unless every part of ``path`` is a field (or a name, or an index) where
     the spec's models have one. Below free-form values (a JSON body) anything goes."""
-    current: Any = Spec
+    current: Any = root
     for i, part in enumerate(path):
         where = format_path(path[:i]) or "the spec"
         core = unwrap(current)
@@ -234,14 +319,28 @@ def _check_override_path(path: YamlPath) -> None:
             return  # a scalar, Any or a union: the data decides
 
 
+def _shorthand(path: YamlPath) -> str | None:
+    """At an item of a list whose items may be written as a bare string (a threshold, a
+    step): the field that string stands for."""
+    if len(path) == 2 and path[0] == "thresholds" and isinstance(path[1], int):
+        return "expr"
+    if len(path) == 2 and path[0] == "before" and isinstance(path[1], int):
+        return "request"
+    steps = len(path) == 4 and path[0] == "scenarios" and path[2] in ("flow", "setup")
+    return "request" if steps and isinstance(path[3], int) else None
+
+
 def _set(data: dict[str, Any], path: YamlPath, value: Any) -> None:
     node: Any = data
+    parent: Any = None
     for i, part in enumerate(path):
         last = i == len(path) - 1
         where = format_path(path[:i]) or "the spec"
-        if isinstance(node, str) and path[:1] == ("thresholds",) and i == 2:
-            node = {"expr": node}  # a threshold written as a string is a rule's expr
-            data["thresholds"][path[1]] = node
+        shorthand = _shorthand(path[:i])
+        if isinstance(node, str) and shorthand is not None:
+            # a threshold written as a string is a rule's expr, a step an endpoint's name
+            node = {shorthand: node}
+            parent[path[i - 1]] = node
         if isinstance(part, int):
             if not isinstance(node, list):
                 raise ValueError(f"{where} is not a list")
@@ -250,11 +349,11 @@ def _set(data: dict[str, Any], path: YamlPath, value: Any) -> None:
             if last:
                 node[part] = value
             else:
-                node = node[part]
+                parent, node = node, node[part]
             continue
         if not isinstance(node, dict):
             raise ValueError(f"{where} is not a mapping")
         if last:
             node[part] = value
         else:
-            node = node.setdefault(part, {})
+            parent, node = node, node.setdefault(part, {})

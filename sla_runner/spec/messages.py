@@ -18,6 +18,7 @@ from pydantic_core import ErrorDetails
 from sla_runner.errors import SpecIssue
 from sla_runner.spec.checks import unwrap
 from sla_runner.spec.fields import NAME_PATTERN
+from sla_runner.spec.format2 import TABLE_PATTERN, VAR_PATTERN
 from sla_runner.spec.models import ENV_NAME_PATTERN, Spec
 from sla_runner.spec.suggest import did_you_mean
 from sla_runner.spec.yamlload import YamlDocument, YamlPath, format_path
@@ -27,6 +28,7 @@ _UNION_HINTS = {
     "status": "expected a status code (100-599) or a list of status codes",
     "send": "expected text, or JSON written as a mapping or a list",
     "query": "expected a string, number or true/false",
+    "ramp_to": "expected a number of users (100) or a rate (400/s)",
 }
 
 _KIND_OF_TYPE = {
@@ -58,9 +60,9 @@ def shown(value: Any, limit: int = 60) -> str:
     return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
-def model_at(loc: YamlPath) -> type[BaseModel] | None:
+def model_at(loc: YamlPath, root: type[BaseModel] = Spec) -> type[BaseModel] | None:
     """The model class that validates the mapping at ``loc`` (None when it is not a model)."""
-    current: Any = Spec
+    current: Any = root
     for part in loc:
         current = unwrap(current)
         if isinstance(current, type) and issubclass(current, BaseModel):
@@ -80,10 +82,13 @@ def field_names(model: type[BaseModel]) -> list[str]:
     return [f.alias or name for name, f in model.model_fields.items()]
 
 
-def _unknown_field(loc: YamlPath) -> str:
-    model = model_at(loc[:-1])
+def _unknown_field(loc: YamlPath, root: type[BaseModel]) -> str:
+    model = model_at(loc[:-1], root)
     if model is None:
         return "unknown field"
+    moved: dict[str, str] = getattr(model, "moved_fields", {})
+    if str(loc[-1]) in moved:
+        return moved[str(loc[-1])]
     names = field_names(model)
     return f"unknown field; expected one of {', '.join(names)}" + did_you_mean(str(loc[-1]), names)
 
@@ -94,26 +99,56 @@ def _pattern_message(pattern: str, value: Any, what: str) -> str:
             f"expected a {what} of letters, digits, '-' and '_' (starting with a letter or digit, "
             f"at most 63 characters), got {shown(value)}"
         )
+    if pattern == VAR_PATTERN:
+        return (
+            "expected a variable name of letters, digits and '_' (not starting with a digit, "
+            f"at most 63 characters), as {{{{ NAME }}}} reads it, got {shown(value)}"
+        )
+    if pattern == TABLE_PATTERN:
+        return (
+            "expected a table name of letters, digits, '-' and '_' (starting with a letter or "
+            f"'_', at most 63 characters), as {{{{ TABLE.COLUMN }}}} reads it, got {shown(value)}"
+        )
     if pattern == ENV_NAME_PATTERN:
         return f"expected an environment variable name (letters, digits, _), got {shown(value)}"
     return f"expected text matching {pattern}, got {shown(value)}"  # pragma: no cover
 
 
-def _message(error: ErrorDetails, loc: YamlPath) -> str:
+def _versions(versions: tuple[int, ...]) -> str:
+    if len(versions) == 1:
+        return f"version {versions[0]}"
+    return "versions " + ", ".join(map(str, versions[:-1])) + f" and {versions[-1]}"
+
+
+def _message(
+    error: ErrorDetails,
+    loc: YamlPath,
+    root: type[BaseModel] = Spec,
+    versions: tuple[int, ...] = (1,),
+) -> str:
     kind, ctx, value = error["type"], error.get("ctx") or {}, error["input"]
     if kind == "extra_forbidden":
-        return _unknown_field(loc)
+        return _unknown_field(loc, root)
     if kind == "missing":
         return "required field is missing"
     if loc == ("version",) and kind == "literal_error":
-        if isinstance(value, str) and value.strip() == "1":
-            return f"version is the number 1, not the text {shown(value)}: write version: 1"
-        return f"unsupported format version {shown(value)}; this sla-runner reads version 1"
+        if isinstance(value, str) and value.strip() in {str(v) for v in versions}:
+            n = value.strip()
+            return f"version is the number {n}, not the text {shown(value)}: write version: {n}"
+        return (
+            f"unsupported format version {shown(value)}; this sla-runner reads "
+            f"{_versions(versions)}"
+        )
     if kind == "literal_error":
         expected = str(ctx.get("expected", "")).replace("'", "")
         options = [o.strip() for o in expected.replace(" or ", ", ").split(",")]
         hint = did_you_mean(value, options, cutoff=0.5) if isinstance(value, str) else ""
         return f"expected one of {', '.join(options)}; got {shown(value)}{hint}"
+    if kind == "model_type" and len(loc) >= 2 and loc[-2] in ("flow", "setup", "before"):
+        return (
+            "expected an endpoint name, or a mapping with request (and think_time), "
+            f"got {shown(value)}"
+        )
     if kind == "model_type" and loc[:1] == ("thresholds",) and len(loc) == 2:
         return (
             "expected a threshold expression like 'p95(http) < 200ms' or a mapping "
@@ -155,8 +190,14 @@ def _display_loc(loc: YamlPath, kind: str, document: YamlDocument) -> YamlPath:
     return known
 
 
-def issues_from_validation(error: ValidationError, document: YamlDocument) -> list[SpecIssue]:
-    """One SpecIssue per error; a union's member errors at one place become one issue."""
+def issues_from_validation(
+    error: ValidationError,
+    document: YamlDocument,
+    root: type[BaseModel] = Spec,
+    versions: tuple[int, ...] = (1,),
+) -> list[SpecIssue]:
+    """One SpecIssue per error; a union's member errors at one place become one issue.
+    ``root`` is the model validated; ``versions`` the format versions the caller reads."""
     grouped: dict[YamlPath, list[tuple[ErrorDetails, YamlPath]]] = {}
     for detail in error.errors(include_url=False):
         loc: YamlPath = tuple(detail["loc"])
@@ -167,19 +208,21 @@ def issues_from_validation(error: ValidationError, document: YamlDocument) -> li
         on_key = any(d["type"] == "extra_forbidden" or loc[-1:] == ("[key]",) for d, loc in details)
         mark = document.mark(display, key=on_key)
         if len(details) > 1 and all(len(loc) > len(display) for _, loc in details):
-            messages = [_union_message(display, details)]
+            messages = [_union_message(display, details, root)]
         else:
-            messages = list(dict.fromkeys(_message(d, loc) for d, loc in details))
+            messages = list(dict.fromkeys(_message(d, loc, root, versions) for d, loc in details))
         for message in messages:
             issues.append(SpecIssue(mark.line, mark.column, format_path(display), message))
     return issues
 
 
-def _union_message(display: YamlPath, details: list[tuple[ErrorDetails, YamlPath]]) -> str:
+def _union_message(
+    display: YamlPath, details: list[tuple[ErrorDetails, YamlPath]], root: type[BaseModel]
+) -> str:
     value = details[0][0]["input"]
     name = next((p for p in reversed(display) if isinstance(p, str)), "")
     parent = display[-2] if len(display) >= 2 else ""
     hint = _UNION_HINTS.get(name) or _UNION_HINTS.get(str(parent))
     if hint:
         return f"{hint}, got {shown(value)}"
-    return "; or ".join(dict.fromkeys(_message(d, loc) for d, loc in details))
+    return "; or ".join(dict.fromkeys(_message(d, loc, root) for d, loc in details))

@@ -7,24 +7,15 @@ on plain data applies the same rules but reports errors without line numbers.
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 from typing import Annotated, Any, Literal
 
-from pydantic import (
-    BeforeValidator,
-    Field,
-    ValidationInfo,
-    field_validator,
-    model_validator,
-)
-from pydantic.json_schema import WithJsonSchema
+from pydantic import Field, ValidationInfo, model_validator
 
 from sla_runner.spec.checks import UNREADABLE, CheckedModel, Fields, Loc, Problem, under
 from sla_runner.spec.fields import (
     DURATION_PATTERN,
     NAME_PATTERN,
-    THRESHOLD_EXPR_SCHEMA,
     DurationField,
     Flag,
     FrozenModel,
@@ -34,18 +25,36 @@ from sla_runner.spec.fields import (
     ThinkTimeField,
     ThresholdExpr,
 )
+from sla_runner.spec.parts import (
+    DEFER_REFERENCES,
+    ENV_NAME_PATTERN,
+    MAX_USERS,
+    Channel,
+    ChannelExpect,
+    EndpointBase,
+    Expect,
+    ProcessSelector,
+    Target,
+    ThresholdItem,
+    ThresholdRule,
+    as_rule,
+)
 from sla_runner.spec.suggest import did_you_mean
 from sla_runner.spec.thresholds import Threshold
 from sla_runner.spec.units import MAX_MIX_WHEEL, Duration, Rate, mix_counts, parse_percent
 
 __all__ = [
+    "DEFER_REFERENCES",
     "DURATION_PATTERN",
+    "ENV_NAME_PATTERN",
     "FORMAT_VERSION",
+    "MAX_USERS",
     "NAME_PATTERN",
     "Channel",
     "ChannelExpect",
     "DurationField",
     "Endpoint",
+    "EndpointBase",
     "Expect",
     "Load",
     "Name",
@@ -60,96 +69,18 @@ __all__ = [
     "ThinkTimeField",
     "Threshold",
     "ThresholdExpr",
+    "ThresholdItem",
     "ThresholdRule",
     "reference_problems",
 ]
 
 FORMAT_VERSION = 1
 
-# Validation context key: when true, Spec leaves cross-reference checks to the caller, who
-# collects every problem from reference_problems() with its own position.
-DEFER_REFERENCES = "defer_references"
-
-ENV_NAME_PATTERN = r"^[A-Za-z_][A-Za-z0-9_]*$"
 
 _Model = FrozenModel
 
 
-class ProcessSelector(CheckedModel):
-    """The service process to sample for memory and CPU: exactly one way of finding it."""
-
-    port: int | None = Field(
-        None, ge=1, le=65535, description="the process listening on this TCP port"
-    )
-    pid: int | None = Field(None, ge=1)
-    pid_file: str | None = Field(None, description="a file holding the pid")
-    name: str | None = Field(None, description="matched against the process name or command line")
-    interval: DurationField = Field(Duration.parse("250ms"), description="sampling interval")
-
-    @classmethod
-    def checks(cls, fields: Fields) -> list[Problem]:
-        problems: list[Problem] = []
-        given = [k for k in ("port", "pid", "pid_file", "name") if k in fields.given]
-        if len(given) != 1:
-            got = f" (got {', '.join(given)})" if given else ""
-            problems.append(((), f"give exactly one of port, pid, pid_file, name{got}"))
-        interval = fields["interval"]
-        if isinstance(interval, Duration) and interval.ns < 10_000_000:
-            problems.append((("interval",), f"must be at least 10ms, got {interval}"))
-        return problems
-
-
-class Target(_Model):
-    base_url: str = Field(description="http:// or https:// URL that endpoint paths are joined to")
-    headers: dict[str, str] = Field(default_factory=dict, description="sent with every request")
-    timeout: DurationField = Field(
-        Duration.parse("10s"), description="per request, unless an endpoint says otherwise"
-    )
-    connect_timeout: DurationField = Field(Duration.parse("5s"))
-    verify_tls: Flag = Field(
-        True, description="verify TLS certificates; false is printed as a warning"
-    )
-    engine: Literal["raw", "aiohttp", "httpx"] = Field(
-        "raw",
-        description="HTTP/1.1 transport: raw (asyncio + httptools), aiohttp or httpx; "
-        "endpoints with http2: true always use httpx",
-    )
-    follow_redirects: Flag = True
-    allowed_hosts: list[str] = Field(
-        default_factory=list, description="other hosts redirects may lead to (default: none)"
-    )
-    process: ProcessSelector | None = None
-
-    @field_validator("base_url")
-    @classmethod
-    def _url(cls, value: str) -> str:
-        if not re.match(r"^https?://[^/\s]+", value):
-            raise ValueError(f"expected an http:// or https:// URL, got {value!r}")
-        return value.rstrip("/")
-
-
-StatusCode = Annotated[int, Field(ge=100, le=599)]
-
-
-class Expect(_Model):
-    status: StatusCode | list[StatusCode] | None = Field(
-        None, description="expected status code(s); default: any 2xx or 3xx"
-    )
-    body_contains: str | None = None
-
-
-HttpMethod = Literal["GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS"]
-QueryValue = str | int | float | bool
-
-
-class Endpoint(CheckedModel):
-    method: HttpMethod = "GET"
-    path: str | None = Field(None, description="joined to target.base_url")
-    url: str | None = Field(None, description="a full URL instead of path")
-    query: dict[str, QueryValue] = Field(default_factory=dict)
-    headers: dict[str, str] = Field(default_factory=dict)
-    json_body: Any = Field(None, alias="json", description="a JSON body")
-    body: str | None = Field(None, description="a text body")
+class Endpoint(EndpointBase):
     weight: float = Field(
         1,
         gt=0,
@@ -161,71 +92,6 @@ class Endpoint(CheckedModel):
     timeout: DurationField | None = None
     http2: Flag = Field(False, description="use HTTP/2 (through httpx)")
     expect: Expect = Field(default_factory=Expect)
-
-    @classmethod
-    def checks(cls, fields: Fields) -> list[Problem]:
-        problems = _where(fields, r"^https?://[^/\s]+", "an http:// or https://")
-        if {"json_body", "body"} <= fields.given:
-            problems.append(((), "give json or body, not both"))
-        return problems
-
-
-def _where(fields: Fields, url_pattern: str, schemes: str) -> list[Problem]:
-    """An endpoint's or a channel's place: exactly one of a path or a full URL."""
-    problems: list[Problem] = []
-    if ("path" in fields.given) == ("url" in fields.given):
-        problems.append(((), "give exactly one of path or url"))
-    path, url = fields["path"], fields["url"]
-    if isinstance(path, str) and not path.startswith("/"):
-        problems.append((("path",), f"must start with '/', got {path!r}"))
-    if isinstance(url, str) and not re.match(url_pattern, url):
-        problems.append((("url",), f"must be {schemes} URL, got {url!r}"))
-    return problems
-
-
-class ChannelExpect(CheckedModel):
-    contains: str | None = Field(None, description="the reply contains this text")
-    json_fields: dict[str, Any] | None = Field(
-        None,
-        alias="json",
-        description="the reply is JSON and these dotted fields have these values",
-    )
-
-    @classmethod
-    def checks(cls, fields: Fields) -> list[Problem]:
-        if not {"contains", "json_fields"} & fields.given:
-            return [((), "give contains or json")]
-        return []
-
-
-class Channel(CheckedModel):
-    path: str | None = None
-    url: str | None = Field(None, description="a full ws:// or wss:// URL instead of path")
-    subprotocols: list[str] = Field(default_factory=list)
-    headers: dict[str, str] = Field(default_factory=dict)
-    send: str | dict[str, Any] | list[Any] = Field(description="text, or JSON (a mapping or list)")
-    expect: ChannelExpect | None = Field(
-        None, description="the reply that completes a round trip; default: the next message"
-    )
-    interval: DurationField = Field(
-        Duration.parse("1s"), description="between messages on one connection"
-    )
-    timeout: DurationField = Field(
-        Duration.parse("5s"), description="for a reply, and for connecting"
-    )
-    compression: Flag = Field(
-        False, description="permessage-deflate; off by default because it changes the figures"
-    )
-    reconnect: int = Field(
-        3, ge=0, le=1000, description="reconnect attempts after a drop, per user"
-    )
-
-    @classmethod
-    def checks(cls, fields: Fields) -> list[Problem]:
-        return _where(fields, r"^wss?://[^/\s]+", "a ws:// or wss://")
-
-
-MAX_USERS = 1_000_000
 
 
 class Stage(CheckedModel):
@@ -297,29 +163,6 @@ def _sends(stage: Fields) -> bool | None:
     if users is UNREADABLE or rate is UNREADABLE:
         return None
     return bool(users) or (rate is not None and rate.per_s > 0)
-
-
-class ThresholdRule(_Model):
-    expr: ThresholdExpr
-    during: Name | None = Field(None, description="judge only this stage")
-    severity: Literal["fail", "warn"] = "fail"
-    description: str | None = None
-
-
-def _rule(value: Any) -> Any:
-    return {"expr": value} if isinstance(value, str) else value
-
-
-# A threshold is written either as a bare expression or as a rule with options; both load
-# as a ThresholdRule, and the JSON Schema says "string or object".
-ThresholdItem = Annotated[
-    ThresholdRule,
-    BeforeValidator(
-        _rule,
-        json_schema_input_type=Annotated[str, WithJsonSchema(THRESHOLD_EXPR_SCHEMA)]
-        | ThresholdRule,
-    ),
-]
 
 
 class Spec(_Model):
@@ -414,7 +257,7 @@ class References:
         items = data.get("thresholds")
         rules: list[RuleRefs] = []
         for i, item in enumerate(items if isinstance(items, list) else []):
-            rule = _rule(item)
+            rule = as_rule(item)
             if isinstance(rule, dict):
                 view = Fields.of_data(ThresholdRule, rule, under(errors, ("thresholds", i)))
                 expr, during = view["expr"], view["during"]

@@ -1,5 +1,7 @@
-"""The JSON Schema of spec format version 1, generated from the models.
+"""The JSON Schema of spec formats 1 and 2, generated from the models.
 
+One schema serves both versions: a file's ``version`` selects the model it is checked
+against (``if``/``then``), so an editor pointed at it completes and checks either format.
 The committed copy, ``schemas/sla-spec.schema.json``, is checked current by a test.
 Regenerate it with::
 
@@ -11,9 +13,12 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from sla_runner.spec.models import FORMAT_VERSION, Spec
+from pydantic.json_schema import models_json_schema
 
-SCHEMA_ID = "urn:sla-runner:schema:spec:v1"
+from sla_runner.spec.format2 import SpecV2
+from sla_runner.spec.models import Spec
+
+SCHEMA_ID = "urn:sla-runner:schema:spec"
 SCHEMA_DIALECT = "https://json-schema.org/draft/2020-12/schema"
 
 
@@ -47,20 +52,37 @@ def _interpolable(node: Any) -> Any:
 
 def spec_json_schema() -> dict[str, Any]:
     """The JSON Schema (draft 2020-12) that editors and CI use to check a spec file."""
-    body = _interpolable(Spec.model_json_schema(mode="validation"))
-    body["$defs"]["Interpolated"] = INTERPOLATED
+    refs, body = models_json_schema(
+        [(Spec, "validation"), (SpecV2, "validation")], ref_template="#/$defs/{model}"
+    )
+    defs = _interpolable(body["$defs"])
+    defs["Interpolated"] = INTERPOLATED
+    by_version = {1: refs[(Spec, "validation")], 2: refs[(SpecV2, "validation")]}
     return {
         "$schema": SCHEMA_DIALECT,
         "$id": SCHEMA_ID,
         "title": "sla-runner spec",
         "description": (
-            f"An SLA spec for sla-runner, format version {FORMAT_VERSION}: the target service, "
-            "its endpoints and WebSocket channels, the load to drive and the thresholds to "
-            "hold. Values such as durations (250ms), sizes (512MB), rates (50/s) and "
-            "percents (99%) carry explicit units; ${VAR} and ${VAR:-default} are "
+            "An SLA spec for sla-runner, format version 1 or 2 (the file's version says "
+            "which): the target service, its endpoints and WebSocket channels, the load to "
+            "drive (format 2: scenarios, each a load model with a flow or a mix) and the "
+            "thresholds to hold. Values such as durations (250ms), sizes (512MB), rates "
+            "(50/s) and percents (99%) carry explicit units; ${VAR} and ${VAR:-default} are "
             "interpolated from the environment before validation."
         ),
-        **{k: v for k, v in body.items() if k not in ("title", "description")},
+        "type": "object",
+        "required": ["version"],
+        "properties": {
+            "version": {"enum": list(by_version), "description": "format version of the file"}
+        },
+        "allOf": [
+            {
+                "if": {"properties": {"version": {"const": version}}, "required": ["version"]},
+                "then": ref,
+            }
+            for version, ref in by_version.items()
+        ],
+        "$defs": defs,
     }
 
 

@@ -9,6 +9,7 @@ Grammar (BNF)::
     percentile::= "p" digits [ "." digits ]         (p50, p95, p99, p99.9; 0 < N <= 100)
     selector  ::= "http" [ "." name ] | "ws" [ "." name ] | "ws_connect" [ "." name ]
                 | "process.rss" | "process.cpu" | "users"
+                | "flow." scenario                  (format 2 only: ``flows=True``)
     op        ::= "<" | "<=" | ">" | ">="
     value     ::= number [ unit ] | duration
     unit      ::= "ns" | "us" | "ms" | "s" | "m" | "h"      (times)
@@ -16,10 +17,12 @@ Grammar (BNF)::
                 | "%" | "/s" | "/m" | "/h"                  (percents, rates)
     duration  ::= (number time-unit)+               (combined, as everywhere: 1m30s)
     name      ::= an endpoint name (after http.) or a channel name (after ws. / ws_connect.)
+    scenario  ::= a scenario name: ``flow.shoppers`` is one pass through that scenario's flow
 
 What each metric accepts (anything else is rejected, listing what would be accepted):
 
-    http, ws, ws_connect  latency stats (pNN min max mean) with a time unit;
+    http, ws, ws_connect, latency stats (pNN min max mean) with a time unit;
+    flow.<scenario>
                           count (no unit); rate (/s, /m or /h);
                           success_rate, error_rate (%)
     process.rss           pNN min max mean with a size unit
@@ -50,6 +53,7 @@ Unit = Literal["ms", "B", "%", "/s", ""]
 
 LATENCY_METRICS = ("http", "ws", "ws_connect")
 GAUGE_METRICS = ("process.rss", "process.cpu", "users")
+FLOW_METRIC = "flow"  # format 2: flow.<scenario>, always scoped
 METRICS = LATENCY_METRICS + GAUGE_METRICS
 AGGREGATE_STATS = ("min", "max", "mean")
 COUNT_STATS = ("count", "rate", "success_rate", "error_rate")
@@ -83,8 +87,8 @@ class Threshold:
     """One parsed threshold expression. ``limit`` is in ``unit`` (ms, B, %, /s or none)."""
 
     text: str
-    metric: str  # one of METRICS
-    scope: str | None  # endpoint or channel name; None for the whole metric
+    metric: str  # one of METRICS, or FLOW_METRIC (format 2)
+    scope: str | None  # endpoint, channel or scenario (flow) name; None for the whole metric
     stat: str  # "p95", "p99.9", "min", "max", "mean", "count", "rate", "success_rate", ...
     op: Op
     limit: float
@@ -110,23 +114,31 @@ class Threshold:
         return observed >= self.limit
 
 
-def _split_selector(selector: str) -> tuple[str, str | None]:
+def _split_selector(selector: str, flows: bool) -> tuple[str, str | None]:
     if selector in METRICS:
         return selector, None
-    for metric in LATENCY_METRICS:
+    scoped_metrics = (*LATENCY_METRICS, FLOW_METRIC) if flows else LATENCY_METRICS
+    for metric in scoped_metrics:
         if selector.startswith(metric + ".") and len(selector) > len(metric) + 1:
             return metric, selector[len(metric) + 1 :]
+    if flows and selector.rstrip(".") == FLOW_METRIC:
+        raise ThresholdSyntaxError(
+            "flow needs a scenario: flow.<scenario> is one pass through that scenario's flow"
+        )
     scoped = ["http.<endpoint>", "ws.<channel>", "ws_connect.<channel>"]
+    scoped += ["flow.<scenario>"] if flows else []
     valid = ", ".join([*METRICS[:3], *scoped, *METRICS[3:]])
     head, dot, tail = selector.partition(".")
-    scoped_hint = did_you_mean(head, LATENCY_METRICS) if dot and tail else ""
+    scoped_hint = did_you_mean(head, scoped_metrics) if dot and tail else ""
     # htp.list-items → http.list-items
     hint = scoped_hint[:-1] + f".{tail}?" if scoped_hint else did_you_mean(selector, METRICS)
+    if not flows and head == FLOW_METRIC:
+        hint = "; flow.<scenario> is a metric of format 2 (version: 2)"
     raise ThresholdSyntaxError(f"unknown metric {selector!r}; expected one of {valid}{hint}")
 
 
 def _stats_for(metric: str) -> tuple[str, ...]:
-    if metric in LATENCY_METRICS:
+    if metric in LATENCY_METRICS or metric == FLOW_METRIC:
         return ("pNN", *AGGREGATE_STATS, *COUNT_STATS)
     if metric == "users":
         return AGGREGATE_STATS
@@ -175,7 +187,12 @@ _UNIT_HINT = {
     "percent": "a percentage (%)",
     "rate": "a rate unit (/s, /m, /h)",
 }
-_COUNTED = {"http": "requests", "ws": "round trips", "ws_connect": "connections"}
+_COUNTED = {
+    "http": "requests",
+    "ws": "round trips",
+    "ws_connect": "connections",
+    FLOW_METRIC: "passes",
+}
 
 
 def _no_unit_message(what: str, kind: str, number: str) -> str:
@@ -206,7 +223,8 @@ def _normalise(
         counted = "the users held" if metric == "users" else f"a number of {_COUNTED[metric]}"
         message = f"{what} takes no unit ({counted}), got unit {unit!r}: write {written}"
         if unit in _RATE_UNITS:
-            message += f"; for {_COUNTED[metric]} per second, use rate({metric})"
+            selector = what[what.find("(") + 1 : -1] if what.endswith(")") else metric
+            message += f"; for {_COUNTED[metric]} per second, use rate({selector})"
         raise ThresholdSyntaxError(message)
     if unit == "":
         raise ThresholdSyntaxError(_no_unit_message(what, kind, written))
@@ -235,8 +253,11 @@ def _check_can_decide(text: str, stat: str, op: str, limit: float) -> None:
         raise ThresholdSyntaxError(f"{' '.join(text.split())} always holds: it promises nothing")
 
 
-def parse_threshold(text: str) -> Threshold:
-    """Parse one threshold expression; raise ThresholdSyntaxError saying what is wrong."""
+def parse_threshold(text: str, *, flows: bool = False) -> Threshold:
+    """Parse one threshold expression; raise ThresholdSyntaxError saying what is wrong.
+
+    ``flows``: the metric ``flow.<scenario>`` of format 2 is known (format 1 does not have it).
+    """
     if not isinstance(text, str) or not text.strip():
         raise ThresholdSyntaxError("empty threshold; expected e.g. 'p95(http) < 200ms'")
     if text.count("(") != text.count(")"):
@@ -251,13 +272,13 @@ def parse_threshold(text: str) -> Threshold:
     if op not in ("<", "<=", ">", ">="):
         raise ThresholdSyntaxError(f"operator {op!r} is not supported; use <, <=, > or >=")
     if match["bare"] is not None:
-        metric, scope = _split_selector(match["bare"])
+        metric, scope = _split_selector(match["bare"], flows)
         if metric != "users":
             bare = match["bare"]
             raise ThresholdSyntaxError(f"{bare} needs a statistic, e.g. p95({bare}) or max({bare})")
         stat = "max"
     else:
-        metric, scope = _split_selector(match["selector"])
+        metric, scope = _split_selector(match["selector"], flows)
         stat = match["stat"]
         _check_stat(stat, metric)
     mantissa, _, exponent = match["number"].lower().partition("e")

@@ -55,6 +55,7 @@ __all__ = [
     "format_path",
     "parse_scalar",
     "parse_yaml",
+    "plain_reads_as_text",
     "read_bytes",
 ]
 
@@ -108,6 +109,13 @@ def _core_schema_resolvers() -> dict[str | None, list[tuple[str, re.Pattern[str]
 
 class _CoreResolver(BaseResolver):
     yaml_implicit_resolvers = _core_schema_resolvers()
+
+
+def plain_reads_as_text(text: str) -> bool:
+    """Whether ``text`` written as a plain scalar reads back as that string (not as a
+    number, a boolean or null), under the YAML 1.2 core schema this loader uses."""
+    rules = _CoreResolver.yaml_implicit_resolvers.get(text[:1] or None, [])
+    return not any(pattern.match(text) for _, pattern in rules)
 
 
 class _TooDeep(Exception):

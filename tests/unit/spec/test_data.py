@@ -228,3 +228,20 @@ def test_scenario_deal_takes_nothing_when_one_table_ran_out() -> None:
     assert not deal.deal_user(rows)
     assert rows == {}
     assert (dealers["a"].dealt, dealers["b"].refused) == (1, 1)  # no row of a was lost
+
+
+def test_an_error_after_the_columns_were_read_carries_them(tmp_path: Path) -> None:
+    """So that a loader can still check what names a column of a table with a bad row."""
+    name = write(tmp_path, "a.csv", "user,password\nann,pw\nbob\n")
+    with pytest.raises(DataError) as caught:
+        load_table("accounts", file=name, base_dir=tmp_path)
+    assert caught.value.columns == ("user", "password")
+    with pytest.raises(DataError) as caught:
+        load_table("accounts", rows=[{"user": "a", "password": "b"}, {"user": "c"}])
+    assert (caught.value.columns, caught.value.row) == (("user", "password"), 1)
+    with pytest.raises(DataError) as caught:
+        load_table("accounts", rows=["nope"])
+    assert caught.value.columns is None
+    with pytest.raises(DataError) as caught:
+        load_table("accounts", file=write(tmp_path, "e.csv", ""), base_dir=tmp_path)
+    assert caught.value.columns is None

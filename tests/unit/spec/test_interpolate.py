@@ -4,7 +4,14 @@ from __future__ import annotations
 
 import pytest
 
-from sla_runner.spec.interpolate import EnvValue, InterpolationError, interpolate_text
+from sla_runner.spec.interpolate import (
+    EnvValue,
+    InterpolationError,
+    interpolate,
+    interpolate_text,
+    token_spans,
+)
+from sla_runner.spec.yamlload import parse_yaml
 from tests.unit.spec.helpers import VALID, errors, load
 
 
@@ -111,3 +118,18 @@ def test_env_values_never_appear_in_errors() -> None:
 def test_escape_keeps_a_literal() -> None:
     text = _spec_with_headers("  headers: {X-Template: '$${NOT_A_VAR}'}\n")
     assert load(text).spec.target.headers == {"X-Template": "${NOT_A_VAR}"}
+
+
+def test_token_spans() -> None:
+    text = "a${B}c$${d}${E:-f}"
+    assert [text[s:e] for s, e in token_spans(text)] == ["${B}", "$${", "${E:-f}"]
+
+
+def test_a_value_held_escaped_in_a_template_is_redacted_in_that_spelling_too() -> None:
+    """Format 2 escapes {{ in an environment value that fills a template ({{{{): a message
+    quoting the escaped text must not show the value either."""
+    document = parse_yaml("a: '${T}'\n", "s.yaml")
+    done = interpolate(document, {"T": "x{{y"})
+    assert done.env_of(("a",)) == {"T": "x{{y"}
+    assert done.env_of(("b",)) == {}
+    assert done.redact(("a",), "got 'x{{{{y' and x{{y") == "got '${T}' and ${T}"

@@ -14,8 +14,8 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from sla_runner.errors import SpecError
 from sla_runner.spec.loader import load_spec_text
+from tests.unit.spec.rounds import problems, report
 
 BASE = """\
 version: 1
@@ -149,23 +149,16 @@ def _with(mistakes: list[tuple[str, str]]) -> str:
     return text
 
 
+def _load(text: str) -> object:
+    return load_spec_text(text, "s.yaml", env={})
+
+
 def _report(text: str) -> list[str]:
-    try:
-        load_spec_text(text, "s.yaml", env={})
-    except SpecError as exc:
-        return [issue.format("s.yaml") for issue in exc.issues]
-    return []
+    return report(_load, text)
 
 
 def _problems(text: str) -> set[tuple[int, str, str]]:
-    """(line, path, problem) of each issue: the problem without the hints after ';'
-    (the names declared, a suggestion), which may name what another mistake changed."""
-    out = set()
-    for line in _report(text):
-        _file, number, _col, rest = line.split(":", 3)
-        path, _, message = rest.strip().partition(": ")
-        out.add((int(number), path, message.split(";")[0]))
-    return out
+    return problems(_load, text)
 
 
 def test_the_base_spec_is_valid() -> None:

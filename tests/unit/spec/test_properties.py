@@ -113,29 +113,39 @@ def _paths(node: Any, path: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
     return out
 
 
-@st.composite
-def mutated_specs(draw: st.DrawFn) -> dict[str, Any]:
-    data = copy.deepcopy(VALID_DATA)
-    for _ in range(draw(st.integers(min_value=1, max_value=4))):
-        paths = [p for p in _paths(data) if p]
-        path = draw(st.sampled_from(paths))
-        parent: Any = data
-        for part in path[:-1]:
-            parent = parent[part]
-        action = draw(st.sampled_from(["delete", "replace", "insert"]))
-        if action == "delete":
-            del parent[path[-1]]
-        elif action == "replace":
-            parent[path[-1]] = draw(values)
-        elif isinstance(parent, dict):
-            parent[draw(st.text(max_size=10))] = draw(values)
-        else:
-            parent.insert(path[-1], draw(values))
-    return data
+def mutations(base: dict[str, Any], *extra: st.SearchStrategy[Any]) -> st.SearchStrategy[Any]:
+    """Copies of ``base`` with one to four values deleted, replaced (by ``values`` or, when
+    given, ``extra`` strategies) or inserted."""
+    leaves = st.one_of(values, *extra)
+
+    @st.composite
+    def mutated(draw: st.DrawFn) -> dict[str, Any]:
+        data = copy.deepcopy(base)
+        for _ in range(draw(st.integers(min_value=1, max_value=4))):
+            paths = [p for p in _paths(data) if p]
+            path = draw(st.sampled_from(paths))
+            parent: Any = data
+            for part in path[:-1]:
+                parent = parent[part]
+            action = draw(st.sampled_from(["delete", "replace", "insert"]))
+            if action == "delete":
+                del parent[path[-1]]
+            elif action == "replace":
+                parent[path[-1]] = draw(leaves)
+            elif isinstance(parent, dict):
+                parent[draw(st.text(max_size=10))] = draw(leaves)
+            else:
+                parent.insert(path[-1], draw(leaves))
+        return data
+
+    return mutated()
+
+
+mutated_specs = mutations(VALID_DATA)
 
 
 @BOUNDED
-@given(mutated_specs())
+@given(mutated_specs)
 def test_mutated_specs(data: dict[str, Any]) -> None:
     load_or_spec_error(yaml.safe_dump(data, allow_unicode=True, sort_keys=False))
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from sla_runner.spec.document import load_document_text
 from sla_runner.spec.loader import load_spec_text
 from tests.support.paths import ROOT
 
@@ -41,3 +42,17 @@ def test_annotated_example_is_valid() -> None:
 def test_error_example_is_the_golden_report() -> None:
     shown = next(block for block in _blocks("") if "errors in checkout.yaml" in block)
     assert shown == (GOLDEN / "checkout.txt").read_text(encoding="utf-8")
+
+
+def test_annotated_format_2_example_is_valid() -> None:
+    example = next(block for block in _blocks("yaml") if block.startswith("version: 2"))
+    loaded = load_document_text(example, "README.md", env={}, base_dir=ROOT / "specs" / "format2")
+    spec = loaded.spec
+    assert loaded.version == 2
+    assert set(spec.scenarios) == {"shoppers", "visitors"}
+    assert {s.model for s in spec.scenarios.values()} == {"closed", "open"}
+    assert [s.request for s in spec.before] == ["catalog"]
+    assert set(loaded.tables) == {"accounts", "skus"}
+    assert spec.target.cookies
+    assert any(rule.expr.metric == "flow" for rule in spec.thresholds)
+    assert any(rule.scenario == "visitors" for rule in spec.thresholds)

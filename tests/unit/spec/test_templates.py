@@ -12,6 +12,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from sla_runner.spec.templated import scan_template
 from sla_runner.spec.templates import (
     Ref,
     RenderState,
@@ -218,3 +219,31 @@ def test_any_text_parses_or_fails_with_an_offset_inside_it(text: str) -> None:
         for ref in template.refs:
             assert text[ref.offset :].startswith(ref.text.split("(")[0])
     assert 0 <= offset <= len(text)
+
+
+def test_scan_finds_every_ref_and_every_error_with_offsets() -> None:
+    text = "/a/{{ x }}/{{ }}/{{ $nope }}/{{ t.c }}/{{ a b }}/{{ $uuid }}"
+    refs, errors = scan_template(text)
+    assert [(r.text, r.offset) for r in refs] == [("x", 6), ("t.c", 32), ("$uuid", 52)]
+    assert [(re.split("[:;]", e.message)[0], text[e.offset : e.offset + 3]) for e in errors] == [
+        ("empty '{{ }}'", "}}/"),
+        ("unknown built-in $nope", "$no"),
+        ("bad name 'a b'", "a b"),
+    ]
+    refs, errors = scan_template("{{ x }} {{{{ y }} {{ z")
+    assert [r.text for r in refs] == ["x"]
+    assert [e.offset for e in errors] == [18]
+    assert scan_template("plain") == ((), ())
+
+
+@given(st.text(alphabet="{} $ab.()1,", max_size=30))
+def test_scan_agrees_with_parse(text: str) -> None:
+    """Where parse_template succeeds, the scan finds its refs and no error; where it fails,
+    the scan's first error is parse's."""
+    refs, errors = scan_template(text)
+    if errors:
+        with pytest.raises(TemplateError) as caught:
+            parse_template(text)
+        assert (errors[0].message, errors[0].offset) == (caught.value.message, caught.value.offset)
+        return
+    assert refs == parse_template(text).refs

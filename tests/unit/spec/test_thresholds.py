@@ -149,3 +149,41 @@ def test_rule_form_and_severity() -> None:
         "spec.yaml:18:45: thresholds[0].descripton: unknown field; expected one of expr, "
         "during, severity, description; did you mean description?",
     ]
+
+
+@pytest.mark.parametrize(
+    ("text", "stat", "limit", "unit"),
+    [
+        ("p95(flow.shoppers) < 2s", "p95", 2000.0, "ms"),
+        ("success_rate(flow.shoppers) > 99%", "success_rate", 99.0, "%"),
+        ("rate(flow.shoppers) > 10/s", "rate", 10.0, "/s"),
+        ("count(flow.shoppers) > 0", "count", 0.0, ""),
+    ],
+)
+def test_format_2_reads_flow_metrics(text: str, stat: str, limit: float, unit: str) -> None:
+    t = parse_threshold(text, flows=True)
+    assert (t.metric, t.scope, t.stat, t.limit, t.unit) == ("flow", "shoppers", stat, limit, unit)
+
+
+@pytest.mark.parametrize(
+    ("text", "flows", "message"),
+    [
+        ("p95(flow) < 2s", True, "flow needs a scenario: flow.<scenario> is one pass"),
+        ("p95(flow.x) < 2s", False, "flow.<scenario> is a metric of format 2 (version: 2)"),
+        (
+            "p95(flw.x) < 2s",
+            True,
+            "flow.<scenario>, process.rss, process.cpu, users; did you mean flow.x?",
+        ),
+        (
+            "count(flow.x) > 1/s",
+            True,
+            "a number of passes), got unit '/s': write 1; for passes per second, use rate(flow.x)",
+        ),
+        ("max(flow.x) > 1MB", True, "needs a time unit"),
+    ],
+)
+def test_flow_metric_errors(text: str, flows: bool, message: str) -> None:
+    with pytest.raises(ThresholdSyntaxError) as caught:
+        parse_threshold(text, flows=flows)
+    assert message in str(caught.value)

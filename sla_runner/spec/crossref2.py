@@ -1,0 +1,318 @@
+"""Format 2's checks that read across the spec, on whatever of it can be read.
+
+A step names an endpoint, a scenario names channels and tables, a threshold names an
+endpoint, a channel, a scenario or a stage: each name must exist, and fit (a flow metric
+needs a scenario with a flow, channels need users). The checks read the spec as data
+(:class:`View`, built from the mapping as written, or from a valid model's dump), so they run
+in the same round as the field errors: what cannot be read (its own error says why) is left
+out, never guessed. Templates are checked by :mod:`sla_runner.spec.templated` on the same view.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+from sla_runner.spec.checks import UNREADABLE, Fields, Loc, under
+from sla_runner.spec.load2 import StageV2, stage_kind
+from sla_runner.spec.parts import ThresholdRuleV2, as_rule
+from sla_runner.spec.suggest import did_you_mean
+from sla_runner.spec.thresholds import Threshold
+from sla_runner.spec.units import MAX_MIX_WHEEL, mix_counts
+
+Model = Literal["closed", "open"]
+
+
+@dataclass(frozen=True)
+class Finding:
+    """One problem: where (``loc`` in the document; a trailing ``"[key]"`` means the key),
+    what, and, for a problem inside a string (a template, a JSON path), its ``offset``."""
+
+    loc: Loc
+    message: str
+    offset: int | None = None
+
+
+@dataclass(frozen=True)
+class StepRef:
+    loc: Loc
+    request: str | None  # None: not readable
+
+
+@dataclass(frozen=True)
+class ScenarioRefs:
+    name: str
+    model: Model | None
+    stages: tuple[tuple[str, Loc], ...]
+    flow: tuple[StepRef, ...] | None
+    setup: tuple[StepRef, ...]
+    mix: dict[str, float | None] | None
+    channels: tuple[tuple[str, Loc], ...]
+    data: dict[str, str | None]  # table → user | pass (None: not readable)
+    load_keys: frozenset[str]  # what the load mapping writes
+
+    def sends(self) -> list[str]:
+        steps = [s.request for s in (*self.setup, *(self.flow or ())) if s.request]
+        return list(dict.fromkeys([*steps, *(self.mix or {})]))
+
+
+@dataclass(frozen=True)
+class RuleRefs:
+    index: int
+    expr: Threshold | None
+    scenario: str | None
+    during: str | None
+    readable: bool  # scenario and during could be read
+
+
+@dataclass(frozen=True)
+class View:
+    """What the checks read of a format-2 spec."""
+
+    data: Mapping[str, Any]  # the whole document, as written (interpolated)
+    endpoints: dict[str, Mapping[str, Any]]
+    channels: dict[str, Mapping[str, Any]]
+    extracts: dict[str, tuple[str, ...]]  # endpoint → the variables it extracts
+    tables: dict[str, tuple[str, ...] | None]  # declared table → its columns, when known
+    before: tuple[StepRef, ...]
+    scenarios: dict[str, ScenarioRefs]
+    thresholds: list[RuleRefs]
+    process: bool | None
+    errors: list[Loc] = field(default_factory=list)
+
+    def stage_owners(self) -> dict[str, str]:
+        """Each stage name → the (first) scenario that has it."""
+        owners: dict[str, str] = {}
+        for scenario in self.scenarios.values():
+            for stage, _ in scenario.stages:
+                owners.setdefault(stage, scenario.name)
+        return owners
+
+
+def _mapping(value: Any) -> Mapping[str, Any]:
+    return value if isinstance(value, dict) else {}
+
+
+def _named(value: Any) -> dict[str, Mapping[str, Any]]:
+    return {k: _mapping(v) for k, v in _mapping(value).items() if isinstance(k, str)}
+
+
+def _steps(raw: Any, at: Loc) -> tuple[StepRef, ...]:
+    steps = raw if isinstance(raw, list) else []
+    out = []
+    for i, step in enumerate(steps):
+        request = step.get("request") if isinstance(step, dict) else step
+        out.append(StepRef((*at, i), request if isinstance(request, str) else None))
+    return tuple(out)
+
+
+def _number(value: Any) -> float | None:
+    ok = isinstance(value, int | float) and not isinstance(value, bool) and 0 < value <= 1e6
+    return float(value) if ok else None
+
+
+def _scenario(name: str, raw: Mapping[str, Any], errors: list[Loc]) -> ScenarioRefs:
+    at: Loc = ("scenarios", name)
+    load = _mapping(raw.get("load"))
+    stages: list[Any] = load["stages"] if isinstance(load.get("stages"), list) else []
+    kinds, names = set(), []
+    for i, stage in enumerate(stages):
+        if not isinstance(stage, dict):
+            continue
+        view = Fields.of_data(StageV2, stage, under(errors, (*at, "load", "stages", i)))
+        kind = stage_kind(view)
+        if kind is not None:
+            kinds.add(kind)
+        if isinstance(stage.get("name"), str):
+            names.append((stage["name"], (*at, "load", "stages", i, "name")))
+    mix = raw.get("mix")
+    channels: list[Any] = raw["channels"] if isinstance(raw.get("channels"), list) else []
+    return ScenarioRefs(
+        name=name,
+        model=kinds.pop() if len(kinds) == 1 else None,
+        stages=tuple(names),
+        flow=_steps(raw["flow"], (*at, "flow")) if raw.get("flow") is not None else None,
+        setup=_steps(raw.get("setup"), (*at, "setup")),
+        mix={k: _number(v) for k, v in mix.items()} if isinstance(mix, dict) else None,
+        channels=tuple(
+            (c, (*at, "channels", i)) for i, c in enumerate(channels) if isinstance(c, str)
+        ),
+        data={
+            k: v if v in ("user", "pass") else None
+            for k, v in _mapping(raw.get("data")).items()
+            if isinstance(k, str)
+        },
+        load_keys=frozenset(k for k, v in load.items() if v is not None),
+    )
+
+
+def read(
+    data: Any, errors: list[Loc], columns: Mapping[str, tuple[str, ...]] | None = None
+) -> View:
+    """The view of a document (``errors``: the locations of its validation errors);
+    ``columns``: the columns of the tables that were loaded."""
+    data = _mapping(data)
+    endpoints = _named(data.get("endpoints"))
+    rules: list[RuleRefs] = []
+    items = data.get("thresholds")
+    for i, item in enumerate(items if isinstance(items, list) else []):
+        rule = as_rule(item)
+        if isinstance(rule, dict):
+            view = Fields.of_data(ThresholdRuleV2, rule, under(errors, ("thresholds", i)))
+            expr, scenario, during = view["expr"], view["scenario"], view["during"]
+            rules.append(
+                RuleRefs(
+                    i,
+                    expr if isinstance(expr, Threshold) else None,
+                    scenario if isinstance(scenario, str) else None,
+                    during if isinstance(during, str) else None,
+                    UNREADABLE not in (scenario, during),
+                )
+            )
+    target = data.get("target")
+    return View(
+        data=data,
+        endpoints=endpoints,
+        channels=_named(data.get("channels")),
+        extracts={
+            name: tuple(k for k in _mapping(e.get("extract")) if isinstance(k, str))
+            for name, e in endpoints.items()
+        },
+        tables={name: (columns or {}).get(name) for name in _named(data.get("data"))},
+        before=_steps(data.get("before"), ("before",)),
+        scenarios={
+            name: _scenario(name, raw, errors)
+            for name, raw in _named(data.get("scenarios")).items()
+        },
+        thresholds=rules,
+        process=target.get("process") is not None if isinstance(target, dict) else None,
+        errors=errors,
+    )
+
+
+def unknown(kind: str, name: str, declared: list[str], *, what: str = "declared") -> str:
+    """``no endpoint named 'x'; declared: a, b; did you mean …?``"""
+    valid = ", ".join(sorted(declared)) or "none"
+    return f"no {kind} named {name!r}; {what}: {valid}" + did_you_mean(name, sorted(declared))
+
+
+def _endpoint_name(view: View, name: str, loc: Loc) -> list[Finding]:
+    if name in view.endpoints:
+        return []
+    if name in view.channels:
+        return [
+            Finding(
+                loc,
+                f"{name} is a channel; a step sends an endpoint's request "
+                f"(a scenario holds channels: channels: [{name}])",
+            )
+        ]
+    return [Finding(loc, unknown("endpoint", name, list(view.endpoints)))]
+
+
+def reference_findings(view: View) -> list[Finding]:
+    """Every problem of names and models across the spec."""
+    found: list[Finding] = []
+    written = [view.data.get(key, {}) for key in ("endpoints", "channels")]
+    if not view.endpoints and not view.channels and all(isinstance(w, dict) for w in written):
+        found.append(Finding((), "declare at least one endpoint or channel"))
+    for step in view.before:
+        if step.request is not None:
+            found += _endpoint_name(view, step.request, step.loc)
+    owner: dict[str, str] = {}
+    for scenario in view.scenarios.values():
+        found += _scenario_findings(view, scenario)
+        for stage, loc in scenario.stages:
+            first = owner.setdefault(stage, scenario.name)
+            if first != scenario.name:
+                found.append(
+                    Finding(
+                        loc,
+                        f"stage {stage!r} is also a stage of scenario {first}: stage "
+                        "names are unique across scenarios (during: names one)",
+                    )
+                )
+    return found
+
+
+def _scenario_findings(view: View, s: ScenarioRefs) -> list[Finding]:
+    at: Loc = ("scenarios", s.name)
+    found: list[Finding] = []
+    if s.flow is not None and s.mix is not None:
+        found.append(Finding(at, "give flow or mix, not both"))
+    elif s.flow is None and s.mix is None and not s.channels:
+        found.append(Finding(at, "give a flow (ordered steps) or a mix (weighted endpoints)"))
+    if s.model == "open" and s.channels:
+        found.append(
+            Finding(
+                (*at, "channels"),
+                "channels are held open by virtual users, which an open "
+                "scenario (rate) does not have; hold them in a closed scenario (users)",
+            )
+        )
+    if s.model == "closed" and "max_in_flight" in s.load_keys:
+        found.append(
+            Finding(
+                (*at, "load", "max_in_flight"),
+                "applies to open scenarios (rate stages) "
+                "only: each user of a closed scenario has one request in flight",
+            )
+        )
+    if s.model == "open" and s.mix is not None:
+        if "think_time" in s.load_keys:
+            found.append(
+                Finding(
+                    (*at, "load", "think_time"),
+                    "an open scenario with a mix sends "
+                    "independent requests, each its own arrival: think_time has no effect "
+                    "(a flow pauses between its steps)",
+                )
+            )
+        if s.setup:
+            found.append(
+                Finding(
+                    (*at, "setup"),
+                    "an open scenario with a mix has no users to set up "
+                    "(each request is its own arrival); with a flow, each arrival runs "
+                    "setup, then the flow once",
+                )
+            )
+    for step in (*s.setup, *(s.flow or ())):
+        if step.request is not None:
+            found += _endpoint_name(view, step.request, step.loc)
+    for name in s.mix or {}:
+        found += _endpoint_name(view, name, (*at, "mix", name, "[key]"))
+    weights = {k: w for k, w in (s.mix or {}).items() if w is not None}
+    if weights and sum(mix_counts(weights.values())) > MAX_MIX_WHEEL:
+        found.append(_mix_too_long(at, weights))
+    for name, loc in s.channels:
+        if name in view.endpoints and name not in view.channels:
+            found.append(
+                Finding(
+                    loc,
+                    f"{name} is an endpoint; a scenario sends endpoints in "
+                    "its flow or mix, and holds channels",
+                )
+            )
+        elif name not in view.channels:
+            found.append(Finding(loc, unknown("channel", name, list(view.channels))))
+    for table in s.data:
+        if table not in view.tables:
+            loc = (*at, "data", table, "[key]")
+            found.append(Finding(loc, unknown("data table", table, list(view.tables))))
+    return found
+
+
+def _mix_too_long(at: Loc, weights: dict[str, float]) -> Finding:
+    total = sum(mix_counts(weights.values()))
+    light = min(weights, key=lambda name: weights[name])
+    heavy = max(weights, key=lambda name: weights[name])
+    needs = f"{total:,}" if total < 10**15 else "more than 10^15"
+    return Finding(
+        (*at, "mix", light),
+        f"the weights ({light} {weights[light]:,.15g} … {heavy} {weights[heavy]:,.15g}) make "
+        f"an exact mix that comes round only after {needs} requests (the weights in lowest "
+        f"whole numbers, added up); at most {MAX_MIX_WHEEL:,} are supported, i.e. up to "
+        f"1 : {MAX_MIX_WHEEL - 1:,} between two endpoints; round the weights",
+    )

@@ -1,0 +1,123 @@
+"""`diff` across versions: format-2 specs scenario by scenario, a v1 file through its conversion."""
+
+from __future__ import annotations
+
+from sla_runner.spec.diff import diff_specs, version_note
+from sla_runner.spec.migrate import migrate_text
+from tests.unit.spec.helpers import VALID
+from tests.unit.spec.helpers2 import SHOP, changed, load2
+
+
+def _changes(old: str, new: str) -> list[str]:
+    return [c.format() for c in diff_specs(load2(old).spec, load2(new).spec)]
+
+
+def test_a_version_1_file_and_its_migration_are_the_same_contract() -> None:
+    migrated = migrate_text(VALID, "v.yaml", env={})
+    assert diff_specs(load2(VALID).v1 or load2(VALID).spec, load2(migrated).spec) == []
+    assert _changes(VALID, migrated) == []
+    assert _changes(SHOP, SHOP) == []
+
+
+def test_a_version_1_file_against_a_format_2_one_is_compared_as_format_2() -> None:
+    migrated = migrate_text(VALID, "v.yaml", env={})
+    more = changed(
+        migrated, ("users: 100}", "users: 150}"), ("mix: {list-items: 3,", "mix: {list-items: 5,")
+    )
+    assert _changes(VALID, more) == [
+        "tightened  scenarios: default.load: peak users: 100 → 150",
+        "changed    scenarios: default.mix.list-items: 3 → 5",
+    ]
+
+
+def test_scenarios_added_removed_and_their_load() -> None:
+    new = changed(
+        SHOP,
+        (
+            "        - {name: steady, duration: 1m, users: 100}",
+            "        - {name: steady, duration: 2m, users: 120}",
+        ),
+        ("      think_time: 1s..3s\n", "      think_time: 2s..4s\n    start: 10s\n"),
+        ("rate: 200/s}]}", "rate: 100/s}]}"),
+    )
+    assert _changes(SHOP, new) == [
+        "tightened  scenarios: shoppers.load: peak users: 100 → 120",
+        "tightened  scenarios: shoppers.load: duration: 1m20s → 2m20s",
+        "loosened   scenarios: shoppers.load.think_time: 1s..3s → 2s..4s",
+        "changed    scenarios: shoppers.start: 0s → 10s",
+        "loosened   scenarios: api.load: arrivals: 16,000 → 8,000",
+    ]
+    without_api = changed(
+        SHOP,
+        (
+            "  api:\n    load: {stages: [{name: api-hold, duration: 1m20s, rate: 200/s}]}\n"
+            "    mix: {list-items: 3, get-item: 1}\n    data: {skus: pass}\n",
+            "",
+        ),
+        ("  - {expr: p95(http) < 100ms, scenario: api}\n", ""),
+    )
+    assert _changes(SHOP, without_api) == [
+        "loosened   thresholds: p95(http) in scenario api: removed p95(http) < 100ms",
+        "loosened   scenarios: api: removed declared",
+    ]
+    assert _changes(without_api, SHOP)[1] == "tightened  scenarios: api: added declared"
+
+
+def test_flows_mixes_tables_and_channels_of_a_scenario() -> None:
+    new = changed(
+        SHOP,
+        ("      - get-order\n", "      - get-order\n      - get-item\n"),
+        ("mix: {list-items: 3, get-item: 1}", "mix: {get-item: 1, list-items: 2}"),
+        ("data: {accounts: user, skus: pass}", "data: {accounts: user, skus: user}"),
+        ("    channels: [prices]\n", ""),
+    )
+    assert _changes(SHOP, new) == [
+        "tightened  scenarios: shoppers.flow: list-items, create-order (think 500ms), get-order"
+        " → list-items, create-order (think 500ms), get-order, get-item",
+        "changed    scenarios: shoppers.data.skus: pass → user",
+        "loosened   scenarios: shoppers.channels: removed prices",
+        "changed    scenarios: api.mix.list-items: 3 → 2",
+    ]
+    fewer_kinds = changed(SHOP, ("mix: {list-items: 3, get-item: 1}", "mix: {list-items: 3}"))
+    assert _changes(SHOP, fewer_kinds) == ["loosened   scenarios: api.mix.get-item: removed 1"]
+    assert _changes(fewer_kinds, SHOP) == ["tightened  scenarios: api.mix.get-item: added 1"]
+    fewer = changed(SHOP, ("      - list-items\n", ""))
+    assert _changes(SHOP, fewer)[0].startswith("loosened   scenarios: shoppers.flow:")
+    reordered = changed(
+        SHOP,
+        ("      - list-items\n", ""),
+        ("      - get-order\n", "      - get-order\n      - list-items\n"),
+    )
+    assert _changes(SHOP, reordered)[0].startswith("changed    scenarios: shoppers.flow:")
+
+
+def test_thresholds_of_one_scenario_are_matched_by_scenario() -> None:
+    new = changed(
+        SHOP,
+        ("{expr: p95(http) < 100ms, scenario: api}", "{expr: p95(http) < 90ms, scenario: api}"),
+    )
+    assert _changes(SHOP, new) == [
+        "tightened  thresholds: p95(http) in scenario api: p95(http) < 100ms → p95(http) < 90ms"
+    ]
+    old, now = load2(SHOP).spec, load2(new).spec
+    assert version_note(old, now, diff_specs(old, now)) is not None
+
+
+def test_endpoints_data_and_before() -> None:
+    new = changed(
+        SHOP,
+        ("expect: {status: 200, json: {ok: true}}", "expect: {status: 200}"),
+        ("token: {json: access_token}", "token: {json: data.token}"),
+        ("skus: {rows: [{sku: A1}, {sku: B2}]}", "skus: {rows: [{sku: A1}], unique: true}"),
+        ("endpoints:\n", "before: [list-items]\nendpoints:\n"),
+        ("cookies: true}", "cookies: false}"),
+    )
+    assert _changes(SHOP, new) == [
+        "changed    before: none → list-items",
+        "changed    data: skus.unique: false → true",
+        "changed    data: skus.rows: 2 rows → 1 rows",
+        'loosened   endpoints: login.expect.json_fields: {"ok": true} → unset',
+        'changed    endpoints: login.extract: {"token": {"json": "access_token"}} → '
+        '{"token": {"json": "data.token"}}',
+        "changed    target: cookies: true → false",
+    ]
