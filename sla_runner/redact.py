@@ -16,6 +16,8 @@ from urllib.parse import quote, quote_plus, unquote_plus, urlsplit, urlunsplit
 
 MASK = "***"
 MIN_SECRET_LENGTH = 4
+# Beyond this many masks a text is scanned once (Masks) rather than searched once per mask.
+SEARCHED_MASKS = 32
 # Query parameters whose values are credentials by their name.
 SECRET_QUERY_KEYS = frozenset(
     {
@@ -37,14 +39,41 @@ SECRET_QUERY_KEYS = frozenset(
 BINARY_KEYS = frozenset({"hdr", "cpu_pct_hdr", "loop_lag_us_hdr", "send_lateness_us_hdr"})
 
 
-def effective(secrets: Iterable[str]) -> list[str]:
+def effective(secrets: Iterable[str]) -> Masks:
     """The secrets worth masking, with the forms a URL gives them (percent-encoded, and
     form-encoded with ``+`` for spaces) and a JSON string gives them (``\\"`` and
     ``\\uXXXX`` escapes), longest first so that overlapping ones mask fully."""
     kept = {s for s in secrets if len(s) >= MIN_SECRET_LENGTH}
     forms = kept | {quote(s, safe="") for s in kept} | {quote_plus(s, safe="") for s in kept}
     forms |= {json.dumps(s, ensure_ascii=ascii)[1:-1] for s in kept for ascii in (False, True)}
-    return sorted(forms, key=lambda s: (-len(s), s))
+    return Masks(sorted(forms, key=lambda s: (-len(s), s)))
+
+
+class Masks(list[str]):
+    """The masks of :func:`effective`, made once for many texts. Many of them (a data
+    file's values are secrets: thousands) are found in one pass over a text, through an
+    index by their first :data:`MIN_SECRET_LENGTH` characters and then by their length
+    (values such as ``user00001``, ``user00002``, … share their first characters)."""
+
+    __slots__ = ("_index",)
+
+    def __init__(self, forms: list[str]) -> None:
+        super().__init__(forms)
+        self._index: dict[str, list[tuple[int, set[str]]]] | None = None
+
+    def by_prefix(self) -> dict[str, list[tuple[int, set[str]]]]:
+        """First characters → (length, the masks of that length), longest first."""
+        index = self._index
+        if index is None:
+            by_length: dict[str, dict[int, set[str]]] = {}
+            for form in self:
+                lengths = by_length.setdefault(form[:MIN_SECRET_LENGTH], {})
+                lengths.setdefault(len(form), set()).add(form)
+            index = self._index = {
+                prefix: sorted(lengths.items(), reverse=True)
+                for prefix, lengths in by_length.items()
+            }
+        return index
 
 
 def redact(text: str, secrets: Iterable[str]) -> str:
@@ -55,9 +84,39 @@ def redact(text: str, secrets: Iterable[str]) -> str:
 def masked(text: str, masks: list[str]) -> str:
     """``text`` with each of ``masks`` (from :func:`effective`, made once for many texts)
     replaced by ``***``."""
+    if isinstance(masks, Masks) and len(masks) > SEARCHED_MASKS:
+        return _scanned(text, masks.by_prefix())
     for secret in masks:
         text = text.replace(secret, MASK)
     return text
+
+
+def _scanned(text: str, index: dict[str, list[tuple[int, set[str]]]]) -> str:
+    """``text`` with every occurrence of a mask replaced by ``***``: at each position the
+    longest mask that starts there; occurrences that overlap mask as one run."""
+    width = MIN_SECRET_LENGTH
+    get = index.get
+    pieces: list[str] = []
+    kept_from = 0  # the text not yet copied starts here
+    start = end = -1  # the run being masked: [start, end)
+    for i in range(len(text) - width + 1):
+        found = get(text[i : i + width])
+        if found is None:
+            continue
+        for length, forms in found:  # longest first
+            if text[i : i + length] in forms:
+                if i < end:  # overlaps the run: extends it
+                    end = max(end, i + length)
+                else:
+                    if end >= 0:
+                        pieces += (text[kept_from:start], MASK)
+                        kept_from = end
+                    start, end = i, i + length
+                break
+    if end < 0:
+        return text
+    pieces += (text[kept_from:start], MASK, text[end:])
+    return "".join(pieces)
 
 
 def redact_url(url: str) -> str:
@@ -89,7 +148,7 @@ def redact_data(data: Any, secrets: Iterable[str]) -> Any:
     return _walk(data, masks)
 
 
-def _walk(data: Any, masks: list[str]) -> Any:
+def _walk(data: Any, masks: Masks) -> Any:
     if isinstance(data, str):
         return masked(data, masks)
     if isinstance(data, dict):

@@ -1,4 +1,4 @@
-"""A per-user cookie jar for the raw HTTP engine (``target.cookies: true``), RFC 6265.
+"""A per-user cookie jar, the same on every HTTP engine (``target.cookies: true``), RFC 6265.
 
 Each virtual user owns one :class:`CookieJar`. The engine calls :meth:`CookieJar.receive`
 with every response's ``Set-Cookie`` values (each hop of a redirect too) and sends

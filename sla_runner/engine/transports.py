@@ -13,28 +13,24 @@ from sla_runner.spec.models import Target
 ENGINES = ("raw", "aiohttp", "httpx")
 
 
-def resolve_engine(target: Target, engine: str | None = None, *, cookies: bool = False) -> str:
-    """The HTTP/1.1 engine that will send the requests: ``engine``, else the spec's; the raw
-    engine keeps no cookie jar, so with ``cookies`` it is aiohttp."""
-    chosen = engine or target.engine
-    return "aiohttp" if chosen == "raw" and cookies else chosen
+def resolve_engine(target: Target, engine: str | None = None) -> str:
+    """The HTTP/1.1 engine that will send the requests: ``engine``, else the spec's."""
+    return engine or target.engine
 
 
-def make_transport(
-    target: Target, *, engine: str | None = None, cookies: bool = False
-) -> HttpTransport:
+def make_transport(target: Target, *, engine: str | None = None) -> HttpTransport:
     """The transport for ``engine`` (default: ``target.engine``): ``raw``, ``aiohttp`` or ``httpx``.
 
-    ``cookies=True`` gives every session a cookie jar, as a browser has; by default none
-    is kept (stateless, like wrk and vegeta), which saves work on every request. The raw
-    engine keeps no jar, so with cookies it hands over to aiohttp.
+    No transport keeps cookies (stateless, like wrk and vegeta, which saves work on every
+    request); format 2's ``target.cookies`` gives each user a jar that its sends carry
+    (:class:`sla_runner.engine.cookies.CookieJar`), the same on every engine.
     """
-    chosen = resolve_engine(target, engine, cookies=cookies)
+    chosen = resolve_engine(target, engine)
 
     def http2() -> TransportBase:
         from sla_runner.engine.http.httpx import HttpxTransport  # noqa: PLC0415
 
-        return HttpxTransport(target, cookies=cookies)
+        return HttpxTransport(target)
 
     if chosen == "raw":
         from sla_runner.engine.http.raw import RawTransport  # noqa: PLC0415
@@ -43,7 +39,7 @@ def make_transport(
     if chosen == "aiohttp":
         from sla_runner.engine.http.aiohttp import AiohttpTransport  # noqa: PLC0415
 
-        return AiohttpTransport(target, cookies=cookies, http2=http2)
+        return AiohttpTransport(target, http2=http2)
     if chosen == "httpx":
         return http2()  # it serves its http2 endpoints itself
     raise ValueError(f"unknown HTTP engine {chosen!r}; expected one of {', '.join(ENGINES)}")

@@ -17,7 +17,9 @@ byte-level faults are not served (404).
 HTTP paths: ``/ok``, ``/delay?ms=N``, ``/status?code=N``, ``/errors?every=K`` (every K-th
 request to that exact URL is a 500), ``/body?size=N&end=TEXT`` (N bytes ending in TEXT;
 ``chunked=1`` for chunked encoding), ``/echo`` (the request body back), ``/headers`` (the
-request headers as JSON), ``/redirect?to=URL&code=302``, ``/loop`` (redirects to itself),
+request headers as JSON), ``/redirect?to=URL&code=302`` (``cookie=SET-COOKIE`` sets a cookie
+on the way; ``require=NAME``: a 400 unless the request carries cookie NAME), ``/loop``
+(redirects to itself),
 ``/count`` (JSON: requests served per exact URL over any protocol, and again per
 protocol as ``http/1.1:<url>`` and ``h2:<url>``; ``connections`` accepted on any port, of
 which ``h2_connections`` negotiated HTTP/2; ``h2_resets``: streams the client reset; each
@@ -164,7 +166,11 @@ class TestServer:
             return 200, json.dumps(req.headers).encode(), (("Content-Type", "application/json"),)
         if path in ("/redirect", "/loop"):
             to = q.get("to", "/ok") if path == "/redirect" else "/loop"
-            return int(q.get("code", "302")), b"", (("Location", to),)
+            sent = [c.split("=", 1)[0].strip() for c in req.headers.get("cookie", "").split(";")]
+            if "require" in q and q["require"] not in sent:
+                return 400, f"no cookie {q['require']}\n".encode(), ()
+            extra = (("Set-Cookie", q["cookie"]),) if "cookie" in q else ()
+            return int(q.get("code", "302")), b"", (("Location", to), *extra)
         if path == "/count":
             return 200, json.dumps(dict(self.counts)).encode(), ()
         return None

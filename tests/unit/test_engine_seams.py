@@ -96,7 +96,6 @@ def test_engine_resolution() -> None:
     assert resolve_engine(target()) == "raw"
     assert resolve_engine(target(engine="httpx")) == "httpx"
     assert resolve_engine(target(engine="httpx"), "aiohttp") == "aiohttp"
-    assert resolve_engine(target(), cookies=True) == "aiohttp"  # raw keeps no cookie jar
 
 
 def test_redirect_policy() -> None:

@@ -23,10 +23,14 @@ class ScriptedHops(HopSession):
         super().__init__(transport, 1)
         self.answer = answer
         self.hops: list[tuple[HttpRequest, float]] = []
+        self.keeps: list[int | None] = []
         self.closed = False
 
-    async def send_hop(self, hop: HttpRequest, deadline: float) -> Reply | Result:
+    async def send_hop(
+        self, hop: HttpRequest, deadline: float, keep: int | None = None
+    ) -> Reply | Result:
         self.hops.append((hop, deadline))
+        self.keeps.append(keep)
         return self.answer(hop)
 
     async def aclose(self) -> None:
@@ -66,7 +70,7 @@ def by_path(replies: dict[str, Reply | Result]) -> Answer:
 
 async def test_a_final_first_response_is_judged_after_one_hop() -> None:
     transport = ScriptedTransport(
-        TARGET, by_path({"/a": (200, None, None), "/b": (503, None, None)})
+        TARGET, by_path({"/a": (200, None, None, None), "/b": (503, None, None, None)})
     )
     session = transport.session(connections=1)
     assert await session.send(request("/a")) == Result(Outcome.OK, 200)
@@ -78,9 +82,9 @@ async def test_redirects_are_followed_hop_by_hop_within_the_one_deadline() -> No
     found = BodyScanner(b"done")
     found.feed(b"all done")
     replies: dict[str, Reply | Result] = {
-        "/a": (307, "/b", None),
-        "/b": (303, "http://svc.test/c", None),
-        "/c": (200, None, found),
+        "/a": (307, "/b", None, None),
+        "/b": (303, "http://svc.test/c", None, None),
+        "/c": (200, None, found, None),
     }
     transport = ScriptedTransport(TARGET, by_path(replies))
     result = await transport.session(connections=1).send(
@@ -100,7 +104,7 @@ async def test_the_final_body_verdict_and_the_first_requests_expectations_judge(
     missing = BodyScanner(b"done")
     missing.feed(b"not yet")
     transport = ScriptedTransport(
-        TARGET, by_path({"/a": (302, "/b", None), "/b": (201, None, missing)})
+        TARGET, by_path({"/a": (302, "/b", None, None), "/b": (201, None, missing, None)})
     )
     session = transport.session(connections=1)
     assert await session.send(request("/a", expect={"body_contains": "done"})) == Result(
@@ -111,8 +115,8 @@ async def test_the_final_body_verdict_and_the_first_requests_expectations_judge(
 
 async def test_a_blocked_redirect_or_a_failed_hop_ends_the_request() -> None:
     replies: dict[str, Reply | Result] = {
-        "/away": (302, "http://elsewhere.test/", None),
-        "/reset": (301, "/gone", None),
+        "/away": (302, "http://elsewhere.test/", None, None),
+        "/reset": (301, "/gone", None, None),
         "/gone": Result(Outcome.RESET, detail="cut"),
     }
     transport = ScriptedTransport(TARGET, by_path(replies))
@@ -126,14 +130,17 @@ async def test_a_blocked_redirect_or_a_failed_hop_ends_the_request() -> None:
 
 async def test_without_follow_redirects_a_redirect_is_the_final_response() -> None:
     target = TARGET.model_copy(update={"follow_redirects": False})
-    transport = ScriptedTransport(target, by_path({"/a": (302, "/b", None)}))
+    transport = ScriptedTransport(target, by_path({"/a": (302, "/b", None, None)}))
     assert await transport.session(connections=1).send(request("/a")) == Result(Outcome.OK, 302)
     assert len(transport.sessions[0].hops) == 1
 
 
 async def test_http2_requests_and_their_redirects_go_to_the_http2_side_opened_once() -> None:
-    replies: dict[str, Reply | Result] = {"/h1": (200, None, None), "/h2": (308, "/h2b", None)}
-    replies["/h2b"] = (200, None, None)
+    replies: dict[str, Reply | Result] = {
+        "/h1": (200, None, None, None),
+        "/h2": (308, "/h2b", None, None),
+    }
+    replies["/h2b"] = (200, None, None, None)
     h2 = ScriptedTransport(TARGET, by_path(replies))
     made: list[ScriptedTransport] = []
 

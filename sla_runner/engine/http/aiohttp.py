@@ -1,9 +1,10 @@
 """The aiohttp transport (``engine: aiohttp``): one aiohttp ClientSession per virtual user.
 
 Was the default before the raw transport (bench/RESULTS.md): keep-alive connections owned
-by the session, no cookie jar unless asked, no ``Accept-Encoding`` unless the spec sends
-one, bodies read raw (not decompressed) unless ``body_contains`` must look inside them.
-A session sends one hop; redirects and ``http2`` endpoints are the routing session's.
+by the session, no cookie jar (a user's cookies are the routing session's), no
+``Accept-Encoding`` unless the spec sends one, bodies read raw (not decompressed) unless
+``body_contains`` must look inside them or they are kept. A session sends one hop;
+redirects and ``http2`` endpoints are the routing session's.
 """
 
 from __future__ import annotations
@@ -13,9 +14,9 @@ import ssl
 
 import aiohttp
 
-from sla_runner.engine.http.outcome import Outcome, Result, failure, unclassified
+from sla_runner.engine.http.outcome import Captured, Outcome, Result, failure, unclassified
 from sla_runner.engine.http.redirects import REDIRECT_STATUSES
-from sla_runner.engine.http.request import USER_AGENT, HttpRequest
+from sla_runner.engine.http.request import USER_AGENT, BodyKeeper, HttpRequest
 from sla_runner.engine.http.session import HopSession, Reply, TransportBase
 
 
@@ -47,7 +48,7 @@ class AiohttpSession(HopSession):
         )
         self._client = aiohttp.ClientSession(
             connector=connector,
-            cookie_jar=None if transport.cookies else aiohttp.DummyCookieJar(),
+            cookie_jar=aiohttp.DummyCookieJar(),
             headers={"User-Agent": USER_AGENT},
             skip_auto_headers=("Accept-Encoding",),
             timeout=aiohttp.ClientTimeout(total=None, sock_connect=target.connect_timeout.seconds),
@@ -61,7 +62,9 @@ class AiohttpSession(HopSession):
             self._client._retry_connection = False
         return self._client
 
-    async def send_hop(self, hop: HttpRequest, deadline: float) -> Reply | Result:
+    async def send_hop(
+        self, hop: HttpRequest, deadline: float, keep: int | None = None
+    ) -> Reply | Result:
         client = self._client or self._open()
         try:
             async with asyncio.timeout_at(deadline):
@@ -71,20 +74,27 @@ class AiohttpSession(HopSession):
                     headers=hop.headers,
                     data=hop.body,
                     allow_redirects=False,
-                    auto_decompress=hop.body_contains is not None,
+                    auto_decompress=hop.body_contains is not None or bool(keep),
                 ) as response:
                     status = response.status
                     scanner = hop.body_scanner(status)
                     content = response.content
-                    if scanner is None:
+                    sink = BodyKeeper(keep, scanner) if keep else scanner
+                    if sink is None:
                         while await content.readany():
                             pass
                     else:
                         while chunk := await content.readany():
-                            scanner.feed(chunk)
+                            sink.feed(chunk)
+                    location = None
                     if status in REDIRECT_STATUSES:
-                        return status, response.headers.get("Location"), scanner
-                    return status, None, scanner
+                        location = response.headers.get("Location")
+                    if keep is None:
+                        return status, location, scanner, None
+                    kept = Captured(tuple(response.headers.items()))
+                    if isinstance(sink, BodyKeeper):
+                        kept = Captured(kept.headers, sink.body, sink.truncated)
+                    return status, location, scanner, kept
         except aiohttp.ConnectionTimeoutError:
             return Result(Outcome.CONNECT_ERROR, detail="connect timed out")
         except TimeoutError:

@@ -4,26 +4,40 @@ One ``httpx.AsyncClient`` per session (per virtual user), so each user holds its
 connections; a client with HTTP/2 enabled is opened on the first ``http2`` request. It
 serves its own ``http2`` endpoints, and those of the other transports (each routing session
 opens a session of it for them). Outcomes are classified as the aiohttp transport
-classifies them.
+classifies them. Clients keep no cookies (a user's cookies are the routing session's):
+their jar stores nothing, so no request of one user ever carries another's.
 """
 
 from __future__ import annotations
 
 import asyncio
+import http.cookiejar
 import ssl
+from typing import Any
 
 import httpx
 
-from sla_runner.engine.http.outcome import Outcome, Result, failure, unclassified
+from sla_runner.engine.http.outcome import Captured, Outcome, Result, failure, unclassified
 from sla_runner.engine.http.redirects import REDIRECT_STATUSES
-from sla_runner.engine.http.request import USER_AGENT, HttpRequest
+from sla_runner.engine.http.request import USER_AGENT, BodyKeeper, HttpRequest
 from sla_runner.engine.http.session import HopSession, Reply, TransportBase
 from sla_runner.spec.models import Target
 
 
+class _NoCookies(http.cookiejar.CookieJar):
+    """A jar that stores nothing: httpx would otherwise keep every Set-Cookie in the client
+    and send it with the next request built, whoever's it is."""
+
+    def extract_cookies(self, response: Any, request: Any) -> None:
+        return None
+
+    def set_cookie(self, cookie: http.cookiejar.Cookie) -> None:
+        return None
+
+
 class HttpxTransport(TransportBase):
-    def __init__(self, target: Target, *, cookies: bool = False) -> None:
-        super().__init__(target, cookies=cookies)
+    def __init__(self, target: Target) -> None:
+        super().__init__(target)
         self._tls: dict[bool, ssl.SSLContext] = {}
 
     def _prepare(self, requests: list[HttpRequest]) -> None:
@@ -83,18 +97,21 @@ class HttpxSession(HopSession):
             timeout=httpx.Timeout(None, connect=target.connect_timeout.seconds),
             headers={"User-Agent": USER_AGENT},
             follow_redirects=False,
+            cookies=_NoCookies(),
             trust_env=False,
         )
         del client.headers["Accept-Encoding"]  # as the aiohttp transport: only what the spec sends
         self._clients[http2] = client
         return client
 
-    async def send_hop(self, hop: HttpRequest, deadline: float) -> Reply | Result:
+    async def send_hop(
+        self, hop: HttpRequest, deadline: float, keep: int | None = None
+    ) -> Reply | Result:
         client = self._clients.get(hop.http2) or self._open(hop.http2)
         self._in_flight[client] = self._in_flight.get(client, 0) + 1
         try:
             async with asyncio.timeout_at(deadline):
-                return await self._exchange(client, hop)
+                return await self._exchange(client, hop, keep)
         except httpx.ConnectTimeout:
             return Result(Outcome.CONNECT_ERROR, detail="connect timed out")
         except TimeoutError:
@@ -105,8 +122,6 @@ class HttpxSession(HopSession):
         except Exception as exc:  # every failure is an outcome; cancellation is not an Exception
             return classify(exc)
         finally:
-            if not self._transport.cookies and len(client.cookies.jar):
-                client.cookies.clear()
             left = self._in_flight[client] = self._in_flight[client] - 1
             if not left:
                 del self._in_flight[client]
@@ -129,7 +144,9 @@ class HttpxSession(HopSession):
             timeout = self._timeouts[timeout_s] = httpx.Timeout(None, connect=connect_s)
         return timeout
 
-    async def _exchange(self, client: httpx.AsyncClient, hop: HttpRequest) -> Reply:
+    async def _exchange(
+        self, client: httpx.AsyncClient, hop: HttpRequest, keep: int | None
+    ) -> Reply:
         response = await client.send(
             client.build_request(
                 hop.method,
@@ -143,16 +160,22 @@ class HttpxSession(HopSession):
         try:
             status = response.status_code
             scanner = hop.body_scanner(status)
-            if scanner is None:
+            sink = BodyKeeper(keep, scanner) if keep else scanner
+            if sink is None:
                 async for _chunk in response.aiter_raw():
                     pass
             else:
                 async for chunk in response.aiter_bytes():
-                    scanner.feed(chunk)
+                    sink.feed(chunk)
         finally:
             await response.aclose()
         location = response.headers.get("Location") if status in REDIRECT_STATUSES else None
-        return status, location, scanner
+        if keep is None:
+            return status, location, scanner, None
+        headers = tuple(response.headers.multi_items())
+        if isinstance(sink, BodyKeeper):
+            return status, location, scanner, Captured(headers, sink.body, sink.truncated)
+        return status, location, scanner, Captured(headers)
 
     async def aclose(self) -> None:
         clients = [*self._clients.values(), *self._retired]

@@ -1,4 +1,8 @@
-"""How a request or round trip ended: the outcome vocabulary every transport and channel speaks."""
+"""How a request or round trip ended: the outcome vocabulary every transport and channel speaks.
+
+A :class:`Result` may carry the final response itself (:class:`Captured`), when the request
+asked to keep it (``HttpRequest.capture``): format 2's extraction reads it.
+"""
 
 from __future__ import annotations
 
@@ -21,16 +25,33 @@ class Outcome(StrEnum):
     WS_CLOSED = "ws_closed"
     WS_REFUSED = "ws_refused"
     WS_BAD_REPLY = "ws_bad_reply"
+    EXTRACT_FAILED = "extract_failed"  # a value a step extracts was not in the response
+    JSON_MISMATCH = "json_mismatch"  # the response failed an expect.json check
+    NOT_SENT = "not_sent"  # a step's request could not be made (a value not set): nothing sent
     ERROR = "error"
+
+
+@dataclass(frozen=True, slots=True)
+class Captured:
+    """The final response of a request that asked to keep it: the headers as received (names
+    and values as text, latin-1 for HTTP/1.1 bytes; repeated names as separate pairs) and
+    the body, decoded (gzip, deflate) and kept up to the request's limit: ``truncated``
+    when more came (the rest was read and dropped)."""
+
+    headers: tuple[tuple[str, str], ...]
+    body: bytes = b""
+    truncated: bool = False
 
 
 @dataclass(slots=True)
 class Result:
-    """What one request came to. ``detail`` is a short human note for failures."""
+    """What one request came to. ``detail`` is a short human note for failures;
+    ``response`` the final response, when the request asked to keep it and got one."""
 
     outcome: Outcome
     status: int | None = None
     detail: str = ""
+    response: Captured | None = None
 
     @property
     def key(self) -> str:

@@ -30,7 +30,6 @@ _CACHED_REQUESTS = 4096
 
 class RawTransport(TransportBase):
     def __init__(self, target: Target, **options: Unpack[TransportOptions]) -> None:
-        # make_transport gives aiohttp the runs that keep cookies: this one keeps none
         super().__init__(target, **options)
         self.connect_s = target.connect_timeout.seconds
         self._tls: ssl.SSLContext | None = None
@@ -41,8 +40,9 @@ class RawTransport(TransportBase):
 
     def wire(self, request: HttpRequest) -> Wire:
         """The request's bytes, built once per compiled request (keyed by identity); a
-        redirect's hop, made once, is encoded each time."""
-        if request.redirects:
+        request made for one send (``fresh``, or a redirect's hop) is encoded each time and
+        never cached, so requests rendered per user neither grow nor churn the cache."""
+        if request.redirects or request.fresh:
             return encode(request.method, request.url, request.headers, request.body)
         cached = self._wires.get(id(request))
         if cached is not None and cached[0] is request:
@@ -81,7 +81,9 @@ class RawSession(HopSession):
         self._opening = 0
         self._waiters: collections.deque[asyncio.Future[None]] = collections.deque()
 
-    async def send_hop(self, hop: HttpRequest, deadline: float) -> Reply | Result:
+    async def send_hop(
+        self, hop: HttpRequest, deadline: float, keep: int | None = None
+    ) -> Reply | Result:
         try:
             wire = self._transport.wire(hop)
         except ValueError as exc:
@@ -93,7 +95,7 @@ class RawSession(HopSession):
                 return got
             conn = got
         try:
-            outcome = await conn.start(wire, deadline, hop.body_contains)
+            outcome = await conn.start(wire, deadline, hop.body_contains, keep)
         except BaseException:  # cancelled: the exchange is cut, the socket with it
             self._drop(conn)
             raise
@@ -104,7 +106,8 @@ class RawSession(HopSession):
                 outcome.detail = f"no complete response within {hop.timeout_s:g}s"
             return outcome
         status = conn.status
-        reply = (status, conn.location() if status in REDIRECT_STATUSES else None, conn.scanner)
+        location = conn.location() if status in REDIRECT_STATUSES else None
+        reply = (status, location, conn.scanner, None if keep is None else conn.captured())
         self._release(conn)
         return reply
 

@@ -2,8 +2,9 @@
 
 A :class:`Connection` carries one exchange at a time. ``start`` writes the request and
 returns a future that resolves to the status code once the whole response has been read
-(the body parsed by httptools' llhttp and discarded, or scanned for ``body_contains``), or
-to a :class:`Result` when the exchange failed; the connection is then closed and never
+(the body parsed by httptools' llhttp and discarded, or scanned for ``body_contains``, or
+kept up to a limit when the caller asked: :meth:`Connection.captured`), or to a
+:class:`Result` when the exchange failed; the connection is then closed and never
 reused. One lazily re-armed timer per connection enforces the request's deadline, so the
 hot path schedules no timer of its own.
 """
@@ -19,8 +20,8 @@ from urllib.parse import quote, urlsplit
 
 from httptools import HttpParserError, HttpParserUpgrade, HttpResponseParser
 
-from sla_runner.engine.http.outcome import Outcome, Result, failure
-from sla_runner.engine.http.request import USER_AGENT, BodyScanner
+from sla_runner.engine.http.outcome import Captured, Outcome, Result, failure
+from sla_runner.engine.http.request import USER_AGENT, BodyKeeper, BodyScanner
 
 Origin = tuple[str, str, int]
 """Scheme, host, port: the connections of a session are pooled by origin."""
@@ -78,7 +79,8 @@ def encode(method: str, url: str, headers: tuple[tuple[str, str], ...], body: by
 
 
 class _Decoder:
-    """gzip or deflate, decoded in bounded pieces only because ``body_contains`` looks inside.
+    """gzip or deflate, decoded in bounded pieces only because ``body_contains`` looks inside
+    (or the body is kept for extraction).
 
     ``deflate`` is meant to be zlib-wrapped, but some servers send it raw: the first two
     bytes decide (a zlib header is a deflate method nibble and a multiple of 31), so they
@@ -87,7 +89,7 @@ class _Decoder:
 
     __slots__ = ("_held", "_inner", "_scanner")
 
-    def __init__(self, encoding: bytes, scanner: BodyScanner) -> None:
+    def __init__(self, encoding: bytes, scanner: BodyScanner | BodyKeeper) -> None:
         self._scanner = scanner
         gzip = encoding in {b"gzip", b"x-gzip"}
         self._inner = zlib.decompressobj(16 + zlib.MAX_WBITS) if gzip else None
@@ -123,9 +125,12 @@ class Connection(asyncio.Protocol):
         "_failure",
         "_head",
         "_headers_done",
+        "_keep",
+        "_keeper",
         "_loop",
         "_needle",
         "_parser",
+        "_sink",
         "_timer",
         "_timer_at",
         "_transport",
@@ -153,6 +158,7 @@ class Connection(asyncio.Protocol):
         self.reusable = False
         self._head = False
         self._needle: bytes | None = None
+        self._keep: int | None = None
         self._reset_response()
 
     def _reset_response(self) -> None:
@@ -160,19 +166,23 @@ class Connection(asyncio.Protocol):
         self.headers: list[tuple[bytes, bytes]] = []
         self._headers_done = False
         self.scanner: BodyScanner | None = None
+        self._keeper: BodyKeeper | None = None
+        self._sink: BodyScanner | BodyKeeper | None = None
         self._decoder: _Decoder | None = None
         self._failure: Result | None = None
 
     # -- driven by the session -------------------------------------------------------------
 
     def start(
-        self, wire: Wire, deadline: float, needle: bytes | None
+        self, wire: Wire, deadline: float, needle: bytes | None, keep: int | None = None
     ) -> asyncio.Future[int | Result]:
-        """Write the request; the future resolves to the status, or to a failure Result."""
+        """Write the request; the future resolves to the status, or to a failure Result.
+        ``keep``: keep the response's headers and up to that many bytes of its body."""
         self._reset_response()
         self.reusable = False
         self._head = wire.head
         self._needle = needle
+        self._keep = keep
         waiter = self._waiter = self._loop.create_future()
         self._deadline = deadline
         if self._timer is None or self._timer_at > deadline:
@@ -183,6 +193,14 @@ class Connection(asyncio.Protocol):
         assert self._transport is not None
         self._transport.write(wire.data)
         return waiter
+
+    def captured(self) -> Captured:
+        """The response as kept (the exchange asked to keep it)."""
+        headers = tuple((k.decode("latin-1"), v.decode("latin-1")) for k, v in self.headers)
+        keeper = self._keeper
+        if keeper is None:
+            return Captured(headers)
+        return Captured(headers, keeper.body, keeper.truncated)
 
     def location(self) -> str | None:
         for name, value in self.headers:
@@ -268,13 +286,20 @@ class Connection(asyncio.Protocol):
         if status < 200:
             return  # 1xx: llhttp completes it without a body; the real response follows
         self._headers_done = True
-        if self._needle is not None:
-            scanner = self.scanner = BodyScanner(self._needle)
+        needle, keep = self._needle, self._keep
+        if needle is not None or keep:
+            sink: BodyScanner | BodyKeeper | None = None
+            if needle is not None:
+                sink = self.scanner = BodyScanner(needle)
+            if keep:
+                sink = self._keeper = BodyKeeper(keep, self.scanner)
+            assert sink is not None
+            self._sink = sink
             for name, value in self.headers:
                 if name.lower() == b"content-encoding":
                     encoding = value.strip().lower()
                     if encoding in (b"gzip", b"x-gzip", b"deflate"):
-                        self._decoder = _Decoder(encoding, scanner)
+                        self._decoder = _Decoder(encoding, sink)
         if self._head:  # llhttp cannot know the request was HEAD: no body follows
             keep = self._parser.should_keep_alive()
             self._parser = HttpResponseParser(self)
@@ -291,8 +316,8 @@ class Connection(asyncio.Protocol):
             except zlib.error as exc:
                 self._failure = Result(Outcome.PROTOCOL_ERROR, self.status, f"cannot decode: {exc}")
                 raise
-        elif self.scanner is not None:
-            self.scanner.feed(body)
+        elif self._sink is not None:
+            self._sink.feed(body)
 
     def on_message_complete(self) -> None:
         if self._waiter is None or self.status < 200:

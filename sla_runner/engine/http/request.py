@@ -3,13 +3,22 @@
 :func:`compile_request` turns a spec endpoint into an :class:`HttpRequest` once, before the
 run; the request judges the final response it gets (:meth:`HttpRequest.judge`), its body
 read through a :class:`BodyScanner` when ``body_contains`` must be found in it.
+
+A request may ask to keep its final response (``capture``, for format 2's extraction):
+its headers, and its body (decoded) up to ``capture`` bytes, at most
+:data:`MAX_CAPTURED_BODY` (1 MiB), through a :class:`BodyKeeper`; what comes beyond is read
+and dropped, and the response is marked ``truncated``. A request made for one send (a
+format-2 request rendered for one user) is ``fresh``: the raw transport encodes it each
+time instead of caching its bytes. The pieces :func:`compile_request` is built from
+(:func:`merge_headers`, :func:`without_credentials`, :func:`status_check`) serve format
+2's rendered requests too.
 """
 
 from __future__ import annotations
 
 import base64
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from urllib.parse import unquote, urlencode, urlsplit, urlunsplit
 
@@ -21,6 +30,8 @@ StatusCheck = Callable[[int], bool] | frozenset[int] | None
 """Which statuses count as success: a predicate, a set, or ``None`` for any 2xx or 3xx."""
 
 USER_AGENT = f"sla-runner/{__version__}"
+MAX_CAPTURED_BODY = 1 << 20
+"""The most of a response body kept for extraction (1 MiB); a longer body fails the step."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -38,6 +49,13 @@ class HttpRequest:
     http2: bool = False
     redirects: int = 0
     """How many redirects were followed to reach this request (0: the endpoint's own)."""
+    capture: int | None = None
+    """Keep the final response (:class:`~sla_runner.engine.http.outcome.Captured`): its
+    headers, and its body up to this many bytes (0: headers only). ``None``, the common
+    case: keep nothing."""
+    fresh: bool = False
+    """Made for one send (rendered for one user, or carrying one user's cookies): encoded
+    each time, never cached by identity."""
 
     def status_ok(self, status: int) -> bool:
         check = self.expect_status
@@ -60,6 +78,35 @@ class HttpRequest:
         if scanner is None or scanner.found:
             return Result(Outcome.OK, status)
         return Result(Outcome.BODY_MISMATCH, status)
+
+
+class BodyKeeper:
+    """Keeps a body fed in chunks, up to ``limit`` bytes (and feeds ``scanner``, if any);
+    ``truncated`` once more than that came."""
+
+    __slots__ = ("_chunks", "_room", "scanner", "truncated")
+
+    def __init__(self, limit: int, scanner: BodyScanner | None = None) -> None:
+        self._chunks: list[bytes] = []
+        self._room = limit
+        self.scanner = scanner
+        self.truncated = False
+
+    def feed(self, chunk: bytes) -> None:
+        if self.scanner is not None:
+            self.scanner.feed(chunk)
+        if len(chunk) <= self._room:
+            self._chunks.append(chunk)
+            self._room -= len(chunk)
+        elif chunk:
+            if self._room:
+                self._chunks.append(chunk[: self._room])
+                self._room = 0
+            self.truncated = True
+
+    @property
+    def body(self) -> bytes:
+        return b"".join(self._chunks)
 
 
 class BodyScanner:
@@ -90,35 +137,20 @@ def compile_request(name: str, endpoint: Endpoint, target: Target) -> HttpReques
     url = endpoint.url if endpoint.url is not None else target.base_url + (endpoint.path or "/")
     if endpoint.query:
         url += ("&" if "?" in url else "?") + urlencode(
-            {k: _query_text(v) for k, v in endpoint.query.items()}
+            {k: query_text(v) for k, v in endpoint.query.items()}
         )
-    merged: dict[str, tuple[str, str]] = {}
-    for key, value in [*target.headers.items(), *endpoint.headers.items()]:
-        merged[key.lower()] = (key, value)
-    parts = urlsplit(url)
-    if "@" in parts.netloc:
-        # user:password@ in the URL is Basic auth, sent the same way by every transport;
-        # an Authorization header the spec sets wins. The URL itself keeps no secret.
-        url = urlunsplit(parts._replace(netloc=parts.netloc.rpartition("@")[2]))
-        if parts.username or parts.password:  # a bare "@" carries none
-            pair = f"{unquote(parts.username or '')}:{unquote(parts.password or '')}"
-            basic = "Basic " + base64.b64encode(pair.encode()).decode("ascii")
-            merged.setdefault("authorization", ("Authorization", basic))
+    merged = merge_headers(target.headers, endpoint.headers)
+    url, basic = without_credentials(url)
+    if basic is not None:
+        merged.setdefault("authorization", ("Authorization", basic))
     body: bytes | None = None
     if endpoint.json_body is not None:
         body = json.dumps(endpoint.json_body, separators=(",", ":")).encode()
-        merged.setdefault("content-type", ("Content-Type", "application/json"))
+        merged.setdefault("content-type", JSON_CONTENT_TYPE)
     elif endpoint.body is not None:
         body = endpoint.body.encode()
-        merged.setdefault("content-type", ("Content-Type", "text/plain; charset=utf-8"))
+        merged.setdefault("content-type", TEXT_CONTENT_TYPE)
     expect = endpoint.expect
-    status: StatusCheck
-    if expect.status is None:
-        status = None
-    elif isinstance(expect.status, int):
-        status = frozenset({expect.status})
-    else:
-        status = frozenset(expect.status)
     timeout = endpoint.timeout if endpoint.timeout is not None else target.timeout
     return HttpRequest(
         name=name,
@@ -127,13 +159,54 @@ def compile_request(name: str, endpoint: Endpoint, target: Target) -> HttpReques
         headers=tuple(merged.values()),
         body=body,
         timeout_s=timeout.seconds,
-        expect_status=status,
+        expect_status=status_check(expect.status),
         body_contains=expect.body_contains.encode() if expect.body_contains else None,
         http2=endpoint.http2,
     )
 
 
-def _query_text(value: str | int | float | bool) -> str:
+JSON_CONTENT_TYPE = ("Content-Type", "application/json")
+TEXT_CONTENT_TYPE = ("Content-Type", "text/plain; charset=utf-8")
+
+
+def merge_headers(*layers: Mapping[str, str]) -> dict[str, tuple[str, str]]:
+    """Header layers merged by lower-case name, a later layer's value winning (its name as
+    it spells it); in the order each name first appears."""
+    merged: dict[str, tuple[str, str]] = {}
+    for layer in layers:
+        for key, value in layer.items():
+            merged[key.lower()] = (key, value)
+    return merged
+
+
+def without_credentials(url: str) -> tuple[str, str | None]:
+    """``url`` without a ``user:password@``, and the Basic ``Authorization`` value it makes
+    (``None``: the URL carries none). The URL itself keeps no secret."""
+    if "@" not in url:
+        return url, None
+    parts = urlsplit(url)
+    if "@" not in parts.netloc:
+        return url, None
+    # user:password@ in the URL is Basic auth, sent the same way by every transport;
+    # an Authorization header the spec sets wins.
+    url = urlunsplit(parts._replace(netloc=parts.netloc.rpartition("@")[2]))
+    if not (parts.username or parts.password):  # a bare "@" carries none
+        return url, None
+    pair = f"{unquote(parts.username or '')}:{unquote(parts.password or '')}"
+    return url, "Basic " + base64.b64encode(pair.encode()).decode("ascii")
+
+
+def status_check(status: int | list[int] | None) -> StatusCheck:
+    """An ``expect.status`` as the check :meth:`HttpRequest.status_ok` applies."""
+    if status is None:
+        return None
+    if isinstance(status, int):
+        return frozenset({status})
+    return frozenset(status)
+
+
+def query_text(value: str | int | float | bool) -> str:
+    """A query value as text: booleans as ``true``/``false``."""
     if isinstance(value, bool):
         return "true" if value else "false"
     return str(value)

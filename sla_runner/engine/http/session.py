@@ -2,35 +2,57 @@
 
 A transport's :class:`HopSession` sends a single hop (``send_hop``): it writes the request,
 reads the whole response and returns a :data:`Reply` (the status, the Location of a redirect,
-the scanner the body went through), or a :class:`Result` when the exchange failed. Above
-the transports, one :class:`RoutingSession` per client (as httpx's ``_send_handling_redirects``
-over ``_send_single_request``) sends each hop to the session for its protocol, follows
-redirects under the :class:`RedirectPolicy` and judges the final response. This module
-knows no implementation: the HTTP/2 side of a transport is handed to it.
+the scanner the body went through, the response kept when asked), or a :class:`Result`
+when the exchange failed. Above the transports, one :class:`RoutingSession` per client (as
+httpx's ``_send_handling_redirects`` over ``_send_single_request``) sends each hop to the
+session for its protocol, follows redirects under the :class:`RedirectPolicy` and judges
+the final response. This module knows no implementation: the HTTP/2 side of a transport is
+handed to it.
+
+Cookies live here too, once for every transport: a send may carry a user's :class:`Jar`
+(format 2's ``target.cookies``). Each hop then carries the jar's ``Cookie`` header for its
+URL (after any ``Cookie`` header the spec sets), and the ``Set-Cookie`` headers of every
+hop's response go into the jar, so cookies a redirect sets reach the hop it leads to. The
+transports keep no cookies of their own: without a jar, none is sent but the spec's.
 """
 
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import functools
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Iterable
 from typing import Protocol, TypedDict
 
-from sla_runner.engine.http.outcome import Result
+from sla_runner.engine.http.outcome import Captured, Result
 from sla_runner.engine.http.redirects import RedirectPolicy
 from sla_runner.engine.http.request import BodyScanner, HttpRequest
 from sla_runner.spec.models import Target
 
-Reply = tuple[int, str | None, BodyScanner | None]
+Reply = tuple[int, str | None, BodyScanner | None, Captured | None]
 """One hop's complete response: the status, its Location when the status is a redirect's
-(else ``None``), and the scanner its body was read through (``None``: not scanned)."""
+(else ``None``), the scanner its body was read through (``None``: not scanned), and the
+response kept when the hop was asked to keep it (else ``None``)."""
+
+
+class Jar(Protocol):
+    """One user's cookies (:class:`sla_runner.engine.cookies.CookieJar`)."""
+
+    def header(self, url: str) -> str | None:
+        """The ``Cookie`` header for a request to ``url``, or ``None``."""
+        ...
+
+    def receive(self, url: str, set_cookies: Iterable[str]) -> None:
+        """Store what the ``Set-Cookie`` values of a response to ``url`` set."""
+        ...
 
 
 class HttpSession(Protocol):
-    """One client's connections. ``send`` returns a Result and raises only on cancellation."""
+    """One client's connections. ``send`` returns a Result and raises only on cancellation;
+    with a ``jar``, every hop sends and receives that jar's cookies."""
 
-    async def send(self, request: HttpRequest) -> Result: ...
+    async def send(self, request: HttpRequest, jar: Jar | None = None) -> Result: ...
 
     async def aclose(self) -> None: ...
 
@@ -49,8 +71,10 @@ class HopSession(ABC):
     """One client's connections on one transport: sends a single hop at a time.
 
     ``send_hop`` sends ``hop`` and reads its whole response by ``deadline`` (the event loop's
-    clock): the body is read fully and not kept, through a scanner when ``body_contains``
-    must be found in it. It follows no redirect and judges nothing, and raises only on
+    clock): the body is read fully, through a scanner when ``body_contains`` must be found
+    in it. With ``keep`` (not ``None``) the reply carries the response's headers and up to
+    ``keep`` bytes of its body, decoded (a :class:`BodyKeeper`); otherwise nothing of it is
+    kept. It follows no redirect, keeps no cookies and judges nothing, and raises only on
     cancellation: every failure is a Result.
     """
 
@@ -63,23 +87,25 @@ class HopSession(ABC):
         self._connections = connections
 
     @abstractmethod
-    async def send_hop(self, hop: HttpRequest, deadline: float) -> Reply | Result: ...
+    async def send_hop(
+        self, hop: HttpRequest, deadline: float, keep: int | None = None
+    ) -> Reply | Result: ...
 
     @abstractmethod
     async def aclose(self) -> None: ...
 
-    async def send(self, request: HttpRequest) -> Result:
+    async def send(self, request: HttpRequest, jar: Jar | None = None) -> Result:
         """``request`` on this session alone: the one redirect loop over its hops, with no
         HTTP/2 side (a transport's :meth:`TransportBase.session` gives one)."""
-        return await RoutingSession(self, self._transport.policy).send(request)
+        return await RoutingSession(self, self._transport.policy).send(request, jar)
 
 
 class RoutingSession:
     """What a client sends through: each hop to the session for its protocol (``http2``
     requests to the HTTP/2 side, opened on the first one; the rest to the HTTP/1.1 session),
     redirects followed under the policy within the request's one timeout, the final response
-    judged. The common case, a final response to the first hop, costs one call more than
-    the hop itself."""
+    judged; with a jar, the cookies of every hop (see the module). The common case, a final
+    response to the first hop without a jar, costs one call more than the hop itself."""
 
     __slots__ = ("_http1", "_http2", "_open_http2", "_policy")
 
@@ -94,24 +120,32 @@ class RoutingSession:
         self._open_http2 = open_http2
         self._http2: HopSession | None = None
 
-    async def send(self, request: HttpRequest) -> Result:
+    async def send(self, request: HttpRequest, jar: Jar | None = None) -> Result:
         session = self._h2() if request.http2 else self._http1
         deadline = asyncio.get_running_loop().time() + request.timeout_s
-        reply = await session.send_hop(request, deadline)
+        keep = request.capture
+        if jar is None:
+            reply = await session.send_hop(request, deadline, keep)
+        else:
+            keep = 0 if keep is None else keep  # the headers, for Set-Cookie
+            reply = await session.send_hop(with_cookies(request, jar), deadline, keep)
         hop = request
         while True:
             if isinstance(reply, Result):
                 return reply
-            status, location, scanner = reply
+            status, location, scanner, captured = reply
+            if jar is not None and captured is not None:
+                jar.receive(hop.url, [v for k, v in captured.headers if k.lower() == "set-cookie"])
             if location is None:  # not a redirect: the common case
-                return request.judge(status, scanner)
+                return request.judge(status, scanner) if keep is None else _kept(request, reply)
             following = self._policy.after(hop, status, location)
             if following is None:
-                return request.judge(status, scanner)
+                return request.judge(status, scanner) if keep is None else _kept(request, reply)
             if isinstance(following, Result):
                 return following
             hop = following
-            reply = await session.send_hop(hop, deadline)
+            sent = hop if jar is None else with_cookies(hop, jar)
+            reply = await session.send_hop(sent, deadline, keep)
 
     def _h2(self) -> HopSession:
         if self._http2 is None:
@@ -128,16 +162,41 @@ class RoutingSession:
                 await h2.aclose()
 
 
+def _kept(request: HttpRequest, reply: Reply) -> Result:
+    """The final response judged, carrying what was kept of it when the request asked."""
+    status, _, scanner, captured = reply
+    result = request.judge(status, scanner)
+    if request.capture is not None:
+        result.response = captured
+    return result
+
+
+def with_cookies(hop: HttpRequest, jar: Jar) -> HttpRequest:
+    """``hop`` carrying the jar's cookies for its URL: a ``Cookie`` header of its own, or
+    joined after the one the spec sets (``spec; jar``)."""
+    cookie = jar.header(hop.url)
+    if cookie is None:
+        return hop
+    headers = list(hop.headers)
+    for i, (name, value) in enumerate(headers):
+        if name.lower() == "cookie":
+            headers[i] = (name, f"{value}; {cookie}")
+            break
+    else:
+        headers.append(("Cookie", cookie))
+    return dataclasses.replace(hop, headers=tuple(headers), fresh=True)
+
+
 class TransportOptions(TypedDict, total=False):
     """What a transport is made with besides the target (see :class:`TransportBase`)."""
 
-    cookies: bool
     http2: Callable[[], TransportBase] | None
 
 
 class TransportBase(ABC):
-    """What every transport holds: the target, whether sessions keep cookies, the redirect
-    policy, and the transport that serves its ``http2`` endpoints.
+    """What every transport holds: the target, the redirect policy, and the transport that
+    serves its ``http2`` endpoints. No transport keeps cookies: a send carries its user's
+    jar (see the module).
 
     That HTTP/2 side is handed in (``http2``, a factory: this module knows no implementation);
     without one, the transport serves them itself. It is made on first use and shared by
@@ -149,11 +208,9 @@ class TransportBase(ABC):
         self,
         target: Target,
         *,
-        cookies: bool = False,
         http2: Callable[[], TransportBase] | None = None,
     ) -> None:
         self.target = target
-        self.cookies = cookies
         self.policy = RedirectPolicy(target)
         self._make_http2 = http2
 

@@ -1,0 +1,261 @@
+"""A format-2 endpoint's request, compiled once and filled per user: :func:`compile_endpoint`.
+
+An endpoint whose fields hold no template compiles to one :class:`HttpRequest`, sent as is
+by every user (the raw transport encodes it once), exactly as a version-1 endpoint. Any
+other compiles to a :class:`RequestMaker`: the static parts joined and encoded once (the
+base URL, literal text, the merged static headers, the static query pairs encoded, the
+``Content-Type``), and per send only the templates filled from the user's state and the
+request assembled (``fresh``: encoded for this send, never cached).
+
+Where a value goes decides how it is written:
+
+- ``path``: each filled value percent-encoded (all but letters, digits and ``-._~``, so a
+  value ``a/b`` stays one path segment); the literal text stays as written.
+- ``url``: a value in the path, query or fragment (after the ``scheme://host`` part the
+  literal text gives, or after a value that gave it) percent-encoded as in ``path``; a
+  value before (the scheme, the host, a whole URL extracted from a ``Location`` header) as
+  it is. ``user:password@`` in a filled URL becomes Basic auth, as in a written one.
+- ``query`` values: form-encoded (``quote_plus``) whole, as version 1 encodes them.
+- ``headers`` values and a text ``body``: as filled. A header value that a filled value
+  gives a line break or NUL is never sent (a transport would refuse it, some quoting the
+  value in their error): the step fails, naming the header only.
+- ``json``: the kit's :class:`~sla_runner.spec.templates.JsonTemplate` (a leaf that is one
+  ``{{ NAME }}`` keeps the value's type), compact JSON in UTF-8.
+
+Rendering raises :class:`~sla_runner.spec.templates.UnsetValueError` for a value nothing has
+set, and :class:`UnsendableError` for a header it cannot send: nothing is sent for either.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import random
+from collections.abc import Callable
+from dataclasses import dataclass
+from urllib.parse import quote_plus
+
+from sla_runner.engine.http.request import (
+    JSON_CONTENT_TYPE,
+    TEXT_CONTENT_TYPE,
+    HttpRequest,
+    merge_headers,
+    query_text,
+    status_check,
+    without_credentials,
+)
+from sla_runner.spec.format2 import EndpointV2, TargetV2
+from sla_runner.spec.templates import (
+    JsonTemplate,
+    Ref,
+    RenderState,
+    Template,
+    parse_json_template,
+    parse_template,
+)
+
+__all__ = ["RequestMaker", "UnsendableError", "compile_endpoint"]
+
+Text = Callable[[RenderState], str]
+_NOBODY = RenderState(0, random.Random(0), lambda: 0)  # renders templates that read nothing
+_UNSENDABLE = ("\r", "\n", "\0")
+
+
+class UnsendableError(ValueError):
+    """A filled request that must not be sent; the message names the place, not the value."""
+
+
+def _literal(template: Template) -> str:
+    return "".join(p for p in template.parts if isinstance(p, str))
+
+
+def _value_text(ref: Ref, *, quote: bool) -> Text:
+    return parse_template(f"{{{{ {ref.text} }}}}").renderer(quote=quote)
+
+
+def _joined(pieces: list[str | Text]) -> Text:
+    """One function filling ``pieces`` (literal text and value renderers) in order."""
+    merged: list[str | Text] = []
+    for piece in pieces:
+        if isinstance(piece, str) and merged and isinstance(merged[-1], str):
+            merged[-1] += piece
+        elif piece != "":
+            merged.append(piece)
+    dynamic = [p for p in merged if not isinstance(p, str)]
+    if not dynamic:
+        constant = "".join(p for p in merged if isinstance(p, str))
+        return lambda state: constant
+    if len(merged) == 1:
+        return dynamic[0]
+    if len(dynamic) == 1:
+        at = merged.index(dynamic[0])
+        prefix = "".join(p for p in merged[:at] if isinstance(p, str))
+        suffix = "".join(p for p in merged[at + 1 :] if isinstance(p, str))
+        get = dynamic[0]
+        return lambda state: prefix + get(state) + suffix
+    parts = tuple(merged)
+    return lambda state: "".join([p if isinstance(p, str) else p(state) for p in parts])
+
+
+def url_text(template: Template) -> Text:
+    """A ``url`` template filled: values after the authority percent-encoded (see module)."""
+    pieces: list[str | Text] = []
+    written, in_path, after_value = "", False, False
+    for part in template.parts:
+        if isinstance(part, Ref):
+            pieces.append(_value_text(part, quote=in_path))
+            after_value = True
+            continue
+        pieces.append(part)
+        if in_path:
+            continue
+        written += part
+        scheme = written.find("://")
+        if scheme >= 0:
+            in_path = any(c in written[scheme + 3 :] for c in "/?#")
+        elif after_value:
+            in_path = any(c in part for c in "/?#")
+    return _joined(pieces)
+
+
+@dataclass(frozen=True, eq=False)
+class RequestMaker:
+    """Fills an endpoint's templates for one user: ``make(state)`` is the request to send.
+    ``template`` is the request as compiled (its static parts; what it shows in place of a
+    value is the template text), for what must be known before any user exists (the
+    transport's preparation, the endpoint's name and expectations)."""
+
+    template: HttpRequest
+    url: Text
+    credentials: bool  # the URL is filled where user:password@ may be: check each send
+    query: tuple[tuple[str, Text | None], ...]  # key= and its value (None: encoded in the key)
+    headers: tuple[tuple[str, str | Text], ...]
+    body: Callable[[RenderState], bytes] | None
+
+    def make(self, state: RenderState) -> HttpRequest:
+        url = self.url(state)
+        headers = self.headers
+        if self.query:
+            pairs = [k if v is None else k + quote_plus(v(state), safe="") for k, v in self.query]
+            url += ("&" if "?" in url else "?") + "&".join(pairs)
+        filled = tuple(
+            (name, value if isinstance(value, str) else _header_value(name, value(state)))
+            for name, value in headers
+        )
+        if self.credentials:
+            url, basic = without_credentials(url)
+            if basic is not None and not any(n.lower() == "authorization" for n, _ in filled):
+                filled += (("Authorization", basic),)
+        template = self.template
+        return HttpRequest(
+            name=template.name,
+            method=template.method,
+            url=url,
+            headers=filled,
+            body=None if self.body is None else self.body(state),
+            timeout_s=template.timeout_s,
+            expect_status=template.expect_status,
+            body_contains=template.body_contains,
+            http2=template.http2,
+            capture=template.capture,
+            fresh=True,
+        )
+
+
+def _header_value(name: str, value: str) -> str:
+    if any(c in value for c in _UNSENDABLE):
+        raise UnsendableError(f"header {name}: a filled value holds a line break or NUL; not sent")
+    return value
+
+
+def compile_endpoint(
+    name: str, endpoint: EndpointV2, target: TargetV2, *, capture: int | None = None
+) -> HttpRequest | RequestMaker:
+    """The endpoint's request (it holds no template), or how to make it per user (see the
+    module). ``capture``: keep the final response (``HttpRequest.capture``)."""
+    headers: dict[str, tuple[str, str | Text]] = dict(merge_headers(target.headers).items())
+    shown: dict[str, tuple[str, str]] = dict(merge_headers(target.headers))
+    for key, text in endpoint.headers.items():
+        header = parse_template(text)
+        value = _literal(header) if header.is_static else header.renderer()
+        headers[key.lower()] = (key, value)
+        shown[key.lower()] = (key, _literal(header) if header.is_static else text)
+    if endpoint.url is not None:
+        written = parse_template(endpoint.url)
+        url, shown_url, credentials = url_text(written), written.text, bool(written.refs)
+        if not written.refs:  # a literal URL: its credentials taken once, here
+            plain, basic = without_credentials(_literal(written))
+            url, shown_url = _joined([plain]), plain
+            _basic(headers, shown, basic)
+    else:
+        base, basic = without_credentials(target.base_url)
+        _basic(headers, shown, basic)
+        path = parse_template(endpoint.path or "/")
+        url = _joined([base, path.renderer(quote=True) if path.refs else _literal(path)])
+        shown_url, credentials = base + path.text, False
+    query: list[tuple[str, Text | None]] = []
+    for key, given in endpoint.query.items():
+        head = quote_plus(key, safe="") + "="
+        written_value = parse_template(given) if isinstance(given, str) else None
+        if written_value is None or written_value.is_static:
+            text = query_text(given) if written_value is None else _literal(written_value)
+            query.append((head + quote_plus(text, safe=""), None))
+        else:
+            query.append((head, written_value.renderer()))
+    body: Callable[[RenderState], bytes] | None = None
+    static_body = True
+    if endpoint.json_body is not None:
+        json_template: JsonTemplate = parse_json_template(endpoint.json_body)
+        body, static_body = json_template.render_bytes, json_template.is_static
+        for table in (headers, shown):
+            table.setdefault("content-type", JSON_CONTENT_TYPE)
+    elif endpoint.body is not None:
+        text_template = parse_template(endpoint.body)
+        fill = text_template.renderer()
+        body, static_body = (lambda state: fill(state).encode()), text_template.is_static
+        for table in (headers, shown):
+            table.setdefault("content-type", TEXT_CONTENT_TYPE)
+    timeout = endpoint.timeout if endpoint.timeout is not None else target.timeout
+    expect = endpoint.expect
+    maker = RequestMaker(
+        template=HttpRequest(
+            name=name,
+            method=endpoint.method,
+            url=shown_url,
+            headers=tuple(shown.values()),
+            body=None,
+            timeout_s=timeout.seconds,
+            expect_status=status_check(expect.status),
+            body_contains=expect.body_contains.encode() if expect.body_contains else None,
+            http2=endpoint.http2,
+            capture=capture,
+        ),
+        url=url,
+        credentials=credentials,
+        query=tuple(query),
+        headers=tuple(headers.values()),
+        body=body,
+    )
+    static = (
+        url_is_static(endpoint)
+        and all(v is None for _, v in query)
+        and all(isinstance(v, str) for _, v in maker.headers)
+        and static_body
+    )
+    if not static:
+        return maker
+    # The endpoint's one request, made once: the raw transport caches its bytes.
+    return dataclasses.replace(maker.make(_NOBODY), fresh=False)
+
+
+def url_is_static(endpoint: EndpointV2) -> bool:
+    written = endpoint.url if endpoint.url is not None else endpoint.path or "/"
+    return parse_template(written).is_static
+
+
+def _basic(
+    headers: dict[str, tuple[str, str | Text]], shown: dict[str, tuple[str, str]], basic: str | None
+) -> None:
+    """Basic auth from a URL's ``user:password@``, unless the spec sets Authorization."""
+    if basic is not None:
+        headers.setdefault("authorization", ("Authorization", basic))
+        shown.setdefault("authorization", ("Authorization", basic))
