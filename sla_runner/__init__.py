@@ -3,35 +3,38 @@
 The public API is re-exported here; ``tests/unit/test_exported_members.py`` pins it.
 """
 
-from sla_runner._version import __version__
-from sla_runner.api import (
-    LoadedSpec,
-    Plan,
-    Recording,
-    RunInfo,
-    Segment,
-    Verdict,
-    build_plan,
-    execute,
-    judge,
-    load_spec,
-    load_spec_text,
-    merge_verdicts,
-    run_info,
-    run_spec,
-    write_reports,
-)
-from sla_runner.errors import (
-    PlanError,
-    ReportError,
-    RunError,
-    SlaRunnerError,
-    SpecError,
-    SpecIssue,
-    UsageError,
-    VerdictMismatchError,
-)
-from sla_runner.spec.models import Spec
+from sla_runner._startup import quiet_interrupt
+
+with quiet_interrupt():  # Ctrl-C while the command starts: one line, no traceback
+    from sla_runner._version import __version__
+    from sla_runner.api import (
+        LoadedSpec,
+        Plan,
+        Recording,
+        RunInfo,
+        Segment,
+        Verdict,
+        build_plan,
+        execute,
+        judge,
+        load_spec,
+        load_spec_text,
+        merge_verdicts,
+        run_info,
+        run_spec,
+        write_reports,
+    )
+    from sla_runner.errors import (
+        PlanError,
+        ReportError,
+        RunError,
+        SlaRunnerError,
+        SpecError,
+        SpecIssue,
+        UsageError,
+        VerdictMismatchError,
+    )
+    from sla_runner.spec.models import Spec
 
 __all__ = [
     "LoadedSpec",

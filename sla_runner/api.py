@@ -10,14 +10,14 @@ from __future__ import annotations
 
 import socket
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
 
 from sla_runner._version import __version__
 from sla_runner.engine.control import Progress, RunControl
 from sla_runner.engine.execute import execute
-from sla_runner.engine.pool import WorkerOutcome, run_workers
+from sla_runner.engine.pool import WorkerOutcome, run_workers, split_share
 from sla_runner.engine.transports import resolve_engine
 from sla_runner.errors import EXIT_FAIL, EXIT_PASS, RunError
 from sla_runner.judge.merge import judge_merged, judge_parts
@@ -107,8 +107,10 @@ def run_spec(
     overrides: dict[str, str] | None = None,
     fail_fast: bool = False,
     workers: int = 1,
+    on_start: Callable[[], None] | None = None,
 ) -> Verdict:
     """Plan, run and judge a spec. A run that cannot be carried out gives an ``error`` verdict.
+    ``on_start`` is called once the pre-flight checks passed, before any load.
 
     ``workers``: carry the load (this ``segment`` of it) in that many processes on this
     host, one part of it each (:mod:`sla_runner.engine.pool`); their recordings are merged
@@ -126,7 +128,7 @@ def run_spec(
     attempted_at = time.time()  # a run that never starts still records when it was tried
     try:
         if workers > 1:
-            parts = segment.split(workers)
+            parts = split_share(spec, segment, workers)
             ended = run_workers(
                 spec,
                 parts,
@@ -134,6 +136,7 @@ def run_spec(
                 progress=progress,
                 control=control,
                 handle_signals=handle_signals,
+                on_start=on_start,
             )
             verdict = _judge_workers(loaded, segment, ended, run)
         else:
@@ -144,6 +147,7 @@ def run_spec(
                 progress=progress,
                 control=control,
                 handle_signals=handle_signals,
+                on_start=on_start,
             )
             verdict = judge(spec, recording, run, secrets=loaded.secrets)
     except RunError as exc:

@@ -93,6 +93,19 @@ def stored(v: float, unit: str) -> float:
     return float(round(v, DIGITS[unit]))
 
 
+def stored_limit(limit: float, unit: str, same: Callable[[float], bool]) -> float:
+    """A threshold's ``limit`` rounded as :func:`stored` rounds an observed value, keeping
+    three significant digits (``1/h`` is 0.000278/s, not 0) and, where ``same`` (the
+    observed value's side of it) would change, as many as it takes."""
+    if limit == 0 or math.isinf(limit) or math.isnan(limit):
+        return limit
+    digits = max(DIGITS[unit], 2 - math.floor(math.log10(abs(limit))))
+    for kept in range(digits, 17):
+        if same(rounded := float(round(limit, kept))):
+            return rounded
+    return limit
+
+
 def stored_against(v: float, unit: str, holds: Callable[[float], bool]) -> tuple[float, int]:
     """``v`` rounded as :func:`stored` does, with more digits where fewer would land it on
     the other side of its limit (99.8999% against ``>= 99.9%`` stays 99.8999); and the

@@ -9,6 +9,10 @@ level (the first from 0) to its own over its duration. A segment ``i/N`` carries
 exact share of the load: user slot ``j`` belongs to segment ``j mod N``, and arrival
 ``k`` belongs to segment ``k mod N``, so the segments of one plan add up to it exactly.
 Each segment's requests follow the whole endpoint mix (:meth:`Plan.arrival_endpoint`).
+
+A stage owns [start, end), so a ramp reaches the level it ramps to only at the instant it
+ends: a plan whose last stage ramps up to 10 users holds 9 at most. The peak a plan
+states (:meth:`Plan.peak_users`) is the most users it holds for a while.
 """
 
 from __future__ import annotations
@@ -23,7 +27,7 @@ from functools import cached_property, lru_cache
 from typing import Literal
 
 from sla_runner.errors import PlanError, UsageError
-from sla_runner.spec.models import Spec
+from sla_runner.spec.models import Load, Spec
 from sla_runner.spec.units import MAX_MIX_WHEEL, mix_counts
 from sla_runner.timeunits import NS_PER_S
 
@@ -88,6 +92,23 @@ class PlannedStage:
         x = Fraction(min(max(t_ns - self.start_ns, 0), self.duration_ns), self.duration_ns)
         return self.from_level + (self.to_level - self.from_level) * x
 
+    def held(self) -> int:
+        """The most users of the whole plan this stage holds for a while (closed model).
+
+        A stage owns [start, end): a ramp reaches the level it ramps to only at the instant
+        it ends (the next stage's first, or the end of the run), and leaves the level it
+        ramps from at once, so it holds a whole number of users below both ends:
+        ``ceil(top) - 1``. Only a stage that keeps its level holds it.
+        """
+        if self.from_level == self.to_level:
+            return math.floor(self.from_level)
+        return math.ceil(max(self.from_level, self.to_level)) - 1
+
+    def top(self) -> int:
+        """The highest whole number of users of the whole plan this stage reaches, held
+        or only at an instant (its start or its end)."""
+        return math.floor(max(self.from_level, self.to_level))
+
 
 @dataclass(frozen=True)
 class Plan:
@@ -126,11 +147,27 @@ class Plan:
             return 0
         return self.segment.share(math.floor(self.level_at(t_ns)))
 
-    def peak_users(self) -> int:
+    def peak_users(self, stage: int | None = None) -> int:
+        """The most users this segment holds for a while, over the run or in one stage
+        (closed model): a level the plan reaches only at an instant — a last stage that
+        ramps up to it, a ramp that turns straight back down — is never held."""
         if self.model != "closed":
             return 0
-        top = max(max(s.from_level, s.to_level) for s in self.stages)
-        return self.segment.share(math.floor(top))
+        stages = self.stages if stage is None else (self.stages[stage],)
+        return self.segment.share(max(s.held() for s in stages))
+
+    def unheld_top(self, stage: int | None = None) -> tuple[int, int] | None:
+        """``(users, t_ns)`` when this segment reaches more users than it holds, over the run
+        or in one stage, only at the instant ``t_ns``; None when it holds its top."""
+        if self.model != "closed":
+            return None
+        stages = self.stages if stage is None else (self.stages[stage],)
+        top = max(s.top() for s in stages)
+        if self.segment.share(top) <= self.segment.share(max(s.held() for s in stages)):
+            return None
+        where = next(s for s in stages if s.top() == top)
+        at = where.end_ns if where.to_level >= where.from_level else where.start_ns
+        return self.segment.share(top), at
 
     def peak_rate(self) -> Fraction:
         """The most arrivals per second this segment carries at any time (open model)."""
@@ -256,27 +293,56 @@ def _mix_wheel(weights: tuple[float, ...]) -> tuple[int, ...]:
     return tuple(wheel)
 
 
-def build_plan(spec: Spec, segment: Segment = Segment()) -> Plan:
-    """Compile a spec's load section into a plan (one segment of it)."""
+def planned_stages(load: Load) -> tuple[PlannedStage, ...]:
+    """The stages of a load section on the plan's clock, each ramping from the previous
+    stage's level (the first from 0)."""
     stages: list[PlannedStage] = []
     level = Fraction(0)
     start = 0
-    for i, stage in enumerate(spec.load.stages):
+    for i, stage in enumerate(load.stages):
         target = Fraction(stage.users) if stage.users is not None else Fraction(0)
         if stage.rate is not None:
             target = stage.rate.per_s
         end = start + stage.duration.ns
         stages.append(PlannedStage(i, stage.name or f"stage-{i + 1}", start, end, level, target))
         level, start = target, end
+    return tuple(stages)
+
+
+def build_plan(spec: Spec, segment: Segment = Segment()) -> Plan:
+    """Compile a spec's load section into a plan (one segment of it). PlanError when the
+    segment would carry no load at all (``--segment 7/7`` of a plan of 6 users)."""
     names = tuple(spec.endpoints)
     weights = tuple(e.weight for e in spec.endpoints.values())
-    return Plan(
+    plan = Plan(
         model=spec.load.model,
-        stages=tuple(stages),
+        stages=planned_stages(spec.load),
         endpoints=names,
         channels=tuple(spec.channels),
         mix=_mix_wheel(weights),
         segment=segment,
+    )
+    _check_segment_carries_load(plan)
+    return plan
+
+
+def _check_segment_carries_load(plan: Plan) -> None:
+    """User slots and arrivals are dealt one by one to the segments: a segment whose turn
+    never comes would send nothing and fail every threshold for want of data."""
+    segment = plan.segment
+    if segment.count == 1:
+        return
+    if plan.model == "closed":
+        whole, what = max(s.held() for s in plan.stages), "holds at most {} users"
+    else:
+        whole, what = math.ceil(plan.arrivals_before(plan.duration_ns)), "makes {} arrivals"
+    if segment.share(whole) > 0:
+        return
+    n = segment.count
+    idle = f"segment {n}/{n} gets" if whole + 1 == n else f"segments {whole + 1}/{n} to {n}/{n} get"
+    raise PlanError(
+        f"segment {segment} carries no load: the plan {what.format(f'{whole:,}')}, dealt one "
+        f"by one to {n} segments, so {idle} none; split the load in at most {whole:,} segments"
     )
 
 
@@ -290,7 +356,9 @@ def connections_needed(spec: Spec, plan: Plan) -> int:
     """
     if plan.model == "closed":
         per_user = (1 if spec.endpoints else 0) + len(spec.channels)
-        return plan.peak_users() * per_user
+        # Also a level reached only at an instant (a stage's start): the users are started.
+        at_once = max(max(s.held(), math.floor(s.from_level)) for s in plan.stages)
+        return plan.segment.share(at_once) * per_user
     timeouts = [ep.timeout or spec.target.timeout for ep in spec.endpoints.values()]
     longest_s = max(t.seconds for t in [spec.target.timeout, *timeouts])
     lasting = math.ceil(plan.peak_rate() * (longest_s + spec.target.connect_timeout.seconds)) + 1

@@ -17,19 +17,22 @@ import sys
 from collections.abc import Callable, Sequence
 from typing import Any, TextIO, cast
 
-from sla_runner._version import __version__
-from sla_runner.cli.common import (
-    EXIT_CODES_TOP,
-    ArgvError,
-    Parser,
-    Subparsers,
-    parse_overrides,
-)
-from sla_runner.cli.k8s import add_k8s
-from sla_runner.cli.load import add_demo, add_demo_service, add_run
-from sla_runner.cli.spec import add_diff, add_plan, add_schema, add_validate
-from sla_runner.cli.verdicts import add_merge
-from sla_runner.errors import EXIT_INTERRUPTED, EXIT_PASS, EXIT_USAGE, SlaRunnerError, SpecError
+from sla_runner._startup import quiet_interrupt
+
+with quiet_interrupt():  # Ctrl-C while the command starts: one line, no traceback
+    from sla_runner._version import __version__
+    from sla_runner.cli.common import (
+        EXIT_CODES_TOP,
+        ArgvError,
+        Parser,
+        Subparsers,
+        parse_overrides,
+    )
+    from sla_runner.cli.k8s import add_k8s
+    from sla_runner.cli.load import add_demo, add_demo_service, add_run
+    from sla_runner.cli.spec import add_diff, add_plan, add_schema, add_validate
+    from sla_runner.cli.verdicts import add_merge
+    from sla_runner.errors import EXIT_INTERRUPTED, EXIT_PASS, EXIT_USAGE, SlaRunnerError, SpecError
 
 __all__ = ["build_parser", "main", "parse_overrides", "run"]
 
@@ -67,7 +70,10 @@ def run(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     try:
         try:
-            args = parser.parse_args(argv)
+            args, unknown = parser.parse_known_args(argv)
+            if unknown:  # the command's own usage, not the top-level one
+                command: argparse.ArgumentParser = getattr(args, "parser", parser)
+                command.error(f"unrecognized arguments: {' '.join(unknown)}")
         except SystemExit as exc:  # --help and --version print, then "exit" here
             return exc.code if isinstance(exc.code, int) else EXIT_PASS
         if args.command is None:

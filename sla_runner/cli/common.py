@@ -4,8 +4,11 @@ the report options, and printing a verdict with its reports."""
 from __future__ import annotations
 
 import argparse
+import signal
 import sys
-from collections.abc import Sequence
+import threading
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, TypeAlias
 
@@ -21,11 +24,14 @@ exit codes:
   0    pass: every threshold held (warnings allowed)
   1    a threshold failed, or --fail-fast stopped the run
   2    invalid spec or command line (nothing was run)
-  3    the run could not be carried out (target unreachable, process not found, a report
-       path that cannot be written: nothing was sent), or was aborted by Ctrl-C or SIGTERM
+  3    the run could not be carried out (target unreachable, TLS handshake or WebSocket
+       upgrade refused, process not found, a report path that cannot be written: nothing
+       was sent), or was aborted by Ctrl-C or SIGTERM
        (judged on what was measured); or a report could not be written at the end
   4    invalid run: the generator could not deliver the planned load honestly
-  130  a second Ctrl-C, or one before or after the load: quit at once, no reports
+  130  a second Ctrl-C, or one before or after the load: quit at once, no reports (once
+       the summary is printed Ctrl-C is ignored: its exit code stands, the reports are
+       written)
 """
 
 EXIT_CODES_MERGE = (
@@ -71,11 +77,14 @@ exit codes:
     + INTERRUPTED
 )
 
-EXIT_CODES_SCHEMA = """\
+EXIT_CODES_SCHEMA = (
+    """\
 exit codes:
   0    the schema was printed
   2    invalid command line
 """
+    + INTERRUPTED
+)
 
 EXIT_CODES_DEMO_SERVICE = """\
 exit codes:
@@ -113,13 +122,15 @@ def command(
     exit_codes: str,
 ) -> argparse.ArgumentParser:
     """A subcommand parser with the shared help layout (its exit codes in the epilog)."""
-    return subparsers.add_parser(
+    parser = subparsers.add_parser(
         name,
         help=summary,
         description=description,
         epilog=exit_codes,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
+    parser.set_defaults(parser=parser)  # an unknown option is told with its own usage
+    return parser
 
 
 def add_report_options(parser: argparse.ArgumentParser) -> None:
@@ -161,14 +172,32 @@ def report(
 ) -> int:
     """Print the summary, then write the reports asked for: the exit code (3 when a report
     could not be written, the others still written and named)."""
-    print_summary(verdict, sys.stdout, secrets=secrets)
-    reports = write_each(verdict, junit=junit, json=json, secrets=secrets)
-    for outcome in reports.outcomes:
-        if isinstance(outcome, Path):
-            print(f"wrote {outcome}")
-        else:
-            print(f"error: {outcome}", file=sys.stderr)
-    closing = reports.closing()
-    if closing:  # the summary's last line named the verdict's code
-        print(closing)
+    # Once judged, the summary names the exit code: Ctrl-C cannot change it any more, and
+    # the reports it promises are written.
+    with _ctrl_c_ignored():
+        print_summary(verdict, sys.stdout, secrets=secrets)
+        sys.stdout.flush()  # a report to /dev/stdout comes after the summary
+        reports = write_each(verdict, junit=junit, json=json, secrets=secrets)
+        for outcome in reports.outcomes:
+            if isinstance(outcome, Path):
+                print(f"wrote {outcome}")
+            else:
+                print(f"error: {outcome}", file=sys.stderr)
+        closing = reports.closing()
+        if closing:  # the summary's last line named the verdict's code
+            print(closing)
+        sys.stdout.flush()
     return reports.exit_code
+
+
+@contextmanager
+def _ctrl_c_ignored() -> Iterator[None]:
+    """Ctrl-C is ignored inside (in the main thread; elsewhere signals do not arrive)."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    before = signal.signal(signal.SIGINT, signal.SIG_IGN)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, before)

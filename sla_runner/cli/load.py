@@ -99,7 +99,7 @@ def _run_and_report(
     segment = Segment.parse(args.segment)
     plan = build_plan(loaded.spec, segment)
     line = start_line(loaded.spec, plan, args.engine, loaded.secrets)
-    print(line + (f", {workers} workers" if workers > 1 else ""), file=sys.stderr)
+    line += f", {workers} workers" if workers > 1 else ""
     progress = None if args.quiet else ProgressPrinter.for_plan(sys.stderr, plan)
     try:
         verdict = api.run_spec(
@@ -110,6 +110,7 @@ def _run_and_report(
             overrides=overrides,
             fail_fast=args.fail_fast,
             workers=workers,
+            on_start=lambda: print(line, file=sys.stderr, flush=True),  # after the checks
         )
     finally:
         if progress is not None:
@@ -132,7 +133,12 @@ def add_demo(subparsers: Subparsers) -> None:
         help="another spec to run against the demo service: its target.base_url and "
         "target.process are set to the service's (recorded in the verdict as --set overrides)",
     )
-    parser.add_argument("--reports", default="reports", metavar="DIR", help="(default: reports)")
+    parser.add_argument(
+        "--reports",
+        default="reports",
+        metavar="DIR",
+        help="the directory to write junit.xml and verdict.json in (default: reports)",
+    )
     parser.add_argument("--error-rate", type=error_rate_arg, default=0.01, help=ERROR_RATE_HELP)
     _add_load_options(parser)
     _add_quiet_option(parser)

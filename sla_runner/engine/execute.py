@@ -49,9 +49,10 @@ async def execute_async(
     progress: Progress | None = None,
     control: RunControl | None = None,
     handle_signals: bool = False,
+    on_start: Callable[[], None] | None = None,
 ) -> Recording:
     """Check the target answers as the run will use it, then run the plan to its end (or
-    until stopped).
+    until stopped). ``on_start`` is called once the checks passed, before any load.
 
     A signal during the checks (a connect can take up to ``connect_timeout``) ends them at
     once with a RunError, so the caller still writes its ``error`` reports.
@@ -67,6 +68,8 @@ async def execute_async(
             runner = Engine(
                 spec, plan, recorder=recorder, engine=engine, progress=progress, control=control
             )
+            if on_start is not None:
+                on_start()
         except RunError as exc:
             failure: RunError | None = exc
         else:
@@ -107,6 +110,7 @@ def execute(
     progress: Progress | None = None,
     control: RunControl | None = None,
     handle_signals: bool = True,
+    on_start: Callable[[], None] | None = None,
 ) -> Recording:
     """Run the plan in a fresh event loop (uvloop when installed)."""
 
@@ -118,6 +122,7 @@ def execute(
             progress=progress,
             control=control,
             handle_signals=handle_signals,
+            on_start=on_start,
         )
 
     return anyio.run(main, backend="asyncio", backend_options={"use_uvloop": has_uvloop()})

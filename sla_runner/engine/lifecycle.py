@@ -17,6 +17,7 @@ import time
 import anyio
 from anyio.abc import TaskGroup
 
+from sla_runner import numbers
 from sla_runner.engine.arrivals import OpenArrivals
 from sla_runner.engine.control import Progress, RunControl
 from sla_runner.engine.executor import CONTROL_TICK_S, Executor, RunContext
@@ -114,7 +115,9 @@ class Engine:
         if self.control.stop.is_set():
             at = elapsed if stopped is None else stopped
             self.recorder.note(
-                f"the run stopped at {at / 1e9:.1f}s of {plan.duration_ns / 1e9:g}s: "
+                # Spelled as the skip reasons and the verdict's message spell the same stop.
+                f"the run stopped after {numbers.number(at / NS_PER_S)}s of the "
+                f"{numbers.number(plan.duration_ns / NS_PER_S)}s run: "
                 f"{self.control.reason}"
             )
         if self._ctx.interrupted:

@@ -38,7 +38,7 @@ import subprocess
 import sys
 import time
 from collections import deque
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -51,7 +51,7 @@ from sla_runner.engine.control import Progress, RunControl
 from sla_runner.engine.execute import check_before_load, has_uvloop, watch_signals
 from sla_runner.engine.sampler import find_process
 from sla_runner.engine.worker import MAX_MESSAGE_BYTES, Job, encode, live_stats
-from sla_runner.errors import RunError, UsageError
+from sla_runner.errors import PlanError, RunError, UsageError
 from sla_runner.metrics.recorder import LiveStats
 from sla_runner.metrics.recording import Recording
 from sla_runner.plan import Segment, build_plan
@@ -87,6 +87,22 @@ def parse_workers(text: str) -> int:
     if count < 1:
         raise UsageError(f"--workers expects a whole number of 1 or more, or auto; got {text!r}")
     return count
+
+
+def split_share(spec: Spec, share: Segment, workers: int) -> tuple[Segment, ...]:
+    """``share`` dealt to ``workers`` processes (:meth:`Segment.split`), each part checked
+    as its worker will plan it: a PlanError (exit 2) before anything starts when one of
+    them cannot run (it would carry no load), naming the worker and its segment."""
+    parts = share.split(workers)
+    for number, part in enumerate(parts, 1):
+        try:
+            build_plan(spec, part)
+        except PlanError as exc:
+            raise PlanError(
+                f"--workers {workers}: worker {number} cannot run its part of the load "
+                f"(segment {part}): {exc}"
+            ) from None
+    return parts
 
 
 @dataclass
@@ -306,10 +322,12 @@ async def run_workers_async(
     progress: Progress | None = None,
     control: RunControl | None = None,
     handle_signals: bool = False,
+    on_start: Callable[[], None] | None = None,
 ) -> list[WorkerOutcome]:
-    """Check the target once, run one worker per segment from one start instant, and
-    return how each ended. RunError when the run could not start (the checks failed, a
-    worker could not prepare its share, or the run was stopped before the load)."""
+    """Check the target once (then call ``on_start``), run one worker per segment from one
+    start instant, and return how each ended. RunError when the run could not start (the
+    checks failed, a worker could not prepare its share, or the run was stopped before the
+    load)."""
     control = control or RunControl()
     workers: list[_Worker] = []
 
@@ -321,7 +339,7 @@ async def run_workers_async(
         async with anyio.create_task_group() as tg:
             if handle_signals:
                 tg.start_soon(watch_signals, control, kill_all)
-            failure = await _carry_out(spec, segments, engine, progress, control, workers)
+            failure = await _carry_out(spec, segments, engine, progress, control, workers, on_start)
             tg.cancel_scope.cancel()
     finally:
         kill_all()  # only ever needed when something above failed unexpectedly
@@ -337,6 +355,7 @@ async def _carry_out(
     progress: Progress | None,
     control: RunControl,
     workers: list[_Worker],
+    on_start: Callable[[], None] | None,
 ) -> RunError | None:
     try:
         await check_before_load(spec, control)
@@ -344,6 +363,8 @@ async def _carry_out(
             find_process(spec.target.process)  # the first worker samples it
     except RunError as exc:
         return exc
+    if on_start is not None:
+        on_start()
     count = len(segments)
     combiner = LiveCombiner(range(1, count + 1), progress)
     failure: RunError | None = None
@@ -388,6 +409,7 @@ def run_workers(
     progress: Progress | None = None,
     control: RunControl | None = None,
     handle_signals: bool = True,
+    on_start: Callable[[], None] | None = None,
 ) -> list[WorkerOutcome]:
     """:func:`run_workers_async` in a fresh event loop (uvloop when installed)."""
 
@@ -399,6 +421,7 @@ def run_workers(
             progress=progress,
             control=control,
             handle_signals=handle_signals,
+            on_start=on_start,
         )
 
     return anyio.run(main, backend="asyncio", backend_options={"use_uvloop": has_uvloop()})
@@ -411,5 +434,6 @@ __all__ = [
     "parse_workers",
     "run_workers",
     "run_workers_async",
+    "split_share",
     "usable_cores",
 ]

@@ -8,12 +8,14 @@ on, and when an aborted run's cannot decide it, in :mod:`sla_runner.judge.window
 from __future__ import annotations
 
 import re
+from dataclasses import replace
 
 from sla_runner import numbers
 from sla_runner.judge.windows import cut_short, not_reached
 from sla_runner.metrics.recording import Recording
 from sla_runner.metrics.stats import observe
 from sla_runner.spec.models import ThresholdRule
+from sla_runner.spec.thresholds import Threshold
 from sla_runner.timeunits import NS_PER_S
 from sla_runner.verdict import ThresholdResult, ThresholdSpec, ThresholdStatus
 
@@ -91,7 +93,7 @@ def result(
         scope=t.scope,
         stat=t.stat,
         op=t.op,
-        limit=t.limit,
+        limit=numbers.stored_limit(t.limit, t.unit, lambda r: _side(t, observed, r)),
         unit=t.unit,
         observed=observed,
         margin=margin,
@@ -116,3 +118,10 @@ def as_written(rule: ThresholdRule) -> ThresholdSpec:
         severity=rule.severity,
         description=rule.description,
     )
+
+
+def _side(t: Threshold, observed: float | None, limit: float) -> bool:
+    """Whether ``observed`` stands on the same side of ``limit`` as of the written one."""
+    if observed is None:
+        return True
+    return replace(t, limit=limit).holds(observed) == t.holds(observed)

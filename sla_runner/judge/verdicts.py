@@ -123,14 +123,14 @@ def judge_rules(
         complete=not incomplete,
     )
     status = _status(recording, validity, results)
-    message = _standing_message(results) if status == "fail" and not validity.valid else None
+    message = _message(status, recording, validity, results)
     findings: list[str] = []
     if status in ("fail", "invalid") or (status == "aborted" and _missed(results)):
         findings = find(recording, results)
     notes = [*recording.notes, *unjudged_failures(recording, rules)]
     return Verdict(
         status=status,
-        message=message,
+        message=message and redact(message, secrets),
         spec=identity,
         run=_run_facts(run, recording, secrets),
         thresholds=results,
@@ -222,6 +222,23 @@ def _status(
     if not validity.valid:  # only a failure that stands is judged (see sla_runner.judge.validity)
         return "fail" if _missed([r for r in results if r.trusted]) else "invalid"
     return "fail" if _missed(results) else "pass"
+
+
+def _message(
+    status: VerdictStatus, recording: Recording, validity: Validity, results: list[ThresholdResult]
+) -> str | None:
+    """Why the status is what the thresholds alone do not say (None: they say it)."""
+    if status == "aborted":
+        ran, planned = recording.window_ns(None), sum(recording.stage_durations_ns)
+        return (
+            f"the run was aborted after {numbers.number(ran / NS_PER_S)}s of the "
+            f"{numbers.number(planned / NS_PER_S)}s run; judged on what was measured"
+        )
+    if status == "invalid":
+        return "the run is invalid: " + "; ".join(validity.reasons)
+    if status == "fail" and not validity.valid:
+        return _standing_message(results)
+    return None
 
 
 def _standing_message(results: list[ThresholdResult]) -> str:

@@ -202,8 +202,13 @@ class Recording:
         out.started_at = min(self.started_at, other.started_at)
         out.finished_at = max(self.finished_at, other.finished_at)
         out.elapsed_ns = max(self.elapsed_ns, other.elapsed_ns)
-        out.load_ns = max(self.load_ns, other.load_ns)
-        out.stages_reached = max(self.stages_reached, other.stages_reached)
+        # The whole load ran only until the first of the parts stopped: an aborted part cuts
+        # the merged windows short there, as an aborted run cuts its own (judge/windows).
+        aborted = [r for r in (self, other) if r.aborted]
+        out.load_ns = (
+            min(r.load_ns for r in aborted) if aborted else max(self.load_ns, other.load_ns)
+        )
+        out.stages_reached = min(r.stages_reached for r in aborted or (self, other))
         out.aborted = self.aborted or other.aborted
         out.segment = "merged"
         return out

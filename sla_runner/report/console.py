@@ -87,7 +87,7 @@ def print_summary(
             ),
             soft_wrap=plain,
         )
-    skipped = [t.message for t in verdict.thresholds if t.status == "skipped"]
+    skipped = [_skip(t) for t in verdict.thresholds if t.status == "skipped"]
     for heading, items, style in (
         (_validity_heading(verdict), _validity_items(verdict), "magenta"),
         ("Skipped", skipped if verdict.status != "error" else [], "dim"),
@@ -100,6 +100,12 @@ def print_summary(
             for item in items:
                 console.print(text(f"  - {item}", style), soft_wrap=plain)
     console.print(text(status_line(verdict), _STATUS_STYLE[verdict.status]), soft_wrap=plain)
+
+
+def _skip(t: ThresholdResult) -> str:
+    """``p95(http) < 150ms (during steady): why``: the heading already says skipped."""
+    label = t.expr + (f" (during {t.during})" if t.during else "")
+    return f"{label}: {t.message.removeprefix(f'{t.expr}: skipped: ')}"
 
 
 def _standing(verdict: Verdict) -> int:
@@ -141,6 +147,9 @@ def status_line(verdict: Verdict) -> str:
             f"FAIL: {failed} of {n} thresholds failed on the service's own answers; run "
             f"invalid, {unjudged} not judged{tail}"
         )
+    if verdict.status == "fail" and not failed and verdict.message:
+        # Stopped early (--fail-fast): no threshold says why it failed, the message does.
+        return f"FAIL: {verdict.message}; 0 of {n} thresholds failed{notes}{tail}"
     if verdict.status == "fail":
         return f"FAIL: {failed} of {n} thresholds failed{notes}{tail}"
     if verdict.status == "invalid":
@@ -217,7 +226,9 @@ def _gauges_line(verdict: Verdict) -> str:
         parts.append(f"service CPU p95 {numbers.number(cpu.values.p95)}%")
     users = verdict.metrics.get("users")
     if users is not None and users.values is not None:
-        parts.append(f"users held max {numbers.number(users.values.max)}")
+        # An open-model run has no users: what it counts is the requests in flight.
+        held = "users held" if verdict.validity.planned is None else "in flight"
+        parts.append(f"{held} max {numbers.number(users.values.max)}")
     return "; ".join(parts)
 
 

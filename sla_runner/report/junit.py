@@ -228,7 +228,12 @@ def _suite_out(verdict: Verdict) -> str:
     lines = [f"status: {verdict.status} (exit code {verdict.exit_code})"]
     if verdict.message:
         lines.append(f"{'error' if verdict.status == 'error' else 'why'}: {verdict.message}")
-    lines.append(f"thresholds: {len(verdict.thresholds)}, failed: {failed}")
+    warned = sum(t.severity == "warn" and t.passed is False for t in verdict.thresholds)
+    skipped = sum(t.status == "skipped" for t in verdict.thresholds)
+    lines.append(
+        f"thresholds: {len(verdict.thresholds)}, failed: {failed}, warned: {warned}, "
+        f"skipped: {skipped}"
+    )
     if not verdict.validity.valid and verdict.status != "error":
         lines.append(f"not judged (invalid run): {sum(map(verdict.untrusted, verdict.thresholds))}")
     for heading, items in (

@@ -40,7 +40,7 @@ def plan_lines(spec: Spec, plan: Plan) -> list[str]:
         window = f"{stage.start_ns / NS_PER_S:g}s – {stage.end_ns / NS_PER_S:g}s"
         lines.append(f"  {stage.name:<14} {window:<20} {float(lo):g} → {float(hi):g} {unit}")
     if plan.model == "closed":
-        lines.append(f"peak: {plan.peak_users()} users")
+        lines.append(f"peak: {plan.peak_users()} users{_unheld(plan)}")
     else:
         lines.append(f"arrivals: {plan.total_arrivals():,}")
     lines.append(f"connections needed at most: {connections_needed(spec, plan):,}")
@@ -51,6 +51,16 @@ def plan_lines(spec: Spec, plan: Plan) -> list[str]:
         )
         lines.append(f"endpoint mix: {shares}")
     return lines
+
+
+def _unheld(plan: Plan) -> str:
+    """Why the peak is below the level a stage ramps to, when it is."""
+    unheld = plan.unheld_top()
+    if unheld is None:
+        return ""
+    top, at_ns = unheld
+    when = ", as the run ends" if at_ns == plan.duration_ns else " and leaves it at once"
+    return f" held (it reaches {top} only at {at_ns / NS_PER_S:g}s{when})"
 
 
 def diff_lines(old: LoadedSpec, new: LoadedSpec, changes: Sequence[Change]) -> list[str]:

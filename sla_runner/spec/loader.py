@@ -22,6 +22,7 @@ from sla_runner.spec.checks import Loc, unchecked_problems, unwrap
 from sla_runner.spec.interpolate import Interpolation, interpolate
 from sla_runner.spec.messages import field_names, issues_from_validation, shown
 from sla_runner.spec.models import DEFER_REFERENCES, References, Spec, reference_problems
+from sla_runner.spec.reach import readable_load, users_out_of_reach
 from sla_runner.spec.suggest import did_you_mean
 from sla_runner.spec.yamlload import (
     YamlDocument,
@@ -176,7 +177,8 @@ def load_raw(
     spec, errors = validate(reading, Spec, versions)
     # The cross-references run in the same round, on what can be read.
     refs = References.of(spec) if spec is not None else References.readable(reading.data, errors)
-    for loc, message in reference_problems(refs):
+    load = spec.load if spec is not None else readable_load(reading.data, errors)
+    for loc, message in [*reference_problems(refs), *users_out_of_reach(load, refs.thresholds)]:
         reading.place(loc, message)
     reading.finish()
     assert spec is not None

@@ -16,6 +16,7 @@ from pydantic import BaseModel, ValidationError
 from pydantic_core import ErrorDetails
 
 from sla_runner.errors import SpecIssue
+from sla_runner.redact import MASK
 from sla_runner.spec.checks import unwrap
 from sla_runner.spec.fields import NAME_PATTERN
 from sla_runner.spec.format2 import TABLE_PATTERN, VAR_PATTERN
@@ -52,6 +53,21 @@ _BOUNDS = {
     "less_than": ("lt", "below"),
     "less_than_equal": ("le", "at most"),
 }
+
+
+class Masked:
+    """A secret value in an error message: shown as ``***`` (header values are secrets)."""
+
+    def __init__(self, value: Any) -> None:
+        self.value = value
+
+    def __repr__(self) -> str:
+        return MASK
+
+
+def _secret_at(loc: YamlPath) -> bool:
+    """Whether ``loc`` holds header values (a headers mapping or one value, not a name)."""
+    return "headers" in loc and loc[-1:] != ("[key]",)
 
 
 def shown(value: Any, limit: int = 60) -> str:
@@ -177,6 +193,8 @@ def _message(
 
 
 def _scalar(value: Any) -> bool:
+    if isinstance(value, Masked):
+        value = value.value
     return isinstance(value, int | float | bool)
 
 
@@ -199,8 +217,9 @@ def issues_from_validation(
     """One SpecIssue per error; a union's member errors at one place become one issue.
     ``root`` is the model validated; ``versions`` the format versions the caller reads."""
     grouped: dict[YamlPath, list[tuple[ErrorDetails, YamlPath]]] = {}
-    for detail in error.errors(include_url=False):
-        loc: YamlPath = tuple(detail["loc"])
+    for found in error.errors(include_url=False):
+        loc: YamlPath = tuple(found["loc"])
+        detail = {**found, "input": Masked(found["input"])} if _secret_at(loc) else found
         display = _display_loc(loc, detail["type"], document)
         grouped.setdefault(display, []).append((detail, loc))
     issues: list[SpecIssue] = []

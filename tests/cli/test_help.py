@@ -19,7 +19,7 @@ EXIT_CODES = {
     "validate": {0, 2, 130},
     "plan": {0, 2, 130},
     "diff": {0, 1, 2, 130},
-    "schema": {0, 2},
+    "schema": {0, 2, 130},  # Ctrl-C is 130 everywhere
     "demo-service": {0, 2, 3, 130},
 }
 
@@ -78,3 +78,19 @@ def test_the_readme_synopsis_lists_every_option_of_every_command() -> None:
     options = {name: _options(parser) for name, parser in _subcommands().items()}
     assert synopsis == options
     assert _options(build_parser()) <= top
+
+
+def test_help_nits(capsys: pytest.CaptureFixture[str]) -> None:
+    """The exit-3 row names what README lists; demo --reports says what it is; an unknown
+    option prints the subcommand's usage, not the top-level one."""
+    for argv in (["--help"], ["run", "--help"]):
+        assert run(argv) == 0
+        out = " ".join(capsys.readouterr().out.split())
+        assert "TLS handshake or WebSocket upgrade refused" in out
+    assert run(["demo", "--help"]) == 0
+    out = " ".join(capsys.readouterr().out.split())
+    assert "--reports DIR the directory to write junit.xml and verdict.json in" in out
+    assert run(["validate", "--nope", "x.yaml"]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("usage: sla-runner validate ")
+    assert "error: unrecognized arguments: --nope" in err

@@ -59,3 +59,19 @@ def test_plan_prints_a_lopsided_mix_exactly(
 ) -> None:
     out = _plan(tmp_path, capsys, text=SPEC.replace("weight: 3", "weight: 2000"))
     assert "endpoint mix: a 99.95%, b 0.04998%" in out  # 2000 : 1, exactly
+
+
+def test_plan_states_the_peak_held_and_refuses_a_segment_without_load(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A plan that ends on a ramp to 100 holds 99 at most; `plan` said "peak: 100 users"."""
+    ending = SPEC.replace("    - {name: steady, duration: 1m, users: 100}\n", "")
+    out = _plan(tmp_path, capsys, text=ending)
+    assert "peak: 99 users held (it reaches 100 only at 20s, as the run ends)\n" in out
+    assert "connections needed at most: 99\n" in out
+    assert run(["plan", str(tmp_path / "spec.yaml"), "--segment", "100/100"]) == 2
+    assert capsys.readouterr().err == (
+        "error: segment 100/100 carries no load: the plan holds at most 99 users, dealt one "
+        "by one to 100 segments, so segment 100/100 gets none; split the load in at most 99 "
+        "segments\n"
+    )

@@ -54,7 +54,8 @@ def test_missing_file(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> Non
 
 
 def test_set_overrides(good: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    assert run(["validate", "--set", "load.stages[0].users=0", str(good)]) == 0
+    zero = ["--set", "load.stages[0].users=0", "--set", "thresholds[2]=users >= 99"]
+    assert run(["validate", *zero, str(good)]) == 0
     assert run(["validate", "--set", "load.stages[0].users=-1", str(good)]) == 2
     assert "must be at least 0, got -1 (value from --set)" in capsys.readouterr().err
     assert run(["validate", "--set", "nonsense", str(good)]) == 2

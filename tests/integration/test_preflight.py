@@ -27,6 +27,8 @@ def _refused_up_front(tmp_path: Path, data: dict[str, object], message: str) -> 
     assert run.code == 3, run.output
     assert "Traceback" not in run.output
     assert f"ERROR: {message} (exit code 3)" in run.stdout
+    # The line that says what is about to run comes after the checks: nothing runs.
+    assert not [line for line in run.stderr.splitlines() if line.startswith("running ")]
     verdict = read_json(out)
     assert (verdict["status"], verdict["message"]) == ("error", message)
 

@@ -42,3 +42,15 @@ def test_an_open_model_segment_names_its_peak_rate_and_engine(
         f"running faults 1.0.0 against {test_server.url}: 1.5s planned, peak 20/s, "
         "segment 2/2, engine aiohttp"
     )
+
+
+def test_no_start_line_when_the_process_is_not_found(
+    test_server: LiveServer, tmp_path: Path
+) -> None:
+    """The line printed although the pre-flight then failed; README says it comes after."""
+    data = spec_data(test_server.url)
+    data["target"]["process"] = {"name": "no-such-process-i9"}
+    run = run_cli("run", spec_file(tmp_path, data), "--quiet")
+    assert run.code == 3, run.output
+    assert "no process named or running 'no-such-process-i9'" in run.stdout
+    assert not [line for line in run.stderr.splitlines() if line.startswith("running ")]

@@ -198,7 +198,7 @@ def test_sigint_during_the_ramp_skips_what_the_cut_window_cannot_decide(
         },
         thresholds=[
             "users >= 40",
-            {"expr": "users >= 40", "during": "ramp"},
+            {"expr": "users >= 39", "during": "ramp"},  # it reaches 40 only as it ends
             {"expr": "users >= 40", "during": "steady"},
             "users >= 3",
             "count(http) > 1000000",
@@ -224,17 +224,23 @@ def test_sigint_during_the_ramp_skips_what_the_cut_window_cannot_decide(
     statuses = [(t["expr"], t["during"], t["status"]) for t in verdict["thresholds"]]
     assert statuses == [
         ("users >= 40", None, "skipped"),
-        ("users >= 40", "ramp", "skipped"),
+        ("users >= 39", "ramp", "skipped"),
         ("users >= 40", "steady", "skipped"),
         ("users >= 3", None, "pass"),  # held already: more of the run cannot undo it
         ("count(http) > 1000000", None, "skipped"),
         ("success_rate(http) > 99%", None, "pass"),
     ]
     ramp = verdict["thresholds"][1]["message"]
-    assert ramp.startswith("users >= 40: skipped: the run was aborted after ")
+    assert ramp.startswith("users >= 39: skipped: the run was aborted after ")
     assert "of the 30s stage 'ramp'" in ramp
+    # One stop, one spelling: the skip reasons, the note and the message read the same time.
+    whole = verdict["thresholds"][0]["message"]
+    after = whole.split("aborted after ")[1].split("s of the 40.2s run")[0]
+    assert f"the run stopped after {after}s of the 40.2s run: " in " ".join(verdict["notes"])
+    assert verdict["message"].startswith(f"the run was aborted after {after}s of the 40.2s run")
     root = ElementTree.parse(junit).getroot()
-    assert _case(root, "users >= 40 (during ramp)") == [("skipped", None)]
+    assert _case(root, "users >= 39 (during ramp)") == [("skipped", None)]
     assert _case(root, "run") == [("error", "Aborted")]
-    assert _rows(stdout, "users >= 40") == ["SKIP"] * 3
+    assert _rows(stdout, "users >= 40") == ["SKIP"] * 2
+    assert _rows(stdout, "users >= 39") == ["SKIP"]
     assert "of the 30s stage 'ramp'" in stdout.split("Skipped:")[1]

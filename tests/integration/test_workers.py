@@ -207,3 +207,20 @@ def test_workers_stop_by_themselves_when_the_parent_is_killed(
     time.sleep(0.5)
     assert test_server.counts()[ok_path] == served  # no load left running
     assert len(gone) == 2
+
+
+def test_more_workers_than_the_load_can_be_split_into_is_refused_before_any_load(
+    test_server: LiveServer, tmp_path: Path
+) -> None:
+    ok_path = f"/ok?t={tag()}"
+    data = _closed(test_server, ok_path, steady_s=1)
+    data["load"]["stages"] = [{"duration": "100ms", "users": 2}, {"duration": "1s", "users": 2}]
+    data["thresholds"] = ["success_rate(http) > 99%"]
+    done = run_cli("run", spec_file(tmp_path, data), "--workers", "3")
+    assert done.code == 2, done.output
+    assert (
+        "--workers 3: worker 3 cannot run its part of the load (segment 3/3): segment 3/3 "
+        "carries no load: the plan holds at most 2 users"
+    ) in done.stderr
+    assert "Traceback" not in done.stderr
+    assert test_server.counts().get(ok_path, 0) == 0

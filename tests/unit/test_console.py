@@ -78,3 +78,34 @@ def test_back_offs_are_shown_when_there_were_any() -> None:
     out = io.StringIO()
     print_summary(verdict, out)
     assert "\nusers backed off 1,234 times after a refused or reset connection\n" in out.getvalue()
+
+
+def test_a_run_stopped_early_says_why_on_its_last_line() -> None:
+    """--fail-fast: the last line read 'FAIL: 0 of 3 thresholds failed', contradicting
+    itself; the reason was only under Notes."""
+    verdict = verdict_of("pass").model_copy(
+        update={"status": "fail", "message": "stopped early by --fail-fast: no success in 1s"}
+    )
+    assert status_line(verdict) == (
+        "FAIL: stopped early by --fail-fast: no success in 1s; 0 of 3 thresholds failed "
+        "(exit code 1)"
+    )
+
+
+def test_open_model_users_are_in_flight_and_skips_do_not_repeat_themselves() -> None:
+    """An open-model run printed 'users held max 1' for its requests in flight, and the
+    Skipped list read 'users >= 10: skipped: ...' under its 'Skipped:' heading."""
+    closed = summary("fail")
+    assert "users held max 10" in closed
+    verdict = verdict_of("fail", secrets=frozenset())
+    opened = verdict.model_copy(
+        update={"validity": verdict.validity.model_copy(update={"planned": 200})}
+    )
+    out = io.StringIO()
+    print_summary(opened, out, secrets=frozenset())
+    assert "in flight max 10" in out.getvalue()
+    assert "users held" not in out.getvalue()
+    aborted = summary("aborted")
+    skipped = aborted.split("Skipped:\n")[1]
+    assert "  - p95(http) < 150ms (during steady): the run was aborted before stage" in skipped
+    assert ": skipped: " not in skipped

@@ -138,3 +138,17 @@ def test_a_lone_surrogate_reads_back_as_a_replacement_character() -> None:
     verdict = verdict_from_json(text, source="v.json")
     assert verdict.notes[0] == "caf\ufffd"
     verdict_to_json(verdict).encode("utf-8")
+
+
+def test_the_message_says_why_an_aborted_or_invalid_verdict_is_so() -> None:
+    """``message`` was null for aborted and invalid verdicts while JUnit and the console
+    gave the reason."""
+    aborted = verdict_of("aborted")
+    assert aborted.message == (
+        "the run was aborted after 1.5s of the 4s run; judged on what was measured"
+    )
+    invalid = verdict_of("invalid")
+    assert invalid.validity.reasons
+    assert invalid.message == "the run is invalid: " + "; ".join(invalid.validity.reasons)
+    assert verdict_of("pass").message is None
+    assert verdict_of("fail").message is None  # the failed thresholds say it

@@ -9,6 +9,7 @@ import pytest
 from sla_runner import numbers
 from sla_runner.judge.verdicts import judge
 from sla_runner.metrics.recorder import Recorder
+from sla_runner.plan import build_plan
 from sla_runner.timeunits import NS_PER_S
 from sla_runner.verdict import ThresholdResult, Verdict
 from tests.unit.verdict_data import SECRET, close, http, known_run, make_spec, recorder, run_info
@@ -375,3 +376,32 @@ def test_an_observed_value_never_reads_as_its_limit(
     observed: float, limit: float, unit: str, text: str
 ) -> None:
     assert numbers.observed(observed, limit, unit) == text
+
+
+@pytest.mark.parametrize(
+    ("expr", "limit"),
+    [("rate(http) > 1/h", 0.000278), ("rate(http) > 1/m", 0.0167), ("p95(http) < 1ms", 1.0)],
+)
+def test_limits_are_stored_rounded_as_observed_values_are(expr: str, limit: float) -> None:
+    """``rate(http) > 1/h`` stored its limit as 0.0002777777777777778; rounded to the
+    rate's thousandth it would read 0 and move the limit, so it keeps three significant
+    digits, as the message shows it."""
+    result = only(judged([expr], steady_1500us))
+    assert result.limit == limit
+
+
+def test_users_statistics_are_of_the_per_second_peaks_as_documented() -> None:
+    """README says what min/mean(users) judge: the most users held in each second of the
+    window (from the 10 ms samples). A 3 s ramp to 10 then 3 s at 10: the seconds' peaks
+    are 3, 6, 9, 10, 10, 10, so min 3 and mean 8 (the planned time average is 7.25)."""
+    stages = [
+        {"name": "ramp", "duration": "3s", "users": 10},
+        {"name": "steady", "duration": "3s", "users": 10},
+    ]
+    spec = make_spec(["min(users) >= 1", "mean(users) >= 1", "max(users) >= 1"], stages=stages)
+    rec = recorder(spec)
+    plan = build_plan(spec)
+    for t in range(0, plan.duration_ns, 10_000_000):  # the engine samples every 10 ms
+        rec.users(plan.users_at(t), t)
+    verdict = judge(spec, close(rec, elapsed_s=6.0), run_info())
+    assert [(t.observed, t.samples) for t in verdict.thresholds] == [(3, 6), (8, 6), (10, 6)]

@@ -144,3 +144,12 @@ def test_golden_failed_run() -> None:
     if UPDATE:
         golden.write_text(xml, encoding="utf-8")
     assert xml == golden.read_text(encoding="utf-8")
+
+
+def test_the_suite_output_counts_warned_and_skipped_thresholds() -> None:
+    """<system-out> said only 'thresholds: 7, failed: 0' of a run with skips and warnings."""
+    xml = verdict_to_junit(verdict_of("aborted"))
+    assert "thresholds: 8, failed: 0, warned: 0, skipped: " in xml
+    skipped = sum(t.status == "skipped" for t in verdict_of("aborted").thresholds)
+    assert skipped
+    assert f"warned: 0, skipped: {skipped}\n" in xml

@@ -265,3 +265,40 @@ def test_a_missing_segment_does_not_let_a_failure_stand(tmp_path: Path) -> None:
     paths = thirds(tmp_path, spec)
     assert merge_verdicts(paths, None).status == "fail"  # the whole: 8 HTTP 503s of 204
     assert merge_verdicts(paths[:2], None).status == "invalid"
+
+
+def test_a_merge_with_an_aborted_part_applies_the_cut_short_rules(tmp_path: Path) -> None:
+    """Segment 3/3 stopped at 1.5 s of 4 s: the whole load ran only 1.5 s, so the merge
+    judges as one run aborted there would. It judged users, count and rate over the
+    planned window (a rate FAIL where the single run SKIPs)."""
+    spec = make_spec(
+        [
+            "users >= 10",
+            "count(http) > 1000",
+            "count(http) > 10",
+            "rate(http) > 10/s",
+            "p95(http) < 10s",
+            {"expr": "p95(http) < 10s", "during": "steady"},
+        ]
+    )
+    paths = []
+    for part in range(3):
+        rec = known_run(spec, recorder(spec, Segment(part + 1, 3)), part=part, parts=3)
+        stopped = part == 2  # segment 3/3 stopped at 1.5 s
+        recording = close(rec, elapsed_s=1.5 if stopped else 4.0, aborted=stopped)
+        verdict = judge(spec, recording, run_info(segment=f"{part + 1}/3"))
+        paths.append(write_json(tmp_path / f"third-{part}.json", verdict))
+    merged = merge_verdicts(paths, None)
+    alone = judge(spec, close(known_run(spec), elapsed_s=1.5, aborted=True), run_info())
+    assert [t.status for t in alone.thresholds] == [
+        "pass",
+        "skipped",
+        "pass",
+        "skipped",
+        "pass",
+        "skipped",
+    ]
+    assert [(t.status, t.message) for t in merged.thresholds] == [
+        (t.status, t.message) for t in alone.thresholds
+    ]
+    assert merged.status == "aborted"

@@ -282,3 +282,67 @@ def test_a_split_names_what_its_parts_cover() -> None:
     assert WHOLE.label([quarters[2], quarters[0]]) == "1+3/4"
     with pytest.raises(UsageError):
         WHOLE.split(0)
+
+
+# -- the peak is the most users held, not a level reached only at an instant ---------------
+
+RAMP_TO_END = [{"name": "ramp", "duration": "3s", "users": 10}]
+
+
+def test_a_plan_that_ends_on_a_ramp_holds_one_user_less_than_it_ramps_to() -> None:
+    """A stage owns [start, end): the ramp reaches 10 only as the run ends, so 9 users are
+    the most ever held; the plan said 'peak 10 users'."""
+    plan = build_plan(_spec(RAMP_TO_END))
+    assert max(plan.users_at(t) for t in range(0, plan.duration_ns, 1_000_000)) == 9
+    assert plan.peak_users() == 9
+    assert plan.unheld_top() == (10, 3 * NS_PER_S)
+    assert build_plan(_spec(RAMP_TO_END), Segment(1, 3)).peak_users() == 3  # slots 0, 3, 6
+
+
+def test_a_level_only_passed_through_is_not_held_and_a_kept_one_is() -> None:
+    spike = [
+        {"name": "up", "duration": "5s", "users": 10},
+        {"name": "down", "duration": "5s", "users": 0},
+    ]
+    plan = build_plan(_spec(spike))
+    assert (plan.peak_users(), plan.peak_users(0), plan.peak_users(1)) == (9, 9, 9)
+    assert plan.unheld_top() == (10, 5 * NS_PER_S)
+    held = _closed()  # ramp to 100, steady 100, down to 0
+    assert (held.peak_users(), held.peak_users(0), held.peak_users(2)) == (100, 99, 99)
+    assert held.unheld_top() is None
+    assert held.unheld_top(0) == (100, 20 * NS_PER_S)
+
+
+@pytest.mark.parametrize(
+    ("stages", "segment", "message"),
+    [
+        (
+            [{"duration": "2s", "users": 6}, {"duration": "2s", "users": 6}],
+            Segment(7, 7),
+            "segment 7/7 carries no load: the plan holds at most 6 users, dealt one by one "
+            "to 7 segments, so segment 7/7 gets none; split the load in at most 6 segments",
+        ),
+        (
+            RAMP_TO_END,
+            Segment(10, 10),
+            "segment 10/10 carries no load: the plan holds at most 9 users",
+        ),
+        (
+            [{"duration": "1s", "rate": "4/s"}],
+            Segment(3, 3),
+            "segment 3/3 carries no load: the plan makes 2 arrivals, dealt one by one to 3 "
+            "segments, so segment 3/3 gets none; split the load in at most 2 segments",
+        ),
+    ],
+)
+def test_a_segment_that_would_carry_no_load_is_refused(
+    stages: list[dict[str, Any]], segment: Segment, message: str
+) -> None:
+    """``--segment 7/7`` of a 6-user plan sent nothing and failed every threshold for want
+    of data, saying it carried 1/7 of the load."""
+    with pytest.raises(PlanError) as info:
+        build_plan(_spec(stages), segment)
+    assert str(info.value).startswith(message)
+    assert info.value.exit_code == 2
+    last = Segment(segment.index - 1, segment.count)
+    assert build_plan(_spec(stages), last).segment == last  # one slot each for the others

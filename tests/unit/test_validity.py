@@ -90,7 +90,7 @@ def test_latency_failures_under_a_saturated_generator_stay_invalid() -> None:
     latency, rate = verdict.thresholds
     assert (latency.status, latency.trusted) == ("fail", False)
     assert (rate.status, rate.trusted) == ("pass", False)
-    assert verdict.message is None
+    assert verdict.message == "the run is invalid: " + "; ".join(verdict.validity.reasons)
 
 
 def test_a_failure_stands_only_on_the_services_answers_alone() -> None:

@@ -316,3 +316,17 @@ def test_load_document_text_reads_data_files_beside_the_named_file(tmp_path: Pat
     )
     loaded = load_document_text(text, str(tmp_path / "shop.yaml"), env={})
     assert loaded.tables["accounts"].rows == (("ann", "pw"),)
+
+
+def test_header_values_are_masked_in_errors() -> None:
+    """Header values are secrets in format 2 as in format 1: never quoted in an error."""
+    text = SHOP.replace(
+        'headers: {Authorization: "Bearer {{ token }}"}\n    json',
+        "headers: {Authorization: 98765}\n    json",
+    )
+    assert errors2(text, overrides={"target.headers.X-Key": "12345"}) == [
+        "spec.yaml:4:9: target.headers.X-Key: expected a string, got *** "
+        "(quote it to make it a string) (value from --set)",
+        "spec.yaml:21:30: endpoints.create-order.headers.Authorization: expected a string, "
+        "got *** (quote it to make it a string)",
+    ]

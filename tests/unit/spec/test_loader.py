@@ -175,6 +175,7 @@ def test_overrides_set_values_as_yaml_scalars() -> None:
         overrides={
             "target.base_url": "http://10.0.0.1:9000/",
             "load.stages[0].users": "5",
+            "thresholds[2]": "users >= 99",  # 100 is reached only as the run ends
             "target.timeout": "3s",
             "target.verify_tls": "false",
             "endpoints.list-items.expect.status": "204",
@@ -204,4 +205,27 @@ def test_override_problems() -> None:
         "spec.yaml: --set x..y: cannot read the path 'x..y'; expected e.g. load.stages[0].users",
         "spec.yaml:14:42: load.stages[0].users: expected a whole number, got 'lots' "
         "(value from --set)",
+    ]
+
+
+def test_header_values_are_masked_in_errors() -> None:
+    """Header values are secrets: 'expected a string, got 12345' printed an Authorization
+    value, from the file and from --set alike."""
+    text = VALID.replace(
+        "  process: {port: 8000}\n",
+        "  process: {port: 8000}\n  headers: {Authorization: 98765, X-Token: [tok-31337]}\n",
+    ).replace("path: /items,", "path: /items, headers: {Cookie: {sid: 4242}},")
+    found = errors(text, overrides={"endpoints.create-order.headers.X-Key": "12345"})
+    assert found == [
+        "spec.yaml:7:28: target.headers.Authorization: expected a string, got *** "
+        "(quote it to make it a string)",
+        "spec.yaml:7:44: target.headers.X-Token: expected a string, got ***",
+        "spec.yaml:9:61: endpoints.list-items.headers.Cookie: expected a string, got ***",
+        "spec.yaml:10:17: endpoints.create-order.headers.X-Key: expected a string, got *** "
+        "(quote it to make it a string) (value from --set)",
+    ]
+    assert not any(s in " ".join(found) for s in ("98765", "31337", "4242", "12345"))
+    whole = errors(VALID, overrides={"target.headers": "Authorization 555"})
+    assert whole == [
+        "spec.yaml:5:3: target.headers: expected a mapping, got *** (value from --set)"
     ]
