@@ -17,7 +17,8 @@ from pathlib import Path
 from sla_runner._version import __version__
 from sla_runner.engine.control import Progress, RunControl
 from sla_runner.engine.execute import execute
-from sla_runner.engine.pool import WorkerOutcome, run_workers, split_share
+from sla_runner.engine.pool import WorkerOutcome, run_workers
+from sla_runner.engine.poolparts import split_share
 from sla_runner.engine.transports import resolve_engine
 from sla_runner.errors import EXIT_FAIL, EXIT_PASS, RunError
 from sla_runner.judge.merge import judge_merged, judge_parts

@@ -13,7 +13,7 @@ from sla_runner.cli.common import (
     command,
     parse_overrides,
 )
-from sla_runner.engine.pool import parse_workers
+from sla_runner.engine.poolparts import parse_workers
 from sla_runner.errors import UsageError
 from sla_runner.k8s import K8sOptions, manifests
 from sla_runner.spec.units import parse_duration_ns

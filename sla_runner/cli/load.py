@@ -18,7 +18,7 @@ from sla_runner.cli.common import (
     report,
 )
 from sla_runner.demo.args import ERROR_RATE_HELP, error_rate_arg, port_arg
-from sla_runner.engine.pool import parse_workers
+from sla_runner.engine.poolparts import parse_workers
 from sla_runner.plan import Segment, build_plan
 from sla_runner.report.files import check_writable
 from sla_runner.report.progress import ProgressPrinter, start_line

@@ -6,9 +6,10 @@ The parent makes the pre-flight checks once, then starts N workers
 segments ``--segment`` runs on separate hosts). Once every worker is ready (its requests
 compiled, its transport prepared) the parent gives them all one start instant on the
 host's monotonic clock, so their timelines line up second by second and their recordings
-merge exactly. Each worker reports its figures once a second; :class:`LiveCombiner` makes
-one live line of them. At the end each worker sends its Recording; the caller merges and
-judges them once (:func:`sla_runner.judge.merge.judge_parts`).
+merge exactly. Each worker reports its figures once a second;
+:class:`~sla_runner.engine.poolparts.LiveCombiner` makes one live line of them. At the
+end each worker sends its Recording; the caller merges and judges them once
+(:func:`sla_runner.judge.merge.judge_parts`).
 
 Why plain subprocesses (``python -c``, :data:`WORKER_MAIN`) and not ``multiprocessing``: a
 fork of a process that has run an event loop is unsafe, and ``spawn`` starts the same
@@ -37,7 +38,6 @@ import signal
 import subprocess
 import sys
 import time
-from collections import deque
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -49,9 +49,10 @@ from anyio.streams.buffered import BufferedByteReceiveStream
 
 from sla_runner.engine.control import Progress, RunControl
 from sla_runner.engine.execute import check_before_load, has_uvloop, watch_signals
+from sla_runner.engine.poolparts import LiveCombiner
 from sla_runner.engine.sampler import find_process
 from sla_runner.engine.worker import MAX_MESSAGE_BYTES, Job, encode, live_stats
-from sla_runner.errors import PlanError, RunError, UsageError
+from sla_runner.errors import RunError
 from sla_runner.metrics.recorder import LiveStats
 from sla_runner.metrics.recording import Recording
 from sla_runner.plan import Segment, build_plan
@@ -65,44 +66,6 @@ FINISH_SLACK_S = 60.0  # past the planned end, the drain and the stop's grace
 # classes, unpickled from ``sla_runner.engine.worker``, would be another module's.
 WORKER_MAIN = "import sys; from sla_runner.engine.worker import main; sys.exit(main())"
 PACKAGE_ROOT = Path(__file__).resolve().parents[2]  # the folder that holds sla_runner/
-
-
-def usable_cores() -> int:
-    """The cores this process may run on (its CPU affinity, as ``taskset`` or a container's
-    cpuset leave it), not the machine's."""
-    try:
-        return len(os.sched_getaffinity(0))
-    except AttributeError:  # not on Linux
-        return os.cpu_count() or 1
-
-
-def parse_workers(text: str) -> int:
-    """``--workers``: a whole number of 1 or more, or ``auto`` (:func:`usable_cores`)."""
-    if text.strip() == "auto":
-        return usable_cores()
-    try:
-        count = int(text)
-    except ValueError:
-        count = 0
-    if count < 1:
-        raise UsageError(f"--workers expects a whole number of 1 or more, or auto; got {text!r}")
-    return count
-
-
-def split_share(spec: Spec, share: Segment, workers: int) -> tuple[Segment, ...]:
-    """``share`` dealt to ``workers`` processes (:meth:`Segment.split`), each part checked
-    as its worker will plan it: a PlanError (exit 2) before anything starts when one of
-    them cannot run (it would carry no load), naming the worker and its segment."""
-    parts = share.split(workers)
-    for number, part in enumerate(parts, 1):
-        try:
-            build_plan(spec, part)
-        except PlanError as exc:
-            raise PlanError(
-                f"--workers {workers}: worker {number} cannot run its part of the load "
-                f"(segment {part}): {exc}"
-            ) from None
-    return parts
 
 
 @dataclass
@@ -119,56 +82,6 @@ class WorkerOutcome:
     @property
     def name(self) -> str:
         return f"worker {self.number} of {self.count} (segment {self.segment}, pid {self.pid})"
-
-
-def combine(parts: Sequence[LiveStats], gone: Sequence[LiveStats] = ()) -> LiveStats:
-    """The workers' figures of one second as the whole run's: users, rates and totals add
-    up, the p95 is the worst of theirs (per-second histograms are not sent); ``gone``:
-    the last figures of workers that ended, whose totals still count."""
-    latest = max(parts, key=lambda s: s.elapsed_s)
-    p95s = [s.p95_ms for s in parts if s.p95_ms is not None]
-    return LiveStats(
-        elapsed_s=latest.elapsed_s,
-        stage=latest.stage,
-        users=sum(s.users for s in parts),
-        http_rps=sum(s.http_rps for s in parts),
-        ws_rps=sum(s.ws_rps for s in parts),
-        p95_ms=max(p95s) if p95s else None,
-        done=sum(s.done for s in [*parts, *gone]),
-        errors=sum(s.errors for s in [*parts, *gone]),
-    )
-
-
-class LiveCombiner:
-    """One live line from N workers. Each reports once a second on the shared clock; the
-    k-th reports of the workers still running are combined as soon as all have arrived."""
-
-    def __init__(self, numbers: Sequence[int], emit: Progress | None) -> None:
-        self._queues: dict[int, deque[LiveStats]] = {n: deque() for n in numbers}
-        self._alive = set(numbers)
-        self._last: dict[int, LiveStats] = {}
-        self._gone: list[LiveStats] = []
-        self._emit = emit
-
-    def add(self, number: int, stats: LiveStats) -> None:
-        if number in self._alive:
-            self._queues[number].append(stats)
-            self._last[number] = stats
-            self._flush()
-
-    def drop(self, number: int) -> None:
-        """Worker ``number`` ended: the totals of its last figures still count."""
-        if number in self._alive:
-            self._alive.discard(number)
-            if number in self._last:
-                self._gone.append(self._last[number])
-            self._flush()
-
-    def _flush(self) -> None:
-        while self._alive and all(self._queues[n] for n in self._alive):
-            parts = [self._queues[n].popleft() for n in sorted(self._alive)]
-            if self._emit is not None:
-                self._emit(combine(parts, self._gone))
 
 
 def _ended(code: int) -> str:
@@ -427,13 +340,4 @@ def run_workers(
     return anyio.run(main, backend="asyncio", backend_options={"use_uvloop": has_uvloop()})
 
 
-__all__ = [
-    "LiveCombiner",
-    "WorkerOutcome",
-    "combine",
-    "parse_workers",
-    "run_workers",
-    "run_workers_async",
-    "split_share",
-    "usable_cores",
-]
+__all__ = ["WorkerOutcome", "run_workers", "run_workers_async"]

@@ -6,7 +6,7 @@ import os
 
 import pytest
 
-from sla_runner.engine.pool import LiveCombiner, combine, parse_workers, usable_cores
+from sla_runner.engine.poolparts import LiveCombiner, combine, parse_workers, usable_cores
 from sla_runner.errors import UsageError
 from sla_runner.metrics.recorder import LiveStats
 
