@@ -150,7 +150,9 @@ def test_more_connections_than_descriptors_is_refused_up_front(
     path = f"/ok?t={tag()}"
     data = spec_data(test_server.url, endpoints={"ok": {"path": path}})
     if model == "closed":
-        data["load"] = {"stages": [{"duration": "1s", "users": 1000}]}
+        # a ramp to 1,000 then a hold: the plan holds 1,000 users (a ramp alone holds 999)
+        ramp = {"duration": "1s", "users": 1000}
+        data["load"] = {"stages": [ramp, dict(ramp)]}
         needed = 1000 + FD_RESERVE
     else:  # 500/s for requests that may last 2 s + 2 s: up to 2,001 in flight
         data["load"] = {"stages": [{"duration": "1s", "rate": "500/s"}]}
