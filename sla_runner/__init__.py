@@ -34,7 +34,7 @@ with quiet_interrupt():  # Ctrl-C while the command starts: one line, no traceba
         UsageError,
         VerdictMismatchError,
     )
-    from sla_runner.spec.models import Spec
+    from sla_runner.spec.format2 import Spec
 
 __all__ = [
     "LoadedSpec",

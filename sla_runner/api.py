@@ -8,9 +8,10 @@ write_reports(verdict, junit="reports/junit.xml", json="reports/verdict.json",
 
 from __future__ import annotations
 
+import os
 import socket
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
 
@@ -21,6 +22,7 @@ from sla_runner.engine.pool import WorkerOutcome, run_workers
 from sla_runner.engine.poolparts import split_share
 from sla_runner.engine.transports import resolve_engine
 from sla_runner.errors import EXIT_FAIL, EXIT_PASS, RunError
+from sla_runner.judge.merge import LoadedSpec as AnyLoadedSpec
 from sla_runner.judge.merge import judge_merged, judge_parts
 from sla_runner.judge.verdicts import RunInfo, error_verdict, judge
 from sla_runner.metrics.recorder import Recorder
@@ -30,8 +32,11 @@ from sla_runner.redact import MASK, SECRET_QUERY_KEYS, redact, redact_url
 from sla_runner.report.json_report import read_verdict
 from sla_runner.report.outputs import write_reports
 from sla_runner.spec.diff import Change, diff_specs, version_note
-from sla_runner.spec.loader import LoadedSpec, load_spec, load_spec_text, parse_override_path
-from sla_runner.spec.models import Spec
+from sla_runner.spec.document import LoadedSpec, load_document, load_document_text
+from sla_runner.spec.format2 import Spec
+from sla_runner.spec.loader import parse_override_path
+from sla_runner.spec.migrate import migrate_file
+from sla_runner.spec.models import SpecV1
 from sla_runner.verdict import Verdict
 
 __all__ = [
@@ -49,10 +54,41 @@ __all__ = [
     "load_spec",
     "load_spec_text",
     "merge_verdicts",
+    "migrate_spec",
     "run_info",
     "run_spec",
     "write_reports",
 ]
+
+
+def load_spec(
+    path: str | Path,
+    env: Mapping[str, str] | None = None,
+    overrides: Mapping[str, str] | None = None,
+) -> LoadedSpec:
+    """Read, check and validate the spec at ``path``, of either format version, as the
+    format-2 model (a version-1 file through its conversion: one scenario, ``default``);
+    raise SpecError listing every problem. ``env`` defaults to ``os.environ``;
+    ``overrides`` maps dotted paths (``load.stages[0].users`` in a version-1 file,
+    ``scenarios.shoppers.load.stages[0].users`` in format 2) to YAML scalars (``--set``)."""
+    return load_document(path, env, overrides)
+
+
+def load_spec_text(
+    text: str,
+    filename: str = "<spec>",
+    env: Mapping[str, str] | None = None,
+    overrides: Mapping[str, str] | None = None,
+    base_dir: Path | None = None,
+) -> LoadedSpec:
+    """As :func:`load_spec`, for text in memory; ``filename`` names it in errors, data
+    files are read relative to ``base_dir`` (default: the folder of ``filename``)."""
+    return load_document_text(text, filename, env, overrides, base_dir)
+
+
+def migrate_spec(path: str | Path, env: Mapping[str, str] | None = None) -> str:
+    """The format-2 text of the version-1 spec file at ``path`` (``sla-runner migrate``)."""
+    return migrate_file(path, env=os.environ if env is None else env)
 
 
 def shown_override(key: str, value: str) -> str:
@@ -95,6 +131,7 @@ def run_info(
         overrides=tuple(
             (key, shown_override(key, value)) for key, value in sorted((overrides or {}).items())
         ),
+        format_version=loaded.version,
     )
 
 
@@ -129,7 +166,7 @@ def run_spec(
     attempted_at = time.time()  # a run that never starts still records when it was tried
     try:
         if workers > 1:
-            parts = split_share(spec, segment, workers)
+            parts = split_share(spec, segment, workers, loaded.tables)
             ended = run_workers(
                 spec,
                 parts,
@@ -138,17 +175,19 @@ def run_spec(
                 control=control,
                 handle_signals=handle_signals,
                 on_start=on_start,
+                tables=loaded.tables,
             )
             verdict = _judge_workers(loaded, segment, ended, run)
         else:
             recording = execute(
                 spec,
-                build_plan(spec, segment),
+                build_plan(spec, segment, loaded.tables),
                 engine=engine,
                 progress=progress,
                 control=control,
                 handle_signals=handle_signals,
                 on_start=on_start,
+                tables=loaded.tables,
             )
             verdict = judge(spec, recording, run, secrets=loaded.secrets)
     except RunError as exc:
@@ -188,7 +227,7 @@ def _judge_workers(
 
 def merge_verdicts(
     paths: Sequence[Path | str],
-    spec: LoadedSpec | None = None,
+    spec: AnyLoadedSpec | None = None,
     *,
     runner_version: str = __version__,
     allow_partial: bool = False,
@@ -223,5 +262,11 @@ class SpecDiff:
 
 def compare_specs(old: LoadedSpec, new: LoadedSpec) -> SpecDiff:
     """What changed from ``old`` to ``new``: tightened, loosened or changed."""
-    changes = diff_specs(old.spec, new.spec)
-    return SpecDiff(old, new, tuple(changes), version_note(old.spec, new.spec, changes))
+    a, b = _as_written(old), _as_written(new)
+    changes = diff_specs(a, b)
+    return SpecDiff(old, new, tuple(changes), version_note(a, b, changes))
+
+
+def _as_written(loaded: LoadedSpec) -> Spec | SpecV1:
+    """The model of the file's own version: two version-1 files compare as format 1."""
+    return loaded.v1 if loaded.v1 is not None else loaded.spec

@@ -46,7 +46,7 @@ from sla_runner._version import __version__
 from sla_runner.errors import UsageError
 from sla_runner.plan import build_plan
 from sla_runner.report.files import write_atomic
-from sla_runner.spec.loader import LoadedSpec
+from sla_runner.spec.document import LoadedSpec
 from sla_runner.spec.rawfile import read_bytes
 
 SPEC_DIR = "/spec"

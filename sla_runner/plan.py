@@ -1,14 +1,16 @@
-"""Spec → Plan: the load as a pure function of time. No clock, no I/O.
+"""Spec → Plan: every scenario's timeline, side by side. Pure: no clock, no I/O.
 
-The plan answers, exactly, "how many users at t?" (closed model), "when is arrival k
-due?" (open model), "which stage is t in?" and "which endpoint does iteration i use?".
-The engine asks; the engine sleeps.
+Each scenario of the spec becomes a :class:`~sla_runner.timeline.Timeline` (its stages from
+its ``start`` offset, each holding or ramping as :meth:`~sla_runner.spec.load2.LoadV2.ramps`
+says; a version-1 spec is read through its conversion, so its stages ramp as version 1
+always did). The run lasts until the latest scenario ends. Stage names are unique across
+the scenarios and stage indices count across them, in the spec's order. A segment ``i/N``
+carries an exact share of each scenario's load: user slots and arrivals are dealt
+round-robin per scenario, and each segment sends every scenario's whole mix.
 
-Ramping follows k6: each stage moves its level linearly from the previous stage's
-level (the first from 0) to its own over its duration. A segment ``i/N`` carries an
-exact share of the load: user slot ``j`` belongs to segment ``j mod N``, and arrival
-``k`` belongs to segment ``k mod N``, so the segments of one plan add up to it exactly.
-Each segment's requests follow the whole endpoint mix (:meth:`Plan.arrival_endpoint`).
+The engine asks the plan; the engine sleeps. A plan of one scenario answers every question
+its timeline does (``plan.users_at(t)``, ``plan.arrival_ns(k)``); a plan of several answers
+the run's totals (users, rates, arrivals) and hands out each scenario's timeline.
 
 A stage owns [start, end), so a ramp reaches the level it ramps to only at the instant it
 ends: a plan whose last stage ramps up to 10 users holds 9 at most. The peak a plan
@@ -19,249 +21,171 @@ from __future__ import annotations
 
 import math
 import operator
-import re
-from bisect import bisect_right
+from collections.abc import Mapping
 from dataclasses import dataclass
 from fractions import Fraction
 from functools import cached_property, lru_cache
 from typing import Literal
 
-from sla_runner.errors import PlanError, UsageError
-from sla_runner.spec.models import Load, Spec
+from sla_runner.errors import PlanError
+from sla_runner.spec.convert import AnySpec, as_format2
+from sla_runner.spec.data import DataError, Dealer, Table
+from sla_runner.spec.format2 import Scenario, Spec
+from sla_runner.spec.models import Load
 from sla_runner.spec.units import MAX_MIX_WHEEL, mix_counts
-from sla_runner.timeunits import NS_PER_S
+from sla_runner.timeline import PlannedStage, Segment, Timeline
 
+__all__ = [
+    "Plan",
+    "PlannedStage",
+    "Segment",
+    "Timeline",
+    "build_plan",
+    "check_tables",
+    "connections_needed",
+    "planned_stages",
+]
 
-@dataclass(frozen=True)
-class Segment:
-    """This process's share of the load: ``index`` (1-based) of ``count``."""
-
-    index: int = 1
-    count: int = 1
-
-    @classmethod
-    def parse(cls, text: str) -> Segment:
-        match = re.fullmatch(r"\s*(\d+)\s*/\s*(\d+)\s*", text)
-        if not match or not 1 <= int(match[1]) <= int(match[2]):
-            raise UsageError(f"expected a segment like 1/2 (i of N, 1 <= i <= N), got {text!r}")
-        return cls(int(match[1]), int(match[2]))
-
-    def __str__(self) -> str:
-        return f"{self.index}/{self.count}"
-
-    def share(self, total: int) -> int:
-        """How many of ``total`` slots (numbered 0..total-1, dealt round-robin) are ours."""
-        if total <= 0:
-            return 0
-        return (total - self.index + self.count) // self.count
-
-    def split(self, parts: int) -> tuple[Segment, ...]:
-        """This share dealt to ``parts`` processes (``run --workers``): segment ``i/N`` in
-        ``W`` parts is segments ``i, i + N, …, i + (W − 1)·N`` of ``N·W``. Slot ``j`` is ours
-        when ``j mod N = i − 1``, that is when ``j mod N·W`` is one of those, so the parts
-        add up to this share exactly (``1/1`` in two: ``1/2`` and ``2/2``)."""
-        if parts < 1:
-            raise UsageError(f"a share is split in 1 part or more, not {parts}")
-        return tuple(Segment(self.index + w * self.count, self.count * parts) for w in range(parts))
-
-    def label(self, present: list[Segment]) -> str:
-        """How a recording of the ``present`` parts of this share's split is named: this
-        share when none is missing, else as ``merge`` names a partial merge (``1+3/4``)."""
-        if not present or len(present) == present[0].count // self.count:
-            return str(self)
-        indices = "+".join(str(p.index) for p in sorted(present, key=lambda p: p.index))
-        return f"{indices}/{present[0].count}"
-
-
-@dataclass(frozen=True)
-class PlannedStage:
-    index: int
-    name: str  # the spec's name, or "stage-<n>" (1-based) when it has none
-    start_ns: int
-    end_ns: int
-    from_level: Fraction  # users, or arrivals per second
-    to_level: Fraction
-
-    @property
-    def duration_ns(self) -> int:
-        return self.end_ns - self.start_ns
-
-    def level_at(self, t_ns: int) -> Fraction:
-        if self.duration_ns == 0:
-            return self.to_level
-        x = Fraction(min(max(t_ns - self.start_ns, 0), self.duration_ns), self.duration_ns)
-        return self.from_level + (self.to_level - self.from_level) * x
-
-    def held(self) -> int:
-        """The most users of the whole plan this stage holds for a while (closed model).
-
-        A stage owns [start, end): a ramp reaches the level it ramps to only at the instant
-        it ends (the next stage's first, or the end of the run), and leaves the level it
-        ramps from at once, so it holds a whole number of users below both ends:
-        ``ceil(top) - 1``. Only a stage that keeps its level holds it.
-        """
-        if self.from_level == self.to_level:
-            return math.floor(self.from_level)
-        return math.ceil(max(self.from_level, self.to_level)) - 1
-
-    def top(self) -> int:
-        """The highest whole number of users of the whole plan this stage reaches, held
-        or only at an instant (its start or its end)."""
-        return math.floor(max(self.from_level, self.to_level))
+RunModel = Literal["closed", "open", "mixed"]
 
 
 @dataclass(frozen=True)
 class Plan:
-    model: Literal["closed", "open"]
-    stages: tuple[PlannedStage, ...]
-    endpoints: tuple[str, ...]
-    channels: tuple[str, ...]
-    mix: tuple[int, ...]  # a wheel of endpoint indices, interleaved by weight
+    """The run's load: one timeline per scenario, in the spec's order."""
+
+    scenarios: tuple[Timeline, ...]
     segment: Segment = Segment()
 
-    @property
-    def duration_ns(self) -> int:
-        return self.stages[-1].end_ns
+    @cached_property
+    def stages(self) -> tuple[PlannedStage, ...]:
+        """Every scenario's stages, by index."""
+        return tuple(sorted((s for t in self.scenarios for s in t.stages), key=lambda s: s.index))
 
     @property
     def stage_names(self) -> tuple[str, ...]:
         return tuple(s.name for s in self.stages)
 
+    @property
+    def duration_ns(self) -> int:
+        """The run's length: until the latest scenario ends."""
+        return max(t.end_ns for t in self.scenarios)
+
+    @property
+    def model(self) -> RunModel:
+        models = {t.model for t in self.scenarios}
+        return models.pop() if len(models) == 1 else "mixed"
+
+    def scenario(self, name: str) -> Timeline:
+        return next(t for t in self.scenarios if t.name == name)
+
+    @property
+    def only(self) -> Timeline:
+        """The timeline of a plan of one scenario (ValueError for a plan of several)."""
+        if len(self.scenarios) != 1:
+            names = ", ".join(t.name for t in self.scenarios)
+            raise ValueError(f"the plan has several scenarios ({names}): ask one's timeline")
+        return self.scenarios[0]
+
     def stage_at(self, t_ns: int) -> int:
-        """Index of the stage that holds ``t_ns``; a stage owns [start, end)."""
-        return min(max(bisect_right(self._starts, t_ns) - 1, 0), len(self.stages) - 1)
+        """The stage a timeline second starting at ``t_ns`` is shown in: the stage of the
+        first scenario (in the spec's order) running at ``t_ns``; when none is, the last
+        stage of the scenario that ended last before it (or the run's first stage)."""
+        if len(self.scenarios) == 1:
+            return self.scenarios[0].stage_at(t_ns)
+        for timeline in self.scenarios:
+            if timeline.start_ns <= t_ns < timeline.end_ns:
+                return timeline.stage_at(t_ns)
+        ended = [t for t in self.scenarios if t.end_ns <= t_ns]
+        if ended:
+            return max(ended, key=lambda t: t.end_ns).stages[-1].index
+        return min(self.scenarios, key=lambda t: t.start_ns).stages[0].index
 
-    @cached_property
-    def _starts(self) -> list[int]:
-        return [s.start_ns for s in self.stages]
+    def stage_reached(self, stage: int, load_ns: int) -> bool:
+        """Whether a run whose load stopped at ``load_ns`` entered ``stage``."""
+        start = self.stages[stage].start_ns
+        return start <= load_ns or start == 0
 
-    def level_at(self, t_ns: int) -> Fraction:
-        """Users (closed) or arrivals per second (open) of the whole plan at ``t_ns``."""
-        if t_ns < 0 or t_ns > self.duration_ns:
-            return Fraction(0)
-        return self.stages[self.stage_at(t_ns)].level_at(t_ns)
+    # -- the run's totals ------------------------------------------------------------------
 
     def users_at(self, t_ns: int) -> int:
-        """Virtual users this segment runs at ``t_ns`` (closed model)."""
-        if self.model != "closed":
-            return 0
-        return self.segment.share(math.floor(self.level_at(t_ns)))
-
-    def peak_users(self, stage: int | None = None) -> int:
-        """The most users this segment holds for a while, over the run or in one stage
-        (closed model): a level the plan reaches only at an instant — a last stage that
-        ramps up to it, a ramp that turns straight back down — is never held."""
-        if self.model != "closed":
-            return 0
-        stages = self.stages if stage is None else (self.stages[stage],)
-        return self.segment.share(max(s.held() for s in stages))
-
-    def unheld_top(self, stage: int | None = None) -> tuple[int, int] | None:
-        """``(users, t_ns)`` when this segment reaches more users than it holds, over the run
-        or in one stage, only at the instant ``t_ns``; None when it holds its top."""
-        if self.model != "closed":
-            return None
-        stages = self.stages if stage is None else (self.stages[stage],)
-        top = max(s.top() for s in stages)
-        if self.segment.share(top) <= self.segment.share(max(s.held() for s in stages)):
-            return None
-        where = next(s for s in stages if s.top() == top)
-        at = where.end_ns if where.to_level >= where.from_level else where.start_ns
-        return self.segment.share(top), at
-
-    def peak_rate(self) -> Fraction:
-        """The most arrivals per second this segment carries at any time (open model)."""
-        if self.model != "open":
-            return Fraction(0)
-        return max(max(s.from_level, s.to_level) for s in self.stages) / self.segment.count
+        """Virtual users this segment runs at ``t_ns``, over every closed scenario."""
+        return sum(t.users_at(t_ns) for t in self.scenarios)
 
     def rate_at(self, t_ns: int) -> Fraction:
-        """Arrivals per second this segment carries at ``t_ns`` (open model)."""
-        if self.model != "open":
-            return Fraction(0)
-        return self.level_at(t_ns) / self.segment.count
+        """Arrivals per second this segment carries at ``t_ns``, over every open scenario."""
+        return sum((t.rate_at(t_ns) for t in self.scenarios), Fraction(0))
 
-    def arrivals_before(self, t_ns: int) -> Fraction:
-        """The whole plan's cumulative arrivals in [0, t_ns): the integral of the rate."""
-        total = Fraction(0)
-        for stage in self.stages:
-            if t_ns <= stage.start_ns:
-                break
-            x = Fraction(min(t_ns, stage.end_ns) - stage.start_ns, NS_PER_S)
-            d = Fraction(stage.duration_ns, NS_PER_S)
-            slope = (stage.to_level - stage.from_level) / d
-            total += stage.from_level * x + slope * x * x / 2
-        return total
+    def peak_users(self, stage: int | None = None) -> int:
+        """The most virtual users this segment holds for a while, over the run or in one
+        stage (a level reached only at an instant, as a last ramp's top, is never held).
+        Over several scenarios: the most, between two of their stage boundaries, that
+        each holds added up (exact unless one ramps up while another ramps down)."""
+        if len(self.scenarios) == 1:
+            return self.scenarios[0].peak_users(stage)
+        if stage is not None:
+            return next(t.peak_users(stage) for t in self.scenarios if t.stages[0].index <= stage
+                        <= t.stages[-1].index)
+        points = self._breakpoints
+        return max(
+            (sum(t.held_in(a, b) for t in self.scenarios) for a, b in zip(points, points[1:])),
+            default=0,
+        )
 
-    def total_arrivals(self) -> int:
-        """Arrivals this segment makes over the whole plan."""
-        whole = math.ceil(self.arrivals_before(self.duration_ns))
-        return self.segment.share(whole)
+    def unheld_top(self, stage: int | None = None) -> tuple[int, int] | None:
+        """``(users, t_ns)`` when a plan of one scenario reaches more users than it holds,
+        only at the instant ``t_ns`` (:meth:`Timeline.unheld_top`); None otherwise."""
+        if len(self.scenarios) != 1:
+            return None
+        return self.scenarios[0].unheld_top(stage)
+
+    def peak_rate(self) -> Fraction:
+        """The most arrivals per second this segment carries at once."""
+        if len(self.scenarios) == 1:
+            return self.scenarios[0].peak_rate()
+        return max(
+            max(self.rate_at(b), sum((t.rate_before(b) for t in self.scenarios), Fraction(0)))
+            for b in self._breakpoints
+        )
 
     @cached_property
-    def _arrival_table(self) -> tuple[tuple[float, float, int, int, float, float], ...]:
-        """Per stage that carries arrivals: cumulative arrivals before and after it, its
-        start and length (ns), its from- and to-rate. Built once, exactly; read as floats
-        so the pacer's hot path does no Fraction arithmetic."""
-        rows = []
-        done = Fraction(0)
-        for stage in self.stages:
-            in_stage = (
-                (stage.from_level + stage.to_level) * Fraction(stage.duration_ns, NS_PER_S) / 2
-            )
-            if in_stage > 0:
-                after = done + in_stage
-                a, b = float(stage.from_level), float(stage.to_level)
-                rows.append((float(done), float(after), stage.start_ns, stage.duration_ns, a, b))
-            done += in_stage
-        return tuple(rows)
+    def _breakpoints(self) -> list[int]:
+        return sorted({b for t in self.scenarios for b in t.breakpoints()})
+
+    def total_arrivals(self) -> int:
+        """Arrivals this segment makes over the whole run, over every open scenario."""
+        return sum(t.total_arrivals() for t in self.scenarios if t.model == "open")
+
+    # -- one scenario's questions (a plan of one scenario) ---------------------------------
+
+    @property
+    def endpoints(self) -> tuple[str, ...]:
+        return self.only.endpoints
+
+    @property
+    def channels(self) -> tuple[str, ...]:
+        return self.only.channels
+
+    @property
+    def mix(self) -> tuple[int, ...]:
+        return self.only.mix
+
+    def level_at(self, t_ns: int) -> Fraction:
+        return self.only.level_at(t_ns)
+
+    def arrivals_before(self, t_ns: int) -> Fraction:
+        return self.only.arrivals_before(t_ns)
 
     def arrival_ns(self, k: int) -> int | None:
-        """When the whole plan's arrival ``k`` (0-based) is due, or None past the end.
-
-        Arrival k is due when the cumulative arrivals reach k: within a stage whose rate
-        goes linearly from a to b over d seconds, at the x that solves
-        ``a·x + (b − a)/(2d)·x² = need``, i.e. ``x = 2·need / (a + √(a² + 2·(b − a)/d·need))``.
-        """
-        for before, after, start, length, a, b in self._arrival_table:
-            if k < after:
-                need = k - before
-                if need <= 0:
-                    return start
-                if a == b:
-                    x_s = need / a
-                else:
-                    slope = (b - a) / (length / NS_PER_S)
-                    x_s = 2 * need / (a + math.sqrt(max(a * a + 2 * slope * need, 0.0)))
-                return start + min(max(round(x_s * NS_PER_S), 0), length)
-        return None
+        return self.only.arrival_ns(k)
 
     def segment_arrival(self, n: int) -> tuple[int, int] | None:
-        """This segment's n-th arrival (0-based): (global index k, due time), or None."""
-        k = (self.segment.index - 1) + n * self.segment.count
-        due = self.arrival_ns(k)
-        if due is None or due >= self.duration_ns:
-            return None
-        return k, due
+        return self.only.segment_arrival(n)
 
     def endpoint_for(self, iteration: int) -> str:
-        """The endpoint iteration ``iteration`` uses: the weighted mix, exactly."""
-        return self.endpoints[self.mix[iteration % len(self.mix)]]
+        return self.only.endpoint_for(iteration)
 
     def arrival_endpoint(self, k: int) -> str:
-        """The endpoint of the whole plan's arrival ``k``, one of this segment's.
-
-        Each segment reads the mix wheel in order, from its own place: arrival k is the
-        segment's (k // N)-th, and segment i of N starts (i − 1)/N of the way round. So
-        every segment sends the whole mix in its proportions (reading the wheel at k would
-        give segment i only the turns ≡ i − 1 mod N: with weights 1:1 split in two, one
-        endpoint each). Together the segments read as much of the wheel as the whole plan,
-        from evenly spaced places, so they add up to its mix (exactly once each has read
-        whole turns, or whole N-ths of a turn when N divides the wheel).
-        """
-        n = k // self.segment.count
-        start = (self.segment.index - 1) * len(self.mix) // self.segment.count
-        return self.endpoint_for(start + n)
+        return self.only.arrival_endpoint(k)
 
 
 @lru_cache(maxsize=8)
@@ -276,6 +200,8 @@ def _mix_wheel(weights: tuple[float, ...]) -> tuple[int, ...]:
     ``MAX_MIX_WHEEL`` turns (at the limit about 0.4 s for two endpoints, 1 s for sixteen),
     once per set of weights: a run and a diff build their plans more than once.
     """
+    if not weights:
+        return ()
     counts = mix_counts(weights)
     total = sum(counts)
     if total > MAX_MIX_WHEEL:
@@ -293,9 +219,77 @@ def _mix_wheel(weights: tuple[float, ...]) -> tuple[int, ...]:
     return tuple(wheel)
 
 
+def _timeline(
+    name: str, scenario: Scenario, first: int, segment: Segment, *, alone: bool
+) -> Timeline:
+    stages: list[PlannedStage] = []
+    start = scenario.start.ns
+    for i, ramp in enumerate(scenario.load.ramps()):
+        default = f"stage-{i + 1}" if alone else f"{name}.stage-{i + 1}"
+        end = start + ramp.duration_ns
+        stages.append(
+            PlannedStage(
+                first + i, ramp.name or default, start, end, ramp.from_level, ramp.to_level, name
+            )
+        )
+        start = end
+    mix = scenario.mix or {}
+    return Timeline(
+        model=scenario.model,
+        stages=tuple(stages),
+        endpoints=tuple(mix),
+        channels=tuple(scenario.channels),
+        mix=_mix_wheel(tuple(mix.values())),
+        segment=segment,
+        name=name,
+    )
+
+
+def build_plan(
+    spec: AnySpec, segment: Segment = Segment(), tables: Mapping[str, Table] | None = None
+) -> Plan:
+    """Compile a spec's scenarios into a plan (one segment of it). With ``tables`` (the
+    loaded data tables), a table a scenario deals must give this segment a row
+    (:func:`check_tables`)."""
+    spec = as_format2(spec)
+    if tables is not None:
+        check_tables(spec, tables, segment)
+    timelines: list[Timeline] = []
+    first = 0
+    alone = len(spec.scenarios) == 1
+    for name, scenario in spec.scenarios.items():
+        timelines.append(_timeline(name, scenario, first, segment, alone=alone))
+        first += len(scenario.load.stages)
+    plan = Plan(scenarios=tuple(timelines), segment=segment)
+    for timeline in plan.scenarios:
+        _check_segment_carries_load(timeline, alone=alone)
+    return plan
+
+
+def _check_segment_carries_load(timeline: Timeline, *, alone: bool) -> None:
+    """User slots and arrivals are dealt one by one to the segments: a segment whose turn
+    never comes would send nothing and fail every threshold for want of data."""
+    segment = timeline.segment
+    if segment.count == 1:
+        return
+    if timeline.model == "closed":
+        whole, what = max(s.held() for s in timeline.stages), "holds at most {} users"
+    else:
+        whole, what = math.ceil(timeline.arrivals_before(timeline.end_ns)), "makes {} arrivals"
+    if segment.share(whole) > 0:
+        return
+    n = segment.count
+    idle = f"segment {n}/{n} gets" if whole + 1 == n else f"segments {whole + 1}/{n} to {n}/{n} get"
+    whose = "the plan" if alone else f"scenario {timeline.name}"
+    raise PlanError(
+        f"segment {segment} carries no load: {whose} {what.format(f'{whole:,}')}, dealt one "
+        f"by one to {n} segments, so {idle} none; split the load in at most {whole:,} segments"
+    )
+
+
 def planned_stages(load: Load) -> tuple[PlannedStage, ...]:
-    """The stages of a load section on the plan's clock, each ramping from the previous
-    stage's level (the first from 0)."""
+    """The stages of a version-1 load section on the plan's clock, each ramping from the
+    previous stage's level (the first from 0), for checks made before a plan exists."""
     stages: list[PlannedStage] = []
     level = Fraction(0)
     start = 0
@@ -309,57 +303,43 @@ def planned_stages(load: Load) -> tuple[PlannedStage, ...]:
     return tuple(stages)
 
 
-def build_plan(spec: Spec, segment: Segment = Segment()) -> Plan:
-    """Compile a spec's load section into a plan (one segment of it). PlanError when the
-    segment would carry no load at all (``--segment 7/7`` of a plan of 6 users)."""
-    names = tuple(spec.endpoints)
-    weights = tuple(e.weight for e in spec.endpoints.values())
-    plan = Plan(
-        model=spec.load.model,
-        stages=planned_stages(spec.load),
-        endpoints=names,
-        channels=tuple(spec.channels),
-        mix=_mix_wheel(weights),
-        segment=segment,
-    )
-    _check_segment_carries_load(plan)
-    return plan
+def check_tables(spec: Spec, tables: Mapping[str, Table], segment: Segment) -> None:
+    """PlanError unless every table a scenario deals has a row for this segment: with
+    ``--segment I/N`` each segment deals its own rows (row j to segment j mod N + 1)."""
+    dealt = sorted({name for s in spec.scenarios.values() for name in s.data})
+    for name in dealt:
+        table = tables.get(name)
+        if table is None:
+            continue
+        try:
+            Dealer(table, segment)
+        except DataError as exc:
+            raise PlanError(
+                f"{exc}; each segment deals rows of its own: give the table at least "
+                f"{segment.count} rows, or run fewer segments"
+            ) from None
 
 
-def _check_segment_carries_load(plan: Plan) -> None:
-    """User slots and arrivals are dealt one by one to the segments: a segment whose turn
-    never comes would send nothing and fail every threshold for want of data."""
-    segment = plan.segment
-    if segment.count == 1:
-        return
-    if plan.model == "closed":
-        whole, what = max(s.held() for s in plan.stages), "holds at most {} users"
-    else:
-        whole, what = math.ceil(plan.arrivals_before(plan.duration_ns)), "makes {} arrivals"
-    if segment.share(whole) > 0:
-        return
-    n = segment.count
-    idle = f"segment {n}/{n} gets" if whole + 1 == n else f"segments {whole + 1}/{n} to {n}/{n} get"
-    raise PlanError(
-        f"segment {segment} carries no load: the plan {what.format(f'{whole:,}')}, dealt one "
-        f"by one to {n} segments, so {idle} none; split the load in at most {whole:,} segments"
-    )
+def connections_needed(spec: AnySpec, plan: Plan) -> int:
+    """Sockets the load may hold at once, at most (each scenario's peak, added up).
 
-
-def connections_needed(spec: Spec, plan: Plan) -> int:
-    """Sockets the load may hold at once.
-
-    Closed model: per user one HTTP connection and one per channel. Open model: the
-    requests that can be in flight, ``max_in_flight`` at most, and no more than the peak
-    arrival rate times the longest a request may last (connect timeout plus its timeout),
-    so that a modest rate is not refused for the sake of a generous ``max_in_flight``.
+    Closed scenarios: per user one HTTP connection and one per channel it holds. Open
+    scenarios: the requests that can be in flight, ``max_in_flight`` at most, and no more
+    than the peak arrival rate times the longest a request may last (connect timeout plus
+    its timeout), so that a modest rate is not refused for the sake of a generous
+    ``max_in_flight``.
     """
-    if plan.model == "closed":
-        per_user = (1 if spec.endpoints else 0) + len(spec.channels)
-        # Also a level reached only at an instant (a stage's start): the users are started.
-        at_once = max(max(s.held(), math.floor(s.from_level)) for s in plan.stages)
-        return plan.segment.share(at_once) * per_user
-    timeouts = [ep.timeout or spec.target.timeout for ep in spec.endpoints.values()]
-    longest_s = max(t.seconds for t in [spec.target.timeout, *timeouts])
-    lasting = math.ceil(plan.peak_rate() * (longest_s + spec.target.connect_timeout.seconds)) + 1
-    return min(spec.load.max_in_flight, lasting)
+    spec = as_format2(spec)
+    target = spec.target
+    timeouts = [ep.timeout or target.timeout for ep in spec.endpoints.values()]
+    longest_s = max(t.seconds for t in [target.timeout, *timeouts])
+    total = 0
+    for timeline in plan.scenarios:
+        scenario = spec.scenarios[timeline.name]
+        if timeline.model == "closed":
+            per_user = (1 if scenario.sends() else 0) + len(scenario.channels)
+            total += timeline.users_started() * per_user
+        else:
+            lasting = timeline.peak_rate() * (longest_s + target.connect_timeout.seconds)
+            total += min(scenario.load.max_in_flight, math.ceil(lasting) + 1)
+    return total

@@ -56,6 +56,11 @@ class SpecIdentity(_Model):
     labels: dict[str, str] = Field(
         default_factory=dict, description="the spec's free labels, as written"
     )
+    format_version: int | None = Field(
+        None,
+        description="the spec file's format version (1 or 2; a version-1 file is run as the "
+        "one-scenario format-2 spec it means); null in verdicts written before it was recorded",
+    )
 
 
 class RunFacts(_Model):
@@ -93,6 +98,9 @@ class ThresholdSpec(_Model):
     """A threshold as the spec wrote it: enough to judge it again."""
 
     expr: str
+    scenario: str | None = Field(
+        None, exclude_if=lambda v: v is None, description="format 2: the scenario judged"
+    )
     during: str | None = None
     severity: Literal["fail", "warn"] = "fail"
     description: str | None = None
@@ -112,6 +120,12 @@ class ThresholdResult(_Model):
     )
     margin_pct: float | None = Field(description="margin as a percentage of the limit")
     samples: int = Field(description="samples the statistic was computed on")
+    scenario: str | None = Field(
+        None,
+        exclude_if=lambda v: v is None,
+        description="format 2: the scenario whose traffic (for users: whose users) was judged, "
+        "over its window unless during names a stage; absent for every scenario's",
+    )
     during: str | None = Field(description="the stage judged; null for the whole run")
     window_s: float = Field(
         description="duration of the judged window: its during stage or the run, as far as "
@@ -144,9 +158,13 @@ class Percentiles(_Model):
 
 
 class MetricSummary(_Model):
-    """One metric (``http``), endpoint (``http.list-items``), channel or gauge."""
+    """One metric (``http``), endpoint (``http.list-items``), channel, gauge or flow
+    (``flow.<scenario>``: passes through the scenario's flow, think time excluded; a failed
+    pass's error kind is ``<step>:<kind>``, the step that failed it and how)."""
 
-    count: int = Field(description="requests, round trips, connects, or samples of a gauge")
+    count: int = Field(
+        description="requests, round trips, connects, passes of a flow, or samples of a gauge"
+    )
     errors: dict[str, int] = Field(
         default_factory=dict, description="outcomes other than ok, by kind"
     )
@@ -195,6 +213,12 @@ class TimelineRow(_Model):
     cpu_pct: float | None
     dropped: int
     late: int
+    scenario_users: dict[str, int] = Field(
+        default_factory=dict,
+        exclude_if=lambda v: not v,
+        description="a run of several scenarios: each scenario's users (open model: requests "
+        "in flight) at most during the second; users is their total",
+    )
 
 
 class Verdict(_Model):
@@ -214,6 +238,12 @@ class Verdict(_Model):
     findings: list[str] = Field(default_factory=list)
     validity: Validity
     metrics: dict[str, MetricSummary] = Field(default_factory=dict)
+    scenarios: dict[str, dict[str, MetricSummary]] = Field(
+        default_factory=dict,
+        exclude_if=lambda v: not v,
+        description="a run of several scenarios: each scenario's own figures (http, its "
+        "endpoints, ws, ws_connect, users), keyed as metrics are, over its window",
+    )
     stages: list[str] = Field(default_factory=list)
     timeline: list[TimelineRow] = Field(default_factory=list)
     notes: list[str] = Field(default_factory=list)

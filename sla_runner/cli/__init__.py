@@ -30,7 +30,7 @@ with quiet_interrupt():  # Ctrl-C while the command starts: one line, no traceba
     )
     from sla_runner.cli.k8s import add_k8s
     from sla_runner.cli.load import add_demo, add_demo_service, add_run
-    from sla_runner.cli.spec import add_diff, add_plan, add_schema, add_validate
+    from sla_runner.cli.spec import add_diff, add_migrate, add_plan, add_schema, add_validate
     from sla_runner.cli.verdicts import add_merge
     from sla_runner.errors import EXIT_INTERRUPTED, EXIT_PASS, EXIT_USAGE, SlaRunnerError, SpecError
 
@@ -46,6 +46,7 @@ _SUBCOMMANDS: tuple[Callable[[Subparsers], None], ...] = (
     add_k8s,
     add_plan,
     add_diff,
+    add_migrate,
     add_schema,
 )
 

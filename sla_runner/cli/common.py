@@ -77,6 +77,15 @@ exit codes:
     + INTERRUPTED
 )
 
+EXIT_CODES_MIGRATE = (
+    """\
+exit codes:
+  0    the format-2 text was printed
+  2    the spec is invalid, cannot be read or is format 2 already, or the command line
+"""
+    + INTERRUPTED
+)
+
 EXIT_CODES_SCHEMA = (
     """\
 exit codes:

@@ -1,4 +1,4 @@
-"""The spec subcommands: ``validate``, ``schema``, ``plan``, ``diff``."""
+"""The spec subcommands: ``validate``, ``schema``, ``plan``, ``diff``, ``migrate``."""
 
 from __future__ import annotations
 
@@ -8,6 +8,7 @@ import sys
 from sla_runner import api
 from sla_runner.cli.common import (
     EXIT_CODES_DIFF,
+    EXIT_CODES_MIGRATE,
     EXIT_CODES_PLAN,
     EXIT_CODES_SCHEMA,
     EXIT_CODES_VALIDATE,
@@ -49,7 +50,7 @@ def _cmd_validate(args: argparse.Namespace) -> int:
             print(exc.report(), file=sys.stderr)
             status = max(status, exc.exit_code)
             continue
-        print(validated(path, loaded.spec))
+        print(validated(path, loaded.spec, loaded.version))
     return status
 
 
@@ -61,7 +62,8 @@ def add_schema(subparsers: Subparsers) -> None:
         subparsers,
         "schema",
         "print the JSON Schema of the spec format or of the verdict",
-        "Print the JSON Schema of spec format version 1 (spec, the default) or of the JSON "
+        "Print the JSON Schema of the spec format, versions 1 and 2 (spec, the default), "
+        "or of the JSON "
         "verdict, format sla-runner/verdict version 1 (verdict). Regenerate the committed "
         "copies with:\n"
         "  sla-runner schema > schemas/sla-spec.schema.json\n"
@@ -97,7 +99,8 @@ def add_plan(subparsers: Subparsers) -> None:
         "show the load a spec plans, stage by stage, without running it",
         "Print the plan of SPEC: each stage's window and how its users (closed model) or "
         "arrival rate (open model) ramp, the peak, the planned arrivals, the connections the "
-        "load needs, and the endpoint mix. Nothing is sent.",
+        "load needs, and the endpoint mix or the flow; a spec of several scenarios, each "
+        "one's timeline from its start, then the run's totals. Nothing is sent.",
         EXIT_CODES_PLAN,
     )
     parser.add_argument("spec", metavar="SPEC", help="the spec file (YAML)")
@@ -140,3 +143,27 @@ def _cmd_diff(args: argparse.Namespace) -> int:
         print(f"warning: {diff.note}", file=sys.stderr)
     print(diff_tally(diff.changes))
     return diff.exit_code
+
+
+# --- migrate --------------------------------------------------------------------------
+
+
+def add_migrate(subparsers: Subparsers) -> None:
+    parser = command(
+        subparsers,
+        "migrate",
+        "print a version-1 spec in format 2",
+        "Print the format-2 spec that SPEC, a version-1 file, means: one scenario, default, "
+        "its stages ramping as version 1's do (written as ramp_to), its endpoint weights as "
+        "the scenario's mix, its comments kept where they can be. The output validates and "
+        "plans identically; the file itself is not changed:\n"
+        "  sla-runner migrate checkout.yaml > checkout.v2.yaml",
+        EXIT_CODES_MIGRATE,
+    )
+    parser.add_argument("spec", metavar="SPEC", help="the version-1 spec file (YAML)")
+    parser.set_defaults(func=_cmd_migrate)
+
+
+def _cmd_migrate(args: argparse.Namespace) -> int:
+    sys.stdout.write(api.migrate_spec(args.spec))
+    return EXIT_PASS

@@ -15,8 +15,9 @@ from pathlib import Path
 from types import TracebackType
 
 from sla_runner.errors import RunError, UsageError
-from sla_runner.spec.loader import LoadedSpec, load_spec
-from sla_runner.spec.models import Spec
+from sla_runner.spec.document import LoadedSpec
+from sla_runner.spec.document import load_document as load_spec
+from sla_runner.spec.format2 import Spec
 
 STARTUP_TIMEOUT_S = 15.0
 _LISTENING = re.compile(r"listening on (http://127\.0\.0\.1:(\d+))")

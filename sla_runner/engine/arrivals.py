@@ -1,23 +1,27 @@
-"""The open model: arrivals at the plan's rate, whatever the service's pace.
+"""The open model: arrivals at the scenario's rate, whatever the service's pace.
 
-A pacer starts arrival ``k`` at its due time (``plan.segment_arrival``), on one shared
-session; latency is measured from the due time, not from when the generator got round to
-it, so a slow generator cannot hide a slow service (coordinated omission). Arrivals that
+A pacer starts arrival ``k`` at its due time (``timeline.segment_arrival``), on one shared
+session. An arrival sends one request of the mix or (format 2, through the step layer) is
+one new user's setup and one pass through the flow, or one step of the mix. Latency is
+measured from the due time, not from when the generator got round to it, so a slow
+generator cannot hide a slow service (coordinated omission). Arrivals that
 find ``max_in_flight`` requests open are dropped and counted; arrivals started later than
 ``LATE_BOUND_NS`` are counted late.
 """
 
 from __future__ import annotations
 
+import random
 from collections.abc import Mapping
 
 import anyio
 from anyio.abc import TaskGroup
 
 from sla_runner.engine.executor import RunContext
+from sla_runner.engine.flows import Pauses, ScenarioSteps, record_pass, run_steps, send
 from sla_runner.engine.http.request import HttpRequest
 from sla_runner.engine.http.session import HttpSession
-from sla_runner.plan import Plan
+from sla_runner.timeline import Timeline
 
 LATE_BOUND_NS = 10_000_000  # an arrival started more than 10 ms after its due time is late
 # uvloop's timers count whole milliseconds: a sleep ends up to ~1 ms off. The pacer aims
@@ -27,13 +31,26 @@ TIMER_SLACK_NS = 500_000
 
 
 class OpenArrivals:
-    """The open-model executor: at most ``max_in_flight`` requests open at once."""
+    """The open-model executor of one scenario: at most ``max_in_flight`` arrivals open at
+    once. ``steps``: the scenario's steps through the step layer (format 2), instead of
+    ``requests`` sent as they are."""
 
-    def __init__(self, plan: Plan, requests: Mapping[str, HttpRequest], max_in_flight: int) -> None:
+    def __init__(
+        self,
+        plan: Timeline,
+        requests: Mapping[str, HttpRequest],
+        max_in_flight: int,
+        *,
+        steps: ScenarioSteps | None = None,
+        seed: int | None = None,
+    ) -> None:
         self._plan = plan
         self._requests = requests
         self._limit = max_in_flight
         self._in_flight = 0
+        self._steps = steps
+        self._rng = random.Random(seed)
+        self.refused = 0  # arrivals not made: a unique table ran out
 
     @property
     def active(self) -> int:
@@ -78,6 +95,9 @@ class OpenArrivals:
                 sink.send_lateness(lateness, now, late=lateness > LATE_BOUND_NS)
                 self._in_flight += 1
                 sink.users(self._in_flight, now)
+                if self._steps is not None:
+                    arrivals.start_soon(self._user, ctx, session, self._steps, k, due)
+                    continue
                 request = self._requests[plan.arrival_endpoint(k)]
                 arrivals.start_soon(self._arrival, ctx, session, request, due)
         finally:
@@ -95,3 +115,31 @@ class OpenArrivals:
             self._in_flight -= 1
         end = ctx.record(request, result, start, due)
         ctx.sink.users(self._in_flight, end)  # what a quiet second after it carries
+
+    async def _user(
+        self, ctx: RunContext, session: HttpSession, work: ScenarioSteps, k: int, due: int
+    ) -> None:
+        """Arrival ``k`` through the step layer: a new user's setup (once: a failing one
+        ends the arrival) and one pass, its first step timed from the due time."""
+        try:
+            state = work.layer.new_user(k)
+            if state is None or not work.layer.next_pass(state):
+                self.refused += 1
+                return
+            pauses = Pauses((0.0, 0.0), self._rng, ctx.control.stop, backoff=False)
+            if work.setup:
+                key, *_ = await run_steps(ctx, work, work.setup, state, session, pauses, due=due)
+                if key != "ok":
+                    return
+                due = ctx.now()  # the pass starts after the setup
+            if work.mix is not None:
+                step = work.mix[self._plan.arrival_endpoint(k)]
+                await send(ctx, work.layer, step, state, session, due, due)
+                return
+            key, took, _start, end = await run_steps(
+                ctx, work, work.flow or (), state, session, pauses, due=due
+            )
+            record_pass(ctx, work.scenario, key, took, due, end)
+        finally:
+            self._in_flight -= 1
+            ctx.sink.users(self._in_flight, ctx.now())

@@ -6,7 +6,7 @@ from __future__ import annotations
 import os
 import signal
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from importlib.util import find_spec
 
 import anyio
@@ -18,7 +18,8 @@ from sla_runner.errors import RunError
 from sla_runner.metrics.recorder import Recorder
 from sla_runner.metrics.recording import Recording
 from sla_runner.plan import Plan, connections_needed
-from sla_runner.spec.models import Spec
+from sla_runner.spec.convert import AnySpec as Spec
+from sla_runner.spec.data import Table
 
 
 def has_uvloop() -> bool:
@@ -49,10 +50,12 @@ async def execute_async(
     progress: Progress | None = None,
     control: RunControl | None = None,
     handle_signals: bool = False,
+    tables: Mapping[str, Table] | None = None,
     on_start: Callable[[], None] | None = None,
 ) -> Recording:
-    """Check the target answers as the run will use it, then run the plan to its end (or
-    until stopped). ``on_start`` is called once the checks passed, before any load.
+    """Check the target answers as the run will use it, run ``before``, then run the plan to
+    its end (or until stopped). ``on_start`` is called once the checks and ``before``
+    passed, before any load.
 
     A signal during the checks (a connect can take up to ``connect_timeout``) ends them at
     once with a RunError, so the caller still writes its ``error`` reports.
@@ -66,8 +69,15 @@ async def execute_async(
             await check_before_load(spec, control)
             recorder = Recorder(plan)
             runner = Engine(
-                spec, plan, recorder=recorder, engine=engine, progress=progress, control=control
+                spec,
+                plan,
+                recorder=recorder,
+                engine=engine,
+                progress=progress,
+                control=control,
+                tables=tables,
             )
+            await runner.prepare()
             if on_start is not None:
                 on_start()
         except RunError as exc:
@@ -111,8 +121,10 @@ def execute(
     control: RunControl | None = None,
     handle_signals: bool = True,
     on_start: Callable[[], None] | None = None,
+    tables: Mapping[str, Table] | None = None,
 ) -> Recording:
-    """Run the plan in a fresh event loop (uvloop when installed)."""
+    """Run the plan in a fresh event loop (uvloop when installed); ``tables``: the spec's
+    data tables, loaded (:class:`~sla_runner.spec.document.LoadedSpec`)."""
 
     async def main() -> Recording:
         return await execute_async(
@@ -123,6 +135,7 @@ def execute(
             control=control,
             handle_signals=handle_signals,
             on_start=on_start,
+            tables=tables,
         )
 
     return anyio.run(main, backend="asyncio", backend_options={"use_uvloop": has_uvloop()})

@@ -25,7 +25,12 @@ Clock = Callable[[], int]
 """Nanoseconds since the start of the run."""
 
 CONTROL_TICK_S = 0.01  # how often a controller looks again (users to adjust, work to drain)
-TIMED = frozenset({Outcome.OK, Outcome.STATUS, Outcome.BODY_MISMATCH, Outcome.TIMEOUT})
+# Timed: a request that got a response (any status, any body) or timed out (the time waited).
+# Format 2's checks of a response (its JSON fields, a value extracted) are timed too.
+TIMED = frozenset(
+    {Outcome.OK, Outcome.STATUS, Outcome.BODY_MISMATCH, Outcome.TIMEOUT}
+    | {o for o in Outcome if o.value in ("json_mismatch", "extract_failed")}
+)
 
 
 class Sink(Protocol):
@@ -55,6 +60,9 @@ class Sink(Protocol):
     def arrivals_planned(self, count: int) -> None:
         """The arrivals an executor's plan asked for up to its end (or its stop)."""
 
+    def reason(self, key: str, text: str) -> None:
+        """Why a pass of the scenario's flow failed as ``key`` (``<step>:<kind>``)."""
+
 
 @dataclass(eq=False)
 class RunContext:
@@ -80,9 +88,13 @@ class RunContext:
     def record(self, request: HttpRequest, result: Result, timed_from: int, due: int) -> int:
         """One request done: timed from ``timed_from`` if it got an answer or timed out, in
         the stage it was ``due`` in. Returns when it was done."""
+        return self.record_as(request.name, result, timed_from, due)
+
+    def record_as(self, endpoint: str, result: Result, timed_from: int, due: int) -> int:
+        """As :meth:`record`, for a request of ``endpoint``."""
         end = self.now()
         latency = end - timed_from if result.outcome in TIMED else None
-        self.sink.request("http", request.name, result.key, latency, due, end)
+        self.sink.request("http", endpoint, result.key, latency, due, end)
         return end
 
     async def drain(self, done: Callable[[], bool]) -> None:
@@ -94,6 +106,9 @@ class RunContext:
 
 class Executor(Protocol):
     """One load model over its own plan, requests and channels."""
+
+    refused: int
+    """Users (or arrivals) not started because a ``unique`` data table ran out."""
 
     @property
     def active(self) -> int:

@@ -1,54 +1,46 @@
 """The run lifecycle: one run of a plan, from the first request to the Recording.
 
-The :class:`Engine` compiles the spec's requests and channels, prepares the transport
-before the clock starts, and runs its executor (:mod:`~sla_runner.engine.users` for the
-closed model, :mod:`~sla_runner.engine.arrivals` for the open one) with the run's shared
-context. Around the load, in this one place: the background samplers (the service's
-process, the generator's own health), progress once a second, fail-fast, the stop (a short
-grace, then a hard stop), the drain's length, and the garbage collector kept off what
-existed before the load. The Engine is handed the recorder it writes to and closes it.
+The :class:`Engine` runs ``before`` and builds each scenario's executor before the clock
+starts (:mod:`~sla_runner.engine.assemble`: a scenario that sends the same request every
+time, as every version-1 spec does, is compiled once; any other goes through the step
+layer), then runs them side by side on one clock and one recorder
+(:mod:`~sla_runner.engine.users` for a closed scenario, :mod:`~sla_runner.engine.arrivals`
+for an open one), each writing to its scenario's sink.
+Around the load, in this one place: the background samplers (the service's process, the
+generator's own health), progress once a second, fail-fast, the stop (a short grace, then a
+hard stop), the drain's length, and the garbage collector kept off what existed before the
+load. The Engine is handed the recorder it writes to and closes it.
 """
 
 from __future__ import annotations
 
 import gc
 import time
+from collections.abc import Mapping
+from typing import Any
 
 import anyio
 from anyio.abc import TaskGroup
 
 from sla_runner import numbers
-from sla_runner.engine.arrivals import OpenArrivals
+from sla_runner.engine.assemble import channels_of, executor_for, scenario_steps, static_parts
+from sla_runner.engine.assemble import prepare as prepare_steps
+from sla_runner.engine.before import compile_before, run_before
 from sla_runner.engine.control import Progress, RunControl
 from sla_runner.engine.executor import CONTROL_TICK_S, Executor, RunContext
-from sla_runner.engine.http.request import HttpRequest, compile_request
+from sla_runner.engine.layer import make_dealers
 from sla_runner.engine.sampler import find_process, sample_process, watch_generator
+from sla_runner.engine.steps import StepCompiler
 from sla_runner.engine.transports import make_transport
-from sla_runner.engine.users import ClosedUsers
-from sla_runner.engine.ws import WsChannel, compile_channel
+from sla_runner.errors import RunError
 from sla_runner.metrics.recorder import Recorder
 from sla_runner.metrics.recording import Recording
 from sla_runner.plan import Plan
-from sla_runner.spec.models import Spec
+from sla_runner.spec.convert import AnySpec, as_format2
+from sla_runner.spec.data import DataError, Dealer, Table
 from sla_runner.timeunits import NS_PER_S
 
 STOP_GRACE_MAX_S = 1.5  # a run stopped early gives what is in flight this long at most
-
-
-def executor_for(
-    spec: Spec,
-    plan: Plan,
-    requests: dict[str, HttpRequest],
-    channels: list[WsChannel],
-    *,
-    seed: int | None = None,
-) -> Executor:
-    """The executor of the plan's load model."""
-    load = spec.load
-    if plan.model == "closed":
-        think = (load.think_time.min.seconds, load.think_time.max.seconds)
-        return ClosedUsers(plan, requests, channels, think, seed=seed)
-    return OpenArrivals(plan, requests, load.max_in_flight)
 
 
 class Engine:
@@ -57,7 +49,7 @@ class Engine:
 
     def __init__(
         self,
-        spec: Spec,
+        spec: AnySpec,
         plan: Plan,
         *,
         recorder: Recorder | None = None,
@@ -65,27 +57,43 @@ class Engine:
         progress: Progress | None = None,
         control: RunControl | None = None,
         seed: int | None = None,
+        tables: Mapping[str, Table] | None = None,
     ) -> None:
+        spec = as_format2(spec)
         self.spec = spec
         self.plan = plan
         self.recorder = recorder if recorder is not None else Recorder(plan)
         self.control = control or RunControl()
         self._progress = progress
-        transport = make_transport(spec.target, engine=engine)
-        requests = {
-            name: compile_request(name, ep, spec.target) for name, ep in spec.endpoints.items()
-        }
-        transport.prepare(requests.values())
-        channels = [compile_channel(name, ch, spec.target) for name, ch in spec.channels.items()]
-        # One executor per run today; scenarios will each bring their own, run side by side
-        # on this recorder and clock.
-        self._executors = [executor_for(spec, plan, requests, channels, seed=seed)]
+        transport = self._transport = make_transport(spec.target, engine=engine)
+        self._tables = tables if tables is not None else {}
+        self._seed = seed
+        self._prepared = False
+        # Compiled and handed to the transport now, before the clock starts: a static
+        # scenario's executor at once; a scenario of steps once before has run (prepare).
+        self._compiler = StepCompiler(spec)
+        self._executors: list[Executor | None] = []
+        self._channels = [channels_of(spec, t.name) for t in plan.scenarios]
+        for timeline, channels in zip(plan.scenarios, self._channels, strict=True):
+            requests = static_parts(spec, timeline.name)
+            if requests is None:
+                prepare_steps(transport, self._compiler, spec, timeline.name)
+                self._executors.append(None)
+                continue
+            transport.prepare(requests.values())
+            self._executors.append(executor_for(spec, timeline, requests, channels, seed=seed))
         # In-flight requests always get to finish or time out at the end, so the slowest
         # requests are never the ones left out of the figures.
-        longest = max([spec.target.timeout.seconds, *(r.timeout_s for r in requests.values())])
+        timeouts = [spec.target.timeout, *(e.timeout for e in spec.endpoints.values())]
+        longest = max(t.seconds for t in timeouts if t is not None)
         channel_timeouts = [c.timeout.seconds for c in spec.channels.values()]
-        drain_s = max(spec.load.graceful_stop.seconds, longest, *channel_timeouts) + 0.5
-        self._ctx = RunContext(self.now, self.recorder, transport, self.control, drain_s)
+        graceful = max(s.load.graceful_stop.seconds for s in spec.scenarios.values())
+        drain_s = max(graceful, longest, *channel_timeouts) + 0.5
+        self._grace_s = min(graceful, STOP_GRACE_MAX_S)
+        self._contexts = [
+            RunContext(self.now, self.recorder.scenario(i), transport, self.control, drain_s)
+            for i in range(len(plan.scenarios))
+        ]
         self._t0 = time.monotonic_ns()
         self._stopped_ns: int | None = None  # when a stop was asked for, if it was
         # Before any load: a process that cannot be found is a RunError the caller reports.
@@ -95,14 +103,44 @@ class Engine:
     def now(self) -> int:
         return time.monotonic_ns() - self._t0
 
+    async def prepare(self) -> None:
+        """Before the clock starts: run ``before`` (a failing step is a RunError), then
+        give each scenario that needs the step layer its executor, its users starting
+        with what ``before`` extracted. ``run`` does it when the caller has not."""
+        if self._prepared:
+            return
+        self._prepared = True
+        spec, plan, transport, seed = self.spec, self.plan, self._transport, self._seed
+        shared: dict[str, Any] = {}
+        if spec.before:
+            shared = await run_before(spec, compile_before(spec), transport, seed=seed)
+        dealers: dict[str, Dealer] | None = None
+        for i, timeline in enumerate(plan.scenarios):
+            if self._executors[i] is not None:
+                continue
+            if dealers is None:
+                try:
+                    dealers = make_dealers(self._tables, plan.segment)
+                except DataError as exc:
+                    raise RunError(str(exc)) from None
+            work = scenario_steps(spec, timeline.name, dealers, shared, self._compiler, seed)
+            channels = self._channels[i]
+            self._executors[i] = executor_for(spec, timeline, {}, channels, seed=seed, steps=work)
+
+    @property
+    def executors(self) -> list[Executor]:
+        """Each scenario's executor, in the plan's order (once prepared)."""
+        return [e for e in self._executors if e is not None]
+
     async def run(self, *, start_at_ns: int | None = None) -> Recording:
         """Drive the plan to its end (or until stopped) and return what was measured.
 
         ``start_at_ns``: the ``time.monotonic_ns()`` instant the run's clock starts at (it
-        waits until then): the workers of one run share it, so their timelines line up
-        second by second and merge exactly (the clock is the same for every process of a
-        host)."""
+        waits until then, once prepared): the workers of one run share it, so their
+        timelines line up second by second and merge exactly (the clock is the same for
+        every process of a host)."""
         plan = self.plan
+        await self.prepare()
         if start_at_ns is not None:
             await anyio.sleep(max(start_at_ns - time.monotonic_ns(), 0) / NS_PER_S)
         gc.freeze()  # what exists before the load is never garbage: keep it out of full GCs
@@ -120,10 +158,17 @@ class Engine:
                 f"{numbers.number(plan.duration_ns / NS_PER_S)}s run: "
                 f"{self.control.reason}"
             )
-        if self._ctx.interrupted:
+        for timeline, executor in zip(plan.scenarios, self.executors, strict=True):
+            if executor.refused:
+                who = "users" if timeline.model == "closed" else "arrivals"
+                self.recorder.note(
+                    f"{executor.refused} {who} of scenario {timeline.name} were not started: "
+                    "a unique data table ran out of rows"
+                )
+        interrupted = sum(ctx.interrupted for ctx in self._contexts)
+        if interrupted:
             self.recorder.note(
-                f"{self._ctx.interrupted} requests were still in flight at the hard stop "
-                "and are not counted"
+                f"{interrupted} requests were still in flight at the hard stop and are not counted"
             )
         return self.recorder.close(
             elapsed_ns=elapsed,
@@ -148,8 +193,8 @@ class Engine:
             async with anyio.create_task_group() as load:
                 load.start_soon(self._stop_when_asked, load)
                 async with anyio.create_task_group() as executors:
-                    for executor in self._executors:
-                        executors.start_soon(executor.run, self._ctx)
+                    for executor, ctx in zip(self.executors, self._contexts, strict=True):
+                        executors.start_soon(executor.run, ctx)
                 load.cancel_scope.cancel()
             background.cancel_scope.cancel()
         return self.now()
@@ -159,8 +204,8 @@ class Engine:
         self._stopped_ns = self.now()  # the load stops here; what follows is grace
         # Stopped early: users and in-flight arrivals get a short grace, then everything
         # is cancelled.
-        with anyio.move_on_after(min(self.spec.load.graceful_stop.seconds, STOP_GRACE_MAX_S)):
-            while any(executor.active for executor in self._executors):
+        with anyio.move_on_after(self._grace_s):
+            while any(executor.active for executor in self.executors):
                 await anyio.sleep(CONTROL_TICK_S)
         load.cancel_scope.cancel()
 

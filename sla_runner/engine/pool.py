@@ -38,8 +38,8 @@ import signal
 import subprocess
 import sys
 import time
-from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -56,7 +56,9 @@ from sla_runner.errors import RunError
 from sla_runner.metrics.recorder import LiveStats
 from sla_runner.metrics.recording import Recording
 from sla_runner.plan import Segment, build_plan
-from sla_runner.spec.models import Spec
+from sla_runner.spec.convert import AnySpec, as_format2
+from sla_runner.spec.data import Table
+from sla_runner.spec.format2 import Spec
 from sla_runner.timeunits import NS_PER_MS, NS_PER_S
 
 START_TIMEOUT_S = 60.0  # for every worker to be ready (a busy machine imports slowly)
@@ -223,12 +225,14 @@ async def _watchdog(workers: Sequence[_Worker], limit_s: float) -> None:
 
 def _finish_limit_s(spec: Spec, duration_ns: int) -> float:
     timeouts = [ep.timeout.seconds for ep in spec.endpoints.values() if ep.timeout is not None]
+    timeouts += [ch.timeout.seconds for ch in spec.channels.values()]
     longest = max([spec.target.timeout.seconds, *timeouts])
-    return duration_ns / NS_PER_S + spec.load.graceful_stop.seconds + longest + FINISH_SLACK_S
+    graceful = max(s.load.graceful_stop.seconds for s in spec.scenarios.values())
+    return duration_ns / NS_PER_S + graceful + longest + FINISH_SLACK_S
 
 
 async def run_workers_async(
-    spec: Spec,
+    spec: AnySpec,
     segments: Sequence[Segment],
     *,
     engine: str | None = None,
@@ -236,6 +240,7 @@ async def run_workers_async(
     control: RunControl | None = None,
     handle_signals: bool = False,
     on_start: Callable[[], None] | None = None,
+    tables: Mapping[str, Table] | None = None,
 ) -> list[WorkerOutcome]:
     """Check the target once (then call ``on_start``), run one worker per segment from one
     start instant, and return how each ended. RunError when the run could not start (the
@@ -252,7 +257,8 @@ async def run_workers_async(
         async with anyio.create_task_group() as tg:
             if handle_signals:
                 tg.start_soon(watch_signals, control, kill_all)
-            failure = await _carry_out(spec, segments, engine, progress, control, workers, on_start)
+            job = Job(as_format2(spec), Segment(), engine, control.fail_fast, tables=tables)
+            failure = await _carry_out(job, segments, progress, control, workers, on_start)
             tg.cancel_scope.cancel()
     finally:
         kill_all()  # only ever needed when something above failed unexpectedly
@@ -262,14 +268,15 @@ async def run_workers_async(
 
 
 async def _carry_out(
-    spec: Spec,
+    base: Job,
     segments: Sequence[Segment],
-    engine: str | None,
     progress: Progress | None,
     control: RunControl,
     workers: list[_Worker],
     on_start: Callable[[], None] | None,
 ) -> RunError | None:
+    """``base``'s job carried by one worker per segment, from the checks to the end."""
+    spec = base.spec
     try:
         await check_before_load(spec, control)
         if spec.target.process is not None:
@@ -286,7 +293,7 @@ async def _carry_out(
             worker = await _spawn(WorkerOutcome(number, count, segment))
             workers.append(worker)
             crew.start_soon(worker.listen, combiner, control)
-            job = Job(spec, segment, engine, control.fail_fast, sample_process=number == 1)
+            job = replace(base, segment=segment, sample_process=number == 1)
             await worker.send(job.message())
         await _until_settled(workers, control)
         failure = _not_started(workers, control)
@@ -305,7 +312,7 @@ async def _carry_out(
             await worker.send({"start_ns": start_ns})
         async with anyio.create_task_group() as steering:
             steering.start_soon(_relay_stop, workers, control)
-            duration_ns = build_plan(spec, segments[0]).duration_ns
+            duration_ns = build_plan(spec, segments[0], base.tables).duration_ns
             steering.start_soon(_watchdog, workers, _finish_limit_s(spec, duration_ns))
             for worker in workers:
                 await worker.settled.wait()
@@ -315,7 +322,7 @@ async def _carry_out(
 
 
 def run_workers(
-    spec: Spec,
+    spec: AnySpec,
     segments: Sequence[Segment],
     *,
     engine: str | None = None,
@@ -323,6 +330,7 @@ def run_workers(
     control: RunControl | None = None,
     handle_signals: bool = True,
     on_start: Callable[[], None] | None = None,
+    tables: Mapping[str, Table] | None = None,
 ) -> list[WorkerOutcome]:
     """:func:`run_workers_async` in a fresh event loop (uvloop when installed)."""
 
@@ -335,6 +343,7 @@ def run_workers(
             control=control,
             handle_signals=handle_signals,
             on_start=on_start,
+            tables=tables,
         )
 
     return anyio.run(main, backend="asyncio", backend_options={"use_uvloop": has_uvloop()})

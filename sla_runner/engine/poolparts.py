@@ -6,13 +6,14 @@ from __future__ import annotations
 
 import os
 from collections import deque
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 
 from sla_runner.engine.control import Progress
 from sla_runner.errors import PlanError, UsageError
 from sla_runner.metrics.recorder import LiveStats
 from sla_runner.plan import Segment, build_plan
-from sla_runner.spec.models import Spec
+from sla_runner.spec.convert import AnySpec
+from sla_runner.spec.data import Table
 
 
 def usable_cores() -> int:
@@ -37,14 +38,16 @@ def parse_workers(text: str) -> int:
     return count
 
 
-def split_share(spec: Spec, share: Segment, workers: int) -> tuple[Segment, ...]:
+def split_share(
+    spec: AnySpec, share: Segment, workers: int, tables: Mapping[str, Table] | None = None
+) -> tuple[Segment, ...]:
     """``share`` dealt to ``workers`` processes (:meth:`Segment.split`), each part checked
     as its worker will plan it: a PlanError (exit 2) before anything starts when one of
     them cannot run (it would carry no load), naming the worker and its segment."""
     parts = share.split(workers)
     for number, part in enumerate(parts, 1):
         try:
-            build_plan(spec, part)
+            build_plan(spec, part, tables)
         except PlanError as exc:
             raise PlanError(
                 f"--workers {workers}: worker {number} cannot run its part of the load "

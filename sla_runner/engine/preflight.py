@@ -19,20 +19,24 @@ from urllib.parse import urlsplit
 
 from websockets.exceptions import InvalidHandshake, InvalidMessage, InvalidStatus
 
+from sla_runner.engine.statics import static_channel, static_text
 from sla_runner.engine.ws import RedirectBlockedError, WsChannel, compile_channel, opener
 from sla_runner.engine.ws import tls_context as make_tls_context
 from sla_runner.errors import RunError
-from sla_runner.spec.models import Spec
+from sla_runner.spec.convert import AnySpec, as_format2
 
 FD_RESERVE = 64  # files, sockets and pipes the runner needs besides the load
 
 
-async def check_target(spec: Spec) -> None:
-    """Do once what every user will do first; raise RunError with the first step that fails."""
+async def check_target(spec: AnySpec) -> None:
+    """Do once what every user will do first; raise RunError with the first step that fails.
+    An endpoint's ``url:`` or a channel filled from a template per user is not checked."""
+    spec = as_format2(spec)
     target = spec.target
     timeout_s = target.connect_timeout.seconds
     urls = [target.base_url]
-    urls += [ep.url for ep in spec.endpoints.values() if ep.url is not None]
+    own = [static_text(ep.url) for ep in spec.endpoints.values() if ep.url is not None]
+    urls += [url for url in own if url is not None]
     seen: set[tuple[str, str, int]] = set()
     tls: ssl.SSLContext | None = None
     for url in urls:
@@ -46,7 +50,9 @@ async def check_target(spec: Spec) -> None:
             tls = make_tls_context(target.verify_tls)
         await check_reachable(url, timeout_s, tls if scheme == "https" else None)
     for name, channel in spec.channels.items():
-        await check_channel(compile_channel(name, channel, target))
+        static = static_channel(channel)
+        if static is not None:
+            await check_channel(compile_channel(name, static, target))
 
 
 async def check_reachable(url: str, timeout_s: float, tls: ssl.SSLContext | None = None) -> None:

@@ -1,10 +1,11 @@
-"""The closed model: virtual users, as many as the plan holds at each moment.
+"""The closed model: virtual users, as many as the scenario's timeline holds at each moment.
 
-A controller keeps ``plan.users_at(t)`` users alive. Each user has its own HTTP session (its
-own connection, as a real client has), holds every declared channel open, and loops over the
-endpoint mix with think time. Users leaving on a ramp-down finish their current request
-first, but stop thinking at once. A user whose connection was refused or reset backs off
-before its next request.
+A controller keeps ``timeline.users_at(t)`` users alive. Each user has its own HTTP session
+(its own connection, as a real client has), holds its scenario's channels open, and loops
+over the endpoint mix with think time, or (format 2, through the step layer) runs its setup
+once and then passes through the flow (:mod:`sla_runner.engine.flows`). Users
+leaving on a ramp-down finish their current request first, but stop thinking at once. A user
+whose connection was refused or reset backs off before its next request.
 """
 
 from __future__ import annotations
@@ -18,17 +19,20 @@ import anyio
 from anyio.abc import TaskGroup
 
 from sla_runner.engine.executor import CONTROL_TICK_S, Clock, RunContext, Sink
+from sla_runner.engine.flows import (
+    BACKOFF_FIRST_S,
+    BACKOFF_MAX_S,
+    FlowStep,
+    Pauses,
+    ScenarioSteps,
+    setup_user,
+    user_passes,
+)
 from sla_runner.engine.http.outcome import Outcome
 from sla_runner.engine.http.request import HttpRequest
 from sla_runner.engine.http.session import HttpSession
 from sla_runner.engine.ws import WsChannel, run_channel
-from sla_runner.plan import Plan
-
-# A user whose connection was refused or reset pauses before its next request, as a real
-# client does: 10 ms, doubling up to its think time (1 s when it has none), back to 10 ms
-# after any answer. A dead service must not turn the users into a busy loop.
-BACKOFF_FIRST_S = 0.01
-BACKOFF_MAX_S = 1.0
+from sla_runner.timeline import Timeline
 
 
 @dataclass
@@ -59,17 +63,20 @@ class _ChannelSink:
 
 
 class ClosedUsers:
-    """The closed-model executor. ``think_s``: the think time's bounds in seconds (drawn
-    uniformly between them after each request; ``(0, 0)``: none)."""
+    """The closed-model executor of one scenario. ``think_s``: the think time's bounds in
+    seconds (drawn uniformly between them after each request; ``(0, 0)``: none).
+    ``steps``: the scenario's steps through the step layer (format 2), instead of
+    ``requests`` sent as they are."""
 
     def __init__(
         self,
-        plan: Plan,
+        plan: Timeline,
         requests: Mapping[str, HttpRequest],
         channels: Sequence[WsChannel],
         think_s: tuple[float, float],
         *,
         seed: int | None = None,
+        steps: ScenarioSteps | None = None,
     ) -> None:
         self._plan = plan
         self._requests = requests
@@ -77,6 +84,8 @@ class ClosedUsers:
         self._think_s = think_s
         self._rng = random.Random(seed)
         self._held = 0
+        self._steps = steps
+        self.refused = 0  # users not started: a unique table ran out
 
     @property
     def active(self) -> int:
@@ -117,7 +126,9 @@ class ClosedUsers:
             async with anyio.create_task_group() as tg:
                 for channel in self._channels:
                     tg.start_soon(partial(run_channel, channel, channel_sink, stop=user.leaving))
-                if self._requests:
+                if self._steps is not None:
+                    await self._steps_of(ctx, session, user, self._steps)
+                elif self._requests:
                     await self._iterate(ctx, session, user)
                 # A user of channels alone holds them until it leaves, or until every
                 # channel has given up reconnecting: then it holds nothing and is not counted.
@@ -155,3 +166,25 @@ class ClosedUsers:
             if hi > 0:  # think, unless told to leave meanwhile
                 with anyio.move_on_after(lo if lo == hi else self._rng.uniform(lo, hi)):
                     await user.leaving.wait()
+
+    async def _steps_of(
+        self, ctx: RunContext, session: HttpSession, user: _User, work: ScenarioSteps
+    ) -> None:
+        """The user's setup, then its passes, through the step layer."""
+        state = work.layer.new_user(user.uid)
+        if state is None:  # a unique table ran out: the user does not start
+            self.refused += 1
+            return
+        pauses = Pauses(self._think_s, self._rng, user.leaving)
+        if work.setup and not await setup_user(ctx, work, state, session, pauses):
+            return
+        if work.flow is None and work.mix is None:
+            return  # channels alone: held until the user leaves
+        mix_step = None
+        if work.mix is not None:
+            mix, plan = work.mix, self._plan
+
+            def mix_step(i: int) -> FlowStep:
+                return mix[plan.endpoint_for(i)]
+
+        await user_passes(ctx, work, state, session, pauses, mix_step, user.uid)

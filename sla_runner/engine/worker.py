@@ -34,7 +34,7 @@ import os
 import pickle
 import signal
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -47,7 +47,8 @@ from sla_runner.engine.preflight import ensure_descriptors
 from sla_runner.errors import RunError
 from sla_runner.metrics.recorder import LiveStats
 from sla_runner.plan import Segment, build_plan, connections_needed
-from sla_runner.spec.models import Spec
+from sla_runner.spec.data import Table
+from sla_runner.spec.format2 import Spec
 
 MAX_MESSAGE_BYTES = 1 << 30  # a recording of a long run with many endpoints stays far below
 
@@ -61,6 +62,7 @@ class Job:
     engine: str | None = None
     fail_fast: bool = False
     sample_process: bool = False  # the first worker samples target.process; the others not
+    tables: Mapping[str, Table] | None = None  # the spec's data tables, as the parent loaded them
 
     def message(self) -> dict[str, str]:
         # pickle: the parent's own objects, to its own child over a private pipe
@@ -145,13 +147,15 @@ def _prepare(job: Job, control: RunControl, channel: Channel) -> Engine:
     spec = job.spec
     if not job.sample_process and spec.target.process is not None:
         spec = spec.model_copy(update={"target": spec.target.model_copy(update={"process": None})})
-    plan = build_plan(spec, job.segment)
+    plan = build_plan(spec, job.segment, job.tables)
     ensure_descriptors(connections_needed(spec, plan))
 
     def progress(stats: LiveStats) -> None:
         channel.send(live_message(stats))
 
-    return Engine(spec, plan, engine=job.engine, progress=progress, control=control)
+    return Engine(
+        spec, plan, engine=job.engine, progress=progress, control=control, tables=job.tables
+    )
 
 
 async def work(channel: Channel) -> None:
@@ -164,6 +168,7 @@ async def work(channel: Channel) -> None:
     control = RunControl(fail_fast=job.fail_fast)
     try:
         engine = _prepare(job, control, channel)
+        await engine.prepare()  # ``before`` and the step layer, before the shared start
     except RunError as exc:
         channel.send({"error": str(exc)})
         return

@@ -5,6 +5,7 @@ A finding appears only when the data shows it, and says it with the figures:
 - which endpoint or channel dominates a failing latency threshold (its share of the
   samples above the limit, its percentile against the others');
 - which kind of error dominates the failures (timeouts, HTTP 5xx, connect errors, ...);
+- at which step the failed passes through a flow failed, how, and the first reason given;
 - whether latency grew with the number of users, or over a run at steady load;
 - whether the service's memory kept growing.
 
@@ -20,7 +21,7 @@ from sla_runner import numbers
 from sla_runner.metrics.histogram import value_at_percentile
 from sla_runner.metrics.recording import Recording, Series
 from sla_runner.metrics.stats import count_above, merged_latency, slope_and_r
-from sla_runner.spec.thresholds import LATENCY_METRICS
+from sla_runner.spec.thresholds import FLOW_METRIC, LATENCY_METRICS
 from sla_runner.verdict import ThresholdResult
 
 DOMINANT_SHARE = 0.5  # one scope holds more than this share of the samples above the limit
@@ -40,6 +41,14 @@ _KIND_NAMES = {
     "body_mismatch": (
         "responses without the expected body",
         "a response without the expected body",
+    ),
+    "json_mismatch": (
+        "responses without the expected JSON fields",
+        "a response without the expected JSON fields",
+    ),
+    "extract_failed": (
+        "responses without the value to extract",
+        "a response without the value to extract",
     ),
     "ws_closed": (
         "round trips cut by a closed connection",
@@ -97,6 +106,7 @@ def find(recording: Recording, results: list[ThresholdResult]) -> list[str]:
         sentence = dominant_error(recording, metric)
         if sentence:
             out.append(sentence)
+    out += flow_failures(recording)
     for sentence in (latency_trend(recording), memory_growth(recording)):
         if sentence:
             out.append(sentence)
@@ -112,9 +122,10 @@ def dominant_scope(recording: Recording, result: ThresholdResult) -> str | None:
     if result.op not in ("<", "<="):
         return None
     stage = recording.stage_index(result.during) if result.during else None
+    own = recording.scenario_stages(result.scenario) if result.scenario else None
     by_scope: dict[str, list[Series]] = {}
     for (m, scope, st), series in recording.series.items():
-        if m == result.metric and (stage is None or st == stage):
+        if m == result.metric and (stage is None or st == stage) and (own is None or st in own):
             by_scope.setdefault(scope, []).append(series)
     if len(by_scope) < 2:
         return None
@@ -190,6 +201,41 @@ def dominant_error(recording: Recording, metric: str) -> str | None:
             f"were on {metric}.{top_scope}"
         )
     return sentence + "."
+
+
+def flow_failures(recording: Recording) -> list[str]:
+    """For each flow whose passes failed: at which steps (the most failing first), how,
+    and the first reason given for the commonest way."""
+    passes: Counter[str] = Counter()
+    failed: dict[str, Counter[str]] = {}
+    for (m, scope, _st), series in recording.series.items():
+        if m == FLOW_METRIC:
+            passes[scope] += series.count
+            failed.setdefault(scope, Counter()).update(
+                {k: n for k, n in series.outcomes.items() if k != "ok"}
+            )
+    out: list[str] = []
+    for scope in sorted(failed):
+        keys = failed[scope]
+        total = sum(keys.values())
+        if not total:
+            continue
+        steps: Counter[str] = Counter()
+        for key, n in keys.items():
+            steps[key.partition(":")[0]] += n
+        parts = []
+        for step, n in sorted(steps.items(), key=lambda kv: (-kv[1], kv[0]))[:3]:
+            ways = {k: c for k, c in keys.items() if k.partition(":")[0] == step}
+            key = max(sorted(ways), key=lambda k: ways[k])
+            kind = key.partition(":")[2]
+            reason = recording.reasons.get(f"{FLOW_METRIC}.{scope}:{key}")
+            how = kind_name(kind, ways[key]) + (f": {reason}" if reason else "")
+            parts.append(f"{numbers.count(n)} at step {step} ({how})")
+        out.append(
+            f"{numbers.count(total)} of {numbers.count(passes[scope])} passes through "
+            f"{FLOW_METRIC}.{scope} failed: {_listed(parts)}."
+        )
+    return out
 
 
 def latency_trend(recording: Recording) -> str | None:

@@ -32,6 +32,7 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Protocol
 
 from pydantic import ValidationError
 
@@ -40,9 +41,28 @@ from sla_runner.errors import ReportError, VerdictMismatchError
 from sla_runner.judge.validity import judge_validity
 from sla_runner.judge.verdicts import RunInfo, judge_rules, spec_identity
 from sla_runner.metrics.recording import Recording
-from sla_runner.spec.loader import LoadedSpec
-from sla_runner.spec.models import Spec, ThresholdRule
+from sla_runner.spec.convert import AnySpec, as_format2
+from sla_runner.spec.parts import ThresholdRuleV2 as ThresholdRule
 from sla_runner.verdict import ThresholdSpec, Verdict
+
+
+class LoadedSpec(Protocol):
+    """A spec file loaded (either loader's result): its model, version and provenance."""
+
+    @property
+    def spec(self) -> AnySpec: ...
+
+    @property
+    def version(self) -> int: ...
+
+    @property
+    def path(self) -> Path: ...
+
+    @property
+    def sha256(self) -> str: ...
+
+    @property
+    def secrets(self) -> frozenset[str]: ...
 
 
 def judge_merged(
@@ -77,7 +97,7 @@ def judge_merged(
         for reason in v.validity.reasons
     ]
     rules = (
-        spec.spec.thresholds
+        as_format2(spec.spec).thresholds
         if spec
         else rules_as_written(first.spec_thresholds, source=str(verdicts[0][0]))
     )
@@ -94,7 +114,7 @@ def judge_merged(
 
 
 def judge_parts(
-    spec: Spec,
+    spec: AnySpec,
     parts: Sequence[tuple[str, Recording]],
     run: RunInfo,
     *,
@@ -115,7 +135,7 @@ def judge_parts(
     validities = [(name, judge_validity(recording)) for name, recording in parts]
     return judge_rules(
         spec_identity(spec, run),
-        spec.thresholds,
+        as_format2(spec).thresholds,
         merged,
         run,
         secrets=secrets,
@@ -255,6 +275,7 @@ def _run(
         engine=", ".join(engines) or None,
         warnings=tuple(warnings),
         overrides=tuple(sorted(first.run.overrides.items())),
+        format_version=spec.version if spec else first.spec.format_version,
     )
 
 

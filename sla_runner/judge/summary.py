@@ -19,7 +19,7 @@ from sla_runner.metrics.stats import (
     outcomes_of,
     users_stat,
 )
-from sla_runner.spec.thresholds import LATENCY_METRICS
+from sla_runner.spec.thresholds import FLOW_METRIC, LATENCY_METRICS
 from sla_runner.timeunits import NS_PER_S
 from sla_runner.verdict import MetricSummary, Percentiles, TimelineRow
 
@@ -35,14 +35,16 @@ def percentiles(hist: HdrHistogram, scale: float, unit: str) -> Percentiles | No
     return Percentiles.model_validate({k: numbers.stored(v, unit) for k, v in figures.items()})
 
 
-def _request_summary(recording: Recording, metric: str, scope: str | None) -> MetricSummary:
-    series = recording.select(metric, scope, None)
+def _request_summary(
+    recording: Recording, metric: str, scope: str | None, scenario: str | None = None
+) -> MetricSummary:
+    series = recording.select(metric, scope, None, scenario)
     count, _ok = outcomes_of(series)
     errors: Counter[str] = Counter()
     for s in series:
         errors.update({k: v for k, v in s.outcomes.items() if k != "ok"})
     hist = merged_latency(series)
-    window = recording.window_ns(None)
+    window = recording.window_ns(None, scenario)
     rate = numbers.stored(count * NS_PER_S / window, "/s") if window > 0 else None
     return MetricSummary(
         count=count,
@@ -54,15 +56,11 @@ def _request_summary(recording: Recording, metric: str, scope: str | None) -> Me
 
 
 def metrics_summary(recording: Recording) -> dict[str, MetricSummary]:
-    """``http``, ``http.<endpoint>``…, ``ws``…, ``ws_connect``…, gauges and ``users``."""
-    out: dict[str, MetricSummary] = {}
-    for metric in LATENCY_METRICS:
-        scopes = sorted({sc for (m, sc, _st) in recording.series if m == metric})
-        if not scopes:
-            continue
-        out[metric] = _request_summary(recording, metric, None)
-        for scope in scopes:
-            out[f"{metric}.{scope}"] = _request_summary(recording, metric, scope)
+    """``http``, ``http.<endpoint>``…, ``ws``…, ``ws_connect``…, ``flow.<scenario>``…,
+    gauges and ``users``."""
+    out = _traffic(recording, None)
+    for scope in sorted({sc for (m, sc, _st) in recording.series if m == FLOW_METRIC}):
+        out[f"{FLOW_METRIC}.{scope}"] = _request_summary(recording, FLOW_METRIC, scope)
     for gauge in GAUGES:
         hist = recording.gauge(gauge, None)
         if hist.get_total_count():
@@ -72,17 +70,53 @@ def metrics_summary(recording: Recording) -> dict[str, MetricSummary]:
                 unit=GAUGE_UNITS[gauge],
                 hdr=encode(hist),
             )
-    rows = recording.load_rows()
-    if rows:
-        held = sorted(r.users for r in rows)
-        n = len(held)
-
-        figures = {name: float(held[nearest_rank(p, n) - 1]) for name, p in SUMMARY_PERCENTILES}
-        figures.update({s: numbers.stored(users_stat(rows, s), "") for s in ("min", "mean", "max")})
-        out["users"] = MetricSummary(
-            count=n, values=Percentiles.model_validate(figures), unit="users"
-        )
+    users = _users(recording, None)
+    if users is not None:
+        out["users"] = users
     return out
+
+
+def scenario_summaries(recording: Recording) -> dict[str, dict[str, MetricSummary]]:
+    """Each scenario's own figures (its requests, round trips, connects and users, over its
+    window), for a run of several scenarios; empty for a run of one."""
+    if len(recording.scenarios) < 2:
+        return {}
+    out: dict[str, dict[str, MetricSummary]] = {}
+    for scenario in recording.scenarios:
+        figures = _traffic(recording, scenario)
+        users = _users(recording, scenario)
+        if users is not None:
+            figures["users"] = users
+        out[scenario] = figures
+    return out
+
+
+def _traffic(recording: Recording, scenario: str | None) -> dict[str, MetricSummary]:
+    out: dict[str, MetricSummary] = {}
+    own = recording.scenario_stages(scenario) if scenario is not None else None
+    for metric in LATENCY_METRICS:
+        scopes = sorted(
+            {sc for (m, sc, st) in recording.series if m == metric and (own is None or st in own)}
+        )
+        if not scopes:
+            continue
+        out[metric] = _request_summary(recording, metric, None, scenario)
+        for scope in scopes:
+            out[f"{metric}.{scope}"] = _request_summary(recording, metric, scope, scenario)
+    return out
+
+
+def _users(recording: Recording, scenario: str | None) -> MetricSummary | None:
+    rows = recording.load_rows(None, scenario)
+    if not rows:
+        return None
+    held = sorted(r.users_of(scenario) for r in rows)
+    n = len(held)
+    figures = {name: float(held[nearest_rank(p, n) - 1]) for name, p in SUMMARY_PERCENTILES}
+    figures.update(
+        {s: numbers.stored(users_stat(rows, s, scenario), "") for s in ("min", "mean", "max")}
+    )
+    return MetricSummary(count=n, values=Percentiles.model_validate(figures), unit="users")
 
 
 def timeline_models(recording: Recording) -> list[TimelineRow]:

@@ -11,10 +11,9 @@ import re
 from dataclasses import replace
 
 from sla_runner import numbers
-from sla_runner.judge.windows import cut_short, not_reached
+from sla_runner.judge.windows import ThresholdRule, cut_short, not_reached, scope_of
 from sla_runner.metrics.recording import Recording
 from sla_runner.metrics.stats import observe
-from sla_runner.spec.models import ThresholdRule
 from sla_runner.spec.thresholds import Threshold
 from sla_runner.timeunits import NS_PER_S
 from sla_runner.verdict import ThresholdResult, ThresholdSpec, ThresholdStatus
@@ -33,12 +32,16 @@ def evaluate(rule: ThresholdRule, recording: Recording) -> ThresholdResult:
             stage = recording.stage_index(rule.during)
         else:
             reason = f"the recording has no stage named {rule.during!r}"
-    window_s = numbers.stored(recording.window_ns(stage) / NS_PER_S, "s") if reason is None else 0
+    scenario = scope_of(rule)
+    if scenario is not None and reason is None and scenario not in recording.scenarios:
+        reason = f"the recording has no scenario named {scenario!r}"
+    window_ns = recording.window_ns(stage, scenario) if reason is None else 0
+    window_s = numbers.stored(window_ns / NS_PER_S, "s")
     observed: float | None = None
     samples = 0
     skip = not_reached(rule, recording, stage) if reason is None else None
     if skip is None and reason is None:
-        obs = observe(recording, t, stage)
+        obs = observe(recording, t, stage, scenario)
         observed, samples, reason = obs.value, obs.samples, obs.reason
         skip = cut_short(rule, recording, stage, observed)
     status: ThresholdStatus
@@ -58,6 +61,8 @@ def evaluate(rule: ThresholdRule, recording: Recording) -> ThresholdResult:
             f"{label} = {numbers.observed(observed, t.limit, t.unit)}, limit {t.op} "
             f"{numbers.value(t.limit, t.unit)} (n={numbers.count(samples)})"
         )
+    if scenario is not None and status != "skipped":
+        message += f" in scenario {scenario}"
     if rule.during is not None and status != "skipped":
         message += f" during {rule.during}"
     return result(
@@ -99,6 +104,7 @@ def result(
         margin=margin,
         margin_pct=margin_pct,
         samples=samples,
+        scenario=scope_of(rule),
         during=rule.during,
         window_s=window_s,
         severity=rule.severity,
@@ -114,6 +120,7 @@ def as_written(rule: ThresholdRule) -> ThresholdSpec:
     """The threshold as the spec wrote it, as a verdict records it for re-judging."""
     return ThresholdSpec(
         expr=rule.expr.text,
+        scenario=scope_of(rule),
         during=rule.during,
         severity=rule.severity,
         description=rule.description,

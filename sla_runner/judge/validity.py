@@ -33,11 +33,14 @@ service's answers (:data:`SERVICE_KINDS`), whatever the generator's pace:
 
 - ``status_<code>``: an unexpected status (5xx, 4xx, ...);
 - ``body_mismatch``: a body without ``body_contains`` (or the JSON fields expected);
+  ``json_mismatch``: a JSON body without the fields ``expect.json`` names (format 2);
+  ``extract_failed``: a response without the value a step extracts (format 2);
 - ``redirect_blocked``: a redirect to a host the spec does not allow;
 - ``protocol_error``: a response that is not valid HTTP, or a WebSocket protocol breach;
 - ``tls_error``: a handshake the service's certificate or TLS version failed;
 - ``ws_refused``: a WebSocket upgrade refused; ``ws_bad_reply``: a reply frame we must
   refuse (invalid UTF-8, too big);
+- a flow pass that failed (``<step>:<kind>``) by its step's kind;
 - ``connect_error`` (refused, unreachable) and ``reset`` (the connection cut) — while the
   generator's event loop kept its timers (loop-lag p99 within its bound, in every merged
   part). The transports also count a connect that did not complete within
@@ -63,8 +66,8 @@ from collections.abc import Sequence
 from sla_runner import numbers
 from sla_runner.metrics.histogram import value_at_percentile
 from sla_runner.metrics.recording import Recording
-from sla_runner.spec.models import ThresholdRule
-from sla_runner.spec.thresholds import LATENCY_METRICS
+from sla_runner.spec.parts import ThresholdRuleV2 as ThresholdRule
+from sla_runner.spec.thresholds import FLOW_METRIC, LATENCY_METRICS
 from sla_runner.verdict import ThresholdResult, Validity
 
 MAX_DROPPED_LATE_PCT = 1.0
@@ -82,6 +85,8 @@ BOUNDS: dict[str, float] = {
 SERVICE_KINDS = frozenset(
     {
         "body_mismatch",
+        "json_mismatch",
+        "extract_failed",
         "redirect_blocked",
         "protocol_error",
         "tls_error",
@@ -162,7 +167,9 @@ def timers_kept(recording: Recording, part_lags_ms: Sequence[float | None] = ())
 
 def service_answered(kind: str, *, timers: bool) -> bool:
     """Whether a failed operation of outcome ``kind`` is the service's answer, whatever the
-    generator's pace (``timers``: the loop kept its timers)."""
+    generator's pace (``timers``: the loop kept its timers). A flow pass's ``<step>:<kind>``
+    is judged by its kind."""
+    kind = kind.rpartition(":")[2]
     if kind.startswith("status_") or kind in SERVICE_KINDS:
         return True
     return timers and kind in CONNECTION_KINDS
@@ -172,12 +179,12 @@ def failure_stands(rule: ThresholdRule, recording: Recording, *, timers: bool) -
     """Whether a failed success_rate/error_rate threshold still fails with every failed
     operation a generator may cause counted as a success."""
     t = rule.expr
-    if t.stat not in RATE_STATS or t.metric not in LATENCY_METRICS:
+    if t.stat not in RATE_STATS or t.metric not in (*LATENCY_METRICS, FLOW_METRIC):
         return False
     if rule.during is not None and rule.during not in recording.stage_names:
         return False
     stage = None if rule.during is None else recording.stage_index(rule.during)
-    series = recording.select(t.metric, t.scope, stage)
+    series = recording.select(t.metric, t.scope, stage, rule.scenario)
     count = sum(s.count for s in series)
     failed = sum(
         n

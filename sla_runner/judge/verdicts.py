@@ -41,13 +41,16 @@ from datetime import UTC, datetime
 
 from sla_runner import numbers
 from sla_runner.judge.findings import find
-from sla_runner.judge.summary import metrics_summary, timeline_models
+from sla_runner.judge.summary import metrics_summary, scenario_summaries, timeline_models
 from sla_runner.judge.thresholds import as_written, evaluate, result
 from sla_runner.judge.validity import judge_validity, never_started, timers_kept, weigh
 from sla_runner.metrics.recording import Recording
+from sla_runner.plan import build_plan
 from sla_runner.redact import redact, redact_data, redact_url
-from sla_runner.spec.models import Spec, ThresholdRule
-from sla_runner.spec.thresholds import LATENCY_METRICS
+from sla_runner.spec.convert import AnySpec, as_format2, format_version
+from sla_runner.spec.format2 import Spec
+from sla_runner.spec.parts import ThresholdRuleV2 as ThresholdRule
+from sla_runner.spec.thresholds import FLOW_METRIC, LATENCY_METRICS
 from sla_runner.timeunits import NS_PER_S
 from sla_runner.verdict import (
     RunFacts,
@@ -77,9 +80,11 @@ class RunInfo:
     warnings: tuple[str, ...] = ()  # e.g. "TLS verification is off"
     error: str | None = None  # set when the run could not be carried out
     overrides: tuple[tuple[str, str], ...] = ()  # --set KEY=VALUE, as the verdict shows them
+    format_version: int | None = None  # the spec file's; by default the model's
 
 
-def spec_identity(spec: Spec, run: RunInfo) -> SpecIdentity:
+def spec_identity(spec: AnySpec, run: RunInfo) -> SpecIdentity:
+    version = run.format_version if run.format_version is not None else format_version(spec)
     return SpecIdentity(
         name=spec.name,
         sla_version=spec.sla_version,
@@ -87,16 +92,19 @@ def spec_identity(spec: Spec, run: RunInfo) -> SpecIdentity:
         sha256=run.spec_sha256,
         owner=spec.owner,
         labels=dict(spec.labels),
+        format_version=version,
     )
 
 
 def judge(
-    spec: Spec, recording: Recording, run: RunInfo, *, secrets: frozenset[str] = frozenset()
+    spec: AnySpec, recording: Recording, run: RunInfo, *, secrets: frozenset[str] = frozenset()
 ) -> Verdict:
-    """Judge one run of ``spec``. With ``run.error`` set, the verdict is an ``error`` one."""
+    """Judge one run of ``spec`` (either model). With ``run.error`` set, the verdict is an
+    ``error`` one."""
     if run.error is not None:
         return error_verdict(spec, run, recording=recording, secrets=secrets)
-    return judge_rules(spec_identity(spec, run), spec.thresholds, recording, run, secrets=secrets)
+    rules = as_format2(spec).thresholds
+    return judge_rules(spec_identity(spec, run), rules, recording, run, secrets=secrets)
 
 
 def judge_rules(
@@ -137,6 +145,7 @@ def judge_rules(
         findings=[redact(f, secrets) for f in findings],
         validity=validity,
         metrics=metrics_summary(recording),
+        scenarios=scenario_summaries(recording),
         stages=list(recording.stage_names),
         timeline=timeline_models(recording),
         notes=[redact(n, secrets) for n in notes],
@@ -151,10 +160,10 @@ def unjudged_failures(recording: Recording, rules: Sequence[ThresholdRule]) -> l
     judged = {
         (r.expr.metric, r.expr.scope)
         for r in rules
-        if r.expr.stat in ("success_rate", "error_rate")
+        if r.expr.stat in ("success_rate", "error_rate") and r.scenario is None
     }
     notes: list[str] = []
-    for metric in LATENCY_METRICS:
+    for metric in (*LATENCY_METRICS, FLOW_METRIC):
         if (metric, None) in judged:
             continue
         count, kinds = 0, Counter[str]()
@@ -173,7 +182,7 @@ def unjudged_failures(recording: Recording, rules: Sequence[ThresholdRule]) -> l
 
 
 def error_verdict(
-    spec: Spec,
+    spec: AnySpec,
     run: RunInfo,
     *,
     recording: Recording | None = None,
@@ -182,6 +191,8 @@ def error_verdict(
     """A verdict for a run that could not be carried out: status ``error``, every threshold
     ``skipped`` with the reason, the validity saying that the run never started, and the
     time it was attempted (``run.started_at``)."""
+    identity = spec_identity(spec, run)
+    rules = as_format2(spec).thresholds
     message = redact(run.error or "the run could not be carried out", secrets)
     results = [
         result(
@@ -190,24 +201,30 @@ def error_verdict(
             f"{rule.expr.text}: skipped: the run could not be carried out: {message}",
             trusted=True,
         )
-        for rule in spec.thresholds
+        for rule in rules
     ]
     return Verdict(
         status="error",
         message=message,
-        spec=spec_identity(spec, run),
+        spec=identity,
         run=_run_facts(run, recording, secrets),
         thresholds=results,
         validity=never_started(message)
         if recording is None
         else judge_validity(recording, [f"the run could not be carried out: {message}"]),
         metrics=metrics_summary(recording) if recording else {},
-        stages=[s.name or f"stage-{i + 1}" for i, s in enumerate(spec.load.stages)],
+        stages=_stage_names(as_format2(spec), recording),
         timeline=timeline_models(recording) if recording else [],
         notes=[redact(n, secrets) for n in recording.notes] if recording else [],
-        spec_thresholds=[as_written(rule) for rule in spec.thresholds],
+        spec_thresholds=[as_written(rule) for rule in rules],
         recording=redact_data(recording.to_dict(), secrets) if recording else None,
     )
+
+
+def _stage_names(spec: Spec, recording: Recording | None) -> list[str]:
+    if recording is not None:
+        return list(recording.stage_names)
+    return list(build_plan(spec).stage_names)
 
 
 def _missed(results: list[ThresholdResult]) -> bool:

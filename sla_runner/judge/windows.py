@@ -13,13 +13,22 @@ import re
 
 from sla_runner import numbers
 from sla_runner.metrics.recording import Recording
-from sla_runner.spec.models import ThresholdRule
+from sla_runner.spec.models import ThresholdRule as ThresholdRuleV1
+from sla_runner.spec.parts import ThresholdRuleV2
 from sla_runner.timeunits import NS_PER_S
 
 __all__ = ["cut_short", "decided", "load_share", "load_size", "not_reached"]
 
 LOAD_SIZE_STATS = ("count", "rate")
 """With the ``users`` metric: the load's size, judged on whole windows of the whole load."""
+
+
+ThresholdRule = ThresholdRuleV2 | ThresholdRuleV1  # a version-1 rule judges every scenario
+
+
+def scope_of(rule: ThresholdRule) -> str | None:
+    """The scenario whose traffic ``rule`` judges; None: every scenario's."""
+    return rule.scenario if isinstance(rule, ThresholdRuleV2) else None
 
 
 def load_size(rule: ThresholdRule) -> bool:
@@ -29,7 +38,7 @@ def load_size(rule: ThresholdRule) -> bool:
 def not_reached(rule: ThresholdRule, recording: Recording, stage: int | None) -> str | None:
     """Why a threshold is skipped before anything is measured: its stage was never reached,
     or it judges the load's size and this recording carries a share of the load."""
-    if stage is not None and recording.aborted and stage >= recording.stages_reached:
+    if stage is not None and not recording.reached(stage):
         return f"the run was aborted before stage {rule.during!r}"
     share = load_share(recording.segment)
     if share and load_size(rule):
@@ -45,17 +54,21 @@ def cut_short(
 ) -> str | None:
     """Why a threshold over a window an aborted run cut short is not judged; None when the
     window ran whole, or the part measured can judge it (see :mod:`sla_runner.judge.verdicts`)."""
-    t = rule.expr
-    durations = recording.stage_durations_ns
-    planned_ns = sum(durations) if stage is None else durations[stage]
-    ran_ns = recording.window_ns(stage)
+    t, scenario = rule.expr, scope_of(rule)
+    start, end = recording.span_ns(stage, scenario)
+    planned_ns = end - start
+    ran_ns = recording.window_ns(stage, scenario)
     if not recording.aborted or ran_ns >= planned_ns:
         return None
     planned = f"{numbers.number(planned_ns / NS_PER_S)}s"
-    where = f"the {planned} run" if stage is None else f"the {planned} stage {rule.during!r}"
+    where = f"the {planned} run"
+    if stage is not None:
+        where = f"the {planned} stage {rule.during!r}"
+    elif scenario is not None and (start, end) != recording.span_ns(None):
+        where = f"the {planned} of scenario {scenario!r}"
     cut = f"the run was aborted after {numbers.number(ran_ns / NS_PER_S)}s of {where}"
     if observed is None:
-        if any(s.count for s in recording.select(t.metric, t.scope, stage)):
+        if any(s.count for s in recording.select(t.metric, t.scope, stage, scenario)):
             return None  # operations were made and none could be judged: no data
         return f"{cut}, before any sample"
     if not load_size(rule) or decided(rule, observed):

@@ -3,24 +3,40 @@
 Times are nanoseconds since the start of the run. A sample belongs to the stage its
 request was *due* in (``start_ns``: the intended send time in the open model) and to
 the timeline second it *completed* in (``end_ns``).
+
+Each scenario's executor writes to its own :class:`ScenarioSink` (:meth:`Recorder.scenario`),
+which puts its samples in that scenario's stages and keeps its users apart; the recorder
+adds them up. A pass through a flow (metric ``flow``) counts in its series only, not in
+the timeline's requests and errors.
 """
 
 from __future__ import annotations
 
+from bisect import bisect_right
 from collections import Counter
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from hdrh.histogram import HdrHistogram
 
 from sla_runner.metrics.histogram import LATENCY_HIGHEST_US, gauge_histogram, value_at_percentile
 from sla_runner.metrics.recording import GeneratorStats, Recording, Series, TimelineRow
-from sla_runner.plan import Plan
+from sla_runner.plan import Plan, Timeline
 from sla_runner.timeunits import NS_PER_S, NS_PER_US, US_PER_MS
 
 
 def _second_histogram() -> HdrHistogram:
     # Per-second figures are for display and plots: two digits are plenty and cheap.
     return HdrHistogram(1, LATENCY_HIGHEST_US, 2)
+
+
+@dataclass(frozen=True)
+class ScenarioLive:
+    """One scenario's part of the progress view."""
+
+    name: str
+    stage: str  # its stage now (its first before it starts, its last once it ended)
+    users: int  # users held (open model: requests in flight)
+    http_rps: float  # its HTTP requests completed in the last second
 
 
 @dataclass(frozen=True)
@@ -35,33 +51,109 @@ class LiveStats:
     p95_ms: float | None  # of those HTTP requests
     done: int  # requests and round trips completed so far
     errors: int  # of those, not ok
+    scenarios: tuple[ScenarioLive, ...] = field(default=())  # a run of several scenarios
+
+
+class ScenarioSink:
+    """What one scenario's executor writes to (the executor's
+    :class:`~sla_runner.engine.executor.Sink`): its samples go to its own stages, its
+    users are counted apart and added to the run's."""
+
+    __slots__ = ("_index", "_name", "_recorder", "_stages", "_starts")
+
+    def __init__(self, recorder: Recorder, index: int, timeline: Timeline) -> None:
+        self._recorder = recorder
+        self._index = index
+        self._name = timeline.name
+        self._starts = [s.start_ns for s in timeline.stages]
+        self._stages = [s.index for s in timeline.stages]
+
+    def request(
+        self, metric: str, scope: str, key: str, latency_ns: int | None, start_ns: int, end_ns: int
+    ) -> None:
+        local = bisect_right(self._starts, start_ns) - 1
+        stage = self._stages[local if local > 0 else 0]
+        self._recorder.add(metric, scope, key, latency_ns, stage, end_ns, self._index)
+
+    def users(self, held: int, t_ns: int) -> None:
+        self._recorder.scenario_users(self._index, held, t_ns)
+
+    def reason(self, key: str, text: str) -> None:
+        """Why a pass of this scenario's flow failed as ``key`` (``<step>:<kind>``): the
+        first reason given for each is kept."""
+        self._recorder.reasons.setdefault(f"flow.{self._name}:{key}", text)
+
+    def backoff(self) -> None:
+        self._recorder.backoff()
+
+    def reconnect(self, channel: str) -> None:
+        self._recorder.reconnect(channel)
+
+    def send_lateness(self, lateness_ns: int, t_ns: int, *, late: bool) -> None:
+        self._recorder.send_lateness(lateness_ns, t_ns, late=late)
+
+    def dropped(self, t_ns: int) -> None:
+        self._recorder.dropped(t_ns)
+
+    def arrivals_planned(self, count: int) -> None:
+        self._recorder.arrivals_planned(count)
 
 
 class Recorder:
     def __init__(self, plan: Plan) -> None:
         self._plan = plan
+        names = [t.name for t in plan.scenarios]
+        self._names = names if len(names) > 1 else []  # per-scenario users: several only
         self._series: dict[tuple[str, str, int], Series] = {}
         self._gauges: dict[tuple[str, int], HdrHistogram] = {}
         self._timeline: list[TimelineRow] = []
-        self._row = TimelineRow(second=0, stage=0)
+        self._row = TimelineRow(second=0, stage=0, scenario_users=dict.fromkeys(self._names, 0))
         self._row_hist = _second_histogram()
         self._users = 0
+        self._held = [0] * len(names)  # per scenario
+        self._requests = [0] * len(names)  # HTTP requests per scenario, this second
+        self._last_requests = [0] * len(names)  # ... and the last complete second
         self._totals = [0, 0]  # requests + round trips, errors
+        self._scenario_of = {s.index: i for i, t in enumerate(plan.scenarios) for s in t.stages}
         self.generator = GeneratorStats()
         self.reconnects: dict[str, int] = {}
         self.notes: list[str] = []
+        self.reasons: dict[str, str] = {}
+
+    def scenario(self, index: int) -> ScenarioSink:
+        """The sink of the plan's ``index``-th scenario."""
+        return ScenarioSink(self, index, self._plan.scenarios[index])
 
     # -- the hot path ---------------------------------------------------------------------
 
     def request(
         self, metric: str, scope: str, key: str, latency_ns: int | None, start_ns: int, end_ns: int
     ) -> None:
-        """One HTTP request, WS round trip or WS connect ended with outcome ``key``."""
+        """One HTTP request, WS round trip or WS connect ended with outcome ``key``, in the
+        stage the plan shows at ``start_ns`` (a run of one scenario: its stage then)."""
         stage = self._plan.stage_at(start_ns)
+        self.add(metric, scope, key, latency_ns, stage, end_ns, self._scenario_of[stage])
+
+    def add(
+        self,
+        metric: str,
+        scope: str,
+        key: str,
+        latency_ns: int | None,
+        stage: int,
+        end_ns: int,
+        scenario: int,
+    ) -> None:
+        """One request, round trip, connect or flow pass of ``scenario``, in ``stage``."""
         series = self._series.get((metric, scope, stage))
         if series is None:
             series = self._series[(metric, scope, stage)] = Series()
         series.outcomes[key] += 1
+        if metric == "flow":
+            if latency_ns is not None:
+                us = min(max(latency_ns // NS_PER_US, 1), LATENCY_HIGHEST_US)
+                series.latency_us.record_value(us)
+            return
         row = self._row_at(end_ns)
         ok = key == "ok"
         self._totals[0] += 1
@@ -75,13 +167,22 @@ class Recorder:
                 self._row_hist.record_value(us)
         if metric == "http":
             row.requests += 1
+            self._requests[scenario] += 1
         elif metric == "ws":
             row.ws_round_trips += 1
 
     def users(self, held: int, t_ns: int) -> None:
+        """Users held by a run of one scenario (a run of several: each scenario's sink)."""
+        self.scenario_users(0, held, t_ns)
+
+    def scenario_users(self, scenario: int, held: int, t_ns: int) -> None:
         row = self._row_at(t_ns)  # seconds it skips held what was held before
-        self._users = held
-        row.users = max(row.users, held)
+        self._users += held - self._held[scenario]
+        self._held[scenario] = held
+        row.users = max(row.users, self._users)
+        if self._names:
+            name = self._names[scenario]
+            row.scenario_users[name] = max(row.scenario_users[name], held)
 
     # -- slower paths ---------------------------------------------------------------------
 
@@ -145,10 +246,15 @@ class Recorder:
             self._close_row()
             nxt = row.second + 1
             stage = self._plan.stage_at(nxt * NS_PER_S)
-            row = self._row = TimelineRow(second=nxt, stage=stage, users=self._users)
+            carried = dict(zip(self._names, self._held, strict=False))
+            row = self._row = TimelineRow(
+                second=nxt, stage=stage, users=self._users, scenario_users=carried
+            )
         return row
 
     def _close_row(self) -> None:
+        self._last_requests = self._requests
+        self._requests = [0] * len(self._requests)
         row, hist = self._row, self._row_hist
         if hist.get_total_count():
             row.p50_ms = value_at_percentile(hist, 50) / US_PER_MS
@@ -163,15 +269,27 @@ class Recorder:
         """The last complete second (the current one is still filling)."""
         self._row_at(t_ns)
         last = self._timeline[-1] if self._timeline else self._row
+        plan = self._plan
+        scenarios = tuple(
+            ScenarioLive(
+                name=t.name,
+                stage=plan.stages[t.stage_at(t_ns)].name,
+                users=self._held[i],
+                http_rps=float(self._last_requests[i] if self._timeline else 0),
+            )
+            for i, t in enumerate(plan.scenarios)
+            if self._names
+        )
         return LiveStats(
             elapsed_s=t_ns / NS_PER_S,
-            stage=self._plan.stages[self._plan.stage_at(t_ns)].name,
+            stage=plan.stages[plan.stage_at(t_ns)].name,
             users=self._users,
             http_rps=float(last.requests),
             ws_rps=float(last.ws_round_trips),
             p95_ms=last.p95_ms,
             done=self._totals[0],
             errors=self._totals[1],
+            scenarios=scenarios,
         )
 
     def close(
@@ -195,7 +313,9 @@ class Recorder:
         load_ns = plan.duration_ns
         if aborted:
             load_ns = min(elapsed_ns if stopped_ns is None else stopped_ns, load_ns)
-        reached = plan.stage_at(load_ns) + 1 if aborted else len(plan.stages)
+        reached = len(plan.stages)
+        if aborted:
+            reached = sum(plan.stage_reached(s.index, load_ns) for s in plan.stages)
         return Recording(
             stage_names=list(plan.stage_names),
             stage_durations_ns=[s.duration_ns for s in plan.stages],
@@ -212,4 +332,7 @@ class Recorder:
             generator=self.generator,
             reconnects=Counter(self.reconnects),
             notes=self.notes,
+            stage_starts_ns=[s.start_ns for s in plan.stages],
+            stage_scenarios=[s.scenario for s in plan.stages],
+            reasons=self.reasons,
         )

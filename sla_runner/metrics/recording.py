@@ -6,6 +6,16 @@ and CPU) are HDR histograms per stage; a per-second timeline carries the shape o
 the run. Two recordings of one spec merge exactly: histograms add, counters add,
 timeline rows of the same second add (their percentiles are merged conservatively,
 taking the worse of the two, since per-second histograms are not kept).
+
+A run of several scenarios (spec format 2) records them side by side: every stage of every
+scenario has its index (``stage_names``), its start from the run's start
+(``stage_starts_ns``) and its scenario (``stage_scenarios``), so a sample belongs to the
+stage of its own scenario it was due in and a stage's window is its own. The timeline's
+rows add each scenario's users (``TimelineRow.scenario_users``, when there are several).
+A pass through a flow is the metric ``flow`` scoped by its scenario; its outcome is ``ok``
+or ``<step>:<kind>`` (the step that failed it and how), and ``reasons`` keeps the first
+reason given for each such failure. Recordings written before these fields existed read
+as one scenario whose stages follow each other.
 """
 
 from __future__ import annotations
@@ -64,17 +74,33 @@ class TimelineRow:
     cpu_pct: float | None = None
     dropped: int = 0
     late: int = 0
+    # Most users (or requests in flight) of each scenario during the second; empty for a
+    # run of one scenario, whose users are ``users``.
+    scenario_users: dict[str, int] = field(default_factory=dict)
 
     def merge(self, other: TimelineRow) -> None:
         for name in ("users", "requests", "errors", "ws_round_trips", "dropped", "late"):
             setattr(self, name, getattr(self, name) + getattr(other, name))
+        for scenario, held in other.scenario_users.items():
+            self.scenario_users[scenario] = self.scenario_users.get(scenario, 0) + held
         for name in ("p50_ms", "p95_ms", "p99_ms", "rss_bytes", "cpu_pct"):
             mine, theirs = getattr(self, name), getattr(other, name)
             if theirs is not None and (mine is None or theirs > mine):
                 setattr(self, name, theirs)
 
     def to_dict(self) -> dict[str, Any]:
-        return {f.name: getattr(self, f.name) for f in fields(self)}
+        out = {f.name: getattr(self, f.name) for f in fields(self)}
+        if not self.scenario_users:
+            del out["scenario_users"]  # a run of one scenario writes its rows as before
+        else:
+            out["scenario_users"] = dict(self.scenario_users)
+        return out
+
+    def users_of(self, scenario: str | None) -> int:
+        """The users of one scenario (of the run's only one, or of every one: None)."""
+        if scenario is None or not self.scenario_users:
+            return self.users
+        return self.scenario_users.get(scenario, 0)
 
 
 @dataclass
@@ -111,19 +137,57 @@ class Recording:
     generator: GeneratorStats = field(default_factory=GeneratorStats)
     reconnects: Counter[str] = field(default_factory=Counter)  # per channel
     notes: list[str] = field(default_factory=list)
+    # Format 2 (see the module): each stage's start and scenario; empty in recordings of one
+    # scenario written before, read as stages that follow each other from 0.
+    stage_starts_ns: list[int] = field(default_factory=list)
+    stage_scenarios: list[str] = field(default_factory=list)
+    reasons: dict[str, str] = field(default_factory=dict)  # "flow.<s>:<step>:<kind>" → why
+
+    def __post_init__(self) -> None:
+        if not self.stage_starts_ns:
+            self.stage_starts_ns = [
+                sum(self.stage_durations_ns[:i]) for i in range(len(self.stage_durations_ns))
+            ]
+        if not self.stage_scenarios:
+            self.stage_scenarios = ["default"] * len(self.stage_names)
 
     # -- queries -------------------------------------------------------------------------
 
     def stage_index(self, name: str) -> int:
         return self.stage_names.index(name)
 
-    def select(self, metric: str, scope: str | None, stage: int | None) -> list[Series]:
-        """The series of a metric, for one endpoint/channel or all, for one stage or all."""
+    @property
+    def scenarios(self) -> list[str]:
+        """The scenarios recorded, in the spec's order."""
+        return list(dict.fromkeys(self.stage_scenarios))
+
+    def scenario_stages(self, scenario: str) -> frozenset[int]:
+        return frozenset(i for i, s in enumerate(self.stage_scenarios) if s == scenario)
+
+    def select(
+        self, metric: str, scope: str | None, stage: int | None, scenario: str | None = None
+    ) -> list[Series]:
+        """The series of a metric, for one endpoint/channel or all, for one stage or all, of
+        one scenario or all."""
+        stages = self.scenario_stages(scenario) if scenario is not None else None
         return [
             s
             for (m, sc, st), s in self.series.items()
-            if m == metric and (scope is None or sc == scope) and (stage is None or st == stage)
+            if m == metric
+            and (scope is None or sc == scope)
+            and (stage is None or st == stage)
+            and (stages is None or st in stages)
         ]
+
+    def reached(self, stage: int) -> bool:
+        """Whether the run entered ``stage`` (an aborted run stops before some)."""
+        if not self.aborted:
+            return True
+        if len(self.scenarios) == 1:  # stages follow each other: the first ones were entered
+            return stage < self.stages_reached
+        start = self.stage_starts_ns[stage]
+        ran = self.load_ns or self.elapsed_ns
+        return start == 0 or start <= ran
 
     def gauge(self, name: str, stage: int | None) -> HdrHistogram:
         out = gauge_histogram()
@@ -132,26 +196,42 @@ class Recording:
                 add_into(out, h)
         return out
 
-    def load_rows(self, stage: int | None = None) -> list[TimelineRow]:
-        """The timeline seconds of the load (of one stage, or all): not those of the drain
-        after the plan or of an aborted run's grace, where users are leaving."""
-        end = self.window_ns(None)
-        return [
-            r
-            for r in self.timeline
-            if r.second * NS_PER_S < end and (stage is None or r.stage == stage)
-        ]
+    def load_rows(self, stage: int | None = None, scenario: str | None = None) -> list[TimelineRow]:
+        """The timeline seconds of the load (of one stage, of one scenario's stages, or of
+        the whole run): those that start within its window, not those of the drain after the
+        plan or of an aborted run's grace, where users are leaving."""
+        start, end = self.span_ns(stage, scenario)
+        stop = min(end, self.window_ns(None))
+        return [r for r in self.timeline if start <= r.second * NS_PER_S < stop]
 
-    def window_ns(self, stage: int | None) -> int:
-        """How long a judging window ran: one stage (an aborted run's last one cut short at
-        its stop), or the whole run's load — the planned stages, not the drain after them
-        nor the grace an aborted run gives its in-flight requests."""
-        planned = sum(self.stage_durations_ns)
+    @property
+    def planned_ns(self) -> int:
+        """The planned length of the load: until the last stage of any scenario ends."""
+        return self.span_ns(None)[1]
+
+    def span_ns(self, stage: int | None, scenario: str | None = None) -> tuple[int, int]:
+        """Where a judging window lies as planned, from the run's start: one stage, one
+        scenario (its first stage's start to its last stage's end), or the whole run."""
+        if stage is not None:
+            start = self.stage_starts_ns[stage]
+            return start, start + self.stage_durations_ns[stage]
+        ends = [s + d for s, d in zip(self.stage_starts_ns, self.stage_durations_ns, strict=True)]
+        if scenario is None or len(self.scenarios) == 1:
+            return 0, max(ends, default=0)
+        own = sorted(self.scenario_stages(scenario))
+        if not own:
+            return 0, 0
+        return min(self.stage_starts_ns[i] for i in own), max(ends[i] for i in own)
+
+    def window_ns(self, stage: int | None, scenario: str | None = None) -> int:
+        """How long a judging window ran: one stage or one scenario's (an aborted run's cut
+        short at its stop), or the whole run's load — the planned stages, not the drain
+        after them nor the grace an aborted run gives its in-flight requests."""
+        start, end = self.span_ns(stage, scenario)
         ran = self.load_ns or self.elapsed_ns  # recordings without load_ns: the old reckoning
-        if stage is None:
-            return min(ran, planned) if ran > 0 else planned
-        start = sum(self.stage_durations_ns[:stage])
-        full = self.stage_durations_ns[stage]
+        if stage is None and start == 0 and end == self.span_ns(None)[1]:
+            return min(ran, end) if ran > 0 else end
+        full = end - start
         if not self.aborted or ran <= 0:
             return full
         return min(max(ran - start, 0), full)
@@ -169,6 +249,14 @@ class Recording:
         """A new recording holding both; the inputs are left as they were."""
         if self.stage_names != other.stage_names:
             raise ValueError("recordings of different plans cannot be merged (stages differ)")
+        if (self.stage_scenarios, self.stage_starts_ns) != (
+            other.stage_scenarios,
+            other.stage_starts_ns,
+        ) and self.stage_durations_ns == other.stage_durations_ns:
+            raise ValueError(
+                "recordings of different plans cannot be merged (scenarios or start offsets "
+                "differ; was one run with --set overrides?)"
+            )
         if self.stage_durations_ns != other.stage_durations_ns:
             raise ValueError(
                 "recordings of different plans cannot be merged (stage durations differ: "
@@ -199,6 +287,8 @@ class Recording:
         g.backoffs += og.backoffs
         out.reconnects.update(other.reconnects)
         out.notes.extend(n for n in other.notes if n not in out.notes)
+        for why, reason in other.reasons.items():
+            out.reasons.setdefault(why, reason)
         out.started_at = min(self.started_at, other.started_at)
         out.finished_at = max(self.finished_at, other.finished_at)
         out.elapsed_ns = max(self.elapsed_ns, other.elapsed_ns)
@@ -252,7 +342,20 @@ class Recording:
             },
             "reconnects": dict(sorted(self.reconnects.items())),
             "notes": list(self.notes),
+            **self._scenario_fields(),
         }
+
+    def _scenario_fields(self) -> dict[str, Any]:
+        """Format 2's fields: left out for one scenario whose stages follow each other, so
+        such a recording is written as before."""
+        follows = [sum(self.stage_durations_ns[:i]) for i in range(len(self.stage_names))]
+        out: dict[str, Any] = {}
+        if self.stage_starts_ns != follows or set(self.stage_scenarios) != {"default"}:
+            out["stage_starts_ns"] = list(self.stage_starts_ns)
+            out["stage_scenarios"] = list(self.stage_scenarios)
+        if self.reasons:
+            out["reasons"] = dict(sorted(self.reasons.items()))
+        return out
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> Recording:
@@ -288,4 +391,7 @@ class Recording:
             ),
             reconnects=Counter({k: int(v) for k, v in data["reconnects"].items()}),
             notes=list(data["notes"]),
+            stage_starts_ns=[int(x) for x in data.get("stage_starts_ns", [])],
+            stage_scenarios=[str(x) for x in data.get("stage_scenarios", [])],
+            reasons={str(k): str(v) for k, v in data.get("reasons", {}).items()},
         )

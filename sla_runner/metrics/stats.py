@@ -22,7 +22,7 @@ from hdrh.histogram import HdrHistogram
 
 from sla_runner.metrics.histogram import gauge_histogram, merged, value_at_percentile
 from sla_runner.metrics.recording import GAUGE_SCALE, Recording, Series, TimelineRow
-from sla_runner.spec.thresholds import LATENCY_METRICS, Threshold
+from sla_runner.spec.thresholds import FLOW_METRIC, LATENCY_METRICS, Threshold
 from sla_runner.timeunits import NS_PER_S, US_PER_MS
 
 # Percentiles shown in every metric summary (the JSON's latency_ms and the JUnit tables).
@@ -82,8 +82,8 @@ def _scaled(raw: float, scale: float) -> float:
     return raw * scale
 
 
-def users_stat(rows: list[TimelineRow], stat: str) -> float:
-    held = [r.users for r in rows]
+def users_stat(rows: list[TimelineRow], stat: str, scenario: str | None = None) -> float:
+    held = [r.users_of(scenario) for r in rows]
     if stat == "min":
         return float(min(held))
     if stat == "mean":
@@ -91,13 +91,16 @@ def users_stat(rows: list[TimelineRow], stat: str) -> float:
     return float(max(held))
 
 
-def observe(recording: Recording, threshold: Threshold, stage: int | None) -> Observation:
-    """The observed value of ``threshold``'s statistic over one stage or the whole run."""
+def observe(
+    recording: Recording, threshold: Threshold, stage: int | None, scenario: str | None = None
+) -> Observation:
+    """The observed value of ``threshold``'s statistic over one stage or the whole run, of
+    one scenario's traffic (and users, over its window) or of every scenario's."""
     metric, stat = threshold.metric, threshold.stat
-    if metric in LATENCY_METRICS:
-        return _observe_requests(recording, threshold, stage)
+    if metric in LATENCY_METRICS or metric == FLOW_METRIC:
+        return _observe_requests(recording, threshold, stage, scenario)
     if metric == "users":
-        rows = recording.load_rows(stage)
+        rows = recording.load_rows(stage, scenario)
         if not rows and stage is not None and recording.timeline:
             name = recording.stage_names[stage]
             return Observation(
@@ -109,7 +112,7 @@ def observe(recording: Recording, threshold: Threshold, stage: int | None) -> Ob
             )
         if not rows:
             return Observation(None, 0, "no timeline rows: no second of the run was recorded")
-        return Observation(users_stat(rows, stat), len(rows))
+        return Observation(users_stat(rows, stat, scenario), len(rows))
     hist = recording.gauge(metric, stage) if metric in GAUGE_SCALE else gauge_histogram()
     n = hist.get_total_count()
     if n == 0:
@@ -117,18 +120,20 @@ def observe(recording: Recording, threshold: Threshold, stage: int | None) -> Ob
     return Observation(histogram_stat(hist, stat, GAUGE_SCALE[metric]), n)
 
 
-def _observe_requests(recording: Recording, threshold: Threshold, stage: int | None) -> Observation:
-    series = recording.select(threshold.metric, threshold.scope, stage)
+def _observe_requests(
+    recording: Recording, threshold: Threshold, stage: int | None, scenario: str | None
+) -> Observation:
+    series = recording.select(threshold.metric, threshold.scope, stage, scenario)
     count, ok = outcomes_of(series)
     what = threshold.selector
     if count == 0:
-        never = "were made" if threshold.metric == "http" else "took place"
+        never = "were made" if threshold.metric in ("http", FLOW_METRIC) else "took place"
         return Observation(None, 0, f"no samples: no {_noun(what)} {never}")
     stat = threshold.stat
     if stat == "count":
         return Observation(float(count), count)
     if stat == "rate":
-        window = recording.window_ns(stage)
+        window = recording.window_ns(stage, scenario)
         if window <= 0:
             return Observation(None, count, "the judging window has no duration")
         return Observation(count * NS_PER_S / window, count)
@@ -139,13 +144,15 @@ def _observe_requests(recording: Recording, threshold: Threshold, stage: int | N
     hist = merged_latency(series)
     n = hist.get_total_count()
     if n == 0:
-        return Observation(
-            None, 0, f"no latency samples: none of the {count:,} {_noun(what)} got a response"
-        )
+        got = "ran through" if threshold.metric == FLOW_METRIC else "got a response"
+        none = f"none of the {count:,} {_noun(what)} {got}"
+        return Observation(None, 0, f"no latency samples: {none}")
     return Observation(histogram_stat(hist, stat, 1 / US_PER_MS), n)
 
 
 def _noun(selector: str) -> str:
+    if selector.startswith(f"{FLOW_METRIC}."):
+        return f"passes through {selector}"
     if selector.startswith("ws_connect"):
         return f"{selector} connects"
     if selector.startswith("ws"):

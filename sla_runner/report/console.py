@@ -75,6 +75,8 @@ def print_summary(
     metrics = _metrics_table(verdict, table_box, text)
     if metrics is not None:
         console.print(metrics)
+    if verdict.scenarios:
+        console.print(_scenarios_table(verdict, table_box, text))
     gauges = _gauges_line(verdict)
     if gauges:
         console.print(text(gauges))
@@ -177,7 +179,7 @@ def _thresholds_table(verdict: Verdict, table_box: box.Box, text: _TextFn) -> Ta
         observed = "-" if t.observed is None else numbers.observed(t.observed, t.limit, t.unit)
         table.add_row(
             text(t.expr + (" (warn)" if t.severity == "warn" else "")),
-            text(t.during or "run"),
+            text(f"{t.scenario}: {t.during or 'run'}" if t.scenario else t.during or "run"),
             text(observed),
             text(f"{t.op} {numbers.value(t.limit, t.unit)}"),
             text(numbers.count(t.samples)),
@@ -194,12 +196,13 @@ def _metrics_table(verdict: Verdict, table_box: box.Box, text: _TextFn) -> Table
     rows = [
         (name, m)
         for name, m in verdict.metrics.items()
-        if name.split(".", 1)[0] in ("http", "ws", "ws_connect")
+        if name.split(".", 1)[0] in ("http", "ws", "ws_connect", "flow")
     ]
     if not rows:
         return None
     table = Table(box=table_box, show_edge=False)
-    table.add_column("endpoint / channel")
+    flows = any(name.startswith("flow.") for name, _m in rows)
+    table.add_column("endpoint / channel" + (" / flow" if flows else ""))
     for name in ("count", "rps", "errors", "p50 ms", "p95 ms", "p99 ms", "max ms"):
         table.add_column(name, justify="right")
     for name, m in rows:
@@ -212,6 +215,28 @@ def _metrics_table(verdict: Verdict, table_box: box.Box, text: _TextFn) -> Table
             text(numbers.number(m.rate) if m.rate is not None else "-"),
             text(numbers.count(errors), "red" if errors else ""),
             *(text(c) for c in cells or ["-"] * 4),
+        )
+    return table
+
+
+def _scenarios_table(verdict: Verdict, table_box: box.Box, text: _TextFn) -> Table:
+    """Each scenario's own figures: its HTTP requests and users, over its window."""
+    table = Table(box=table_box, show_edge=False)
+    table.add_column("scenario")
+    for name in ("requests", "rps", "errors", "p95 ms", "users max"):
+        table.add_column(name, justify="right")
+    for name, figures in verdict.scenarios.items():
+        http, users = figures.get("http"), figures.get("users")
+        lat = http.latency_ms if http is not None else None
+        errors = sum(http.errors.values()) if http is not None else 0
+        held = users.values.max if users is not None and users.values is not None else None
+        table.add_row(
+            text(name, "bold"),
+            text(numbers.count(http.count) if http is not None else "-"),
+            text(numbers.number(http.rate) if http is not None and http.rate is not None else "-"),
+            text(numbers.count(errors), "red" if errors else ""),
+            text(numbers.number(lat.p95) if lat is not None else "-"),
+            text(numbers.number(held) if held is not None else "-"),
         )
     return table
 

@@ -3,7 +3,8 @@
 Valid against the JUnit XSD the Jenkins xUnit plugin reads (``junit-10.xsd``); GitLab and
 GitHub test reporters read the same shape.
 
-Each case is named by its expression, with `` (during STAGE)`` when it judges one stage.
+Each case is named by its expression, with `` (during STAGE)`` when it judges one stage
+(`` (scenario NAME)``, ``(scenario NAME, during STAGE)`` for one scenario's traffic).
 
 - a threshold that held: an empty ``<testcase>``;
 - one that missed (severity fail): ``<failure type="ThresholdFailed">`` whose message is
@@ -126,9 +127,12 @@ def _suite(verdict: Verdict, clean: _Clean) -> ET.Element:
 
 
 def case_name(t: ThresholdResult) -> str:
-    """The expression, and its stage when it judges one: CI tools key test cases by name,
-    so ``p95(http) < 200ms`` over the run and during a stage must not share one."""
-    return f"{t.expr} (during {t.during})" if t.during else t.expr
+    """The expression, and its scenario and stage when it judges one: CI tools key test
+    cases by name, so ``p95(http) < 200ms`` over the run, during a stage or of one scenario
+    must not share one (``p95(http) < 200ms (scenario api, during steady)``)."""
+    scope = [f"scenario {t.scenario}"] if t.scenario else []
+    scope += [f"during {t.during}"] if t.during else []
+    return f"{t.expr} ({', '.join(scope)})" if scope else t.expr
 
 
 def _case(verdict: Verdict, t: ThresholdResult, clean: _Clean) -> ET.Element:

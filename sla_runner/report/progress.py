@@ -9,7 +9,7 @@ from sla_runner.engine.transports import resolve_engine
 from sla_runner.metrics.recorder import LiveStats
 from sla_runner.plan import Plan
 from sla_runner.redact import redact, redact_url
-from sla_runner.spec.models import Spec
+from sla_runner.spec.format2 import Spec
 from sla_runner.timeunits import NS_PER_S
 
 PLAIN_EVERY_S = 5  # CI logs get a line every 5 seconds
@@ -19,11 +19,11 @@ def start_line(
     spec: Spec, plan: Plan, engine: str | None = None, secrets: frozenset[str] = frozenset()
 ) -> str:
     """What is about to run, before any load: ``running checkout-api 2.3.0 against
-    http://127.0.0.1:8000: 1m30s planned, peak 100 users, segment 1/1, engine raw``."""
-    if plan.model == "closed":
-        peak = f"peak {numbers.count(plan.peak_users())} users"
-    else:
-        peak = f"peak {numbers.number(float(plan.peak_rate()))}/s"
+    http://127.0.0.1:8000: 1m30s planned, peak 100 users, segment 1/1, engine raw``; with
+    closed and open scenarios, ``peak 20 users and peak 50/s``."""
+    users = f"peak {numbers.count(plan.peak_users())} users"
+    rate = f"peak {numbers.number(float(plan.peak_rate()))}/s"
+    peak = {"closed": users, "open": rate}.get(plan.model, f"{users} and {rate}")
     target = redact_url(spec.target.base_url)
     line = (
         f"running {spec.name} {spec.sla_version} against {target}: "
@@ -42,7 +42,8 @@ def _duration(ns: int) -> str:
 
 
 def format_live(stats: LiveStats, duration_s: float) -> str:
-    """``[  5.0s  28%] steady  users 19  http 148/s p95 8.4 ms  ws 108/s  errors 3 of 4,169``"""
+    """``[  5.0s  28%] steady  users 19  http 148/s p95 8.4 ms  ws 108/s  errors 3 of 4,169``;
+    a run of several scenarios adds each one's: ``| visitors browse users 4 http 50/s``."""
     pct = min(stats.elapsed_s / duration_s * 100, 100) if duration_s else 100
     parts = [f"[{stats.elapsed_s:6.1f}s {pct:3.0f}%] {stats.stage}", f"users {stats.users:,}"]
     if stats.http_rps or stats.p95_ms is not None:
@@ -51,6 +52,11 @@ def format_live(stats: LiveStats, duration_s: float) -> str:
     if stats.ws_rps:
         parts.append(f"ws {stats.ws_rps:,.0f}/s")
     parts.append(f"errors {stats.errors:,} of {stats.done:,}")
+    for scenario in stats.scenarios:  # a run of several: each one's stage, users and pace
+        parts.append(
+            f"| {scenario.name} {scenario.stage} users {scenario.users:,} "
+            f"http {scenario.http_rps:,.0f}/s"
+        )
     return "  ".join(parts)
 
 

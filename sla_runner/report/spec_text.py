@@ -5,11 +5,11 @@ from __future__ import annotations
 from collections.abc import Sequence
 from fractions import Fraction
 
-from sla_runner.plan import Plan, connections_needed
+from sla_runner.plan import Plan, Timeline, connections_needed
 from sla_runner.redact import redact
 from sla_runner.spec.diff import Change
-from sla_runner.spec.loader import LoadedSpec
-from sla_runner.spec.models import Spec
+from sla_runner.spec.document import LoadedSpec
+from sla_runner.spec.format2 import Spec
 from sla_runner.timeunits import NS_PER_S
 
 
@@ -18,48 +18,88 @@ def counted(n: int, noun: str) -> str:
     return f"{n} {noun}{'' if n == 1 else 's'}"
 
 
-def validated(path: str, spec: Spec) -> str:
-    """``ok: checkout.yaml (2 endpoints, 1 channel, 4 thresholds)``."""
-    return (
-        f"ok: {path} ({counted(len(spec.endpoints), 'endpoint')}, "
-        f"{counted(len(spec.channels), 'channel')}, "
-        f"{counted(len(spec.thresholds), 'threshold')})"
-    )
+def validated(path: str, spec: Spec, version: int = 1) -> str:
+    """``ok: checkout.yaml (2 endpoints, 1 channel, 4 thresholds)``; format 2 also counts its
+    scenarios (``version 2: 7 endpoints, 1 channel, 2 scenarios, 8 thresholds``)."""
+    parts = [counted(len(spec.endpoints), "endpoint"), counted(len(spec.channels), "channel")]
+    if version != 1:
+        parts.append(counted(len(spec.scenarios), "scenario"))
+    parts.append(counted(len(spec.thresholds), "threshold"))
+    head = f"version {version}: " if version != 1 else ""
+    return f"ok: {path} ({head}{', '.join(parts)})"
 
 
 def plan_lines(spec: Spec, plan: Plan) -> list[str]:
-    """The plan stage by stage: each stage's window and how its users (closed model) or
-    arrival rate (open model) ramp, the peak or the arrivals planned, the connections the
-    load needs and the endpoint mix."""
-    unit = "users" if plan.model == "closed" else "/s"
-    lines = [f"{spec.name} {spec.sla_version}: {plan.model} model, segment {plan.segment}"]
-    for stage in plan.stages:
-        lo, hi = stage.from_level / plan.segment.count, stage.to_level / plan.segment.count
-        if plan.model == "closed":
-            lo, hi = Fraction(plan.users_at(stage.start_ns)), Fraction(plan.users_at(stage.end_ns))
+    """The plan: for each scenario, stage by stage, each stage's window and how its users
+    (closed model) or arrival rate (open model) ramp, its peak or arrivals planned and what
+    its users do (the endpoint mix, or the setup and flow, and its channels); then the
+    connections the load needs. A plan of one scenario is shown as the run's."""
+    head = f"{spec.name} {spec.sla_version}: "
+    needed = f"connections needed at most: {connections_needed(spec, plan):,}"
+    if len(plan.scenarios) == 1:
+        timeline = plan.scenarios[0]
+        load = _load_lines(timeline)
+        work = _work_lines(spec, timeline, alone=True)
+        return [f"{head}{plan.model} model, segment {plan.segment}", *load, needed, *work]
+    lines = [f"{head}{len(plan.scenarios)} scenarios, segment {plan.segment}"]
+    for timeline in plan.scenarios:
+        start = timeline.start_ns / NS_PER_S
+        lines.append(f"scenario {timeline.name}: {timeline.model} model, from {start:g}s")
+        body = [*_load_lines(timeline), *_work_lines(spec, timeline, alone=False)]
+        lines += ["  " + line for line in body]
+    totals = f"run: {plan.duration_ns / NS_PER_S:g}s"
+    if any(t.model == "closed" for t in plan.scenarios):
+        totals += f", peak {plan.peak_users()} users"
+    if any(t.model == "open" for t in plan.scenarios):
+        totals += f", peak {float(plan.peak_rate()):g}/s, {plan.total_arrivals():,} arrivals"
+    lines.append(totals)
+    return [*lines, needed]
+
+
+def _load_lines(timeline: Timeline) -> list[str]:
+    closed = timeline.model == "closed"
+    unit = "users" if closed else "/s"
+    count = timeline.segment.count
+    lines = []
+    for stage in timeline.stages:
+        lo, hi = stage.from_level / count, stage.to_level / count
+        if closed:
+            lo = Fraction(timeline.users_at(stage.start_ns))
+            hi = Fraction(timeline.users_at(stage.end_ns))
         window = f"{stage.start_ns / NS_PER_S:g}s – {stage.end_ns / NS_PER_S:g}s"
         lines.append(f"  {stage.name:<14} {window:<20} {float(lo):g} → {float(hi):g} {unit}")
-    if plan.model == "closed":
-        lines.append(f"peak: {plan.peak_users()} users{_unheld(plan)}")
+    if closed:
+        lines.append(f"peak: {timeline.peak_users()} users{_unheld(timeline)}")
     else:
-        lines.append(f"arrivals: {plan.total_arrivals():,}")
-    lines.append(f"connections needed at most: {connections_needed(spec, plan):,}")
-    if plan.mix:
-        shares = ", ".join(
-            f"{name} {100 * plan.mix.count(i) / len(plan.mix):.4g}%"
-            for i, name in enumerate(plan.endpoints)
-        )
-        lines.append(f"endpoint mix: {shares}")
+        lines.append(f"arrivals: {timeline.total_arrivals():,}")
     return lines
 
 
-def _unheld(plan: Plan) -> str:
+def _work_lines(spec: Spec, timeline: Timeline, *, alone: bool) -> list[str]:
+    lines = []
+    scenario = spec.scenarios[timeline.name]
+    if timeline.mix:
+        shares = ", ".join(
+            f"{name} {100 * timeline.mix.count(i) / len(timeline.mix):.4g}%"
+            for i, name in enumerate(timeline.endpoints)
+        )
+        lines.append(f"endpoint mix: {shares}")
+    if scenario.setup:
+        lines.append("setup: " + " → ".join(step.request for step in scenario.setup))
+    if scenario.flow:
+        lines.append("flow: " + " → ".join(step.request for step in scenario.flow))
+    if scenario.channels and not alone:
+        lines.append("channels: " + ", ".join(scenario.channels))
+    return lines
+
+
+def _unheld(timeline: Timeline) -> str:
     """Why the peak is below the level a stage ramps to, when it is."""
-    unheld = plan.unheld_top()
+    unheld = timeline.unheld_top()
     if unheld is None:
         return ""
     top, at_ns = unheld
-    when = ", as the run ends" if at_ns == plan.duration_ns else " and leaves it at once"
+    when = ", as the run ends" if at_ns == timeline.end_ns else " and leaves it at once"
     return f" held (it reaches {top} only at {at_ns / NS_PER_S:g}s{when})"
 
 

@@ -26,8 +26,8 @@ from fractions import Fraction
 
 from sla_runner.spec.convert import from_v1
 from sla_runner.spec.diffparts import Change, Kind, declared, fields, show, thresholds
-from sla_runner.spec.format2 import DataTable, LoadV2, Scenario, SpecV2, Step
-from sla_runner.spec.models import Spec
+from sla_runner.spec.format2 import DataTable, LoadV2, Scenario, Spec, Step
+from sla_runner.spec.models import SpecV1
 from sla_runner.spec.units import Duration
 
 __all__ = ["Change", "diff_specs", "version_note"]
@@ -35,16 +35,16 @@ __all__ = ["Change", "diff_specs", "version_note"]
 NS = 1_000_000_000
 
 
-def diff_specs(old: Spec | SpecV2, new: Spec | SpecV2) -> list[Change]:
+def diff_specs(old: SpecV1 | Spec, new: SpecV1 | Spec) -> list[Change]:
     """Every difference that changes what the contract promises or exercises."""
-    if isinstance(old, Spec) and isinstance(new, Spec):
+    if isinstance(old, SpecV1) and isinstance(new, SpecV1):
         return _diff_v1(old, new)
-    a = from_v1(old) if isinstance(old, Spec) else old
-    b = from_v1(new) if isinstance(new, Spec) else new
+    a = from_v1(old) if isinstance(old, SpecV1) else old
+    b = from_v1(new) if isinstance(new, SpecV1) else new
     return _diff_v2(a, b)
 
 
-def version_note(old: Spec | SpecV2, new: Spec | SpecV2, changes: list[Change]) -> str | None:
+def version_note(old: SpecV1 | Spec, new: SpecV1 | Spec, changes: list[Change]) -> str | None:
     """A warning when the contract changed but its ``sla_version`` did not."""
     promises = [c for c in changes if c.kind != "changed"]
     if promises and old.sla_version == new.sla_version:
@@ -55,7 +55,7 @@ def version_note(old: Spec | SpecV2, new: Spec | SpecV2, changes: list[Change]) 
     return None
 
 
-def _diff_v1(old: Spec, new: Spec) -> list[Change]:
+def _diff_v1(old: SpecV1, new: SpecV1) -> list[Change]:
     changes: list[Change] = []
     if old.name != new.name:
         changes.append(Change("changed", "name", old.name, new.name))
@@ -70,7 +70,7 @@ def _diff_v1(old: Spec, new: Spec) -> list[Change]:
     return changes
 
 
-def _diff_v2(old: SpecV2, new: SpecV2) -> list[Change]:
+def _diff_v2(old: Spec, new: Spec) -> list[Change]:
     changes: list[Change] = []
     if old.name != new.name:
         changes.append(Change("changed", "name", old.name, new.name))

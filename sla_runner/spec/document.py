@@ -1,7 +1,7 @@
 """Load a spec file of either format version into the format-2 model.
 
 :func:`load_document` reads ``version`` and loads the file as that format: a version-1 file
-exactly as :func:`sla_runner.spec.loader.load_spec` loads it (same checks, same messages),
+exactly as :func:`sla_runner.spec.loader.load_spec_v1` loads it (same checks, same messages),
 then converted (:func:`sla_runner.spec.convert.from_v1`); a version-2 file as format 2, with
 its data tables read (paths relative to the spec file's folder) and its templates and JSON
 paths checked. Every problem is reported in one round, each at its ``file:line:col``; a
@@ -31,39 +31,48 @@ from sla_runner.spec.checks import Loc, under
 from sla_runner.spec.convert import from_v1
 from sla_runner.spec.crossref2 import Finding, read
 from sla_runner.spec.data import DataError, Table, load_table
-from sla_runner.spec.format2 import DataTable, SpecV2
+from sla_runner.spec.format2 import DataTable, Spec
 from sla_runner.spec.interpolate import InterpolationError, interpolate_text
 from sla_runner.spec.loader import Reading, load_raw, read_spec, spec_secrets, validate
-from sla_runner.spec.models import Spec
+from sla_runner.spec.models import SpecV1
 from sla_runner.spec.positions import mark_in_scalar, written_offset
 from sla_runner.spec.rawfile import decode, read_bytes
 from sla_runner.spec.templated import all_findings, sites
 from sla_runner.spec.templates import escape, parse_template
 from sla_runner.spec.yamlload import format_path, parse_scalar, parse_yaml
 
-__all__ = ["VERSIONS", "LoadedDocument", "load_document", "load_document_text"]
+__all__ = [
+    "VERSIONS",
+    "LoadedDocument",
+    "LoadedSpec",
+    "load_document",
+    "load_document_text",
+]
 
 VERSIONS = (1, 2)
 
 
 @dataclass(frozen=True)
-class LoadedDocument:
+class LoadedSpec:
     """A valid spec of either version, as format 2, and the facts a report needs."""
 
-    spec: SpecV2
+    spec: Spec
     version: int  # the file's format version: 1 or 2
     path: Path
     sha256: str  # of the raw file bytes, before interpolation and overrides
     secrets: frozenset[str]  # values reports must redact
     tables: Mapping[str, Table] = field(default_factory=dict)  # data tables, loaded
-    v1: Spec | None = None  # the file's own model, when it is version 1
+    v1: SpecV1 | None = None  # the file's own model, when it is version 1
+
+
+LoadedDocument = LoadedSpec  # its name before it became what every command loads
 
 
 def load_document(
     path: str | Path,
     env: Mapping[str, str] | None = None,
     overrides: Mapping[str, str] | None = None,
-) -> LoadedDocument:
+) -> LoadedSpec:
     """Read, check and validate the spec at ``path``; raise SpecError listing every problem.
 
     ``env`` defaults to ``os.environ``; ``overrides`` maps dotted paths
@@ -79,7 +88,7 @@ def load_document_text(
     env: Mapping[str, str] | None = None,
     overrides: Mapping[str, str] | None = None,
     base_dir: Path | None = None,
-) -> LoadedDocument:
+) -> LoadedSpec:
     """As :func:`load_document`, for text in memory; data files are read relative to
     ``base_dir`` (default: the folder of ``filename``)."""
     raw = text.encode("utf-8", "surrogatepass")
@@ -94,16 +103,16 @@ def _load(
     env: Mapping[str, str] | None,
     overrides: Mapping[str, str] | None,
     base_dir: Path,
-) -> LoadedDocument:
+) -> LoadedSpec:
     if _version_of(text, file, env, overrides) == 1:
         loaded = load_raw(raw, text, file, env, overrides, VERSIONS)
-        return LoadedDocument(
+        return LoadedSpec(
             from_v1(loaded.spec), 1, loaded.path, loaded.sha256, loaded.secrets, {}, loaded.spec
         )
-    reading = read_spec(raw, text, file, env, overrides, SpecV2)
+    reading = read_spec(raw, text, file, env, overrides, Spec)
     envs = _escape_environment(reading)
     data = reading.data
-    spec, errors = validate(reading, SpecV2, VERSIONS)
+    spec, errors = validate(reading, Spec, VERSIONS)
     columns: dict[str, tuple[str, ...]] = {}
     tables = _tables(reading, errors, base_dir, columns)
     for finding in all_findings(read(data, errors, columns)):
@@ -113,10 +122,10 @@ def _load(
     secrets = spec_secrets(reading.interpolated, [spec.target]) | _header_secrets(spec)
     for table in tables.values():
         secrets |= table.secrets()
-    return LoadedDocument(spec, 2, file, reading.sha256, secrets, tables)
+    return LoadedSpec(spec, 2, file, reading.sha256, secrets, tables)
 
 
-def _header_secrets(spec: SpecV2) -> frozenset[str]:
+def _header_secrets(spec: Spec) -> frozenset[str]:
     """The header values of endpoints and channels, as sent, when they are fixed text (a
     header filled from a template per request is the run's to redact)."""
     values = set()

@@ -8,7 +8,7 @@ positions to every error, loads the data tables and checks every template.
 
 What each mapping checks by itself is here; what reads across the spec (a step naming an
 endpoint, a threshold naming a scenario or a stage, a template naming a value) is in
-:mod:`sla_runner.spec.crossref2` and :mod:`sla_runner.spec.templated`. ``SpecV2.model_validate``
+:mod:`sla_runner.spec.crossref2` and :mod:`sla_runner.spec.templated`. ``Spec.model_validate``
 runs those too (unless the context defers them, as the loader does to place every problem),
 except what needs a data file's columns: the loader reads the files.
 
@@ -79,6 +79,7 @@ __all__ = [
     "LoadV2",
     "Ramp",
     "Scenario",
+    "Spec",
     "SpecV2",
     "StageV2",
     "Step",
@@ -271,7 +272,7 @@ ThresholdItemV2 = Annotated[
 TABLE_COLUMNS = "table_columns"
 
 
-class SpecV2(FrozenModel):
+class Spec(FrozenModel):
     """An SLA spec, format version 2."""
 
     moved_fields: ClassVar[dict[str, str]] = {
@@ -307,7 +308,7 @@ class SpecV2(FrozenModel):
     )
 
     @model_validator(mode="after")
-    def _references(self, info: ValidationInfo) -> SpecV2:
+    def _references(self, info: ValidationInfo) -> Spec:
         context = info.context or {}
         if context.get(DEFER_REFERENCES):
             return self
@@ -326,3 +327,6 @@ class SpecV2(FrozenModel):
             for stage in scenario.load.stages
             if stage.name is not None
         }
+
+
+SpecV2 = Spec  # the name format 2's model had before it became the one every stage reads

@@ -21,7 +21,7 @@ from sla_runner.errors import SpecError, SpecIssue
 from sla_runner.spec.checks import Loc, unchecked_problems, unwrap
 from sla_runner.spec.interpolate import Interpolation, interpolate
 from sla_runner.spec.messages import field_names, issues_from_validation, shown
-from sla_runner.spec.models import DEFER_REFERENCES, References, Spec, reference_problems
+from sla_runner.spec.models import DEFER_REFERENCES, References, SpecV1, reference_problems
 from sla_runner.spec.reach import readable_load, users_out_of_reach
 from sla_runner.spec.suggest import did_you_mean
 from sla_runner.spec.yamlload import (
@@ -35,11 +35,11 @@ from sla_runner.spec.yamlload import (
 )
 
 __all__ = [
-    "LoadedSpec",
+    "LoadedSpecV1",
     "Reading",
     "load_raw",
-    "load_spec",
-    "load_spec_text",
+    "load_spec_text_v1",
+    "load_spec_v1",
     "parse_override_path",
     "read_spec",
     "spec_secrets",
@@ -48,20 +48,25 @@ __all__ = [
 
 
 @dataclass(frozen=True)
-class LoadedSpec:
+class LoadedSpecV1:
     """A valid spec and the facts a report needs about the file it came from."""
 
-    spec: Spec
+    spec: SpecV1
     path: Path
     sha256: str  # of the raw file bytes, before interpolation and overrides
     secrets: frozenset[str]  # values reports must redact
 
+    @property
+    def version(self) -> int:
+        """The format version of the file: 1."""
+        return 1
 
-def load_spec(
+
+def load_spec_v1(
     path: str | Path,
     env: Mapping[str, str] | None = None,
     overrides: Mapping[str, str] | None = None,
-) -> LoadedSpec:
+) -> LoadedSpecV1:
     """Read, check and validate the spec at ``path``; raise SpecError listing every problem.
 
     ``env`` defaults to ``os.environ``. ``overrides`` maps dotted paths
@@ -72,13 +77,13 @@ def load_spec(
     return load_raw(raw, decode(raw, str(file)), file, env, overrides)
 
 
-def load_spec_text(
+def load_spec_text_v1(
     text: str,
     filename: str = "<spec>",
     env: Mapping[str, str] | None = None,
     overrides: Mapping[str, str] | None = None,
-) -> LoadedSpec:
-    """As :func:`load_spec`, for text already in memory; ``filename`` names it in errors."""
+) -> LoadedSpecV1:
+    """As :func:`load_spec_v1`, for text already in memory; ``filename`` names it in errors."""
     raw = text.encode("utf-8", "surrogatepass")
     return load_raw(raw, text, Path(filename), env, overrides)
 
@@ -132,7 +137,7 @@ def read_spec(
     file: Path,
     env: Mapping[str, str] | None,
     overrides: Mapping[str, str] | None,
-    root: type[BaseModel] = Spec,
+    root: type[BaseModel] = SpecV1,
 ) -> Reading:
     """Parse, interpolate and apply ``overrides`` (their paths checked against ``root``)."""
     document = parse_yaml(text, str(file))
@@ -170,11 +175,11 @@ def load_raw(
     env: Mapping[str, str] | None,
     overrides: Mapping[str, str] | None,
     versions: tuple[int, ...] = (1,),
-) -> LoadedSpec:
+) -> LoadedSpecV1:
     """Load a format-1 spec from its bytes and text (``versions``: those the caller reads,
     for the message about an unsupported one)."""
     reading = read_spec(raw, text, file, env, overrides)
-    spec, errors = validate(reading, Spec, versions)
+    spec, errors = validate(reading, SpecV1, versions)
     # The cross-references run in the same round, on what can be read.
     refs = References.of(spec) if spec is not None else References.readable(reading.data, errors)
     load = spec.load if spec is not None else readable_load(reading.data, errors)
@@ -182,7 +187,7 @@ def load_raw(
         reading.place(loc, message)
     reading.finish()
     assert spec is not None
-    return LoadedSpec(
+    return LoadedSpecV1(
         spec=spec,
         path=file,
         sha256=reading.sha256,
@@ -217,7 +222,7 @@ def _finish(
     return out
 
 
-def _secrets(spec: Spec, interpolated: Interpolation) -> frozenset[str]:
+def _secrets(spec: SpecV1, interpolated: Interpolation) -> frozenset[str]:
     return spec_secrets(
         interpolated, [spec.target, *spec.endpoints.values(), *spec.channels.values()]
     )
@@ -359,3 +364,10 @@ def _set(data: dict[str, Any], path: YamlPath, value: Any) -> None:
             node[part] = value
         else:
             parent, node = node, node.setdefault(part, {})
+
+
+# The names format 1's loader had before every command loaded both versions
+# (:func:`sla_runner.spec.document.load_document`).
+LoadedSpec = LoadedSpecV1
+load_spec = load_spec_v1
+load_spec_text = load_spec_text_v1

@@ -20,7 +20,7 @@ from sla_runner.redact import MASK
 from sla_runner.spec.checks import unwrap
 from sla_runner.spec.fields import NAME_PATTERN
 from sla_runner.spec.format2 import TABLE_PATTERN, VAR_PATTERN
-from sla_runner.spec.models import ENV_NAME_PATTERN, Spec
+from sla_runner.spec.models import ENV_NAME_PATTERN, SpecV1
 from sla_runner.spec.suggest import did_you_mean
 from sla_runner.spec.yamlload import YamlDocument, YamlPath, format_path
 
@@ -76,7 +76,7 @@ def shown(value: Any, limit: int = 60) -> str:
     return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
-def model_at(loc: YamlPath, root: type[BaseModel] = Spec) -> type[BaseModel] | None:
+def model_at(loc: YamlPath, root: type[BaseModel] = SpecV1) -> type[BaseModel] | None:
     """The model class that validates the mapping at ``loc`` (None when it is not a model)."""
     current: Any = root
     for part in loc:
@@ -139,7 +139,7 @@ def _versions(versions: tuple[int, ...]) -> str:
 def _message(
     error: ErrorDetails,
     loc: YamlPath,
-    root: type[BaseModel] = Spec,
+    root: type[BaseModel] = SpecV1,
     versions: tuple[int, ...] = (1,),
 ) -> str:
     kind, ctx, value = error["type"], error.get("ctx") or {}, error["input"]
@@ -211,7 +211,7 @@ def _display_loc(loc: YamlPath, kind: str, document: YamlDocument) -> YamlPath:
 def issues_from_validation(
     error: ValidationError,
     document: YamlDocument,
-    root: type[BaseModel] = Spec,
+    root: type[BaseModel] = SpecV1,
     versions: tuple[int, ...] = (1,),
 ) -> list[SpecIssue]:
     """One SpecIssue per error; a union's member errors at one place become one issue.

@@ -30,8 +30,8 @@ import yaml
 from sla_runner.errors import SpecError, SpecIssue
 from sla_runner.spec.convert import DEFAULT_SCENARIO, level_of
 from sla_runner.spec.jsonpath import JsonPathError, parse_path
-from sla_runner.spec.loader import load_spec_text
-from sla_runner.spec.models import Spec
+from sla_runner.spec.loader import load_spec_text_v1
+from sla_runner.spec.models import SpecV1
 from sla_runner.spec.rawfile import decode, read_bytes
 from sla_runner.spec.templated import map_sites
 from sla_runner.spec.templates import escape
@@ -64,7 +64,7 @@ def migrate_text(
     if written.get("version") == 2:
         issue = SpecIssue(1, 1, "version", "the file is format version 2 already")
         raise SpecError(filename, [issue])
-    spec = load_spec_text(text, filename, env=env).spec
+    spec = load_spec_text_v1(text, filename, env=env).spec
     _check_channel_paths(parse_yaml(text, filename), spec, filename)
     out = dump(_format_2(written, spec))
     if not _same(parse_yaml(out, filename).data, _format_2(written, spec)):  # pragma: no cover
@@ -72,7 +72,7 @@ def migrate_text(
     return _header(text, schema) + out
 
 
-def _check_channel_paths(document: YamlDocument, spec: Spec, filename: str) -> None:
+def _check_channel_paths(document: YamlDocument, spec: SpecV1, filename: str) -> None:
     """Refuse a channel's JSON-field check whose path format 2 cannot write (see JsonFields)."""
     issues = []
     for name, channel in spec.channels.items():
@@ -93,7 +93,7 @@ def _check_channel_paths(document: YamlDocument, spec: Spec, filename: str) -> N
         raise SpecError(filename, issues)
 
 
-def _format_2(written: dict[str, Any], spec: Spec) -> dict[str, Any]:
+def _format_2(written: dict[str, Any], spec: SpecV1) -> dict[str, Any]:
     out: dict[str, Any] = {}
     for key, value in written.items():
         if key == "version":
@@ -110,7 +110,7 @@ def _format_2(written: dict[str, Any], spec: Spec) -> dict[str, Any]:
     return out
 
 
-def _scenario(written: dict[str, Any], spec: Spec) -> dict[str, Any]:
+def _scenario(written: dict[str, Any], spec: SpecV1) -> dict[str, Any]:
     dropped = "think_time" if spec.load.model == "open" else "max_in_flight"
     load: dict[str, Any] = {}
     for key, value in written["load"].items():
@@ -127,7 +127,7 @@ def _scenario(written: dict[str, Any], spec: Spec) -> dict[str, Any]:
     return scenario
 
 
-def _stages(stages: list[dict[str, Any]], spec: Spec) -> list[dict[str, Any]]:
+def _stages(stages: list[dict[str, Any]], spec: SpecV1) -> list[dict[str, Any]]:
     out: list[dict[str, Any]] = []
     before: Any = 0  # the previous level as written
     previous = Fraction(0)

@@ -1,7 +1,7 @@
 """The SLA spec, format version 1: frozen Pydantic models, unknown keys rejected everywhere.
 
-Load files with :func:`sla_runner.spec.loader.load_spec`, which adds positions to every
-error, interpolates ``${VAR}`` and guards against hostile YAML. ``Spec.model_validate``
+Load files with :func:`sla_runner.spec.loader.load_spec_v1`, which adds positions to every
+error, interpolates ``${VAR}`` and guards against hostile YAML. ``SpecV1.model_validate``
 on plain data applies the same rules but reports errors without line numbers.
 """
 
@@ -62,7 +62,7 @@ __all__ = [
     "Rate",
     "RateField",
     "References",
-    "Spec",
+    "SpecV1",
     "Stage",
     "Target",
     "ThinkTime",
@@ -165,7 +165,7 @@ def _sends(stage: Fields) -> bool | None:
     return bool(users) or (rate is not None and rate.per_s > 0)
 
 
-class Spec(_Model):
+class SpecV1(_Model):
     """An SLA spec, format version 1."""
 
     version: Literal[1] = Field(description="format version of this file")
@@ -186,7 +186,7 @@ class Spec(_Model):
     )
 
     @model_validator(mode="after")
-    def _references(self, info: ValidationInfo) -> Spec:
+    def _references(self, info: ValidationInfo) -> SpecV1:
         if info.context and info.context.get(DEFER_REFERENCES):
             return self
         problems = reference_problems(References.of(self))
@@ -197,6 +197,9 @@ class Spec(_Model):
 
     def stage_names(self) -> list[str]:
         return [s.name for s in self.load.stages if s.name is not None]
+
+
+Spec = SpecV1  # its name before format 2's model became the one every stage reads
 
 
 @dataclass(frozen=True)
@@ -223,7 +226,7 @@ class References:
     weights: dict[str, float] | None = None  # of the endpoints whose weight can be read
 
     @classmethod
-    def of(cls, spec: Spec) -> References:
+    def of(cls, spec: SpecV1) -> References:
         return cls(
             endpoints=frozenset(spec.endpoints),
             channels=frozenset(spec.channels),

@@ -15,8 +15,8 @@ from typing import Any
 
 from pydantic.json_schema import models_json_schema
 
-from sla_runner.spec.format2 import SpecV2
-from sla_runner.spec.models import Spec
+from sla_runner.spec.format2 import Spec
+from sla_runner.spec.models import SpecV1
 
 SCHEMA_ID = "urn:sla-runner:schema:spec"
 SCHEMA_DIALECT = "https://json-schema.org/draft/2020-12/schema"
@@ -50,14 +50,40 @@ def _interpolable(node: Any) -> Any:
     return {**outside, "anyOf": [out, {"$ref": "#/$defs/Interpolated"}]}
 
 
+# The definitions keep the names they had when format 1's model was ``Spec`` and format 2's
+# ``SpecV2`` (schemas that refer to ``#/$defs/Spec`` keep meaning format 1).
+DEF_NAMES = {"SpecV1": "Spec", "Spec": "SpecV2"}
+
+
+def _renamed(node: Any) -> Any:
+    if isinstance(node, dict):
+        out = {}
+        for key, value in node.items():
+            if key == "$ref" and isinstance(value, str):
+                head, _, name = value.rpartition("/")
+                out[key] = f"{head}/{DEF_NAMES.get(name, name)}"
+            else:
+                out[key] = _renamed(value)
+        return out
+    if isinstance(node, list):
+        return [_renamed(item) for item in node]
+    return node
+
+
 def spec_json_schema() -> dict[str, Any]:
     """The JSON Schema (draft 2020-12) that editors and CI use to check a spec file."""
     refs, body = models_json_schema(
-        [(Spec, "validation"), (SpecV2, "validation")], ref_template="#/$defs/{model}"
+        [(SpecV1, "validation"), (Spec, "validation")], ref_template="#/$defs/{model}"
     )
-    defs = _interpolable(body["$defs"])
+    defs = _renamed(_interpolable(body["$defs"]))
+    for old, new in sorted(DEF_NAMES.items()):  # "Spec" → "SpecV2" before "SpecV1" → "Spec"
+        defs[new] = {**defs.pop(old), "title": new}
+    defs = dict(sorted(defs.items()))
     defs["Interpolated"] = INTERPOLATED
-    by_version = {1: refs[(Spec, "validation")], 2: refs[(SpecV2, "validation")]}
+    by_version = {
+        1: _renamed(refs[(SpecV1, "validation")]),
+        2: _renamed(refs[(Spec, "validation")]),
+    }
     return {
         "$schema": SCHEMA_DIALECT,
         "$id": SCHEMA_ID,

@@ -334,8 +334,8 @@ def all_findings(view: View) -> list[Finding]:
 def spec_problems(
     spec: BaseModel, columns: Mapping[str, tuple[str, ...]] | None = None
 ) -> list[str]:
-    """The problems :func:`all_findings` finds in a valid model (a ``SpecV2``: taken as any
-    model, so that ``SpecV2``'s own validator can call this without an import cycle), as
+    """The problems :func:`all_findings` finds in a valid model (a ``Spec``: taken as any
+    model, so that ``Spec``'s own validator can call this without an import cycle), as
     ``path: message``;
     ``columns``: those of the tables read from files (the others are skipped)."""
     data = spec.model_dump(mode="json", by_alias=True, exclude_unset=True)

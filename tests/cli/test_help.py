@@ -19,6 +19,7 @@ EXIT_CODES = {
     "validate": {0, 2, 130},
     "plan": {0, 2, 130},
     "diff": {0, 1, 2, 130},
+    "migrate": {0, 2, 130},
     "schema": {0, 2, 130},  # Ctrl-C is 130 everywhere
     "demo-service": {0, 2, 3, 130},
 }

@@ -7,6 +7,7 @@ from pathlib import Path
 import pytest
 
 from sla_runner.cli import run
+from tests.support.paths import ROOT
 
 SPEC = """\
 version: 1
@@ -75,3 +76,75 @@ def test_plan_states_the_peak_held_and_refuses_a_segment_without_load(
         "by one to 100 segments, so segment 100/100 gets none; split the load in at most 99 "
         "segments\n"
     )
+
+
+SCENARIOS = """\
+version: 2
+name: side
+sla_version: 1.0.0
+target: {base_url: "http://127.0.0.1:9"}
+endpoints:
+  login: {method: POST, path: /login, extract: {token: {json: access_token}}}
+  items: {path: /items, headers: {Authorization: "Bearer {{ token }}"}}
+  health: {path: /health}
+channels:
+  prices: {path: /ws/prices, send: ping}
+scenarios:
+  shoppers:
+    load:
+      stages:
+        - {name: up, duration: 10s, ramp_to: 20}
+        - {name: hold, duration: 20s, users: 20}
+    setup: [login]
+    flow: [items, {request: items, think_time: 1s}]
+    channels: [prices]
+  probes:
+    start: 5s
+    load: {stages: [{name: probe, duration: 10s, rate: 5/s}]}
+    mix: {health: 1}
+"""
+
+
+def test_plan_shows_every_scenario_s_timeline(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    out = _plan(tmp_path, capsys, text=SCENARIOS)
+    assert out.splitlines() == [
+        "side 1.0.0: 2 scenarios, segment 1/1",
+        "scenario shoppers: closed model, from 0s",
+        "    up             0s – 10s             0 → 20 users",
+        "    hold           10s – 30s            20 → 20 users",
+        "  peak: 20 users",
+        "  setup: login",
+        "  flow: items → items",
+        "  channels: prices",
+        "scenario probes: open model, from 5s",
+        "    probe          5s – 15s             5 → 5 /s",
+        "  arrivals: 50",
+        "  endpoint mix: health 100%",
+        "run: 30s, peak 20 users, peak 5/s, 50 arrivals",
+        "connections needed at most: 116",
+    ]
+
+
+@pytest.mark.parametrize("which", ["inline", "demo"])
+def test_migrate_prints_format_2_that_validates_and_plans_identically(
+    which: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    v1 = tmp_path / "v1.yaml"
+    v1.write_text(
+        SPEC if which == "inline" else (ROOT / "specs" / "demo.yaml").read_text(encoding="utf-8"),
+        encoding="utf-8",
+    )
+    assert run(["migrate", str(v1)]) == 0
+    v2 = tmp_path / "v2.yaml"
+    v2.write_text(capsys.readouterr().out, encoding="utf-8")
+    assert run(["validate", str(v2)]) == 0
+    assert "(version 2: " in capsys.readouterr().out
+    plans = []
+    for path in (v1, v2):
+        assert run(["plan", str(path)]) == 0
+        plans.append(capsys.readouterr().out)
+    assert plans[0] == plans[1]
+    assert run(["migrate", str(v2)]) == 2  # format 2 already
+    assert "format version 2 already" in capsys.readouterr().err

@@ -14,7 +14,7 @@ from sla_runner.api import load_spec_text, run_spec
 from sla_runner.engine.execute import execute
 from sla_runner.metrics.recording import Recording
 from sla_runner.plan import Segment, build_plan
-from sla_runner.spec.models import Spec
+from sla_runner.spec.models import SpecV1
 from sla_runner.timeunits import NS_PER_S
 from tests.conftest import LiveServer
 from tests.support.faultkit import count, engine_spec
@@ -22,7 +22,7 @@ from tests.support.faultkit import count, engine_spec
 pytestmark = pytest.mark.load
 
 
-def _run(spec: Spec, engine: str | None = None) -> Recording:
+def _run(spec: SpecV1, engine: str | None = None) -> Recording:
     return execute(spec, build_plan(spec), engine=engine, handle_signals=False)
 
 

@@ -18,7 +18,7 @@ from sla_runner.engine.execute import execute_async
 from sla_runner.judge.thresholds import evaluate
 from sla_runner.metrics.recording import Recording
 from sla_runner.plan import Plan, build_plan
-from sla_runner.spec.models import Spec
+from sla_runner.spec.models import SpecV1
 from sla_runner.timeunits import NS_PER_MS, NS_PER_S
 from tests.conftest import LiveServer
 from tests.support.faultkit import count, engine_spec
@@ -26,7 +26,7 @@ from tests.support.faultkit import count, engine_spec
 pytestmark = pytest.mark.load
 
 
-def _run(spec: Spec, *, stop_after_s: float | None = None) -> Recording:
+def _run(spec: SpecV1, *, stop_after_s: float | None = None) -> Recording:
     """Run the spec in this process; with ``stop_after_s``, the caller stops it then."""
     control = RunControl()
 

@@ -21,7 +21,7 @@ from hypothesis import strategies as st
 from sla_runner.engine.preflight import FD_RESERVE
 from sla_runner.errors import SpecError
 from sla_runner.plan import build_plan, connections_needed
-from sla_runner.spec.loader import load_spec_text
+from sla_runner.spec.loader import load_spec_text_v1 as load_spec_text
 from tests.conftest import LiveServer
 from tests.support.cli import run_cli
 from tests.support.faultkit import free_port, spec_data, spec_file, tag

@@ -25,7 +25,7 @@ import anyio, psutil
 from sla_runner.engine.sampler import sample_process
 from sla_runner.metrics.recorder import Recorder
 from sla_runner.plan import build_plan
-from sla_runner.spec.models import Spec
+from sla_runner.spec.models import SpecV1
 
 SLEEPER = [sys.executable, "-c", "import time; time.sleep(60)"]
 first = subprocess.Popen(SLEEPER)
@@ -38,7 +38,7 @@ with open("/proc/sys/kernel/ns_last_pid", "w") as f:
     f.write(str(first.pid - 1))
 second = subprocess.Popen(SLEEPER)
 newcomer = psutil.Process(second.pid)
-spec = Spec.model_validate({
+spec = SpecV1.model_validate({
     "version": 1, "name": "s", "sla_version": "1",
     "target": {"base_url": "http://127.0.0.1:9"},
     "endpoints": {"a": {"path": "/"}},

@@ -25,7 +25,7 @@ from sla_runner.metrics.recording import Recording
 from sla_runner.plan import build_plan
 from sla_runner.report.console import print_summary
 from sla_runner.report.outputs import write_reports
-from sla_runner.spec.models import Spec
+from sla_runner.spec.models import SpecV1
 from sla_runner.verdict import Verdict
 from tests.conftest import LiveServer
 from tests.support.cli import run_cli, spawn_cli
@@ -36,8 +36,8 @@ from tests.unit.verdict_data import run_info
 pytestmark = pytest.mark.load
 
 
-def _recorded(data: dict[str, Any]) -> tuple[Spec, Recording]:
-    spec = Spec.model_validate(data)
+def _recorded(data: dict[str, Any]) -> tuple[SpecV1, Recording]:
+    spec = SpecV1.model_validate(data)
     return spec, execute(spec, build_plan(spec), handle_signals=False)
 
 

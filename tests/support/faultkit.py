@@ -25,7 +25,7 @@ import pytest
 import yaml
 
 from sla_runner.metrics.recording import Recording
-from sla_runner.spec.models import Spec
+from sla_runner.spec.models import SpecV1
 from tests.conftest import ChildProcess, LiveServer
 
 
@@ -56,7 +56,7 @@ def spec_data(base_url: str, **sections: Any) -> dict[str, Any]:
     return data
 
 
-def engine_spec(server: LiveServer, name: str, **parts: Any) -> Spec:
+def engine_spec(server: LiveServer, name: str, **parts: Any) -> SpecV1:
     """A spec for in-process engine tests: the test server, a 2 s timeout, ``parts`` as given."""
     data: dict[str, Any] = {
         "version": 1,
@@ -65,7 +65,7 @@ def engine_spec(server: LiveServer, name: str, **parts: Any) -> Spec:
         "target": {"base_url": server.url, "timeout": "2s"},
     }
     data.update(parts)
-    return Spec.model_validate(data)
+    return SpecV1.model_validate(data)
 
 
 def count(recording: Recording, metric: str, scope: str | None = None) -> int:

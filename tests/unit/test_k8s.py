@@ -14,7 +14,7 @@ import yaml
 from sla_runner.api import load_spec
 from sla_runner.errors import UsageError
 from sla_runner.k8s import VALIDATED_WITH, K8sOptions, data_files, dns_name, manifests
-from sla_runner.spec.loader import LoadedSpec
+from sla_runner.spec.document import LoadedSpec
 from tests.support.cli import run_cli
 from tests.support.faultkit import spec_data, spec_file
 

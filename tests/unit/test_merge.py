@@ -11,8 +11,8 @@ from sla_runner.errors import UsageError, VerdictMismatchError
 from sla_runner.judge.verdicts import judge
 from sla_runner.plan import Segment
 from sla_runner.report.json_report import write_json
-from sla_runner.spec.loader import LoadedSpec
-from sla_runner.spec.models import Spec
+from sla_runner.spec.loader import LoadedSpecV1 as LoadedSpec
+from sla_runner.spec.models import SpecV1
 from sla_runner.verdict import Verdict
 from tests.unit.verdict_data import (
     SECRET,
@@ -129,7 +129,7 @@ def test_a_segment_leaves_load_share_thresholds_to_the_merged_verdict() -> None:
     assert verdict.status == "pass"
 
 
-def thirds(tmp_path: Path, spec: Spec, lag_ms: dict[int, float] | None = None) -> list[Path]:
+def thirds(tmp_path: Path, spec: SpecV1, lag_ms: dict[int, float] | None = None) -> list[Path]:
     """The three segments of ``known_run``; ``lag_ms`` gives a segment a lagging loop."""
     paths = []
     for part in range(3):

@@ -10,12 +10,12 @@ import pytest
 
 from sla_runner.errors import PlanError, UsageError
 from sla_runner.plan import Plan, Segment, build_plan
-from sla_runner.spec.models import Spec
+from sla_runner.spec.models import SpecV1
 from sla_runner.timeunits import NS_PER_S
 
 
-def _spec(stages: list[dict[str, Any]], endpoints: dict[str, Any] | None = None) -> Spec:
-    return Spec.model_validate(
+def _spec(stages: list[dict[str, Any]], endpoints: dict[str, Any] | None = None) -> SpecV1:
+    return SpecV1.model_validate(
         {
             "version": 1,
             "name": "plan-test",

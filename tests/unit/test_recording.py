@@ -9,12 +9,12 @@ import pytest
 from sla_runner.metrics.recorder import Recorder
 from sla_runner.metrics.recording import Recording
 from sla_runner.plan import Plan, Segment, build_plan
-from sla_runner.spec.models import Spec
+from sla_runner.spec.models import SpecV1
 from sla_runner.timeunits import NS_PER_MS, NS_PER_S
 
 
 def _plan(segment: Segment | None = None) -> Plan:
-    spec = Spec.model_validate(
+    spec = SpecV1.model_validate(
         {
             "version": 1,
             "name": "rec",

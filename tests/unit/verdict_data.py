@@ -8,7 +8,7 @@ from sla_runner.judge.verdicts import RunInfo, error_verdict, judge
 from sla_runner.metrics.recorder import Recorder
 from sla_runner.metrics.recording import Recording
 from sla_runner.plan import Segment, build_plan
-from sla_runner.spec.models import Spec
+from sla_runner.spec.models import SpecV1
 from sla_runner.timeunits import NS_PER_MS, NS_PER_S
 from sla_runner.verdict import Verdict
 
@@ -18,7 +18,7 @@ STARTED_AT = 1_767_225_600.0  # 2026-01-01T00:00:00Z
 
 def make_spec(
     thresholds: list[Any], *, stages: list[dict[str, Any]] | None = None, process: bool = True
-) -> Spec:
+) -> SpecV1:
     target: dict[str, Any] = {
         "base_url": "http://127.0.0.1:8000",
         "headers": {"Authorization": f"Bearer {SECRET}"},
@@ -27,7 +27,7 @@ def make_spec(
         target["process"] = {"port": 8000}
     # Channels live with virtual users: an open-model spec declares none.
     open_model = any("rate" in stage for stage in stages or [])
-    return Spec.model_validate(
+    return SpecV1.model_validate(
         {
             "version": 1,
             "name": "checkout-api",
@@ -67,7 +67,7 @@ def run_info(**changes: Any) -> RunInfo:
     return RunInfo(**base)
 
 
-def recorder(spec: Spec, segment: Segment | None = None) -> Recorder:
+def recorder(spec: SpecV1, segment: Segment | None = None) -> Recorder:
     return Recorder(build_plan(spec, segment or Segment()))
 
 
@@ -88,7 +88,7 @@ def http(rec: Recorder, scope: str, latency_ms: float | None, t_s: float, key: s
 
 
 def known_run(
-    spec: Spec, rec: Recorder | None = None, *, part: int = 0, parts: int = 1
+    spec: SpecV1, rec: Recorder | None = None, *, part: int = 0, parts: int = 1
 ) -> Recorder:
     """A fixed, varied run: 4 s, 10 users, two endpoints, a channel, gauges, some errors.
 

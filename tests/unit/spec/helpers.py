@@ -7,7 +7,8 @@ from collections.abc import Mapping
 import pytest
 
 from sla_runner.errors import SpecError
-from sla_runner.spec.loader import LoadedSpec, load_spec_text
+from sla_runner.spec.loader import LoadedSpecV1 as LoadedSpec
+from sla_runner.spec.loader import load_spec_text_v1 as load_spec_text
 
 VALID = """\
 version: 1

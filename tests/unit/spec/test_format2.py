@@ -14,7 +14,7 @@ from pydantic import ValidationError
 from sla_runner.spec.convert import from_v1
 from sla_runner.spec.document import load_document, load_document_text
 from sla_runner.spec.format2 import Ramp, SpecV2
-from sla_runner.spec.loader import load_spec_text
+from sla_runner.spec.loader import load_spec_text_v1 as load_spec_text
 from sla_runner.spec.parts import DEFER_REFERENCES
 from sla_runner.spec.units import Duration
 from tests.unit.spec.helpers import VALID

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from sla_runner.errors import SpecError
-from sla_runner.spec.loader import load_spec_text
+from sla_runner.spec.loader import load_spec_text_v1 as load_spec_text
 
 GOLDEN = Path(__file__).parent / "golden"
 ENV = {"TOKEN": "s3cr3t-t0ken", "BASE_URL": "not-a-url", "TIMEOUT": "fast", "USERS": "many"}

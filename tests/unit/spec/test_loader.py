@@ -8,7 +8,9 @@ from pathlib import Path
 import pytest
 
 from sla_runner.errors import SpecError
-from sla_runner.spec.loader import load_spec, load_spec_text, parse_override_path
+from sla_runner.spec.loader import load_spec_text_v1 as load_spec_text
+from sla_runner.spec.loader import load_spec_v1 as load_spec
+from sla_runner.spec.loader import parse_override_path
 from tests.unit.spec.helpers import VALID, errors, load
 
 

@@ -14,7 +14,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from sla_runner.spec.loader import load_spec_text
+from sla_runner.spec.loader import load_spec_text_v1 as load_spec_text
 from tests.unit.spec.rounds import problems, report
 
 BASE = """\

@@ -13,7 +13,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from sla_runner.errors import SpecError
-from sla_runner.spec.loader import LoadedSpec, load_spec_text
+from sla_runner.spec.loader import LoadedSpecV1 as LoadedSpec
+from sla_runner.spec.loader import load_spec_text_v1 as load_spec_text
 from tests.unit.spec.helpers import VALID
 
 BOUNDED = settings(

@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from sla_runner.spec.document import load_document_text
-from sla_runner.spec.loader import load_spec_text
+from sla_runner.spec.loader import load_spec_text_v1 as load_spec_text
 from tests.support.paths import ROOT
 
 README = (ROOT / "README.md").read_text(encoding="utf-8")

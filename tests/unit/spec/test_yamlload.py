@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from sla_runner.errors import SpecError
-from sla_runner.spec.loader import load_spec
+from sla_runner.spec.loader import load_spec_v1 as load_spec
 from sla_runner.spec.yamlload import MAX_BYTES, MAX_DEPTH, Mark, parse_scalar, parse_yaml
 
 FAST_S = 1.0  # generous: each guard takes a few milliseconds

@@ -1,0 +1,234 @@
+"""A user's passes through its scenario's steps: what the executors run for format 2.
+
+One step is one endpoint's request, sent by the step layer for one user (its templates
+filled from the user's values, its response's values extracted, its JSON checked); the
+executor times and records it, as it does a plain request. Here, in one place for both
+executors:
+
+- ``setup`` (once per user, before its first pass): a failing step is counted and the
+  setup starts over after think time, until it holds or the user leaves.
+- a pass: the ``flow``'s steps in order, each followed by its think time (the step's own,
+  else the scenario's). A failing step (an unexpected status, body or JSON check, an
+  extraction that finds nothing, a request that failed) ends the pass: it is counted per
+  endpoint and per flow, the user thinks and starts a new pass. With a ``mix`` a pass is one
+  request of the weighted mix.
+- the flow's metric ``flow.<scenario>``: one pass, its steps' time added up (think time
+  excluded), ``ok`` when every step held, else ``<step>:<kind>`` (the first reason given for
+  each is kept for the findings). A pass's latency is recorded when it ran through.
+- a user whose connection was refused or reset backs off before its next request, as a
+  plain user does (:data:`BACKOFF_FIRST_S`).
+"""
+
+from __future__ import annotations
+
+import random
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+import anyio
+
+from sla_runner.engine.executor import RunContext
+from sla_runner.engine.http.outcome import Outcome, Result
+from sla_runner.engine.http.session import HttpSession
+
+# A user whose connection was refused or reset pauses before its next request, as a real
+# client does: 10 ms, doubling up to its think time (1 s when it has none), back to 10 ms
+# after any answer. A dead service must not turn the users into a busy loop.
+BACKOFF_FIRST_S = 0.01
+BACKOFF_MAX_S = 1.0
+
+FLOW_METRIC = "flow"
+Think = tuple[float, float]  # seconds: drawn uniformly between them; (0, 0): none
+
+
+class StepResultLike(Protocol):
+    """What sending one step came to (the step layer's ``StepResult``)."""
+
+    @property
+    def result(self) -> Result: ...
+
+    @property
+    def reason(self) -> str: ...
+
+    @property
+    def sent(self) -> bool:
+        """False when nothing was sent (a value to fill was not set): no request to record."""
+        ...
+
+
+class StepLayer(Protocol):
+    """What the executors need of the step layer, for one scenario."""
+
+    def new_user(self, uid: int) -> Any | None:
+        """A new user's state (its ``user`` rows dealt), or None: a unique table ran out."""
+
+    def next_pass(self, state: Any) -> bool:
+        """Deal the next pass's rows; False: a unique table ran out."""
+
+    async def send(self, step: Any, state: Any, session: HttpSession) -> StepResultLike:
+        """Send ``step`` for the user of ``state``; raises only on cancellation."""
+
+
+@dataclass(frozen=True)
+class FlowStep:
+    """One step as the executors run it."""
+
+    name: str  # the endpoint whose request it sends
+    think: Think  # the pause after it
+    compiled: Any  # the step layer's compiled step
+
+
+@dataclass(frozen=True)
+class ScenarioSteps:
+    """What a scenario's users (or arrivals) do through the step layer."""
+
+    scenario: str
+    layer: StepLayer
+    setup: tuple[FlowStep, ...] = ()
+    flow: tuple[FlowStep, ...] | None = None  # None: a mix (or channels alone)
+    mix: dict[str, FlowStep] | None = None  # endpoint → its step, for the plan's wheel
+
+
+class Pauses:
+    """A user's think time and back-off, ended at once when the user is told to leave.
+    ``backoff``: whether a refused or reset connection pauses it (a closed scenario's
+    users; an open scenario's arrivals keep the plan's pace)."""
+
+    def __init__(
+        self, think: Think, rng: random.Random, leaving: anyio.Event, *, backoff: bool = True
+    ) -> None:
+        self._rng, self.leaving, self._backs_off = rng, leaving, backoff
+        longest = think[1] if think[1] > 0 else BACKOFF_MAX_S
+        self._longest = longest
+        self._first = self._backoff = min(BACKOFF_FIRST_S, longest)
+
+    async def think(self, think: Think) -> None:
+        lo, hi = think
+        if hi > 0 and not self.leaving.is_set():
+            with anyio.move_on_after(lo if lo == hi else self._rng.uniform(lo, hi)):
+                await self.leaving.wait()
+
+    async def after(self, result: Result, ctx: RunContext) -> None:
+        """Back off after a refused or reset connection; any answer resets the back-off."""
+        if not self._backs_off:
+            return
+        if result.outcome is Outcome.CONNECT_ERROR or result.outcome is Outcome.RESET:
+            if self.leaving.is_set():
+                return
+            ctx.sink.backoff()
+            with anyio.move_on_after(self._backoff):  # not timed: the next request starts after
+                await self.leaving.wait()
+            self._backoff = min(self._backoff * 2, self._longest)
+        else:
+            self._backoff = self._first
+
+
+async def send(
+    ctx: RunContext,
+    layer: StepLayer,
+    step: FlowStep,
+    state: Any,
+    session: HttpSession,
+    timed_from: int | None = None,
+    due: int | None = None,
+) -> tuple[StepResultLike, int, int]:
+    """Send one step and record it: (its result, when it was timed from, when it ended). A
+    step that sent nothing (a value to fill was not set) is not a request: not recorded."""
+    start = ctx.now()
+    start = start if timed_from is None else min(start, timed_from)
+    try:
+        done = await layer.send(step.compiled, state, session)
+    except anyio.get_cancelled_exc_class():
+        ctx.interrupted += 1
+        raise
+    if not done.sent:
+        return done, start, ctx.now()
+    end = ctx.record_as(step.name, done.result, start, start if due is None else due)
+    return done, start, end
+
+
+async def run_steps(
+    ctx: RunContext,
+    work: ScenarioSteps,
+    steps: Sequence[FlowStep],
+    state: Any,
+    session: HttpSession,
+    pauses: Pauses,
+    *,
+    due: int | None = None,
+) -> tuple[str, int, int, int]:
+    """Run ``steps`` in order, thinking after each; stop after the first that fails (its
+    think time taken), or when the user leaves. Returns (``ok``, ``<step>:<kind>``, or ""
+    when the user left before the end; the time the steps took; their start; their end).
+    ``due``: an arrival's due time (open model): its first step is timed from it."""
+    took = 0
+    first = last = ctx.now()
+    for i, step in enumerate(steps):
+        done, start, end = await send(
+            ctx, work.layer, step, state, session, due if i == 0 else None, due
+        )
+        if i == 0:
+            first = start
+        took += end - start
+        last = end
+        result = done.result
+        await pauses.after(result, ctx)
+        if result.outcome is not Outcome.OK:
+            key = f"{step.name}:{result.key}"
+            if done.reason:
+                ctx.sink.reason(key, done.reason)
+            await pauses.think(step.think)
+            return key, took, first, last
+        await pauses.think(step.think)
+        if pauses.leaving.is_set() and i < len(steps) - 1:
+            return "", took, first, last  # left mid-pass: not a pass
+    return "ok", took, first, last
+
+
+def record_pass(ctx: RunContext, scenario: str, key: str, took: int, due: int, end: int) -> None:
+    """One pass through ``scenario``'s flow: its time when it ran through, in the stage it
+    started in."""
+    if not key:
+        return
+    ctx.sink.request(FLOW_METRIC, scenario, key, took if key == "ok" else None, due, end)
+
+
+async def setup_user(
+    ctx: RunContext, work: ScenarioSteps, state: Any, session: HttpSession, pauses: Pauses
+) -> bool:
+    """Run ``setup`` until it holds (True) or the user leaves (False); a failing setup is
+    counted per endpoint and started over after think time."""
+    while not pauses.leaving.is_set():
+        key, *_ = await run_steps(ctx, work, work.setup, state, session, pauses)
+        if key == "ok":
+            return True
+    return False
+
+
+async def user_passes(
+    ctx: RunContext,
+    work: ScenarioSteps,
+    state: Any,
+    session: HttpSession,
+    pauses: Pauses,
+    mix_step: Callable[[int], FlowStep] | None,
+    first: int,
+) -> bool:
+    """Passes until the user leaves (True) or a ``unique`` table runs out (False)."""
+    i = first
+    while not pauses.leaving.is_set():
+        if not work.layer.next_pass(state):
+            return False
+        if mix_step is not None:
+            step = mix_step(i)
+            i += 1
+            done, _start, _end = await send(ctx, work.layer, step, state, session)
+            await pauses.after(done.result, ctx)
+            await pauses.think(step.think)
+            continue
+        key, took, started, end = await run_steps(
+            ctx, work, work.flow or (), state, session, pauses
+        )
+        record_pass(ctx, work.scenario, key, took, started, end)
+    return True
