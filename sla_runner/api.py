@@ -16,12 +16,23 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 
 from sla_runner._version import __version__
+from sla_runner.comparison import Comparison
 from sla_runner.engine.control import Progress, RunControl
 from sla_runner.engine.execute import execute
 from sla_runner.engine.pool import WorkerOutcome, run_workers
 from sla_runner.engine.poolparts import split_share
 from sla_runner.engine.transports import resolve_engine
-from sla_runner.errors import EXIT_FAIL, EXIT_PASS, RunError
+from sla_runner.errors import EXIT_FAIL, EXIT_PASS, RunError, UsageError
+from sla_runner.judge.compare import (
+    PlanIdentity,
+    compare_verdicts,
+    load_overrides,
+    plan_differences,
+    plan_of,
+    refuse_unless_allowed,
+    require_figures,
+    spec_differences,
+)
 from sla_runner.judge.merge import LoadedSpec as AnyLoadedSpec
 from sla_runner.judge.merge import judge_merged, judge_parts
 from sla_runner.judge.verdicts import RunInfo, error_verdict, judge
@@ -30,6 +41,7 @@ from sla_runner.metrics.recording import Recording
 from sla_runner.plan import Plan, Segment, build_plan
 from sla_runner.redact import MASK, SECRET_QUERY_KEYS, redact, redact_url
 from sla_runner.report.json_report import read_verdict
+from sla_runner.report.junit import case_name
 from sla_runner.report.outputs import write_reports
 from sla_runner.spec.diff import Change, diff_specs, version_note
 from sla_runner.spec.document import LoadedSpec, load_document, load_document_text
@@ -40,6 +52,7 @@ from sla_runner.spec.models import SpecV1
 from sla_runner.verdict import Verdict
 
 __all__ = [
+    "Comparison",
     "LoadedSpec",
     "Plan",
     "Recording",
@@ -48,17 +61,39 @@ __all__ = [
     "SpecDiff",
     "Verdict",
     "build_plan",
+    "compare_run",
     "compare_specs",
+    "compare_verdict_files",
     "execute",
     "judge",
     "load_spec",
     "load_spec_text",
     "merge_verdicts",
     "migrate_spec",
+    "parse_overrides",
+    "read_baseline",
+    "read_verdict",
     "run_info",
     "run_spec",
+    "threshold_cases",
     "write_reports",
 ]
+
+
+def parse_overrides(items: Sequence[str]) -> dict[str, str]:
+    """``--set`` (and ``--sla-set``) items: ``["a.b=1", "c=x=y"]`` → ``{"a.b": "1", "c":
+    "x=y"}``; UsageError on a missing ``=``."""
+    out: dict[str, str] = {}
+    for item in items:
+        key, sep, value = item.partition("=")
+        if not sep or not key.strip():
+            raise UsageError(f"--set expects KEY=VALUE, got {item!r}")
+        try:
+            item.encode("utf-8")
+        except UnicodeEncodeError:  # the shell passed bytes that are not UTF-8
+            raise UsageError(f"--set {key.strip()}: the value is not UTF-8 text") from None
+        out[key.strip()] = value
+    return out
 
 
 def load_spec(
@@ -225,6 +260,13 @@ def _judge_workers(
     )
 
 
+def threshold_cases(loaded: LoadedSpec) -> list[str]:
+    """The names of the cases a run of this spec judges, in order, without running it (the
+    thresholds of a verdict that ran nothing): JUnit's and the pytest plugin's items."""
+    ran_nothing = error_verdict(loaded.spec, run_info(loaded, Segment()))
+    return [case_name(t) for t in ran_nothing.thresholds]
+
+
 def merge_verdicts(
     paths: Sequence[Path | str],
     spec: AnyLoadedSpec | None = None,
@@ -270,3 +312,78 @@ def compare_specs(old: LoadedSpec, new: LoadedSpec) -> SpecDiff:
 def _as_written(loaded: LoadedSpec) -> Spec | SpecV1:
     """The model of the file's own version: two version-1 files compare as format 1."""
     return loaded.v1 if loaded.v1 is not None else loaded.spec
+
+
+# -- baselines -------------------------------------------------------------------------------
+
+
+def compare_verdict_files(
+    baseline: Path | str,
+    new: Path | str,
+    *,
+    tolerance_pct: float = 10.0,
+    noise_floor_ms: float = 1.0,
+    allow_spec_change: bool = False,
+) -> Comparison:
+    """``sla-runner compare``: the verdict at ``new`` against the one at ``baseline``
+    (:mod:`sla_runner.judge.compare` says how)."""
+    return compare_verdicts(
+        read_verdict(baseline),
+        read_verdict(new),
+        baseline_path=str(baseline),
+        new_path=str(new),
+        tolerance_pct=tolerance_pct,
+        noise_floor_ms=noise_floor_ms,
+        allow_spec_change=allow_spec_change,
+    )
+
+
+def read_baseline(
+    path: Path | str,
+    loaded: LoadedSpec,
+    plan: Plan,
+    overrides: dict[str, str] | None = None,
+    *,
+    allow_spec_change: bool = False,
+) -> Verdict:
+    """``run --baseline``: the baseline verdict, checked before any load to be of this spec
+    and plan (VerdictMismatchError otherwise, unless ``allow_spec_change``) and to hold
+    figures to compare."""
+    baseline = read_verdict(path)
+    require_figures(str(path), baseline)
+    differences = spec_differences(baseline, loaded.sha256, loaded.spec.name)
+    base_plan = plan_of(baseline)
+    if base_plan is not None:
+        shown = {key: shown_override(key, value) for key, value in (overrides or {}).items()}
+        this = PlanIdentity(
+            tuple((stage.name, stage.duration_ns) for stage in plan.stages),
+            str(plan.segment),
+            load_overrides(shown),
+        )
+        differences += plan_differences(base_plan, this)
+    refuse_unless_allowed(differences, allow_spec_change)
+    return baseline
+
+
+def compare_run(
+    baseline: Verdict,
+    baseline_path: Path | str,
+    verdict: Verdict,
+    *,
+    tolerance_pct: float = 10.0,
+    noise_floor_ms: float = 1.0,
+    allow_spec_change: bool = False,
+) -> Comparison | None:
+    """``run --baseline``: this run's verdict against the baseline; None when the run
+    measured nothing to compare (it could not be carried out: its own verdict says so)."""
+    if not any(m.count for m in verdict.metrics.values()):
+        return None
+    return compare_verdicts(
+        baseline,
+        verdict,
+        baseline_path=str(baseline_path),
+        new_path="this run",
+        tolerance_pct=tolerance_pct,
+        noise_floor_ms=noise_floor_ms,
+        allow_spec_change=allow_spec_change,
+    )

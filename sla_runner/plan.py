@@ -25,6 +25,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from fractions import Fraction
 from functools import cached_property, lru_cache
+from itertools import pairwise
 from typing import Literal
 
 from sla_runner.errors import PlanError
@@ -123,11 +124,14 @@ class Plan:
         if len(self.scenarios) == 1:
             return self.scenarios[0].peak_users(stage)
         if stage is not None:
-            return next(t.peak_users(stage) for t in self.scenarios if t.stages[0].index <= stage
-                        <= t.stages[-1].index)
+            return next(
+                t.peak_users(stage)
+                for t in self.scenarios
+                if t.stages[0].index <= stage <= t.stages[-1].index
+            )
         points = self._breakpoints
         return max(
-            (sum(t.held_in(a, b) for t in self.scenarios) for a, b in zip(points, points[1:])),
+            (sum(t.held_in(a, b) for t in self.scenarios) for a, b in pairwise(points)),
             default=0,
         )
 

@@ -199,6 +199,18 @@ class Validity(_Model):
     bounds: dict[str, float] = Field(default_factory=dict, description="the bounds applied")
 
 
+class SecondFigures(_Model):
+    """What one metric or endpoint/channel completed in one second of the run."""
+
+    count: int = Field(description="requests, round trips or connects completed")
+    errors: dict[str, int] = Field(
+        default_factory=dict, description="of those, the outcomes other than ok, by kind"
+    )
+    p50_ms: float | None = None
+    p95_ms: float | None = None
+    p99_ms: float | None = None
+
+
 class TimelineRow(_Model):
     second: int
     stage: int
@@ -213,6 +225,16 @@ class TimelineRow(_Model):
     cpu_pct: float | None
     dropped: int
     late: int
+    arrivals: int = Field(
+        0, description="open model: arrivals started in the second (dropped ones not counted)"
+    )
+    series: dict[str, SecondFigures] = Field(
+        default_factory=dict,
+        description="per metric and per endpoint or channel, keyed as metrics is (http, "
+        "http.<endpoint>, ws.<channel>, …): what completed in the second, with its latency "
+        "percentiles; a key is absent in a second where nothing of it completed; empty in "
+        "verdicts written before it was recorded",
+    )
     scenario_users: dict[str, int] = Field(
         default_factory=dict,
         exclude_if=lambda v: not v,
@@ -287,25 +309,41 @@ VERDICT_SCHEMA_ID = "urn:sla-runner:schema:verdict:v1"
 SCHEMA_DIALECT = "https://json-schema.org/draft/2020-12/schema"
 
 
+def schema_document(
+    model: type[BaseModel], schema_id: str, title: str, description: str
+) -> dict[str, Any]:
+    """A committed JSON Schema (draft 2020-12): the model's, under our id, title and
+    description."""
+    body = model.model_json_schema(by_alias=True, mode="serialization")
+    return {
+        "$schema": SCHEMA_DIALECT,
+        "$id": schema_id,
+        "title": title,
+        "description": description,
+        **{k: v for k, v in body.items() if k not in ("title", "description")},
+    }
+
+
+def schema_text(schema: dict[str, Any]) -> str:
+    """A schema as committed: 2-space indented JSON with a final newline."""
+    return json.dumps(schema, indent=2, ensure_ascii=False) + "\n"
+
+
 def verdict_json_schema() -> dict[str, Any]:
     """The JSON Schema (draft 2020-12) of the verdict, as committed at schemas/verdict.schema.json.
 
     Regenerate the committed copy with ``sla-runner schema verdict``.
     """
-    body = Verdict.model_json_schema(by_alias=True, mode="serialization")
-    return {
-        "$schema": SCHEMA_DIALECT,
-        "$id": VERDICT_SCHEMA_ID,
-        "title": "sla-runner verdict",
-        "description": (
-            f"The JSON verdict sla-runner writes with --json, format {VERDICT_FORMAT} version "
-            f"{VERDICT_FORMAT_VERSION}. status is one of pass, fail, invalid, error, aborted. "
-            + EXIT_CODES_DOC
-        ),
-        **{k: v for k, v in body.items() if k not in ("title", "description")},
-    }
+    return schema_document(
+        Verdict,
+        VERDICT_SCHEMA_ID,
+        "sla-runner verdict",
+        f"The JSON verdict sla-runner writes with --json, format {VERDICT_FORMAT} version "
+        f"{VERDICT_FORMAT_VERSION}. status is one of pass, fail, invalid, error, aborted. "
+        + EXIT_CODES_DOC,
+    )
 
 
 def verdict_json_schema_text() -> str:
     """The schema as committed: 2-space indented JSON with a final newline."""
-    return json.dumps(verdict_json_schema(), indent=2, ensure_ascii=False) + "\n"
+    return schema_text(verdict_json_schema())

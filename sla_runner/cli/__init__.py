@@ -4,6 +4,8 @@ the library and formats what comes back; errors carry their own exit code.
 One module per group of commands: :mod:`.spec` (validate, schema, plan, diff), :mod:`.load`
 (run, demo, demo-service), :mod:`.verdicts` (merge), :mod:`.k8s` (k8s); :mod:`.common`
 holds what they share.
+(run, demo, demo-service), :mod:`.verdicts` (merge, compare, report); :mod:`.common` holds
+what they share.
 Adding a subcommand: in its group's module write ``add_<name>(subparsers)`` (builds its
 parser with ``command(...)`` and sets ``func=_cmd_<name>``) and ``_cmd_<name>(args) -> int``,
 then list ``add_<name>`` in ``_SUBCOMMANDS`` below.
@@ -21,17 +23,17 @@ from sla_runner._startup import quiet_interrupt
 
 with quiet_interrupt():  # Ctrl-C while the command starts: one line, no traceback
     from sla_runner._version import __version__
+    from sla_runner.api import parse_overrides
     from sla_runner.cli.common import (
         EXIT_CODES_TOP,
         ArgvError,
         Parser,
         Subparsers,
-        parse_overrides,
     )
     from sla_runner.cli.k8s import add_k8s
     from sla_runner.cli.load import add_demo, add_demo_service, add_run
     from sla_runner.cli.spec import add_diff, add_migrate, add_plan, add_schema, add_validate
-    from sla_runner.cli.verdicts import add_merge
+    from sla_runner.cli.verdicts import add_compare, add_merge, add_report
     from sla_runner.errors import EXIT_INTERRUPTED, EXIT_PASS, EXIT_USAGE, SlaRunnerError, SpecError
 
 __all__ = ["build_parser", "main", "parse_overrides", "run"]
@@ -44,6 +46,8 @@ _SUBCOMMANDS: tuple[Callable[[Subparsers], None], ...] = (
     add_demo_service,
     add_merge,
     add_k8s,
+    add_compare,
+    add_report,
     add_plan,
     add_diff,
     add_migrate,

@@ -4,6 +4,7 @@ the report options, and printing a verdict with its reports."""
 from __future__ import annotations
 
 import argparse
+import math
 import signal
 import sys
 import threading
@@ -12,9 +13,13 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, TypeAlias
 
-from sla_runner.errors import UsageError
+from sla_runner.comparison import Comparison
+from sla_runner.errors import EXIT_PASS, EXIT_RUN_ERROR, SlaRunnerError, UsageError
+from sla_runner.report.comparison import print_comparison
 from sla_runner.report.console import print_summary
 from sla_runner.report.outputs import write_each
+from sla_runner.spec.units import parse_duration_ns, parse_percent
+from sla_runner.timeunits import NS_PER_MS
 from sla_runner.verdict import Verdict
 
 INTERRUPTED = "  130  interrupted by Ctrl-C: quit at once\n"
@@ -22,8 +27,10 @@ INTERRUPTED = "  130  interrupted by Ctrl-C: quit at once\n"
 EXIT_CODES_RUN = """\
 exit codes:
   0    pass: every threshold held (warnings allowed)
-  1    a threshold failed, or --fail-fast stopped the run
-  2    invalid spec or command line (nothing was run)
+  1    a threshold failed, or --fail-fast stopped the run; or (run --baseline) the run
+       passed but a figure regressed against the baseline
+  2    invalid spec or command line (nothing was run), or a --baseline of another spec
+       or plan (unless --allow-spec-change) or with nothing measured
   3    the run could not be carried out (target unreachable, TLS handshake or WebSocket
        upgrade refused, process not found, a report path that cannot be written: nothing
        was sent), or was aborted by Ctrl-C or SIGTERM
@@ -45,6 +52,28 @@ exit codes:
   3    a verdict could not be read, a report could not be written, or a part was aborted
   4    invalid: a part's generator could not deliver its share of the load, or
        segments are missing (unless --allow-partial)
+"""
+    + INTERRUPTED
+)
+
+EXIT_CODES_COMPARE = (
+    """\
+exit codes:
+  0    no figure got worse beyond the tolerance and the noise floor
+  1    a regression: some figure got worse beyond them
+  2    the verdicts are of different specs (sha256) or plans (unless
+       --allow-spec-change), or one has nothing measured; or the command line
+  3    a verdict could not be read, or a report could not be written
+"""
+    + INTERRUPTED
+)
+
+EXIT_CODES_REPORT = (
+    """\
+exit codes:
+  0    the reports were written (whatever the verdict's status)
+  2    invalid command line (e.g. no report asked for)
+  3    the verdict could not be read, or a report could not be written
 """
     + INTERRUPTED
 )
@@ -145,6 +174,61 @@ def command(
 def add_report_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--junit", metavar="PATH", help="write JUnit XML here")
     parser.add_argument("--json", metavar="PATH", help="write the JSON verdict here")
+    add_page_options(parser)
+
+
+def add_page_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--html", metavar="PATH", help="write the HTML report here (one self-contained file)"
+    )
+    parser.add_argument(
+        "--summary-md",
+        metavar="PATH",
+        help="write a Markdown summary here (e.g. $GITHUB_STEP_SUMMARY, a merge-request note)",
+    )
+
+
+def tolerance_arg(text: str) -> float:
+    """``--tolerance``: a percentage, ``10%`` (or ``10``)."""
+    try:
+        value = float(parse_percent(text if text.strip().endswith("%") else text + "%"))
+    except ValueError:
+        value = math.nan
+    if not 0 <= value <= 1000:
+        raise argparse.ArgumentTypeError(f"expected a percentage like 10%, got {text!r}")
+    return value
+
+
+def noise_floor_arg(text: str) -> float:
+    """``--noise-floor``: a duration, ``1ms``; in milliseconds."""
+    try:
+        return parse_duration_ns(text) / NS_PER_MS
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            f"expected a duration like 1ms or 500us, got {text!r}"
+        ) from None
+
+
+def add_comparison_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--tolerance",
+        type=tolerance_arg,
+        default=10.0,
+        metavar="PCT",
+        help="how much worse a figure may get before it is a regression (default: 10%%)",
+    )
+    parser.add_argument(
+        "--noise-floor",
+        type=noise_floor_arg,
+        default=1.0,
+        metavar="DURATION",
+        help="latency changes up to this are never a regression (default: 1ms)",
+    )
+    parser.add_argument(
+        "--allow-spec-change",
+        action="store_true",
+        help="compare verdicts of different specs or plans (the differences are listed)",
+    )
 
 
 def add_set_option(parser: argparse.ArgumentParser) -> None:
@@ -158,45 +242,51 @@ def add_set_option(parser: argparse.ArgumentParser) -> None:
     )
 
 
-def parse_overrides(items: Sequence[str]) -> dict[str, str]:
-    """``["a.b=1", "c=x=y"]`` → ``{"a.b": "1", "c": "x=y"}``; UsageError on a missing ``=``."""
-    out: dict[str, str] = {}
-    for item in items:
-        key, sep, value = item.partition("=")
-        if not sep or not key.strip():
-            raise UsageError(f"--set expects KEY=VALUE, got {item!r}")
-        try:
-            item.encode("utf-8")
-        except UnicodeEncodeError:  # the shell passed bytes that are not UTF-8
-            raise UsageError(f"--set {key.strip()}: the value is not UTF-8 text") from None
-        out[key.strip()] = value
-    return out
-
-
 def report(
     verdict: Verdict,
     junit: Path | str | None,
     json: Path | str | None,
     secrets: frozenset[str],
+    *,
+    html: Path | str | None = None,
+    summary_md: Path | str | None = None,
+    comparison: Comparison | None = None,
 ) -> int:
-    """Print the summary, then write the reports asked for: the exit code (3 when a report
+    """Print the summary (and the comparison with a baseline), then write the reports asked
+    for: the exit code (see :class:`sla_runner.report.outputs.Reports`: 3 when a report
     could not be written, the others still written and named)."""
     # Once judged, the summary names the exit code: Ctrl-C cannot change it any more, and
     # the reports it promises are written.
     with _ctrl_c_ignored():
         print_summary(verdict, sys.stdout, secrets=secrets)
+        if comparison is not None:
+            print_comparison(comparison, sys.stdout, secrets=secrets)
         sys.stdout.flush()  # a report to /dev/stdout comes after the summary
-        reports = write_each(verdict, junit=junit, json=json, secrets=secrets)
-        for outcome in reports.outcomes:
-            if isinstance(outcome, Path):
-                print(f"wrote {outcome}")
-            else:
-                print(f"error: {outcome}", file=sys.stderr)
+        reports = write_each(
+            verdict,
+            junit=junit,
+            json=json,
+            html=html,
+            summary_md=summary_md,
+            comparison=comparison,
+            secrets=secrets,
+        )
+        print_outcomes(reports.outcomes)
         closing = reports.closing()
         if closing:  # the summary's last line named the verdict's code
             print(closing)
         sys.stdout.flush()
     return reports.exit_code
+
+
+def print_outcomes(outcomes: Sequence[Path | SlaRunnerError]) -> int:
+    """Name each report written, each failure on stderr: 3 when one failed, else 0."""
+    for outcome in outcomes:
+        if isinstance(outcome, Path):
+            print(f"wrote {outcome}")
+        else:
+            print(f"error: {outcome}", file=sys.stderr)
+    return EXIT_RUN_ERROR if any(not isinstance(o, Path) for o in outcomes) else EXIT_PASS
 
 
 @contextmanager

@@ -11,7 +11,6 @@ from sla_runner.cli.common import (
     Subparsers,
     add_set_option,
     command,
-    parse_overrides,
 )
 from sla_runner.engine.poolparts import parse_workers
 from sla_runner.errors import UsageError
@@ -77,7 +76,7 @@ def add_k8s(subparsers: Subparsers) -> None:
 
 
 def _cmd_k8s(args: argparse.Namespace) -> int:
-    overrides = parse_overrides(args.overrides)
+    overrides = api.parse_overrides(args.overrides)
     workers = parse_workers(args.workers)
     timeout_s = None
     if args.merge_timeout is not None:

@@ -11,10 +11,10 @@ from sla_runner.cli.common import (
     EXIT_CODES_DEMO_SERVICE,
     EXIT_CODES_RUN,
     Subparsers,
+    add_comparison_options,
     add_report_options,
     add_set_option,
     command,
-    parse_overrides,
     report,
 )
 from sla_runner.demo.args import ERROR_RATE_HELP, error_rate_arg, port_arg
@@ -76,16 +76,30 @@ def add_run(subparsers: Subparsers) -> None:
         "A worker that dies makes the run invalid",
     )
     add_report_options(parser)
+    parser.add_argument(
+        "--baseline",
+        metavar="VERDICT",
+        help="compare the run with this JSON verdict of the same spec and plan (as "
+        "`compare` does); its cases join the JUnit, a regression makes a passing run exit 1",
+    )
+    add_comparison_options(parser)
     _add_quiet_option(parser)
     parser.set_defaults(func=_cmd_run)
 
 
 def _cmd_run(args: argparse.Namespace) -> int:
     workers = parse_workers(args.workers)
-    overrides = parse_overrides(args.overrides)
+    overrides = api.parse_overrides(args.overrides)
     loaded = api.load_spec(args.spec, overrides=overrides)
-    check_writable(args.junit, args.json)  # before any load, not after it
-    return _run_and_report(loaded, args, overrides, args.junit, args.json, workers)
+    check_writable(args.junit, args.json, args.html, args.summary_md)  # before any load
+    baseline = None
+    if args.baseline:  # of this spec and plan, checked before any load too
+        plan = build_plan(loaded.spec, Segment.parse(args.segment))
+        allow = args.allow_spec_change
+        baseline = api.read_baseline(
+            args.baseline, loaded, plan, overrides, allow_spec_change=allow
+        )
+    return _run_and_report(loaded, args, overrides, args.junit, args.json, baseline, workers)
 
 
 def _run_and_report(
@@ -94,6 +108,7 @@ def _run_and_report(
     overrides: dict[str, str],
     junit: Path | str | None,
     json: Path | str | None,
+    baseline: api.Verdict | None = None,
     workers: int = 1,
 ) -> int:
     segment = Segment.parse(args.segment)
@@ -115,7 +130,20 @@ def _run_and_report(
     finally:
         if progress is not None:
             progress.finish()
-    return report(verdict, junit, json, loaded.secrets)
+    comparison = None
+    if baseline is not None:
+        comparison = api.compare_run(
+            baseline,
+            args.baseline,
+            verdict,
+            tolerance_pct=args.tolerance,
+            noise_floor_ms=args.noise_floor,
+            allow_spec_change=args.allow_spec_change,
+        )
+        if comparison is None:
+            print("not compared with the baseline: the run measured nothing", file=sys.stderr)
+    pages = {"html": getattr(args, "html", None), "summary_md": getattr(args, "summary_md", None)}
+    return report(verdict, junit, json, loaded.secrets, **pages, comparison=comparison)
 
 
 def add_demo(subparsers: Subparsers) -> None:
@@ -151,7 +179,7 @@ def _cmd_demo(args: argparse.Namespace) -> int:
     given = Path(args.spec) if args.spec else None
     path = given or launcher.demo_spec_path()
     junit, json = launcher.report_paths(Path(args.reports))
-    overrides = parse_overrides(args.overrides)
+    overrides = api.parse_overrides(args.overrides)
     preview = launcher.load_preview(path, overrides, other=given is not None)
     check_writable(junit, json)
     with launcher.DemoService(error_rate=args.error_rate) as demo:

@@ -15,8 +15,8 @@ from sla_runner.cli.common import (
     Subparsers,
     add_set_option,
     command,
-    parse_overrides,
 )
+from sla_runner.comparison import comparison_json_schema_text
 from sla_runner.errors import EXIT_PASS, SpecError
 from sla_runner.plan import Segment, build_plan
 from sla_runner.report.spec_text import diff_lines, diff_tally, plan_lines, validated
@@ -41,7 +41,7 @@ def add_validate(subparsers: Subparsers) -> None:
 
 
 def _cmd_validate(args: argparse.Namespace) -> int:
-    overrides = parse_overrides(args.overrides)
+    overrides = api.parse_overrides(args.overrides)
     status = EXIT_PASS
     for path in args.specs:
         try:
@@ -63,11 +63,12 @@ def add_schema(subparsers: Subparsers) -> None:
         "schema",
         "print the JSON Schema of the spec format or of the verdict",
         "Print the JSON Schema of the spec format, versions 1 and 2 (spec, the default), "
-        "or of the JSON "
-        "verdict, format sla-runner/verdict version 1 (verdict). Regenerate the committed "
-        "copies with:\n"
+        "of the JSON verdict, format sla-runner/verdict version 1 (verdict), or of what "
+        "compare --json writes, format sla-runner/comparison version 1 (comparison). "
+        "Regenerate the committed copies with:\n"
         "  sla-runner schema > schemas/sla-spec.schema.json\n"
-        "  sla-runner schema verdict > schemas/verdict.schema.json",
+        "  sla-runner schema verdict > schemas/verdict.schema.json\n"
+        "  sla-runner schema comparison > schemas/comparison.schema.json",
         EXIT_CODES_SCHEMA,
     )
     parser.add_argument(
@@ -75,13 +76,17 @@ def add_schema(subparsers: Subparsers) -> None:
         nargs="?",
         choices=sorted(_SCHEMAS),
         default="spec",
-        metavar="{spec,verdict}",
+        metavar="{spec,verdict,comparison}",
         help="which schema (default: spec)",
     )
     parser.set_defaults(func=_cmd_schema)
 
 
-_SCHEMAS = {"spec": spec_json_schema_text, "verdict": verdict_json_schema_text}
+_SCHEMAS = {
+    "spec": spec_json_schema_text,
+    "verdict": verdict_json_schema_text,
+    "comparison": comparison_json_schema_text,
+}
 
 
 def _cmd_schema(args: argparse.Namespace) -> int:
@@ -110,7 +115,7 @@ def add_plan(subparsers: Subparsers) -> None:
 
 
 def _cmd_plan(args: argparse.Namespace) -> int:
-    loaded = api.load_spec(args.spec, overrides=parse_overrides(args.overrides))
+    loaded = api.load_spec(args.spec, overrides=api.parse_overrides(args.overrides))
     for line in plan_lines(loaded.spec, build_plan(loaded.spec, Segment.parse(args.segment))):
         print(line)
     return EXIT_PASS

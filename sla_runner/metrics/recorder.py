@@ -6,8 +6,8 @@ the timeline second it *completed* in (``end_ns``).
 
 Each scenario's executor writes to its own :class:`ScenarioSink` (:meth:`Recorder.scenario`),
 which puts its samples in that scenario's stages and keeps its users apart; the recorder
-adds them up. A pass through a flow (metric ``flow``) counts in its series only, not in
-the timeline's requests and errors.
+adds them up. A pass through a flow (metric ``flow``) counts in its series and its
+second's figures (``TimelineRow.series``), not in the timeline's requests and errors.
 """
 
 from __future__ import annotations
@@ -18,8 +18,19 @@ from dataclasses import dataclass, field
 
 from hdrh.histogram import HdrHistogram
 
-from sla_runner.metrics.histogram import LATENCY_HIGHEST_US, gauge_histogram, value_at_percentile
-from sla_runner.metrics.recording import GeneratorStats, Recording, Series, TimelineRow
+from sla_runner.metrics.histogram import (
+    LATENCY_HIGHEST_US,
+    add_into,
+    gauge_histogram,
+    values_at_percentiles,
+)
+from sla_runner.metrics.recording import (
+    GeneratorStats,
+    Recording,
+    SecondFigures,
+    Series,
+    TimelineRow,
+)
 from sla_runner.plan import Plan, Timeline
 from sla_runner.timeunits import NS_PER_S, NS_PER_US, US_PER_MS
 
@@ -27,6 +38,30 @@ from sla_runner.timeunits import NS_PER_S, NS_PER_US, US_PER_MS
 def _second_histogram() -> HdrHistogram:
     # Per-second figures are for display and plots: two digits are plenty and cheap.
     return HdrHistogram(1, LATENCY_HIGHEST_US, 2)
+
+
+class _Second:
+    """What one endpoint or channel completed in the current second."""
+
+    __slots__ = ("hist", "outcomes")
+
+    def __init__(self) -> None:
+        self.hist = _second_histogram()
+        self.outcomes: dict[str, int] = {}
+
+    def reset(self) -> None:
+        if self.hist.get_total_count():
+            self.hist.reset()
+        self.outcomes.clear()
+
+
+def _figures(hist: HdrHistogram, outcomes: dict[str, int]) -> SecondFigures:
+    errors = {k: n for k, n in sorted(outcomes.items()) if k != "ok"}
+    out = SecondFigures(count=sum(outcomes.values()), errors=errors)
+    if hist.get_total_count():
+        p50, p95, p99 = values_at_percentiles(hist, (50, 95, 99))
+        out.p50_ms, out.p95_ms, out.p99_ms = p50 / US_PER_MS, p95 / US_PER_MS, p99 / US_PER_MS
+    return out
 
 
 @dataclass(frozen=True)
@@ -108,7 +143,8 @@ class Recorder:
         self._gauges: dict[tuple[str, int], HdrHistogram] = {}
         self._timeline: list[TimelineRow] = []
         self._row = TimelineRow(second=0, stage=0, scenario_users=dict.fromkeys(self._names, 0))
-        self._row_hist = _second_histogram()
+        self._seconds: dict[tuple[str, str], _Second] = {}  # the current second's, per scope
+        self._whole = _second_histogram()  # a metric's, summed from its scopes' at the end
         self._users = 0
         self._held = [0] * len(names)  # per scenario
         self._requests = [0] * len(names)  # HTTP requests per scenario, this second
@@ -149,22 +185,21 @@ class Recorder:
         if series is None:
             series = self._series[(metric, scope, stage)] = Series()
         series.outcomes[key] += 1
-        if metric == "flow":
-            if latency_ns is not None:
-                us = min(max(latency_ns // NS_PER_US, 1), LATENCY_HIGHEST_US)
-                series.latency_us.record_value(us)
-            return
         row = self._row_at(end_ns)
-        ok = key == "ok"
-        self._totals[0] += 1
-        if not ok:
-            self._totals[1] += 1
-            row.errors += 1
+        second = self._seconds.get((metric, scope))
+        if second is None:
+            second = self._seconds[(metric, scope)] = _Second()
+        second.outcomes[key] = second.outcomes.get(key, 0) + 1
         if latency_ns is not None:
             us = min(max(latency_ns // NS_PER_US, 1), LATENCY_HIGHEST_US)
             series.latency_us.record_value(us)
-            if metric == "http":
-                self._row_hist.record_value(us)
+            second.hist.record_value(us)
+        if metric == "flow":  # a pass: in its series and the second's, not the row's counts
+            return
+        self._totals[0] += 1
+        if key != "ok":
+            self._totals[1] += 1
+            row.errors += 1
         if metric == "http":
             row.requests += 1
             self._requests[scenario] += 1
@@ -212,9 +247,11 @@ class Recorder:
         self.generator.send_lateness_us.record_value(
             min(max(lateness_ns // NS_PER_US, 1), LATENCY_HIGHEST_US)
         )
+        row = self._row_at(t_ns)
+        row.arrivals += 1
         if late:
             self.generator.late += 1
-            self._row_at(t_ns).late += 1
+            row.late += 1
 
     def dropped(self, t_ns: int) -> None:
         self.generator.dropped += 1
@@ -255,12 +292,25 @@ class Recorder:
     def _close_row(self) -> None:
         self._last_requests = self._requests
         self._requests = [0] * len(self._requests)
-        row, hist = self._row, self._row_hist
-        if hist.get_total_count():
-            row.p50_ms = value_at_percentile(hist, 50) / US_PER_MS
-            row.p95_ms = value_at_percentile(hist, 95) / US_PER_MS
-            row.p99_ms = value_at_percentile(hist, 99) / US_PER_MS
-            hist.reset()
+        row = self._row
+        by_metric: dict[str, list[tuple[str, _Second]]] = {}
+        for (metric, scope), second in self._seconds.items():
+            if second.outcomes:
+                by_metric.setdefault(metric, []).append((scope, second))
+        whole = self._whole
+        for metric, parts in by_metric.items():
+            outcomes: Counter[str] = Counter()
+            for scope, second in parts:
+                row.series[f"{metric}.{scope}"] = _figures(second.hist, second.outcomes)
+                add_into(whole, second.hist)
+                outcomes.update(second.outcomes)
+                second.reset()
+            row.series[metric] = _figures(whole, outcomes)
+            if whole.get_total_count():
+                whole.reset()
+        http = row.series.get("http")
+        if http is not None:  # the HTTP figures every row has carried from the start
+            row.p50_ms, row.p95_ms, row.p99_ms = http.p50_ms, http.p95_ms, http.p99_ms
         self._timeline.append(row)
 
     # -- views ----------------------------------------------------------------------------

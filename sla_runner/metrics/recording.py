@@ -58,6 +58,48 @@ class Series:
 
 
 @dataclass
+class SecondFigures:
+    """What one metric (``http``) or endpoint/channel (``http.list-items``) completed in one
+    second: a count, the outcomes other than ok by kind, and percentiles of the latencies."""
+
+    count: int = 0
+    errors: dict[str, int] = field(default_factory=dict)
+    p50_ms: float | None = None
+    p95_ms: float | None = None
+    p99_ms: float | None = None
+
+    def merge(self, other: SecondFigures) -> None:
+        """Counts add; percentiles take the worse of the two (per-second histograms are
+        not kept)."""
+        self.count += other.count
+        for kind, n in other.errors.items():
+            self.errors[kind] = self.errors.get(kind, 0) + n
+        for name in ("p50_ms", "p95_ms", "p99_ms"):
+            mine, theirs = getattr(self, name), getattr(other, name)
+            if theirs is not None and (mine is None or theirs > mine):
+                setattr(self, name, theirs)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "count": self.count,
+            "errors": dict(sorted(self.errors.items())),
+            "p50_ms": self.p50_ms,
+            "p95_ms": self.p95_ms,
+            "p99_ms": self.p99_ms,
+        }
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> SecondFigures:
+        return cls(
+            count=int(data["count"]),
+            errors={k: int(v) for k, v in data["errors"].items()},
+            p50_ms=data["p50_ms"],
+            p95_ms=data["p95_ms"],
+            p99_ms=data["p99_ms"],
+        )
+
+
+@dataclass
 class TimelineRow:
     """One second of the run (``second`` counts from the start)."""
 
@@ -74,6 +116,11 @@ class TimelineRow:
     cpu_pct: float | None = None
     dropped: int = 0
     late: int = 0
+    arrivals: int = 0  # open model: arrivals started (not dropped) in the second
+    # Per metric and per endpoint/channel, as the verdict's metrics name them ("http",
+    # "http.list-items", "ws.prices"…): what completed in the second. Empty in recordings
+    # written before it was kept.
+    series: dict[str, SecondFigures] = field(default_factory=dict)
     # Most users (or requests in flight) of each scenario during the second; empty for a
     # run of one scenario, whose users are ``users``.
     scenario_users: dict[str, int] = field(default_factory=dict)
@@ -81,20 +128,32 @@ class TimelineRow:
     def merge(self, other: TimelineRow) -> None:
         for name in ("users", "requests", "errors", "ws_round_trips", "dropped", "late"):
             setattr(self, name, getattr(self, name) + getattr(other, name))
+        self.arrivals += other.arrivals
         for scenario, held in other.scenario_users.items():
             self.scenario_users[scenario] = self.scenario_users.get(scenario, 0) + held
         for name in ("p50_ms", "p95_ms", "p99_ms", "rss_bytes", "cpu_pct"):
             mine, theirs = getattr(self, name), getattr(other, name)
             if theirs is not None and (mine is None or theirs > mine):
                 setattr(self, name, theirs)
+        for selector, figures in other.series.items():
+            self.series.setdefault(selector, SecondFigures()).merge(figures)
 
     def to_dict(self) -> dict[str, Any]:
         out = {f.name: getattr(self, f.name) for f in fields(self)}
+        out["series"] = {k: v.to_dict() for k, v in sorted(self.series.items())}
         if not self.scenario_users:
             del out["scenario_users"]  # a run of one scenario writes its rows as before
         else:
             out["scenario_users"] = dict(self.scenario_users)
         return out
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> TimelineRow:
+        """A row as :meth:`to_dict` wrote it, or as a recording written before ``series``
+        and ``arrivals`` (or ``scenario_users``) were kept."""
+        given = {k: v for k, v in data.items() if k != "series"}
+        series = {k: SecondFigures.from_dict(v) for k, v in data.get("series", {}).items()}
+        return cls(**given, series=series)
 
     def users_of(self, scenario: str | None) -> int:
         """The users of one scenario (of the run's only one, or of every one: None)."""
@@ -275,7 +334,7 @@ class Recording:
             if row.second in rows:
                 rows[row.second].merge(row)
             else:
-                rows[row.second] = TimelineRow(**row.to_dict())
+                rows[row.second] = TimelineRow.from_dict(row.to_dict())
         out.timeline = [rows[s] for s in sorted(rows)]
         g, og = out.generator, other.generator
         add_into(g.cpu_pct, og.cpu_pct)
@@ -379,7 +438,7 @@ class Recording:
                 for s in data["series"]
             },
             gauges={(g["gauge"], int(g["stage"])): decode(g["hdr"]) for g in data["gauges"]},
-            timeline=[TimelineRow(**row) for row in data["timeline"]],
+            timeline=[TimelineRow.from_dict(row) for row in data["timeline"]],
             generator=GeneratorStats(
                 cpu_pct=decode(gen["cpu_pct_hdr"]),
                 loop_lag_us=decode(gen["loop_lag_us_hdr"]),

@@ -24,7 +24,7 @@ from sla_runner.redact import effective, masked
 from sla_runner.verdict import ThresholdResult, Verdict
 
 PLAIN_WIDTH = 120
-_LABELS = {
+LABELS = {
     "pass": ("PASS", "green"),
     "fail": ("FAIL", "bold red"),
     "warn": ("WARN", "yellow"),
@@ -175,17 +175,29 @@ def _thresholds_table(verdict: Verdict, table_box: box.Box, text: _TextFn) -> Ta
     ):
         table.add_column(name, justify=justify)  # type: ignore[arg-type]
     for t in verdict.thresholds:
-        label, style = _LABELS["invalid" if _invalid(verdict, t) else t.status]
+        label, style = LABELS[result_key(verdict, t)]
         observed = "-" if t.observed is None else numbers.observed(t.observed, t.limit, t.unit)
         table.add_row(
             text(t.expr + (" (warn)" if t.severity == "warn" else "")),
-            text(f"{t.scenario}: {t.during or 'run'}" if t.scenario else t.during or "run"),
+            text(window_name(t)),
             text(observed),
             text(f"{t.op} {numbers.value(t.limit, t.unit)}"),
             text(numbers.count(t.samples)),
             text(label, style),
         )
     return table
+
+
+def window_name(t: ThresholdResult) -> str:
+    """What a threshold judged: ``run``, a stage, or one scenario's (``api: run``,
+    ``api: steady``)."""
+    return f"{t.scenario}: {t.during or 'run'}" if t.scenario else t.during or "run"
+
+
+def result_key(verdict: Verdict, t: ThresholdResult) -> str:
+    """The key of a result's label in :data:`LABELS`: its status, or ``invalid`` for a
+    result of an invalid run that is not a fact about the service."""
+    return "invalid" if _invalid(verdict, t) else t.status
 
 
 def _invalid(verdict: Verdict, t: ThresholdResult) -> bool:

@@ -37,8 +37,10 @@ from __future__ import annotations
 
 import re
 import xml.etree.ElementTree as ET
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Literal
 
 from sla_runner import numbers
 from sla_runner.redact import effective, masked
@@ -50,42 +52,101 @@ _Clean = Callable[[str], str]  # redacts and drops characters XML cannot hold
 _COLUMNS = ("min", "p50", "p90", "p95", "p99", "p99.9", "max")
 
 
-def verdict_to_junit(verdict: Verdict, *, secrets: frozenset[str] = frozenset()) -> str:
-    """The JUnit XML text of a verdict."""
-
+def xml_clean(secrets: frozenset[str]) -> _Clean:
+    """A function that redacts a text and drops the characters XML cannot hold."""
     masks = effective(secrets)
 
     def clean(text: str) -> str:
         return _XML_ILLEGAL.sub("\N{REPLACEMENT CHARACTER}", masked(text, masks))
 
-    suite = _suite(verdict, clean)
+    return clean
+
+
+def junit_document(name: str, time: str, suites: Sequence[ET.Element]) -> str:
+    """``<testsuites>`` around ``suites``, its counts their sums."""
     root = ET.Element("testsuites")
-    root.set("name", clean(f"sla-runner {verdict.spec.name}"))
-    root.set("time", _time(verdict.run.duration_s))
-    for name in ("tests", "failures", "errors"):
-        root.set(name, suite.get(name, "0"))
-    root.append(suite)
+    root.set("name", name)
+    root.set("time", time)
+    for count in ("tests", "failures", "errors"):
+        root.set(count, str(sum(int(s.get(count, "0")) for s in suites)))
+    root.extend(suites)
     ET.indent(root, space="  ")
     return '<?xml version="1.0" encoding="UTF-8"?>\n' + ET.tostring(root, encoding="unicode") + "\n"
 
 
+def verdict_to_junit(
+    verdict: Verdict,
+    *,
+    secrets: frozenset[str] = frozenset(),
+    more: Callable[[_Clean], Sequence[ET.Element]] | None = None,
+) -> str:
+    """The JUnit XML text of a verdict; ``more`` makes suites to follow the verdict's (a
+    comparison with a baseline) with the same cleaning function."""
+    clean = xml_clean(secrets)
+    suites = [_suite(verdict, clean), *(more(clean) if more else ())]
+    return junit_document(
+        clean(f"sla-runner {verdict.spec.name}"), _time(verdict.run.duration_s), suites
+    )
+
+
 def write_junit(
-    path: Path | str, verdict: Verdict, *, secrets: frozenset[str] = frozenset()
+    path: Path | str,
+    verdict: Verdict,
+    *,
+    secrets: frozenset[str] = frozenset(),
+    more: Callable[[_Clean], Sequence[ET.Element]] | None = None,
 ) -> Path:
     """Write the JUnit XML report atomically."""
-    return write_atomic(path, verdict_to_junit(verdict, secrets=secrets))
+    return write_atomic(path, verdict_to_junit(verdict, secrets=secrets, more=more))
 
 
-def _suite(verdict: Verdict, clean: _Clean) -> ET.Element:
-    spec, run = verdict.spec, verdict.run
-    suite = ET.Element("testsuite")
+def _cases(verdict: Verdict, clean: _Clean) -> tuple[list[ET.Element], ET.Element | None]:
+    """A case per threshold, and the run's own case when it needs one."""
     cases = [_case(verdict, t, clean) for t in verdict.thresholds]
     red = any(c.find("failure") is not None or c.find("error") is not None for c in cases)
     # A reader of the JUnit alone must see what the exit code says: an aborted run, or a
     # failed one no threshold case shows (--fail-fast, a run that never started), gets a
     # case of its own.
     if verdict.status == "aborted" or (verdict.status != "pass" and not red):
-        cases.append(_run_case(verdict, clean))
+        return cases, _run_case(verdict, clean)
+    return cases, None
+
+
+@dataclass(frozen=True)
+class CaseOutcome:
+    """A JUnit case read back: what the pytest plugin makes of each threshold."""
+
+    name: str
+    result: Literal["passed", "failure", "error", "skipped"]
+    message: str  # the failure's, error's or skip's message; empty when it passed
+    text: str  # the failure's or error's body; a passing case's note (a missed warning)
+
+
+def case_outcomes(
+    verdict: Verdict, *, secrets: frozenset[str] = frozenset()
+) -> tuple[list[CaseOutcome], CaseOutcome | None]:
+    """Each threshold's case as the JUnit report has it, and the run's case when the
+    report has one (an aborted run, one that could not be carried out...)."""
+    cases, run = _cases(verdict, xml_clean(secrets))
+    return [_outcome(c) for c in cases], None if run is None else _outcome(run)
+
+
+def _outcome(case: ET.Element) -> CaseOutcome:
+    name = case.get("name", "")
+    for tag in ("failure", "error", "skipped"):
+        found = case.find(tag)
+        if found is not None:
+            return CaseOutcome(name, tag, found.get("message", ""), found.text or "")
+    out = case.find("system-out")
+    return CaseOutcome(name, "passed", "", "" if out is None else out.text or "")
+
+
+def _suite(verdict: Verdict, clean: _Clean) -> ET.Element:
+    spec, run = verdict.spec, verdict.run
+    suite = ET.Element("testsuite")
+    cases, run_case = _cases(verdict, clean)
+    if run_case is not None:
+        cases.append(run_case)
     for case, share in zip(cases, _shares(run.duration_s, len(cases)), strict=True):
         case.set("time", share)
     counts = {"failure": 0, "error": 0, "skipped": 0}

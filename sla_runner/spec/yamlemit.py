@@ -20,7 +20,9 @@ from sla_runner.spec.yamlload import plain_reads_as_text
 WIDTH = 100
 _INDICATORS = set("-?:,[]{}#&*!|>'\"%@`")
 _FLOW_SPECIAL = re.compile(r"[,\[\]{}:?]")
-_UNSAFE = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029\ufeff]")  # not printable in YAML
+# Not printable in YAML (1.1 and 1.2), so written as escapes: C0/C1 controls, the line and
+# paragraph separators, the BOM, surrogates and the noncharacters U+FFFE and U+FFFF.
+_UNSAFE = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029\ufeff\ud800-\udfff\ufffe\uffff]")
 _FLOW_SECTIONS = ("labels", "public_vars")  # short top-level collections, on one line
 
 

@@ -180,7 +180,8 @@ def test_the_judge_and_the_verdict_import_no_later_stage() -> None:
     model never read the reports, the engine, the CLI or the library entry points."""
     graph = import_graph(ROOT, PACKAGE)
     later = ("sla_runner.report", "sla_runner.cli", "sla_runner.engine", "sla_runner.api")
-    judged = [n for n in graph if n.startswith("sla_runner.judge") or n == "sla_runner.verdict"]
+    models = ("sla_runner.verdict", "sla_runner.comparison")
+    judged = [n for n in graph if n.startswith("sla_runner.judge") or n in models]
     assert judged, "no judge modules found"
     assert {n: _reaches(graph, n, later) for n in judged} == {n: [] for n in judged}
 

@@ -1,0 +1,319 @@
+"""A new run against a baseline (``sla-runner compare``, ``run --baseline``). Pure.
+
+For every metric, endpoint and channel both verdicts measured (the keys of
+``verdict.metrics`` with latencies: ``http``, ``http.<endpoint>``, ``ws.<channel>``,
+``flow.<scenario>`` and any the verdict gains), and in a run of several scenarios for each
+scenario's own figures too (``verdict.scenarios``; named ``p95(http) (scenario api)``),
+these figures are compared:
+
+``p50``, ``p95``, ``p99``
+    worse when higher by more than the tolerance (a percentage of the baseline's figure) and
+    by more than the noise floor (``1ms``: 0.8 → 1.1 ms is not a regression).
+``success_rate``
+    worse when lower by more than the tolerance of the baseline's failure share (at 10%,
+    99% → 98.85% is 15% more failures) and by more than :data:`SUCCESS_FLOOR_PCT`
+    percentage points (100% → 99.95%, one failure in 2,000, is not a regression).
+``throughput``
+    the metric's rate: worse when lower by more than the tolerance (not for ``ws_connect``:
+    more connects are reconnects, not more work).
+
+A figure better by as much is ``improved``. The comparison is a ``regression`` when any
+figure ``regressed``.
+
+Verdicts belong together when they judged the same spec (its SHA-256) and the same plan:
+the same stages and stage durations, the same segment, and the same ``--set`` overrides
+outside ``target.`` (those say where the load goes, not what it is). Others are refused
+(:class:`~sla_runner.errors.VerdictMismatchError`, exit 2) unless ``allow_spec_change``,
+which compares them and lists the differences. A verdict with nothing measured (a run that
+could not be carried out) has no figures to compare: refused as well.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Literal
+
+from sla_runner import numbers
+from sla_runner.comparison import (
+    ComparedFigure,
+    Comparison,
+    Figure,
+    FigureStatus,
+    VerdictRef,
+)
+from sla_runner.errors import VerdictMismatchError
+from sla_runner.verdict import MetricSummary, Verdict
+
+SUCCESS_FLOOR_PCT = 0.1
+NOT_WORK = frozenset({"ws_connect"})  # metrics whose rate is not the work done
+_UNITS: dict[Figure, Literal["ms", "%", "/s"]] = {
+    "p50": "ms",
+    "p95": "ms",
+    "p99": "ms",
+    "success_rate": "%",
+    "throughput": "/s",
+}
+
+
+@dataclass(frozen=True)
+class PlanIdentity:
+    """What makes two runs' loads the same: stages with durations, segment, load overrides."""
+
+    stages: tuple[tuple[str, int], ...]  # (name, duration in ns)
+    segment: str
+    overrides: tuple[tuple[str, str], ...]  # --set KEY=VALUE outside target., as shown
+
+
+def load_overrides(overrides: dict[str, str]) -> tuple[tuple[str, str], ...]:
+    """The overrides that change the load (all but those under ``target.``)."""
+    return tuple(sorted((k, v) for k, v in overrides.items() if not k.startswith("target.")))
+
+
+def plan_of(verdict: Verdict) -> PlanIdentity | None:
+    """The plan a verdict's recording was made with; None without a recording."""
+    rec = verdict.recording
+    if rec is None:
+        return None
+    stages = tuple(
+        (str(name), int(ns))
+        for name, ns in zip(rec["stage_names"], rec["stage_durations_ns"], strict=True)
+    )
+    return PlanIdentity(stages, verdict.run.segment, load_overrides(verdict.run.overrides))
+
+
+def plan_differences(baseline: PlanIdentity, new: PlanIdentity) -> list[str]:
+    """How two plans differ, one sentence each; empty when they are the same."""
+
+    def stages(p: PlanIdentity) -> str:
+        return ", ".join(f"{name} {ns / 1e9:g}s" for name, ns in p.stages) or "none"
+
+    def given(p: PlanIdentity) -> str:
+        return " ".join(f"{k}={v}" for k, v in p.overrides) or "none"
+
+    out = []
+    if baseline.stages != new.stages:
+        out.append(f"the stages differ: {stages(new)} against the baseline's {stages(baseline)}")
+    if baseline.segment != new.segment:
+        out.append(f"the segment differs: {new.segment} against the baseline's {baseline.segment}")
+    if baseline.overrides != new.overrides:
+        out.append(
+            f"the load's --set overrides differ: {given(new)} against the baseline's "
+            f"{given(baseline)}"
+        )
+    return out
+
+
+def spec_differences(baseline: Verdict, new_sha256: str, new_name: str) -> list[str]:
+    if baseline.spec.sha256 == new_sha256:
+        return []
+    return [
+        f"the spec differs (sha256): {new_name} {new_sha256[:12]} against the baseline's "
+        f"{baseline.spec.name} {baseline.spec.sha256[:12]}"
+    ]
+
+
+def require_figures(path: str, verdict: Verdict) -> None:
+    """A verdict with nothing measured (a run that could not be carried out) cannot be
+    compared: VerdictMismatchError."""
+    if not any(m.count for m in verdict.metrics.values()):
+        raise VerdictMismatchError(
+            f"{path}: the verdict has no figures to compare (status {verdict.status}: "
+            f"{verdict.message or 'nothing was measured'})"
+        )
+
+
+def refuse_unless_allowed(differences: Sequence[str], allow: bool) -> None:
+    if differences and not allow:
+        raise VerdictMismatchError(
+            "the baseline is not of the same spec and plan: "
+            + "; ".join(differences)
+            + " (--allow-spec-change compares them all the same)"
+        )
+
+
+def compare_verdicts(
+    baseline: Verdict,
+    new: Verdict,
+    *,
+    baseline_path: str,
+    new_path: str,
+    tolerance_pct: float = 10.0,
+    noise_floor_ms: float = 1.0,
+    allow_spec_change: bool = False,
+) -> Comparison:
+    """Compare ``new`` with ``baseline``, figure by figure (see the module docstring)."""
+    require_figures(baseline_path, baseline)
+    require_figures(new_path, new)
+    differences = spec_differences(baseline, new.spec.sha256, new.spec.name)
+    base_plan, new_plan = plan_of(baseline), plan_of(new)
+    if base_plan is not None and new_plan is not None:
+        differences += plan_differences(base_plan, new_plan)
+    refuse_unless_allowed(differences, allow_spec_change)
+    rules = _Rules(tolerance_pct / 100, noise_floor_ms)
+    figures: list[ComparedFigure] = []
+    notes: list[str] = []
+    _compare_metrics(rules, baseline.metrics, new.metrics, None, figures, notes)
+    for scenario in [
+        *baseline.scenarios,
+        *(s for s in new.scenarios if s not in baseline.scenarios),
+    ]:
+        if scenario not in baseline.scenarios or scenario not in new.scenarios:
+            where = "the baseline" if scenario not in new.scenarios else "the new run"
+            notes.append(f"scenario {scenario}: measured in {where} only, not compared")
+            continue
+        own = baseline.scenarios[scenario], new.scenarios[scenario]
+        _compare_metrics(rules, *own, scenario, figures, notes)
+    for label, verdict in (("the baseline", baseline), ("the new run", new)):
+        if not verdict.validity.valid:
+            notes.append(
+                f"{label} is {verdict.status}: its figures may be the generator's, not the "
+                f"service's ({'; '.join(verdict.validity.reasons)})"
+            )
+    regressed = any(f.status == "regressed" for f in figures)
+    return Comparison(
+        status="regression" if regressed else "ok",
+        tolerance_pct=tolerance_pct,
+        noise_floor_ms=noise_floor_ms,
+        success_floor_pct=SUCCESS_FLOOR_PCT,
+        baseline=_ref(baseline, baseline_path),
+        new=_ref(new, new_path),
+        spec_changes=differences,
+        figures=figures,
+        notes=notes,
+    )
+
+
+def _compare_metrics(
+    rules: _Rules,
+    baseline: dict[str, MetricSummary],
+    new: dict[str, MetricSummary],
+    scenario: str | None,
+    figures: list[ComparedFigure],
+    notes: list[str],
+) -> None:
+    """Every metric both measured (of the whole run, or of one scenario), into ``figures``;
+    one measured on one side only, into ``notes``."""
+    where_of = f" (scenario {scenario})" if scenario else ""
+    for name in [*baseline, *(k for k in new if k not in baseline)]:
+        old_m, new_m = baseline.get(name), new.get(name)
+        if not _compared(old_m) and not _compared(new_m):
+            continue  # a gauge, users: not compared
+        if old_m is None or new_m is None or not _compared(old_m) or not _compared(new_m):
+            where = "the baseline" if new_m is None or not _compared(new_m) else "the new run"
+            notes.append(f"{name}{where_of}: measured in {where} only, not compared")
+            continue
+        figures += [
+            rules.figure(name, fig, a, b, scenario) for fig, a, b in _pairs(name, old_m, new_m)
+        ]
+
+
+def _compared(m: MetricSummary | None) -> bool:
+    return m is not None and m.latency_ms is not None and m.count > 0
+
+
+def _success(m: MetricSummary) -> float:
+    return 100 * (m.count - sum(m.errors.values())) / m.count
+
+
+def _pairs(name: str, old: MetricSummary, new: MetricSummary) -> list[tuple[Figure, float, float]]:
+    assert old.latency_ms is not None  # _compared
+    assert new.latency_ms is not None
+    pairs: list[tuple[Figure, float, float]] = [
+        ("p50", old.latency_ms.p50, new.latency_ms.p50),
+        ("p95", old.latency_ms.p95, new.latency_ms.p95),
+        ("p99", old.latency_ms.p99, new.latency_ms.p99),
+        ("success_rate", _success(old), _success(new)),
+    ]
+    metric = name.split(".", 1)[0]
+    if old.rate is not None and new.rate is not None and metric not in NOT_WORK:
+        pairs.append(("throughput", old.rate, new.rate))
+    return pairs
+
+
+@dataclass(frozen=True)
+class _Rules:
+    tolerance: float  # a fraction
+    noise_floor_ms: float
+
+    def figure(
+        self, metric: str, figure: Figure, old: float, new: float, scenario: str | None = None
+    ) -> ComparedFigure:
+        unit = _UNITS[figure]
+        allowed, worse = self._allowed(figure, old), self._worse(figure)(old, new)
+        status: FigureStatus = "held"
+        if worse > allowed:
+            status = "regressed"
+        elif -worse > allowed:
+            status = "improved"
+        name = f"rate({metric})" if figure == "throughput" else f"{figure}({metric})"
+        name += f" (scenario {scenario})" if scenario else ""  # as its JUnit case would be
+        change = new - old
+        # a change of a percentage is read in points, not as a percentage of it
+        change_pct = 100 * change / old if old and unit != "%" else None
+        shown = f"{'+' if change >= 0 else '-'}{numbers.value(abs(change), unit)}"
+        if change_pct is not None:
+            shown += f", {change_pct:+.1f}%"
+        elif unit == "%":
+            shown = shown.replace("%", " points")
+        verdict = {
+            "regressed": f"worse by more than {numbers.value(allowed, unit)}",
+            "improved": f"better by more than {numbers.value(allowed, unit)}",
+            "held": f"within {numbers.value(allowed, unit)}",
+        }[status]
+        return ComparedFigure(
+            name=name,
+            metric=metric,
+            scenario=scenario,
+            figure=figure,
+            unit=unit,
+            baseline=numbers.stored(old, unit),
+            new=numbers.stored(new, unit),
+            change=numbers.stored(change, unit),
+            change_pct=None if change_pct is None else numbers.stored(change_pct, "%"),
+            allowed=numbers.stored(allowed, unit),
+            status=status,
+            message=(
+                f"{name}: {numbers.value(old, unit)} → {numbers.value(new, unit)} "
+                f"({shown}): {verdict}"
+            ),
+        )
+
+    def _allowed(self, figure: Figure, old: float) -> float:
+        if figure == "success_rate":
+            return max(self.tolerance * (100 - old), SUCCESS_FLOOR_PCT)
+        if figure == "throughput":
+            return self.tolerance * old
+        return max(self.tolerance * old, self.noise_floor_ms)
+
+    @staticmethod
+    def _worse(figure: Figure) -> Callable[[float, float], float]:
+        """How much worse ``new`` is than ``old`` (negative: better)."""
+        if figure in ("success_rate", "throughput"):
+            return lambda old, new: old - new
+        return lambda old, new: new - old
+
+
+def _ref(verdict: Verdict, path: str) -> VerdictRef:
+    return VerdictRef(
+        path=path,
+        spec=verdict.spec.name,
+        sla_version=verdict.spec.sla_version,
+        sha256=verdict.spec.sha256,
+        status=verdict.status,
+        started_at=verdict.run.started_at,
+        segment=verdict.run.segment,
+    )
+
+
+__all__ = [
+    "SUCCESS_FLOOR_PCT",
+    "PlanIdentity",
+    "compare_verdicts",
+    "load_overrides",
+    "plan_differences",
+    "plan_of",
+    "refuse_unless_allowed",
+    "require_figures",
+    "spec_differences",
+]

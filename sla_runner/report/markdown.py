@@ -1,0 +1,149 @@
+"""The Markdown summary (``--summary-md``): GitHub-flavoured Markdown for
+``$GITHUB_STEP_SUMMARY`` or a merge-request comment.
+
+The status and why; a table of the thresholds (result, threshold, window, observed, limit,
+margin, samples); the top findings; a comparison with a baseline when there is one; one
+line of provenance. Every value from the verdict is redacted and escaped: each character
+that could change the document's structure (``|`` would end a table cell, a backtick open
+code, ``<`` start HTML, ``*`` ``_`` ``~`` emphasis, ``[`` ``]`` a link, ``&`` an entity,
+``$`` GitHub's maths, a backslash an escape) is backslash-escaped, and line breaks become spaces.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from pathlib import Path
+
+from sla_runner import numbers
+from sla_runner.comparison import Comparison
+from sla_runner.redact import effective, masked
+from sla_runner.report.comparison import status_line as comparison_status
+from sla_runner.report.console import LABELS, result_key, status_line, window_name
+from sla_runner.report.files import write_atomic
+from sla_runner.verdict import Verdict
+
+TOP_FINDINGS = 5
+_ICONS = {
+    "pass": "✅",
+    "fail": "❌",
+    "no_data": "❌",
+    "warn": "⚠️",
+    "skipped": "⏭️",
+    "invalid": "❔",
+    "error": "❌",
+    "aborted": "⏹️",
+    "regressed": "❌",
+    "held": "✅",
+    "improved": "✅",
+}
+_PUNCTUATION = re.compile(r"([\\`*_\[\]<>|~&$])")
+
+
+def md(text: str) -> str:
+    """``text`` as literal Markdown text: punctuation escaped, on one line."""
+    return _PUNCTUATION.sub(r"\\\1", " ".join(text.split()))
+
+
+def verdict_markdown(
+    verdict: Verdict,
+    *,
+    secrets: frozenset[str] = frozenset(),
+    comparison: Comparison | None = None,
+) -> str:
+    masks = effective(secrets)
+
+    def esc(text: str) -> str:
+        return md(masked(text, masks))
+
+    v = verdict
+    lines = [
+        f"### {_ICONS[v.status]} {esc(v.status.upper())}: {esc(v.spec.name)} "
+        f"{esc(v.spec.sla_version)}",
+        "",
+        esc(status_line(v)),
+    ]
+    if v.message:
+        lines += ["", f"**Why:** {esc(v.message)}"]
+    if not v.validity.valid and v.validity.reasons:
+        lines += ["", "**Run invalid:**", *(f"- {esc(r)}" for r in v.validity.reasons)]
+    if v.thresholds:
+        lines += [
+            "",
+            "| result | threshold | window | observed | limit | margin | n |",
+            "|---|---|---|--:|--:|--:|--:|",
+        ]
+        for t in v.thresholds:
+            key = result_key(v, t)
+            observed = "-" if t.observed is None else numbers.observed(t.observed, t.limit, t.unit)
+            margin = "-" if t.margin is None else numbers.value(t.margin, t.unit)
+            if t.margin is not None and t.margin >= 0:
+                margin = "+" + margin
+            cells = [
+                f"{_ICONS[key]} {LABELS[key][0]}",
+                t.expr + (" (warn)" if t.severity == "warn" else ""),
+                window_name(t),
+                observed,
+                f"{t.op} {numbers.value(t.limit, t.unit)}",
+                margin,
+                numbers.count(t.samples),
+            ]
+            lines.append("| " + " | ".join(esc(c) for c in cells) + " |")
+    if v.findings:
+        lines += ["", "**Findings**", *(f"- {esc(f)}" for f in v.findings[:TOP_FINDINGS])]
+        if len(v.findings) > TOP_FINDINGS:
+            lines.append(f"- and {len(v.findings) - TOP_FINDINGS} more in the full report")
+    if comparison is not None:
+        lines += ["", *comparison_lines(comparison, esc)]
+    run = v.run
+    lines += [
+        "",
+        f"<sub>{esc(v.spec.path)} · sha256 {esc(v.spec.sha256[:12])} · started "
+        f"{esc(run.started_at or 'unknown')} · {esc(numbers.number(run.duration_s))} s · "
+        f"segment {esc(run.segment)} · sla-runner {esc(run.runner_version)}</sub>",
+    ]
+    return "\n".join(lines) + "\n"
+
+
+def comparison_lines(comparison: Comparison, esc: Callable[[str], str] = md) -> list[str]:
+    """The comparison: its status, then a table of the figures that did not hold (all of
+    them when none changed beyond the tolerance would be a long table of "held")."""
+    c = comparison
+    lines = [
+        f"#### {_ICONS['regressed' if c.regressed else 'held']} Against the baseline",
+        "",
+        esc(comparison_status(c)),
+        "",
+        f"Baseline {esc(c.baseline.path)} ({esc(c.baseline.status)}, "
+        f"{esc(c.baseline.started_at or 'time unknown')}); tolerance "
+        f"{esc(numbers.number(c.tolerance_pct))}%, noise floor "
+        f"{esc(numbers.number(c.noise_floor_ms))} ms.",
+    ]
+    lines += [f"- compared although {esc(d)}" for d in c.spec_changes]
+    lines += [f"- {esc(n)}" for n in c.notes]
+    shown = [f for f in c.figures if f.status != "held"]
+    if shown:
+        lines += ["", "| result | figure | baseline | new | change |", "|---|---|--:|--:|--:|"]
+        for f in shown:
+            change = numbers.value(f.change, f.unit)
+            change = change if f.change < 0 else "+" + change
+            if f.change_pct is not None:
+                change += f" ({f.change_pct:+.1f}%)"
+            cells = [
+                f"{_ICONS[f.status]} {f.status}",
+                f.name,
+                numbers.value(f.baseline, f.unit),
+                numbers.value(f.new, f.unit),
+                change,
+            ]
+            lines.append("| " + " | ".join(esc(x) for x in cells) + " |")
+    return lines
+
+
+def comparison_markdown(comparison: Comparison, *, secrets: frozenset[str] = frozenset()) -> str:
+    masks = effective(secrets)
+    return "\n".join(comparison_lines(comparison, lambda t: md(masked(t, masks)))) + "\n"
+
+
+def write_markdown(path: Path | str, text: str) -> Path:
+    return write_atomic(path, text)

@@ -1,0 +1,213 @@
+"""compare: which figures got worse beyond the tolerance and the noise floor, which
+verdicts belong together, and the comparison written out (JSON against its committed
+schema, JUnit against the XSD, the console table)."""
+
+from __future__ import annotations
+
+import io
+import json
+from pathlib import Path
+from typing import Any
+
+import jsonschema
+import pytest
+import xmlschema
+
+from sla_runner.comparison import Comparison, comparison_json_schema_text
+from sla_runner.errors import VerdictMismatchError
+from sla_runner.judge.compare import compare_verdicts
+from sla_runner.report.comparison import (
+    comparison_to_json,
+    comparison_to_junit,
+    print_comparison,
+)
+from sla_runner.verdict import MetricSummary, Percentiles, Verdict
+from tests.support.paths import ROOT
+from tests.support.reports import XSD
+from tests.unit.verdict_data import verdict_of
+
+SCHEMA_FILE = ROOT / "schemas" / "comparison.schema.json"
+
+
+def _latency(p50: float, p95: float, p99: float) -> Percentiles:
+    return Percentiles.model_validate(
+        {
+            "min": 0.1,
+            "mean": p50,
+            "p50": p50,
+            "p90": p95,
+            "p95": p95,
+            "p99": p99,
+            "p99.9": p99,
+            "max": p99,
+        }
+    )
+
+
+def _with(verdict: Verdict, **metrics: MetricSummary) -> Verdict:
+    return verdict.model_copy(update={"metrics": {**verdict.metrics, **metrics}})
+
+
+def _summary(
+    p50: float, p95: float, p99: float, *, count: int = 1000, errors: int = 0, rate: float = 100
+) -> MetricSummary:
+    return MetricSummary(
+        count=count,
+        errors={"status_500": errors} if errors else {},
+        rate=rate,
+        latency_ms=_latency(p50, p95, p99),
+    )
+
+
+BASE = verdict_of("pass")
+
+
+def _compare(old: Verdict, new: Verdict, **options: Any) -> Comparison:
+    return compare_verdicts(old, new, baseline_path="base.json", new_path="new.json", **options)
+
+
+def _statuses(c: Comparison) -> dict[str, str]:
+    return {f.name: f.status for f in c.figures}
+
+
+def test_the_noise_floor_keeps_a_millisecond_from_failing_a_run() -> None:
+    old = _with(BASE, **{"http.a": _summary(0.8, 0.8, 0.8)})
+    new = _with(BASE, **{"http.a": _summary(1.1, 1.7, 2.0)})  # +0.3, +0.9 and +1.2 ms
+    got = _statuses(_compare(old, new))
+    assert (got["p50(http.a)"], got["p95(http.a)"], got["p99(http.a)"]) == (
+        "held",
+        "held",
+        "regressed",
+    )
+    wider = _statuses(_compare(old, new, noise_floor_ms=1.5))
+    assert wider["p99(http.a)"] == "held"
+
+
+def test_latency_worse_beyond_the_tolerance_regresses_and_better_improves() -> None:
+    old = _with(BASE, **{"http.a": _summary(100, 200, 300)})
+    new = _with(BASE, **{"http.a": _summary(109, 221, 240)})  # +9%, +10.5%, -20%
+    c = _compare(old, new)
+    got = _statuses(c)
+    assert (got["p50(http.a)"], got["p95(http.a)"], got["p99(http.a)"]) == (
+        "held",
+        "regressed",
+        "improved",
+    )
+    assert c.status == "regression"
+    assert c.exit_code == 1
+    p95 = next(f for f in c.figures if f.name == "p95(http.a)")
+    assert (p95.baseline, p95.new, p95.change, p95.allowed) == (200, 221, 21, 20)
+    assert p95.change_pct == 10.5
+    assert "worse by more than 20 ms" in p95.message
+    assert _compare(old, new, tolerance_pct=11).status == "ok"
+
+
+def test_success_rate_lower_by_the_tolerance_of_its_failures_and_a_floor() -> None:
+    old = _with(BASE, **{"http.a": _summary(10, 10, 10, count=2000, errors=20)})  # 99%
+    slightly = _with(BASE, **{"http.a": _summary(10, 10, 10, count=2000, errors=22)})  # 98.9%
+    worse = _with(BASE, **{"http.a": _summary(10, 10, 10, count=2000, errors=30)})  # 98.5%
+    assert _statuses(_compare(old, slightly))["success_rate(http.a)"] == "held"
+    figure = next(f for f in _compare(old, worse).figures if f.name == "success_rate(http.a)")
+    assert figure.status == "regressed"
+    assert figure.change_pct is None  # a percentage's change is in points
+    assert "points" in figure.message
+    perfect = _with(BASE, **{"http.a": _summary(10, 10, 10, count=2000)})
+    one_failure = _with(BASE, **{"http.a": _summary(10, 10, 10, count=2000, errors=1)})
+    assert _statuses(_compare(perfect, one_failure))["success_rate(http.a)"] == "held"
+
+
+def test_throughput_lower_beyond_the_tolerance_but_not_for_connects() -> None:
+    old = _with(
+        BASE,
+        **{"http.a": _summary(10, 10, 10, rate=100), "ws_connect.p": _summary(5, 5, 5, rate=4)},
+    )
+    new = _with(
+        BASE,
+        **{"http.a": _summary(10, 10, 10, rate=85), "ws_connect.p": _summary(5, 5, 5, rate=1)},
+    )
+    got = _statuses(_compare(old, new))
+    assert got["rate(http.a)"] == "regressed"
+    assert "rate(ws_connect.p)" not in got  # fewer connects are fewer reconnects
+    assert got["p95(ws_connect.p)"] == "held"
+
+
+def test_any_metric_the_verdicts_hold_is_compared_and_one_sided_ones_are_noted() -> None:
+    old = _with(BASE, **{"flow.checkout": _summary(50, 80, 90)})
+    new = _with(BASE, **{"flow.checkout": _summary(50, 120, 90), "http.new": _summary(1, 1, 1)})
+    c = _compare(old, new)
+    assert _statuses(c)["p95(flow.checkout)"] == "regressed"
+    assert "http.new: measured in the new run only, not compared" in c.notes
+    assert not any(f.metric.startswith("process") or f.metric == "users" for f in c.figures)
+
+
+def test_verdicts_of_another_spec_or_plan_are_refused_unless_allowed() -> None:
+    other_spec = BASE.model_copy(update={"spec": BASE.spec.model_copy(update={"sha256": "c" * 64})})
+    with pytest.raises(VerdictMismatchError, match=r"the spec differs \(sha256\)"):
+        _compare(BASE, other_spec)
+    allowed = _compare(BASE, other_spec, allow_spec_change=True)
+    assert allowed.spec_changes
+    assert allowed.spec_changes[0].startswith("the spec differs")
+    assert BASE.recording is not None
+    longer = {**BASE.recording, "stage_durations_ns": [3_000_000_000, 2_000_000_000]}
+    other_plan = BASE.model_copy(update={"recording": longer})
+    with pytest.raises(VerdictMismatchError, match="the stages differ: ramp 3s, steady 2s"):
+        _compare(BASE, other_plan)
+    run = BASE.run.model_copy(update={"overrides": {"load.stages[0].users": "20"}})
+    with pytest.raises(VerdictMismatchError, match="the load's --set overrides differ"):
+        _compare(BASE, BASE.model_copy(update={"run": run}))
+    elsewhere = BASE.run.model_copy(update={"overrides": {"target.base_url": "http://b:1"}})
+    assert _compare(BASE, BASE.model_copy(update={"run": elsewhere})).spec_changes == []
+
+
+def test_a_verdict_with_nothing_measured_cannot_be_compared() -> None:
+    with pytest.raises(VerdictMismatchError, match=r"new.json: the verdict has no figures"):
+        _compare(BASE, verdict_of("error"))
+
+
+def test_an_invalid_run_is_compared_with_a_note() -> None:
+    c = _compare(verdict_of("fail"), verdict_of("invalid"), allow_spec_change=True)
+    assert any(n.startswith("the new run is invalid") for n in c.notes)
+
+
+def test_the_committed_schema_is_current_and_a_comparison_is_valid_against_it() -> None:
+    assert SCHEMA_FILE.read_text(encoding="utf-8") == comparison_json_schema_text(), (
+        "regenerate it: sla-runner schema comparison > schemas/comparison.schema.json"
+    )
+    old = _with(BASE, **{"http.a": _summary(100, 200, 300)})
+    data = json.loads(
+        comparison_to_json(_compare(old, _with(BASE, **{"http.a": _summary(1, 1, 1)})))
+    )
+    jsonschema.Draft202012Validator(json.loads(SCHEMA_FILE.read_text("utf-8"))).validate(data)
+    assert (data["format"], data["format_version"], data["exit_code"]) == (
+        "sla-runner/comparison",
+        1,
+        0,
+    )
+
+
+def test_junit_has_one_case_per_figure_and_a_failure_per_regression(tmp_path: Path) -> None:
+    old = _with(BASE, **{"http.a": _summary(100, 200, 300)})
+    c = _compare(old, _with(BASE, **{"http.a": _summary(100, 400, 300)}))
+    path = tmp_path / "compare.xml"
+    path.write_text(comparison_to_junit(c), encoding="utf-8")
+    if not XSD.is_file():
+        pytest.skip(f"the JUnit XSD is not at {XSD}")
+    xmlschema.XMLSchema(str(XSD)).validate(str(path))
+    text = path.read_text(encoding="utf-8")
+    assert text.count("<testcase ") == len(c.figures)
+    assert text.count('<failure type="Regression"') == len(c.regressed) == 1
+    assert 'name="p95(http.a)"' in text
+
+
+def test_the_console_table_lists_every_figure_and_the_status() -> None:
+    old = _with(BASE, **{"http.a": _summary(100, 200, 300)})
+    c = _compare(old, _with(BASE, **{"http.a": _summary(100, 400, 300)}))
+    out = io.StringIO()
+    print_comparison(c, out)
+    text = out.getvalue()
+    assert all(f.name in text for f in c.figures)
+    assert "REGRESSED" in text
+    assert "tolerance 10%, noise floor 1 ms" in text
+    assert text.rstrip().endswith(
+        f"REGRESSION: 1 of {len(c.figures)} figures got worse beyond the tolerance (exit code 1)"
+    )

@@ -1,0 +1,259 @@
+"""The HTML report and the Markdown summary, from known verdicts: everything escaped, no
+secret, nothing fetched, every threshold present, older and merged verdicts drawn, and
+`sla-runner report`. (The page in a real browser: tests/integration/test_html_browser.py.)"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import json
+import re
+from html.parser import HTMLParser
+from pathlib import Path
+
+import pytest
+
+from sla_runner.api import merge_verdicts
+from sla_runner.cli import run
+from sla_runner.judge.verdicts import judge
+from sla_runner.plan import Segment
+from sla_runner.report.html import CSP, verdict_to_html
+from sla_runner.report.json_report import verdict_from_json, verdict_to_json, write_json
+from sla_runner.report.markdown import verdict_markdown
+from sla_runner.report.timeseries import MAX_BUCKETS, Timeline, stage_window
+from sla_runner.verdict import SecondFigures, Verdict
+from tests.unit.verdict_data import (
+    SECRET,
+    THRESHOLDS,
+    close,
+    known_run,
+    make_spec,
+    recorder,
+    run_info,
+    verdict_of,
+)
+
+HOSTILE = "<img src=x onerror=alert(1)>\"'&`|</script>"
+TAGS = {
+    "html", "head", "meta", "title", "style", "body", "header", "span", "h1", "h2", "p",
+    "strong", "em", "ul", "li", "section", "table", "thead", "tbody", "tr", "th", "td", "div",
+    "dl", "dt", "dd", "footer", "script", "svg", "text", "line", "rect", "g", "polyline",
+    "circle",
+}  # fmt: skip
+
+
+class _Page(HTMLParser):
+    def __init__(self) -> None:
+        super().__init__()
+        self.tags: list[tuple[str, dict[str, str | None]]] = []
+        self.text: list[str] = []
+        self.scripts: list[str] = []
+        self._in_script = False
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        self.tags.append((tag, dict(attrs)))
+        self._in_script = tag == "script"
+
+    def handle_endtag(self, tag: str) -> None:
+        self._in_script = False
+
+    def handle_data(self, data: str) -> None:
+        (self.scripts if self._in_script else self.text).append(data)
+
+
+def _parsed(page: str) -> _Page:
+    parser = _Page()
+    parser.feed(page)
+    parser.close()
+    return parser
+
+
+def _hostile(verdict: Verdict) -> Verdict:
+    """``verdict`` with markup and quotes in every text a report shows."""
+    metrics = {k.replace("list-items", HOSTILE): m for k, m in verdict.metrics.items()}
+    timeline = [
+        row.model_copy(
+            update={"series": {k.replace("list-items", HOSTILE): s for k, s in row.series.items()}}
+        )
+        for row in verdict.timeline
+    ]
+    spec = verdict.spec.model_copy(
+        update={
+            "name": HOSTILE,
+            "sla_version": HOSTILE,
+            "owner": HOSTILE,
+            "labels": {HOSTILE: HOSTILE},
+        }
+    )
+    runfacts = verdict.run.model_copy(
+        update={
+            "host": HOSTILE,
+            "base_url": HOSTILE,
+            "overrides": {HOSTILE: HOSTILE},
+            "warnings": [HOSTILE],
+        }
+    )
+    thresholds = [
+        t.model_copy(update={"expr": t.expr + HOSTILE, "message": HOSTILE, "description": HOSTILE})
+        for t in verdict.thresholds
+    ]
+    return verdict.model_copy(
+        update={
+            "spec": spec,
+            "run": runfacts,
+            "message": HOSTILE,
+            "metrics": metrics,
+            "timeline": timeline,
+            "thresholds": thresholds,
+            "findings": [HOSTILE],
+            "notes": [HOSTILE],
+            "stages": [HOSTILE, HOSTILE + "2"],
+        }
+    )
+
+
+def test_every_text_is_escaped_in_elements_and_attributes() -> None:
+    page = _parsed(verdict_to_html(_hostile(verdict_of("fail"))))
+    assert {tag for tag, _ in page.tags} <= TAGS
+    assert [tag for tag, _ in page.tags].count("script") == 1
+    assert not any(name.startswith("on") for _, attrs in page.tags for name in attrs)
+    assert not any(tag == "img" for tag, _ in page.tags)
+    text = "".join(page.text)
+    assert HOSTILE in text  # shown as text, whole
+    titles = [a.get("aria-label") for tag, a in page.tags if tag == "svg"]
+    assert f"latency: http.{HOSTILE}" in titles  # an attribute value, decoded whole
+    charts = [a for tag, a in page.tags if tag == "svg" and a.get("data-lines")]
+    labels = {line["label"] for a in charts for line in json.loads(a["data-lines"] or "")}
+    assert "p95" in labels
+
+
+def test_the_page_fetches_nothing_and_its_one_script_is_the_one_the_policy_allows() -> None:
+    page_text = verdict_to_html(verdict_of("fail"))
+    page = _parsed(page_text)
+    csp = next(a for tag, a in page.tags if tag == "meta" and a.get("http-equiv"))
+    assert csp["content"] == CSP
+    assert "default-src 'none'" in CSP
+    digest = base64.b64encode(hashlib.sha256(page.scripts[0].encode()).digest()).decode()
+    assert f"'sha256-{digest}'" in CSP
+    for _, attrs in page.tags:
+        assert not ({"src", "href", "xlink:href"} & set(attrs))
+    assert not re.search(r"url\(|@import|https?://(?!example\.test)", page_text.split("<body>")[0])
+
+
+def test_no_secret_reaches_the_page_and_the_page_adds_none() -> None:
+    redacted = verdict_of("fail")
+    assert SECRET not in verdict_to_html(redacted)
+    leaky = redacted.model_copy(update={"message": f"token {SECRET}", "findings": [SECRET]})
+    assert SECRET not in verdict_to_html(leaky, secrets=frozenset({SECRET}))
+
+
+def test_every_threshold_is_in_the_table_and_latency_limits_are_drawn_with_breaches() -> None:
+    verdict = verdict_of("fail")
+    page = _parsed(verdict_to_html(verdict))
+    rows = [a for tag, a in page.tags if tag == "tr" and a.get("class") == "threshold"]
+    assert len(rows) == len(verdict.thresholds) == len(THRESHOLDS)
+    assert [a["data-status"] for a in rows] == [
+        "fail" if t.status == "no_data" else t.status for t in verdict.thresholds
+    ]
+    breaches = [a for tag, a in page.tags if tag == "rect" and a.get("class") == "breach"]
+    assert breaches, "p95(http) < 200ms failed: its breaching seconds are shaded"
+    text = "".join(page.text)
+    assert "p95(http) < 200ms" in text
+    assert "p95(http) < 150ms (during steady)" in text  # its limit drawn over its stage
+    assert "latency by percentile: http" in {a.get("aria-label") for tag, a in page.tags}
+
+
+def _old(verdict: Verdict) -> Verdict:
+    """``verdict`` as a verdict written before timeline series and arrivals."""
+    data = json.loads(verdict_to_json(verdict))
+    for row in data["timeline"]:
+        del row["series"], row["arrivals"]
+    return verdict_from_json(json.dumps(data))
+
+
+def test_an_older_verdict_draws_the_http_figures_every_row_has() -> None:
+    old = _old(verdict_of("fail"))
+    assert all(row.series == {} for row in old.timeline)
+    page = _parsed(verdict_to_html(old))
+    charts = {a.get("aria-label"): a for tag, a in page.tags if tag == "svg"}
+    assert "latency: http" in charts
+    assert "latency: http.list-items" not in charts  # not in the timeline: not drawn
+    lines = json.loads(charts["latency: http"]["data-lines"] or "")
+    assert any(v is not None for line in lines for v in line["values"])
+
+
+def test_a_merged_verdict_and_one_of_each_status_render(tmp_path: Path) -> None:
+    spec = make_spec(THRESHOLDS)
+    paths = []
+    for part in (0, 1):
+        rec = known_run(spec, recorder(spec, Segment(part + 1, 2)), part=part, parts=2)
+        paths.append(write_json(tmp_path / f"{part}.json", judge(spec, close(rec), run_info())))
+    merged = merge_verdicts(paths)
+    assert merged.run.segment == "merged"
+    assert "latency: http.create-order" in verdict_to_html(merged)
+    for status in ("pass", "invalid", "aborted", "error"):
+        page = verdict_to_html(verdict_of(status))
+        assert f'<header class="{status}"' in page
+    assert "No timeline" in verdict_to_html(verdict_of("error"))
+
+
+def test_a_long_run_is_drawn_in_buckets_on_one_axis() -> None:
+    verdict = verdict_of("pass")
+    row = verdict.timeline[1]
+    rows = [
+        row.model_copy(update={"second": s, "series": {"http": SecondFigures(count=1, p95_ms=s)}})
+        for s in range(1500)
+    ]
+    timeline = Timeline.of(verdict.model_copy(update={"timeline": rows}))
+    assert timeline.axis.buckets <= MAX_BUCKETS
+    assert timeline.axis.step_s == 3
+    assert timeline.series_stat("http", "p95")[-1] == 1499  # a bucket's highest
+
+
+def _cells(row: str) -> list[str]:
+    return re.split(r"(?<!\\)\|", row)[1:-1]
+
+
+def test_the_markdown_table_holds_one_row_per_threshold_and_escapes_pipes_and_backticks() -> None:
+    verdict = _hostile(verdict_of("fail"))
+    text = verdict_markdown(verdict)
+    rows = [line for line in text.splitlines() if line.startswith("| ")]
+    assert len(rows) == 1 + len(verdict.thresholds)
+    assert all(len(_cells(row)) == 7 for row in rows)
+    assert not re.search(r"(?<!\\)[`<]", text.replace("<sub>", "").replace("</sub>", ""))
+    assert "\\<img src=x onerror=alert(1)\\>" in text
+    status = text.splitlines()[0]
+    assert status.startswith("### ❌ FAIL: ")
+
+
+def test_report_writes_the_pages_of_a_verdict_file(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    source = write_json(tmp_path / "verdict.json", verdict_of("fail"))
+    html, md = tmp_path / "out" / "report.html", tmp_path / "out" / "summary.md"
+    assert run(["report", str(source), "--html", str(html), "--summary-md", str(md)]) == 0
+    assert html.read_text(encoding="utf-8").startswith("<!DOCTYPE html>")
+    assert "| result | threshold |" in md.read_text(encoding="utf-8")
+    assert run(["report", str(source)]) == 2
+    assert "give --html PATH or --summary-md PATH" in capsys.readouterr().err
+    assert run(["report", str(tmp_path / "missing.json"), "--html", str(html)]) == 3
+
+
+def test_stages_are_marked_where_the_plan_put_them_side_by_side_in_several_scenarios() -> None:
+    verdict = verdict_of("fail")
+    assert verdict.recording is not None
+    # As a run of two scenarios records it: the second starts 500 ms in, beside the first.
+    recording = {
+        **verdict.recording,
+        "stage_starts_ns": [0, 500_000_000],
+        "stage_scenarios": ["holders", "visitors"],
+    }
+    side = verdict.model_copy(update={"recording": recording})
+    assert Timeline.of(verdict).axis.stages == ((0.0, "ramp"), (2.0, "steady"))
+    assert Timeline.of(side).axis.stages == ((0.0, "holders: ramp"), (0.5, "visitors: steady"))
+    old = verdict.model_copy(update={"recording": None})  # no plan: where the rows say
+    assert Timeline.of(old).axis.stages == ((0.0, "ramp"), (2.0, "steady"))
+    # A threshold during steady is drawn and shaded over the planned stage: 0.5 s to 2.5 s.
+    steady = next(t for t in side.thresholds if t.during == "steady")
+    assert stage_window(side, steady) == (0.5, 2.5)
+    assert stage_window(verdict, steady) == (2.0, 4.0)
