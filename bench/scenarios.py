@@ -49,14 +49,46 @@ class _Sample:
     t: float
     count: int
     cpu_s: float
+    target_cpu_s: float = 0.0
+    machine_busy_s: float = 0.0  # every core's busy time (all processes)
+    root_cpu_s: float = 0.0  # the generator's own process, without its children
+    switches: int = 0  # the generator's context switches (with its children when ``tree``)
+
+
+def tree_cpu_s(proc: psutil.Process) -> tuple[float, int]:
+    """User + system CPU seconds of ``proc`` and of its children still running, and their
+    context switches (voluntary and not)."""
+    total, switches = 0.0, 0
+    for each in [proc, *proc.children(recursive=True)]:
+        try:
+            cpu = each.cpu_times()
+            ctx = each.num_ctx_switches()
+        except psutil.NoSuchProcess:
+            continue
+        total += cpu.user + cpu.system
+        switches += ctx.voluntary + ctx.involuntary
+    return total, switches
 
 
 class _Watcher:
-    """Polls (server count, generator CPU) every POLL_S on a thread until stopped."""
+    """Polls (server count, generator CPU) every POLL_S on a thread until stopped.
 
-    def __init__(self, pid: int, count: Callable[[], int]) -> None:
+    ``tree``: the generator's CPU is its own and its children's (``run --workers``);
+    ``target``: a process whose CPU is sampled too (the server)."""
+
+    def __init__(
+        self,
+        pid: int,
+        count: Callable[[], int],
+        *,
+        tree: bool = False,
+        target: int | None = None,
+    ) -> None:
         self._proc = psutil.Process(pid)
         self._count = count
+        self._tree = tree
+        self._target = psutil.Process(target) if target is not None else None
+        self.window: tuple[_Sample, _Sample] | None = None
         self.samples: list[_Sample] = []
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._loop, daemon=True)
@@ -65,11 +97,23 @@ class _Watcher:
     def _loop(self) -> None:
         while not self._stop.is_set():
             try:
-                cpu = self._proc.cpu_times()
+                own = self._proc.cpu_times()
+                root_s = own.user + own.system
+                cpu_s, switches = tree_cpu_s(self._proc) if self._tree else (root_s, 0)
+                target = self._target.cpu_times() if self._target is not None else None
                 n = self._count()
             except (psutil.NoSuchProcess, OSError):
                 break
-            self.samples.append(_Sample(time.monotonic(), n, cpu.user + cpu.system))
+            target_s = target.user + target.system if target is not None else 0.0
+            machine = psutil.cpu_times()
+            busy_s = (
+                machine.user
+                + machine.system
+                + sum(getattr(machine, name, 0.0) for name in ("nice", "irq", "softirq", "steal"))
+            )
+            self.samples.append(
+                _Sample(time.monotonic(), n, cpu_s, target_s, busy_s, root_s, switches)
+            )
             self._stop.wait(POLL_S)
 
     def stop(self) -> None:
@@ -90,26 +134,53 @@ class _Watcher:
         if len(window) < 2:
             raise RuntimeError("no steady window: the run was too short")
         first, last = window[0], window[-1]
+        self.window = (first, last)
         ops = last.count - first.count
         seconds, cpu_s = last.t - first.t, last.cpu_s - first.cpu_s
         return ops / seconds, cpu_s * 1e6 / max(ops, 1), cpu_s / seconds
 
 
-def _watch(
-    tool: str, args: list[str], count: Callable[[], int], log: Path, timeout_s: float
+def watch(
+    tool: str,
+    args: list[str],
+    count: Callable[[], int],
+    log: Path,
+    timeout_s: float,
+    *,
+    cores: str = str(GENERATOR_CORE),
+    tree: bool = False,
+    target: int | None = None,
 ) -> tuple[Measured, int]:
+    """Run ``args`` on ``cores`` and measure its steady window (``tree``, ``target``: see
+    :class:`_Watcher`; the target's CPU per request goes to ``extra``)."""
     with log.open("wb") as out:
         proc = subprocess.Popen(
-            ["taskset", "-c", str(GENERATOR_CORE), *args], stdout=out, stderr=subprocess.STDOUT
+            ["taskset", "-c", cores, *args], stdout=out, stderr=subprocess.STDOUT
         )
-        watcher = _Watcher(proc.pid, count)
+        watcher = _Watcher(proc.pid, count, tree=tree, target=target)
         try:
             proc.wait(timeout=timeout_s)
         finally:
             watcher.stop()
             stop_process(proc)
     rate, cpu_us, util = watcher.steady()
-    return Measured(tool, rate, cpu_us, util), proc.returncode
+    measured = Measured(tool, rate, cpu_us, util)
+    if target is not None and watcher.window is not None:
+        first, last = watcher.window
+        ops = max(last.count - first.count, 1)
+        measured.extra["target_cpu_us_per_op"] = (
+            (last.target_cpu_s - first.target_cpu_s) * 1e6 / ops
+        )
+        measured.extra["target_cpu_util"] = (last.target_cpu_s - first.target_cpu_s) / (
+            last.t - first.t
+        )
+        measured.extra["machine_busy_cores"] = (last.machine_busy_s - first.machine_busy_s) / (
+            last.t - first.t
+        )
+        if tree:  # the parent alone: what coordinating the workers costs
+            measured.extra["root_cpu_us_per_op"] = (last.root_cpu_s - first.root_cpu_s) * 1e6 / ops
+            measured.extra["switches_per_kop"] = (last.switches - first.switches) * 1e3 / ops
+    return measured, proc.returncode
 
 
 # -- sla-runner ----------------------------------------------------------------------------
@@ -154,7 +225,7 @@ def write_spec(work: Path, name: str, base_url: str, body: str, level: str, seco
     return spec
 
 
-def _histogram(verdict: dict[str, Any], metric: str, stage: int) -> HdrHistogram:
+def histogram(verdict: dict[str, Any], metric: str, stage: int) -> HdrHistogram:
     merged: HdrHistogram | None = None
     for series in verdict["recording"]["series"]:
         if series["metric"] == metric and series["stage"] == stage:
@@ -169,13 +240,30 @@ def _histogram(verdict: dict[str, Any], metric: str, stage: int) -> HdrHistogram
 
 
 def sla_runner(
-    work: Path, name: str, spec: Path, count: Callable[[], int], seconds: int, metric: str = "http"
+    work: Path,
+    name: str,
+    spec: Path,
+    count: Callable[[], int],
+    seconds: int,
+    metric: str = "http",
+    *,
+    workers: int | None = None,
+    cores: str = str(GENERATOR_CORE),
+    target: int | None = None,
 ) -> Measured:
+    """One ``sla-runner run`` (``workers``: with ``--workers``, its CPU that of the whole
+    process tree; ``cores``, ``target``: see :func:`_watch`)."""
     verdict_path = work / f"{name}.json"
     args = [str(VENV_BIN / "sla-runner"), "run", str(spec), "--json", str(verdict_path), "--quiet"]
-    measured, code = _watch("sla-runner", args, count, work / f"{name}.log", seconds + 60)
+    if workers is not None:
+        args += ["--workers", str(workers)]
+    log = work / f"{name}.log"
+    tree = workers is not None
+    measured, code = watch(
+        "sla-runner", args, count, log, seconds + 60, cores=cores, tree=tree, target=target
+    )
     verdict = json.loads(verdict_path.read_text())
-    hist = _histogram(verdict, metric, stage=1)
+    hist = histogram(verdict, metric, stage=1)
     measured.p50_us = float(value_at_percentile(hist, 50))
     measured.p99_us = float(value_at_percentile(hist, 99))
     validity = verdict["validity"]
@@ -191,7 +279,7 @@ def sla_runner(
         for k, n in s["outcomes"].items()
         if k != "ok"
     )
-    measured.extra = {
+    measured.extra |= {
         "exit": code,
         "status": verdict["status"],
         "completed": completed,
@@ -231,7 +319,7 @@ def locust(work: Path, base_url: str, count: Callable[[], int], seconds: int) ->
     args = [str(LOCUST), "-f", str(locustfile), "--headless", "-u", "50", "-r", "50"]
     args += ["-t", f"{seconds + 1}s", "--host", base_url, "--csv", str(prefix), "--only-summary"]
     args += ["--loglevel", "WARNING", "--exit-code-on-error", "0"]
-    measured, code = _watch("locust", args, count, work / "locust.log", seconds + 60)
+    measured, code = watch("locust", args, count, work / "locust.log", seconds + 60)
     with (work / "locust_stats.csv").open() as f:
         row = next(r for r in csv.DictReader(f) if r["Name"] == "Aggregated")
     measured.p50_us = float(row["50%"]) * 1000
@@ -266,7 +354,7 @@ def wrk(
         script.write_text(DELAY_LUA.format(ms=delay_ms))
         args += ["-s", str(script)]
     log = work / "wrk.log"
-    measured, code = _watch("wrk", [*args, url], count, log, seconds + 60)
+    measured, code = watch("wrk", [*args, url], count, log, seconds + 60)
     text = log.read_text()
     found = {pct: float(v) * _UNITS[unit] for pct, v, unit in _LATENCY.findall(text)}
     measured.p50_us, measured.p99_us = found.get("50"), found.get("99")

@@ -97,8 +97,9 @@ class Nginx:
         stop_process(self.proc)
 
 
-def start_nginx(work: Path, core: int) -> Nginx:
-    """nginx on ``core``, one worker, on a free loopback port, serving ``/hello.txt``."""
+def start_nginx(work: Path, core: int | str) -> Nginx:
+    """nginx on ``core`` (or a taskset list like ``0,1``), one worker, on a free loopback
+    port, serving ``/hello.txt``."""
     (work / "www").mkdir(parents=True, exist_ok=True)
     (work / "www" / "hello.txt").write_bytes(BODY)
     port = free_port()
@@ -139,7 +140,7 @@ def versions() -> dict[str, str]:
         "uvloop": version("uvloop"),
         "websockets": version("websockets"),
         "hdrhistogram": version("hdrhistogram"),
-        "locust": _first_line([str(LOCUST), "--version"]).split()[1],
+        "locust": _first_line([str(LOCUST), "--version"]).split()[1] if LOCUST.exists() else "-",
         "wrk": _first_line(["wrk", "-v"]).split()[1],
         "nginx": _first_line(["nginx", "-v"]).split("/")[-1],
         "sla-runner": commit + (" (engine modified)" if dirty != "?" else ""),

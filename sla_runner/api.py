@@ -19,6 +19,8 @@ from sla_runner._version import __version__
 from sla_runner.comparison import Comparison
 from sla_runner.engine.control import Progress, RunControl
 from sla_runner.engine.execute import execute
+from sla_runner.engine.pool import WorkerOutcome, run_workers
+from sla_runner.engine.poolparts import split_share
 from sla_runner.engine.transports import resolve_engine
 from sla_runner.errors import EXIT_FAIL, EXIT_PASS, RunError, UsageError
 from sla_runner.judge.compare import (
@@ -32,8 +34,9 @@ from sla_runner.judge.compare import (
     spec_differences,
 )
 from sla_runner.judge.merge import LoadedSpec as AnyLoadedSpec
-from sla_runner.judge.merge import judge_merged
+from sla_runner.judge.merge import judge_merged, judge_parts
 from sla_runner.judge.verdicts import RunInfo, error_verdict, judge
+from sla_runner.metrics.recorder import Recorder
 from sla_runner.metrics.recording import Recording
 from sla_runner.plan import Plan, Segment, build_plan
 from sla_runner.redact import MASK, SECRET_QUERY_KEYS, redact, redact_url
@@ -179,10 +182,15 @@ def run_spec(
     overrides: dict[str, str] | None = None,
     fail_fast: bool = False,
     streams: Streams | None = None,
+    workers: int = 1,
     on_start: Callable[[], None] | None = None,
 ) -> Verdict:
     """Plan, run and judge a spec. A run that cannot be carried out gives an ``error`` verdict.
     ``on_start`` is called once the pre-flight checks passed, before any load.
+
+    ``workers``: carry the load (this ``segment`` of it) in that many processes on this
+    host, one part of it each (:mod:`sla_runner.engine.pool`); their recordings are merged
+    exactly and judged once. A worker that dies makes the run ``invalid``, naming it.
 
     ``fail_fast``: stop once a whole second passes in which requests or round trips completed
     and none succeeded (the service is down or failing everything). Such a run is judged on
@@ -197,26 +205,71 @@ def run_spec(
     control = RunControl(fail_fast=fail_fast)
     attempted_at = time.time()  # a run that never starts still records when it was tried
     try:
-        with open_streams(streams) as tap:
-            recording = execute(
+        if workers > 1:
+            if streams:
+                raise UsageError(
+                    "--out and --metrics-port stream one process's figures: not with --workers "
+                    "(stream each --segment run instead)"
+                )
+            parts = split_share(spec, segment, workers, loaded.tables)
+            ended = run_workers(
                 spec,
-                build_plan(spec, segment, loaded.tables),
+                parts,
                 engine=engine,
                 progress=progress,
                 control=control,
                 handle_signals=handle_signals,
                 on_start=on_start,
-                tap=tap,
                 tables=loaded.tables,
             )
+            verdict = _judge_workers(loaded, segment, ended, run)
+        else:
+            with open_streams(streams) as tap:
+                recording = execute(
+                    spec,
+                    build_plan(spec, segment, loaded.tables),
+                    engine=engine,
+                    progress=progress,
+                    control=control,
+                    handle_signals=handle_signals,
+                    on_start=on_start,
+                    tap=tap,
+                    tables=loaded.tables,
+                )
+            verdict = judge(spec, recording, run, secrets=loaded.secrets)
     except RunError as exc:
         failed = replace(run, error=str(exc), started_at=attempted_at, finished_at=time.time())
         return error_verdict(spec, failed, secrets=loaded.secrets)
-    verdict = judge(spec, recording, run, secrets=loaded.secrets)
     if control.failed and verdict.status == "aborted":
         message = redact(f"stopped early by {control.reason}", loaded.secrets)
         verdict = verdict.model_copy(update={"status": "fail", "message": message})
     return verdict
+
+
+def _judge_workers(
+    loaded: LoadedSpec, segment: Segment, ended: Sequence[WorkerOutcome], run: RunInfo
+) -> Verdict:
+    """The workers' recordings merged and judged once; those that died named as missing."""
+    parts = [(w.name, w.recording) for w in ended if w.recording is not None]
+    missing = [w.death or f"{w.name} sent no recording" for w in ended if w.recording is None]
+    if not parts:  # every worker died: judged on nothing, invalid
+        empty = Recorder(build_plan(loaded.spec, segment)).close(
+            elapsed_ns=0, started_at=time.time(), finished_at=time.time(), aborted=False
+        )
+        parts = [("no worker", empty)]
+    present = [w.segment for w in ended if w.recording is not None]
+    parts[0][1].notes.append(
+        f"carried by {len(ended)} worker processes on one host (segments "
+        f"{', '.join(str(w.segment) for w in ended)}), their recordings merged"
+    )
+    return judge_parts(
+        loaded.spec,
+        parts,
+        run,
+        segment=segment.label(present) if present else "none",
+        missing=missing,
+        secrets=loaded.secrets,
+    )
 
 
 def threshold_cases(loaded: LoadedSpec) -> list[str]:

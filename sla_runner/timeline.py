@@ -52,6 +52,23 @@ class Segment:
             return 0
         return (total - self.index + self.count) // self.count
 
+    def split(self, parts: int) -> tuple[Segment, ...]:
+        """This share dealt to ``parts`` processes (``run --workers``): segment ``i/N`` in
+        ``W`` parts is segments ``i, i + N, …, i + (W − 1)·N`` of ``N·W``. Slot ``j`` is ours
+        when ``j mod N = i − 1``, that is when ``j mod N·W`` is one of those, so the parts
+        add up to this share exactly (``1/1`` in two: ``1/2`` and ``2/2``)."""
+        if parts < 1:
+            raise UsageError(f"a share is split in 1 part or more, not {parts}")
+        return tuple(Segment(self.index + w * self.count, self.count * parts) for w in range(parts))
+
+    def label(self, present: list[Segment]) -> str:
+        """How a recording of the ``present`` parts of this share's split is named: this
+        share when none is missing, else as ``merge`` names a partial merge (``1+3/4``)."""
+        if not present or len(present) == present[0].count // self.count:
+            return str(self)
+        indices = "+".join(str(p.index) for p in sorted(present, key=lambda p: p.index))
+        return f"{indices}/{present[0].count}"
+
 
 @dataclass(frozen=True)
 class PlannedStage:

@@ -3,7 +3,7 @@ the library and formats what comes back; errors carry their own exit code.
 
 One module per group of commands: :mod:`.spec` (validate, schema, plan, diff), :mod:`.load`
 (run, demo, demo-service), :mod:`.capacity` (capacity), :mod:`.verdicts` (merge, compare,
-report); :mod:`.common` holds what they share.
+report), :mod:`.k8s` (k8s); :mod:`.common` holds what they share.
 Adding a subcommand: in its group's module write ``add_<name>(subparsers)`` (builds its
 parser with ``command(...)`` and sets ``func=_cmd_<name>``) and ``_cmd_<name>(args) -> int``,
 then list ``add_<name>`` in ``_SUBCOMMANDS`` below.
@@ -29,6 +29,7 @@ with quiet_interrupt():  # Ctrl-C while the command starts: one line, no traceba
         Parser,
         Subparsers,
     )
+    from sla_runner.cli.k8s import add_k8s
     from sla_runner.cli.load import add_demo, add_demo_service, add_run
     from sla_runner.cli.spec import add_diff, add_migrate, add_plan, add_schema, add_validate
     from sla_runner.cli.verdicts import add_compare, add_merge, add_report
@@ -44,6 +45,7 @@ _SUBCOMMANDS: tuple[Callable[[Subparsers], None], ...] = (
     add_demo,
     add_demo_service,
     add_merge,
+    add_k8s,
     add_compare,
     add_report,
     add_plan,

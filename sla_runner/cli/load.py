@@ -18,6 +18,7 @@ from sla_runner.cli.common import (
     report,
 )
 from sla_runner.demo.args import ERROR_RATE_HELP, error_rate_arg, port_arg
+from sla_runner.engine.poolparts import parse_workers
 from sla_runner.errors import UsageError
 from sla_runner.plan import Segment, build_plan
 from sla_runner.report.files import check_writable
@@ -109,6 +110,14 @@ def add_run(subparsers: Subparsers) -> None:
     )
     parser.add_argument("spec", metavar="SPEC", help="the spec file (YAML)")
     _add_load_options(parser)
+    parser.add_argument(
+        "--workers",
+        default="1",
+        metavar="N|auto",
+        help="carry the load (or its --segment) in N processes on this host, one part each, "
+        "merged into one verdict; auto: one per core this process may use (default: 1). "
+        "A worker that dies makes the run invalid",
+    )
     add_report_options(parser)
     parser.add_argument(
         "--baseline",
@@ -123,6 +132,7 @@ def add_run(subparsers: Subparsers) -> None:
 
 
 def _cmd_run(args: argparse.Namespace) -> int:
+    workers = parse_workers(args.workers)
     overrides = api.parse_overrides(args.overrides)
     loaded = api.load_spec(args.spec, overrides=overrides)
     streams = _streams(args)
@@ -136,7 +146,14 @@ def _cmd_run(args: argparse.Namespace) -> int:
             args.baseline, loaded, plan, overrides, allow_spec_change=allow
         )
     return _run_and_report(
-        loaded, args, overrides, args.junit, args.json, baseline=baseline, streams=streams
+        loaded,
+        args,
+        overrides,
+        args.junit,
+        args.json,
+        baseline=baseline,
+        streams=streams,
+        workers=workers,
     )
 
 
@@ -149,10 +166,12 @@ def _run_and_report(
     *,
     baseline: api.Verdict | None = None,
     streams: api.Streams | None = None,
+    workers: int = 1,
 ) -> int:
     segment = Segment.parse(args.segment)
     plan = build_plan(loaded.spec, segment)
     line = start_line(loaded.spec, plan, args.engine, loaded.secrets)
+    line += f", {workers} workers" if workers > 1 else ""
     progress = None if args.quiet else ProgressPrinter.for_plan(sys.stderr, plan)
     try:
         verdict = api.run_spec(
@@ -163,6 +182,7 @@ def _run_and_report(
             overrides=overrides,
             fail_fast=args.fail_fast,
             streams=streams,
+            workers=workers,
             on_start=lambda: print(line, file=sys.stderr, flush=True),  # after the checks
         )
     finally:

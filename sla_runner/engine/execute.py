@@ -28,11 +28,15 @@ def has_uvloop() -> bool:
     return sys.platform != "win32" and find_spec("uvloop") is not None
 
 
-async def _watch_signals(control: RunControl) -> None:
+async def watch_signals(control: RunControl, on_quit: Callable[[], None] | None = None) -> None:
+    """SIGINT or SIGTERM stops the run (``control.abort``); a second one quits at once,
+    after ``on_quit`` (``run --workers``: the workers are killed)."""
     with anyio.open_signal_receiver(signal.SIGINT, signal.SIGTERM) as signals:
         async for signum in signals:
             name = signal.Signals(signum).name
             if control.stop.is_set():  # a second Ctrl-C: leave at once
+                if on_quit is not None:
+                    on_quit()
                 sys.stderr.write(f"\n{name} again: quit at once, no reports written\n")
                 sys.stderr.flush()
                 os._exit(128 + signum)
@@ -62,9 +66,10 @@ async def execute_async(
     control = control or RunControl()
     async with anyio.create_task_group() as tg:
         if handle_signals:
-            tg.start_soon(_watch_signals, control)
+            tg.start_soon(watch_signals, control)
         try:  # a RunError leaves the task group as itself, not wrapped in an ExceptionGroup
-            await _preflight(spec, plan, control)
+            ensure_descriptors(connections_needed(spec, plan))
+            await check_before_load(spec, control)
             recorder = Recorder(plan)
             recorder.tap = tap
             runner = Engine(
@@ -90,8 +95,8 @@ async def execute_async(
     return recording
 
 
-async def _preflight(spec: Spec, plan: Plan, control: RunControl) -> None:
-    ensure_descriptors(connections_needed(spec, plan))
+async def check_before_load(spec: Spec, control: RunControl) -> None:
+    """The pre-flight checks (:mod:`~sla_runner.engine.preflight`), cut short by a stop."""
     unreachable: RunError | None = None
     async with anyio.create_task_group() as tg:
 

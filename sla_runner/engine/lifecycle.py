@@ -135,14 +135,21 @@ class Engine:
         """Each scenario's executor, in the plan's order (once prepared)."""
         return [e for e in self._executors if e is not None]
 
-    async def run(self) -> Recording:
-        """Drive the plan to its end (or until stopped) and return what was measured."""
+    async def run(self, *, start_at_ns: int | None = None) -> Recording:
+        """Drive the plan to its end (or until stopped) and return what was measured.
+
+        ``start_at_ns``: the ``time.monotonic_ns()`` instant the run's clock starts at (it
+        waits until then, once prepared): the workers of one run share it, so their
+        timelines line up second by second and merge exactly (the clock is the same for
+        every process of a host)."""
         plan = self.plan
         await self.prepare()
+        if start_at_ns is not None:
+            await anyio.sleep(max(start_at_ns - time.monotonic_ns(), 0) / NS_PER_S)
         gc.freeze()  # what exists before the load is never garbage: keep it out of full GCs
         try:
             started_at = time.time()
-            elapsed = await self._drive()
+            elapsed = await self._drive(start_at_ns)
         finally:
             gc.unfreeze()  # also when the run raised: a library caller's objects are collected
         stopped = self._stopped_ns
@@ -174,10 +181,10 @@ class Engine:
             stopped_ns=stopped,
         )
 
-    async def _drive(self) -> int:
+    async def _drive(self, start_at_ns: int | None) -> int:
         """The load and its background tasks; the nanoseconds it took."""
         process, selector = self._process, self.spec.target.process
-        self._t0 = time.monotonic_ns()
+        self._t0 = time.monotonic_ns() if start_at_ns is None else start_at_ns
         async with anyio.create_task_group() as background:
             if self.recorder.tap is not None:
                 self.recorder.tap.started_at = time.time()

@@ -18,6 +18,10 @@ verdicts' spec, a verdict without a recording (status ``error``), recordings of 
 stages or stage durations, or the same segment ``i/N`` twice are
 :class:`~sla_runner.errors.VerdictMismatchError` (exit 2: the verdicts do not belong
 together; nothing is judged).
+:func:`judge_parts` judges the recordings of one run's workers (``run --workers``) the
+same way: merged exactly, invalid when a part was or when a part is missing (a worker that
+died), the load's size judged on the whole.
+
 A verdict whose recording cannot be read is a :class:`~sla_runner.errors.ReportError`
 (exit 3), as is a file that is not a verdict (:func:`sla_runner.api.merge_verdicts` reads
 the files; this module judges what they hold).
@@ -34,6 +38,7 @@ from pydantic import ValidationError
 
 from sla_runner._version import __version__
 from sla_runner.errors import ReportError, VerdictMismatchError
+from sla_runner.judge.validity import judge_validity
 from sla_runner.judge.verdicts import RunInfo, judge_rules, spec_identity
 from sla_runner.metrics.recording import Recording
 from sla_runner.spec.convert import AnySpec, as_format2
@@ -105,6 +110,38 @@ def judge_merged(
         invalid_parts=invalid,
         incomplete=incomplete if missing and not allow_partial else (),
         part_lags_ms=[v.validity.loop_lag_p99_ms for _, v in verdicts],
+    )
+
+
+def judge_parts(
+    spec: AnySpec,
+    parts: Sequence[tuple[str, Recording]],
+    run: RunInfo,
+    *,
+    segment: str,
+    missing: Sequence[str] = (),
+    secrets: frozenset[str] = frozenset(),
+) -> Verdict:
+    """The recordings of the parts of one run (the workers of ``run --workers``), each
+    named, merged exactly and judged once on ``spec``'s thresholds, as :func:`judge_merged`
+    judges segments: invalid when a part was (its reasons named), the loop lag of each part
+    kept apart. ``segment``: what the parts present cover (the run's share when none is
+    missing), which is how the load's size is judged. ``missing``: why parts are missing
+    (a worker that died): the run is invalid and no failure stands."""
+    merged = parts[0][1]
+    for _, other in parts[1:]:
+        merged = merged.merge(other)
+    merged.segment = segment
+    validities = [(name, judge_validity(recording)) for name, recording in parts]
+    return judge_rules(
+        spec_identity(spec, run),
+        as_format2(spec).thresholds,
+        merged,
+        run,
+        secrets=secrets,
+        invalid_parts=[f"{name}: {reason}" for name, v in validities for reason in v.reasons],
+        incomplete=missing,
+        part_lags_ms=[v.loop_lag_p99_ms for _, v in validities],
     )
 
 
@@ -242,4 +279,10 @@ def _run(
     )
 
 
-__all__ = ["judge_merged", "merge_recordings", "missing_segments", "rules_as_written"]
+__all__ = [
+    "judge_merged",
+    "judge_parts",
+    "merge_recordings",
+    "missing_segments",
+    "rules_as_written",
+]

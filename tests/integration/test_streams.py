@@ -204,3 +204,17 @@ def test_a_metrics_port_in_use_stops_the_run_before_the_load(
         f"--metrics-port 127.0.0.1:{test_server.port}: cannot listen: address already in use"
     )
     assert test_server.counts().get(data["endpoints"]["ok"]["path"], 0) == 0
+
+
+def test_streams_with_workers_are_refused_before_the_load(
+    test_server: LiveServer, tmp_path: Path
+) -> None:
+    """A stream is one process's figures; the workers' are merged only at the end."""
+    data = _spec(test_server, 1)
+    ndjson = tmp_path / "s.ndjson"
+    run = run_cli("run", spec_file(tmp_path, data), "--workers", "2", "--out", f"ndjson={ndjson}")
+    assert run.code == 2, run.output
+    assert "--out and --metrics-port stream one process's figures: not with --workers" in (
+        run.stderr
+    )
+    assert test_server.counts().get(data["endpoints"]["ok"]["path"], 0) == 0

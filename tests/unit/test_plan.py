@@ -249,6 +249,41 @@ def test_segment_parse() -> None:
     assert str(Segment(2, 3)) == "2/3"
 
 
+@pytest.mark.parametrize(("share", "parts"), [(WHOLE, 2), (WHOLE, 3), (Segment(2, 3), 2)])
+def test_a_share_split_among_workers_adds_up_to_it_exactly(share: Segment, parts: int) -> None:
+    split = share.split(parts)
+    assert len(split) == parts
+    open_spec = _spec([{"duration": "2s", "rate": "17/s"}, {"duration": "3s", "rate": "10/s"}])
+    arrivals = [build_plan(open_spec, s) for s in split]
+    mine = build_plan(open_spec, share)
+    dealt = sorted(
+        k
+        for plan in arrivals
+        for n in range(plan.total_arrivals())
+        if (arrival := plan.segment_arrival(n)) is not None
+        for k in [arrival[0]]
+    )
+    ours = [mine.segment_arrival(n) for n in range(mine.total_arrivals())]
+    assert dealt == [a[0] for a in ours if a is not None]  # the very same arrivals
+    for t_s in (0.5, 5, 12.5, 20, 50, 85):
+        t = round(t_s * NS_PER_S)
+        assert sum(_closed(s).users_at(t) for s in split) == _closed(share).users_at(t)
+
+
+def test_a_split_names_what_its_parts_cover() -> None:
+    halves = WHOLE.split(2)
+    assert halves == (Segment(1, 2), Segment(2, 2))
+    assert WHOLE.label(list(halves)) == "1/1"
+    assert WHOLE.label([halves[1]]) == "2/2"
+    share = Segment(2, 3)
+    assert share.split(2) == (Segment(2, 6), Segment(5, 6))
+    assert share.label(list(share.split(2))) == "2/3"
+    quarters = WHOLE.split(4)
+    assert WHOLE.label([quarters[2], quarters[0]]) == "1+3/4"
+    with pytest.raises(UsageError):
+        WHOLE.split(0)
+
+
 # -- the peak is the most users held, not a level reached only at an instant ---------------
 
 RAMP_TO_END = [{"name": "ramp", "duration": "3s", "users": 10}]
