@@ -16,8 +16,7 @@ import re
 import ssl
 import string
 import zlib
-from dataclasses import dataclass
-from typing import cast
+from typing import NamedTuple, cast
 from urllib.parse import quote, urlsplit
 
 from httptools import HttpParserError, HttpParserUpgrade, HttpResponseParser
@@ -33,9 +32,9 @@ _BODY_METHODS = frozenset({"POST", "PUT", "PATCH"})
 _CHUNK = 65536
 
 
-@dataclass(frozen=True, slots=True)
-class Wire:
-    """One request as bytes on the wire, and where it goes."""
+class Wire(NamedTuple):
+    """One request as bytes on the wire, and where it goes (a tuple: made per filled
+    request, it costs a third of a frozen dataclass)."""
 
     origin: Origin
     data: bytes
