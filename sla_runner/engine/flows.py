@@ -109,19 +109,22 @@ class Pauses:
             with anyio.move_on_after(lo if lo == hi else self._rng.uniform(lo, hi)):
                 await self.leaving.wait()
 
-    async def after(self, result: Result, ctx: RunContext) -> None:
-        """Back off after a refused or reset connection; any answer resets the back-off."""
-        if not self._backs_off:
-            return
-        if result.outcome is Outcome.CONNECT_ERROR or result.outcome is Outcome.RESET:
-            if self.leaving.is_set():
-                return
-            ctx.sink.backoff()
-            with anyio.move_on_after(self._backoff):  # not timed: the next request starts after
-                await self.leaving.wait()
-            self._backoff = min(self._backoff * 2, self._longest)
-        else:
-            self._backoff = self._first
+    def backs_off(self, result: Result) -> bool:
+        """Whether to back off (:meth:`back_off`) after ``result``: a refused or reset
+        connection; any answer resets the back-off. Not a coroutine: the common case, an
+        answer, awaits nothing."""
+        outcome = result.outcome
+        if outcome is Outcome.CONNECT_ERROR or outcome is Outcome.RESET:
+            return self._backs_off and not self.leaving.is_set()
+        self._backoff = self._first
+        return False
+
+    async def back_off(self, ctx: RunContext) -> None:
+        """Pause after a refused or reset connection, doubling the next pause."""
+        ctx.sink.backoff()
+        with anyio.move_on_after(self._backoff):  # not timed: the next request starts after
+            await self.leaving.wait()
+        self._backoff = min(self._backoff * 2, self._longest)
 
 
 async def send(
@@ -136,7 +139,8 @@ async def send(
     """Send one step and record it: (its result, when it was timed from, when it ended). A
     step that sent nothing (a value to fill was not set) is not a request: not recorded."""
     start = ctx.now()
-    start = start if timed_from is None else min(start, timed_from)
+    if timed_from is not None:
+        start = min(start, timed_from)
     try:
         done = await layer.send(step.compiled, state, session)
     except anyio.get_cancelled_exc_class():
@@ -162,26 +166,30 @@ async def run_steps(
     think time taken), or when the user leaves. Returns (``ok``, ``<step>:<kind>``, or ""
     when the user left before the end; the time the steps took; their start; their end).
     ``due``: an arrival's due time (open model): its first step is timed from it."""
-    took = 0
-    first = last = ctx.now()
+    if not steps:
+        now = ctx.now()
+        return "ok", 0, now, now
+    took = first = last = 0
+    layer, leaving, final = work.layer, pauses.leaving, len(steps) - 1
+    timed_from = due  # the first step alone is timed from an arrival's due time
     for i, step in enumerate(steps):
-        done, start, end = await send(
-            ctx, work.layer, step, state, session, due if i == 0 else None, due
-        )
+        done, start, last = await send(ctx, layer, step, state, session, timed_from, due)
         if i == 0:
-            first = start
-        took += end - start
-        last = end
+            first, timed_from = start, None
+        took += last - start
         result = done.result
-        await pauses.after(result, ctx)
+        if pauses.backs_off(result):
+            await pauses.back_off(ctx)
         if result.outcome is not Outcome.OK:
             key = f"{step.name}:{result.key}"
             if done.reason:
                 ctx.sink.reason(key, done.reason)
-            await pauses.think(step.think)
+            if step.think[1] > 0:
+                await pauses.think(step.think)
             return key, took, first, last
-        await pauses.think(step.think)
-        if pauses.leaving.is_set() and i < len(steps) - 1:
+        if step.think[1] > 0:  # the common case, no think time, awaits nothing
+            await pauses.think(step.think)
+        if i < final and leaving.is_set():
             return "", took, first, last  # left mid-pass: not a pass
     return "ok", took, first, last
 
@@ -224,8 +232,10 @@ async def user_passes(
             step = mix_step(i)
             i += 1
             done, _start, _end = await send(ctx, work.layer, step, state, session)
-            await pauses.after(done.result, ctx)
-            await pauses.think(step.think)
+            if pauses.backs_off(done.result):
+                await pauses.back_off(ctx)
+            if step.think[1] > 0:
+                await pauses.think(step.think)
             continue
         key, took, started, end = await run_steps(
             ctx, work, work.flow or (), state, session, pauses

@@ -17,9 +17,8 @@ import random
 from collections.abc import Callable, Mapping
 from typing import Any
 
-from sla_runner.engine.http.session import HttpSession
 from sla_runner.engine.state import UserState, new_user, next_pass, wall_clock_ms
-from sla_runner.engine.steps import CompiledStep, StepCompiler, StepResult, send_step
+from sla_runner.engine.steps import CompiledStep, StepCompiler, send_step
 from sla_runner.spec.data import Dealer, ScenarioDeal, SegmentLike, Table
 from sla_runner.spec.format2 import SpecV2
 
@@ -92,7 +91,6 @@ class ScenarioLayer:
         table ran out, the user ends."""
         return next_pass(state)
 
-    async def send(self, step: CompiledStep, state: UserState, session: HttpSession) -> StepResult:
-        """Send ``step`` for the user of ``state`` (:func:`~sla_runner.engine.steps.send_step`);
-        raises only on cancellation."""
-        return await send_step(step, state, session)
+    # Send a step for a user (:func:`~sla_runner.engine.steps.send_step` itself, not a
+    # coroutine wrapping it: one frame less per request); raises only on cancellation.
+    send = staticmethod(send_step)

@@ -160,6 +160,37 @@ def test_request_serialised_once_with_defaults_and_overrides() -> None:
         encode("GET", "http://h/", (("X-Bad", "a\r\nInjected: 1"),), None)
 
 
+@pytest.mark.parametrize(
+    ("url", "target", "host"),
+    [
+        ("http://h", "/", "h"),
+        ("http://h?q=1", "/?q=1", "h"),
+        ("http://h/x?", "/x", "h"),
+        ("http://h/x??a", "/x??a", "h"),
+        ("http://h/x#f?y", "/x", "h"),
+        ("HTTP://H:80/x", "/x", "h"),
+        ("http://h:81/%41 é", "/%41%20%C3%A9", "h:81"),
+        ("http://[::1]:9/x", "/x", "[::1]:9"),
+    ],
+)
+def test_the_request_target_and_host_are_read_as_urlsplit_reads_them(
+    url: str, target: str, host: str
+) -> None:
+    """The origin is parsed once per ``scheme://authority`` (cached) and the path after it
+    split per request: twice in a row (the cache cold, then warm) gives the same bytes."""
+    for _ in range(2):
+        head = encode("GET", url, (), None).data.split(b"\r\n")
+        assert head[:2] == [f"GET {target} HTTP/1.1".encode(), f"Host: {host}".encode()]
+
+
+def test_a_url_that_cannot_be_sent_is_named_whole() -> None:
+    for _ in range(2):
+        with pytest.raises(ValueError, match="'ftp://h/x'"):
+            encode("GET", "ftp://h/x", (), None)
+        with pytest.raises(ValueError, match="'http:///x'"):
+            encode("GET", "http:///x", (), None)
+
+
 @pytest.mark.parametrize("tail", [b"H", b"HTTP/1.1 200", b"HTTP/1.1 200 OK\r\nX-A: 1\r\n"])
 async def test_the_start_of_an_unasked_response_is_not_reused(tail: bytes) -> None:
     """Surplus bytes that end mid status line fire no callback but on_message_begin."""
