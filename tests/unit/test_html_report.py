@@ -257,3 +257,52 @@ def test_stages_are_marked_where_the_plan_put_them_side_by_side_in_several_scena
     steady = next(t for t in side.thresholds if t.during == "steady")
     assert stage_window(side, steady) == (0.5, 2.5)
     assert stage_window(verdict, steady) == (2.0, 4.0)
+
+
+# Thresholds whose labels would fall on one spot of the percentile chart: one limit at one
+# percentile for the metric and an endpoint, a limit a few ms above it, a neighbouring
+# percentile with the same limit.
+CROWDED = [
+    "p99(http) < 400ms",
+    "p99(http.create-order) < 400ms",
+    "p99(http.list-items) < 405ms",
+    "p95(http) < 400ms",
+]
+LABEL_EM = 11  # svg .limit text{font-size:11px}
+
+
+def _label_boxes(svg: str) -> list[tuple[str, float, float, float, float]]:
+    """Each limit label's text and box (left, top, right, bottom), its width taken
+    generously (0.62 em a character: wider than system-ui's digits and letters)."""
+    boxes = []
+    for m in re.finditer(
+        r'<g class="limit">.*?<text x="([\d.]+)" y="([\d.]+)" text-anchor="(\w+)">(.*?)</text>',
+        svg,
+    ):
+        x, y, anchor, text = float(m[1]), float(m[2]), m[3], m[4]
+        width = 0.62 * LABEL_EM * len(text.replace("&lt;", "<"))
+        left = x - width if anchor == "end" else x
+        boxes.append((text, left, y - LABEL_EM, left + width, y + 0.25 * LABEL_EM))
+    return boxes
+
+
+def _overlaps(boxes: list[tuple[str, float, float, float, float]]) -> list[tuple[str, str]]:
+    return [
+        (a[0], b[0])
+        for i, a in enumerate(boxes)
+        for b in boxes[i + 1 :]
+        if a[1] < b[3] and b[1] < a[3] and a[2] < b[4] and b[2] < a[4]
+    ]
+
+
+def test_limit_labels_on_the_percentile_chart_stack_instead_of_overprinting() -> None:
+    spec = make_spec(CROWDED)
+    verdict = judge(spec, close(known_run(spec)), run_info())
+    page = verdict_to_html(verdict)
+    chart = re.search(r'<svg class="chart dist".*?</svg>', page, re.S)
+    assert chart is not None
+    boxes = _label_boxes(chart[0])
+    assert sorted(b[0].replace("&lt;", "<") for b in boxes) == sorted(CROWDED)
+    assert _overlaps(boxes) == []
+    top = 30  # every label stays inside the plot, under the title
+    assert all(b[2] >= top - 1 and b[1] >= 0 for b in boxes), boxes
