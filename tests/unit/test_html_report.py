@@ -306,3 +306,16 @@ def test_limit_labels_on_the_percentile_chart_stack_instead_of_overprinting() ->
     assert _overlaps(boxes) == []
     top = 30  # every label stays inside the plot, under the title
     assert all(b[2] >= top - 1 and b[1] >= 0 for b in boxes), boxes
+
+
+def test_a_margin_in_percent_is_not_given_a_second_percentage() -> None:
+    """A success rate's margin is in points (-6.84% below 99%); a share of the limit beside
+    it, "-6.84% (-6.91%)", reads as two figures of one kind. Other units keep their share."""
+    margins = {}
+    for row in re.finditer(r'<tr class="threshold".*?</tr>', verdict_to_html(verdict_of("fail"))):
+        cells = re.findall(r"<td[^>]*>(.*?)</td>", row[0])
+        expr = re.search(r'<span class="expr">(.*?)</span>', cells[1])
+        assert expr is not None
+        margins[expr[1]] = cells[5]
+    assert margins["success_rate(http) &gt; 99%"] == "-6.84%"
+    assert margins["p95(http) &lt; 200ms"] == "-500.4 ms (-250.2%)"
