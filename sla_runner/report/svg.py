@@ -263,14 +263,20 @@ class _Labels:
         ups = [
             start - k * LABEL_PITCH_PX for k in range(int((start - highest) // LABEL_PITCH_PX) + 1)
         ]
-        downs = [start + k * LABEL_PITCH_PX for k in range(1, 64)]
+        downs = [
+            start + k * LABEL_PITCH_PX
+            for k in range(1, int((self.bottom - start) // LABEL_PITCH_PX) + 1)
+        ]
         y = next(
-            c
-            for c in (*ups, *downs)
-            if not any(
-                left < o_right and o_left < right and abs(c - o_y) < LABEL_PITCH_PX
-                for o_left, o_right, o_y in self.taken
-            )
+            (
+                c
+                for c in (*ups, *downs)
+                if not any(
+                    left < o_right and o_left < right and abs(c - o_y) < LABEL_PITCH_PX
+                    for o_left, o_right, o_y in self.taken
+                )
+            ),
+            start,  # more labels than the chart has lines: the last overprints
         )
         self.taken.append((left, right, y))
         return (left if anchor == "start" else right), y, anchor

@@ -20,6 +20,7 @@ from sla_runner.plan import Segment
 from sla_runner.report.html import CSP, verdict_to_html
 from sla_runner.report.json_report import verdict_from_json, verdict_to_json, write_json
 from sla_runner.report.markdown import verdict_markdown
+from sla_runner.report.svg import Curve, Mark, percentile_chart
 from sla_runner.report.timeseries import MAX_BUCKETS, Timeline, stage_window
 from sla_runner.verdict import SecondFigures, Verdict
 from tests.unit.verdict_data import (
@@ -319,3 +320,15 @@ def test_a_margin_in_percent_is_not_given_a_second_percentage() -> None:
         margins[expr[1]] = cells[5]
     assert margins["success_rate(http) &gt; 99%"] == "-6.84%"
     assert margins["p95(http) &lt; 200ms"] == "-500.4 ms (-250.2%)"
+
+
+def test_more_limit_labels_than_a_chart_has_room_for_stay_inside_it() -> None:
+    marks = [Mark(f"p99(http.endpoint-{i}) < 400ms", 99, 400.0) for i in range(40)]
+    curve = Curve("http", "#000", [(0.0, 1.0), (99.0, 500.0)], 1000)
+    svg = percentile_chart(
+        chart_id="d", title="t", curves=[curve], marks=marks, fmt=str, esc=lambda t: t
+    )
+    baselines = [float(y) for y in re.findall(r'<text x="[\d.]+" y="([\d.]+)" text-anchor', svg)]
+    assert len(baselines) == 40
+    assert all(30 <= y <= 260 - 24 for y in baselines), baselines  # within the plot
+    assert len(set(baselines)) > 10  # as many lines as fit, the rest on the last
