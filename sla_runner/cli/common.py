@@ -210,18 +210,24 @@ def noise_floor_arg(text: str) -> float:
         ) from None
 
 
-def add_comparison_options(parser: argparse.ArgumentParser) -> None:
+TOLERANCE_PCT = 10.0
+NOISE_FLOOR_MS = 1.0
+
+
+def add_comparison_options(parser: argparse.ArgumentParser, *, defaults: bool = True) -> None:
+    """``--tolerance``, ``--noise-floor``, ``--allow-spec-change``; without ``defaults``
+    an option not given is None, so a command can tell it was not given."""
     parser.add_argument(
         "--tolerance",
         type=tolerance_arg,
-        default=10.0,
+        default=TOLERANCE_PCT if defaults else None,
         metavar="PCT",
         help="how much worse a figure may get before it is a regression (default: 10%%)",
     )
     parser.add_argument(
         "--noise-floor",
         type=noise_floor_arg,
-        default=1.0,
+        default=NOISE_FLOOR_MS if defaults else None,
         metavar="DURATION",
         help="latency changes up to this are never a regression (default: 1ms)",
     )
