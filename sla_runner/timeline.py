@@ -40,7 +40,9 @@ class Segment:
     def parse(cls, text: str) -> Segment:
         match = re.fullmatch(r"\s*(\d+)\s*/\s*(\d+)\s*", text)
         if not match or not 1 <= int(match[1]) <= int(match[2]):
-            raise UsageError(f"expected a segment like 1/2 (i of N, 1 <= i <= N), got {text!r}")
+            raise UsageError(
+                f"--segment: expected a segment like 1/2 (i of N, 1 <= i <= N), got {text!r}"
+            )
         return cls(int(match[1]), int(match[2]))
 
     def __str__(self) -> str:

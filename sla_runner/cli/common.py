@@ -34,8 +34,8 @@ exit codes:
   3    the run could not be carried out (target unreachable, TLS handshake or WebSocket
        upgrade refused, process not found, a metrics source that does not answer or
        lacks a series, a report path that cannot be written: nothing was sent), or
-       was aborted by Ctrl-C or SIGTERM
-       (judged on what was measured); or a report could not be written at the end
+       was aborted by Ctrl-C or SIGTERM (judged on what was measured); or a report
+       could not be written at the end
   4    invalid run: the generator could not deliver the planned load honestly
   130  a second Ctrl-C, or one before or after the load: quit at once, no reports (once
        the summary is printed Ctrl-C is ignored: its exit code stands, the reports are
@@ -210,18 +210,24 @@ def noise_floor_arg(text: str) -> float:
         ) from None
 
 
-def add_comparison_options(parser: argparse.ArgumentParser) -> None:
+TOLERANCE_PCT = 10.0
+NOISE_FLOOR_MS = 1.0
+
+
+def add_comparison_options(parser: argparse.ArgumentParser, *, defaults: bool = True) -> None:
+    """``--tolerance``, ``--noise-floor``, ``--allow-spec-change``; without ``defaults``
+    an option not given is None, so a command can tell it was not given."""
     parser.add_argument(
         "--tolerance",
         type=tolerance_arg,
-        default=10.0,
+        default=TOLERANCE_PCT if defaults else None,
         metavar="PCT",
         help="how much worse a figure may get before it is a regression (default: 10%%)",
     )
     parser.add_argument(
         "--noise-floor",
         type=noise_floor_arg,
-        default=1.0,
+        default=NOISE_FLOOR_MS if defaults else None,
         metavar="DURATION",
         help="latency changes up to this are never a regression (default: 1ms)",
     )
@@ -239,7 +245,9 @@ def add_set_option(parser: argparse.ArgumentParser) -> None:
         action="append",
         default=[],
         metavar="KEY=VALUE",
-        help="override a value by dotted path, e.g. load.stages[0].users=5 (repeatable)",
+        help="override a value by dotted path, e.g. target.timeout=5s or"
+        " scenarios.NAME.load.stages[0].users=5 (load.stages[0].users=5 in version 1);"
+        " repeatable",
     )
 
 

@@ -10,6 +10,8 @@ from sla_runner import api
 from sla_runner.cli.common import (
     EXIT_CODES_DEMO_SERVICE,
     EXIT_CODES_RUN,
+    NOISE_FLOOR_MS,
+    TOLERANCE_PCT,
     Subparsers,
     add_comparison_options,
     add_report_options,
@@ -125,13 +127,30 @@ def add_run(subparsers: Subparsers) -> None:
         help="compare the run with this JSON verdict of the same spec and plan (as "
         "`compare` does); its cases join the JUnit, a regression makes a passing run exit 1",
     )
-    add_comparison_options(parser)
+    add_comparison_options(parser, defaults=False)
     _add_stream_options(parser)
     _add_quiet_option(parser)
     parser.set_defaults(func=_cmd_run)
 
 
+def _comparison_options(args: argparse.Namespace) -> None:
+    """The comparison options only with ``--baseline`` (else they would be dropped in
+    silence); their defaults when it is given."""
+    given = [
+        flag
+        for flag, value in (("--tolerance", args.tolerance), ("--noise-floor", args.noise_floor))
+        if value is not None
+    ] + (["--allow-spec-change"] if args.allow_spec_change else [])
+    if given and not args.baseline:
+        raise UsageError(
+            f"{', '.join(given)}: only with --baseline VERDICT (how the run is compared with it)"
+        )
+    args.tolerance = TOLERANCE_PCT if args.tolerance is None else args.tolerance
+    args.noise_floor = NOISE_FLOOR_MS if args.noise_floor is None else args.noise_floor
+
+
 def _cmd_run(args: argparse.Namespace) -> int:
+    _comparison_options(args)
     workers = parse_workers(args.workers)
     overrides = api.parse_overrides(args.overrides)
     loaded = api.load_spec(args.spec, overrides=overrides)

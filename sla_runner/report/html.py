@@ -121,7 +121,8 @@ svg .stage text{font-size:10px;fill:#57606a}
 svg .legend text{font-size:11px;fill:#1b1f24}
 svg .limit line{stroke:#cf222e;stroke-width:1.4;stroke-dasharray:6 4}
 svg .limit circle{fill:#cf222e}
-svg .limit text{font-size:11px;fill:#cf222e}
+svg .limit text{font-size:11px;fill:#cf222e;paint-order:stroke;stroke:#fff;stroke-width:3px;
+stroke-linejoin:round}
 svg .breach{fill:#cf222e;fill-opacity:.14}
 svg .cursor{stroke:#1b1f24;stroke-width:1}
 svg .readout{font-size:11px;fill:#1b1f24}
@@ -210,7 +211,7 @@ class _Page:
             if t.margin is not None:
                 margin = numbers.value(t.margin, t.unit)
                 margin = margin if t.margin < 0 else "+" + margin
-                if t.margin_pct is not None:
+                if t.margin_pct is not None and t.unit != "%":  # points: no share beside
                     margin += f" ({numbers.number(t.margin_pct)}%)"
             window = f"{window_name(t)}, {numbers.number(t.window_s)} s"
             rows.append(

@@ -136,18 +136,15 @@ def time_chart(
     out += _grid_x(axis, TOP, TOP + plot_h, esc)
     for line in lines:
         out += _polyline(line, axis, y, esc)
-    taken: list[float] = []
+    labels = _Labels(top=TOP, bottom=TOP + plot_h)
     for limit in limits:
         x0 = axis.x(limit.start_s if limit.start_s is not None else 0)
         x1 = axis.x(limit.end_s if limit.end_s is not None else axis.end_s)
         ly = y(limit.value)
-        ty = ly - 4
-        while any(abs(ty - other) < 12 for other in taken):
-            ty -= 12  # labels of limits close together stack up instead of overprinting
-        taken.append(ty)
+        tx, ty, anchor = labels.place(limit.label, x1 - 4, ly - 4)
         out.append(
             f'<g class="limit"><line x1="{x0:.1f}" y1="{ly:.1f}" x2="{x1:.1f}" y2="{ly:.1f}"/>'
-            f'<text x="{x1 - 4:.1f}" y="{ty:.1f}" text-anchor="end">{esc(limit.label)}'
+            f'<text x="{tx:.1f}" y="{ty:.1f}" text-anchor="{anchor}">{esc(limit.label)}'
             f"</text><title>{esc(limit.label)}</title></g>"
         )
     out += _legend(lines, esc, title)
@@ -237,6 +234,54 @@ def _legend(lines: Sequence[Line], esc: Esc, title: str) -> list[str]:
     return out
 
 
+LABEL_PX = 11  # svg .limit text{font-size:11px}
+LABEL_CHAR_PX = 0.62 * LABEL_PX  # wider than an average character of system-ui: room to spare
+LABEL_PITCH_PX = 14  # one label above another: a line of 11 px text and a gap
+
+
+@dataclass
+class _Labels:
+    """Where the limits' labels go on one chart: each where its limit asks, unless a label
+    already placed takes that room; then stacked above it (below, at the plot's top), so
+    two thresholds with one limit, or limits a few units apart, are both readable."""
+
+    top: float
+    bottom: float
+    taken: list[tuple[float, float, float]] = field(default_factory=list)  # left, right, y
+
+    def place(
+        self, text: str, right: float, baseline: float, flip_x: float | None = None
+    ) -> tuple[float, float, str]:
+        """The label's x, baseline and text-anchor: ending at ``right`` or, when it would
+        run off the chart's left edge, starting at ``flip_x``."""
+        width = LABEL_CHAR_PX * len(text)
+        anchor, left = "end", right - width
+        if left < 0 and flip_x is not None:
+            anchor, left, right = "start", flip_x, flip_x + width
+        highest = self.top + LABEL_PX - 1
+        start = min(max(baseline, highest), self.bottom)
+        ups = [
+            start - k * LABEL_PITCH_PX for k in range(int((start - highest) // LABEL_PITCH_PX) + 1)
+        ]
+        downs = [
+            start + k * LABEL_PITCH_PX
+            for k in range(1, int((self.bottom - start) // LABEL_PITCH_PX) + 1)
+        ]
+        y = next(
+            (
+                c
+                for c in (*ups, *downs)
+                if not any(
+                    left < o_right and o_left < right and abs(c - o_y) < LABEL_PITCH_PX
+                    for o_left, o_right, o_y in self.taken
+                )
+            ),
+            start,  # more labels than the chart has lines: the last overprints
+        )
+        self.taken.append((left, right, y))
+        return (left if anchor == "start" else right), y, anchor
+
+
 def _plain(text: str) -> str:
     """A figure we formatted ourselves: digits, units, separators; nothing to escape but
     ``&`` and ``<`` should a unit ever hold them."""
@@ -319,12 +364,14 @@ def percentile_chart(
             f'<g class="line" stroke="{curve.color}"><title>{esc(curve.label)}</title>'
             f'<polyline fill="none" stroke-width="1.6" points="{points}"/></g>'
         )
+    labels = _Labels(top=TOP, bottom=TOP + plot_h)
     for mark in marks:
         mx, my = x(mark.percentile), y(mark.value)
+        tx, ty, anchor = labels.place(mark.label, mx - 16, my - 5, flip_x=mx + 16)
         out.append(
             f'<g class="limit"><line x1="{mx - 14:.1f}" y1="{my:.1f}" x2="{mx + 14:.1f}" '
             f'y2="{my:.1f}"/><circle cx="{mx:.1f}" cy="{my:.1f}" r="3"/>'
-            f'<text x="{mx - 16:.1f}" y="{my - 5:.1f}" text-anchor="end">{esc(mark.label)}'
+            f'<text x="{tx:.1f}" y="{ty:.1f}" text-anchor="{anchor}">{esc(mark.label)}'
             f"</text><title>{esc(mark.label)}</title></g>"
         )
     out += _legend([Line(c.label, c.color, ()) for c in curves], esc, title)

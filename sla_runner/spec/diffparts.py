@@ -139,6 +139,9 @@ def declared(
             changes.append(Change("loosened", what, "declared", None))
         elif name not in old:
             changes.append(Change("tightened", what, None, "declared"))
+        elif _inherits_timeout(old[name]) and _inherits_timeout(new[name]):
+            # Both follow target.timeout: a change of it is the target's, reported there.
+            changes += fields(what, old[name], new[name])
         else:
             was = _with_timeout(old[name], target[0])
             now = _with_timeout(new[name], target[1])
@@ -146,9 +149,14 @@ def declared(
     return changes
 
 
+def _inherits_timeout(model: BaseModel) -> bool:
+    return isinstance(model, EndpointBase) and getattr(model, "timeout", 0) is None
+
+
 def _with_timeout(model: BaseModel, target: Target) -> BaseModel:
-    """An endpoint without its own timeout has the target's: compare what applies."""
-    if isinstance(model, EndpointBase) and getattr(model, "timeout", 0) is None:
+    """An endpoint without its own timeout has the target's: where an endpoint set or
+    dropped its own, compare what applies (10s inherited, then 10s of its own, is none)."""
+    if _inherits_timeout(model):
         return model.model_copy(update={"timeout": target.timeout})
     return model
 

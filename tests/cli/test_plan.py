@@ -53,6 +53,9 @@ def test_plan_of_a_segment_and_of_the_open_model(
     out = _plan(tmp_path, capsys, text=open_model)
     assert "open model" in out
     assert "arrivals: 3,500" in out  # 500 on the ramp from 0, then 3,000
+    spec = tmp_path / "spec.yaml"
+    assert run(["plan", str(spec), "--segment", "3/2"]) == 2
+    assert capsys.readouterr().err.startswith("error: --segment: expected a segment like 1/2")
 
 
 def test_plan_prints_a_lopsided_mix_exactly(

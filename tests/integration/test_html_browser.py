@@ -20,6 +20,7 @@ from sla_runner.report.json_report import verdict_from_json, write_json
 from tests.integration.conftest import DelayRuns
 from tests.support.browser import Browser, chromium, colours
 from tests.support.cli import run_cli
+from tests.unit.test_html_report import CROWDED
 from tests.unit.verdict_data import (
     THRESHOLDS,
     close,
@@ -133,3 +134,33 @@ def test_markup_in_a_verdict_runs_nothing(browser: Browser, tmp_path: Path) -> N
     assert browser.evaluate("document.querySelectorAll('img').length") == 0
     assert browser.evaluate(EXPRS)[0] == hostile + verdict.thresholds[0].expr.removeprefix(hostile)
     assert browser.evaluate("document.querySelector('h1').textContent").startswith(hostile)
+
+
+LABEL_BOXES = """Array.from(document.querySelectorAll('svg.chart')).map(s => ({
+  chart: s.ariaLabel,
+  labels: Array.from(s.querySelectorAll('g.limit text')).map(t => {
+    const r = t.getBoundingClientRect();
+    return [t.textContent, r.left, r.top, r.right, r.bottom];
+  }),
+}))"""
+
+
+def test_limit_labels_at_one_spot_are_all_readable(browser: Browser, tmp_path: Path) -> None:
+    spec = make_spec(CROWDED)
+    page = write_html(tmp_path / "crowded.html", judge(spec, close(known_run(spec)), run_info()))
+    _open(browser, page)
+    charts = {c["chart"]: c["labels"] for c in browser.evaluate(LABEL_BOXES)}
+    assert sorted(t for t, *_ in charts["latency by percentile: http"]) == sorted(CROWDED)
+    for chart, boxes in charts.items():
+        overprinted = [
+            (a[0], b[0])
+            for i, a in enumerate(boxes)
+            for b in boxes[i + 1 :]
+            if a[1] < b[3] and b[1] < a[3] and a[2] < b[4] and b[2] < a[4]
+        ]
+        assert overprinted == [], chart
+    top = browser.evaluate(
+        "document.querySelector('svg.chart.dist').getBoundingClientRect().top + scrollY"
+    )
+    shot = browser.screenshot(tmp_path / "crowded.png", (0, top, 1280, 300))
+    assert colours(shot)[0] > 5

@@ -8,8 +8,11 @@ port also serves HTTP/1.1 to a client that does not offer ``h2``, and counts it 
 
 from __future__ import annotations
 
+import contextlib
 import time
+import urllib.request
 from collections import Counter
+from collections.abc import Iterator
 from typing import Any
 
 import anyio
@@ -163,26 +166,49 @@ def test_slow_http2_responses_time_out(test_server: LiveServer, engine: str) -> 
         assert served.get(f"http/1.1:{path}", 0) == 0, name
 
 
+STREAM_LIMIT = 10  # the test server's MAX_CONCURRENT_STREAMS while it is lowered (else 100)
+
+
+@contextlib.contextmanager
+def _stream_limit(server: LiveServer, streams: int) -> Iterator[None]:
+    """New HTTP/2 connections to ``server`` offer ``streams`` streams until the end."""
+    with urllib.request.urlopen(f"{server.url}/h2-streams?max={streams}", timeout=5) as answer:
+        previous = int(answer.read())
+    try:
+        yield
+    finally:
+        urllib.request.urlopen(f"{server.url}/h2-streams?max={previous}", timeout=5).close()
+
+
 @pytest.mark.anyio
 async def test_timeouts_do_not_exhaust_the_stream_limit(test_server: LiveServer) -> None:
     """httpcore sends no RST_STREAM for a request cancelled at its timeout: without the
-    session retiring that connection, after the server's 100 streams every request would
-    be a protocol_error, never sent."""
+    session retiring that connection, once the server's stream limit is reached every
+    request would be a protocol_error, never sent.
+
+    The server offers 10 streams here, so 11 timeouts pass its limit. Each timeout retires
+    its connection, so the next request opens one: its TCP and TLS handshake has 450 ms of
+    the 500 ms timeout (with 101 timeouts of 50 ms, a handshake on a busy machine took
+    longer than its 45 ms about once in 20 runs, a connect_error)."""
     target = Target.model_validate(
         {"base_url": test_server.h2_url, "verify_tls": False, "timeout": "2s"}
     )
-    hang = _request(target, "/hang", query={"t": tag()}, timeout="50ms")
+    hang = _request(target, "/hang", query={"t": tag()}, timeout="500ms")
     ok = _request(target, "/ok", query={"t": tag()})
-    session = make_transport(target, engine="httpx").session(connections=1)
-    try:
-        first = await session.send(ok)  # connected: the 50 ms timeouts are all waiting
-        keys = Counter([(await session.send(hang)).key for _ in range(101)])
-        after = await session.send(ok)
-    finally:
-        await session.aclose()
+    with _stream_limit(test_server, STREAM_LIMIT):
+        session = make_transport(target, engine="httpx").session(connections=1)
+        try:
+            first = await session.send(ok)
+            keys = Counter([(await session.send(hang)).key for _ in range(STREAM_LIMIT + 1)])
+            after = await session.send(ok)
+        finally:
+            await session.aclose()
     assert first.key == "ok"
-    assert keys == {"timeout": 101}
+    assert keys == {"timeout": STREAM_LIMIT + 1}
     assert after.key == "ok", after.detail
+    assert (
+        test_server.protocols(hang.url.removeprefix(test_server.h2_url))["h2"] == STREAM_LIMIT + 1
+    )
 
 
 @pytest.mark.anyio

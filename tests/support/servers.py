@@ -23,7 +23,9 @@ on the way; ``require=NAME``: a 400 unless the request carries cookie NAME), ``/
 ``/count`` (JSON: requests served per exact URL over any protocol, and again per
 protocol as ``http/1.1:<url>`` and ``h2:<url>``; ``connections`` accepted on any port, of
 which ``h2_connections`` negotiated HTTP/2; ``h2_resets``: streams the client reset; each
-``/count`` request opens a connection itself and is not counted), and faults:
+``/count`` request opens a connection itself and is not counted),
+``/h2-streams?max=N`` (the MAX_CONCURRENT_STREAMS each new HTTP/2 connection offers, 100
+unless set; answers the previous value), and faults:
 ``/reset`` (RST), ``/half`` (Content-Length larger than the body sent), ``/hang`` (never
 answers), ``/garbage`` (not HTTP), ``/chunked-cut`` (chunked body cut short).
 
@@ -55,6 +57,7 @@ import h2.config
 import h2.connection
 import h2.events
 import h2.exceptions
+import h2.settings
 
 WS_GUID = b"258EAFA5-E914-47DA-95CA-C5AB0DC85B11"
 REASONS = {200: "OK", 201: "Created", 302: "Found", 403: "Forbidden", 404: "Not Found"}
@@ -80,6 +83,7 @@ class TestServer:
     def __init__(self) -> None:
         self.counts: Counter[str] = Counter()
         self.writers: set[asyncio.StreamWriter] = set()
+        self.h2_max_streams = 100  # h2's default
 
     async def handle(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         self.writers.add(writer)
@@ -173,6 +177,9 @@ class TestServer:
             return int(q.get("code", "302")), b"", (("Location", to), *extra)
         if path == "/count":
             return 200, json.dumps(dict(self.counts)).encode(), ()
+        if path == "/h2-streams":
+            previous, self.h2_max_streams = self.h2_max_streams, int(q["max"])
+            return 200, str(previous).encode(), ()
         return None
 
     async def _http(
@@ -286,6 +293,14 @@ class H2Handler:
         self.app, self.reader, self.writer = app, reader, writer
         self.conn = h2.connection.H2Connection(
             h2.config.H2Configuration(client_side=False, header_encoding=None)
+        )
+        codes = h2.settings.SettingCodes
+        self.conn.local_settings = h2.settings.Settings(  # h2's own, the stream limit set
+            client=False,
+            initial_values={
+                codes.MAX_CONCURRENT_STREAMS: app.h2_max_streams,
+                codes.MAX_HEADER_LIST_SIZE: self.conn.DEFAULT_MAX_HEADER_LIST_SIZE,
+            },
         )
         self.requests: dict[int, tuple[dict[str, str], bytearray]] = {}
         self.tasks: dict[int, asyncio.Task[None]] = {}

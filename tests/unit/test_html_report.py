@@ -20,6 +20,7 @@ from sla_runner.plan import Segment
 from sla_runner.report.html import CSP, verdict_to_html
 from sla_runner.report.json_report import verdict_from_json, verdict_to_json, write_json
 from sla_runner.report.markdown import verdict_markdown
+from sla_runner.report.svg import Curve, Mark, percentile_chart
 from sla_runner.report.timeseries import MAX_BUCKETS, Timeline, stage_window
 from sla_runner.verdict import SecondFigures, Verdict
 from tests.unit.verdict_data import (
@@ -257,3 +258,77 @@ def test_stages_are_marked_where_the_plan_put_them_side_by_side_in_several_scena
     steady = next(t for t in side.thresholds if t.during == "steady")
     assert stage_window(side, steady) == (0.5, 2.5)
     assert stage_window(verdict, steady) == (2.0, 4.0)
+
+
+# Thresholds whose labels would fall on one spot of the percentile chart: one limit at one
+# percentile for the metric and an endpoint, a limit a few ms above it, a neighbouring
+# percentile with the same limit.
+CROWDED = [
+    "p99(http) < 400ms",
+    "p99(http.create-order) < 400ms",
+    "p99(http.list-items) < 405ms",
+    "p95(http) < 400ms",
+]
+LABEL_EM = 11  # svg .limit text{font-size:11px}
+
+
+def _label_boxes(svg: str) -> list[tuple[str, float, float, float, float]]:
+    """Each limit label's text and box (left, top, right, bottom), its width taken
+    generously (0.62 em a character: wider than system-ui's digits and letters)."""
+    boxes = []
+    for m in re.finditer(
+        r'<g class="limit">.*?<text x="([\d.]+)" y="([\d.]+)" text-anchor="(\w+)">(.*?)</text>',
+        svg,
+    ):
+        x, y, anchor, text = float(m[1]), float(m[2]), m[3], m[4]
+        width = 0.62 * LABEL_EM * len(text.replace("&lt;", "<"))
+        left = x - width if anchor == "end" else x
+        boxes.append((text, left, y - LABEL_EM, left + width, y + 0.25 * LABEL_EM))
+    return boxes
+
+
+def _overlaps(boxes: list[tuple[str, float, float, float, float]]) -> list[tuple[str, str]]:
+    return [
+        (a[0], b[0])
+        for i, a in enumerate(boxes)
+        for b in boxes[i + 1 :]
+        if a[1] < b[3] and b[1] < a[3] and a[2] < b[4] and b[2] < a[4]
+    ]
+
+
+def test_limit_labels_on_the_percentile_chart_stack_instead_of_overprinting() -> None:
+    spec = make_spec(CROWDED)
+    verdict = judge(spec, close(known_run(spec)), run_info())
+    page = verdict_to_html(verdict)
+    chart = re.search(r'<svg class="chart dist".*?</svg>', page, re.S)
+    assert chart is not None
+    boxes = _label_boxes(chart[0])
+    assert sorted(b[0].replace("&lt;", "<") for b in boxes) == sorted(CROWDED)
+    assert _overlaps(boxes) == []
+    top = 30  # every label stays inside the plot, under the title
+    assert all(b[2] >= top - 1 and b[1] >= 0 for b in boxes), boxes
+
+
+def test_a_margin_in_percent_is_not_given_a_second_percentage() -> None:
+    """A success rate's margin is in points (-6.84% below 99%); a share of the limit beside
+    it, "-6.84% (-6.91%)", reads as two figures of one kind. Other units keep their share."""
+    margins = {}
+    for row in re.finditer(r'<tr class="threshold".*?</tr>', verdict_to_html(verdict_of("fail"))):
+        cells = re.findall(r"<td[^>]*>(.*?)</td>", row[0])
+        expr = re.search(r'<span class="expr">(.*?)</span>', cells[1])
+        assert expr is not None
+        margins[expr[1]] = cells[5]
+    assert margins["success_rate(http) &gt; 99%"] == "-6.84%"
+    assert margins["p95(http) &lt; 200ms"] == "-500.4 ms (-250.2%)"
+
+
+def test_more_limit_labels_than_a_chart_has_room_for_stay_inside_it() -> None:
+    marks = [Mark(f"p99(http.endpoint-{i}) < 400ms", 99, 400.0) for i in range(40)]
+    curve = Curve("http", "#000", [(0.0, 1.0), (99.0, 500.0)], 1000)
+    svg = percentile_chart(
+        chart_id="d", title="t", curves=[curve], marks=marks, fmt=str, esc=lambda t: t
+    )
+    baselines = [float(y) for y in re.findall(r'<text x="[\d.]+" y="([\d.]+)" text-anchor', svg)]
+    assert len(baselines) == 40
+    assert all(30 <= y <= 260 - 24 for y in baselines), baselines  # within the plot
+    assert len(set(baselines)) > 10  # as many lines as fit, the rest on the last

@@ -169,3 +169,26 @@ def test_numbers_are_printed_the_same_way_on_both_sides() -> None:
     ]
     long = VALID.replace("duration: 60s", "duration: 1h30m0.5s")
     assert _changes(VALID, long) == ["tightened  load: duration: 1m20s → 1h30m20s500ms"]
+
+
+def test_an_inherited_timeout_is_reported_once_at_the_target() -> None:
+    """Endpoints that inherit target.timeout do not each repeat its change; an endpoint
+    whose own timeout was set or dropped is named when what applies to it moved."""
+    longer = VALID.replace("  process: {port: 8000}", "  process: {port: 8000}\n  timeout: 30s")
+    assert _changes(VALID, longer) == ["loosened   target: timeout: 10s → 30s"]
+    assert _changes(longer, VALID) == ["tightened  target: timeout: 30s → 10s"]
+    own = "weight: 3, timeout: 5s,"
+    kept = (VALID.replace("weight: 3,", own), longer.replace("weight: 3,", own))
+    assert _changes(*kept) == ["loosened   target: timeout: 10s → 30s"]
+    dropped = (VALID.replace("weight: 3,", own), longer)  # 5s of its own, then 30s inherited
+    assert _changes(*dropped) == [
+        "loosened   endpoints: list-items.timeout: 5s → 30s",
+        "loosened   target: timeout: 10s → 30s",
+    ]
+    taken = (VALID, longer.replace("weight: 3,", own))  # 10s inherited, then 5s of its own
+    assert _changes(*taken) == [
+        "tightened  endpoints: list-items.timeout: 10s → 5s",
+        "loosened   target: timeout: 10s → 30s",
+    ]
+    same = VALID.replace("weight: 3,", "weight: 3, timeout: 10s,")  # what it inherits anyway
+    assert _changes(same, VALID) == []

@@ -121,3 +121,13 @@ def test_endpoints_data_and_before() -> None:
         '{"token": {"json": "data.token"}}',
         "changed    target: cookies: true → false",
     ]
+
+
+def test_an_inherited_timeout_in_format_2_is_reported_once_at_the_target() -> None:
+    longer = changed(SHOP, ("cookies: true}", "cookies: true, timeout: 3s}"))
+    assert _changes(SHOP, longer) == ["tightened  target: timeout: 10s → 3s"]
+    migrated = migrate_text(VALID, "v.yaml", env={})
+    shorter = changed(
+        migrated, ("  process: {port: 8000}", "  process: {port: 8000}\n  timeout: 2s")
+    )
+    assert _changes(VALID, shorter) == ["tightened  target: timeout: 10s → 2s"]
