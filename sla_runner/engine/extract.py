@@ -31,7 +31,7 @@ import json
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any, Literal
+from typing import Any, Literal, Protocol
 
 from sla_runner.engine.cookies import parse_set_cookie
 from sla_runner.spec.jsonpath import (
@@ -62,6 +62,18 @@ class Response:
     body: bytes
 
 
+class ResponseLike(Protocol):
+    """What :meth:`Extraction.apply` reads of a response: a :class:`Response`, or a
+    transport's kept response (:class:`~sla_runner.engine.http.outcome.Captured`, whose
+    headers are decoded only when an extractor reads them)."""
+
+    @property
+    def headers(self) -> Sequence[tuple[str, str]]: ...
+
+    @property
+    def body(self) -> bytes: ...
+
+
 @dataclass(frozen=True, slots=True)
 class Failure:
     """Why a response failed its step: ``kind`` is ``json_mismatch`` (an ``expect.json``
@@ -82,7 +94,7 @@ class _View:
 
     _UNREAD: Any = object()
 
-    def __init__(self, response: Response) -> None:
+    def __init__(self, response: ResponseLike) -> None:
         self.response = response
         self._json: Any = self._UNREAD
         self._text: str | None = None
@@ -209,7 +221,7 @@ class Extraction:
         """Whether the transport must keep the response body for :meth:`apply`."""
         return self.checks is not None or any(e.needs_body for e in self.extractors)
 
-    def apply(self, response: Response, variables: dict[str, Any]) -> Failure | None:
+    def apply(self, response: ResponseLike, variables: dict[str, Any]) -> Failure | None:
         """Check ``response`` and store what it yields into ``variables`` (all or nothing)."""
         view = _View(response)
         if self.checks is not None:

@@ -35,13 +35,14 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from urllib.parse import quote_plus
 
+from sla_runner.engine.http.raw_wire import WirePlan, wire_plan
 from sla_runner.engine.http.request import (
     JSON_CONTENT_TYPE,
     TEXT_CONTENT_TYPE,
     HttpRequest,
+    fixed_fields,
     merge_headers,
     query_text,
-    status_check,
     without_credentials,
 )
 from sla_runner.spec.format2 import EndpointV2, TargetV2
@@ -131,6 +132,7 @@ class RequestMaker:
     query: tuple[tuple[str, Text | None], ...]  # key= and its value (None: encoded in the key)
     headers: tuple[tuple[str, str | Text], ...]
     body: Callable[[RenderState], bytes] | None
+    plan: WirePlan | None = None  # the raw transport's bytes, from parts encoded once
 
     def make(self, state: RenderState) -> HttpRequest:
         url = self.url(state)
@@ -148,12 +150,14 @@ class RequestMaker:
             if basic is not None and not any(n.lower() == "authorization" for n, _ in filled):
                 filled += (("Authorization", basic),)
         template = self.template
+        body = None if self.body is None else self.body(state)
+        plan = self.plan
         return HttpRequest(  # positional (the fields' order): a third cheaper than by name
             template.name,
             template.method,
             url,
             filled,
-            None if self.body is None else self.body(state),
+            body,
             template.timeout_s,
             template.expect_status,
             template.body_contains,
@@ -161,6 +165,7 @@ class RequestMaker:
             0,
             template.capture,
             True,
+            None if plan is None else plan.wire(url, filled, body),
         )
 
     @functools.cached_property
@@ -189,6 +194,7 @@ def compile_endpoint(
         value = _literal(header) if header.is_static else header.renderer()
         headers[key.lower()] = (key, value)
         shown[key.lower()] = (key, _literal(header) if header.is_static else text)
+    literal_url: str | None = None  # the URL's literal text, on the target's origin
     if endpoint.url is not None:
         written = parse_template(endpoint.url)
         url, shown_url, credentials = url_text(written), written.text, bool(written.refs)
@@ -202,6 +208,7 @@ def compile_endpoint(
         path = parse_template(endpoint.path or "/")
         url = _joined([base, path.renderer(quote=True) if path.refs else _literal(path)])
         shown_url, credentials = base + path.text, False
+        literal_url = base + _literal(path)
     query: list[tuple[str, Text | None]] = []
     for key, given in endpoint.query.items():
         head = quote_plus(key, safe="") + "="
@@ -224,26 +231,27 @@ def compile_endpoint(
         body, static_body = (lambda state: fill(state).encode()), text_template.is_static
         for table in (headers, shown):
             table.setdefault("content-type", TEXT_CONTENT_TYPE)
-    timeout = endpoint.timeout if endpoint.timeout is not None else target.timeout
-    expect = endpoint.expect
+    fixed = fixed_fields(endpoint, target)
+    shown_request = HttpRequest(
+        name, endpoint.method, shown_url, tuple(shown.values()), None, *fixed, capture=capture
+    )
+    plan: WirePlan | None = None
+    if literal_url is not None and not endpoint.http2:
+        static_query = (key for key, value in query if value is None)  # the rest: "key="
+        plan = wire_plan(
+            endpoint.method,
+            literal_url + "?" + "&".join(static_query),
+            [(n, v if isinstance(v, str) else None) for n, v in headers.values()],
+            None if body is None else (True if not static_body else body(_NOBODY)),
+        )
     maker = RequestMaker(
-        template=HttpRequest(
-            name=name,
-            method=endpoint.method,
-            url=shown_url,
-            headers=tuple(shown.values()),
-            body=None,
-            timeout_s=timeout.seconds,
-            expect_status=status_check(expect.status),
-            body_contains=expect.body_contains.encode() if expect.body_contains else None,
-            http2=endpoint.http2,
-            capture=capture,
-        ),
+        template=shown_request,
         url=url,
         credentials=credentials,
         query=tuple(query),
         headers=tuple(headers.values()),
         body=body,
+        plan=plan,
     )
     static = (
         url_is_static(endpoint)
@@ -254,7 +262,7 @@ def compile_endpoint(
     if not static:
         return maker
     # The endpoint's one request, made once: the raw transport caches its bytes.
-    return dataclasses.replace(maker.make(_NOBODY), fresh=False)
+    return dataclasses.replace(maker.make(_NOBODY), fresh=False, wire=None)
 
 
 def url_is_static(endpoint: EndpointV2) -> bool:

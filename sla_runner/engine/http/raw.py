@@ -40,9 +40,15 @@ class RawTransport(TransportBase):
 
     def wire(self, request: HttpRequest) -> Wire:
         """The request's bytes, built once per compiled request (keyed by identity); a
-        request made for one send (``fresh``, or a redirect's hop) is encoded each time and
-        never cached, so requests rendered per user neither grow nor churn the cache."""
-        if request.redirects or request.fresh:
+        request made for one send (``fresh``, or a redirect's hop) is encoded each time (or
+        carries its bytes, built by its maker) and never cached, so requests rendered per
+        user neither grow nor churn the cache."""
+        if request.fresh:
+            prepared = request.wire
+            if prepared is not None and not request.redirects:
+                return prepared
+            return encode(request.method, request.url, request.headers, request.body)
+        if request.redirects:
             return encode(request.method, request.url, request.headers, request.body)
         cached = self._wires.get(id(request))
         if cached is not None and cached[0] is request:

@@ -9,9 +9,10 @@ its headers, and its body (decoded) up to ``capture`` bytes, at most
 :data:`MAX_CAPTURED_BODY` (1 MiB), through a :class:`BodyKeeper`; what comes beyond is read
 and dropped, and the response is marked ``truncated``. A request made for one send (a
 format-2 request rendered for one user) is ``fresh``: the raw transport encodes it each
-time instead of caching its bytes. The pieces :func:`compile_request` is built from
-(:func:`merge_headers`, :func:`without_credentials`, :func:`status_check`) serve format
-2's rendered requests too.
+time instead of caching its bytes, unless it carries them (``wire``: its maker built the
+bytes from parts encoded once). The pieces :func:`compile_request` is built from
+(:func:`fixed_fields`, :func:`merge_headers`, :func:`without_credentials`,
+:func:`status_check`) serve format 2's rendered requests too.
 """
 
 from __future__ import annotations
@@ -20,11 +21,13 @@ import base64
 import json
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from typing import NamedTuple, Protocol
 from urllib.parse import unquote, urlencode, urlsplit, urlunsplit
 
 from sla_runner._version import __version__
 from sla_runner.engine.http.outcome import Outcome, Result
-from sla_runner.spec.models import Endpoint, Target
+from sla_runner.spec.models import Endpoint, Expect, Target
+from sla_runner.spec.units import Duration
 
 StatusCheck = Callable[[int], bool] | frozenset[int] | None
 """Which statuses count as success: a predicate, a set, or ``None`` for any 2xx or 3xx."""
@@ -32,6 +35,19 @@ StatusCheck = Callable[[int], bool] | frozenset[int] | None
 USER_AGENT = f"sla-runner/{__version__}"
 MAX_CAPTURED_BODY = 1 << 20
 """The most of a response body kept for extraction (1 MiB); a longer body fails the step."""
+
+
+Origin = tuple[str, str, int]
+"""Scheme, host, port: the raw transport pools a session's connections by origin."""
+
+
+class Wire(NamedTuple):
+    """One request as HTTP/1.1 bytes, and where it goes (the raw transport's; a tuple: made
+    per filled request, it costs a third of a frozen dataclass)."""
+
+    origin: Origin
+    data: bytes
+    head: bool
 
 
 @dataclass(frozen=True, slots=True)
@@ -56,6 +72,9 @@ class HttpRequest:
     fresh: bool = False
     """Made for one send (rendered for one user, or carrying one user's cookies): encoded
     each time, never cached by identity."""
+    wire: Wire | None = None
+    """A fresh request's bytes, when its maker built them (the raw transport sends them as
+    they are); whoever changes a request's URL, headers or body drops them."""
 
     def status_ok(self, status: int) -> bool:
         check = self.expect_status
@@ -150,19 +169,39 @@ def compile_request(name: str, endpoint: Endpoint, target: Target) -> HttpReques
     elif endpoint.body is not None:
         body = endpoint.body.encode()
         merged.setdefault("content-type", TEXT_CONTENT_TYPE)
+    headers = tuple(merged.values())
+    return HttpRequest(name, endpoint.method, url, headers, body, *fixed_fields(endpoint, target))
+
+
+class FixedParts(Protocol):
+    """What every endpoint model (format 1's and format 2's) gives a request besides its
+    URL, headers and body."""
+
+    @property
+    def timeout(self) -> Duration | None: ...
+
+    @property
+    def expect(self) -> Expect: ...
+
+    @property
+    def http2(self) -> bool: ...
+
+
+class TargetParts(Protocol):
+    @property
+    def timeout(self) -> Duration: ...
+
+
+def fixed_fields(
+    endpoint: FixedParts, target: TargetParts
+) -> tuple[float, StatusCheck, bytes | None, bool]:
+    """An endpoint's request fields that no user's values change, in :class:`HttpRequest`'s
+    order: the timeout (the endpoint's, else the target's), the statuses that succeed, the
+    text the body must contain, HTTP/2."""
     expect = endpoint.expect
     timeout = endpoint.timeout if endpoint.timeout is not None else target.timeout
-    return HttpRequest(
-        name=name,
-        method=endpoint.method,
-        url=url,
-        headers=tuple(merged.values()),
-        body=body,
-        timeout_s=timeout.seconds,
-        expect_status=status_check(expect.status),
-        body_contains=expect.body_contains.encode() if expect.body_contains else None,
-        http2=endpoint.http2,
-    )
+    contains = expect.body_contains.encode() if expect.body_contains else None
+    return timeout.seconds, status_check(expect.status), contains, endpoint.http2
 
 
 JSON_CONTENT_TYPE = ("Content-Type", "application/json")
