@@ -142,8 +142,10 @@ class RequestMaker:
         filled = self._static_headers
         if filled is None:
             filled = tuple(
-                (name, value if isinstance(value, str) else _header_value(name, value(state)))
-                for name, value in self.headers
+                [
+                    (name, value if value.__class__ is str else _header_value(name, value(state)))  # type: ignore[operator]
+                    for name, value in self.headers
+                ]
             )
         if self.credentials:
             url, basic = without_credentials(url)
@@ -206,7 +208,8 @@ def compile_endpoint(
         base, basic = without_credentials(target.base_url)
         _basic(headers, shown, basic)
         path = parse_template(endpoint.path or "/")
-        url = _joined([base, path.renderer(quote=True) if path.refs else _literal(path)])
+        pieces = [p if isinstance(p, str) else _value_text(p, quote=True) for p in path.parts]
+        url = _joined([base, *pieces])  # one closure: base, literal text and values
         shown_url, credentials = base + path.text, False
         literal_url = base + _literal(path)
     query: list[tuple[str, Text | None]] = []
