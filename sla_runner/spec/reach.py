@@ -4,7 +4,7 @@ A ``users`` threshold (bare, ``min``, ``mean`` or ``max``: none is above the mos
 held) that asks for more users than the plan ever holds can never hold, and is refused as
 ``users >= 0`` is. The plan is asked (it is pure): a stage owns [start, end), so a ramp
 reaches its level only at the instant it ends, and a last stage that ramps up to 10 users
-holds 9 at most (:meth:`sla_runner.plan.PlannedStage.held`).
+holds 9 at most (:meth:`sla_runner.timeline.PlannedStage.held`).
 
 A threshold ``during`` a stage is judged on what that stage can show: its own users, and
 those still finishing a request from the stages before it (users leaving on a ramp-down
@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
+from fractions import Fraction
 from itertools import pairwise
 from typing import Any
 
@@ -29,7 +30,7 @@ from sla_runner.spec.units import Duration
 from sla_runner.timeline import PlannedStage, Timeline
 from sla_runner.timeunits import NS_PER_S
 
-__all__ = ["readable_load", "users_out_of_reach", "users_out_of_reach_v2"]
+__all__ = ["planned_stages", "readable_load", "users_out_of_reach", "users_out_of_reach_v2"]
 
 
 def readable_load(data: Any, errors: Sequence[Loc]) -> Load | None:
@@ -45,14 +46,27 @@ def readable_load(data: Any, errors: Sequence[Loc]) -> Load | None:
         return None
 
 
+def planned_stages(load: Load) -> tuple[PlannedStage, ...]:
+    """The stages of a version-1 load section on the plan's clock, each ramping from the
+    previous stage's level (the first from 0), for checks made before a plan exists."""
+    stages: list[PlannedStage] = []
+    level = Fraction(0)
+    start = 0
+    for i, stage in enumerate(load.stages):
+        target = Fraction(stage.users) if stage.users is not None else Fraction(0)
+        if stage.rate is not None:
+            target = stage.rate.per_s
+        end = start + stage.duration.ns
+        stages.append(PlannedStage(i, stage.name or f"stage-{i + 1}", start, end, level, target))
+        level, start = target, end
+    return tuple(stages)
+
+
 def users_out_of_reach(load: Load | None, rules: Sequence[RuleRefs]) -> list[Problem]:
     """A problem for each ``users`` threshold of ``rules`` that ``load`` can never meet
     (``load`` None: it cannot be read, so nothing is checked)."""
     if load is None or load.model != "closed":
         return []
-    # plan reads the spec, whose format-2 checks use this module: imported when called
-    from sla_runner.plan import planned_stages  # noqa: PLC0415
-
     stages = planned_stages(load)
     names = [stage.name for stage in load.stages]
     problems: list[Problem] = []
