@@ -60,7 +60,7 @@ class RedirectPolicy:
             headers=headers,
             body=hop.body if keep else None,
             redirects=hop.redirects + 1,
-            wire=None,
+            shape=None,
         )
 
     def next_url(self, current: str, location: str) -> str | None:

@@ -9,9 +9,9 @@ its headers, and its body (decoded) up to ``capture`` bytes, at most
 :data:`MAX_CAPTURED_BODY` (1 MiB), through a :class:`BodyKeeper`; what comes beyond is read
 and dropped, and the response is marked ``truncated``. A request made for one send (a
 format-2 request rendered for one user) is ``fresh``: the raw transport encodes it each
-time instead of caching its bytes, unless it carries them (``wire``: its maker built the
-bytes from parts encoded once). The pieces :func:`compile_request` is built from
-(:func:`fixed_fields`, :func:`merge_headers`, :func:`without_credentials`,
+time instead of caching its bytes; its ``shape`` (a :class:`WireShape`) lets a transport
+build such requests' bytes from parts it encodes once. The pieces :func:`compile_request`
+is built from (:func:`fixed_fields`, :func:`merge_headers`, :func:`without_credentials`,
 :func:`status_check`) serve format 2's rendered requests too.
 """
 
@@ -21,7 +21,7 @@ import base64
 import json
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import NamedTuple, Protocol
+from typing import Protocol
 from urllib.parse import unquote, urlencode, urlsplit, urlunsplit
 
 from sla_runner._version import __version__
@@ -37,17 +37,20 @@ MAX_CAPTURED_BODY = 1 << 20
 """The most of a response body kept for extraction (1 MiB); a longer body fails the step."""
 
 
-Origin = tuple[str, str, int]
-"""Scheme, host, port: the raw transport pools a session's connections by origin."""
+@dataclass(frozen=True, eq=False)
+class WireShape:
+    """What every request a format-2 maker fills has in common, for a transport that encodes
+    requests itself (the raw one builds their bytes from parts encoded once): the method;
+    the URL's literal start (``scheme://host``, the literal text of the path and query;
+    what is filled in later is percent-encoded); the headers in order, ``None`` for a value
+    filled per send (the request's header at that position); the body: bytes (the same
+    every send), ``True`` (filled per send) or ``None``. One per endpoint, shared by its
+    requests (a transport may key a cache on it)."""
 
-
-class Wire(NamedTuple):
-    """One request as HTTP/1.1 bytes, and where it goes (the raw transport's; a tuple: made
-    per filled request, it costs a third of a frozen dataclass)."""
-
-    origin: Origin
-    data: bytes
-    head: bool
+    method: str
+    literal_url: str
+    headers: tuple[tuple[str, str | None], ...]
+    body: bytes | bool | None
 
 
 @dataclass(frozen=True, slots=True)
@@ -72,9 +75,9 @@ class HttpRequest:
     fresh: bool = False
     """Made for one send (rendered for one user, or carrying one user's cookies): encoded
     each time, never cached by identity."""
-    wire: Wire | None = None
-    """A fresh request's bytes, when its maker built them (the raw transport sends them as
-    they are); whoever changes a request's URL, headers or body drops them."""
+    shape: WireShape | None = None
+    """A fresh request's shape, when its maker gives one; whoever changes a request's URL,
+    headers or body drops it."""
 
     def status_ok(self, status: int) -> bool:
         check = self.expect_status
