@@ -87,6 +87,18 @@ class _Miss(Exception):
     """Raised inside an extractor; carries the reason (without the extractor's name)."""
 
 
+_DECODE = json.JSONDecoder().decode
+
+
+def _loads(body: bytes) -> Any:
+    """``json.loads(body)``, a third cheaper for the common UTF-8 body (bytes in another
+    encoding, or with a BOM, are read as ``json.loads`` reads them)."""
+    try:
+        return _DECODE(body.decode())
+    except ValueError:  # UnicodeDecodeError too
+        return json.loads(body)
+
+
 class _View:
     """One response, with its body decoded at most once (as JSON and as text)."""
 
@@ -101,8 +113,9 @@ class _View:
 
     def json(self) -> Any:
         if self._json is self._UNREAD:
+            body = self.response.body
             try:
-                self._json = json.loads(self.response.body) if self.response.body else MISSING
+                self._json = _loads(body) if body else MISSING
             except (ValueError, RecursionError):
                 self._json = MISSING
         if self._json is MISSING:
