@@ -32,7 +32,7 @@ from sla_runner.errors import PlanError
 from sla_runner.spec.convert import AnySpec, as_format2
 from sla_runner.spec.data import DataError, Dealer, Table
 from sla_runner.spec.format2 import Scenario, Spec
-from sla_runner.spec.models import Load
+from sla_runner.spec.reach import planned_stages
 from sla_runner.spec.units import MAX_MIX_WHEEL, mix_counts
 from sla_runner.timeline import PlannedStage, Segment, Timeline
 
@@ -289,22 +289,6 @@ def _check_segment_carries_load(timeline: Timeline, *, alone: bool) -> None:
         f"segment {segment} carries no load: {whose} {what.format(f'{whole:,}')}, dealt one "
         f"by one to {n} segments, so {idle} none; split the load in at most {whole:,} segments"
     )
-
-
-def planned_stages(load: Load) -> tuple[PlannedStage, ...]:
-    """The stages of a version-1 load section on the plan's clock, each ramping from the
-    previous stage's level (the first from 0), for checks made before a plan exists."""
-    stages: list[PlannedStage] = []
-    level = Fraction(0)
-    start = 0
-    for i, stage in enumerate(load.stages):
-        target = Fraction(stage.users) if stage.users is not None else Fraction(0)
-        if stage.rate is not None:
-            target = stage.rate.per_s
-        end = start + stage.duration.ns
-        stages.append(PlannedStage(i, stage.name or f"stage-{i + 1}", start, end, level, target))
-        level, start = target, end
-    return tuple(stages)
 
 
 def check_tables(spec: Spec, tables: Mapping[str, Table], segment: Segment) -> None:

@@ -23,8 +23,7 @@ from sla_runner.engine.layer import ScenarioLayer
 from sla_runner.engine.statics import plain_endpoint, static_channel
 from sla_runner.engine.steps import CompiledStep, StepCompiler
 from sla_runner.engine.users import ClosedUsers
-from sla_runner.engine.ws import WsChannel, compile_channel
-from sla_runner.errors import RunError
+from sla_runner.engine.ws import WsChannel, compile_channel, compile_filled_channel
 from sla_runner.spec.data import Dealer
 from sla_runner.spec.format2 import Spec
 from sla_runner.timeline import Timeline
@@ -64,6 +63,8 @@ def static_parts(spec: Spec, name: str) -> dict[str, HttpRequest] | None:
     scenario = spec.scenarios[name]
     if scenario.flow is not None or scenario.setup or scenario.data:
         return None
+    if any(static_channel(spec.channels[c]) is None for c in scenario.channels):
+        return None  # a channel filled per user: users with state, through the step layer
     requests: dict[str, HttpRequest] = {}
     for endpoint in scenario.mix or {}:
         plain = plain_endpoint(spec.endpoints[endpoint])
@@ -74,16 +75,15 @@ def static_parts(spec: Spec, name: str) -> dict[str, HttpRequest] | None:
 
 
 def channels_of(spec: Spec, name: str) -> list[WsChannel]:
-    """Scenario ``name``'s channels, compiled once and shared by its users."""
+    """Scenario ``name``'s channels, compiled once and shared by its users; one whose
+    templates read values is filled for each user after its setup (``fill``)."""
     out = []
     for channel in spec.scenarios[name].channels:
         static = static_channel(spec.channels[channel])
         if static is None:
-            raise RunError(
-                f"channel {channel}: a channel filled from a template per user is not "
-                "supported yet; give it fixed text"
-            )
-        out.append(compile_channel(channel, static, spec.target))
+            out.append(compile_filled_channel(channel, spec.channels[channel], spec.target))
+        else:
+            out.append(compile_channel(channel, static, spec.target))
     return out
 
 

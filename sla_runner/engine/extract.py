@@ -31,7 +31,7 @@ import json
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any, Literal
+from typing import Any, Literal, Protocol
 
 from sla_runner.engine.cookies import parse_set_cookie
 from sla_runner.spec.jsonpath import (
@@ -62,6 +62,18 @@ class Response:
     body: bytes
 
 
+class ResponseLike(Protocol):
+    """What :meth:`Extraction.apply` reads of a response: a :class:`Response`, or a
+    transport's kept response (:class:`~sla_runner.engine.http.outcome.Captured`, whose
+    headers are decoded only when an extractor reads them)."""
+
+    @property
+    def headers(self) -> Sequence[tuple[str, str]]: ...
+
+    @property
+    def body(self) -> bytes: ...
+
+
 @dataclass(frozen=True, slots=True)
 class Failure:
     """Why a response failed its step: ``kind`` is ``json_mismatch`` (an ``expect.json``
@@ -75,6 +87,18 @@ class _Miss(Exception):
     """Raised inside an extractor; carries the reason (without the extractor's name)."""
 
 
+_DECODE = json.JSONDecoder().decode
+
+
+def _loads(body: bytes) -> Any:
+    """``json.loads(body)``, a third cheaper for the common UTF-8 body (bytes in another
+    encoding, or with a BOM, are read as ``json.loads`` reads them)."""
+    try:
+        return _DECODE(body.decode())
+    except ValueError:  # UnicodeDecodeError too
+        return json.loads(body)
+
+
 class _View:
     """One response, with its body decoded at most once (as JSON and as text)."""
 
@@ -82,15 +106,16 @@ class _View:
 
     _UNREAD: Any = object()
 
-    def __init__(self, response: Response) -> None:
+    def __init__(self, response: ResponseLike) -> None:
         self.response = response
         self._json: Any = self._UNREAD
         self._text: str | None = None
 
     def json(self) -> Any:
         if self._json is self._UNREAD:
+            body = self.response.body
             try:
-                self._json = json.loads(self.response.body) if self.response.body else MISSING
+                self._json = _loads(body) if body else MISSING
             except (ValueError, RecursionError):
                 self._json = MISSING
         if self._json is MISSING:
@@ -209,7 +234,7 @@ class Extraction:
         """Whether the transport must keep the response body for :meth:`apply`."""
         return self.checks is not None or any(e.needs_body for e in self.extractors)
 
-    def apply(self, response: Response, variables: dict[str, Any]) -> Failure | None:
+    def apply(self, response: ResponseLike, variables: dict[str, Any]) -> Failure | None:
         """Check ``response`` and store what it yields into ``variables`` (all or nothing)."""
         view = _View(response)
         if self.checks is not None:

@@ -170,12 +170,24 @@ async def run_steps(
         now = ctx.now()
         return "ok", 0, now, now
     took = first = last = 0
-    layer, leaving, final = work.layer, pauses.leaving, len(steps) - 1
-    timed_from = due  # the first step alone is timed from an arrival's due time
+    send_step, leaving, final = work.layer.send, pauses.leaving, len(steps) - 1
+    cancelled = anyio.get_cancelled_exc_class()
     for i, step in enumerate(steps):
-        done, start, last = await send(ctx, layer, step, state, session, timed_from, due)
+        # send() inlined: one coroutine less for every step
+        start = ctx.now()
         if i == 0:
-            first, timed_from = start, None
+            if due is not None:  # the first step alone is timed from an arrival's due time
+                start = min(start, due)
+            first = start
+        try:
+            done = await send_step(step.compiled, state, session)
+        except cancelled:
+            ctx.interrupted += 1
+            raise
+        if done.sent:
+            last = ctx.record_as(step.name, done.result, start, start if due is None else due)
+        else:  # nothing sent (a value to fill was not set): not a request, not recorded
+            last = ctx.now()
         took += last - start
         result = done.result
         if pauses.backs_off(result):

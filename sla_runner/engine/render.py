@@ -5,7 +5,10 @@ by every user (the raw transport encodes it once), exactly as a version-1 endpoi
 other compiles to a :class:`RequestMaker`: the static parts joined and encoded once (the
 base URL, literal text, the merged static headers, the static query pairs encoded, the
 ``Content-Type``), and per send only the templates filled from the user's state and the
-request assembled (``fresh``: encoded for this send, never cached).
+request assembled (``fresh``: encoded for this send, never cached). An endpoint on the
+target's origin gives its requests a :class:`~sla_runner.engine.http.request.WireShape`:
+the raw transport builds their bytes from parts it encodes once, and per send encodes only
+the path and query, the filled header values and a filled body's length.
 
 Where a value goes decides how it is written:
 
@@ -39,9 +42,10 @@ from sla_runner.engine.http.request import (
     JSON_CONTENT_TYPE,
     TEXT_CONTENT_TYPE,
     HttpRequest,
+    WireShape,
+    fixed_fields,
     merge_headers,
     query_text,
-    status_check,
     without_credentials,
 )
 from sla_runner.spec.format2 import EndpointV2, TargetV2
@@ -54,10 +58,21 @@ from sla_runner.spec.templates import (
     parse_template,
 )
 
-__all__ = ["RequestMaker", "UnsendableError", "compile_endpoint"]
+__all__ = [
+    "NOBODY",
+    "RequestMaker",
+    "UnsendableError",
+    "compile_endpoint",
+    "header_value",
+    "joined",
+    "literal",
+    "url_text",
+    "value_text",
+]
 
 Text = Callable[[RenderState], str]
-_NOBODY = RenderState(0, random.Random(0), lambda: 0)  # renders templates that read nothing
+NOBODY = RenderState(0, random.Random(0), lambda: 0)
+"""The state a template that reads nothing is rendered with."""
 _UNSENDABLE = ("\r", "\n", "\0")
 
 
@@ -65,15 +80,17 @@ class UnsendableError(ValueError):
     """A filled request that must not be sent; the message names the place, not the value."""
 
 
-def _literal(template: Template) -> str:
+def literal(template: Template) -> str:
+    """The literal text of ``template`` (its values left out)."""
     return "".join(p for p in template.parts if isinstance(p, str))
 
 
-def _value_text(ref: Ref, *, quote: bool) -> Text:
+def value_text(ref: Ref, *, quote: bool) -> Text:
+    """One value as text (``quote``: percent-encoded, as in a path)."""
     return parse_template(f"{{{{ {ref.text} }}}}").renderer(quote=quote)
 
 
-def _joined(pieces: list[str | Text]) -> Text:
+def joined(pieces: list[str | Text]) -> Text:
     """One function filling ``pieces`` (literal text and value renderers) in order."""
     merged: list[str | Text] = []
     for piece in pieces:
@@ -103,7 +120,7 @@ def url_text(template: Template) -> Text:
     written, in_path, after_value = "", False, False
     for part in template.parts:
         if isinstance(part, Ref):
-            pieces.append(_value_text(part, quote=in_path))
+            pieces.append(value_text(part, quote=in_path))
             after_value = True
             continue
         pieces.append(part)
@@ -115,7 +132,7 @@ def url_text(template: Template) -> Text:
             in_path = any(c in written[scheme + 3 :] for c in "/?#")
         elif after_value:
             in_path = any(c in part for c in "/?#")
-    return _joined(pieces)
+    return joined(pieces)
 
 
 @dataclass(frozen=True, eq=False)
@@ -131,6 +148,7 @@ class RequestMaker:
     query: tuple[tuple[str, Text | None], ...]  # key= and its value (None: encoded in the key)
     headers: tuple[tuple[str, str | Text], ...]
     body: Callable[[RenderState], bytes] | None
+    shape: WireShape | None = None  # what its requests share, for a transport's encoding
 
     def make(self, state: RenderState) -> HttpRequest:
         url = self.url(state)
@@ -140,20 +158,23 @@ class RequestMaker:
         filled = self._static_headers
         if filled is None:
             filled = tuple(
-                (name, value if isinstance(value, str) else _header_value(name, value(state)))
-                for name, value in self.headers
+                [
+                    (name, value if value.__class__ is str else header_value(name, value(state)))  # type: ignore[operator]
+                    for name, value in self.headers
+                ]
             )
         if self.credentials:
             url, basic = without_credentials(url)
             if basic is not None and not any(n.lower() == "authorization" for n, _ in filled):
                 filled += (("Authorization", basic),)
         template = self.template
+        body = None if self.body is None else self.body(state)
         return HttpRequest(  # positional (the fields' order): a third cheaper than by name
             template.name,
             template.method,
             url,
             filled,
-            None if self.body is None else self.body(state),
+            body,
             template.timeout_s,
             template.expect_status,
             template.body_contains,
@@ -161,6 +182,7 @@ class RequestMaker:
             0,
             template.capture,
             True,
+            self.shape,
         )
 
     @functools.cached_property
@@ -171,7 +193,8 @@ class RequestMaker:
         return None
 
 
-def _header_value(name: str, value: str) -> str:
+def header_value(name: str, value: str) -> str:
+    """A filled header value, unless it holds a line break or NUL (:class:`UnsendableError`)."""
     if any(c in value for c in _UNSENDABLE):
         raise UnsendableError(f"header {name}: a filled value holds a line break or NUL; not sent")
     return value
@@ -186,28 +209,31 @@ def compile_endpoint(
     shown: dict[str, tuple[str, str]] = dict(merge_headers(target.headers))
     for key, text in endpoint.headers.items():
         header = parse_template(text)
-        value = _literal(header) if header.is_static else header.renderer()
+        value = literal(header) if header.is_static else header.renderer()
         headers[key.lower()] = (key, value)
-        shown[key.lower()] = (key, _literal(header) if header.is_static else text)
+        shown[key.lower()] = (key, literal(header) if header.is_static else text)
+    literal_url: str | None = None  # the URL's literal text, on the target's origin
     if endpoint.url is not None:
         written = parse_template(endpoint.url)
         url, shown_url, credentials = url_text(written), written.text, bool(written.refs)
         if not written.refs:  # a literal URL: its credentials taken once, here
-            plain, basic = without_credentials(_literal(written))
-            url, shown_url = _joined([plain]), plain
+            plain, basic = without_credentials(literal(written))
+            url, shown_url = joined([plain]), plain
             _basic(headers, shown, basic)
     else:
         base, basic = without_credentials(target.base_url)
         _basic(headers, shown, basic)
         path = parse_template(endpoint.path or "/")
-        url = _joined([base, path.renderer(quote=True) if path.refs else _literal(path)])
+        pieces = [p if isinstance(p, str) else value_text(p, quote=True) for p in path.parts]
+        url = joined([base, *pieces])  # one closure: base, literal text and values
         shown_url, credentials = base + path.text, False
+        literal_url = base + literal(path)
     query: list[tuple[str, Text | None]] = []
     for key, given in endpoint.query.items():
         head = quote_plus(key, safe="") + "="
         written_value = parse_template(given) if isinstance(given, str) else None
         if written_value is None or written_value.is_static:
-            text = query_text(given) if written_value is None else _literal(written_value)
+            text = query_text(given) if written_value is None else literal(written_value)
             query.append((head + quote_plus(text, safe=""), None))
         else:
             query.append((head, written_value.renderer()))
@@ -224,26 +250,27 @@ def compile_endpoint(
         body, static_body = (lambda state: fill(state).encode()), text_template.is_static
         for table in (headers, shown):
             table.setdefault("content-type", TEXT_CONTENT_TYPE)
-    timeout = endpoint.timeout if endpoint.timeout is not None else target.timeout
-    expect = endpoint.expect
+    fixed = fixed_fields(endpoint, target)
+    shown_request = HttpRequest(
+        name, endpoint.method, shown_url, tuple(shown.values()), None, *fixed, capture=capture
+    )
+    shape: WireShape | None = None
+    if literal_url is not None and not endpoint.http2:
+        static_query = (key for key, value in query if value is None)  # the rest: "key="
+        shape = WireShape(
+            endpoint.method,
+            literal_url + "?" + "&".join(static_query),
+            tuple((n, v if isinstance(v, str) else None) for n, v in headers.values()),
+            None if body is None else (True if not static_body else body(NOBODY)),
+        )
     maker = RequestMaker(
-        template=HttpRequest(
-            name=name,
-            method=endpoint.method,
-            url=shown_url,
-            headers=tuple(shown.values()),
-            body=None,
-            timeout_s=timeout.seconds,
-            expect_status=status_check(expect.status),
-            body_contains=expect.body_contains.encode() if expect.body_contains else None,
-            http2=endpoint.http2,
-            capture=capture,
-        ),
+        template=shown_request,
         url=url,
         credentials=credentials,
         query=tuple(query),
         headers=tuple(headers.values()),
         body=body,
+        shape=shape,
     )
     static = (
         url_is_static(endpoint)
@@ -254,7 +281,7 @@ def compile_endpoint(
     if not static:
         return maker
     # The endpoint's one request, made once: the raw transport caches its bytes.
-    return dataclasses.replace(maker.make(_NOBODY), fresh=False)
+    return dataclasses.replace(maker.make(NOBODY), fresh=False, shape=None)
 
 
 def url_is_static(endpoint: EndpointV2) -> bool:

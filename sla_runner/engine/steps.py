@@ -31,7 +31,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from sla_runner.engine.extract import Extraction, Response
+from sla_runner.engine.extract import Extraction
 from sla_runner.engine.http.outcome import Captured, Outcome, Result
 from sla_runner.engine.http.request import MAX_CAPTURED_BODY, HttpRequest
 from sla_runner.engine.http.session import HttpSession
@@ -162,8 +162,7 @@ async def send_step(step: CompiledStep, state: UserState, session: HttpSession) 
             f"the body is over {MAX_CAPTURED_BODY // 1024} KiB, the most kept to read values from"
         )
         return StepResult(Result(kind, result.status, reason, response), reason)
-    status = result.status or 0
-    failed = extraction.apply(Response(status, response.headers, response.body), state.variables)
+    failed = extraction.apply(response, state.variables)
     if failed is None:
         return StepResult(result)
     outcome = Outcome(failed.kind)

@@ -11,7 +11,7 @@ whose connection was refused or reset backs off before its next request.
 from __future__ import annotations
 
 import random
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import partial
 
@@ -31,7 +31,8 @@ from sla_runner.engine.flows import (
 from sla_runner.engine.http.outcome import Outcome
 from sla_runner.engine.http.request import HttpRequest
 from sla_runner.engine.http.session import HttpSession
-from sla_runner.engine.ws import WsChannel, run_channel
+from sla_runner.engine.ws import WsChannel, filled_for, run_channel
+from sla_runner.spec.templates import RenderState
 from sla_runner.timeline import Timeline
 
 
@@ -124,10 +125,17 @@ class ClosedUsers:
         self._held += 1
         try:
             async with anyio.create_task_group() as tg:
+
+                def hold(channel: WsChannel, state: RenderState | None = None) -> None:
+                    opened = channel if state is None else filled_for(channel, state, channel_sink)
+                    if opened is not None:  # None: not filled for this user (reported)
+                        tg.start_soon(partial(run_channel, opened, channel_sink, stop=user.leaving))
+
                 for channel in self._channels:
-                    tg.start_soon(partial(run_channel, channel, channel_sink, stop=user.leaving))
+                    if channel.fill is None:  # one filled per user opens after its setup
+                        hold(channel)
                 if self._steps is not None:
-                    await self._steps_of(ctx, session, user, self._steps)
+                    await self._steps_of(ctx, session, user, self._steps, hold)
                 elif self._requests:
                     await self._iterate(ctx, session, user)
                 # A user of channels alone holds them until it leaves, or until every
@@ -168,9 +176,15 @@ class ClosedUsers:
                     await user.leaving.wait()
 
     async def _steps_of(
-        self, ctx: RunContext, session: HttpSession, user: _User, work: ScenarioSteps
+        self,
+        ctx: RunContext,
+        session: HttpSession,
+        user: _User,
+        work: ScenarioSteps,
+        hold: Callable[[WsChannel, RenderState], None],
     ) -> None:
-        """The user's setup, then its passes, through the step layer."""
+        """The user's setup, then its channels filled from its values (``hold`` opens one),
+        then its passes, through the step layer."""
         state = work.layer.new_user(user.uid)
         if state is None:  # a unique table ran out: the user does not start
             self.refused += 1
@@ -178,6 +192,9 @@ class ClosedUsers:
         pauses = Pauses(self._think_s, self._rng, user.leaving)
         if work.setup and not await setup_user(ctx, work, state, session, pauses):
             return
+        for channel in self._channels:
+            if channel.fill is not None:
+                hold(channel, state)
         if work.flow is None and work.mix is None:
             return  # channels alone: held until the user leaves
         mix_step = None

@@ -17,6 +17,7 @@ on connecting also ``ws_refused`` (the upgrade was answered with another status)
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import json
 import ssl
 import time
@@ -41,8 +42,23 @@ from websockets.typing import Subprotocol
 from sla_runner.engine.http.outcome import Outcome
 from sla_runner.engine.http.redirects import RedirectPolicy
 from sla_runner.engine.http.request import USER_AGENT
+from sla_runner.engine.render import (
+    NOBODY,
+    UnsendableError,
+    header_value,
+    joined,
+    literal,
+    url_text,
+    value_text,
+)
 from sla_runner.spec.jsonpath import JsonFields
 from sla_runner.spec.models import Channel, ChannelExpect, Target
+from sla_runner.spec.templates import (
+    RenderState,
+    UnsetValueError,
+    parse_json_template,
+    parse_template,
+)
 
 RECONNECT_PAUSE_MAX_S = 1.0
 CLOSE_TIMEOUT_S = 1.0
@@ -66,7 +82,7 @@ class WsSink(Protocol):
 class WsChannel:
     name: str
     url: str
-    message: Message
+    message: Message | Callable[[], Message]  # a callable: filled per send (format 2)
     matches: Matcher | None  # None: any next message completes the round trip
     headers: tuple[tuple[str, str], ...]
     subprotocols: tuple[str, ...]
@@ -76,6 +92,37 @@ class WsChannel:
     reconnect: int
     tls: ssl.SSLContext | None  # for wss: URLs, made once and shared by every connection
     policy: RedirectPolicy
+    fill: ChannelFill | None = None
+    """Format 2: how this channel's templates are filled for one user (:meth:`for_user`);
+    ``None``: it holds none, every user opens it as it is."""
+
+    def for_user(self, state: RenderState) -> WsChannel:
+        """The channel of the user of ``state``: its URL and headers filled now (once per
+        connection's user), its message per send. Raises
+        :class:`~sla_runner.spec.templates.UnsetValueError` or
+        :class:`~sla_runner.engine.render.UnsendableError`: nothing can be opened."""
+        fill = self.fill
+        if fill is None:
+            return self
+        headers = tuple(
+            (n, v if isinstance(v, str) else header_value(n, v(state))) for n, v in fill.headers
+        )
+        message = self.message
+        if fill.message is not None:
+            fill_message = fill.message
+            message = lambda: fill_message(state)  # noqa: E731
+        return dataclasses.replace(
+            self, url=fill.url(state), headers=headers, message=message, fill=None
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class ChannelFill:
+    """A channel's templates, compiled once (:func:`compile_filled_channel`)."""
+
+    url: Callable[[RenderState], str]
+    headers: tuple[tuple[str, str | Callable[[RenderState], str]], ...]
+    message: Callable[[RenderState], Message] | None  # None: the same every send
 
 
 class Contains:
@@ -131,6 +178,52 @@ def compile_channel(name: str, channel: Channel, target: Target) -> WsChannel:
         tls=tls_context(target.verify_tls) if url.startswith("wss:") else None,
         policy=RedirectPolicy(target),
     )
+
+
+def filled_for(channel: WsChannel, state: RenderState, sink: WsSink) -> WsChannel | None:
+    """``channel`` filled for the user of ``state``; ``None`` (reported as a connect that
+    was ``not_sent``) when a value is not set or a header cannot be sent."""
+    try:
+        return channel.for_user(state)
+    except (UnsetValueError, UnsendableError):
+        sink.connect(channel.name, Outcome.NOT_SENT.value, None)
+        return None
+
+
+def compile_filled_channel(name: str, channel: Channel, target: Target) -> WsChannel:
+    """A channel whose templates read values: compiled once, filled per user
+    (:meth:`WsChannel.for_user`). Values in its path (and in a ``url`` after the host) are
+    percent-encoded, as in an endpoint's; header values are sent as filled (one with a line
+    break or NUL is never sent); a JSON message keeps a lone value's type."""
+    written = compile_channel(name, channel, target)  # the static parts; templates as text
+    if channel.url is not None:
+        url = url_text(parse_template(channel.url))
+    else:
+        base = written.url[: len(written.url) - len(channel.path or "/")]
+        path = parse_template(channel.path or "/")
+        url = joined(
+            [base, *(p if isinstance(p, str) else value_text(p, quote=True) for p in path.parts)]
+        )
+    written_headers = dict(written.headers)
+    headers: list[tuple[str, str | Callable[[RenderState], str]]] = []
+    for key, text in written_headers.items():
+        template = parse_template(text)
+        headers.append((key, literal(template) if template.is_static else template.renderer()))
+    message: Callable[[RenderState], Message] | None = None
+    if isinstance(channel.send, str):
+        text_template = parse_template(channel.send)
+        message = None if text_template.is_static else text_template.renderer()
+        static: Message = literal(text_template)
+    else:
+        json_template = parse_json_template(channel.send)
+        if not json_template.is_static:
+            message = lambda state: json.dumps(  # noqa: E731
+                json_template.render(state), separators=(",", ":")
+            )
+        shown = json_template.render(NOBODY) if message is None else channel.send
+        static = json.dumps(shown, separators=(",", ":"))
+    fill = ChannelFill(url, tuple(headers), message)
+    return dataclasses.replace(written, message=static, fill=fill)
 
 
 class RedirectBlockedError(Exception):
@@ -238,7 +331,8 @@ async def _converse(
     (which would time the wrong reply and make a slow service look fast). A reply still
     owed after ``OWED_REPLY_TIMEOUTS`` timeouts is taken as lost.
     """
-    name, message, matches, timeout_s = ch.name, ch.message, ch.matches, ch.timeout_s
+    name, matches, timeout_s = ch.name, ch.matches, ch.timeout_s
+    fixed, fill = ch.message, None if not callable(ch.message) else ch.message
     owed: deque[int] = deque()  # when each owed reply stops being expected (monotonic ns)
     forget_ns = round(OWED_REPLY_TIMEOUTS * timeout_s * 1e9)
     next_send_ns = time.monotonic_ns()
@@ -254,7 +348,7 @@ async def _converse(
             # asyncio's own timeout: half the cost of anyio's cancel scope (~5 µs of ~40 µs
             # per round trip); the engine runs on asyncio only.
             async with asyncio.timeout(timeout_s):
-                await connection.send(message)
+                await connection.send(fixed if fill is None else fill())  # type: ignore[arg-type]
                 while True:
                     reply = await connection.recv()
                     if matches is not None and not matches(reply):

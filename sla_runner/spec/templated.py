@@ -35,6 +35,7 @@ from sla_runner.spec.checks import Loc
 from sla_runner.spec.crossref2 import Finding, StepRef, View, read, reference_findings, unknown
 from sla_runner.spec.data import DataError, load_table
 from sla_runner.spec.jsonpath import JsonPathError, parse_path
+from sla_runner.spec.reach import users_out_of_reach_v2
 from sla_runner.spec.rules2 import threshold_findings
 from sla_runner.spec.suggest import did_you_mean
 from sla_runner.spec.templates import Ref, TemplateError, parse_template
@@ -327,8 +328,10 @@ def path_findings(view: View) -> list[Finding]:
 
 
 def all_findings(view: View) -> list[Finding]:
-    """Every problem across the spec: names, thresholds, templates, JSON paths."""
+    """Every problem across the spec: names, thresholds (and users they can never reach),
+    templates, JSON paths."""
     found = [*reference_findings(view), *threshold_findings(view), *capacity_findings(view)]
+    found += users_out_of_reach_v2(view)
     return [*found, *template_findings(view), *path_findings(view)]
 
 

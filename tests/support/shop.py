@@ -29,6 +29,13 @@ HTTP (JSON bodies):
 
 WebSocket ``/ws/prices``: ``{"op":"ping"}`` is answered ``{"op":"pong"}``, anything else
 ``{"op":"error"}``; each message counts in ``ws_messages``.
+
+WebSocket ``/ws/feed?token=TOKEN`` (a login's token; else 401 before the upgrade, counted as
+``unauthorized``): counted per account as ``ws_connects``, and ``ws_wrong_header`` unless
+the ``X-Account`` header names the token's account. Each message (counted in
+``ws_messages``) is answered ``{"op":"pong"}`` when it is ``{"user": the account, "at":
+a number not below the connection's last, "id": a text this account never sent}``
+(counted per account as ``ws_pings``), else ``{"op":"error"}`` (``ws_wrong``).
 """
 
 from __future__ import annotations
@@ -69,6 +76,7 @@ class Shop:
     per_account: dict[str, Counter[str]] = field(default_factory=dict)
     totals: Counter[str] = field(default_factory=Counter)
     samples: list[str] = field(default_factory=list)
+    ws_ids: dict[str, set[str]] = field(default_factory=dict)  # account -> ids it sent
 
     def stats(self) -> dict[str, Any]:
         return {
@@ -86,6 +94,7 @@ class Shop:
         self.per_account.clear()
         self.totals.clear()
         self.samples.clear()
+        self.ws_ids.clear()
 
     def count(self, user: str, what: str) -> None:
         self.per_account.setdefault(user, Counter())[what] += 1
@@ -207,6 +216,43 @@ class Shop:
             await ws.send_str('{"op":"pong"}' if ping else '{"op":"error"}')
         return ws
 
+    async def feed(self, request: web.Request) -> web.StreamResponse:
+        user = self.tokens.get(request.query.get("token", ""))
+        if user is None:
+            return self.unauthorized("no valid token on the connect")
+        ws = web.WebSocketResponse()
+        await ws.prepare(request)
+        self.count(user, "ws_connects")
+        if request.headers.get("X-Account") != user:
+            self.count(user, "ws_wrong_header")
+        ids, last = self.ws_ids.setdefault(user, set()), 0
+        async for message in ws:
+            if message.type != WSMsgType.TEXT:
+                continue
+            self.totals["ws_messages"] += 1
+            try:
+                data = json.loads(message.data)
+            except ValueError:
+                data = None
+            at = data.get("at") if isinstance(data, dict) else None
+            sent_id = data.get("id") if isinstance(data, dict) else None
+            ok = (
+                isinstance(data, dict)
+                and data.get("user") == user
+                and isinstance(at, int)
+                and at >= last
+                and isinstance(sent_id, str)
+                and sent_id not in ids
+            )
+            if ok:
+                assert isinstance(at, int)
+                assert isinstance(sent_id, str)
+                last = at
+                ids.add(sent_id)
+            self.count(user, "ws_pings" if ok else "ws_wrong")
+            await ws.send_str('{"op":"pong"}' if ok else '{"op":"error"}')
+        return ws
+
     async def get_stats(self, request: web.Request) -> web.Response:
         return web.json_response(self.stats())
 
@@ -258,6 +304,7 @@ def make_app(shop: Shop) -> web.Application:
     app.router.add_get("/cookies/set", shop.set_cookies)
     app.router.add_get("/cookies/echo{tail:.*}", shop.echo_cookies)
     app.router.add_get("/ws/prices", shop.prices)
+    app.router.add_get("/ws/feed", shop.feed)
     app.router.add_get("/stats", shop.get_stats)
     app.router.add_delete("/stats", shop.reset_stats)
     return app

@@ -15,6 +15,7 @@ from sla_runner.engine.extract import (
     Response,
     compile_extractor,
 )
+from sla_runner.engine.http.outcome import Captured
 
 BODY = {"access_token": "tok-1", "data": {"items": [{"id": 7}, {"id": 8}], "count": 2}, "ok": True}
 HEADERS = (
@@ -142,3 +143,23 @@ def test_bad_extractors(spec: dict[str, str], message: str) -> None:
 def test_bad_check_path() -> None:
     with pytest.raises(ExtractSpecError, match=re.escape("expect.json 'a..b': bad JSON path")):
         Extraction(None, {"a..b": 1})
+
+
+@pytest.mark.parametrize(
+    "raw",
+    [
+        b'{"access_token": "t\\u00e9"}',
+        '{"access_token": "té"}'.encode(),
+        '\ufeff{"access_token": "té"}'.encode(),  # a UTF-8 BOM, as json.loads reads it
+        '{"access_token": "té"}'.encode("utf-16"),  # another encoding json.loads detects
+    ],
+)
+def test_a_json_body_is_read_as_json_loads_reads_bytes(raw: bytes) -> None:
+    assert extract({"token": {"json": "access_token"}}, response(raw)) == {"token": "té"}
+
+
+def test_a_kept_response_decodes_its_headers_only_when_an_extractor_reads_them() -> None:
+    kept = Captured.from_bytes([(b"Location", b"/orders/9"), (b"X-N", b"\xe9")], b"{}")
+    assert kept._headers is None  # nothing decoded yet
+    assert extract({"n": {"header": "x-n"}}, kept) == {"n": "é"}  # type: ignore[arg-type]
+    assert kept.headers == (("Location", "/orders/9"), ("X-N", "é"))

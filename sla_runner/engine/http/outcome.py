@@ -31,16 +31,56 @@ class Outcome(StrEnum):
     ERROR = "error"
 
 
-@dataclass(frozen=True, slots=True)
 class Captured:
     """The final response of a request that asked to keep it: the headers as received (names
     and values as text, latin-1 for HTTP/1.1 bytes; repeated names as separate pairs) and
     the body, decoded (gzip, deflate) and kept up to the request's limit: ``truncated``
-    when more came (the rest was read and dropped)."""
+    when more came (the rest was read and dropped).
 
-    headers: tuple[tuple[str, str], ...]
-    body: bytes = b""
-    truncated: bool = False
+    A transport that reads headers as bytes keeps them so (:meth:`from_bytes`): they are
+    decoded on the first read of :attr:`headers`, so a step that extracts from the body
+    alone never pays for it."""
+
+    __slots__ = ("_headers", "_raw", "body", "truncated")
+
+    def __init__(
+        self, headers: tuple[tuple[str, str], ...], body: bytes = b"", truncated: bool = False
+    ) -> None:
+        self._headers: tuple[tuple[str, str], ...] | None = headers
+        self._raw: list[tuple[bytes, bytes]] | None = None
+        self.body = body
+        self.truncated = truncated
+
+    @classmethod
+    def from_bytes(
+        cls, raw: list[tuple[bytes, bytes]], body: bytes = b"", truncated: bool = False
+    ) -> Captured:
+        """Headers as bytes (HTTP/1.1 latin-1), decoded when first read."""
+        kept = cls((), body, truncated)
+        kept._headers, kept._raw = None, raw
+        return kept
+
+    @property
+    def headers(self) -> tuple[tuple[str, str], ...]:
+        headers = self._headers
+        if headers is None:
+            raw = self._raw or []
+            headers = self._headers = tuple(
+                (k.decode("latin-1"), v.decode("latin-1")) for k, v in raw
+            )
+            self._raw = None
+        return headers
+
+    def __repr__(self) -> str:
+        return f"Captured({self.headers!r}, {self.body!r}, {self.truncated!r})"
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, Captured):
+            return NotImplemented
+        mine = (self.headers, self.body, self.truncated)
+        return mine == (other.headers, other.body, other.truncated)
+
+    __hash__ = None  # type: ignore[assignment]
 
 
 @dataclass(slots=True)

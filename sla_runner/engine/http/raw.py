@@ -19,9 +19,9 @@ import ssl
 from typing import Unpack
 
 from sla_runner.engine.http.outcome import Outcome, Result, failure
-from sla_runner.engine.http.raw_wire import Connection, Origin, Wire, encode
+from sla_runner.engine.http.raw_wire import Connection, Origin, Wire, WirePlan, encode, wire_plan
 from sla_runner.engine.http.redirects import REDIRECT_STATUSES
-from sla_runner.engine.http.request import HttpRequest
+from sla_runner.engine.http.request import HttpRequest, WireShape
 from sla_runner.engine.http.session import HopSession, Reply, TransportBase, TransportOptions
 from sla_runner.spec.models import Target
 
@@ -34,6 +34,7 @@ class RawTransport(TransportBase):
         self.connect_s = target.connect_timeout.seconds
         self._tls: ssl.SSLContext | None = None
         self._wires: dict[int, tuple[HttpRequest, Wire]] = {}
+        self._plans: dict[int, tuple[WireShape, WirePlan | None]] = {}
 
     def hop_session(self, connections: int) -> RawSession:
         return RawSession(self, connections)
@@ -41,8 +42,19 @@ class RawTransport(TransportBase):
     def wire(self, request: HttpRequest) -> Wire:
         """The request's bytes, built once per compiled request (keyed by identity); a
         request made for one send (``fresh``, or a redirect's hop) is encoded each time and
-        never cached, so requests rendered per user neither grow nor churn the cache."""
-        if request.redirects or request.fresh:
+        never cached, so requests rendered per user neither grow nor churn the cache; one
+        with a ``shape`` is encoded from the parts its shape's plan encoded once."""
+        if request.fresh:
+            shape = request.shape
+            if shape is not None and not request.redirects:
+                known = self._plans.get(id(shape))
+                if known is None or known[0] is not shape:
+                    known = self._plans[id(shape)] = (shape, wire_plan(shape))
+                plan = known[1]
+                if plan is not None:
+                    return plan.wire(request.url, request.headers, request.body)
+            return encode(request.method, request.url, request.headers, request.body)
+        if request.redirects:
             return encode(request.method, request.url, request.headers, request.body)
         cached = self._wires.get(id(request))
         if cached is not None and cached[0] is request:

@@ -16,13 +16,16 @@ import re
 import ssl
 import string
 import zlib
+from collections.abc import Sequence
 from typing import NamedTuple, cast
 from urllib.parse import quote, urlsplit
 
 from httptools import HttpParserError, HttpParserUpgrade, HttpResponseParser
 
 from sla_runner.engine.http.outcome import Captured, Outcome, Result, failure
-from sla_runner.engine.http.request import USER_AGENT, BodyKeeper, BodyScanner
+from sla_runner.engine.http.request import USER_AGENT, BodyKeeper, BodyScanner, WireShape
+
+__all__ = ["Connection", "Origin", "Wire", "WirePlan", "encode", "wire_plan"]
 
 Origin = tuple[str, str, int]
 """Scheme, host, port: the connections of a session are pooled by origin."""
@@ -114,6 +117,95 @@ def _slow_split(url: str) -> tuple[Origin, str, str]:
     shown = f"[{host}]" if ":" in host else host.encode("idna").decode("ascii")
     host_line = f"Host: {shown}" if port == default else f"Host: {shown}:{port}"
     return (scheme, shown.strip("[]"), port), host_line, path
+
+
+class WirePlan:
+    """A filled request's bytes from parts encoded once (:func:`wire_plan`): per send only the
+    URL's path and query, the filled header values and a filled body's length are encoded.
+    :meth:`wire` gives exactly what :func:`encode` gives for the same request."""
+
+    __slots__ = ("_body", "_cut", "_head", "_length", "_lines", "_start", "_tail", "origin")
+
+    def __init__(
+        self,
+        origin: Origin,
+        cut: int,
+        start: bytes,
+        lines: tuple[tuple[bytes, int], ...],
+        tail: bytes,
+        body: tuple[bool, bool],
+        head: bool,
+    ) -> None:
+        self.origin, self._cut, self._start, self._lines = origin, cut, start, lines
+        self._tail, self._head = tail, head
+        self._body, self._length = body  # a body filled per send; its length too
+
+    def wire(self, url: str, headers: Sequence[tuple[str, str]], body: bytes | None) -> Wire:
+        """The bytes of a request to ``url`` (on the plan's origin, its path and query made
+        safe by the maker) with ``headers`` (the values at the plan's filled positions are
+        read; a maker has refused line breaks and NUL in them) and ``body``."""
+        parts = [self._start, (url[self._cut :] or "/").encode()]
+        for literal, at in self._lines:
+            parts.append(literal)
+            parts.append(headers[at][1].encode())
+        parts.append(self._tail)
+        if self._length:
+            parts.append(b"Content-Length: %d\r\n\r\n" % (len(body) if body is not None else 0))
+        if body and self._body:
+            parts.append(body)
+        return Wire(self.origin, b"".join(parts), self._head)
+
+
+def wire_plan(shape: WireShape) -> WirePlan | None:
+    """How to encode the requests of ``shape`` (see
+    :class:`~sla_runner.engine.http.request.WireShape`). ``None`` when they are not ones the
+    plan can encode exactly as :func:`encode` would (a URL :func:`encode` must parse, quote
+    or refuse; a header it refuses): then :func:`encode` runs per send, and says what is
+    wrong."""
+    method, literal_url, headers, body = shape.method, shape.literal_url, shape.headers, shape.body
+    split = _AUTHORITY.match(literal_url)
+    if split is None or any(c in literal_url for c in "\t\r\n#"):
+        return None
+    rest = literal_url[split.end() :]
+    if not rest.startswith("/") or rest.rstrip(_TARGET_CHARS):
+        return None
+    try:
+        origin, host_line, _ = _slow_split(literal_url)
+    except ValueError:
+        return None
+    names = {name.lower() for name, _ in headers}
+    text = " HTTP/1.1\r\n"
+    if "host" not in names:
+        text += host_line + "\r\n"
+    if "user-agent" not in names:
+        text += _USER_AGENT_LINE + "\r\n"
+    if "accept" not in names:
+        text += "Accept: */*\r\n"
+    filled: list[tuple[bytes, int]] = []
+    for at, (name, value) in enumerate(headers):
+        if not name or ":" in name or _UNSENDABLE.search(name):
+            return None
+        if value is None:
+            filled.append(((text + f"{name}: ").encode(), at))
+            text = "\r\n"
+            continue
+        if _UNSENDABLE.search(value):
+            return None
+        text += f"{name}: {value}\r\n"
+    length = False
+    if "content-length" not in names:
+        if body is True:
+            length = True
+        elif isinstance(body, bytes):
+            text += f"Content-Length: {len(body)}\r\n"
+        elif method in _BODY_METHODS:
+            text += "Content-Length: 0\r\n"
+    if not length:
+        text += "\r\n"
+    tail = text.encode() + (body if isinstance(body, bytes) else b"")
+    start = f"{method} ".encode()
+    dynamic = (body is True, length)
+    return WirePlan(origin, split.end(), start, tuple(filled), tail, dynamic, method == "HEAD")
 
 
 class _Decoder:
@@ -234,11 +326,10 @@ class Connection(asyncio.Protocol):
 
     def captured(self) -> Captured:
         """The response as kept (the exchange asked to keep it)."""
-        headers = tuple((k.decode("latin-1"), v.decode("latin-1")) for k, v in self.headers)
         keeper = self._keeper
         if keeper is None:
-            return Captured(headers)
-        return Captured(headers, keeper.body, keeper.truncated)
+            return Captured.from_bytes(self.headers)
+        return Captured.from_bytes(self.headers, keeper.body, keeper.truncated)
 
     def location(self) -> str | None:
         for name, value in self.headers:

@@ -60,6 +60,7 @@ class RedirectPolicy:
             headers=headers,
             body=hop.body if keep else None,
             redirects=hop.redirects + 1,
+            shape=None,
         )
 
     def next_url(self, current: str, location: str) -> str | None:

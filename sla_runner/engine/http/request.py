@@ -9,9 +9,10 @@ its headers, and its body (decoded) up to ``capture`` bytes, at most
 :data:`MAX_CAPTURED_BODY` (1 MiB), through a :class:`BodyKeeper`; what comes beyond is read
 and dropped, and the response is marked ``truncated``. A request made for one send (a
 format-2 request rendered for one user) is ``fresh``: the raw transport encodes it each
-time instead of caching its bytes. The pieces :func:`compile_request` is built from
-(:func:`merge_headers`, :func:`without_credentials`, :func:`status_check`) serve format
-2's rendered requests too.
+time instead of caching its bytes; its ``shape`` (a :class:`WireShape`) lets a transport
+build such requests' bytes from parts it encodes once. The pieces :func:`compile_request`
+is built from (:func:`fixed_fields`, :func:`merge_headers`, :func:`without_credentials`,
+:func:`status_check`) serve format 2's rendered requests too.
 """
 
 from __future__ import annotations
@@ -20,11 +21,13 @@ import base64
 import json
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from typing import Protocol
 from urllib.parse import unquote, urlencode, urlsplit, urlunsplit
 
 from sla_runner._version import __version__
 from sla_runner.engine.http.outcome import Outcome, Result
-from sla_runner.spec.models import Endpoint, Target
+from sla_runner.spec.models import Endpoint, Expect, Target
+from sla_runner.spec.units import Duration
 
 StatusCheck = Callable[[int], bool] | frozenset[int] | None
 """Which statuses count as success: a predicate, a set, or ``None`` for any 2xx or 3xx."""
@@ -32,6 +35,22 @@ StatusCheck = Callable[[int], bool] | frozenset[int] | None
 USER_AGENT = f"sla-runner/{__version__}"
 MAX_CAPTURED_BODY = 1 << 20
 """The most of a response body kept for extraction (1 MiB); a longer body fails the step."""
+
+
+@dataclass(frozen=True, eq=False)
+class WireShape:
+    """What every request a format-2 maker fills has in common, for a transport that encodes
+    requests itself (the raw one builds their bytes from parts encoded once): the method;
+    the URL's literal start (``scheme://host``, the literal text of the path and query;
+    what is filled in later is percent-encoded); the headers in order, ``None`` for a value
+    filled per send (the request's header at that position); the body: bytes (the same
+    every send), ``True`` (filled per send) or ``None``. One per endpoint, shared by its
+    requests (a transport may key a cache on it)."""
+
+    method: str
+    literal_url: str
+    headers: tuple[tuple[str, str | None], ...]
+    body: bytes | bool | None
 
 
 @dataclass(frozen=True, slots=True)
@@ -56,6 +75,9 @@ class HttpRequest:
     fresh: bool = False
     """Made for one send (rendered for one user, or carrying one user's cookies): encoded
     each time, never cached by identity."""
+    shape: WireShape | None = None
+    """A fresh request's shape, when its maker gives one; whoever changes a request's URL,
+    headers or body drops it."""
 
     def status_ok(self, status: int) -> bool:
         check = self.expect_status
@@ -150,19 +172,39 @@ def compile_request(name: str, endpoint: Endpoint, target: Target) -> HttpReques
     elif endpoint.body is not None:
         body = endpoint.body.encode()
         merged.setdefault("content-type", TEXT_CONTENT_TYPE)
+    headers = tuple(merged.values())
+    return HttpRequest(name, endpoint.method, url, headers, body, *fixed_fields(endpoint, target))
+
+
+class FixedParts(Protocol):
+    """What every endpoint model (format 1's and format 2's) gives a request besides its
+    URL, headers and body."""
+
+    @property
+    def timeout(self) -> Duration | None: ...
+
+    @property
+    def expect(self) -> Expect: ...
+
+    @property
+    def http2(self) -> bool: ...
+
+
+class TargetParts(Protocol):
+    @property
+    def timeout(self) -> Duration: ...
+
+
+def fixed_fields(
+    endpoint: FixedParts, target: TargetParts
+) -> tuple[float, StatusCheck, bytes | None, bool]:
+    """An endpoint's request fields that no user's values change, in :class:`HttpRequest`'s
+    order: the timeout (the endpoint's, else the target's), the statuses that succeed, the
+    text the body must contain, HTTP/2."""
     expect = endpoint.expect
     timeout = endpoint.timeout if endpoint.timeout is not None else target.timeout
-    return HttpRequest(
-        name=name,
-        method=endpoint.method,
-        url=url,
-        headers=tuple(merged.values()),
-        body=body,
-        timeout_s=timeout.seconds,
-        expect_status=status_check(expect.status),
-        body_contains=expect.body_contains.encode() if expect.body_contains else None,
-        http2=endpoint.http2,
-    )
+    contains = expect.body_contains.encode() if expect.body_contains else None
+    return timeout.seconds, status_check(expect.status), contains, endpoint.http2
 
 
 JSON_CONTENT_TYPE = ("Content-Type", "application/json")

@@ -184,7 +184,7 @@ def with_cookies(hop: HttpRequest, jar: Jar) -> HttpRequest:
             break
     else:
         headers.append(("Cookie", cookie))
-    return dataclasses.replace(hop, headers=tuple(headers), fresh=True)
+    return dataclasses.replace(hop, headers=tuple(headers), fresh=True, shape=None)
 
 
 class TransportOptions(TypedDict, total=False):

@@ -263,14 +263,14 @@ def test_overrides_reach_format_2_paths() -> None:
     loaded = load2(
         SHOP,
         overrides={
-            "scenarios.shoppers.load.stages[1].users": "5",
+            "scenarios.shoppers.load.stages[1].users": "150",
             "scenarios.shoppers.flow[0].think_time": "2s",
             "scenarios.api.mix.get-item": "2",
             "thresholds[0].scenario": "api",
         },
     )
     shoppers = loaded.spec.scenarios["shoppers"]
-    assert shoppers.load.stages[1].users == 5
+    assert shoppers.load.stages[1].users == 150
     assert shoppers.flow is not None
     assert shoppers.flow[0].request == "list-items"
     assert shoppers.flow[0].think_time is not None
