@@ -33,6 +33,7 @@ from sla_runner.metrics.histogram import (
     gauge_histogram,
     latency_histogram,
 )
+from sla_runner.metrics.seconds import Seconds
 from sla_runner.timeunits import NS_PER_S
 
 RECORDING_FORMAT = 1
@@ -204,6 +205,9 @@ class Recording:
     stage_starts_ns: list[int] = field(default_factory=list)
     stage_scenarios: list[str] = field(default_factory=list)
     reasons: dict[str, str] = field(default_factory=dict)  # "flow.<s>:<step>:<kind>" → why
+    # Each second's histogram per (metric, scope, scenario), compressed: what thresholds over
+    # windows are judged on (empty in recordings written without them).
+    seconds: Seconds = field(default_factory=Seconds)
 
     def __post_init__(self) -> None:
         if not self.stage_starts_ns:
@@ -325,7 +329,8 @@ class Recording:
                 f"{other.describe_stages()} against {self.describe_stages()}; "
                 "was one run with --set overrides?)"
             )
-        out = Recording.from_dict(self.to_dict())
+        out = Recording.from_dict(self.to_dict(seconds=False))
+        out.seconds = self.seconds.merge(other.seconds)
         for key, series in other.series.items():
             mine = out.series.setdefault(key, Series())
             add_into(mine.latency_us, series.latency_us)
@@ -367,7 +372,9 @@ class Recording:
         out.segment = "merged"
         return out
 
-    def to_dict(self) -> dict[str, Any]:
+    def to_dict(self, *, seconds: bool = True) -> dict[str, Any]:
+        """The recording as JSON data; ``seconds=False`` leaves the per-second histograms
+        out (a verdict none of whose thresholds judges windows)."""
         g = self.generator
         return {
             "format": RECORDING_FORMAT,
@@ -410,6 +417,7 @@ class Recording:
             "reconnects": dict(sorted(self.reconnects.items())),
             "notes": list(self.notes),
             **self._scenario_fields(),
+            **({"seconds": self.seconds.to_list()} if seconds and self.seconds else {}),
         }
 
     def _scenario_fields(self) -> dict[str, Any]:
@@ -465,4 +473,5 @@ class Recording:
             stage_starts_ns=[int(x) for x in data.get("stage_starts_ns", [])],
             stage_scenarios=[str(x) for x in data.get("stage_scenarios", [])],
             reasons={str(k): str(v) for k, v in data.get("reasons", {}).items()},
+            seconds=Seconds.from_list(data.get("seconds", [])),
         )
