@@ -1,0 +1,76 @@
+"""A threshold's window, for and warmup in the spec: format 2's, whole seconds, on the
+statistics a window can judge, no longer than the span they judge; a version-1 file is told
+to move to format 2. Every error comes in one round, at its place."""
+
+from __future__ import annotations
+
+from tests.unit.spec.helpers import errors, with_thresholds
+from tests.unit.spec.helpers2 import SHOP, changed, errors2, load2
+
+PLAIN = "  - p95(http) < 200ms\n"
+
+
+def with_rules(*rules: str) -> str:
+    return changed(SHOP, (PLAIN, PLAIN + "".join(f"  - {r}\n" for r in rules)))
+
+
+def test_window_for_and_warmup_load_and_stand_beside_the_plain_threshold() -> None:
+    spec = load2(
+        with_rules(
+            "{expr: p95(http) < 200ms, window: 30s}",
+            "{expr: p95(http) < 200ms, for: 10s, warmup: 20s}",
+            "{expr: success_rate(http) > 99%, window: 1m, scenario: api}",
+            "{expr: rate(http.list-items) > 10/s, window: 20s, during: steady}",
+        )
+    ).spec
+    rules = spec.thresholds
+    assert rules[0].windowed is False
+    assert rules[1].window is not None
+    assert rules[1].window.ns == 30 * 10**9
+    assert rules[2].for_ is not None
+    assert rules[2].warmup is not None
+    assert (rules[2].for_.ns, rules[2].warmup.ns) == (10 * 10**9, 20 * 10**9)
+
+
+def test_every_mistake_in_one_round_at_its_place() -> None:
+    text = with_rules(
+        "{expr: p95(http) < 200ms, window: 1500ms}",
+        "{expr: p95(http) < 200ms, for: 0s}",
+        "{expr: count(http) > 5, window: 10s}",
+        "{expr: users >= 2, for: 10s, scenario: shoppers}",
+        "{expr: p95(http) < 200ms, window: 10s, for: 2s}",
+        "{expr: p95(http) < 200ms, window: 30s, during: ramp}",
+        "{expr: p95(http) < 200ms, for: 1m30s, warmup: 20s}",
+        "{expr: p95(http) < 200ms, warmup: 90s, scenario: api}",
+        "{expr: p95(http) < 200ms, window: 30s}",
+        "{expr: p95(http) < 200ms, window: 30s}",
+    )
+    assert errors2(text) == [
+        "spec.yaml:51:39: thresholds[1].window: must be whole seconds, at least 1s, got 1s500ms",
+        "spec.yaml:52:36: thresholds[2].for: must be whole seconds, at least 1s, got 0s",
+        "spec.yaml:53:37: thresholds[3].window: count(http): a count depends on the window's "
+        "length: judge the rate per window (rate(http) ...)",
+        "spec.yaml:54:29: thresholds[4].for: users: users is the load the plan holds: judge it "
+        "over a stage with during; window, for and warmup judge requests, round trips, connects "
+        "and flow passes",
+        "spec.yaml:55:49: thresholds[5].for: give window or for, not both: window judges each "
+        "tumbling window, for a breach sustained second after second",
+        "spec.yaml:56:39: thresholds[6].window: window 30s is longer than the 20s of stage "
+        "'ramp' the threshold judges",
+        "spec.yaml:57:36: thresholds[7].for: for 90s is longer than the 60s of the run the "
+        "threshold judges after its warmup of 20s",
+        "spec.yaml:58:39: thresholds[8].warmup: warmup 90s leaves nothing of the 80s of "
+        "scenario api the threshold judges",
+        "spec.yaml:60:12: thresholds[10].expr: p95(http) < 200ms window 30s is already "
+        "thresholds[9] (p95(http) < 200ms): judge it once",
+    ]
+
+
+def test_a_version_1_file_is_told_the_keys_need_format_2() -> None:
+    text = with_thresholds("{expr: p95(http) < 200ms, window: 30s}")
+    found = errors(text)
+    assert len(found) == 1, found
+    assert found[0].endswith(
+        "thresholds[0].window: window is format 2's (a threshold over windows): write "
+        "version: 2 (sla-runner migrate writes a version-1 file's format-2 equivalent)"
+    )
