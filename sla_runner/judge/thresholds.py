@@ -11,11 +11,11 @@ import re
 from dataclasses import replace
 
 from sla_runner import numbers
-from sla_runner.judge.windowed import Windowed, judge_windows, window_message
+from sla_runner.judge.windowed import Options, Windowed, judge_windows, window_message
 from sla_runner.judge.windows import ThresholdRule, cut_short, not_reached, scope_of
 from sla_runner.metrics.recording import Recording
 from sla_runner.metrics.stats import observe
-from sla_runner.spec.parts import ThresholdRuleV2
+from sla_runner.spec.parts import ThresholdRuleV2, window_stat_problem
 from sla_runner.spec.thresholds import Threshold
 from sla_runner.spec.units import Duration
 from sla_runner.timeunits import NS_PER_S
@@ -44,9 +44,11 @@ def evaluate(rule: ThresholdRule, recording: Recording) -> ThresholdResult:
     samples = 0
     skip = not_reached(rule, recording, stage) if reason is None else None
     over = windowed(rule)
+    warm = stage_warmups(rule, recording, stage, scenario) if reason is None else []
     judged: Windowed | None = None
-    if skip is None and reason is None and over is not None:
-        judged = judge_windows(over, recording, stage, scenario)
+    if skip is None and reason is None and (over is not None or warm):
+        options = Options.of(over, tuple((a, b) for _, a, b in warm))
+        judged = judge_windows(t, options, recording, stage, scenario)
         observed, samples, reason = judged.observed, judged.samples, judged.reason
     elif skip is None and reason is None:
         obs = observe(recording, t, stage, scenario)
@@ -77,6 +79,12 @@ def evaluate(rule: ThresholdRule, recording: Recording) -> ThresholdResult:
         message += f" in scenario {scenario}"
     if rule.during is not None and status != "skipped":
         message += f" during {rule.during}"
+    if warm and status != "skipped":
+        message += "; left out: " + ", ".join(
+            f"the first {numbers.number((b - a) / NS_PER_S)}s of stage "
+            f"{recording.stage_names[i]!r} (its warmup)"
+            for i, a, b in warm
+        )
     return result(
         rule,
         status,
@@ -86,7 +94,7 @@ def evaluate(rule: ThresholdRule, recording: Recording) -> ThresholdResult:
         margin_pct=margin_pct,
         samples=samples,
         window_s=window_s,
-        windows=judged.windows if judged is not None else [],
+        windows=judged.windows if judged is not None and _listed(over) else [],
     )
 
 
@@ -142,6 +150,22 @@ def as_written(rule: ThresholdRule) -> ThresholdSpec:
         severity=rule.severity,
         description=rule.description,
     )
+
+
+def stage_warmups(
+    rule: ThresholdRule, recording: Recording, stage: int | None, scenario: str | None
+) -> list[tuple[int, int, int]]:
+    """The stage warmups a threshold over requests leaves out of its span (a threshold of
+    users, the service's resources or a scraped series judges them: they are not requests)."""
+    t = rule.expr
+    if window_stat_problem(t) is not None and t.stat != "count":
+        return []
+    return recording.warmups(stage, scenario)
+
+
+def _listed(over: ThresholdRuleV2 | None) -> bool:
+    """Whether a result lists its windows: a window or for threshold's."""
+    return over is not None and (over.window is not None or over.for_ is not None)
 
 
 def windowed(rule: ThresholdRule) -> ThresholdRuleV2 | None:

@@ -44,7 +44,7 @@ from sla_runner.spec.thresholds import Threshold
 from sla_runner.timeunits import NS_PER_S, US_PER_MS
 from sla_runner.verdict import WindowResult
 
-__all__ = ["Windowed", "clock", "judge_windows"]
+__all__ = ["Options", "Windowed", "clock", "judge_windows", "window_message"]
 
 NO_SECONDS = (
     "the recording keeps no per-second histograms (written before thresholds over windows "
@@ -65,26 +65,62 @@ class Windowed:
     reason: str | None = None  # why nothing could be judged
 
 
+@dataclass(frozen=True)
+class Options:
+    """How a threshold is judged over its span: its ``window`` or ``for`` (at most one), its
+    ``warmup``, and the stage warmups its span holds (left out as well)."""
+
+    window_ns: int | None = None
+    for_s: int | None = None
+    warmup_ns: int = 0
+    excluded: tuple[tuple[int, int], ...] = ()  # (start, end) from the run's start
+
+    @classmethod
+    def of(
+        cls, rule: ThresholdRuleV2 | None, excluded: tuple[tuple[int, int], ...] = ()
+    ) -> Options:
+        if rule is None:
+            return cls(excluded=excluded)
+        return cls(
+            window_ns=rule.window.ns if rule.window else None,
+            for_s=rule.for_.ns // NS_PER_S if rule.for_ else None,
+            warmup_ns=rule.warmup.ns if rule.warmup else 0,
+            excluded=excluded,
+        )
+
+    def left_out(self, second: int) -> bool:
+        t = second * NS_PER_S
+        return any(a <= t < b for a, b in self.excluded)
+
+    def kept_ns(self, start: int, end: int) -> int:
+        """How much of [start, end) no stage warmup leaves out."""
+        out = sum(max(0, min(end, b) - max(start, a)) for a, b in self.excluded)
+        return end - start - out
+
+
 def judge_windows(
-    rule: ThresholdRuleV2, recording: Recording, stage: int | None, scenario: str | None
+    t: Threshold, options: Options, recording: Recording, stage: int | None, scenario: str | None
 ) -> Windowed:
-    """``rule`` (with a window, for or warmup) over its span of ``recording``."""
-    t = rule.expr
+    """``t`` over its span of ``recording``, as ``options`` say."""
     if not recording.seconds:
         return Windowed(None, 0, [], reason=NO_SECONDS)
     chosen = recording.seconds.select(t.metric, t.scope, scenario)
     start, planned_end = recording.span_ns(stage, scenario)
     end = start + recording.window_ns(stage, scenario)
-    begin = start + (rule.warmup.ns if rule.warmup else 0)
+    begin = start + options.warmup_ns
     first = -(-begin // NS_PER_S)
     last = -(-end // NS_PER_S)
     if _ends_load(recording, stage, scenario, planned_end) and chosen:
         last = max(last, *(s.end for s in chosen))
-    figures = {f.second: f for f in recording.seconds.figures(chosen, range(first, last))}
-    if rule.for_ is not None:
-        return _sustained(t, figures, rule.for_.ns // NS_PER_S)
-    width = rule.window.ns if rule.window else max(end - begin, NS_PER_S)
-    return _tumbling(t, figures, begin, end, width, last)
+    figures = {
+        f.second: f
+        for f in recording.seconds.figures(chosen, range(first, last))
+        if not options.left_out(f.second)
+    }
+    if options.for_s is not None:
+        return _sustained(t, figures, options)
+    width = options.window_ns or max(end - begin, NS_PER_S)
+    return _tumbling(t, figures, (begin, end, last), width, options)
 
 
 def _ends_load(recording: Recording, stage: int | None, scenario: str | None, end: int) -> bool:
@@ -98,11 +134,13 @@ def _ends_load(recording: Recording, stage: int | None, scenario: str | None, en
 def _tumbling(
     t: Threshold,
     figures: dict[int, SecondFigure],
-    begin: int,
-    end: int,
+    bounds: tuple[int, int, int],
     width: int,
-    last: int,
+    options: Options,
 ) -> Windowed:
+    """``bounds``: where the windows start and end, and the second after the last one held
+    (the drain's included)."""
+    begin, end, last = bounds
     windows: list[WindowResult] = []
     values: list[tuple[float, WindowResult]] = []
     samples = 0
@@ -111,8 +149,12 @@ def _tumbling(
         we = min(ws + width, end)
         final = ws + width >= end
         stop = last if final else -(-we // NS_PER_S)
+        kept = options.kept_ns(ws, we)
+        if kept <= 0:  # a stage's warmup holds the whole window
+            ws += width
+            continue
         seconds = [figures[s] for s in range(-(-ws // NS_PER_S), stop) if s in figures]
-        value, n = _value(t, seconds, we - ws)
+        value, n = _value(t, seconds, kept)
         observed = None if value is None else numbers.stored_against(value, t.unit, t.holds)[0]
         passed = None if value is None else t.holds(value)
         window = WindowResult(
@@ -131,19 +173,24 @@ def _tumbling(
     return Windowed(value, samples, windows, worst, missed, empty)
 
 
-def _sustained(t: Threshold, figures: dict[int, SecondFigure], length: int) -> Windowed:
-    per_second: list[tuple[int, float, int]] = []  # (second, value, samples)
-    for second in sorted(figures):
+def _sustained(t: Threshold, figures: dict[int, SecondFigure], options: Options) -> Windowed:
+    length = options.for_s or 1
+    parts: list[list[tuple[int, float, int]]] = [[]]  # (second, value, samples), split by
+    for second in sorted(figures):  # the stage warmups between them
         value, n = _value(t, [figures[second]], NS_PER_S)
-        if value is not None:
-            per_second.append((second, value, n))
-    if not per_second:
+        if value is None:
+            continue
+        if parts[-1] and any(options.left_out(s) for s in range(parts[-1][-1][0] + 1, second)):
+            parts.append([])
+        parts[-1].append((second, value, n))
+    if not parts[0]:
         return Windowed(None, 0, [], reason="no samples in any second of its span")
-    samples = sum(n for _, _, n in per_second)
-    stretches = _stretches(t, per_second, length)
+    samples = sum(n for part in parts for _, _, n in part)
+    stretches = [w for part in parts for w in _stretches(t, part, length)]
     longest = max(stretches, key=lambda w: (w.end_s - w.start_s, -w.start_s), default=None)
     missed = sum(1 for w in stretches if w.passed is False)
-    held = _held_for(t, per_second, length)
+    helds = [h for part in parts if (h := _held_for(t, part, length)) is not None]
+    held = min(helds, key=lambda v: _margin(t, v)) if helds else None
     if held is None:
         return Windowed(
             None,
@@ -224,6 +271,8 @@ def _value(t: Threshold, seconds: list[SecondFigure], duration_ns: int) -> tuple
         return 100 * (count - ok) / count, count
     if t.stat == "rate":
         return count * NS_PER_S / duration_ns, count
+    if t.stat == "count":
+        return float(count), count
     hist = _added([f.latency_us for f in seconds if f.latency_us is not None])
     n = hist.get_total_count()
     if n == 0:

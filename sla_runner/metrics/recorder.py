@@ -393,4 +393,5 @@ class Recorder:
             stage_scenarios=[s.scenario for s in plan.stages],
             reasons=self.reasons,
             seconds=self._closed,
+            stage_warmups_ns=[s.warmup_ns for s in plan.stages],
         )

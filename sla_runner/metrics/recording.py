@@ -208,6 +208,8 @@ class Recording:
     # Each second's histogram per (metric, scope, scenario), compressed: what thresholds over
     # windows are judged on (empty in recordings written without them).
     seconds: Seconds = field(default_factory=Seconds)
+    # Each stage's warmup (format 2: its first seconds, left out of judgement); empty: none
+    stage_warmups_ns: list[int] = field(default_factory=list)
 
     def __post_init__(self) -> None:
         if not self.stage_starts_ns:
@@ -216,6 +218,8 @@ class Recording:
             ]
         if not self.stage_scenarios:
             self.stage_scenarios = ["default"] * len(self.stage_names)
+        if not self.stage_warmups_ns:
+            self.stage_warmups_ns = [0] * len(self.stage_names)
 
     # -- queries -------------------------------------------------------------------------
 
@@ -243,6 +247,21 @@ class Recording:
             and (scope is None or sc == scope)
             and (stage is None or st == stage)
             and (stages is None or st in stages)
+        ]
+
+    def warmups(self, stage: int | None, scenario: str | None = None) -> list[tuple[int, int, int]]:
+        """The warmups of the stages a judging window holds (one stage, one scenario's, or
+        every one): (stage, start, end), from the run's start."""
+        if stage is not None:
+            stages = [stage]
+        elif scenario is not None:
+            stages = sorted(self.scenario_stages(scenario))
+        else:
+            stages = list(range(len(self.stage_names)))
+        return [
+            (i, self.stage_starts_ns[i], self.stage_starts_ns[i] + self.stage_warmups_ns[i])
+            for i in stages
+            if self.stage_warmups_ns[i]
         ]
 
     def reached(self, stage: int) -> bool:
@@ -430,6 +449,8 @@ class Recording:
             out["stage_scenarios"] = list(self.stage_scenarios)
         if self.reasons:
             out["reasons"] = dict(sorted(self.reasons.items()))
+        if any(self.stage_warmups_ns):
+            out["stage_warmups_ns"] = list(self.stage_warmups_ns)
         return out
 
     @classmethod
@@ -474,4 +495,5 @@ class Recording:
             stage_scenarios=[str(x) for x in data.get("stage_scenarios", [])],
             reasons={str(k): str(v) for k, v in data.get("reasons", {}).items()},
             seconds=Seconds.from_list(data.get("seconds", [])),
+            stage_warmups_ns=[int(x) for x in data.get("stage_warmups_ns", [])],
         )

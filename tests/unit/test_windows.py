@@ -32,15 +32,13 @@ SECONDS = 20
 Profile = Callable[[int], list[int | None]]
 
 
-def spec(thresholds: list[Any], *, two: bool = False) -> Spec:
+def spec(thresholds: list[Any], *, two: bool = False, warmup: str | None = None) -> Spec:
+    steady: dict[str, Any] = {"name": "steady", "duration": f"{SECONDS - 5}s", "users": 4}
+    if warmup is not None:
+        steady["warmup"] = warmup
     scenarios: dict[str, Any] = {
         "api": {
-            "load": {
-                "stages": [
-                    {"name": "warm", "duration": "5s", "users": 4},
-                    {"name": "steady", "duration": f"{SECONDS - 5}s", "users": 4},
-                ]
-            },
+            "load": {"stages": [{"name": "warm", "duration": "5s", "users": 4}, steady]},
             "mix": {"a": 1, "b": 1},
         }
     }
@@ -101,8 +99,8 @@ def episode(slow: range, *, fast: int = 50, slow_n: int = 2) -> Profile:
     return profile
 
 
-def verdict_of(thresholds: list[Any], profile: Profile) -> Verdict:
-    s = spec(thresholds)
+def verdict_of(thresholds: list[Any], profile: Profile, warmup: str | None = None) -> Verdict:
+    s = spec(thresholds, warmup=warmup)
     return judge(s, recording(s, profile), run_info())
 
 
@@ -362,3 +360,55 @@ def test_a_recording_without_seconds_is_no_data_for_a_window() -> None:
     t = judge(s, old, run_info()).thresholds[0]
     assert t.status == "no_data"
     assert "keeps no per-second histograms" in t.message
+
+
+def test_a_stage_warmup_is_left_out_of_every_threshold_over_requests_that_judges_it() -> None:
+    """steady (5 s to 20 s) starts cold: its first 3 s are slow; its warmup leaves them out
+    of the thresholds over steady, over the scenario and over the run alike."""
+    rules = [
+        {"expr": "p95(http) < 200ms", "during": "steady"},
+        "p95(http) < 200ms",
+        {"expr": "p95(http) < 200ms", "window": "5s"},
+        {"expr": "p95(http) < 200ms", "for": "2s"},
+        {"expr": "count(http) > 0", "during": "steady"},
+    ]
+    cold = episode(range(5, 8), slow_n=50)
+    without = verdict_of(rules, cold)
+    assert [t.status for t in without.thresholds] == ["fail", "fail", "fail", "fail", "pass"]
+    v = verdict_of(rules, cold, warmup="3s")
+    during, whole, window, sustained, count = v.thresholds
+    assert [during.status, whole.status, window.status, sustained.status] == ["pass"] * 4
+    assert during.samples == 50 * (SECONDS - 8)
+    assert whole.samples == 50 * (SECONDS - 3)
+    assert count.observed == 50 * (SECONDS - 8)
+    assert during.message.endswith(
+        "during steady; left out: the first 3s of stage 'steady' (its warmup)"
+    )
+    assert during.windows == []  # one span: not a threshold over windows
+    # the window holding only warmup seconds and others: judged on the others
+    assert [(w.start_s, w.samples) for w in window.windows] == [
+        (0, 250),
+        (5, 100),
+        (10, 250),
+        (15, 250),
+    ]
+    assert v.recording is not None
+    assert v.recording["stage_warmups_ns"] == [0, 3 * NS_PER_S]
+    assert v.recording["seconds"]
+
+
+def test_a_for_stretch_does_not_run_across_a_stage_warmup() -> None:
+    def slow(second: int) -> list[int | None]:
+        return [500_000] * 5 if 2 <= second < 5 or 8 <= second < 11 else [10_000] * 20
+
+    rule = {"expr": "p95(http) < 200ms", "for": "5s"}
+    assert verdict_of([rule], slow, warmup="3s").thresholds[0].status == "pass"
+    assert verdict_of([rule], slow).thresholds[0].status == "pass"
+
+    def through(second: int) -> list[int | None]:
+        return [500_000] * 5 if 2 <= second < 11 else [10_000] * 20
+
+    assert verdict_of([rule], through).thresholds[0].status == "fail"
+    t = verdict_of([rule], through, warmup="3s").thresholds[0]
+    assert t.status == "pass"
+    assert [(w.start_s, w.end_s) for w in t.windows] == [(2, 5), (8, 11)]

@@ -74,3 +74,43 @@ def test_a_version_1_file_is_told_the_keys_need_format_2() -> None:
         "thresholds[0].window: window is format 2's (a threshold over windows): write "
         "version: 2 (sla-runner migrate writes a version-1 file's format-2 equivalent)"
     )
+
+
+def test_a_stage_warmup_is_whole_seconds_shorter_than_its_stage() -> None:
+    ok = changed(
+        SHOP,
+        (
+            "{name: steady, duration: 1m, users: 100}",
+            "{name: steady, duration: 1m, users: 100, warmup: 10s}",
+        ),
+    )
+    stage = load2(ok).spec.scenarios["shoppers"].load.stages[1]
+    assert stage.warmup is not None
+    assert stage.warmup.ns == 10 * 10**9
+    bad = changed(
+        SHOP,
+        (
+            "{name: ramp, duration: 20s, ramp_to: 100}",
+            "{name: ramp, duration: 20s, ramp_to: 100, warmup: 20s}",
+        ),
+        (
+            "{name: steady, duration: 1m, users: 100}",
+            "{name: steady, duration: 1m, users: 100, warmup: 2.5s}",
+        ),
+    )
+    assert errors2(bad) == [
+        "spec.yaml:35:61: scenarios.shoppers.load.stages[0].warmup: warmup 20s leaves nothing "
+        "of the stage's 20s: it must be shorter than the stage",
+        "spec.yaml:36:60: scenarios.shoppers.load.stages[1].warmup: must be whole seconds, at "
+        "least 1s, got 2s500ms",
+    ]
+
+
+def test_a_version_1_stage_is_told_warmup_needs_format_2() -> None:
+    found = errors(
+        with_thresholds("p95(http) < 200ms").replace(
+            "60s, users: 100}", "60s, users: 100, warmup: 5s}", 1
+        )
+    )
+    assert len(found) == 1, found
+    assert "warmup: warmup is format 2's" in found[0]
