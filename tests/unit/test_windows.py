@@ -19,8 +19,10 @@ from sla_runner.metrics.recorder import Recorder
 from sla_runner.metrics.recording import Recording
 from sla_runner.plan import Segment, build_plan
 from sla_runner.report.console import print_summary
+from sla_runner.report.html import verdict_to_html
 from sla_runner.report.json_report import verdict_from_json, verdict_to_json
 from sla_runner.report.junit import verdict_to_junit
+from sla_runner.report.markdown import verdict_markdown
 from sla_runner.spec.format2 import Spec
 from sla_runner.timeunits import NS_PER_MS, NS_PER_S, NS_PER_US
 from sla_runner.verdict import ThresholdResult, Verdict
@@ -412,3 +414,16 @@ def test_a_for_stretch_does_not_run_across_a_stage_warmup() -> None:
     t = verdict_of([rule], through, warmup="3s").thresholds[0]
     assert t.status == "pass"
     assert [(w.start_s, w.end_s) for w in t.windows] == [(2, 5), (8, 11)]
+
+
+def test_the_html_report_and_the_markdown_summary_show_the_worst_window() -> None:
+    v = verdict_of(
+        [{"expr": "p95(http) < 200ms", "window": "5s"}, {"expr": "p95(http) < 1s", "window": "5s"}],
+        episode(range(5, 10)),
+    )
+    html = verdict_to_html(v)
+    assert "p95(http) &lt; 200ms (window 5s)" in html
+    assert "window 00:05–00:10: p95(http) = 500" in html
+    assert "500.2 ms at worst (window 00:05–00:10), limit &lt; 1,000 ms" in html  # a pass too
+    markdown = verdict_markdown(v)
+    assert "p95(http) < 200ms (window 5s)" in markdown.replace("\\", "")

@@ -4,8 +4,12 @@ to move to format 2. Every error comes in one round, at its place."""
 
 from __future__ import annotations
 
+from sla_runner.judge.thresholds import as_written
+from sla_runner.spec.document import load_document_text
+from sla_runner.verdict import threshold_id
 from tests.unit.spec.helpers import errors, with_thresholds
 from tests.unit.spec.helpers2 import SHOP, changed, errors2, load2
+from tests.unit.spec.test_readme import _blocks
 
 PLAIN = "  - p95(http) < 200ms\n"
 
@@ -114,3 +118,15 @@ def test_a_version_1_stage_is_told_warmup_needs_format_2() -> None:
     )
     assert len(found) == 1, found
     assert "warmup: warmup is format 2's" in found[0]
+
+
+def test_the_readme_example_of_windows_is_valid() -> None:
+    example = next(b for b in _blocks("yaml") if "window: 6s" in b)
+    spec = load_document_text(example, "README.md", env={}).spec
+    written = [as_written(rule) for rule in spec.thresholds]
+    assert [threshold_id(t.expr, window=t.window, for_=t.for_) for t in written] == [
+        "p95(http.a) < 200ms",
+        "p95(http.a) < 200ms (window 6s)",
+        "p95(http.b) < 200ms (for 10s)",
+        "p95(http.c) < 200ms (for 10s)",
+    ]
