@@ -4,25 +4,16 @@ merge adds second k to second k, and the verdict, JUnit and console say which wi
 
 from __future__ import annotations
 
-import io
-import json
 from collections.abc import Callable
 from typing import Any
 
 import pytest
-from junitparser import JUnitXml
 
-from sla_runner.judge.merge import rules_as_written
 from sla_runner.judge.verdicts import judge
 from sla_runner.metrics.histogram import latency_histogram, value_at_percentile
 from sla_runner.metrics.recorder import Recorder
 from sla_runner.metrics.recording import Recording
 from sla_runner.plan import Segment, build_plan
-from sla_runner.report.console import print_summary
-from sla_runner.report.html import verdict_to_html
-from sla_runner.report.json_report import verdict_from_json, verdict_to_json
-from sla_runner.report.junit import verdict_to_junit
-from sla_runner.report.markdown import verdict_markdown
 from sla_runner.spec.format2 import Spec
 from sla_runner.timeunits import NS_PER_MS, NS_PER_S, NS_PER_US
 from sla_runner.verdict import ThresholdResult, Verdict
@@ -293,77 +284,6 @@ def test_a_merge_adds_second_k_to_second_k_exactly() -> None:
         assert (a.observed, a.samples, a.windows) == (b.observed, b.samples, b.windows)
 
 
-def test_the_verdict_carries_the_windows_and_merges_them_again() -> None:
-    v = verdict_of(
-        ["p95(http) < 200ms", {"expr": "p95(http) < 200ms", "window": "5s", "warmup": "1s"}],
-        episode(range(5, 10)),
-    )
-    data = json.loads(verdict_to_json(v))
-    windowed = data["thresholds"][1]
-    assert windowed["id"] == "p95(http) < 200ms (window 5s, warmup 1s)"
-    assert (windowed["window"], windowed["warmup"]) == ("5s", "1s")
-    assert "for" not in windowed
-    assert windowed["windows"][1] == {
-        "start_s": 6.0,
-        "end_s": 11.0,
-        "observed": windowed["observed"],
-        "samples": 2 * 4 + 50,
-        "passed": False,
-    }
-    assert "windows" not in data["thresholds"][0]
-    assert "window" not in data["thresholds"][0]
-    assert data["spec_thresholds"][1] == {
-        "expr": "p95(http) < 200ms",
-        "during": None,
-        "window": "5s",
-        "warmup": "1s",
-        "severity": "fail",
-        "description": None,
-    }
-    assert data["recording"]["seconds"]
-    back = verdict_from_json(verdict_to_json(v))
-    assert back == v
-    rules = rules_as_written(back.spec_thresholds, source="v.json")
-    assert rules[1].window is not None
-    assert rules[1].window.ns == 5 * NS_PER_S
-    assert back.recording is not None
-    again = judge(spec([]), Recording.from_dict(back.recording), run_info())
-    assert again.thresholds == []
-
-
-def test_a_verdict_without_windowed_thresholds_leaves_the_seconds_out() -> None:
-    v = verdict_of(["p95(http) < 200ms"], episode(range(0)))
-    assert v.recording is not None
-    assert "seconds" not in v.recording
-
-
-def test_junit_and_console_name_the_window() -> None:
-    v = verdict_of(
-        ["p95(http) < 200ms", {"expr": "p95(http) < 200ms", "window": "5s"}],
-        episode(range(5, 10)),
-    )
-    xml = JUnitXml.fromstring(verdict_to_junit(v))
-    cases = {case.name: case for suite in xml for case in suite}
-    assert {"p95(http) < 200ms", "p95(http) < 200ms (window 5s)"} <= set(cases)
-    failed = cases["p95(http) < 200ms (window 5s)"]
-    assert failed.result
-    assert "window 00:05–00:10" in (failed.result[0].message or "")
-    out = io.StringIO()
-    print_summary(v, out)
-    text = out.getvalue()
-    assert "Windows:" in text
-    assert "p95(http) < 200ms (window 5s): window 00:05–00:10: p95(http) = 500" in text
-
-
-def test_a_recording_without_seconds_is_no_data_for_a_window() -> None:
-    s = spec([{"expr": "p95(http) < 200ms", "window": "5s"}])
-    rec = recording(s, episode(range(0)))
-    old = Recording.from_dict(rec.to_dict(seconds=False))
-    t = judge(s, old, run_info()).thresholds[0]
-    assert t.status == "no_data"
-    assert "keeps no per-second histograms" in t.message
-
-
 def test_a_stage_warmup_is_left_out_of_every_threshold_over_requests_that_judges_it() -> None:
     """steady (5 s to 20 s) starts cold: its first 3 s are slow; its warmup leaves them out
     of the thresholds over steady, over the scenario and over the run alike."""
@@ -414,16 +334,3 @@ def test_a_for_stretch_does_not_run_across_a_stage_warmup() -> None:
     t = verdict_of([rule], through, warmup="3s").thresholds[0]
     assert t.status == "pass"
     assert [(w.start_s, w.end_s) for w in t.windows] == [(2, 5), (8, 11)]
-
-
-def test_the_html_report_and_the_markdown_summary_show_the_worst_window() -> None:
-    v = verdict_of(
-        [{"expr": "p95(http) < 200ms", "window": "5s"}, {"expr": "p95(http) < 1s", "window": "5s"}],
-        episode(range(5, 10)),
-    )
-    html = verdict_to_html(v)
-    assert "p95(http) &lt; 200ms (window 5s)" in html
-    assert "window 00:05–00:10: p95(http) = 500" in html
-    assert "500.2 ms at worst (window 00:05–00:10), limit &lt; 1,000 ms" in html  # a pass too
-    markdown = verdict_markdown(v)
-    assert "p95(http) < 200ms (window 5s)" in markdown.replace("\\", "")
