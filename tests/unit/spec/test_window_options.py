@@ -5,6 +5,7 @@ to move to format 2. Every error comes in one round, at its place."""
 from __future__ import annotations
 
 from sla_runner.judge.thresholds import as_written
+from sla_runner.spec.diff import diff_specs
 from sla_runner.spec.document import load_document_text
 from sla_runner.verdict import threshold_id
 from tests.unit.spec.helpers import errors, with_thresholds
@@ -129,4 +130,16 @@ def test_the_readme_example_of_windows_is_valid() -> None:
         "p95(http.a) < 200ms (window 6s)",
         "p95(http.b) < 200ms (for 10s)",
         "p95(http.c) < 200ms (for 10s)",
+    ]
+
+
+def test_diff_tells_a_threshold_over_windows_from_its_expression_alone() -> None:
+    windowed = with_rules("{expr: p95(http) < 200ms, window: 30s}")
+    shorter = windowed.replace("window: 30s", "window: 10s")
+    added = [c.format() for c in diff_specs(load2(SHOP).spec, load2(windowed).spec)]
+    assert added == ["tightened  thresholds: p95(http) window 30s: added p95(http) < 200ms"]
+    moved = [c.format() for c in diff_specs(load2(windowed).spec, load2(shorter).spec)]
+    assert moved == [
+        "loosened   thresholds: p95(http) window 30s: removed p95(http) < 200ms",
+        "tightened  thresholds: p95(http) window 10s: added p95(http) < 200ms",
     ]
