@@ -56,8 +56,8 @@ def values_at_percentiles(histogram: HdrHistogram, percentiles: Sequence[float])
     total = histogram.get_total_count()
     if total == 0:
         return [0] * len(percentiles)
-    low = _index_of(histogram, histogram_low(histogram))
     high = _index_of(histogram, int(histogram.get_max_value()))
+    low = min(_index_of(histogram, histogram_low(histogram)), high)
     running = list(accumulate(histogram.counts[low : high + 1]))
     out: list[int] = []
     for p in percentiles:
@@ -68,8 +68,9 @@ def values_at_percentiles(histogram: HdrHistogram, percentiles: Sequence[float])
 
 
 def histogram_low(histogram: HdrHistogram) -> int:
-    """A value at or below the lowest recorded: hdrh's ``min_value`` (0 after some adds)."""
-    return max(int(histogram.get_min_value()), 0)
+    """A value at or below the lowest recorded: hdrh's ``min_value`` (0 after some adds;
+    never above the highest)."""
+    return min(max(int(histogram.get_min_value()), 0), int(histogram.get_max_value()))
 
 
 def _index_of(histogram: HdrHistogram, value: int) -> int:
