@@ -5,7 +5,7 @@ from __future__ import annotations
 from hdrh.histogram import HdrHistogram
 
 from sla_runner.metrics.histogram import clear, latency_histogram, values_at_percentiles
-from sla_runner.metrics.recording import SecondFigures
+from sla_runner.metrics.rows import SecondFigures
 from sla_runner.timeunits import US_PER_MS
 
 
