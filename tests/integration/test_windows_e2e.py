@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import urllib.request
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -24,19 +25,32 @@ SLOW_MS = 400
 EPISODES = {"/a": (8, 13, SLOW_MS), "/b": (6, 8, SLOW_MS), "/c": (4, 19, SLOW_MS)}
 
 
-@pytest.fixture(scope="module")
-def service() -> Iterator[str]:
-    child = ChildProcess(["-m", "tests.support.episodes", json.dumps(EPISODES)])
+@contextmanager
+def episodes(given: dict[str, tuple[int, int, int]]) -> Iterator[str]:
+    """The service of :mod:`tests.support.episodes`, its clock from its first request."""
+    child = ChildProcess(["-m", "tests.support.episodes", json.dumps(given)])
     try:
         yield f"http://127.0.0.1:{child.first_line}"
     finally:
         child.stop()
 
 
-def scenario(endpoint: str) -> dict[str, object]:
+@pytest.fixture
+def service() -> Iterator[str]:
+    with episodes(EPISODES) as url:
+        yield url
+
+
+def served(url: str) -> dict[str, int]:
+    with urllib.request.urlopen(f"{url}/count", timeout=5) as reply:
+        counts: dict[str, int] = json.loads(reply.read())
+    return counts
+
+
+def scenario(endpoint: str, seconds: int = 24) -> dict[str, object]:
     return {
         "load": {
-            "stages": [{"name": f"{endpoint}-steady", "duration": "24s", "users": 2}],
+            "stages": [{"name": f"{endpoint}-steady", "duration": f"{seconds}s", "users": 2}],
             "think_time": "50ms",
             "graceful_stop": "2s",
         },
@@ -89,10 +103,9 @@ def test_windows_catch_what_the_whole_run_hides_and_for_tells_a_spike_from_a_sta
     assert stall["observed"] >= SLOW_MS
 
     # Every request the runner counted, the service answered, and the other way round.
-    with urllib.request.urlopen(f"{service}/count", timeout=5) as reply:
-        served = json.loads(reply.read())
+    counts = served(service)
     for name in "abc":
-        assert verdict["metrics"][f"http.{name}"]["count"] == served[f"/{name}"]
+        assert verdict["metrics"][f"http.{name}"]["count"] == counts[f"/{name}"]
 
     cases = {case.name for suite in JUnitXml.fromfile(str(junit_path)) for case in suite}
     assert {
@@ -102,3 +115,31 @@ def test_windows_catch_what_the_whole_run_hides_and_for_tells_a_spike_from_a_sta
         "p95(http.c) < 200ms (for 10s)",
     } <= cases
     assert "p95(http.a) < 200ms (window 6s): window 00:06–00:12" in run.stdout
+
+
+def test_workers_add_their_seconds_so_the_windows_are_the_whole_runs(tmp_path: Path) -> None:
+    """run --workers 2: each worker records its users' seconds; the parent adds second k to
+    second k, so the window holding the episode fails on the merged figures."""
+    with episodes({"/w": (4, 9, SLOW_MS)}) as url:
+        spec = {
+            "version": 2,
+            "name": "windows-workers",
+            "sla_version": "1.0.0",
+            "target": {"base_url": url, "timeout": "3s"},
+            "endpoints": {"w": {"path": "/w"}},
+            "scenarios": {"episode": scenario("w", seconds=15)},
+            "thresholds": [{"expr": "p95(http) < 200ms", "window": "5s"}],
+        }
+        path = tmp_path / "workers.yaml"
+        path.write_text(yaml.safe_dump(spec, sort_keys=False))
+        out = tmp_path / "v.json"
+        run = run_cli("run", path, "--workers", "2", "--json", out, timeout_s=90)
+        counts = served(url)
+    assert run.code == 1, run.output
+    verdict = json.loads(out.read_text())
+    (window,) = verdict["thresholds"]
+    assert window["status"] == "fail", window["message"]
+    assert [w["passed"] for w in window["windows"]] == [True, False, True], window["windows"]
+    assert verdict["metrics"]["http"]["count"] == counts["/w"]
+    assert window["samples"] == counts["/w"]
+    assert sum(w["samples"] for w in window["windows"]) == counts["/w"]
