@@ -4,8 +4,9 @@ Latencies live in one HDR histogram per (metric, endpoint/channel, stage), in
 microseconds; outcomes are counted per the same key; gauges (the service's memory
 and CPU) are HDR histograms per stage; a per-second timeline carries the shape of
 the run. Two recordings of one spec merge exactly: histograms add, counters add,
-timeline rows of the same second add (their percentiles are merged conservatively,
-taking the worse of the two, since per-second histograms are not kept).
+timeline rows of the same second add (the rows' percentiles, for display, take the worse
+of the two), and each second's histograms (``seconds``: per metric, endpoint/channel and
+scenario, what thresholds over windows are judged on) add second by second, exactly.
 
 A run of several scenarios (spec format 2) records them side by side: every stage of every
 scenario has its index (``stage_names``), its start from the run's start

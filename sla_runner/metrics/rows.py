@@ -24,8 +24,9 @@ class SecondFigures:
     p99_ms: float | None = None
 
     def merge(self, other: SecondFigures) -> None:
-        """Counts add; percentiles take the worse of the two (per-second histograms are
-        not kept)."""
+        """Counts add; percentiles take the worse of the two (for display: the second's
+        histograms, which thresholds over windows judge, add exactly in the recording's
+        ``seconds``)."""
         self.count += other.count
         for kind, n in other.errors.items():
             self.errors[kind] = self.errors.get(kind, 0) + n
