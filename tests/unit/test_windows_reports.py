@@ -19,6 +19,7 @@ from sla_runner.report.html import verdict_to_html
 from sla_runner.report.json_report import verdict_from_json, verdict_to_json, write_json
 from sla_runner.report.junit import verdict_to_junit
 from sla_runner.report.markdown import verdict_markdown
+from sla_runner.report.timeseries import latency_breaches
 from sla_runner.timeunits import NS_PER_S
 from tests.unit.test_windows import episode, recording, spec, verdict_of
 from tests.unit.verdict_data import run_info
@@ -134,3 +135,17 @@ def test_sla_runner_merge_judges_the_windows_of_segment_verdicts_again(tmp_path:
             b.windows,
         )
     assert merged.thresholds[0].status == "fail"
+
+
+def test_the_charts_band_the_windows_that_missed_not_the_seconds() -> None:
+    v = verdict_of(
+        [{"expr": "p95(http) < 200ms", "window": "5s"}, {"expr": "p95(http) < 200ms", "for": "3s"}],
+        episode(range(5, 10)),
+    )
+    window, sustained = v.thresholds
+    assert [(b.start_s, b.end_s, b.label) for b in latency_breaches(v, window)] == [
+        (5.0, 10.0, "p95(http) < 200ms (window 5s): window missed from 5s to 10s")
+    ]
+    assert [b.label for b in latency_breaches(v, sustained)] == [
+        "p95(http) < 200ms (for 3s): missed for 3s or more from 5s to 10s"
+    ]
