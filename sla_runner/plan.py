@@ -233,7 +233,14 @@ def _timeline(
         end = start + ramp.duration_ns
         stages.append(
             PlannedStage(
-                first + i, ramp.name or default, start, end, ramp.from_level, ramp.to_level, name
+                first + i,
+                ramp.name or default,
+                start,
+                end,
+                ramp.from_level,
+                ramp.to_level,
+                name,
+                _warmup_ns(scenario, i),
             )
         )
         start = end
@@ -247,6 +254,11 @@ def _timeline(
         segment=segment,
         name=name,
     )
+
+
+def _warmup_ns(scenario: Scenario, i: int) -> int:
+    warmup = scenario.load.stages[i].warmup
+    return 0 if warmup is None else warmup.ns
 
 
 def build_plan(

@@ -81,6 +81,7 @@ class PlannedStage:
     from_level: Fraction  # users, or arrivals per second
     to_level: Fraction
     scenario: str = "default"
+    warmup_ns: int = 0  # its first seconds, left out of the thresholds that judge it
 
     @property
     def duration_ns(self) -> int:

@@ -11,9 +11,48 @@ from __future__ import annotations
 import json
 from typing import Any, Final, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, computed_field, model_validator
+from pydantic import BaseModel, Field, computed_field, model_validator
 
 from sla_runner.errors import EXIT_FAIL, EXIT_INVALID_RUN, EXIT_PASS, EXIT_RUN_ERROR
+from sla_runner.verdict_thresholds import (
+    ThresholdResult,
+    ThresholdSpec,
+    ThresholdStatus,
+    ThresholdUnit,
+    VerdictModel,
+    WindowResult,
+    threshold_id,
+)
+
+__all__ = [
+    "EXIT_CODES",
+    "EXIT_CODES_DOC",
+    "SCHEMA_DIALECT",
+    "VERDICT_FORMAT",
+    "VERDICT_FORMAT_VERSION",
+    "VERDICT_SCHEMA_ID",
+    "MetricSummary",
+    "Percentiles",
+    "RunFacts",
+    "SecondFigures",
+    "SpecIdentity",
+    "ThresholdResult",
+    "ThresholdSpec",
+    "ThresholdStatus",
+    "ThresholdUnit",
+    "TimelineRow",
+    "Validity",
+    "Verdict",
+    "VerdictFormat",
+    "VerdictFormatVersion",
+    "VerdictStatus",
+    "WindowResult",
+    "schema_document",
+    "schema_text",
+    "threshold_id",
+    "verdict_json_schema",
+    "verdict_json_schema_text",
+]
 
 # The format's name and version: the types the model checks, the constants readers compare
 # with (mypy holds each constant to its type).
@@ -23,7 +62,6 @@ VERDICT_FORMAT: Final[VerdictFormat] = "sla-runner/verdict"
 VERDICT_FORMAT_VERSION: Final[VerdictFormatVersion] = 1
 
 VerdictStatus = Literal["pass", "fail", "invalid", "error", "aborted"]
-ThresholdStatus = Literal["pass", "fail", "warn", "skipped", "no_data"]
 
 EXIT_CODES: dict[str, int] = {
     "pass": EXIT_PASS,
@@ -43,15 +81,7 @@ EXIT_CODES_DOC = (
 )
 
 
-# A threshold's unit: ms, B, %, /s, none for a count; a slope's B/s or %/s.
-ThresholdUnit = Literal["ms", "B", "%", "/s", "", "B/s", "%/s"]
-
-
-class _Model(BaseModel):
-    model_config = ConfigDict(frozen=True, extra="forbid", populate_by_name=True)
-
-
-class SpecIdentity(_Model):
+class SpecIdentity(VerdictModel):
     name: str
     sla_version: str
     path: str = Field(description="the spec file as given on the command line")
@@ -67,7 +97,7 @@ class SpecIdentity(_Model):
     )
 
 
-class RunFacts(_Model):
+class RunFacts(VerdictModel):
     started_at: str | None = Field(
         description="ISO 8601, UTC: when the load started, or, for a run that could not be "
         "carried out, when it was attempted; null when not known"
@@ -98,62 +128,7 @@ class RunFacts(_Model):
     warnings: list[str] = Field(default_factory=list)
 
 
-class ThresholdSpec(_Model):
-    """A threshold as the spec wrote it: enough to judge it again."""
-
-    expr: str
-    scenario: str | None = Field(
-        None, exclude_if=lambda v: v is None, description="format 2: the scenario judged"
-    )
-    during: str | None = None
-    severity: Literal["fail", "warn"] = "fail"
-    description: str | None = None
-
-
-class ThresholdResult(_Model):
-    expr: str = Field(description="the expression as written")
-    metric: str
-    scope: str | None = Field(description="endpoint or channel; null for the whole metric")
-    stat: str
-    op: Literal["<", "<=", ">", ">="]
-    limit: float = Field(description="in unit")
-    unit: ThresholdUnit = Field(
-        description="ms, B, % or /s (per second), none for a count; a slope's B/s or %/s "
-        "(per second; /s for a plain number)"
-    )
-    observed: float | None = Field(description="in unit; null when there was nothing to judge")
-    margin: float | None = Field(
-        description="how far inside the limit (positive) or outside it (negative), in unit"
-    )
-    margin_pct: float | None = Field(description="margin as a percentage of the limit")
-    samples: int = Field(description="samples the statistic was computed on")
-    scenario: str | None = Field(
-        None,
-        exclude_if=lambda v: v is None,
-        description="format 2: the scenario whose traffic (for users: whose users) was judged, "
-        "over its window unless during names a stage; absent for every scenario's",
-    )
-    during: str | None = Field(description="the stage judged; null for the whole run")
-    window_s: float = Field(
-        description="duration of the judged window: its during stage or the run, as far as "
-        "it ran (an aborted run's windows end at its stop)"
-    )
-    severity: Literal["fail", "warn"]
-    passed: bool | None = Field(description="whether the threshold held; null when not evaluated")
-    status: ThresholdStatus
-    message: str
-    description: str | None = None
-    trusted: bool | None = Field(
-        None,
-        description="whether the result is a fact about the service: false in an invalid run "
-        "for every result a generator that could not keep up may have changed (all but a "
-        "success_rate/error_rate failure the service's own answers make on their own; see "
-        "sla_runner.judge.validity); such a standing failure makes the verdict fail, not invalid. "
-        "True in a valid run; null in verdicts written before it was recorded",
-    )
-
-
-class Percentiles(_Model):
+class Percentiles(VerdictModel):
     min: float
     mean: float
     p50: float
@@ -164,7 +139,7 @@ class Percentiles(_Model):
     max: float
 
 
-class MetricSummary(_Model):
+class MetricSummary(VerdictModel):
     """One metric (``http``), endpoint (``http.list-items``), channel, gauge or flow
     (``flow.<scenario>``: passes through the scenario's flow, think time excluded; a failed
     pass's error kind is ``<step>:<kind>``, the step that failed it and how)."""
@@ -182,7 +157,7 @@ class MetricSummary(_Model):
     hdr: str | None = Field(None, description="HdrHistogram compressed encoding (µs, KiB, 1/100 %)")
 
 
-class Validity(_Model):
+class Validity(VerdictModel):
     valid: bool = Field(
         description="false when the figures cannot judge the service: the generator could "
         "not deliver the load, a merge lacks segments, or the run never started"
@@ -206,7 +181,7 @@ class Validity(_Model):
     bounds: dict[str, float] = Field(default_factory=dict, description="the bounds applied")
 
 
-class SecondFigures(_Model):
+class SecondFigures(VerdictModel):
     """What one metric or endpoint/channel completed in one second of the run."""
 
     count: int = Field(description="requests, round trips or connects completed")
@@ -218,7 +193,7 @@ class SecondFigures(_Model):
     p99_ms: float | None = None
 
 
-class TimelineRow(_Model):
+class TimelineRow(VerdictModel):
     second: int
     stage: int
     users: int
@@ -250,7 +225,7 @@ class TimelineRow(_Model):
     )
 
 
-class Verdict(_Model):
+class Verdict(VerdictModel):
     """The outcome of judging one run (or several merged) of one spec."""
 
     format: VerdictFormat = VERDICT_FORMAT

@@ -64,6 +64,11 @@ class StepThreshold(_Model):
     """One threshold judged on one step's window."""
 
     expr: str
+    id: str | None = Field(
+        None,
+        description="the expression and its window, for and warmup when it is judged over "
+        "windows (the JUnit case name); null in documents written before it was recorded",
+    )
     severity: Literal["fail", "warn"]
     status: ThresholdStatus
     observed: float | None = Field(description="in unit; null when there was nothing to judge")

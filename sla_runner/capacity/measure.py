@@ -23,7 +23,7 @@ from sla_runner.errors import RunError, SlaRunnerError
 from sla_runner.metrics.recording import Recording
 from sla_runner.metrics.stats import observe
 from sla_runner.spec.thresholds import parse_threshold
-from sla_runner.verdict import Verdict
+from sla_runner.verdict import Verdict, threshold_id
 
 __all__ = ["Interrupted", "Measurer", "step_of"]
 
@@ -50,6 +50,7 @@ def step_of(verdict: Verdict, level: int, metric: str) -> Step:
     thresholds = [
         StepThreshold(
             expr=t.expr,
+            id=threshold_id(t.expr, window=t.window, for_=t.for_, warmup=t.warmup),
             severity=t.severity,
             status=t.status,
             observed=t.observed,

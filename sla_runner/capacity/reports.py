@@ -51,7 +51,7 @@ def capacity_to_junit(document: CapacityDocument, *, secrets: frozenset[str] = f
     cases: list[ET.Element] = []
     step = source_step(document)
     for t in step.thresholds if step is not None else []:
-        case = ET.Element("testcase", {"name": clean(t.expr), "classname": classname})
+        case = ET.Element("testcase", {"name": clean(t.id or t.expr), "classname": classname})
         if t.status == "skipped":
             ET.SubElement(case, "skipped", {"message": clean(t.message)})
         elif step is not None and step.outcome == "invalid":

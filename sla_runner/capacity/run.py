@@ -73,7 +73,7 @@ def run_capacity(
         warnings=[redact(w, secrets) for w in info.warnings],
         overrides={key: redact(value, secrets) for key, value in info.overrides},
     )
-    _, not_judged = judged_rules(loaded.spec, scenario)
+    _, not_judged = judged_rules(loaded.spec, scenario, plan.timing.judged)
     return capacity_document(
         result,
         measurer.steps,

@@ -106,8 +106,11 @@ def _other_traffic(spec: SpecV2, scenario: str, rule: ThresholdRuleV2) -> str | 
     return None
 
 
-def judged_rules(spec: SpecV2, scenario: str) -> tuple[list[ThresholdRuleV2], list[str]]:
-    """The thresholds a step of ``scenario`` judges, and why the others are not judged."""
+def judged_rules(
+    spec: SpecV2, scenario: str, judged: Duration | None = None
+) -> tuple[list[ThresholdRuleV2], list[str]]:
+    """The thresholds a step of ``scenario`` judges, and why the others are not judged
+    (``judged``: how long a step is judged; a window or for longer than that is left out)."""
     kept: dict[tuple[object, ...], ThresholdRuleV2] = {}
     left_out: list[str] = []
     for rule in spec.thresholds:
@@ -119,11 +122,39 @@ def judged_rules(spec: SpecV2, scenario: str) -> tuple[list[ThresholdRuleV2], li
         if _load_size(rule):
             left_out.append(f"{t.text}: judges the load's size, which the search sets")
             continue
-        key = (t.metric, t.scope, t.stat, t.op, t.limit, t.unit)
+        longer = _longer_than_step(rule, judged)
+        if longer is not None:
+            left_out.append(longer)
+            continue
+        key = (
+            t.metric,
+            t.scope,
+            t.stat,
+            t.op,
+            t.limit,
+            t.unit,
+            rule.window,
+            rule.for_,
+            rule.warmup,
+        )
         first = kept.get(key)
         if first is None or (first.severity == "warn" and rule.severity == "fail"):
             kept[key] = rule
     return list(kept.values()), left_out
+
+
+def _longer_than_step(rule: ThresholdRuleV2, judged: Duration | None) -> str | None:
+    """Why a threshold over windows cannot be judged on a step judged for ``judged``: its
+    window or for does not fit after its warmup, or its warmup leaves nothing."""
+    if judged is None:
+        return None
+    warmup = rule.warmup.ns if rule.warmup else 0
+    if warmup >= judged.ns:
+        return f"{rule.expr.text} (warmup {rule.warmup}): leaves nothing of the {judged} judged"
+    for key, value in (("window", rule.window), ("for", rule.for_)):
+        if value is not None and value.ns + warmup > judged.ns:
+            return f"{rule.expr.text} ({key} {value}): longer than the {judged} a step is judged"
+    return None
 
 
 def step_spec(spec: SpecV2, scenario: str, level: int, timing: StepTiming) -> SpecV2:
@@ -141,7 +172,7 @@ def step_spec(spec: SpecV2, scenario: str, level: int, timing: StepTiming) -> Sp
         ],
     }
     data["scenarios"] = {scenario: searched}
-    rules, _ = judged_rules(spec, scenario)
+    rules, _ = judged_rules(spec, scenario, timing.judged)
     data["thresholds"] = [
         {
             **rule.model_dump(by_alias=True, exclude_unset=True, exclude={"during"}),

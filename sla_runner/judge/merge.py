@@ -220,7 +220,7 @@ def merge_recordings(verdicts: Sequence[tuple[Path, Verdict]]) -> Recording:
 def rules_as_written(written: Sequence[ThresholdSpec], *, source: str) -> list[ThresholdRule]:
     """The spec's thresholds, rebuilt from a verdict."""
     try:
-        return [ThresholdRule.model_validate(t.model_dump()) for t in written]
+        return [ThresholdRule.model_validate(t.model_dump(by_alias=True)) for t in written]
     except ValidationError as exc:
         raise ReportError(f"{source}: a recorded threshold cannot be read: {exc}") from None
 

@@ -42,7 +42,7 @@ from datetime import UTC, datetime
 from sla_runner import numbers
 from sla_runner.judge.findings import find
 from sla_runner.judge.summary import metrics_summary, scenario_summaries, timeline_models
-from sla_runner.judge.thresholds import as_written, evaluate, result
+from sla_runner.judge.thresholds import as_written, evaluate, result, windowed
 from sla_runner.judge.validity import judge_validity, never_started, timers_kept, weigh
 from sla_runner.metrics.recording import Recording
 from sla_runner.plan import build_plan
@@ -150,7 +150,7 @@ def judge_rules(
         timeline=timeline_models(recording),
         notes=[redact(n, secrets) for n in notes],
         spec_thresholds=[as_written(rule) for rule in rules],
-        recording=redact_data(recording.to_dict(), secrets),
+        recording=redact_data(recording.to_dict(seconds=_over_windows(rules, recording)), secrets),
     )
 
 
@@ -217,8 +217,17 @@ def error_verdict(
         timeline=timeline_models(recording) if recording else [],
         notes=[redact(n, secrets) for n in recording.notes] if recording else [],
         spec_thresholds=[as_written(rule) for rule in rules],
-        recording=redact_data(recording.to_dict(), secrets) if recording else None,
+        recording=redact_data(recording.to_dict(seconds=_over_windows(rules, recording)), secrets)
+        if recording
+        else None,
     )
+
+
+def _over_windows(rules: Sequence[ThresholdRule], recording: Recording) -> bool:
+    """Whether a threshold is judged from the per-second histograms (over windows, or over a
+    span holding a stage's warmup): the verdict's recording then keeps them, so that a merge
+    can judge it again (otherwise they are left out, and a verdict is as large as before)."""
+    return any(recording.stage_warmups_ns) or any(windowed(rule) is not None for rule in rules)
 
 
 def _stage_names(spec: Spec, recording: Recording | None) -> list[str]:

@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import ctypes
 import math
+import sys
+from bisect import bisect_left
 from collections.abc import Sequence
 from fractions import Fraction
+from itertools import accumulate
 
 from hdrh.histogram import HdrHistogram
 
@@ -47,22 +51,58 @@ def value_at_percentile(histogram: HdrHistogram, percentile: float) -> int:
 
 def values_at_percentiles(histogram: HdrHistogram, percentiles: Sequence[float]) -> list[int]:
     """:func:`value_at_percentile` of each of ``percentiles`` (in any order), in one pass
-    over the counts: a timeline second asks for three of each series it holds."""
+    over the counts between the lowest and the highest recorded (a slice and a running sum,
+    both in C): a timeline second asks for three of each series it holds."""
     total = histogram.get_total_count()
     if total == 0:
         return [0] * len(percentiles)
-    ranks = sorted((nearest_rank(p, total), i) for i, p in enumerate(percentiles))
-    out = [int(histogram.get_max_value())] * len(percentiles)
-    seen, next_rank = 0, 0
-    for index in range(histogram.counts_len):
-        seen += histogram.get_count_at_index(index)
-        while next_rank < len(ranks) and seen >= ranks[next_rank][0]:
-            value = histogram.get_value_from_index(index)
-            out[ranks[next_rank][1]] = int(histogram.get_highest_equivalent_value(value))
-            next_rank += 1
-        if next_rank == len(ranks):
-            break
+    high = _index_of(histogram, int(histogram.get_max_value()))
+    low = min(_index_of(histogram, histogram_low(histogram)), high)
+    running = list(accumulate(histogram.counts[low : high + 1]))
+    out: list[int] = []
+    for p in percentiles:
+        index = low + min(bisect_left(running, nearest_rank(p, total)), len(running) - 1)
+        value = histogram.get_value_from_index(index)
+        out.append(int(histogram.get_highest_equivalent_value(value)))
     return out
+
+
+def histogram_low(histogram: HdrHistogram) -> int:
+    """A value at or below the lowest recorded: hdrh's ``min_value`` (0 after some adds;
+    never above the highest)."""
+    return min(max(int(histogram.get_min_value()), 0), int(histogram.get_max_value()))
+
+
+def _index_of(histogram: HdrHistogram, value: int) -> int:
+    return int(histogram.get_counts_array_index(value))
+
+
+def clear(histogram: HdrHistogram) -> None:
+    """``histogram.reset()`` at C speed (hdrh's own loops over every count in Python)."""
+    if histogram.get_total_count():
+        counts = histogram.counts
+        ctypes.memset(ctypes.addressof(counts), 0, ctypes.sizeof(counts))
+        histogram.total_count = 0
+        histogram.min_value = sys.maxsize
+        histogram.max_value = 0
+
+
+def compress(histogram: HdrHistogram) -> bytes:
+    """The histogram's compressed payload (no base64, no outer header): a closed second's
+    histogram kept in memory as a few hundred bytes."""
+    blob: bytes = histogram.encoder.payload.compress(_relevant_length(histogram))
+    return blob
+
+
+def expand(blob: bytes) -> HdrHistogram:
+    """The histogram :func:`compress` gave ``blob`` for."""
+    return HdrHistogram.decode(blob, b64_wrap=False)
+
+
+def _relevant_length(histogram: HdrHistogram) -> int:
+    if not histogram.get_total_count():
+        return 0
+    return _index_of(histogram, int(histogram.get_max_value())) + 1
 
 
 def encode(histogram: HdrHistogram) -> str:

@@ -18,52 +18,26 @@ from dataclasses import dataclass, field
 
 from hdrh.histogram import HdrHistogram
 
+from sla_runner.metrics.current import OpenSecond, second_figures
 from sla_runner.metrics.histogram import (
     LATENCY_HIGHEST_US,
     add_into,
+    clear,
+    compress,
     gauge_histogram,
-    values_at_percentiles,
+    latency_histogram,
 )
 from sla_runner.metrics.recording import (
     GAUGE_SCALE,
     GeneratorStats,
     Recording,
-    SecondFigures,
     Series,
     TimelineRow,
 )
+from sla_runner.metrics.seconds import Seconds
 from sla_runner.metrics.tap import Tap
 from sla_runner.plan import Plan, Timeline
-from sla_runner.timeunits import NS_PER_S, NS_PER_US, US_PER_MS
-
-
-def _second_histogram() -> HdrHistogram:
-    # Per-second figures are for display and plots: two digits are plenty and cheap.
-    return HdrHistogram(1, LATENCY_HIGHEST_US, 2)
-
-
-class _Second:
-    """What one endpoint or channel completed in the current second."""
-
-    __slots__ = ("hist", "outcomes")
-
-    def __init__(self) -> None:
-        self.hist = _second_histogram()
-        self.outcomes: dict[str, int] = {}
-
-    def reset(self) -> None:
-        if self.hist.get_total_count():
-            self.hist.reset()
-        self.outcomes.clear()
-
-
-def _figures(hist: HdrHistogram, outcomes: dict[str, int]) -> SecondFigures:
-    errors = {k: n for k, n in sorted(outcomes.items()) if k != "ok"}
-    out = SecondFigures(count=sum(outcomes.values()), errors=errors)
-    if hist.get_total_count():
-        p50, p95, p99 = values_at_percentiles(hist, (50, 95, 99))
-        out.p50_ms, out.p95_ms, out.p99_ms = p50 / US_PER_MS, p95 / US_PER_MS, p99 / US_PER_MS
-    return out
+from sla_runner.timeunits import NS_PER_S, NS_PER_US
 
 
 @dataclass(frozen=True)
@@ -146,8 +120,12 @@ class Recorder:
         self._samples: dict[str, list[tuple[int, float]]] = {}
         self._timeline: list[TimelineRow] = []
         self._row = TimelineRow(second=0, stage=0, scenario_users=dict.fromkeys(self._names, 0))
-        self._seconds: dict[tuple[str, str], _Second] = {}  # the current second's, per scope
-        self._whole = _second_histogram()  # a metric's, summed from its scopes' at the end
+        # the current second's, per (metric, scope, scenario index)
+        self._seconds: dict[tuple[str, str, int], OpenSecond] = {}
+        self._whole = latency_histogram()  # a metric's, summed from its scopes' at the end
+        self._scope = latency_histogram()  # a scope's of several scenarios, summed likewise
+        self._scenario_names = [t.name for t in plan.scenarios]
+        self._closed = Seconds()  # every closed second's histograms, compressed
         self._users = 0
         self._held = [0] * len(names)  # per scenario
         self._requests = [0] * len(names)  # HTTP requests per scenario, this second
@@ -190,9 +168,9 @@ class Recorder:
             series = self._series[(metric, scope, stage)] = Series()
         series.outcomes[key] += 1
         row = self._row_at(end_ns)
-        second = self._seconds.get((metric, scope))
+        second = self._seconds.get((metric, scope, scenario))
         if second is None:
-            second = self._seconds[(metric, scope)] = _Second()
+            second = self._seconds[(metric, scope, scenario)] = OpenSecond()
         second.outcomes[key] = second.outcomes.get(key, 0) + 1
         if latency_ns is not None:
             us = min(max(latency_ns // NS_PER_US, 1), LATENCY_HIGHEST_US)
@@ -306,21 +284,34 @@ class Recorder:
         self._last_requests = self._requests
         self._requests = [0] * len(self._requests)
         row = self._row
-        by_metric: dict[str, list[tuple[str, _Second]]] = {}
-        for (metric, scope), second in self._seconds.items():
+        by_metric: dict[str, dict[str, list[OpenSecond]]] = {}
+        for (metric, scope, scenario), second in self._seconds.items():
             if second.outcomes:
-                by_metric.setdefault(metric, []).append((scope, second))
-        whole = self._whole
-        for metric, parts in by_metric.items():
+                by_metric.setdefault(metric, {}).setdefault(scope, []).append(second)
+                ok = second.outcomes.get("ok", 0)
+                count = sum(second.outcomes.values())
+                key = (metric, scope, self._scenario_names[scenario])
+                self._closed.put(key, row.second, count, ok, compress(second.hist))
+        whole, one = self._whole, self._scope
+        for metric, scopes in by_metric.items():
             outcomes: Counter[str] = Counter()
-            for scope, second in parts:
-                row.series[f"{metric}.{scope}"] = _figures(second.hist, second.outcomes)
-                add_into(whole, second.hist)
-                outcomes.update(second.outcomes)
-                second.reset()
-            row.series[metric] = _figures(whole, outcomes)
-            if whole.get_total_count():
-                whole.reset()
+            for scope, parts in scopes.items():
+                mine: Counter[str] = Counter()
+                for part in parts:
+                    mine.update(part.outcomes)
+                hist = parts[0].hist
+                if len(parts) > 1:  # several scenarios: their histograms added
+                    hist = one
+                    for part in parts:
+                        add_into(one, part.hist)
+                row.series[f"{metric}.{scope}"] = second_figures(hist, dict(mine))
+                add_into(whole, hist)
+                outcomes.update(mine)
+                clear(one)
+                for part in parts:
+                    part.reset()
+            row.series[metric] = second_figures(whole, outcomes)
+            clear(whole)
         http = row.series.get("http")
         if http is not None:  # the HTTP figures every row has carried from the start
             row.p50_ms, row.p95_ms, row.p99_ms = http.p50_ms, http.p95_ms, http.p99_ms
@@ -401,4 +392,6 @@ class Recorder:
             stage_starts_ns=[s.start_ns for s in plan.stages],
             stage_scenarios=[s.scenario for s in plan.stages],
             reasons=self.reasons,
+            seconds=self._closed,
+            stage_warmups_ns=[s.warmup_ns for s in plan.stages],
         )

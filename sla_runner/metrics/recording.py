@@ -4,8 +4,9 @@ Latencies live in one HDR histogram per (metric, endpoint/channel, stage), in
 microseconds; outcomes are counted per the same key; gauges (the service's memory
 and CPU) are HDR histograms per stage; a per-second timeline carries the shape of
 the run. Two recordings of one spec merge exactly: histograms add, counters add,
-timeline rows of the same second add (their percentiles are merged conservatively,
-taking the worse of the two, since per-second histograms are not kept).
+timeline rows of the same second add (the rows' percentiles, for display, take the worse
+of the two), and each second's histograms (``seconds``: per metric, endpoint/channel and
+scenario, what thresholds over windows are judged on) add second by second, exactly.
 
 A run of several scenarios (spec format 2) records them side by side: every stage of every
 scenario has its index (``stage_names``), its start from the run's start
@@ -21,7 +22,7 @@ as one scenario whose stages follow each other.
 from __future__ import annotations
 
 from collections import Counter
-from dataclasses import dataclass, field, fields
+from dataclasses import dataclass, field
 from typing import Any
 
 from hdrh.histogram import HdrHistogram
@@ -33,7 +34,21 @@ from sla_runner.metrics.histogram import (
     gauge_histogram,
     latency_histogram,
 )
+from sla_runner.metrics.rows import GeneratorStats, SecondFigures, TimelineRow
+from sla_runner.metrics.seconds import Seconds
 from sla_runner.timeunits import NS_PER_S
+
+__all__ = [
+    "GAUGES",
+    "GAUGE_SCALE",
+    "RECORDING_FORMAT",
+    "GeneratorStats",
+    "Recording",
+    "SecondFigures",
+    "Series",
+    "SeriesKey",
+    "TimelineRow",
+]
 
 RECORDING_FORMAT = 1
 GAUGES = ("process.rss", "process.cpu")
@@ -55,126 +70,6 @@ class Series:
     @property
     def errors(self) -> int:
         return self.count - self.outcomes.get("ok", 0)
-
-
-@dataclass
-class SecondFigures:
-    """What one metric (``http``) or endpoint/channel (``http.list-items``) completed in one
-    second: a count, the outcomes other than ok by kind, and percentiles of the latencies."""
-
-    count: int = 0
-    errors: dict[str, int] = field(default_factory=dict)
-    p50_ms: float | None = None
-    p95_ms: float | None = None
-    p99_ms: float | None = None
-
-    def merge(self, other: SecondFigures) -> None:
-        """Counts add; percentiles take the worse of the two (per-second histograms are
-        not kept)."""
-        self.count += other.count
-        for kind, n in other.errors.items():
-            self.errors[kind] = self.errors.get(kind, 0) + n
-        for name in ("p50_ms", "p95_ms", "p99_ms"):
-            mine, theirs = getattr(self, name), getattr(other, name)
-            if theirs is not None and (mine is None or theirs > mine):
-                setattr(self, name, theirs)
-
-    def to_dict(self) -> dict[str, Any]:
-        return {
-            "count": self.count,
-            "errors": dict(sorted(self.errors.items())),
-            "p50_ms": self.p50_ms,
-            "p95_ms": self.p95_ms,
-            "p99_ms": self.p99_ms,
-        }
-
-    @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> SecondFigures:
-        return cls(
-            count=int(data["count"]),
-            errors={k: int(v) for k, v in data["errors"].items()},
-            p50_ms=data["p50_ms"],
-            p95_ms=data["p95_ms"],
-            p99_ms=data["p99_ms"],
-        )
-
-
-@dataclass
-class TimelineRow:
-    """One second of the run (``second`` counts from the start)."""
-
-    second: int
-    stage: int
-    users: int = 0  # most concurrent users held during the second
-    requests: int = 0  # HTTP requests completed
-    errors: int = 0  # HTTP requests and WS round trips not ok
-    ws_round_trips: int = 0
-    p50_ms: float | None = None  # of the HTTP requests completed in the second
-    p95_ms: float | None = None
-    p99_ms: float | None = None
-    rss_bytes: int | None = None
-    cpu_pct: float | None = None
-    dropped: int = 0
-    late: int = 0
-    arrivals: int = 0  # open model: arrivals started (not dropped) in the second
-    # Per metric and per endpoint/channel, as the verdict's metrics name them ("http",
-    # "http.list-items", "ws.prices"…): what completed in the second. Empty in recordings
-    # written before it was kept.
-    series: dict[str, SecondFigures] = field(default_factory=dict)
-    # Most users (or requests in flight) of each scenario during the second; empty for a
-    # run of one scenario, whose users are ``users``.
-    scenario_users: dict[str, int] = field(default_factory=dict)
-
-    def merge(self, other: TimelineRow) -> None:
-        for name in ("users", "requests", "errors", "ws_round_trips", "dropped", "late"):
-            setattr(self, name, getattr(self, name) + getattr(other, name))
-        self.arrivals += other.arrivals
-        for scenario, held in other.scenario_users.items():
-            self.scenario_users[scenario] = self.scenario_users.get(scenario, 0) + held
-        for name in ("p50_ms", "p95_ms", "p99_ms", "rss_bytes", "cpu_pct"):
-            mine, theirs = getattr(self, name), getattr(other, name)
-            if theirs is not None and (mine is None or theirs > mine):
-                setattr(self, name, theirs)
-        for selector, figures in other.series.items():
-            self.series.setdefault(selector, SecondFigures()).merge(figures)
-
-    def to_dict(self) -> dict[str, Any]:
-        out = {f.name: getattr(self, f.name) for f in fields(self)}
-        out["series"] = {k: v.to_dict() for k, v in sorted(self.series.items())}
-        if not self.scenario_users:
-            del out["scenario_users"]  # a run of one scenario writes its rows as before
-        else:
-            out["scenario_users"] = dict(self.scenario_users)
-        return out
-
-    @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> TimelineRow:
-        """A row as :meth:`to_dict` wrote it, or as a recording written before ``series``
-        and ``arrivals`` (or ``scenario_users``) were kept."""
-        given = {k: v for k, v in data.items() if k != "series"}
-        series = {k: SecondFigures.from_dict(v) for k, v in data.get("series", {}).items()}
-        return cls(**given, series=series)
-
-    def users_of(self, scenario: str | None) -> int:
-        """The users of one scenario (of the run's only one, or of every one: None)."""
-        if scenario is None or not self.scenario_users:
-            return self.users
-        return self.scenario_users.get(scenario, 0)
-
-
-@dataclass
-class GeneratorStats:
-    """How well the generator itself kept up."""
-
-    cpu_pct: HdrHistogram = field(default_factory=gauge_histogram)  # hundredths of a percent
-    loop_lag_us: HdrHistogram = field(default_factory=latency_histogram)
-    send_lateness_us: HdrHistogram = field(default_factory=latency_histogram)  # open model
-    planned: int = 0  # open model: arrivals the plan asked for up to the end of the run
-    dropped: int = 0  # open model: arrivals not started (too many in flight)
-    late: int = 0  # open model: arrivals started later than the lateness bound
-    # closed model: pauses users made before their next request after a refused or reset
-    # connection (0 in recordings written before it was counted)
-    backoffs: int = 0
 
 
 @dataclass
@@ -204,6 +99,11 @@ class Recording:
     stage_starts_ns: list[int] = field(default_factory=list)
     stage_scenarios: list[str] = field(default_factory=list)
     reasons: dict[str, str] = field(default_factory=dict)  # "flow.<s>:<step>:<kind>" → why
+    # Each second's histogram per (metric, scope, scenario), compressed: what thresholds over
+    # windows are judged on (empty in recordings written without them).
+    seconds: Seconds = field(default_factory=Seconds)
+    # Each stage's warmup (format 2: its first seconds, left out of judgement); empty: none
+    stage_warmups_ns: list[int] = field(default_factory=list)
 
     def __post_init__(self) -> None:
         if not self.stage_starts_ns:
@@ -212,6 +112,8 @@ class Recording:
             ]
         if not self.stage_scenarios:
             self.stage_scenarios = ["default"] * len(self.stage_names)
+        if not self.stage_warmups_ns:
+            self.stage_warmups_ns = [0] * len(self.stage_names)
 
     # -- queries -------------------------------------------------------------------------
 
@@ -239,6 +141,21 @@ class Recording:
             and (scope is None or sc == scope)
             and (stage is None or st == stage)
             and (stages is None or st in stages)
+        ]
+
+    def warmups(self, stage: int | None, scenario: str | None = None) -> list[tuple[int, int, int]]:
+        """The warmups of the stages a judging window holds (one stage, one scenario's, or
+        every one): (stage, start, end), from the run's start."""
+        if stage is not None:
+            stages = [stage]
+        elif scenario is not None:
+            stages = sorted(self.scenario_stages(scenario))
+        else:
+            stages = list(range(len(self.stage_names)))
+        return [
+            (i, self.stage_starts_ns[i], self.stage_starts_ns[i] + self.stage_warmups_ns[i])
+            for i in stages
+            if self.stage_warmups_ns[i]
         ]
 
     def reached(self, stage: int) -> bool:
@@ -325,7 +242,8 @@ class Recording:
                 f"{other.describe_stages()} against {self.describe_stages()}; "
                 "was one run with --set overrides?)"
             )
-        out = Recording.from_dict(self.to_dict())
+        out = Recording.from_dict(self.to_dict(seconds=False))
+        out.seconds = self.seconds.merge(other.seconds)
         for key, series in other.series.items():
             mine = out.series.setdefault(key, Series())
             add_into(mine.latency_us, series.latency_us)
@@ -367,7 +285,9 @@ class Recording:
         out.segment = "merged"
         return out
 
-    def to_dict(self) -> dict[str, Any]:
+    def to_dict(self, *, seconds: bool = True) -> dict[str, Any]:
+        """The recording as JSON data; ``seconds=False`` leaves the per-second histograms
+        out (a verdict none of whose thresholds judges windows)."""
         g = self.generator
         return {
             "format": RECORDING_FORMAT,
@@ -410,6 +330,7 @@ class Recording:
             "reconnects": dict(sorted(self.reconnects.items())),
             "notes": list(self.notes),
             **self._scenario_fields(),
+            **({"seconds": self.seconds.to_list()} if seconds and self.seconds else {}),
         }
 
     def _scenario_fields(self) -> dict[str, Any]:
@@ -422,6 +343,8 @@ class Recording:
             out["stage_scenarios"] = list(self.stage_scenarios)
         if self.reasons:
             out["reasons"] = dict(sorted(self.reasons.items()))
+        if any(self.stage_warmups_ns):
+            out["stage_warmups_ns"] = list(self.stage_warmups_ns)
         return out
 
     @classmethod
@@ -465,4 +388,6 @@ class Recording:
             stage_starts_ns=[int(x) for x in data.get("stage_starts_ns", [])],
             stage_scenarios=[str(x) for x in data.get("stage_scenarios", [])],
             reasons={str(k): str(v) for k, v in data.get("reasons", {}).items()},
+            seconds=Seconds.from_list(data.get("seconds", [])),
+            stage_warmups_ns=[int(x) for x in data.get("stage_warmups_ns", [])],
         )

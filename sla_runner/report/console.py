@@ -7,7 +7,8 @@ Each threshold's result reads as the JUnit case does: ``PASS``, ``FAIL``, ``NO D
 ``WARN`` (a warn threshold that missed), ``SKIP`` (not judged; the reason is listed under
 the table), ``INVALID`` (a result of an invalid run that is not a fact about the service).
 A ``severity: warn`` threshold is marked ``(warn)`` after its expression, whether it held
-or not.
+or not. A threshold over windows shows its worst window (or longest breach) in its observed
+value, and its message, naming that window, under ``Windows:``.
 """
 
 from __future__ import annotations
@@ -21,7 +22,7 @@ from rich.text import Text
 
 from sla_runner import numbers
 from sla_runner.redact import effective, masked
-from sla_runner.verdict import ThresholdResult, Verdict
+from sla_runner.verdict import ThresholdResult, Verdict, threshold_id
 
 PLAIN_WIDTH = 120
 LABELS = {
@@ -90,7 +91,9 @@ def print_summary(
             soft_wrap=plain,
         )
     skipped = [_skip(t) for t in verdict.thresholds if t.status == "skipped"]
+    windows = [f"{t.id}: {t.message}" for t in verdict.thresholds if t.windows]
     for heading, items, style in (
+        ("Windows", windows, ""),
         (_validity_heading(verdict), _validity_items(verdict), "magenta"),
         ("Skipped", skipped if verdict.status != "error" else [], "dim"),
         ("Findings", verdict.findings, ""),
@@ -106,7 +109,7 @@ def print_summary(
 
 def _skip(t: ThresholdResult) -> str:
     """``p95(http) < 150ms (during steady): why``: the heading already says skipped."""
-    label = t.expr + (f" (during {t.during})" if t.during else "")
+    label = threshold_label(t) + (f" (during {t.during})" if t.during else "")
     return f"{label}: {t.message.removeprefix(f'{t.expr}: skipped: ')}"
 
 
@@ -178,7 +181,7 @@ def _thresholds_table(verdict: Verdict, table_box: box.Box, text: _TextFn) -> Ta
         label, style = LABELS[result_key(verdict, t)]
         observed = "-" if t.observed is None else numbers.observed(t.observed, t.limit, t.unit)
         table.add_row(
-            text(t.expr + (" (warn)" if t.severity == "warn" else "")),
+            text(threshold_label(t) + (" (warn)" if t.severity == "warn" else "")),
             text(window_name(t)),
             text(observed),
             text(f"{t.op} {numbers.value(t.limit, t.unit)}"),
@@ -186,6 +189,12 @@ def _thresholds_table(verdict: Verdict, table_box: box.Box, text: _TextFn) -> Ta
             text(label, style),
         )
     return table
+
+
+def threshold_label(t: ThresholdResult) -> str:
+    """The expression, and its window, for and warmup (``p95(http) < 200ms (window 30s)``):
+    the scenario and stage have their own column."""
+    return threshold_id(t.expr, window=t.window, for_=t.for_, warmup=t.warmup)
 
 
 def window_name(t: ThresholdResult) -> str:

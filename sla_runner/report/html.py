@@ -26,7 +26,13 @@ from sla_runner._version import __version__
 from sla_runner.comparison import Comparison
 from sla_runner.redact import effective, masked
 from sla_runner.report.comparison import status_line as comparison_status
-from sla_runner.report.console import LABELS, result_key, status_line, window_name
+from sla_runner.report.console import (
+    LABELS,
+    result_key,
+    status_line,
+    threshold_label,
+    window_name,
+)
 from sla_runner.report.files import write_atomic
 from sla_runner.report.html_charts import distributions, over_time
 from sla_runner.report.html_tables import metric_tables, signed, table_head, ul
@@ -199,12 +205,12 @@ class _Page:
         for t in v.thresholds:
             key = result_key(v, t)
             label = LABELS[key][0]
-            expr = f'<span class="expr">{esc(t.expr)}</span>' + (
+            expr = f'<span class="expr">{esc(threshold_label(t))}</span>' + (
                 " <em>(warn)</em>" if t.severity == "warn" else ""
             )
             if t.description:
                 expr += f'<div class="why">{esc(t.description)}</div>'
-            if key != "pass":
+            if key != "pass" or t.windows:  # a window threshold: its worst window
                 expr += f'<div class="why">{esc(t.message)}</div>'
             observed = "-" if t.observed is None else numbers.observed(t.observed, t.limit, t.unit)
             margin = "-"

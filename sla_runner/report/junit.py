@@ -4,7 +4,9 @@ Valid against the JUnit XSD the Jenkins xUnit plugin reads (``junit-10.xsd``); G
 GitHub test reporters read the same shape.
 
 Each case is named by its expression, with `` (during STAGE)`` when it judges one stage
-(`` (scenario NAME)``, ``(scenario NAME, during STAGE)`` for one scenario's traffic).
+(`` (scenario NAME)``, ``(scenario NAME, during STAGE)`` for one scenario's traffic), and
+its ``window``, ``for`` and ``warmup`` when it is judged over windows (`` (window 30s)``,
+`` (during steady, for 10s, warmup 5s)``): the JSON result's ``id``.
 
 - a threshold that held: an empty ``<testcase>``;
 - one that missed (severity fail): ``<failure type="ThresholdFailed">`` whose message is
@@ -188,12 +190,11 @@ def _suite(verdict: Verdict, clean: _Clean) -> ET.Element:
 
 
 def case_name(t: ThresholdResult) -> str:
-    """The expression, and its scenario and stage when it judges one: CI tools key test
-    cases by name, so ``p95(http) < 200ms`` over the run, during a stage or of one scenario
-    must not share one (``p95(http) < 200ms (scenario api, during steady)``)."""
-    scope = [f"scenario {t.scenario}"] if t.scenario else []
-    scope += [f"during {t.during}"] if t.during else []
-    return f"{t.expr} ({', '.join(scope)})" if scope else t.expr
+    """The expression, and its scenario, stage, window, for and warmup when it has them: CI
+    tools key test cases by name, so ``p95(http) < 200ms`` over the run, during a stage, of
+    one scenario or over windows must not share one (``p95(http) < 200ms (scenario api,
+    during steady)``, ``p95(http) < 200ms (window 30s)``): the result's ``id``."""
+    return t.id
 
 
 def _case(verdict: Verdict, t: ThresholdResult, clean: _Clean) -> ET.Element:

@@ -19,7 +19,13 @@ from sla_runner import numbers
 from sla_runner.comparison import Comparison
 from sla_runner.redact import effective, masked
 from sla_runner.report.comparison import status_line as comparison_status
-from sla_runner.report.console import LABELS, result_key, status_line, window_name
+from sla_runner.report.console import (
+    LABELS,
+    result_key,
+    status_line,
+    threshold_label,
+    window_name,
+)
 from sla_runner.report.files import write_atomic
 from sla_runner.verdict import Verdict
 
@@ -81,7 +87,7 @@ def verdict_markdown(
                 margin = "+" + margin
             cells = [
                 f"{_ICONS[key]} {LABELS[key][0]}",
-                t.expr + (" (warn)" if t.severity == "warn" else ""),
+                threshold_label(t) + (" (warn)" if t.severity == "warn" else ""),
                 window_name(t),
                 observed,
                 f"{t.op} {numbers.value(t.limit, t.unit)}",

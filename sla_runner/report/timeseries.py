@@ -181,7 +181,16 @@ def breaches(
     figure: Callable[[TimelineRow], float | None],
 ) -> list[Band]:
     """The seconds whose own figure broke ``t``'s limit, merged into bands. None for a
-    threshold of one scenario: the seconds' figures are the whole run's."""
+    threshold of one scenario: the seconds' figures are the whole run's. A threshold over
+    windows: the windows that missed (for ``for``: the stretches at least that long), as it
+    judged them."""
+    if t.window is not None or t.for_ is not None:
+        what = "window missed" if t.window is not None else f"missed for {t.for_} or more"
+        return [
+            Band(w.start_s, w.end_s, f"{case_name(t)}: {what} from {w.start_s:g}s to {w.end_s:g}s")
+            for w in t.windows
+            if w.passed is False
+        ]
     if t.scenario:
         return []
     start, end = stage_window(verdict, t)

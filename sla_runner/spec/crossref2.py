@@ -19,7 +19,8 @@ from sla_runner.spec.load2 import StageV2, stage_kind
 from sla_runner.spec.parts import ThresholdRuleV2, as_rule, series_aliases
 from sla_runner.spec.suggest import did_you_mean
 from sla_runner.spec.thresholds import Threshold
-from sla_runner.spec.units import MAX_MIX_WHEEL, mix_counts
+from sla_runner.spec.units import MAX_MIX_WHEEL, Duration, mix_counts
+from sla_runner.timeunits import NS_PER_S
 
 Model = Literal["closed", "open"]
 
@@ -51,6 +52,10 @@ class ScenarioRefs:
     channels: tuple[tuple[str, Loc], ...]
     data: dict[str, str | None]  # table → user | pass (None: not readable)
     load_keys: frozenset[str]  # what the load mapping writes
+    # (start, end) from the run's start, and each named stage's (start, end): None where a
+    # duration cannot be read
+    span_ns: tuple[int, int] | None = None
+    stage_spans: dict[str, tuple[int, int]] = field(default_factory=dict)
 
     def sends(self) -> list[str]:
         steps = [s.request for s in (*self.setup, *(self.flow or ())) if s.request]
@@ -63,7 +68,9 @@ class RuleRefs:
     expr: Threshold | None
     scenario: str | None
     during: str | None
-    readable: bool  # scenario and during could be read
+    readable: bool  # scenario, during, window, for and warmup could be read
+    # window, for and warmup, in whole seconds as written (None: not given or not readable)
+    windows: tuple[int | None, int | None, int | None] = (None, None, None)
 
 
 @dataclass(frozen=True)
@@ -108,6 +115,12 @@ def _steps(raw: Any, at: Loc) -> tuple[StepRef, ...]:
     return tuple(out)
 
 
+def _seconds(value: Any) -> int | None:
+    if isinstance(value, Duration) and value.ns >= NS_PER_S and not value.ns % NS_PER_S:
+        return value.ns // NS_PER_S
+    return None
+
+
 def _number(value: Any) -> float | None:
     ok = isinstance(value, int | float) and not isinstance(value, bool) and 0 < value <= 1e6
     return float(value) if ok else None
@@ -118,15 +131,26 @@ def _scenario(name: str, raw: Mapping[str, Any], errors: list[Loc]) -> ScenarioR
     load = _mapping(raw.get("load"))
     stages: list[Any] = load["stages"] if isinstance(load.get("stages"), list) else []
     kinds, names = set(), []
+    start = _duration_ns(raw.get("start", "0s"))
+    clock: int | None = start
+    spans: dict[str, tuple[int, int]] = {}
     for i, stage in enumerate(stages):
         if not isinstance(stage, dict):
+            clock = None
             continue
         view = Fields.of_data(StageV2, stage, under(errors, (*at, "load", "stages", i)))
         kind = stage_kind(view)
         if kind is not None:
             kinds.add(kind)
+        duration = view["duration"]
+        begin = clock
+        clock = (
+            clock + duration.ns if clock is not None and isinstance(duration, Duration) else None
+        )
         if isinstance(stage.get("name"), str):
             names.append((stage["name"], (*at, "load", "stages", i, "name")))
+            if begin is not None and clock is not None:
+                spans[stage["name"]] = (begin, clock)
     mix = raw.get("mix")
     channels: list[Any] = raw["channels"] if isinstance(raw.get("channels"), list) else []
     return ScenarioRefs(
@@ -145,7 +169,18 @@ def _scenario(name: str, raw: Mapping[str, Any], errors: list[Loc]) -> ScenarioR
             if isinstance(k, str)
         },
         load_keys=frozenset(k for k, v in load.items() if v is not None),
+        span_ns=(start, clock) if start is not None and clock is not None and stages else None,
+        stage_spans=spans,
     )
+
+
+def _duration_ns(value: Any) -> int | None:
+    if isinstance(value, str):
+        try:
+            return Duration.parse(value).ns
+        except ValueError:
+            return None
+    return None
 
 
 def read(
@@ -162,13 +197,16 @@ def read(
         if isinstance(rule, dict):
             view = Fields.of_data(ThresholdRuleV2, rule, under(errors, ("thresholds", i)))
             expr, scenario, during = view["expr"], view["scenario"], view["during"]
+            options = ("window", "for_", "warmup")
             rules.append(
                 RuleRefs(
                     i,
                     expr if isinstance(expr, Threshold) else None,
                     scenario if isinstance(scenario, str) else None,
                     during if isinstance(during, str) else None,
-                    UNREADABLE not in (scenario, during),
+                    UNREADABLE not in (scenario, during)
+                    and all(_seconds(view[k]) for k in options if k in view.given),
+                    (_seconds(view["window"]), _seconds(view["for_"]), _seconds(view["warmup"])),
                 )
             )
     target = data.get("target")

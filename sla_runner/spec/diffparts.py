@@ -46,13 +46,31 @@ Rule = ThresholdRule | ThresholdRuleV2
 def _key(rule: Rule) -> tuple[object, ...]:
     t = rule.expr
     direction = "upper" if t.op in ("<", "<=") else "lower"
-    return (t.metric, t.scope, t.stat, rule.during, direction, getattr(rule, "scenario", None))
+    return (
+        t.metric,
+        t.scope,
+        t.stat,
+        rule.during,
+        direction,
+        getattr(rule, "scenario", None),
+        *_windows(rule),
+    )
+
+
+def _windows(rule: Rule) -> tuple[str | None, ...]:
+    """A threshold's window, for and warmup (format 2): another threshold with other ones."""
+    return tuple(
+        None if (value := getattr(rule, name, None)) is None else str(value)
+        for name in ("window", "for_", "warmup")
+    )
 
 
 def _label(rule: Rule) -> str:
     where = f" during {rule.during}" if rule.during else ""
     scenario = getattr(rule, "scenario", None)
     where += f" in scenario {scenario}" if scenario else ""
+    options = zip(("window", "for", "warmup"), _windows(rule), strict=True)
+    where += "".join(f" {key} {value}" for key, value in options if value)
     return f"{rule.expr.stat}({rule.expr.selector}){where}"
 
 

@@ -18,6 +18,7 @@ from sla_runner.spec.checks import CheckedModel, Fields, Problem
 from sla_runner.spec.fields import DurationField, Name, RateField, ThinkTime, ThinkTimeField
 from sla_runner.spec.parts import MAX_USERS
 from sla_runner.spec.units import Duration, Rate
+from sla_runner.timeunits import NS_PER_S
 
 DEFAULT_MAX_IN_FLIGHT = 10_000
 DEFAULT_THINK_TIME = ThinkTime(min=Duration(0), max=Duration(0))
@@ -37,6 +38,12 @@ class StageV2(CheckedModel):
         description="ramp linearly from the previous stage's level (0 at the start) to this: "
         "users (100) or a rate (400/s)",
     )
+    warmup: DurationField | None = Field(
+        None,
+        description="its first seconds, left out of every threshold over requests that judges "
+        "this stage (during it, its scenario or the run): judged from the per-second "
+        "histograms after them. Whole seconds, shorter than the stage",
+    )
 
     @classmethod
     def checks(cls, fields: Fields) -> list[Problem]:
@@ -48,6 +55,18 @@ class StageV2(CheckedModel):
         duration = fields["duration"]
         if isinstance(duration, Duration) and duration.ns <= 0:
             problems.append((("duration",), f"must be above 0, got {duration}"))
+        warmup = fields["warmup"]
+        if isinstance(warmup, Duration):
+            if warmup.ns < NS_PER_S or warmup.ns % NS_PER_S:
+                problems.append((("warmup",), f"must be whole seconds, at least 1s, got {warmup}"))
+            elif isinstance(duration, Duration) and warmup.ns >= duration.ns:
+                problems.append(
+                    (
+                        ("warmup",),
+                        f"warmup {warmup} leaves nothing of the stage's {duration}: "
+                        "it must be shorter than the stage",
+                    )
+                )
         return problems
 
     @property

@@ -8,7 +8,7 @@ on plain data applies the same rules but reports errors without line numbers.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, ClassVar, Literal
 
 from pydantic import Field, ValidationInfo, model_validator
 
@@ -96,6 +96,11 @@ class Endpoint(EndpointBase):
 
 
 class Stage(CheckedModel):
+    moved_fields: ClassVar[dict[str, str]] = {
+        "warmup": "warmup is format 2's (a stage whose first seconds no threshold judges): "
+        "write version: 2 (sla-runner migrate writes a version-1 file's format-2 equivalent)",
+    }
+
     name: Name | None = None
     duration: DurationField
     users: int | None = Field(None, ge=0, le=MAX_USERS, description="closed model: target level")

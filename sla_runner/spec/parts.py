@@ -8,7 +8,7 @@ their specs from these; each format adds what is its own (v1: an endpoint's ``we
 from __future__ import annotations
 
 import re
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, ClassVar, Literal
 
 from pydantic import BeforeValidator, Field, field_validator
 from pydantic.json_schema import WithJsonSchema
@@ -24,7 +24,9 @@ from sla_runner.spec.fields import (
     ThresholdExprV2,
 )
 from sla_runner.spec.series import SeriesField
+from sla_runner.spec.thresholds import FLOW_METRIC, LATENCY_METRICS, Threshold
 from sla_runner.spec.units import Duration
+from sla_runner.timeunits import NS_PER_S
 
 ENV_NAME_PATTERN = r"^[A-Za-z_][A-Za-z0-9_]*$"
 # Validation context key: when true, a spec leaves its checks across the spec to the caller
@@ -253,15 +255,32 @@ class Channel(CheckedModel):
         return where_problems(fields, r"^wss?://[^/\s]+", "a ws:// or wss://")
 
 
+_V2_ONLY = (
+    "{key} is format 2's (a threshold over windows): write version: 2 "
+    "(sla-runner migrate writes a version-1 file's format-2 equivalent)"
+)
+
+
 class ThresholdRule(FrozenModel):
+    moved_fields: ClassVar[dict[str, str]] = {
+        key: _V2_ONLY.format(key=key) for key in ("window", "for", "warmup")
+    }
+
     expr: ThresholdExpr
     during: Name | None = Field(None, description="judge only this stage")
     severity: Literal["fail", "warn"] = "fail"
     description: str | None = None
 
 
-class ThresholdRuleV2(FrozenModel):
-    """A format-2 threshold: a format-1 rule that may also name a scenario and flow metrics."""
+# What a threshold over windows judges: a statistic of requests, round trips, connects or
+# passes through a flow, each window's (or second's) own, from its own histogram and counts.
+WINDOW_STATS = ("min", "max", "mean", "success_rate", "error_rate", "rate")
+WINDOW_OPTIONS = {"window": "window", "for_": "for", "warmup": "warmup"}
+
+
+class ThresholdRuleV2(CheckedModel):
+    """A format-2 threshold: a format-1 rule that may also name a scenario and flow metrics,
+    and be judged over windows of its span (``window``, ``for``, ``warmup``)."""
 
     expr: ThresholdExprV2
     scenario: Name | None = Field(
@@ -269,8 +288,84 @@ class ThresholdRuleV2(FrozenModel):
         description="judge only this scenario's traffic (for users: this scenario's users)",
     )
     during: Name | None = Field(None, description="judge only this stage (of any scenario)")
+    window: DurationField | None = Field(
+        None,
+        description="hold in every tumbling window of this length over the threshold's span "
+        "(the run, the scenario's or the during stage's): one window that misses fails it. "
+        "Whole seconds",
+    )
+    for_: DurationField | None = Field(
+        None,
+        alias="for",
+        description="fail only when each second's own value misses the limit for this long in "
+        "a row (a sustained breach, not a spike). Whole seconds",
+    )
+    warmup: DurationField | None = Field(
+        None,
+        description="leave the first seconds of the threshold's span out of its judgement. "
+        "Whole seconds",
+    )
     severity: Literal["fail", "warn"] = "fail"
     description: str | None = None
+
+    @classmethod
+    def checks(cls, fields: Fields) -> list[Problem]:
+        return window_problems(fields)
+
+    @property
+    def windowed(self) -> bool:
+        """Whether it is judged from the per-second histograms (window, for or warmup)."""
+        return (self.window, self.for_, self.warmup) != (None, None, None)
+
+
+def window_problems(fields: Fields) -> list[Problem]:
+    """A window, for or warmup must be whole seconds of at least 1s, not both window and
+    for, and only on the statistics a window can judge (:data:`WINDOW_STATS`)."""
+    problems: list[Problem] = []
+    given = [name for name in WINDOW_OPTIONS if name in fields.given]
+    for name in given:
+        value = fields[name]
+        if isinstance(value, Duration) and (value.ns < NS_PER_S or value.ns % NS_PER_S):
+            key = WINDOW_OPTIONS[name]
+            problems.append(((key,), f"must be whole seconds, at least 1s, got {value}"))
+    if {"window", "for_"} <= set(given):
+        problems.append(
+            (
+                ("for",),
+                "give window or for, not both: window judges each tumbling window, "
+                "for a breach sustained second after second",
+            )
+        )
+    expr = fields["expr"]
+    if given and isinstance(expr, Threshold):
+        why = window_stat_problem(expr)
+        if why is not None:
+            problems.append(((WINDOW_OPTIONS[given[0]],), why))
+    return problems
+
+
+def window_stat_problem(t: Threshold) -> str | None:
+    """Why ``t`` cannot be judged over windows; None when it can."""
+    head = f"{t.stat}({t.selector})" if t.metric != "users" else t.selector
+    if t.metric not in (*LATENCY_METRICS, FLOW_METRIC):
+        if t.metric == "users":
+            what = "users is the load the plan holds: judge it over a stage with during"
+        else:
+            what = (
+                f"{t.selector} is sampled, not counted per second: judge it over the run or a stage"
+            )
+        return (
+            f"{head}: {what}; window, for and warmup judge requests, round trips, "
+            "connects and flow passes"
+        )
+    if t.stat == "count":
+        return (
+            f"{head}: a count depends on the window's length: judge the rate per window "
+            f"(rate({t.selector}) ...)"
+        )
+    if t.percentile is None and t.stat not in WINDOW_STATS:  # pragma: no cover - grammar
+        return f"{head}: {t.stat} cannot be judged over windows"
+    return None
 
 
 def as_rule(value: Any) -> Any:

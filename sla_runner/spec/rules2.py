@@ -3,7 +3,9 @@
 A threshold's metric names an endpoint, a channel or (``flow.<scenario>``) a scenario with
 a flow; ``scenario:`` judges one scenario's traffic, which must hold what the metric names;
 ``during:`` names a stage of any scenario, or of the scenario judged. The same threshold
-twice (metric, statistic, limit, window and scenario) is an error: judged once.
+twice (metric, statistic, limit, stage, scenario, window, for and warmup) is an error:
+judged once. A ``window`` or ``for`` must fit in the span the threshold judges (its stage,
+its scenario's stages, or the run), after its ``warmup``.
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ from typing import Any
 from sla_runner.spec.checks import Loc
 from sla_runner.spec.crossref2 import Finding, RuleRefs, ScenarioRefs, View, unknown
 from sla_runner.spec.thresholds import FLOW_METRIC, Threshold, series_problem
+from sla_runner.timeunits import NS_PER_S
 
 
 def threshold_findings(view: View) -> list[Finding]:
@@ -27,11 +30,24 @@ def threshold_findings(view: View) -> list[Finding]:
         t = rule.expr
         if t is None or not rule.readable:
             continue
-        key = (t.metric, t.scope, t.stat, t.op, t.limit, t.unit, rule.during, rule.scenario)
+        key = (
+            t.metric,
+            t.scope,
+            t.stat,
+            t.op,
+            t.limit,
+            t.unit,
+            rule.during,
+            rule.scenario,
+            rule.windows,
+        )
         same = seen.setdefault(key, rule)
         if same is not rule:
             where = f" during {rule.during!r}" if rule.during else ""
             where += f" in scenario {rule.scenario}" if rule.scenario else ""
+            where += "".join(
+                f" {key} {n}s" for key, n in zip(_OPTIONS, rule.windows, strict=True) if n
+            )
             first = same.expr.text if same.expr is not None else ""
             found.append(
                 Finding(
@@ -56,6 +72,7 @@ def _rule_findings(view: View, rule: RuleRefs, owner: dict[str, str]) -> list[Fi
     t = rule.expr
     if t is not None:
         found += [Finding(at, m) for m in _metric_problems(view, t, rule.scenario, scenario)]
+    found += _span_findings(view, rule, owner)
     if rule.during is not None:
         stages = list(owner)
         if rule.during not in owner:
@@ -75,6 +92,65 @@ def _rule_findings(view: View, rule: RuleRefs, owner: dict[str, str]) -> list[Fi
                 )
             )
     return found
+
+
+_OPTIONS = ("window", "for", "warmup")
+
+
+def _span_findings(view: View, rule: RuleRefs, owner: dict[str, str]) -> list[Finding]:
+    """A window or for longer than the span the threshold judges (after its warmup), or a
+    warmup that leaves nothing of it."""
+    window, sustained, warmup = rule.windows
+    if (window, sustained, warmup) == (None, None, None):
+        return []
+    span = _span_s(view, rule, owner)
+    if span is None:
+        return []
+    seconds, what = span
+    shown = f"{seconds:g}s"
+    found: list[Finding] = []
+    left = seconds - (warmup or 0)
+    if warmup is not None and left <= 0:
+        found.append(
+            Finding(
+                ("thresholds", rule.index, "warmup"),
+                f"warmup {warmup}s leaves nothing of the {shown} of {what} the threshold judges",
+            )
+        )
+        return found
+    for key, n in (("window", window), ("for", sustained)):
+        if n is not None and n > left:
+            after = f" after its warmup of {warmup}s" if warmup else ""
+            found.append(
+                Finding(
+                    ("thresholds", rule.index, key),
+                    f"{key} {n}s is longer than the {left:g}s of {what} the threshold "
+                    f"judges{after}",
+                )
+            )
+    return found
+
+
+def _span_s(view: View, rule: RuleRefs, owner: dict[str, str]) -> tuple[float, str] | None:
+    """How long the span a threshold judges is, in seconds, and what it is; None when the
+    durations cannot be read."""
+    if rule.during is not None:
+        scenario = view.scenarios.get(owner.get(rule.during, ""))
+        span = scenario.stage_spans.get(rule.during) if scenario else None
+        what = f"stage {rule.during!r}"
+    elif rule.scenario is not None:
+        scenario = view.scenarios.get(rule.scenario)
+        span = scenario.span_ns if scenario else None
+        what = f"scenario {rule.scenario}"
+    else:
+        ends = [s.span_ns[1] for s in view.scenarios.values() if s.span_ns is not None]
+        if not ends or len(ends) != len(view.scenarios):
+            return None
+        span = (0, max(ends))
+        what = "the run"
+    if span is None:
+        return None
+    return (span[1] - span[0]) / NS_PER_S, what
 
 
 def _metric_problems(

@@ -129,3 +129,18 @@ def test_a_report_that_cannot_be_written_is_exit_3_and_the_other_is_still_writte
     assert written == [report]
     assert len(failed) == 1
     assert code == 3
+
+
+def test_junit_tells_a_threshold_over_windows_from_its_expression_alone(tmp_path: Path) -> None:
+    doc = searched(capacity=100)
+    steps = []
+    for s in doc.steps:
+        plain = s.thresholds[0]
+        windowed = plain.model_copy(update={"id": "p95(http) < 200ms (window 2s)"})
+        steps.append(s.model_copy(update={"thresholds": [*s.thresholds, windowed]}))
+    cases = _junit(doc.model_copy(update={"steps": steps}), tmp_path)
+    assert list(cases) == [
+        "p95(http) < 200ms",
+        "success_rate(http) > 99%",
+        "p95(http) < 200ms (window 2s)",
+    ]

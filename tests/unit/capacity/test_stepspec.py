@@ -99,3 +99,25 @@ def test_a_version_1_spec_is_its_default_scenario() -> None:
     assert [r.expr.text for r in rules][:2] == ["p95(http) < 200ms", "success_rate(http) > 98%"]
     # p99(http) < 100ms was a warn during steady: it stays a warn, judged during the step
     assert [r.severity for r in rules if r.expr.text == "p99(http) < 100ms"] == ["warn"]
+
+
+def test_a_step_judges_the_windows_that_fit_in_it_and_leaves_out_the_others() -> None:
+    text = (ROOT / "specs" / "format2" / "shop.yaml").read_text(encoding="utf-8")
+    text = text.replace(
+        "thresholds:\n",
+        "thresholds:\n"
+        "  - {expr: p95(http) < 200ms, window: 2s}\n"
+        "  - {expr: p95(http) < 200ms, for: 2s, warmup: 1s}\n"
+        "  - {expr: p95(http) < 200ms, window: 10s}\n",
+        1,
+    )
+    spec = load_document_text(text, "shop.yaml", env={}, base_dir=ROOT / "specs" / "format2").spec
+    rules, left_out = judged_rules(spec, "visitors", TIMING.judged)
+    assert [(r.expr.text, str(r.window), str(r.for_)) for r in rules][:3] == [
+        ("p95(http) < 200ms", "2s", "None"),
+        ("p95(http) < 200ms", "None", "2s"),
+        ("p95(http) < 200ms", "None", "None"),
+    ]
+    assert "p95(http) < 200ms (window 10s): longer than the 4s a step is judged" in left_out
+    stepped = step_spec(spec, "visitors", 120, TIMING)
+    assert [str(r.window) for r in stepped.thresholds][:2] == ["2s", "None"]
