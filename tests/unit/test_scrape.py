@@ -3,13 +3,21 @@ format and in OpenMetrics, picked by series selectors."""
 
 from __future__ import annotations
 
+import socket
+import struct
+import threading
+from collections.abc import Iterator
+
+import anyio
+import httpx
 import pytest
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 from prometheus_client.exposition import generate_latest
 from prometheus_client.openmetrics.exposition import CONTENT_TYPE_LATEST as OPENMETRICS
 from prometheus_client.openmetrics.exposition import generate_latest as openmetrics_latest
 
-from sla_runner.engine.sources.scrape import Reading, parse
+from sla_runner.engine.http.httpx import classify
+from sla_runner.engine.sources.scrape import Reading, SourceError, parse, scrape
 from sla_runner.spec.series import SeriesSelector
 
 
@@ -73,3 +81,64 @@ def test_a_selector_without_samples_picks_nothing(
 def test_text_that_is_no_exposition_is_refused() -> None:
     with pytest.raises(ValueError, match=r"(?i)invalid"):
         parse("<html>nope</html>\n", "text/plain")
+
+
+@pytest.fixture
+def resetting_port() -> Iterator[int]:
+    """A listener that resets every connection as soon as it accepts it."""
+    listener = socket.create_server(("127.0.0.1", 0), backlog=128)
+
+    def serve() -> None:
+        while True:
+            try:
+                conn, _ = listener.accept()
+            except OSError:  # closed: the test is over
+                return
+            conn.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+            conn.close()
+
+    thread = threading.Thread(target=serve, daemon=True)
+    thread.start()
+    yield listener.getsockname()[1]
+    listener.close()
+    thread.join(timeout=5)
+
+
+def test_a_connection_reset_as_it_opens_is_a_source_error_on_uvloop(resetting_port: int) -> None:
+    """On uvloop, anyio may raise AttributeError for a connection the peer reset before
+    httpcore asked for its socket (a source shutting down): that is the reset it is, never an
+    exception that ends the run. Many tries: the race goes either way each time."""
+    url = f"http://127.0.0.1:{resetting_port}/metrics"
+
+    async def many() -> set[str]:
+        reasons = set()
+        async with httpx.AsyncClient(trust_env=False) as client:
+            for _ in range(150):
+                with pytest.raises(SourceError) as caught:
+                    await scrape(client, url, 2.0)
+                reasons.add(str(caught.value))
+        return reasons
+
+    assert anyio.run(many, backend_options={"use_uvloop": True}) == {"connection reset by peer"}
+
+
+def test_anyios_attribute_error_for_a_closed_socket_is_that_reset_and_nothing_else() -> None:
+    """The race above, made certain: the transport raises what anyio raises then. Any other
+    AttributeError is a bug and is not hidden."""
+    gone = AttributeError("'NoneType' object has no attribute 'getpeername'")
+
+    async def scrape_raising(exc: Exception) -> str:
+        def handler(request: httpx.Request) -> httpx.Response:
+            raise exc
+
+        async with httpx.AsyncClient(transport=httpx.MockTransport(handler)) as client:
+            try:
+                await scrape(client, "http://127.0.0.1:9/metrics", 1.0)
+            except SourceError as error:
+                return str(error)
+        return "answered"
+
+    assert anyio.run(scrape_raising, gone) == "connection reset by peer"
+    with pytest.raises(AttributeError, match="no attribute 'decode'"):
+        anyio.run(scrape_raising, AttributeError("'int' object has no attribute 'decode'"))
+    assert classify(gone).key == "reset"

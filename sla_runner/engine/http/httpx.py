@@ -17,7 +17,14 @@ from typing import Any
 
 import httpx
 
-from sla_runner.engine.http.outcome import Captured, Outcome, Result, failure, unclassified
+from sla_runner.engine.http.outcome import (
+    Captured,
+    Outcome,
+    Result,
+    closed_as_it_opened,
+    failure,
+    unclassified,
+)
 from sla_runner.engine.http.redirects import REDIRECT_STATUSES
 from sla_runner.engine.http.request import USER_AGENT, BodyKeeper, HttpRequest
 from sla_runner.engine.http.session import HopSession, Reply, TransportBase
@@ -211,6 +218,8 @@ def classify(exc: BaseException) -> Result:
         cut = "disconnected" in text or "peer closed" in text or "incomplete" in text
         return failure(Outcome.RESET if cut else Outcome.PROTOCOL_ERROR, exc)
     if isinstance(exc, (httpx.ReadError, httpx.WriteError, httpx.CloseError, ConnectionError)):
+        return failure(Outcome.RESET, exc)
+    if closed_as_it_opened(exc):
         return failure(Outcome.RESET, exc)
     if isinstance(exc, (httpx.ProtocolError, httpx.DecodingError)):
         return failure(Outcome.PROTOCOL_ERROR, exc)

@@ -107,6 +107,14 @@ def failure(outcome: Outcome, exc: BaseException) -> Result:
     return Result(outcome, detail=f"{type(exc).__name__}: {exc}"[:300])
 
 
+def closed_as_it_opened(exc: BaseException) -> bool:
+    """anyio's way (4.x, on uvloop) of saying a connection closed as it opened: asked for a
+    socket attribute of a transport that has lost its socket, it raises AttributeError
+    (``'NoneType' object has no attribute 'getpeername'``) instead of a connection error.
+    httpx passes it through unwrapped; it is a reset by the peer."""
+    return isinstance(exc, AttributeError) and "getpeername" in str(exc)
+
+
 def unclassified(exc: BaseException) -> Result:
     """A failure no transport's own rules name: a socket error (the connection never served)
     is ``connect_error``, anything else ``error``."""

@@ -20,6 +20,7 @@ from prometheus_client.openmetrics.parser import (
 )
 from prometheus_client.parser import text_string_to_metric_families as text_families
 
+from sla_runner.engine.http.outcome import closed_as_it_opened
 from sla_runner.engine.preflight import reason
 from sla_runner.spec.series import SeriesSelector
 
@@ -102,6 +103,10 @@ async def scrape(client: httpx.AsyncClient, url: str, timeout_s: float) -> Scrap
         raise SourceError(_why(exc)) from None
     except OSError as exc:
         raise SourceError(reason(exc)) from None
+    except AttributeError as exc:
+        if not closed_as_it_opened(exc):
+            raise
+        raise SourceError("connection reset by peer") from None
     if response.status_code != 200:
         raise SourceError(f"HTTP {response.status_code}")
     if len(response.content) > MAX_SCRAPE_BYTES:
