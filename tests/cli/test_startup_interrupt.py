@@ -9,8 +9,11 @@ import sys
 import pytest
 
 # Run as the console script does; SIGINT lands while the engine's modules are imported.
+# Python starts with SIGINT as a terminal gives it (KeyboardInterrupt) even when the suite
+# itself was started in the background, where a shell hands its children SIGINT ignored.
 SCRIPT = """
 import builtins, os, signal, sys
+signal.signal(signal.SIGINT, signal.default_int_handler)
 sys.argv = ["sla-runner", "validate", "nothing.yaml"]
 real = builtins.__import__
 def hooked(name, *args, **kwargs):
