@@ -10,9 +10,9 @@ whose connection was refused or reset backs off before its next request.
 
 from __future__ import annotations
 
+import asyncio
 import random
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
 from functools import partial
 
 import anyio
@@ -31,14 +31,24 @@ from sla_runner.engine.flows import (
 from sla_runner.engine.http.outcome import Outcome
 from sla_runner.engine.http.request import HttpRequest
 from sla_runner.engine.http.session import HttpSession
+from sla_runner.engine.leaving import Leaving, TimerWheel
 from sla_runner.engine.ws import WsChannel, run_channel
 from sla_runner.timeline import Timeline
 
 
-@dataclass
 class _User:
-    uid: int
-    leaving: anyio.Event = field(default_factory=anyio.Event)
+    __slots__ = ("leaving", "uid")
+
+    def __init__(self, uid: int, wheel: TimerWheel) -> None:
+        self.uid = uid
+        self.leaving = Leaving(wheel)
+
+
+def start_offsets(count: int, spread_s: float) -> list[float]:
+    """When each of ``count`` users started at one instant sends its first request, in
+    seconds from that instant: evenly over ``spread_s`` (the first at once), so a jump in
+    the plan's users is no burst of connects and no crowd that goes on in step."""
+    return [spread_s * i / count for i in range(count)]
 
 
 class _ChannelSink:
@@ -101,17 +111,20 @@ class ClosedUsers:
         """Start and stop users to follow the plan until its end, or until stopped."""
         plan, users, stop = self._plan, list[_User](), ctx.control.stop
         channel_sink = _ChannelSink(ctx.sink, ctx.now)
+        wheel = TimerWheel(asyncio.get_running_loop())  # every user's pauses
+        spread_s = self._think_s[0] or CONTROL_TICK_S
         next_uid = 0
         while not stop.is_set():
             now = ctx.now()
             if now >= plan.duration_ns:
                 break
             want = plan.users_at(now)
-            while len(users) < want:
-                user = _User(next_uid)
-                next_uid += 1
-                users.append(user)
-                tg.start_soon(self._user, ctx, channel_sink, user)
+            if len(users) < want:
+                for offset in start_offsets(want - len(users), spread_s):
+                    user = _User(next_uid, wheel)
+                    next_uid += 1
+                    users.append(user)
+                    tg.start_soon(self._user, ctx, channel_sink, user, offset)
             while len(users) > want:
                 users.pop().leaving.set()
             ctx.sink.users(self._held, now)
@@ -119,24 +132,41 @@ class ClosedUsers:
         for user in users:
             user.leaving.set()
 
-    async def _user(self, ctx: RunContext, channel_sink: _ChannelSink, user: _User) -> None:
+    async def _user(
+        self, ctx: RunContext, channel_sink: _ChannelSink, user: _User, offset_s: float
+    ) -> None:
         session = ctx.transport.session(connections=1)
         self._held += 1
         try:
-            async with anyio.create_task_group() as tg:
-                for channel in self._channels:
-                    tg.start_soon(partial(run_channel, channel, channel_sink, stop=user.leaving))
-                if self._steps is not None:
-                    await self._steps_of(ctx, session, user, self._steps)
-                elif self._requests:
-                    await self._iterate(ctx, session, user)
-                # A user of channels alone holds them until it leaves, or until every
-                # channel has given up reconnecting: then it holds nothing and is not counted.
+            if self._channels:
+                async with anyio.create_task_group() as tg:
+                    stop = user.leaving.event
+                    for channel in self._channels:
+                        tg.start_soon(partial(run_channel, channel, channel_sink, stop=stop))
+                    await self._work(ctx, session, user, offset_s)
+                    # A user of channels alone holds them until it leaves, or until every
+                    # channel has given up reconnecting: then it holds nothing and is not
+                    # counted.
+            else:  # one task per user, no task group of its own
+                await self._work(ctx, session, user, offset_s)
         finally:
             self._held -= 1
             ctx.sink.users(self._held, ctx.now())  # also after the controller stopped
             with anyio.CancelScope(shield=True):
                 await session.aclose()
+
+    async def _work(
+        self, ctx: RunContext, session: HttpSession, user: _User, offset_s: float
+    ) -> None:
+        """The user's requests or steps, the first ``offset_s`` after it started."""
+        if self._steps is None and not self._requests:
+            return
+        if offset_s > 0 and await user.leaving.pause(offset_s):
+            return
+        if self._steps is not None:
+            await self._steps_of(ctx, session, user, self._steps)
+        else:
+            await self._iterate(ctx, session, user)
 
     async def _iterate(self, ctx: RunContext, session: HttpSession, user: _User) -> None:
         plan, requests, sink = self._plan, self._requests, ctx.sink
@@ -144,8 +174,8 @@ class ClosedUsers:
         ok, refused, reset = Outcome.OK, Outcome.CONNECT_ERROR, Outcome.RESET
         longest = hi if hi > 0 else BACKOFF_MAX_S
         first = backoff = min(BACKOFF_FIRST_S, longest)
-        i = user.uid
-        while not user.leaving.is_set():
+        i, leaving = user.uid, user.leaving
+        while not leaving.is_set():
             request = requests[plan.endpoint_for(i)]
             i += 1
             start = ctx.now()
@@ -153,19 +183,17 @@ class ClosedUsers:
             ctx.record(request, result, start, start)
             if result.outcome is not ok:  # the one check a success pays
                 if result.outcome is refused or result.outcome is reset:
-                    if user.leaving.is_set():
+                    if leaving.is_set():
                         break
                     sink.backoff()
-                    with anyio.move_on_after(backoff):  # not timed: the next request starts after
-                        await user.leaving.wait()
+                    await leaving.pause(backoff)  # not timed: the next request starts after
                     backoff = min(backoff * 2, longest)
                 else:  # answered: the connection works
                     backoff = first
             else:
                 backoff = first
             if hi > 0:  # think, unless told to leave meanwhile
-                with anyio.move_on_after(lo if lo == hi else self._rng.uniform(lo, hi)):
-                    await user.leaving.wait()
+                await leaving.pause(lo if lo == hi else self._rng.uniform(lo, hi))
 
     async def _steps_of(
         self, ctx: RunContext, session: HttpSession, user: _User, work: ScenarioSteps
@@ -175,7 +203,7 @@ class ClosedUsers:
         if state is None:  # a unique table ran out: the user does not start
             self.refused += 1
             return
-        pauses = Pauses(self._think_s, self._rng, user.leaving)
+        pauses = Pauses(self._think_s, self._rng, user.leaving.event)
         if work.setup and not await setup_user(ctx, work, state, session, pauses):
             return
         if work.flow is None and work.mix is None:
