@@ -89,21 +89,31 @@ class Leaving:
     ``event``: the same flag as an :class:`anyio.Event`, made on first use, for the code
     that waits on one (a user's channels, format 2's steps)."""
 
-    __slots__ = ("_event", "_set", "_waiter", "_wheel")
+    __slots__ = ("_event", "_set", "_waiter", "_wheel", "_woken")
 
     def __init__(self, wheel: TimerWheel) -> None:
         self._wheel = wheel
-        self._set = False
+        self._set = self._woken = False
         self._waiter: asyncio.Future[None] | None = None
         self._event: anyio.Event | None = None
 
     def is_set(self) -> bool:
         return self._set
 
-    def set(self) -> None:
+    def set(self, wake_in: float = 0.0) -> None:
+        """Tell the user to leave: it sends nothing more from now on; a pause it is in (and
+        ``event``) ends ``wake_in`` seconds from now (users leaving together are woken
+        spread out, not in one loop iteration)."""
         if self._set:
             return
         self._set = True
+        if wake_in > 0:
+            self._wheel.after(wake_in).add_done_callback(self._wake)
+        else:
+            self._wake()
+
+    def _wake(self, _: object = None) -> None:
+        self._woken = True
         if self._waiter is not None:
             _wake(self._waiter)
         if self._event is not None:
@@ -113,7 +123,7 @@ class Leaving:
     def event(self) -> anyio.Event:
         if self._event is None:
             self._event = anyio.Event()
-            if self._set:
+            if self._woken:
                 self._event.set()
         return self._event
 

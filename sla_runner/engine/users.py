@@ -72,6 +72,18 @@ class _ChannelSink:
         self._sink.reconnect(name)
 
 
+LEAVE_SPREAD_S = 0.00005  # per user told to leave at one instant: 10,000 users over 0.5 s
+
+
+def _leave(users: Sequence[_User]) -> None:
+    """Tell ``users`` to leave at once; those in a pause are woken spread out over
+    :data:`LEAVE_SPREAD_S` each (closing their connections in one loop iteration stalled
+    the loop ~40 ms per 1,000 users), newest first."""
+    offsets = start_offsets(len(users), len(users) * LEAVE_SPREAD_S)
+    for user, offset in zip(reversed(users), offsets, strict=True):
+        user.leaving.set(wake_in=offset)
+
+
 class ClosedUsers:
     """The closed-model executor of one scenario. ``think_s``: the think time's bounds in
     seconds (drawn uniformly between them after each request; ``(0, 0)``: none).
@@ -125,12 +137,12 @@ class ClosedUsers:
                     next_uid += 1
                     users.append(user)
                     tg.start_soon(self._user, ctx, channel_sink, user, offset)
-            while len(users) > want:
-                users.pop().leaving.set()
+            if len(users) > want:
+                _leave(users[want:])
+                del users[want:]
             ctx.sink.users(self._held, now)
             await anyio.sleep(CONTROL_TICK_S)
-        for user in users:
-            user.leaving.set()
+        _leave(users)
 
     async def _user(
         self, ctx: RunContext, channel_sink: _ChannelSink, user: _User, offset_s: float
