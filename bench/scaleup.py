@@ -39,6 +39,7 @@ import sys
 import tempfile
 import threading
 import time
+from collections import Counter
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -348,7 +349,7 @@ def idle_channels(work: Path, users: int, args: Any) -> Figures:
         "status": verdict["status"],
         "valid": verdict["validity"]["valid"],
         "loop_lag_p99_ms": verdict["validity"]["loop_lag_p99_ms"],
-        "connects": {k: n for s in connects for k, n in s["outcomes"].items()},
+        "connects": dict(sum((Counter(s["outcomes"]) for s in connects), Counter())),
         "server_held_max": max((s.count for s in samples), default=0),
         "seconds_all_held": round(len(held) * POLL_S, 1),
     }

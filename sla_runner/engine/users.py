@@ -73,13 +73,14 @@ class _ChannelSink:
 
 
 LEAVE_SPREAD_S = 0.00005  # per user told to leave at one instant: 10,000 users over 0.5 s
+LEAVE_SPREAD_CHANNEL_S = 0.0002  # and per channel it holds (a WebSocket close handshake)
 
 
-def _leave(users: Sequence[_User]) -> None:
+def _leave(users: Sequence[_User], each_s: float) -> None:
     """Tell ``users`` to leave at once; those in a pause are woken spread out over
-    :data:`LEAVE_SPREAD_S` each (closing their connections in one loop iteration stalled
-    the loop ~40 ms per 1,000 users), newest first."""
-    offsets = start_offsets(len(users), len(users) * LEAVE_SPREAD_S)
+    ``each_s`` each (closing 1,000 users' connections in one loop iteration stalled the loop
+    ~40 ms), newest first."""
+    offsets = start_offsets(len(users), len(users) * each_s)
     for user, offset in zip(reversed(users), offsets, strict=True):
         user.leaving.set(wake_in=offset)
 
@@ -125,6 +126,7 @@ class ClosedUsers:
         channel_sink = _ChannelSink(ctx.sink, ctx.now)
         wheel = TimerWheel(asyncio.get_running_loop())  # every user's pauses
         spread_s = self._think_s[0] or CONTROL_TICK_S
+        leave_s = LEAVE_SPREAD_S + LEAVE_SPREAD_CHANNEL_S * len(self._channels)
         next_uid = 0
         while not stop.is_set():
             now = ctx.now()
@@ -138,41 +140,44 @@ class ClosedUsers:
                     users.append(user)
                     tg.start_soon(self._user, ctx, channel_sink, user, offset)
             if len(users) > want:
-                _leave(users[want:])
+                _leave(users[want:], leave_s)
                 del users[want:]
             ctx.sink.users(self._held, now)
             await anyio.sleep(CONTROL_TICK_S)
-        _leave(users)
+        _leave(users, leave_s)
 
     async def _user(
         self, ctx: RunContext, channel_sink: _ChannelSink, user: _User, offset_s: float
     ) -> None:
-        session = ctx.transport.session(connections=1)
+        work = self._steps is not None or bool(self._requests)
+        session = ctx.transport.session(connections=1) if work else None
+        channels = self._channels
         self._held += 1
         try:
-            if self._channels:
+            # A user of channels alone holds them until it leaves, or until every channel
+            # has given up reconnecting: then it holds nothing and is not counted.
+            if len(channels) == 1 and session is None:  # in the user's own task
+                await run_channel(channels[0], channel_sink, stop=user.leaving.event)
+            elif channels:
                 async with anyio.create_task_group() as tg:
                     stop = user.leaving.event
-                    for channel in self._channels:
+                    for channel in channels:
                         tg.start_soon(partial(run_channel, channel, channel_sink, stop=stop))
-                    await self._work(ctx, session, user, offset_s)
-                    # A user of channels alone holds them until it leaves, or until every
-                    # channel has given up reconnecting: then it holds nothing and is not
-                    # counted.
-            else:  # one task per user, no task group of its own
+                    if session is not None:
+                        await self._work(ctx, session, user, offset_s)
+            elif session is not None:  # one task per user, no task group of its own
                 await self._work(ctx, session, user, offset_s)
         finally:
             self._held -= 1
             ctx.sink.users(self._held, ctx.now())  # also after the controller stopped
-            with anyio.CancelScope(shield=True):
-                await session.aclose()
+            if session is not None:
+                with anyio.CancelScope(shield=True):
+                    await session.aclose()
 
     async def _work(
         self, ctx: RunContext, session: HttpSession, user: _User, offset_s: float
     ) -> None:
         """The user's requests or steps, the first ``offset_s`` after it started."""
-        if self._steps is None and not self._requests:
-            return
         if offset_s > 0 and await user.leaving.pause(offset_s):
             return
         if self._steps is not None:
