@@ -23,11 +23,12 @@ BODY = b"sla-runner bench: a small static body served by nginx\n"
 
 NGINX_CONF = """\
 worker_processes 1;
+worker_rlimit_nofile {files};
 daemon off;
 master_process off;
 pid {work}/nginx.pid;
 error_log {work}/error.log warn;
-events {{ worker_connections 4096; }}
+events {{ worker_connections {connections}; }}
 http {{
     access_log off;
     keepalive_requests 100000000;
@@ -97,14 +98,17 @@ class Nginx:
         stop_process(self.proc)
 
 
-def start_nginx(work: Path, core: int | str) -> Nginx:
-    """nginx on ``core`` (or a taskset list like ``0,1``), one worker, on a free loopback
-    port, serving ``/hello.txt``."""
+def start_nginx(work: Path, core: int | str, connections: int = 4096) -> Nginx:
+    """nginx on ``core`` (or a taskset list like ``0,1``), one worker taking up to
+    ``connections`` connections at once, on a free loopback port, serving ``/hello.txt``."""
     (work / "www").mkdir(parents=True, exist_ok=True)
     (work / "www" / "hello.txt").write_bytes(BODY)
     port = free_port()
     conf = work / "nginx.conf"
-    conf.write_text(NGINX_CONF.format(work=work, host=LOOPBACK, port=port))
+    text = NGINX_CONF.format(
+        work=work, host=LOOPBACK, port=port, connections=connections, files=connections + 64
+    )
+    conf.write_text(text)
     proc = subprocess.Popen(
         ["taskset", "-c", str(core), "nginx", "-c", str(conf), "-p", str(work), "-e", "stderr"]
     )

@@ -16,7 +16,8 @@ from __future__ import annotations
 
 import gc
 import time
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
 from typing import Any
 
 import anyio
@@ -41,8 +42,32 @@ from sla_runner.spec.convert import AnySpec, as_format2
 from sla_runner.spec.data import DataError, Dealer, Table
 from sla_runner.timeunits import NS_PER_S
 
+NO_FULL_COLLECTIONS = 1 << 30  # gc's third threshold while the load runs: never reached
 STOP_GRACE_MAX_S = 1.5  # a run stopped early gives what is in flight this long at most
 SECOND_CLOSE_DELAY_S = 0.01  # after a second's end, before it is closed for the streams
+
+
+@contextmanager
+def no_full_collections() -> Iterator[None]:
+    """The garbage collector kept off the load's long-lived objects while it runs.
+
+    What exists before the load is never garbage: frozen (out of every collection). During
+    the load, the collector's young generations run as ever (the short-lived cycles of
+    requests and connections are collected within milliseconds), but never a full
+    collection: it would traverse every user's objects (coroutines, connections, and the
+    pause each user waits in), and at 5,000 users it stalled the event loop for 200-350 ms
+    every few seconds (bench/RESULTS.md, *Scale up on one core*). A cycle that becomes
+    garbage only after it grew old waits for the end of the load, when the thresholds are
+    restored and everything is unfrozen (also when the run raised: a library caller's
+    objects are collected)."""
+    thresholds = gc.get_threshold()
+    gc.freeze()
+    gc.set_threshold(thresholds[0], thresholds[1], NO_FULL_COLLECTIONS)
+    try:
+        yield
+    finally:
+        gc.set_threshold(*thresholds)
+        gc.unfreeze()
 
 
 class Engine:
@@ -146,12 +171,9 @@ class Engine:
         await self.prepare()
         if start_at_ns is not None:
             await anyio.sleep(max(start_at_ns - time.monotonic_ns(), 0) / NS_PER_S)
-        gc.freeze()  # what exists before the load is never garbage: keep it out of full GCs
-        try:
+        with no_full_collections():
             started_at = time.time()
             elapsed = await self._drive(start_at_ns)
-        finally:
-            gc.unfreeze()  # also when the run raised: a library caller's objects are collected
         stopped = self._stopped_ns
         if self.control.stop.is_set():
             at = elapsed if stopped is None else stopped
