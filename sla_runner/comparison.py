@@ -72,7 +72,42 @@ class ComparedFigure(_Model):
     )
     status: FigureStatus = Field(
         description="regressed: worse by more than allowed; improved: better by more than "
-        "allowed; held: neither"
+        "allowed; held: neither. A percentile or success rate is worse by how far the new "
+        "run's interval lies beyond the baseline's (for a percentile new_interval's low end "
+        "minus baseline_interval's high end), so that sampling error is never a regression"
+    )
+    message: str
+    baseline_count: int | None = Field(
+        None, description="the samples the baseline measured (null in documents before it)"
+    )
+    new_count: int | None = Field(None, description="the samples the new run measured")
+    baseline_interval: tuple[float, float] | None = Field(
+        None,
+        description="the 95% confidence interval of the baseline's figure, in unit: of a "
+        "percentile from its HDR histogram (the figure itself when the verdict has none), of "
+        "the success rate Wilson's; null for the throughput",
+    )
+    new_interval: tuple[float, float] | None = Field(
+        None, description="the 95% confidence interval of the new run's figure"
+    )
+
+
+class UnresolvedFigure(_Model):
+    """A percentile one of the runs has too few samples to resolve: not compared, never a
+    regression."""
+
+    name: str = Field(description="as a threshold names it: p99(http.list-items), …")
+    metric: str
+    scenario: str | None = None
+    figure: Figure
+    unit: Literal["ms"]
+    baseline: float
+    new: float
+    baseline_count: int
+    new_count: int
+    needed: int = Field(
+        description="the samples each run needs for this percentile to be compared: "
+        "min_samples_beyond of them beyond it (p50 20, p95 200, p99 1000)"
     )
     message: str
 
@@ -97,6 +132,18 @@ class Comparison(_Model):
         description="how the specs or plans differ (compared anyway: --allow-spec-change)",
     )
     figures: list[ComparedFigure] = Field(default_factory=list)
+    min_samples_beyond: int = Field(
+        10,
+        description="a percentile is compared only when each run has at least this many "
+        "samples beyond it; else it is listed in unresolved",
+    )
+    confidence_pct: float = Field(
+        95.0, description="the confidence of the percentiles' intervals, in percent"
+    )
+    unresolved: list[UnresolvedFigure] = Field(
+        default_factory=list,
+        description="percentiles not compared: not enough samples to resolve them",
+    )
     notes: list[str] = Field(
         default_factory=list,
         description="what was not compared and why (a metric in one verdict only), and "

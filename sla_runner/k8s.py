@@ -27,10 +27,17 @@ The documents, in the order they apply (one multi-document YAML, or one file eac
 
 Kubernetes 1.33 or later (``backoffLimitPerIndex`` is GA there); the tests validate the
 manifests against the schemas of :data:`VALIDATED_WITH`. Nothing here talks to a cluster.
+
+A spec that names this machine (:func:`local_warnings`: a target, endpoint, channel or
+metrics URL on 127.0.0.1, ``localhost`` or ``::1``; a process found by port, pid, pid file,
+name or cgroup) is warned of, one line per field, and the manifests are made all the same:
+inside a pod those are the pod itself, unless a sidecar the user adds (kustomize) serves
+there, which is why it is a warning and not a refusal.
 """
 
 from __future__ import annotations
 
+import ipaddress
 import math
 import re
 import shlex
@@ -39,6 +46,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 from typing import Any
+from urllib.parse import urlsplit
 
 import yaml
 
@@ -47,6 +55,7 @@ from sla_runner.errors import UsageError
 from sla_runner.plan import build_plan
 from sla_runner.report.files import write_atomic
 from sla_runner.spec.document import LoadedSpec
+from sla_runner.spec.format2 import Spec
 from sla_runner.spec.rawfile import read_bytes
 
 SPEC_DIR = "/spec"
@@ -77,6 +86,7 @@ class K8sOptions:
 @dataclass(frozen=True)
 class Manifests:
     documents: tuple[tuple[str, dict[str, Any]], ...]  # (file name, manifest)
+    warnings: tuple[str, ...] = ()  # what in the spec a pod cannot reach (local_warnings)
 
     def text(self) -> str:
         return "".join(f"---\n{dump(doc)}" for _, doc in self.documents)
@@ -133,6 +143,51 @@ def data_files(document: Mapping[str, Any], base: Path) -> list[tuple[str, Path]
             )
         found.append((str(relative), base / relative))
     return found
+
+
+def is_this_machine(url: str) -> bool:
+    """Whether ``url``'s host is a loopback or unspecified address, or ``localhost``."""
+    host = (urlsplit(url).hostname or "").rstrip(".").lower()
+    if host == "localhost" or host.endswith(".localhost"):
+        return True
+    try:
+        address = ipaddress.ip_address(host)
+    except ValueError:
+        return False
+    return address.is_loopback or address.is_unspecified
+
+
+def local_warnings(spec: Spec) -> tuple[str, ...]:
+    """One line per field of ``spec`` that names this machine, which inside a segment pod
+    is the pod itself: what it is, and what to give instead."""
+    here = "is this machine: in a segment pod it is the pod itself, so every segment would fail"
+    fix = "give the service's address in the cluster"
+    out: list[str] = []
+    if is_this_machine(spec.target.base_url):
+        out.append(
+            f"target.base_url {spec.target.base_url} {here}; {fix} "
+            "(--set target.base_url=http://SERVICE.NAMESPACE.svc:PORT)"
+        )
+    for kind, parts in (("endpoints", spec.endpoints), ("channels", spec.channels)):
+        for name, part in parts.items():
+            if part.url is not None and is_this_machine(part.url):
+                out.append(f"{kind}.{name}.url {part.url} {here}; {fix}")
+    process = spec.target.process
+    if process is not None:
+        for key in ("port", "pid", "pid_file", "name", "cgroup"):
+            if getattr(process, key) is not None:
+                out.append(
+                    f"target.process.{key} samples a process of this machine, which no "
+                    "segment pod can see; sample the service through "
+                    "target.process.metrics_url (its Prometheus /metrics, read from any pod) "
+                    "or drop target.process"
+                )
+        if process.metrics_url is not None and is_this_machine(process.metrics_url):
+            out.append(f"target.process.metrics_url {process.metrics_url} {here}; {fix}")
+    metrics = spec.target.metrics
+    if metrics is not None and is_this_machine(metrics.url):
+        out.append(f"target.metrics.url {metrics.url} {here}; {fix}")
+    return tuple(out)
 
 
 def _config_map(
@@ -330,7 +385,7 @@ def manifests(loaded: LoadedSpec, options: K8sOptions) -> Manifests:
     if options.namespace:
         for _, doc in documents:
             doc["metadata"]["namespace"] = options.namespace
-    return Manifests(tuple(documents))
+    return Manifests(tuple(documents), local_warnings(loaded.spec))
 
 
 __all__ = [
@@ -338,6 +393,8 @@ __all__ = [
     "Manifests",
     "data_files",
     "dns_name",
+    "is_this_machine",
+    "local_warnings",
     "manifests",
     "merge_script",
     "segment_command",

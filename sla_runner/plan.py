@@ -37,12 +37,14 @@ from sla_runner.spec.units import MAX_MIX_WHEEL, mix_counts
 from sla_runner.timeline import PlannedStage, Segment, Timeline
 
 __all__ = [
+    "Connections",
     "Plan",
     "PlannedStage",
     "Segment",
     "Timeline",
     "build_plan",
     "check_tables",
+    "connection_bounds",
     "connections_needed",
     "planned_stages",
 ]
@@ -320,26 +322,64 @@ def check_tables(spec: Spec, tables: Mapping[str, Table], segment: Segment) -> N
             ) from None
 
 
-def connections_needed(spec: AnySpec, plan: Plan) -> int:
-    """Sockets the load may hold at once, at most (each scenario's peak, added up).
+@dataclass(frozen=True)
+class Connections:
+    """The sockets one scenario's load may hold at once, at most, and how that is counted."""
 
-    Closed scenarios: per user one HTTP connection and one per channel it holds. Open
-    scenarios: the requests that can be in flight, ``max_in_flight`` at most, and no more
-    than the peak arrival rate times the longest a request may last (connect timeout plus
-    its timeout), so that a modest rate is not refused for the sake of a generous
-    ``max_in_flight``.
+    scenario: str
+    count: int
+    why: str
+
+
+def connection_bounds(spec: AnySpec, plan: Plan) -> tuple[Connections, ...]:
+    """Each scenario's :class:`Connections`.
+
+    Closed: per user one HTTP connection and one per channel it holds. Open: the arrivals
+    that can be open at once. An arrival of one request (a mix without setup) lasts its
+    timeout at most (the request's one deadline covers connecting and redirects), so at
+    most the peak rate times the longest timeout of its endpoints, plus one; an arrival
+    through a flow has no set length, so every arrival may be. Never more than the
+    scenario's arrivals, nor its ``max_in_flight``. (A generator that falls behind sends
+    late arrivals in a burst: more could be open, but then the run is invalid anyway.)
     """
     spec = as_format2(spec)
     target = spec.target
-    timeouts = [ep.timeout or target.timeout for ep in spec.endpoints.values()]
-    longest_s = max(t.seconds for t in [target.timeout, *timeouts])
-    total = 0
+    out = []
     for timeline in plan.scenarios:
         scenario = spec.scenarios[timeline.name]
         if timeline.model == "closed":
+            what = ["HTTP"] if scenario.sends() else []
+            if scenario.channels:
+                n = len(scenario.channels)
+                what.append(f"{n} channel{'s' if n != 1 else ''}")
+            users = timeline.users_started()
             per_user = (1 if scenario.sends() else 0) + len(scenario.channels)
-            total += timeline.users_started() * per_user
+            why = f"{users} users × {per_user}: {' + '.join(what) or 'nothing'}"
+            out.append(Connections(timeline.name, users * per_user, why))
+            continue
+        arrivals, limit = timeline.total_arrivals(), scenario.load.max_in_flight
+        if scenario.flow is None and not scenario.setup:
+            longest = max(
+                (spec.endpoints[e].timeout or target.timeout for e in scenario.sends()),
+                key=lambda d: d.ns,
+                default=target.timeout,
+            )
+            bound = math.ceil(timeline.peak_rate() * Fraction(longest.ns, 10**9)) + 1
+            why = f"{float(timeline.peak_rate()):g}/s × its {longest} timeout + 1"
         else:
-            lasting = timeline.peak_rate() * (longest_s + target.connect_timeout.seconds)
-            total += min(scenario.load.max_in_flight, math.ceil(lasting) + 1)
-    return total
+            bound, why = arrivals, "every arrival, a pass through its flow has no set length"
+        count = min(bound, arrivals, limit)
+        if count < bound:
+            why += (
+                f", capped by max_in_flight {limit}"
+                if count == limit
+                else f", capped by its {arrivals:,} arrivals"
+            )
+        out.append(Connections(timeline.name, count, why))
+    return tuple(out)
+
+
+def connections_needed(spec: AnySpec, plan: Plan) -> int:
+    """Sockets the load may hold at once, at most: each scenario's peak
+    (:func:`connection_bounds`), added up. The engine raises the open-files limit to it."""
+    return sum(c.count for c in connection_bounds(spec, plan))

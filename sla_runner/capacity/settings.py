@@ -77,6 +77,18 @@ def _level(option: str, text: str, model: str) -> int:
     return int(per_s)
 
 
+def _shown(typed: str | None, level: int, model: str) -> str:
+    """A level as the user typed it (``100/s``, ``6000/m (100/s)``: what it came to), or
+    the default with its unit."""
+    unit = " users" if model == "closed" else "/s"
+    if typed is None:
+        return f"{level}{unit} (the default)"
+    written = typed.strip()
+    if re.fullmatch(r"[0-9]+(/s)?", written):
+        return written
+    return f"{written} ({level}{unit})"
+
+
 def _ladder(start: int, stop: int, step: str) -> Ladder:
     match = re.fullmatch(r"\s*([x*×+])\s*([0-9]+(?:\.[0-9]+)?)\s*", step)
     if match is None:
@@ -146,11 +158,14 @@ def plan_capacity(spec: SpecV2, options: CapacityOptions) -> CapacityPlan:
         if options.from_level is not None
         else max(1, top // 16)
     )
-    if start > top:
-        raise UsageError(f"--from {start} is above --to {top}")
-    if promise is not None and not start <= promise.level <= top:
+    if start > top or (promise is not None and not start <= promise.level <= top):
+        low = f"--from {_shown(options.from_level, start, model)}"
+        high = f"--to {_shown(options.to_level, top, model)}"
+        if start > top:
+            raise UsageError(f"{low} is above {high}")
+        assert promise is not None
         raise UsageError(
-            f"the spec promises {promise.expr}, outside --from {start} .. --to {top}: "
+            f"the spec promises {promise.expr}, outside {low} .. {high}: "
             "the search could not decide it"
         )
     duration = (

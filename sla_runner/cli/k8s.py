@@ -40,7 +40,10 @@ def add_k8s(subparsers: Subparsers) -> None:
         "i+1/N --json /results/RUN/segment-(i+1).json`, and a Job that waits for every "
         "segment's verdict (or --merge-timeout) and runs `sla-runner merge` on them, "
         "writing junit.xml and verdict.json there (missing segments: invalid). Needs "
-        "Kubernetes 1.33 or later. Nothing is sent to a cluster: apply with kubectl.",
+        "Kubernetes 1.33 or later. Nothing is sent to a cluster: apply with kubectl. A "
+        "spec field that names this machine (a target on 127.0.0.1 or localhost, a process "
+        "found by port, pid or name) is a warning on stderr, one line each: in a pod that is "
+        "the pod itself.",
         EXIT_CODES_K8S,
     )
     parser.add_argument("spec", metavar="SPEC", help="the spec file (YAML)")
@@ -98,6 +101,8 @@ def _cmd_k8s(args: argparse.Namespace) -> int:
         merge_timeout_s=timeout_s,
     )
     made = manifests(loaded, options)
+    for warning in made.warnings:
+        print(f"warning: {warning}", file=sys.stderr)
     if args.output is None:
         sys.stdout.write(made.text())
         return 0

@@ -69,8 +69,11 @@ def add_compare(subparsers: Subparsers) -> None:
         "--tolerance (a percentage of the baseline's figure) and --noise-floor; the success "
         "rate when lower by more than the tolerance of the baseline's failure share (and "
         "0.1 percentage points); the throughput when lower by more than the tolerance. "
-        "Prints a table of every figure; --json, --junit (one case per figure) and "
-        "--summary-md write it out.",
+        "Sampling error is never a regression: a percentile is compared only when each run "
+        "has 10 samples beyond it (p50 20 samples, p95 200, p99 1000; else 'too few "
+        "samples'), and a percentile or success rate is worse by how far its 95% confidence "
+        "interval moved. Prints a table of every figure; --json, --junit (one case per "
+        "figure) and --summary-md write it out.",
         EXIT_CODES_COMPARE,
     )
     parser.add_argument("baseline", metavar="BASELINE", help="the baseline's JSON verdict")

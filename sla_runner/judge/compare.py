@@ -7,12 +7,18 @@ scenario's own figures too (``verdict.scenarios``; named ``p95(http) (scenario a
 these figures are compared:
 
 ``p50``, ``p95``, ``p99``
-    worse when higher by more than the tolerance (a percentage of the baseline's figure) and
-    by more than the noise floor (``1ms``: 0.8 → 1.1 ms is not a regression).
+    compared only when each run has at least 10 samples beyond the percentile (p50 20
+    samples, p95 200, p99 1,000); else listed as not enough samples to compare
+    (``unresolved``), never a regression. Worse when the new run's 95% confidence interval
+    of the percentile lies above the baseline's by more than the tolerance (a percentage of
+    the baseline's figure) and by more than the noise floor (``1ms``: 0.8 → 1.1 ms is not a
+    regression): a p95 of 400 samples moves by a few samples' worth on a rerun, and that
+    is sampling error, not the service (:mod:`sla_runner.judge.resolution`).
 ``success_rate``
-    worse when lower by more than the tolerance of the baseline's failure share (at 10%,
-    99% → 98.85% is 15% more failures) and by more than :data:`SUCCESS_FLOOR_PCT`
-    percentage points (100% → 99.95%, one failure in 2,000, is not a regression).
+    worse when the new run's 95% (Wilson) interval of it lies below the baseline's by more
+    than the tolerance of the baseline's failure share (at 10%, 99% → 98.85% is 15% more
+    failures) and by more than :data:`SUCCESS_FLOOR_PCT` percentage points (100% → 99.95%,
+    one failure in 2,000, is not a regression; nor is 2 failures in 25 against 3 in 25).
 ``throughput``
     the metric's rate: worse when lower by more than the tolerance (not for ``ws_connect``:
     more connects are reconnects, not more work).
@@ -30,8 +36,8 @@ could not be carried out) has no figures to compare: refused as well.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from collections.abc import Sequence
+from dataclasses import dataclass, field
 from typing import Literal
 
 from sla_runner import numbers
@@ -40,13 +46,23 @@ from sla_runner.comparison import (
     Comparison,
     Figure,
     FigureStatus,
+    UnresolvedFigure,
     VerdictRef,
 )
 from sla_runner.errors import VerdictMismatchError
+from sla_runner.judge.resolution import (
+    CONFIDENCE_PCT,
+    MIN_SAMPLES_BEYOND,
+    interval_ms,
+    resolves,
+    samples_needed,
+    success_interval_pct,
+)
 from sla_runner.verdict import MetricSummary, Verdict
 
 SUCCESS_FLOOR_PCT = 0.1
 NOT_WORK = frozenset({"ws_connect"})  # metrics whose rate is not the work done
+_PERCENTILES: dict[Figure, float] = {"p50": 50, "p95": 95, "p99": 99}
 _UNITS: dict[Figure, Literal["ms", "%", "/s"]] = {
     "p50": "ms",
     "p95": "ms",
@@ -151,9 +167,9 @@ def compare_verdicts(
         differences += plan_differences(base_plan, new_plan)
     refuse_unless_allowed(differences, allow_spec_change)
     rules = _Rules(tolerance_pct / 100, noise_floor_ms)
-    figures: list[ComparedFigure] = []
-    notes: list[str] = []
-    _compare_metrics(rules, baseline.metrics, new.metrics, None, figures, notes)
+    out = _Out()
+    notes = out.notes
+    _compare_metrics(rules, baseline.metrics, new.metrics, None, out)
     for scenario in [
         *baseline.scenarios,
         *(s for s in new.scenarios if s not in baseline.scenarios),
@@ -163,14 +179,14 @@ def compare_verdicts(
             notes.append(f"scenario {scenario}: measured in {where} only, not compared")
             continue
         own = baseline.scenarios[scenario], new.scenarios[scenario]
-        _compare_metrics(rules, *own, scenario, figures, notes)
+        _compare_metrics(rules, *own, scenario, out)
     for label, verdict in (("the baseline", baseline), ("the new run", new)):
         if not verdict.validity.valid:
             notes.append(
                 f"{label} is {verdict.status}: its figures may be the generator's, not the "
                 f"service's ({'; '.join(verdict.validity.reasons)})"
             )
-    regressed = any(f.status == "regressed" for f in figures)
+    regressed = any(f.status == "regressed" for f in out.figures)
     return Comparison(
         status="regression" if regressed else "ok",
         tolerance_pct=tolerance_pct,
@@ -179,9 +195,19 @@ def compare_verdicts(
         baseline=_ref(baseline, baseline_path),
         new=_ref(new, new_path),
         spec_changes=differences,
-        figures=figures,
+        figures=out.figures,
+        min_samples_beyond=MIN_SAMPLES_BEYOND,
+        confidence_pct=CONFIDENCE_PCT,
+        unresolved=out.unresolved,
         notes=notes,
     )
+
+
+@dataclass
+class _Out:
+    figures: list[ComparedFigure] = field(default_factory=list)
+    unresolved: list[UnresolvedFigure] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
 
 
 def _compare_metrics(
@@ -189,11 +215,11 @@ def _compare_metrics(
     baseline: dict[str, MetricSummary],
     new: dict[str, MetricSummary],
     scenario: str | None,
-    figures: list[ComparedFigure],
-    notes: list[str],
+    out: _Out,
 ) -> None:
-    """Every metric both measured (of the whole run, or of one scenario), into ``figures``;
-    one measured on one side only, into ``notes``."""
+    """Every metric both measured (of the whole run, or of one scenario), into
+    ``out.figures`` (a percentile too few samples resolve, into ``out.unresolved``); one
+    measured on one side only, into ``out.notes``."""
     where_of = f" (scenario {scenario})" if scenario else ""
     for name in [*baseline, *(k for k in new if k not in baseline)]:
         old_m, new_m = baseline.get(name), new.get(name)
@@ -201,15 +227,29 @@ def _compare_metrics(
             continue  # a gauge, users: not compared
         if old_m is None or new_m is None or not _compared(old_m) or not _compared(new_m):
             where = "the baseline" if new_m is None or not _compared(new_m) else "the new run"
-            notes.append(f"{name}{where_of}: measured in {where} only, not compared")
+            out.notes.append(f"{name}{where_of}: measured in {where} only, not compared")
             continue
-        figures += [
-            rules.figure(name, fig, a, b, scenario) for fig, a, b in _pairs(name, old_m, new_m)
-        ]
+        counts = old_m.count, new_m.count
+        for fig, a, b in _pairs(name, old_m, new_m):
+            p = _PERCENTILES.get(fig)
+            if fig == "success_rate":
+                spans = _success_span(old_m), _success_span(new_m)
+                out.figures.append(rules.figure(name, fig, a, b, scenario, spans, counts))
+            elif p is None:
+                out.figures.append(rules.figure(name, fig, a, b, scenario))
+            elif not (resolves(old_m.count, p) and resolves(new_m.count, p)):
+                out.unresolved.append(_unresolved(name, fig, (a, b), (old_m, new_m), scenario))
+            else:
+                spans = interval_ms(old_m, p, a), interval_ms(new_m, p, b)
+                out.figures.append(rules.figure(name, fig, a, b, scenario, spans, counts))
 
 
 def _compared(m: MetricSummary | None) -> bool:
     return m is not None and m.latency_ms is not None and m.count > 0
+
+
+def _success_span(m: MetricSummary) -> tuple[float, float]:
+    return success_interval_pct(m.count, sum(m.errors.values()))
 
 
 def _success(m: MetricSummary) -> float:
@@ -231,23 +271,75 @@ def _pairs(name: str, old: MetricSummary, new: MetricSummary) -> list[tuple[Figu
     return pairs
 
 
+def _name(metric: str, figure: Figure, scenario: str | None) -> str:
+    name = f"rate({metric})" if figure == "throughput" else f"{figure}({metric})"
+    return name + (f" (scenario {scenario})" if scenario else "")  # as its JUnit case would be
+
+
+def _unresolved(
+    metric: str,
+    figure: Figure,
+    values: tuple[float, float],
+    summaries: tuple[MetricSummary, MetricSummary],
+    scenario: str | None,
+) -> UnresolvedFigure:
+    name, needed = _name(metric, figure, scenario), samples_needed(_PERCENTILES[figure])
+    (old, new), (old_n, new_n) = values, (summaries[0].count, summaries[1].count)
+    return UnresolvedFigure(
+        name=name,
+        metric=metric,
+        scenario=scenario,
+        figure=figure,
+        unit="ms",
+        baseline=numbers.stored(old, "ms"),
+        new=numbers.stored(new, "ms"),
+        baseline_count=old_n,
+        new_count=new_n,
+        needed=needed,
+        message=(
+            f"{name}: {numbers.value(old, 'ms')} → {numbers.value(new, 'ms')}: not enough "
+            f"samples to compare ({figure} needs {needed}, {MIN_SAMPLES_BEYOND} beyond it; "
+            f"the baseline has {old_n}, the new run {new_n})"
+        ),
+    )
+
+
+Span = tuple[float, float]
+
+
 @dataclass(frozen=True)
 class _Rules:
     tolerance: float  # a fraction
     noise_floor_ms: float
 
     def figure(
-        self, metric: str, figure: Figure, old: float, new: float, scenario: str | None = None
+        self,
+        metric: str,
+        figure: Figure,
+        old: float,
+        new: float,
+        scenario: str | None = None,
+        spans: tuple[Span, Span] | None = None,
+        counts: tuple[int, int] | None = None,
     ) -> ComparedFigure:
+        """``spans``: a percentile's confidence intervals (baseline's, new run's), whose
+        distance apart is how much worse or better it got."""
         unit = _UNITS[figure]
-        allowed, worse = self._allowed(figure, old), self._worse(figure)(old, new)
+        (old_lo, old_hi), (new_lo, new_hi) = spans or ((old, old), (new, new))
+        allowed = self._allowed(figure, old)
+        if figure == "throughput":
+            worse = old - new
+            better = -worse
+        elif figure == "success_rate":  # lower is worse
+            worse, better = old_lo - new_hi, new_lo - old_hi
+        else:
+            worse, better = new_lo - old_hi, old_lo - new_hi
         status: FigureStatus = "held"
         if worse > allowed:
             status = "regressed"
-        elif -worse > allowed:
+        elif better > allowed:
             status = "improved"
-        name = f"rate({metric})" if figure == "throughput" else f"{figure}({metric})"
-        name += f" (scenario {scenario})" if scenario else ""  # as its JUnit case would be
+        name = _name(metric, figure, scenario)
         change = new - old
         # a change of a percentage is read in points, not as a percentage of it
         change_pct = 100 * change / old if old and unit != "%" else None
@@ -261,6 +353,11 @@ class _Rules:
             "improved": f"better by more than {numbers.value(allowed, unit)}",
             "held": f"within {numbers.value(allowed, unit)}",
         }[status]
+        if spans is not None and (old_lo, old_hi, new_lo, new_hi) != (old, old, new, new):
+            verdict += (
+                f" (its 95% interval {_span(new_lo, new_hi, unit)} against the baseline's "
+                f"{_span(old_lo, old_hi, unit)})"
+            )
         return ComparedFigure(
             name=name,
             metric=metric,
@@ -277,6 +374,10 @@ class _Rules:
                 f"{name}: {numbers.value(old, unit)} → {numbers.value(new, unit)} "
                 f"({shown}): {verdict}"
             ),
+            baseline_count=None if counts is None else counts[0],
+            new_count=None if counts is None else counts[1],
+            baseline_interval=None if spans is None else _stored_span(old_lo, old_hi, unit),
+            new_interval=None if spans is None else _stored_span(new_lo, new_hi, unit),
         )
 
     def _allowed(self, figure: Figure, old: float) -> float:
@@ -286,12 +387,13 @@ class _Rules:
             return self.tolerance * old
         return max(self.tolerance * old, self.noise_floor_ms)
 
-    @staticmethod
-    def _worse(figure: Figure) -> Callable[[float, float], float]:
-        """How much worse ``new`` is than ``old`` (negative: better)."""
-        if figure in ("success_rate", "throughput"):
-            return lambda old, new: old - new
-        return lambda old, new: new - old
+
+def _span(lo: float, hi: float, unit: str) -> str:
+    return f"{numbers.number(numbers.stored(lo, unit))} … {numbers.value(hi, unit)}"
+
+
+def _stored_span(lo: float, hi: float, unit: str) -> Span:
+    return numbers.stored(lo, unit), numbers.stored(hi, unit)
 
 
 def _ref(verdict: Verdict, path: str) -> VerdictRef:
@@ -315,5 +417,6 @@ __all__ = [
     "plan_of",
     "refuse_unless_allowed",
     "require_figures",
+    "samples_needed",
     "spec_differences",
 ]

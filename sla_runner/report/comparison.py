@@ -5,8 +5,9 @@ JUnit: one ``<testsuite>`` named ``SPEC SLA_VERSION against the baseline``; each
 named as the figure (``p95(http.list-items)``, ``success_rate(http)``, ``rate(http)``),
 classname ``sla.SPEC.baseline``; a figure that regressed is a ``<failure
 type="Regression">`` whose message says by how much; an improved one passes with the note
-in its ``<system-out>``. ``compare --junit`` writes this suite alone; ``run --baseline``
-adds it to the run's JUnit after the run's own suite. Every text is redacted.
+in its ``<system-out>``; a percentile too few samples resolve is ``<skipped>``.
+``compare --junit`` writes this suite alone; ``run --baseline`` adds it to the run's JUnit
+after the run's own suite. Every text is redacted.
 """
 
 from __future__ import annotations
@@ -23,17 +24,38 @@ from rich.table import Table
 from rich.text import Text
 
 from sla_runner import numbers
-from sla_runner.comparison import Comparison
+from sla_runner.comparison import ComparedFigure, Comparison, UnresolvedFigure
 from sla_runner.redact import effective, masked
 from sla_runner.report.console import console_for
 from sla_runner.report.files import write_atomic
+from sla_runner.report.html_tables import signed
 from sla_runner.report.junit import junit_document, xml_clean
 
 _LABELS = {
     "regressed": ("REGRESSED", "bold red"),
     "held": ("held", ""),
     "improved": ("better", "green"),
+    "unresolved": ("too few samples", "dim"),
 }
+_ORDER = ("p50", "p95", "p99", "success_rate", "throughput")
+
+
+def table_rows(comparison: Comparison) -> list[ComparedFigure | UnresolvedFigure]:
+    """The figures compared and those not (too few samples), in the judge's order: metric
+    by metric (the run's, then each scenario's), p50 … throughput within each."""
+    rows: list[ComparedFigure | UnresolvedFigure] = [*comparison.figures, *comparison.unresolved]
+    groups: dict[tuple[str | None, str], int] = {}
+    for f in rows:
+        groups.setdefault((f.scenario, f.metric), len(groups))
+    return sorted(
+        rows,
+        key=lambda f: (groups[(f.scenario, f.metric)], _ORDER.index(f.figure)),
+    )
+
+
+def status_of(figure: ComparedFigure | UnresolvedFigure) -> str:
+    """regressed, held, improved, or unresolved (not compared: too few samples)."""
+    return figure.status if isinstance(figure, ComparedFigure) else "unresolved"
 
 
 def comparison_to_json(comparison: Comparison, *, secrets: frozenset[str] = frozenset()) -> str:
@@ -53,11 +75,12 @@ def comparison_suite(comparison: Comparison, clean: Callable[[str], str]) -> ET.
     suite = ET.Element("testsuite")
     suite.set("name", clean(f"{new.spec} {new.sla_version} against the baseline"))
     failures = len(comparison.regressed)
+    rows = table_rows(comparison)
     for name, value in (
-        ("tests", str(len(comparison.figures))),
+        ("tests", str(len(rows))),
         ("failures", str(failures)),
         ("errors", "0"),
-        ("skipped", "0"),
+        ("skipped", str(len(comparison.unresolved))),
         ("time", "0.000"),
         ("id", "1"),
         ("package", clean(f"sla.{new.spec}.baseline")),
@@ -74,12 +97,14 @@ def comparison_suite(comparison: Comparison, clean: Callable[[str], str]) -> ET.
         ("comparison.noise_floor_ms", numbers.number(comparison.noise_floor_ms)),
     ):
         ET.SubElement(properties, "property", {"name": name, "value": clean(value)})
-    for figure in comparison.figures:
+    for figure in rows:
         case = ET.SubElement(suite, "testcase")
         case.set("name", clean(figure.name))
         case.set("classname", clean(f"sla.{new.spec}.baseline"))
         case.set("time", "0.000")
-        if figure.status == "regressed":
+        if isinstance(figure, UnresolvedFigure):
+            ET.SubElement(case, "skipped", {"message": clean(figure.message)})
+        elif figure.status == "regressed":
             ET.SubElement(
                 case, "failure", {"type": "Regression", "message": clean(figure.message)}
             ).text = clean(figure.message)
@@ -102,10 +127,16 @@ def write_comparison_junit(
 
 
 def status_line(comparison: Comparison) -> str:
-    """``REGRESSION: 2 of 15 figures got worse beyond the tolerance (exit code 1)``."""
+    """``REGRESSION: 2 of 15 figures got worse beyond the tolerance, 1 better; 4 not
+    compared, too few samples (exit code 1)``."""
     n, worse = len(comparison.figures), len(comparison.regressed)
     better = sum(f.status == "improved" for f in comparison.figures)
-    tail = f"{f', {better} better' if better else ''} (exit code {comparison.exit_code})"
+    unresolved = len(comparison.unresolved)
+    tail = (
+        f"{f', {better} better' if better else ''}"
+        f"{f'; {unresolved} not compared, too few samples' if unresolved else ''}"
+        f" (exit code {comparison.exit_code})"
+    )
     if worse:
         return f"REGRESSION: {worse} of {n} figures got worse beyond the tolerance{tail}"
     return f"NO REGRESSION: none of {n} figures got worse beyond the tolerance{tail}"
@@ -119,12 +150,21 @@ def summary_lines(comparison: Comparison) -> list[str]:
         f"{base.path} ({base.status}, {base.started_at or 'time unknown'})",
         f"tolerance {numbers.number(comparison.tolerance_pct)}%, noise floor "
         f"{numbers.number(comparison.noise_floor_ms)} ms, success-rate floor "
-        f"{numbers.number(comparison.success_floor_pct)} points",
+        f"{numbers.number(comparison.success_floor_pct)} points; a percentile is compared "
+        f"when each run has {comparison.min_samples_beyond} samples beyond it, by its "
+        f"{numbers.number(comparison.confidence_pct)}% interval",
     ]
     lines += [f"compared although {d}" for d in comparison.spec_changes]
     lines += [f"note: {n}" for n in comparison.notes]
     lines.append(status_line(comparison))
     return lines
+
+
+def signed_change(f: ComparedFigure | UnresolvedFigure) -> str:
+    """``+1.26 ms (+21.8%)``; the change of a figure not compared, without its percentage."""
+    if isinstance(f, UnresolvedFigure):
+        return signed(numbers.stored(f.new - f.baseline, f.unit), f.unit, None)
+    return signed(f.change, f.unit, f.change_pct)
 
 
 def print_comparison(
@@ -153,20 +193,16 @@ def print_comparison(
         ("result", "left"),
     ):
         table.add_column(name, justify=justify)  # type: ignore[arg-type]
-    for f in comparison.figures:
-        label, style = _LABELS[f.status]
-        change = numbers.value(f.change, f.unit)
-        change = change if f.change < 0 else "+" + change
-        if f.change_pct is not None:
-            change += f" ({f.change_pct:+.1f}%)"
+    for f in table_rows(comparison):
+        label, style = _LABELS[status_of(f)]
         table.add_row(
             text(f.name),
             text(numbers.value(f.baseline, f.unit)),
             text(numbers.value(f.new, f.unit)),
-            text(change),
+            text(signed_change(f)),
             text(label, style),
         )
-    if comparison.figures:
+    if comparison.figures or comparison.unresolved:
         console.print(table)
     for line in rest[:-1]:
         console.print(text(line, "yellow"), soft_wrap=plain)

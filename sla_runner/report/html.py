@@ -25,6 +25,7 @@ from sla_runner import numbers
 from sla_runner._version import __version__
 from sla_runner.comparison import Comparison
 from sla_runner.redact import effective, masked
+from sla_runner.report.comparison import signed_change, status_of, table_rows
 from sla_runner.report.comparison import status_line as comparison_status
 from sla_runner.report.console import (
     LABELS,
@@ -35,7 +36,7 @@ from sla_runner.report.console import (
 )
 from sla_runner.report.files import write_atomic
 from sla_runner.report.html_charts import distributions, over_time
-from sla_runner.report.html_tables import metric_tables, signed, table_head, ul
+from sla_runner.report.html_tables import metric_tables, table_head, ul
 from sla_runner.verdict import Verdict
 
 _SCRIPT = """\
@@ -251,12 +252,13 @@ class _Page:
     def _comparison(self, c: Comparison) -> str:
         esc = self.esc
         rows = [
-            f'<tr class="figure" data-status="{esc(f.status)}"><td>{esc(f.name)}</td>'
+            f'<tr class="figure" data-status="{esc(status_of(f))}"><td>{esc(f.name)}</td>'
             f'<td class="num">{esc(numbers.value(f.baseline, f.unit))}</td>'
             f'<td class="num">{esc(numbers.value(f.new, f.unit))}</td>'
-            f'<td class="num">{esc(signed(f.change, f.unit, f.change_pct))}</td>'
-            f'<td class="r r-{esc(f.status)}">{esc(f.status)}</td></tr>'
-            for f in c.figures
+            f'<td class="num">{esc(signed_change(f))}</td>'
+            f'<td class="r r-{esc(status_of(f))}">'
+            f"{esc(status_of(f).replace('unresolved', 'too few samples'))}</td></tr>"
+            for f in table_rows(c)
         ]
         notes = [*(f"compared although {d}" for d in c.spec_changes), *c.notes]
         return (

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from fractions import Fraction
 
-from sla_runner.plan import Plan, Timeline, connections_needed
+from sla_runner.plan import Plan, Timeline, connection_bounds
 from sla_runner.redact import redact
 from sla_runner.spec.diff import Change
 from sla_runner.spec.document import LoadedSpec
@@ -35,7 +35,7 @@ def plan_lines(spec: Spec, plan: Plan) -> list[str]:
     its users do (the endpoint mix, or the setup and flow, and its channels); then the
     connections the load needs. A plan of one scenario is shown as the run's."""
     head = f"{spec.name} {spec.sla_version}: "
-    needed = f"connections needed at most: {connections_needed(spec, plan):,}"
+    needed = connections_line(spec, plan)
     if len(plan.scenarios) == 1:
         timeline = plan.scenarios[0]
         load = _load_lines(timeline)
@@ -54,6 +54,17 @@ def plan_lines(spec: Spec, plan: Plan) -> list[str]:
         totals += f", peak {float(plan.peak_rate()):g}/s, {plan.total_arrivals():,} arrivals"
     lines.append(totals)
     return [*lines, needed]
+
+
+def connections_line(spec: Spec, plan: Plan) -> str:
+    """``connections needed at most: 61 (buyers 20: 10 users × 2: HTTP + 1 channel; probes
+    41: 20/s × its 2s timeout + 1)``: the figure, and how each scenario's share is counted."""
+    bounds = connection_bounds(spec, plan)
+    total = sum(b.count for b in bounds)
+    if len(bounds) == 1:
+        return f"connections needed at most: {total:,} ({bounds[0].why})"
+    parts = "; ".join(f"{b.scenario} {b.count:,}: {b.why}" for b in bounds)
+    return f"connections needed at most: {total:,} ({parts})"
 
 
 def _load_lines(timeline: Timeline) -> list[str]:

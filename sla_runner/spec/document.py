@@ -5,9 +5,11 @@ exactly as :func:`sla_runner.spec.loader.load_spec_v1` loads it (same checks, sa
 then converted (:func:`sla_runner.spec.convert.from_v1`); a version-2 file as format 2, with
 its data tables read (paths relative to the spec file's folder) and its templates and JSON
 paths checked. Every problem is reported in one round, each at its ``file:line:col``; a
-problem inside a string (a template name, a JSON path) at its character. A missing or
-unknown version is reported, and the rest of the file is checked as the format its keys
-suggest (``load`` at the top: format 1; otherwise format 2).
+problem inside a string (a template name, a JSON path) at its character. A version this
+sla-runner does not read (``version: 3``) is the one error reported, at its place: the rest
+of the file is of a format it does not know. A missing version is reported, and the rest of
+the file is checked as the format its keys suggest (``load`` at the top: format 1;
+otherwise format 2).
 
 Secrets: ``${VAR}`` values (unless ``public_vars``), every header value, and every value
 of a data table read from a file (unless the table is ``public``). A ``${VAR}`` value is
@@ -34,6 +36,7 @@ from sla_runner.spec.data import DataError, Table, load_table
 from sla_runner.spec.format2 import DataTable, Spec
 from sla_runner.spec.interpolate import InterpolationError, interpolate_text
 from sla_runner.spec.loader import Reading, load_raw, read_spec, spec_secrets, validate
+from sla_runner.spec.messages import unsupported_version
 from sla_runner.spec.models import SpecV1
 from sla_runner.spec.positions import mark_in_scalar, written_offset
 from sla_runner.spec.rawfile import decode, read_bytes
@@ -104,7 +107,13 @@ def _load(
     overrides: Mapping[str, str] | None,
     base_dir: Path,
 ) -> LoadedSpec:
-    if _version_of(text, file, env, overrides) == 1:
+    version = _version_of(text, file, env, overrides)
+    if version is None:
+        reading = read_spec(raw, text, file, env, overrides, Spec)
+        reading.issues[:] = [i for i in reading.issues if i.path == "version"]
+        reading.place(("version",), unsupported_version(reading.data.get("version"), VERSIONS))
+        reading.finish()
+    if version == 1:
         loaded = load_raw(raw, text, file, env, overrides, VERSIONS)
         return LoadedSpec(
             from_v1(loaded.spec), 1, loaded.path, loaded.sha256, loaded.secrets, {}, loaded.spec
@@ -140,8 +149,9 @@ def _header_secrets(spec: Spec) -> frozenset[str]:
 
 def _version_of(
     text: str, file: Path, env: Mapping[str, str] | None, overrides: Mapping[str, str] | None
-) -> int:
-    """The format to read the file as: its version, or what its keys suggest."""
+) -> int | None:
+    """The format to read the file as: its version, or what its keys suggest when it has
+    none (or it is a supported one written as text); None for a version it does not read."""
     data = parse_yaml(text, str(file)).data
     given = dict(overrides or {})
     written = parse_scalar(given["version"]) if "version" in given else None
@@ -155,6 +165,8 @@ def _version_of(
         value = int(value)
     if value in VERSIONS and not isinstance(value, bool):
         return int(value)
+    if value is not None:
+        return None
     return 1 if "load" in data and "scenarios" not in data else 2
 
 

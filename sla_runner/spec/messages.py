@@ -130,6 +130,11 @@ def _pattern_message(pattern: str, value: Any, what: str) -> str:
     return f"expected text matching {pattern}, got {shown(value)}"  # pragma: no cover
 
 
+def unsupported_version(value: object, versions: tuple[int, ...]) -> str:
+    """The message for a ``version`` this sla-runner does not read."""
+    return f"unsupported format version {shown(value)}; this sla-runner reads {_versions(versions)}"
+
+
 def _versions(versions: tuple[int, ...]) -> str:
     if len(versions) == 1:
         return f"version {versions[0]}"
@@ -151,10 +156,7 @@ def _message(
         if isinstance(value, str) and value.strip() in {str(v) for v in versions}:
             n = value.strip()
             return f"version is the number {n}, not the text {shown(value)}: write version: {n}"
-        return (
-            f"unsupported format version {shown(value)}; this sla-runner reads "
-            f"{_versions(versions)}"
-        )
+        return unsupported_version(value, versions)
     if kind == "literal_error":
         expected = str(ctx.get("expected", "")).replace("'", "")
         options = [o.strip() for o in expected.replace(" or ", ", ").split(",")]

@@ -40,7 +40,7 @@ def test_plan_prints_stages_peak_connections_and_mix(
         "  ramp           0s – 20s             0 → 100 users",
         "  steady         20s – 80s            100 → 100 users",
         "peak: 100 users",
-        "connections needed at most: 100",
+        "connections needed at most: 100 (100 users × 1: HTTP)",
         "endpoint mix: a 75%, b 25%",
     ]
 
@@ -53,6 +53,8 @@ def test_plan_of_a_segment_and_of_the_open_model(
     out = _plan(tmp_path, capsys, text=open_model)
     assert "open model" in out
     assert "arrivals: 3,500" in out  # 500 on the ramp from 0, then 3,000
+    # the requests one arrival each that can be open at once: 50/s for their 10s timeout
+    assert "connections needed at most: 501 (50/s × its 10s timeout + 1)\n" in out
     spec = tmp_path / "spec.yaml"
     assert run(["plan", str(spec), "--segment", "3/2"]) == 2
     assert capsys.readouterr().err.startswith("error: --segment: expected a segment like 1/2")
@@ -72,7 +74,7 @@ def test_plan_states_the_peak_held_and_refuses_a_segment_without_load(
     ending = SPEC.replace("    - {name: steady, duration: 1m, users: 100}\n", "")
     out = _plan(tmp_path, capsys, text=ending)
     assert "peak: 99 users held (it reaches 100 only at 20s, as the run ends)\n" in out
-    assert "connections needed at most: 99\n" in out
+    assert "connections needed at most: 99 (99 users × 1: HTTP)\n" in out
     assert run(["plan", str(tmp_path / "spec.yaml"), "--segment", "100/100"]) == 2
     assert capsys.readouterr().err == (
         "error: segment 100/100 carries no load: the plan holds at most 99 users, dealt one "
@@ -126,7 +128,8 @@ def test_plan_shows_every_scenario_s_timeline(
         "  arrivals: 50",
         "  endpoint mix: health 100%",
         "run: 30s, peak 20 users, peak 5/s, 50 arrivals",
-        "connections needed at most: 116",
+        "connections needed at most: 90 (shoppers 40: 20 users × 2: HTTP + 1 channel; probes "
+        "50: 5/s × its 10s timeout + 1, capped by its 50 arrivals)",
     ]
 
 
@@ -151,3 +154,43 @@ def test_migrate_prints_format_2_that_validates_and_plans_identically(
     assert plans[0] == plans[1]
     assert run(["migrate", str(v2)]) == 2  # format 2 already
     assert "format version 2 already" in capsys.readouterr().err
+
+
+WALKED = """\
+version: 2
+name: demo-shop
+sla_version: 1.0.0
+target: {base_url: "http://127.0.0.1:9", timeout: 2s}
+endpoints:
+  list-items: {path: /api/items}
+  health: {path: /health}
+  slow: {path: /slow, timeout: 3s}
+channels:
+  prices: {path: /ws/prices, send: ping}
+scenarios:
+  buyers:
+    load: {stages: [{name: steady, duration: 11s, users: 10}]}
+    flow: [list-items]
+    channels: [prices]
+  probes:
+    start: 1s
+    load: {stages: [{name: probing, duration: 8s, rate: 20/s}]}
+    mix: {health: 1, list-items: 1}
+  passes:
+    load: {stages: [{name: passing, duration: 2s, rate: 4/s}], max_in_flight: 5}
+    flow: [list-items, slow]
+"""
+
+
+def test_the_connections_figure_counts_what_can_be_open_at_once_and_says_how(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A walker's plan said 161 for 10 users with a channel each and 20/s over 8 s: every
+    open arrival counted as in flight for its timeout plus the connect timeout (which the
+    request's one deadline already covers)."""
+    out = _plan(tmp_path, capsys, text=WALKED)
+    assert out.splitlines()[-1] == (
+        "connections needed at most: 66 (buyers 20: 10 users × 2: HTTP + 1 channel; probes "
+        "41: 20/s × its 2s timeout + 1; passes 5: every arrival, a pass through its flow "
+        "has no set length, capped by max_in_flight 5)"
+    )

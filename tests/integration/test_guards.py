@@ -154,9 +154,10 @@ def test_more_connections_than_descriptors_is_refused_up_front(
         ramp = {"duration": "1s", "users": 1000}
         data["load"] = {"stages": [ramp, dict(ramp)]}
         needed = 1000 + FD_RESERVE
-    else:  # 500/s for requests that may last 2 s + 2 s: up to 2,001 in flight
-        data["load"] = {"stages": [{"duration": "1s", "rate": "500/s"}]}
-        needed = 2001 + FD_RESERVE
+    else:  # 500/s for requests that last 2 s at most (connecting included): 1,001 in flight
+        ramp = {"duration": "1s", "rate": "500/s"}
+        data["load"] = {"stages": [ramp, {**ramp, "duration": "3s"}]}  # 1,750 arrivals
+        needed = 1001 + FD_RESERVE
     run = _run_limited(tmp_path, data)
     assert run.code == 3, run.output
     assert f"needs about {needed:,} open files" in run.stdout

@@ -110,7 +110,8 @@ def test_each_scenario_s_own_figures_are_compared(runs: Runs, tmp_path: Path) ->
     data = json.loads(target.read_text(encoding="utf-8"))
     schema = json.loads((ROOT / "schemas" / "comparison.schema.json").read_text("utf-8"))
     jsonschema.Draft202012Validator(schema).validate(data)
-    by_name = {f["name"]: f for f in data["figures"]}
+    # compared, or listed as too few samples to compare (a p95 of fewer than 200)
+    by_name = {f["name"]: f for f in [*data["figures"], *data["unresolved"]]}
     assert by_name["p95(http) (scenario visitors)"]["scenario"] == "visitors"
     assert by_name["p95(http.list-items) (scenario holders)"]["metric"] == "http.list-items"
     assert by_name["p95(http)"]["scenario"] is None

@@ -15,11 +15,15 @@ import xmlschema
 
 from sla_runner.comparison import Comparison, comparison_json_schema_text
 from sla_runner.errors import VerdictMismatchError
-from sla_runner.judge.compare import compare_verdicts
+from sla_runner.judge.compare import compare_verdicts, samples_needed
+from sla_runner.judge.summary import percentiles
+from sla_runner.metrics.histogram import encode, latency_histogram
 from sla_runner.report.comparison import (
     comparison_to_json,
     comparison_to_junit,
     print_comparison,
+    status_line,
+    table_rows,
 )
 from sla_runner.verdict import MetricSummary, Percentiles, Verdict
 from tests.support.paths import ROOT
@@ -27,6 +31,7 @@ from tests.support.reports import XSD
 from tests.unit.verdict_data import verdict_of
 
 SCHEMA_FILE = ROOT / "schemas" / "comparison.schema.json"
+GOLDEN = Path(__file__).parent / "golden"
 
 
 def _latency(p50: float, p95: float, p99: float) -> Percentiles:
@@ -102,15 +107,24 @@ def test_latency_worse_beyond_the_tolerance_regresses_and_better_improves() -> N
     assert _compare(old, new, tolerance_pct=11).status == "ok"
 
 
-def test_success_rate_lower_by_the_tolerance_of_its_failures_and_a_floor() -> None:
+def test_success_rate_lower_beyond_its_sampling_error_the_tolerance_and_a_floor() -> None:
     old = _with(BASE, **{"http.a": _summary(10, 10, 10, count=2000, errors=20)})  # 99%
     slightly = _with(BASE, **{"http.a": _summary(10, 10, 10, count=2000, errors=22)})  # 98.9%
-    worse = _with(BASE, **{"http.a": _summary(10, 10, 10, count=2000, errors=30)})  # 98.5%
+    # 30 failures against 20 in 2,000 is within the sampling error (Wilson's intervals
+    # 98.46 … 99.35% and 97.86 … 98.95% overlap); 60 is not (96.16 … 97.66%)
+    luck = _with(BASE, **{"http.a": _summary(10, 10, 10, count=2000, errors=30)})  # 98.5%
+    worse = _with(BASE, **{"http.a": _summary(10, 10, 10, count=2000, errors=60)})  # 97%
     assert _statuses(_compare(old, slightly))["success_rate(http.a)"] == "held"
+    assert _statuses(_compare(old, luck))["success_rate(http.a)"] == "held"
     figure = next(f for f in _compare(old, worse).figures if f.name == "success_rate(http.a)")
     assert figure.status == "regressed"
+    assert figure.baseline_interval == pytest.approx((98.460, 99.352), abs=0.002)
+    assert figure.new_interval == pytest.approx((96.158, 97.662), abs=0.002)
     assert figure.change_pct is None  # a percentage's change is in points
     assert "points" in figure.message
+    few = _with(BASE, **{"http.a": _summary(10, 10, 10, count=25, errors=2)})  # 92%
+    fewer = _with(BASE, **{"http.a": _summary(10, 10, 10, count=25, errors=3)})  # 88%
+    assert _statuses(_compare(few, fewer))["success_rate(http.a)"] == "held"
     perfect = _with(BASE, **{"http.a": _summary(10, 10, 10, count=2000)})
     one_failure = _with(BASE, **{"http.a": _summary(10, 10, 10, count=2000, errors=1)})
     assert _statuses(_compare(perfect, one_failure))["success_rate(http.a)"] == "held"
@@ -194,9 +208,12 @@ def test_junit_has_one_case_per_figure_and_a_failure_per_regression(tmp_path: Pa
         pytest.skip(f"the JUnit XSD is not at {XSD}")
     xmlschema.XMLSchema(str(XSD)).validate(str(path))
     text = path.read_text(encoding="utf-8")
-    assert text.count("<testcase ") == len(c.figures)
+    assert text.count("<testcase ") == len(c.figures) + len(c.unresolved)
     assert text.count('<failure type="Regression"') == len(c.regressed) == 1
     assert 'name="p95(http.a)"' in text
+    assert c.unresolved  # the verdicts' own endpoints: 20 samples, too few for p95 or p99
+    assert text.count("<skipped message=") == len(c.unresolved)
+    assert f'skipped="{len(c.unresolved)}"' in text
 
 
 def test_the_console_table_lists_every_figure_and_the_status() -> None:
@@ -205,9 +222,91 @@ def test_the_console_table_lists_every_figure_and_the_status() -> None:
     out = io.StringIO()
     print_comparison(c, out)
     text = out.getvalue()
-    assert all(f.name in text for f in c.figures)
+    assert all(f.name in text for f in table_rows(c))
     assert "REGRESSED" in text
+    assert text.count("too few samples") == len(c.unresolved) + 1  # and the status line
     assert "tolerance 10%, noise floor 1 ms" in text
+    assert "compared when each run has 10 samples beyond it, by its 95% interval" in text
     assert text.rstrip().endswith(
-        f"REGRESSION: 1 of {len(c.figures)} figures got worse beyond the tolerance (exit code 1)"
+        f"REGRESSION: 1 of {len(c.figures)} figures got worse beyond the tolerance; "
+        f"{len(c.unresolved)} not compared, too few samples (exit code 1)"
     )
+
+
+def _sampled(values_ms: list[float], *, rate: float = 100) -> MetricSummary:
+    """A metric measured as these samples, with its HDR histogram as a run records it."""
+    hist = latency_histogram()
+    for v in values_ms:
+        hist.record_value(round(v * 1000))
+    return MetricSummary(
+        count=len(values_ms),
+        rate=rate,
+        latency_ms=percentiles(hist, 1 / 1000, "ms"),
+        hdr=encode(hist),
+    )
+
+
+def test_a_percentile_needs_ten_samples_beyond_it_to_be_compared() -> None:
+    assert [samples_needed(p) for p in (50, 95, 99)] == [20, 200, 1000]
+    base = [float(i) for i in range(1, 81)]  # 80 samples: p99 is the slowest one
+    new = [*base[:-1], 200.0]  # one slow sample makes p99 80 → 200 ms
+    only = BASE.model_copy(update={"scenarios": {}})
+    c = _compare(
+        only.model_copy(update={"metrics": {"http.a": _sampled(base)}}),
+        only.model_copy(update={"metrics": {"http.a": _sampled(new)}}),
+    )
+    assert c.status == "ok"
+    assert "p99(http.a)" not in _statuses(c)
+    assert _statuses(c)["p50(http.a)"] == "held"  # 80 ≥ 20
+    unresolved = {f.name: f for f in c.unresolved}
+    assert sorted(unresolved) == ["p95(http.a)", "p99(http.a)"]
+    p99 = unresolved["p99(http.a)"]
+    assert (p99.baseline, p99.new) == pytest.approx((80, 200), rel=1e-3)  # HDR's 3 digits
+    assert (p99.baseline_count, p99.new_count, p99.needed) == (80, 80, 1000)
+    assert p99.message.startswith("p99(http.a): 80.06 ms → 200.1 ms: ")
+    assert p99.message.endswith(
+        ": not enough samples to compare (p99 needs 1000, 10 beyond it; the baseline has "
+        "80, the new run 80)"
+    )
+    assert c.min_samples_beyond == 10
+    assert status_line(c) == (
+        "NO REGRESSION: none of 3 figures got worse beyond the tolerance; 2 not compared, "
+        "too few samples (exit code 0)"
+    )
+
+
+def test_a_tail_shift_within_its_sampling_error_holds_and_one_beyond_it_regresses() -> None:
+    # 400 samples: 370 at 10 ms and a sparse tail of 30 at 11 … 40 ms. The p95 (the 380th)
+    # is 20 ms, and its 95% interval (ranks 371 … 390) 11 … 30 ms.
+    tail = [10.0 + i for i in range(1, 31)]
+    base = [10.0] * 370 + tail
+    shifted = [10.0] * 370 + [t + 3 for t in tail]  # p95 20 → 23 ms: +15%, > 10%
+    slower = [10.0] * 370 + [4 * t for t in tail]  # p95 20 → 80 ms, interval 44 … 120 ms
+    old = _with(BASE, **{"http.a": _sampled(base)})
+    held = _compare(old, _with(BASE, **{"http.a": _sampled(shifted)}))
+    p95 = next(f for f in held.figures if f.name == "p95(http.a)")
+    assert p95.status == "held"
+    assert p95.baseline_interval == pytest.approx((11, 30), rel=1e-3)
+    assert p95.new_interval == pytest.approx((14, 33), rel=1e-3)
+    assert (p95.baseline_count, p95.new_count) == (400, 400)
+    assert "within 2 ms" in p95.message
+    worse = _compare(old, _with(BASE, **{"http.a": _sampled(slower)}))
+    p95 = next(f for f in worse.figures if f.name == "p95(http.a)")
+    assert p95.status == "regressed"
+    assert "its 95% interval 44" in p95.message
+
+
+def test_two_runs_of_the_same_service_do_not_regress_with_the_defaults() -> None:
+    """A walker's two consecutive 11 s runs of one spec (format 2, a closed and an open
+    scenario); the old rules found 22 of 101 figures regressed, most of them tails of
+    80 to 400 samples."""
+    a, b = (
+        Verdict.model_validate_json((GOLDEN / f"rerun_{x}.json").read_text("utf-8")) for x in "ab"
+    )
+    c = _compare(a, b)
+    assert c.regressed == [], [f.message for f in c.regressed]
+    assert c.status == "ok"
+    names = {f.name for f in c.unresolved}
+    assert {"p99(http.health)", "p99(ws.prices)", "p95(http) (scenario probes)"} <= names
+    assert "p95(ws.prices)" in _statuses(c)  # 415 samples: compared, and it held
+    assert len(c.figures) + len(c.unresolved) == 101

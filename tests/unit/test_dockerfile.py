@@ -100,7 +100,7 @@ def _context_files() -> list[str]:
 def test_the_build_context_is_the_package_and_it_builds(tmp_path: Path) -> None:
     """What ``pip install .`` in the image gets, made into a wheel here (no docker needed)."""
     sent = _context_files()
-    assert {"pyproject.toml", "README.md", "sla_runner/cli/__init__.py"} <= set(sent)
+    assert {"pyproject.toml", "README.md", "LICENSE", "sla_runner/cli/__init__.py"} <= set(sent)
     assert not [p for p in sent if p.startswith(("tests/", "bench/", ".git", "reports/"))]
     context = tmp_path / "context"
     for path in sent:
@@ -121,8 +121,16 @@ def test_the_build_context_is_the_package_and_it_builds(tmp_path: Path) -> None:
     assert wheel.name.startswith(f"sla_runner-{__version__}-")
     with zipfile.ZipFile(wheel) as archive:
         names = archive.namelist()
+        info = f"sla_runner-{__version__}.dist-info"
+        metadata = archive.read(f"{info}/METADATA").decode("utf-8")
+        licence = archive.read(f"{info}/licenses/LICENSE").decode("utf-8")
     assert "sla_runner/engine/worker.py" in names
     assert any(n.endswith("entry_points.txt") for n in names)
+    # the licence pyproject names ships with the wheel, its text the repository's
+    assert "License-Expression: MIT" in metadata.splitlines()
+    assert "License-File: LICENSE" in metadata.splitlines()
+    assert licence == (ROOT / "LICENSE").read_text(encoding="utf-8")
+    assert licence.startswith("MIT License\n\nCopyright (c) the sla-runner authors\n")
 
 
 def _docker(*args: str, timeout_s: float = 60) -> subprocess.CompletedProcess[str]:

@@ -159,6 +159,7 @@ def test_names_are_dns_labels() -> None:
 def test_the_command_prints_yaml_or_writes_files(loaded: LoadedSpec, tmp_path: Path) -> None:
     printed = run_cli("k8s", loaded.path, "--parallelism", "3", "--run-id", "r1")
     assert printed.code == 0, printed.output
+    assert printed.stderr == ""  # the target is a name in the cluster: nothing to warn of
     kinds = [d["kind"] for d in yaml.safe_load_all(printed.stdout)]
     assert kinds == ["ConfigMap", "PersistentVolumeClaim", "Job", "Job"]
     out = tmp_path / "manifests"
@@ -183,3 +184,53 @@ def test_bad_arguments_are_usage_errors(loaded: LoadedSpec, args: list[str], mes
     done = run_cli("k8s", loaded.path, *args)
     assert done.code == 2
     assert message in done.stderr
+
+
+LOCAL = {
+    "base_url": "http://127.0.0.1:8000",
+    "timeout": "2s",
+    "process": {"port": 8000},
+}
+
+
+def test_an_address_of_this_machine_is_named_with_what_to_do(tmp_path: Path) -> None:
+    """In a segment pod 127.0.0.1 is the pod itself, and no process of this machine runs
+    there: each field that says so is one line, naming the field and the fix."""
+    data = spec_data(
+        "http://127.0.0.1:8000",
+        target=LOCAL,
+        endpoints={"ok": {"path": "/ok"}, "far": {"url": "http://localhost:9000/x"}},
+    )
+    made = manifests(load_spec(spec_file(tmp_path, data, "local.yaml")), K8sOptions(2))
+    assert made.warnings == (
+        "target.base_url http://127.0.0.1:8000 is this machine: in a segment pod it is the "
+        "pod itself, so every segment would fail; give the service's address in the cluster "
+        "(--set target.base_url=http://SERVICE.NAMESPACE.svc:PORT)",
+        "endpoints.far.url http://localhost:9000/x is this machine: in a segment pod it is "
+        "the pod itself, so every segment would fail; give the service's address in the "
+        "cluster",
+        "target.process.port samples a process of this machine, which no segment pod can "
+        "see; sample the service through target.process.metrics_url (its Prometheus "
+        "/metrics, read from any pod) or drop target.process",
+    )
+    elsewhere = {**LOCAL, "base_url": "http://checkout:8000", "process": None}
+    fine = spec_data("http://checkout:8000", target={k: v for k, v in elsewhere.items() if v})
+    assert (
+        manifests(load_spec(spec_file(tmp_path, fine, "fine.yaml")), K8sOptions(2)).warnings == ()
+    )
+
+
+def test_the_command_warns_on_stderr_and_still_prints_the_manifests(tmp_path: Path) -> None:
+    path = spec_file(tmp_path, spec_data("http://127.0.0.1:8000", target=LOCAL), "local.yaml")
+    done = run_cli("k8s", path, "--parallelism", "2")
+    assert done.code == 0, done.output
+    assert len([d["kind"] for d in yaml.safe_load_all(done.stdout)]) == 4  # the manifests
+    lines = done.stderr.splitlines()
+    assert len(lines) == 2
+    assert lines[0].startswith("warning: target.base_url http://127.0.0.1:8000 is this machine")
+    assert lines[1].startswith("warning: target.process.port samples a process of this machine")
+    moved = run_cli(
+        "k8s", path, "--parallelism", "2", "--set", "target.base_url=http://shop.perf.svc:80"
+    )
+    assert moved.code == 0, moved.output
+    assert [line.split(" ", 2)[1] for line in moved.stderr.splitlines()] == ["target.process.port"]

@@ -69,6 +69,27 @@ def test_options_as_typed() -> None:
         (CLOSED, CapacityOptions(to_level="lots"), "--to: expected a whole number of users"),
         (OPEN, CapacityOptions(to_level="0.5/s"), "--to: expected a whole level of at least 1"),
         (CLOSED, CapacityOptions(from_level="50", to_level="40"), "--from 50 is above --to 40"),
+        # levels as they were typed, with their units
+        (
+            OPEN,
+            CapacityOptions(from_level="100/s", to_level="10/s"),
+            "--from 100/s is above --to 10/s",
+        ),
+        (
+            OPEN,
+            CapacityOptions(from_level="300/s", to_level="6000/m"),
+            "--from 300/s is above --to 6000/m (100/s)",
+        ),
+        (
+            OPEN,
+            CapacityOptions(from_level="300"),
+            "--from 300 is above --to 200/s (the default)",
+        ),
+        (
+            CLOSED,
+            CapacityOptions(from_level="150"),
+            "--from 150 is above --to 100 users (the default)",
+        ),
         (CLOSED, CapacityOptions(step="2"), "--step: expected x2 (multiply, geometric) or +10"),
         (CLOSED, CapacityOptions(step="x1"), "--step x1: a geometric step multiplies by more"),
         (CLOSED, CapacityOptions(step="+2.5"), "--step: a linear step adds a whole level"),
@@ -104,7 +125,11 @@ def test_a_promise_outside_the_range_searched_is_refused_and_inside_it_is_decide
     promised = load_document_text(
         TWO + 'capacity: {scenario: shoppers, users: ">= 150"}\n', env={}
     ).spec
-    with pytest.raises(UsageError, match="promises capacity >= 150 users, outside --from 6"):
+    with pytest.raises(
+        UsageError,
+        match=r"promises capacity >= 150 users, outside --from 6 users \(the default\) \.\. "
+        "--to 100:",
+    ):
         plan_capacity(promised, CapacityOptions(scenario="shoppers", to_level="100"))
     plan = plan_capacity(promised, CapacityOptions(scenario="shoppers"))
     assert plan.settings.to_level == 300  # twice the promise
