@@ -23,9 +23,11 @@ from __future__ import annotations
 import contextlib
 import fcntl
 import os
+import random
 import re
 import stat
 import tempfile
+import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TextIO
@@ -133,6 +135,28 @@ def _check_descriptor(given: Path, fd: int) -> None:
 
 
 def _probe(given: Path, target: Path) -> None:
+    """Make the missing directories and a probe beside ``target``, then remove them again.
+
+    Processes that check the same new folder at once (the pods of one run writing to a
+    shared volume) make and remove its directories under each other: a directory another
+    one just made, or just removed, is tried again, not reported as a failure. Then an
+    empty directory one of them made while another was inside it may stay."""
+    for attempt in range(_PROBE_ATTEMPTS):
+        try:
+            _probe_once(target)
+            return
+        except (FileExistsError, FileNotFoundError) as exc:
+            if attempt + 1 == _PROBE_ATTEMPTS or _blocker(target) is not None:
+                raise _failure(given, target, exc) from exc
+            time.sleep(random.uniform(0, 0.002 * (attempt + 1)))
+        except OSError as exc:
+            raise _failure(given, target, exc) from exc
+
+
+_PROBE_ATTEMPTS = 20
+
+
+def _probe_once(target: Path) -> None:
     made: list[Path] = []
     try:
         for parent in reversed(target.parents):
@@ -142,17 +166,28 @@ def _probe(given: Path, target: Path) -> None:
         fd, probe = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
         os.close(fd)
         os.unlink(probe)
-    except OSError as exc:
-        raise _failure(given, target, exc) from exc
     finally:
         for directory in reversed(made):
             with contextlib.suppress(OSError):
                 directory.rmdir()
 
 
+def _blocker(target: Path) -> Path | None:
+    """A file where one of ``target``'s directories must be (one stat each: a directory
+    another process removes meanwhile is not taken for a file)."""
+    for parent in target.parents:
+        try:
+            mode = os.stat(parent).st_mode
+        except OSError:
+            continue
+        if not stat.S_ISDIR(mode):
+            return parent
+    return None
+
+
 def _failure(given: Path, target: Path, exc: OSError) -> ReportError:
     reason = exc.strerror or str(exc)
-    blocker = next((p for p in target.parents if p.exists() and not p.is_dir()), None)
+    blocker = _blocker(target)
     if blocker is not None:  # mkdir says "File exists" for a file in the way
         reason = f"{blocker} is a file, not a directory"
     return ReportError(f"cannot write report {given}: {reason}")

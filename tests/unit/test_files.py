@@ -216,3 +216,33 @@ def test_a_loop_of_symlinks_is_a_report_error(tmp_path: Path) -> None:
     b.symlink_to(a)
     with pytest.raises(ReportError, match="too many levels of symbolic links"):
         check_writable(a)
+
+
+def test_processes_checking_one_new_folder_at_once_all_pass_and_leave_nothing(
+    tmp_path: Path,
+) -> None:
+    """The pods of one run check `/results/RUN/segment-I.json` at the same moment: each
+    makes and removes the folder under the others. None of them may fail for that (it did,
+    'File exists' or 'No such file or directory', in most tries), and no probe stays (a
+    folder one of them made while another was inside it may stay, empty: the run writes
+    its reports there)."""
+    failures: list[str] = []
+    for trial in range(40):
+        base = tmp_path / f"t{trial}"
+        base.mkdir()
+        barrier = threading.Barrier(3)
+
+        def check(index: int, base: Path = base, barrier: threading.Barrier = barrier) -> None:
+            barrier.wait()
+            try:
+                check_writable(base / "results" / "run-1" / f"segment-{index}.json")
+            except ReportError as exc:
+                failures.append(str(exc))
+
+        threads = [threading.Thread(target=check, args=(i,)) for i in range(3)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+        assert [p for p in base.rglob("*") if not p.is_dir()] == []
+    assert failures == []
