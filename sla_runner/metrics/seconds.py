@@ -17,7 +17,7 @@ from __future__ import annotations
 import base64
 import sys
 from array import array
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -119,13 +119,7 @@ class Seconds:
         """Each second of ``seconds`` that any of ``chosen`` completed something in, the
         chosen keys added."""
         for second in seconds:
-            count = ok = 0
-            blobs = []
-            for s in chosen:
-                c, o, blob = s.at(second)
-                count, ok = count + c, ok + o
-                if blob:
-                    blobs.append(blob)
+            count, ok, blobs = _summed(chosen, second)
             if count:
                 hist = merged([expand(b) for b in blobs]) if blobs else None
                 yield SecondFigure(second, count, ok, hist)
@@ -137,13 +131,7 @@ class Seconds:
             parts = [s for s in (self.series.get(key), other.series.get(key)) if s is not None]
             first = min(p.first for p in parts)
             for second in range(first, max(p.end for p in parts)):
-                count = ok = 0
-                blobs = []
-                for p in parts:
-                    c, o, blob = p.at(second)
-                    count, ok = count + c, ok + o
-                    if blob:
-                        blobs.append(blob)
+                count, ok, blobs = _summed(parts, second)
                 if count or second == first:
                     out.put(key, second, count, ok, _added(blobs))
         return out
@@ -183,3 +171,16 @@ def _added(blobs: list[bytes]) -> bytes:
     for blob in blobs:
         add_into(total, expand(blob))
     return compress(total)
+
+
+def _summed(parts: Iterable[SecondSeries], second: int) -> tuple[int, int, list[bytes]]:
+    """Second ``second`` of each of ``parts``: the counts and ok counts added, and the
+    histograms of those that hold one."""
+    count = ok = 0
+    blobs = []
+    for part in parts:
+        c, o, blob = part.at(second)
+        count, ok = count + c, ok + o
+        if blob:
+            blobs.append(blob)
+    return count, ok, blobs
