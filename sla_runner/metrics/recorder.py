@@ -312,9 +312,7 @@ class Recorder:
                     part.reset()
             row.series[metric] = second_figures(whole, outcomes)
             clear(whole)
-        http = row.series.get("http")
-        if http is not None:  # the HTTP figures every row has carried from the start
-            row.p50_ms, row.p95_ms, row.p99_ms = http.p50_ms, http.p95_ms, http.p99_ms
+        row.take_http()  # the HTTP figures every row has carried from the start
         self._timeline.append(row)
         if self.tap is not None:
             self.tap.second(row, self._plan.stages[row.stage].name)
