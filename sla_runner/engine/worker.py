@@ -18,7 +18,8 @@ worker → parent
     ``{"error": text}``   this share cannot be carried out (before the start)
     ``{"live": {…}}``     once a second, the figures of the last second (``LiveStats``)
     ``{"failed": why}``   ``--fail-fast`` stopped this worker: the parent stops the others
-    ``{"result": {…}}``   the Recording, at the end
+    ``{"result": {…}}``   the Recording, at the end: its per-second histograms only when
+                          the parent judges something from them (:func:`keeps_seconds`)
 
 The worker does not repeat the pre-flight checks: the parent made them once, before any
 worker started. It raises its own descriptor limit for its share of the connections.
@@ -46,7 +47,7 @@ from sla_runner.engine.lifecycle import Engine
 from sla_runner.engine.preflight import ensure_descriptors
 from sla_runner.errors import RunError
 from sla_runner.metrics.recorder import LiveStats
-from sla_runner.plan import Segment, build_plan, connections_needed
+from sla_runner.plan import Plan, Segment, build_plan, connections_needed
 from sla_runner.spec.data import Table
 from sla_runner.spec.format2 import Spec
 
@@ -73,6 +74,16 @@ class Job:
         job = pickle.loads(base64.b64decode(message["job"]))  # our parent's: see message()
         assert isinstance(job, Job)
         return job
+
+
+def keeps_seconds(spec: Spec, plan: Plan) -> bool:
+    """Whether the parent needs the recording's per-second histograms: only to judge a
+    threshold over windows (``window``, ``for``, ``warmup``) or a span holding a stage's
+    warmup — as the verdict keeps them only then. Otherwise they stay in the worker: a
+    1-hour run of 20 endpoints would send ~21 MB of them for nothing."""
+    return any(rule.windowed for rule in spec.thresholds) or any(
+        stage.warmup_ns for stage in plan.stages
+    )
 
 
 def encode(message: dict[str, Any]) -> bytes:
@@ -182,7 +193,8 @@ async def work(channel: Channel) -> None:
         tg.start_soon(_tell_failure, control, channel.send)
         recording = await engine.run(start_at_ns=int(start["start_ns"]))
         tg.cancel_scope.cancel()
-    channel.send({"result": recording.to_dict()})
+    seconds = keeps_seconds(engine.spec, engine.plan)
+    channel.send({"result": recording.to_dict(seconds=seconds)})
 
 
 def main() -> int:

@@ -135,7 +135,7 @@ class Recorder:
         self.generator = GeneratorStats()
         self.reconnects: dict[str, int] = {}
         self.notes: list[str] = []
-        self.tap: Tap | None = None  # streams: each operation, each closed second
+        self.tap: Tap | None = None  # streams: each closed second
         self.reasons: dict[str, str] = {}
 
     def scenario(self, index: int) -> ScenarioSink:
@@ -178,8 +178,6 @@ class Recorder:
             second.hist.record_value(us)
         if metric == "flow":  # a pass: in its series and the second's, not the row's counts
             return
-        if self.tap is not None:  # after _row_at: the seconds before this one are closed
-            self.tap.request(metric, scope, key, latency_ns)
         self._totals[0] += 1
         if key != "ok":
             self._totals[1] += 1
@@ -292,7 +290,7 @@ class Recorder:
                 count = sum(second.outcomes.values())
                 key = (metric, scope, self._scenario_names[scenario])
                 self._closed.put(key, row.second, count, ok, compress(second.hist))
-        whole, one = self._whole, self._scope
+        whole, one, tap = self._whole, self._scope, self.tap
         for metric, scopes in by_metric.items():
             outcomes: Counter[str] = Counter()
             for scope, parts in scopes.items():
@@ -305,6 +303,8 @@ class Recorder:
                     for part in parts:
                         add_into(one, part.hist)
                 row.series[f"{metric}.{scope}"] = second_figures(hist, dict(mine))
+                if tap is not None and metric != "flow":  # streams: before the reset
+                    tap.series(metric, scope, mine, hist)
                 add_into(whole, hist)
                 outcomes.update(mine)
                 clear(one)
@@ -312,9 +312,7 @@ class Recorder:
                     part.reset()
             row.series[metric] = second_figures(whole, outcomes)
             clear(whole)
-        http = row.series.get("http")
-        if http is not None:  # the HTTP figures every row has carried from the start
-            row.p50_ms, row.p95_ms, row.p99_ms = http.p50_ms, http.p95_ms, http.p99_ms
+        row.take_http()  # the HTTP figures every row has carried from the start
         self._timeline.append(row)
         if self.tap is not None:
             self.tap.second(row, self._plan.stages[row.stage].name)

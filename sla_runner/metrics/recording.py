@@ -4,9 +4,11 @@ Latencies live in one HDR histogram per (metric, endpoint/channel, stage), in
 microseconds; outcomes are counted per the same key; gauges (the service's memory
 and CPU) are HDR histograms per stage; a per-second timeline carries the shape of
 the run. Two recordings of one spec merge exactly: histograms add, counters add,
-timeline rows of the same second add (the rows' percentiles, for display, take the worse
-of the two), and each second's histograms (``seconds``: per metric, endpoint/channel and
-scenario, what thresholds over windows are judged on) add second by second, exactly.
+timeline rows of the same second add, and each second's histograms (``seconds``: per
+metric, endpoint/channel and scenario, what thresholds over windows are judged on) add
+second by second, exactly. A merged row's p50/p95/p99 are its second's histograms' added
+(one process's figures) when both recordings carry ``seconds``; otherwise (a verdict or a
+``run --workers`` part that judges no window, an older recording) the worse of the parts'.
 
 A run of several scenarios (spec format 2) records them side by side: every stage of every
 scenario has its index (``stage_names``), its start from the run's start
@@ -259,6 +261,8 @@ class Recording:
             else:
                 rows[row.second] = TimelineRow.from_dict(row.to_dict())
         out.timeline = [rows[s] for s in sorted(rows)]
+        if self.seconds and other.seconds:
+            out.seconds.exact_rows(out.timeline)
         g, og = out.generator, other.generator
         add_into(g.cpu_pct, og.cpu_pct)
         add_into(g.loop_lag_us, og.loop_lag_us)

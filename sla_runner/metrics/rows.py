@@ -24,9 +24,9 @@ class SecondFigures:
     p99_ms: float | None = None
 
     def merge(self, other: SecondFigures) -> None:
-        """Counts add; percentiles take the worse of the two (for display: the second's
-        histograms, which thresholds over windows judge, add exactly in the recording's
-        ``seconds``)."""
+        """Counts add; percentiles take the worse of the two — what can be said without the
+        second's histograms (:meth:`Recording.merge` makes them exact when both recordings
+        carry them)."""
         self.count += other.count
         for kind, n in other.errors.items():
             self.errors[kind] = self.errors.get(kind, 0) + n
@@ -82,6 +82,8 @@ class TimelineRow:
     scenario_users: dict[str, int] = field(default_factory=dict)
 
     def merge(self, other: TimelineRow) -> None:
+        """Counts and users add; percentiles, memory and CPU take the worse of the two (the
+        percentiles made exact by :meth:`Recording.merge` when it can)."""
         for name in ("users", "requests", "errors", "ws_round_trips", "dropped", "late"):
             setattr(self, name, getattr(self, name) + getattr(other, name))
         self.arrivals += other.arrivals
@@ -93,6 +95,13 @@ class TimelineRow:
                 setattr(self, name, theirs)
         for selector, figures in other.series.items():
             self.series.setdefault(selector, SecondFigures()).merge(figures)
+
+    def take_http(self) -> None:
+        """The row's own HTTP percentiles, kept for readers of older verdicts: its ``http``
+        series' (left as they are in a row without one)."""
+        http = self.series.get("http")
+        if http is not None:
+            self.p50_ms, self.p95_ms, self.p99_ms = http.p50_ms, http.p95_ms, http.p99_ms
 
     def to_dict(self) -> dict[str, Any]:
         out = {f.name: getattr(self, f.name) for f in fields(self)}

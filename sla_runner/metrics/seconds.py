@@ -9,7 +9,8 @@ and the count of ``ok`` outcomes. Nothing of this touches the hot path: the work
 per key and second, at the second's boundary.
 
 Two recordings of one plan share its clock, so second ``k`` of one adds to second ``k`` of the
-other: the histograms are expanded, added and compressed again — exact.
+other: the histograms are expanded, added and compressed again — exact; and the merged
+timeline rows' percentiles are taken again from the added histograms (:meth:`Seconds.exact_rows`).
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ from typing import Any
 
 from hdrh.histogram import HdrHistogram
 
+from sla_runner.metrics.current import second_figures
 from sla_runner.metrics.histogram import (
     add_into,
     compress,
@@ -30,6 +32,7 @@ from sla_runner.metrics.histogram import (
     latency_histogram,
     merged,
 )
+from sla_runner.metrics.rows import SecondFigures, TimelineRow
 
 SecondKey = tuple[str, str, str]  # (metric, endpoint/channel/scenario of a flow, scenario)
 
@@ -123,6 +126,36 @@ class Seconds:
             if count:
                 hist = merged([expand(b) for b in blobs]) if blobs else None
                 yield SecondFigure(second, count, ok, hist)
+
+    def latencies(self, second: int) -> dict[str, HdrHistogram]:
+        """The histograms a timeline row of ``second`` takes its percentiles from: per
+        metric and endpoint/channel (``http.list-items``: its scenarios added) and per metric
+        (``http``: every endpoint added), as the recorder adds them when the second closes."""
+        parts: dict[str, list[HdrHistogram]] = {}
+        for (metric, scope, _), series in self.series.items():
+            blob = series.at(second)[2]
+            if blob:
+                hist = expand(blob)
+                parts.setdefault(f"{metric}.{scope}", []).append(hist)
+                parts.setdefault(metric, []).append(hist)
+        return {name: hs[0] if len(hs) == 1 else merged(hs) for name, hs in parts.items()}
+
+    def exact_rows(self, timeline: list[TimelineRow]) -> None:
+        """Each row's percentiles from its second's histograms (:meth:`latencies`), as the
+        recorder gave them: a merge's rows, instead of the worse of the parts'."""
+        for row in timeline:
+            if not row.series:
+                continue
+            latencies = self.latencies(row.second)
+            for name, figures in row.series.items():
+                hist = latencies.get(name)
+                exact = second_figures(hist, {}) if hist is not None else SecondFigures()
+                figures.p50_ms, figures.p95_ms, figures.p99_ms = (
+                    exact.p50_ms,
+                    exact.p95_ms,
+                    exact.p99_ms,
+                )
+            row.take_http()
 
     def merge(self, other: Seconds) -> Seconds:
         """A new store holding both: second ``k`` of one adds to second ``k`` of the other."""

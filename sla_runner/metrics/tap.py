@@ -1,7 +1,9 @@
-"""The run as it goes, second by second, for streams: the recorder hands every operation to
-a :class:`Tap` (when one is attached) and every closed timeline second, and the tap hands
-each second — the timeline row, and per endpoint and channel the outcomes and a latency
-histogram of that second — to its sinks (NDJSON and HDR interval logs, the live /metrics).
+"""The run as it goes, second by second, for streams: as each timeline second closes the
+recorder hands a :class:`Tap` (when one is attached) that second's figures per endpoint and
+channel — its outcomes and latency histogram, the recorder's own, scenarios added (flows
+are not streamed) — and then the row; the tap hands the whole second to its sinks (NDJSON
+and HDR interval logs, the live /metrics). No sample is recorded twice: the tap adds the
+recorder's histogram of the second (in C) instead of recording each sample itself.
 
 A sink takes what it needs during the call: the histograms are reset for the next second.
 """
@@ -9,15 +11,14 @@ A sink takes what it needs during the call: the histograms are reset for the nex
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Protocol
 
 from hdrh.histogram import HdrHistogram
 
-from sla_runner.metrics.histogram import LATENCY_HIGHEST_US, latency_histogram
+from sla_runner.metrics.histogram import add_into, clear, latency_histogram
 from sla_runner.metrics.recording import TimelineRow
-from sla_runner.timeunits import NS_PER_US
 
 
 @dataclass
@@ -57,19 +58,22 @@ class Tap:
         self._series: dict[tuple[str, str], SeriesSecond] = {}
         self._gauges: dict[str, float] = {}
 
-    def request(self, metric: str, scope: str, key: str, latency_ns: int | None) -> None:
+    def series(
+        self, metric: str, scope: str, outcomes: Mapping[str, int], latency_us: HdrHistogram
+    ) -> None:
+        """What ``metric`` of ``scope`` completed in the second closing: the recorder's
+        outcomes and histogram of it, taken before the recorder resets them."""
         series = self._series.get((metric, scope))
         if series is None:
             series = self._series[(metric, scope)] = SeriesSecond(Counter(), latency_histogram())
-        series.outcomes[key] += 1
-        if latency_ns is not None:
-            series.latency_us.record_value(min(max(latency_ns // NS_PER_US, 1), LATENCY_HIGHEST_US))
+        series.outcomes.update(outcomes)
+        add_into(series.latency_us, latency_us)
 
     def gauge(self, name: str, value: float) -> None:
         self._gauges[name] = value
 
     def second(self, row: TimelineRow, stage: str) -> None:
-        """``row`` closed: hand it, with the operations collected since the last, to the sinks."""
+        """``row`` closed: hand it, with the series given since the last, to the sinks."""
         series = {f"{m}.{scope}": s for (m, scope), s in sorted(self._series.items()) if s.count}
         done = Second(row, stage, self.started_at, series, dict(sorted(self._gauges.items())))
         self._gauges.clear()
@@ -77,4 +81,4 @@ class Tap:
             sink.second(done)
         for s in self._series.values():
             s.outcomes.clear()
-            s.latency_us.reset()
+            clear(s.latency_us)

@@ -18,15 +18,17 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import yaml
 from hdrh.histogram import HdrHistogram
 from hdrh.log import HistogramLogReader
 from prometheus_client.metrics_core import Metric
 from prometheus_client.parser import text_string_to_metric_families
 
-from sla_runner.metrics.histogram import latency_histogram
+from sla_runner.metrics.histogram import expand, latency_histogram
+from sla_runner.metrics.recording import Recording
 from tests.conftest import LiveServer
 from tests.support.cli import run_cli, spawn_cli
-from tests.support.faultkit import free_port, read_json, spec_data, spec_file
+from tests.support.faultkit import free_port, read_json, spec_data, spec_file, tag
 
 pytestmark = pytest.mark.load
 
@@ -133,6 +135,66 @@ def test_the_streams_of_a_run_add_up_to_its_verdict(
     assert sum(h.get_total_count() for h in intervals) == count
     p99 = verdict["metrics"]["http"]["latency_ms"]["p99"]
     assert max(h.get_max_value() for h in intervals) / 1000 >= p99 * 0.99
+
+
+def test_the_streams_seconds_are_the_recorders_and_the_servers(
+    test_server: LiveServer, tmp_path: Path
+) -> None:
+    """Per second and endpoint, the NDJSON counts and errors and the HDR log's histograms are
+    the recording's own per-second figures (``recording.seconds``, kept by the verdict for its
+    window threshold), and they add up to what the server served."""
+    fast, errors = f"/ok?t={tag()}", f"/errors?every=4&t={tag()}"
+    data = spec_data(
+        test_server.url,
+        endpoints={"fast": {"path": fast}, "flaky": {"path": errors}},
+        thresholds=["p95(http) < 1s"],
+    )
+    data["load"]["stages"][1]["duration"] = "3s"
+    migrated = spec_file(tmp_path, data, "v1.yaml")
+    spec = yaml.safe_load(run_cli("migrate", migrated).stdout)
+    spec["thresholds"] = [{"expr": "p95(http) < 1s", "window": "1s"}]
+    ndjson, hdr, out = tmp_path / "s.ndjson", tmp_path / "s.hdr", tmp_path / "v.json"
+    run = run_cli(
+        "run",
+        spec_file(tmp_path, spec),
+        "--json",
+        out,
+        "--quiet",
+        "--out",
+        f"ndjson={ndjson}",
+        "--out",
+        f"hdr={hdr}",
+    )
+    assert run.code in (0, 1, 4), run.output  # 1: the flaky endpoint; 4: a lagging loop
+    served = test_server.counts()
+    recording = Recording.from_dict(read_json(out)["recording"])
+    lines = _lines(ndjson)
+    assert [line["second"] for line in lines] == [row.second for row in recording.timeline]
+    logged: dict[tuple[int, str], HdrHistogram] = {}
+    reader = HistogramLogReader(str(hdr), latency_histogram())
+    while (hist := reader.get_next_interval_histogram()) is not None:
+        at = hist.get_start_time_stamp() / 1000 - reader.get_start_time_sec()
+        logged[(round(at), hist.get_tag())] = hist
+    reader.close()
+    totals = {"fast": 0, "flaky": 0}
+    for line in lines:
+        second = line["second"]
+        for name in ("fast", "flaky"):
+            (kept,) = recording.seconds.select("http", name, None)
+            count, ok, blob = kept.at(second)
+            streamed = line["series"].get(f"http.{name}", {"count": 0, "errors": {}})
+            assert streamed["count"] == count, (second, name)
+            assert sum(streamed["errors"].values()) == count - ok, (second, name)
+            hist = logged.get((second, f"http.{name}"))
+            if blob:
+                assert hist is not None, (second, name)
+                assert list(hist.counts) == list(expand(blob).counts), (second, name)
+            else:
+                assert hist is None, (second, name)
+            totals[name] += streamed["count"]
+    assert totals == {"fast": served[fast], "flaky": served[errors]}
+    assert totals["flaky"] > 0
+    assert sum(h.get_total_count() for h in logged.values()) == sum(totals.values())
 
 
 def test_a_killed_runs_ndjson_holds_every_whole_second_before_the_kill(

@@ -17,11 +17,20 @@ from typing import Any
 import psutil
 import pytest
 
+from sla_runner.api import load_spec
 from sla_runner.engine.pool import run_workers
 from sla_runner.plan import Segment
 from tests.conftest import LiveServer
 from tests.support.cli import run_cli, spawn_cli
-from tests.support.faultkit import engine_spec, free_port, read_json, spec_data, spec_file, tag
+from tests.support.faultkit import (
+    count,
+    engine_spec,
+    free_port,
+    read_json,
+    spec_data,
+    spec_file,
+    tag,
+)
 from tests.support.reports import check_reports
 
 pytestmark = pytest.mark.load
@@ -115,6 +124,57 @@ def test_workers_start_their_clocks_together(test_server: LiveServer) -> None:
     assert [r.second for r in first.timeline] == [r.second for r in second.timeline]
     assert (first.segment, second.segment) == ("1/2", "2/2")
     assert max(row.users for row in first.merge(second).timeline) == 2
+
+
+def _two_stage_spec(server: LiveServer, tmp_path: Path, threshold: object) -> Path:
+    """A format-2 spec of one endpoint, 2 users for 1.6 s, judged by ``threshold``."""
+    return spec_file(
+        tmp_path,
+        {
+            "version": 2,
+            "name": "seconds",
+            "sla_version": "1",
+            "target": {"base_url": server.url, "timeout": "2s"},
+            "endpoints": {"ok": {"path": f"/ok?t={tag()}"}},
+            "scenarios": {
+                "default": {
+                    "load": {
+                        "stages": [
+                            {"duration": "100ms", "users": 2},
+                            {"duration": "1500ms", "users": 2},
+                        ],
+                        "think_time": "50ms",
+                    },
+                    "mix": {"ok": 1},
+                }
+            },
+            "thresholds": [threshold],
+        },
+    )
+
+
+def test_workers_send_their_seconds_only_when_a_threshold_judges_windows(
+    test_server: LiveServer, tmp_path: Path
+) -> None:
+    """Each second's histograms cross the pipe to the parent only when the spec judges
+    something from them (a window, for or warmup); otherwise the recordings hold none, and
+    everything else (series, timeline rows) as before."""
+    plain = load_spec(_two_stage_spec(test_server, tmp_path, "p95(http) < 1s"))
+    ended = run_workers(plain.spec, Segment().split(2), handle_signals=False)
+    recordings = [w.recording for w in ended if w.recording is not None]
+    assert len(recordings) == 2, [w.death for w in ended]
+    for recording in recordings:
+        assert not recording.seconds  # nothing judges them: not sent
+        assert count(recording, "http") > 0
+        assert sum(row.requests for row in recording.timeline) == count(recording, "http")
+    windowed = {"expr": "p95(http) < 1s", "window": "1s"}
+    over = load_spec(_two_stage_spec(test_server, tmp_path, windowed))
+    ended = run_workers(over.spec, Segment().split(2), handle_signals=False)
+    recordings = [w.recording for w in ended if w.recording is not None]
+    assert len(recordings) == 2, [w.death for w in ended]
+    for recording in recordings:
+        (series,) = recording.seconds.series.values()
+        assert sum(series.count) == count(recording, "http") > 0
 
 
 @pytest.mark.slow

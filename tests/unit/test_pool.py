@@ -7,8 +7,11 @@ import os
 import pytest
 
 from sla_runner.engine.poolparts import LiveCombiner, combine, parse_workers, usable_cores
+from sla_runner.engine.worker import keeps_seconds
 from sla_runner.errors import UsageError
 from sla_runner.metrics.recorder import LiveStats
+from sla_runner.plan import build_plan
+from sla_runner.spec.format2 import Spec
 
 
 def _stats(second: float, users: int, rps: float, p95: float | None, done: int) -> LiveStats:
@@ -52,3 +55,37 @@ def test_one_line_once_every_running_worker_has_reported_that_second() -> None:
     assert [(s.elapsed_s, s.users, s.done) for s in shown][2:] == [(3, 3, 110)]
     live.add(1, _stats(3, 2, 10, 1.0, 30))  # a late report of a worker gone: ignored
     assert len(shown) == 3
+
+
+def _spec(threshold: object, warmup: str | None = None) -> Spec:
+    stage: dict[str, object] = {"name": "steady", "duration": "10s", "users": 2}
+    if warmup is not None:
+        stage["warmup"] = warmup
+    return Spec.model_validate(
+        {
+            "version": 2,
+            "name": "seconds",
+            "sla_version": "1",
+            "target": {"base_url": "http://127.0.0.1:8000"},
+            "endpoints": {"a": {"path": "/a"}},
+            "scenarios": {"s": {"load": {"stages": [stage]}, "mix": {"a": 1}}},
+            "thresholds": [threshold],
+        }
+    )
+
+
+@pytest.mark.parametrize(
+    ("threshold", "warmup", "kept"),
+    [
+        ("p95(http) < 1s", None, False),
+        ({"expr": "p95(http) < 1s", "window": "5s"}, None, True),
+        ({"expr": "p95(http) < 1s", "for": "3s"}, None, True),
+        ({"expr": "p95(http) < 1s", "warmup": "2s"}, None, True),
+        ("p95(http) < 1s", "2s", True),  # a stage's warmup: its thresholds judge per second
+    ],
+)
+def test_a_worker_keeps_its_seconds_only_when_the_judge_reads_them(
+    threshold: object, warmup: str | None, kept: bool
+) -> None:
+    spec = _spec(threshold, warmup)
+    assert keeps_seconds(spec, build_plan(spec)) is kept
