@@ -6,6 +6,8 @@ ASCII text without escape codes. Every text is redacted.
 Each threshold's result reads as the JUnit case does: ``PASS``, ``FAIL``, ``NO DATA``,
 ``WARN`` (a warn threshold that missed), ``SKIP`` (not judged; the reason is listed under
 the table), ``INVALID`` (a result of an invalid run that is not a fact about the service).
+The status line closes the summary, except for a run that could not be carried out (status
+``error``): its cause comes first, and its thresholds, none judged, are one line.
 A ``severity: warn`` threshold is marked ``(warn)`` after its expression, whether it held
 or not. A threshold over windows shows its worst window (or longest breach) in its observed
 value, and its message, naming that window, under ``Windows:``.
@@ -71,7 +73,14 @@ def print_summary(
     console.print(
         text(f"{spec.name} {spec.sla_version} ({spec.path}, sha256 {spec.sha256[:12]})", "bold")
     )
-    if verdict.thresholds:
+    status = text(status_line(verdict), _STATUS_STYLE[verdict.status])
+    if verdict.status == "error":
+        # The cause comes first, and what it left unjudged is one line, not a table of SKIP
+        # rows (the JUnit and JSON reports list each threshold, skipped, with the reason).
+        console.print(status, soft_wrap=plain)
+        if verdict.thresholds:
+            console.print(text(not_judged(verdict), "dim"), soft_wrap=plain)
+    elif verdict.thresholds:
         console.print(_thresholds_table(verdict, table_box, text))
     metrics = _metrics_table(verdict, table_box, text)
     if metrics is not None:
@@ -104,7 +113,17 @@ def print_summary(
             console.print(text(f"{heading}:", f"bold {style}".strip()))
             for item in items:
                 console.print(text(f"  - {item}", style), soft_wrap=plain)
-    console.print(text(status_line(verdict), _STATUS_STYLE[verdict.status]), soft_wrap=plain)
+    if verdict.status != "error":
+        console.print(status, soft_wrap=plain)
+
+
+def not_judged(verdict: Verdict) -> str:
+    """``7 thresholds not judged: the run never started``: a run that could not be carried
+    out, in one line (the run never started when nothing was measured)."""
+    n = len(verdict.thresholds)
+    measured = verdict.metrics or verdict.timeline
+    why = "the run could not be carried out" if measured else "the run never started"
+    return f"{n} threshold{'s' if n != 1 else ''} not judged: {why}"
 
 
 def _skip(t: ThresholdResult) -> str:
