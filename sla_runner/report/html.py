@@ -111,7 +111,7 @@ td.num,th.num{text-align:right;font-variant-numeric:tabular-nums;white-space:now
 .r-pass,.r-held{color:#1a7f37}
 .r-fail,.r-no_data,.r-regressed{color:#cf222e}
 .r-warn{color:#9a6700}
-.r-skipped{color:#57606a}
+.r-skipped,.r-unresolved{color:#57606a}
 .r-invalid{color:#8250df}
 .r-improved{color:#0969da}
 ul{margin:4px 0;padding-left:22px}

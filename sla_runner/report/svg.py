@@ -189,13 +189,22 @@ def _grid_x(axis: TimeAxis, y0: float, y1: float, esc: Esc) -> list[str]:
             f"{duration_label(t)}</text>"
         )
         t += step
-    for start, name in axis.stages:
+    # A stage's name goes on the first row where it does not run into the one before it
+    # (scenarios side by side start stages at the same second).
+    ends: list[float] = []  # each row: where its last name ends
+    for start, name in sorted(axis.stages, key=lambda stage: stage[0]):
         x = axis.x(start)
+        row = next((i for i, end in enumerate(ends) if end <= x), len(ends))
+        ends[row:] = [x + 3 + STAGE_CHAR_PX * len(name) + 6, *ends[row + 1 :]]
         out.append(
             f'<g class="stage"><line x1="{x:.1f}" y1="{y0}" x2="{x:.1f}" y2="{y1}"/>'
-            f'<text x="{x + 3:.1f}" y="{y0 + 11}">{esc(name)}</text></g>'
+            f'<text x="{x + 3:.1f}" y="{y0 + 11 + STAGE_PITCH_PX * row}">{esc(name)}</text></g>'
         )
     return out
+
+
+STAGE_CHAR_PX = 0.62 * 10  # svg .stage text{font-size:10px}, with room to spare
+STAGE_PITCH_PX = 13  # a line of 10 px text and a gap
 
 
 def _polyline(line: Line, axis: TimeAxis, y: Callable[[float], float], esc: Esc) -> list[str]:
