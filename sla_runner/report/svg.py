@@ -192,13 +192,17 @@ def _grid_x(axis: TimeAxis, y0: float, y1: float, esc: Esc) -> list[str]:
     # A stage's name goes on the first row where it does not run into the one before it
     # (scenarios side by side start stages at the same second).
     ends: list[float] = []  # each row: where its last name ends
-    for start, name in sorted(axis.stages, key=lambda stage: stage[0]):
+    rows: dict[int, int] = {}  # stage (in the axis' order) → its row
+    for i in sorted(range(len(axis.stages)), key=lambda i: axis.stages[i][0]):
+        start, name = axis.stages[i]
         x = axis.x(start)
-        row = next((i for i, end in enumerate(ends) if end <= x), len(ends))
-        ends[row:] = [x + 3 + STAGE_CHAR_PX * len(name) + 6, *ends[row + 1 :]]
+        rows[i] = next((row for row, end in enumerate(ends) if end <= x), len(ends))
+        ends[rows[i] :] = [x + 3 + STAGE_CHAR_PX * len(name) + 6, *ends[rows[i] + 1 :]]
+    for i, (start, name) in enumerate(axis.stages):
+        x = axis.x(start)
         out.append(
             f'<g class="stage"><line x1="{x:.1f}" y1="{y0}" x2="{x:.1f}" y2="{y1}"/>'
-            f'<text x="{x + 3:.1f}" y="{y0 + 11 + STAGE_PITCH_PX * row}">{esc(name)}</text></g>'
+            f'<text x="{x + 3:.1f}" y="{y0 + 11 + STAGE_PITCH_PX * rows[i]}">{esc(name)}</text></g>'
         )
     return out
 
