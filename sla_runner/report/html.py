@@ -284,8 +284,24 @@ class _Page:
             '<section id="over-time"><h2>Over time</h2><p class="note">One time axis for '
             "every chart; dotted lines mark the stages, dashed red lines the thresholds' "
             "limits, red shading the seconds whose own figure broke a limit. Point at a "
-            "chart to read every chart at that second.</p>" + "\n".join(charts) + "</section>"
+            "chart to read every chart at that second."
+            + self._scoped(
+                "is drawn over the figures of every scenario, except on the load chart, which has "
+                "a line for each scenario; each scenario's own figures are in the tables below"
+            )
+            + "</p>"
+            + "\n".join(charts)
+            + "</section>"
         )
+
+    def _scoped(self, how: str) -> str:
+        """A sentence for a run of several scenarios with a threshold of one scenario that
+        the charts draw over every scenario's figures (the timeline and the histograms keep
+        the run's, but for users), else nothing."""
+        v = self.verdict
+        if not v.scenarios or not any(t.scenario and t.metric != "users" for t in v.thresholds):
+            return ""
+        return f" A threshold of one scenario (its label names it) {self.esc(how)}."
 
     def _distribution(self) -> str:
         charts = distributions(self.verdict, self.esc)
@@ -294,7 +310,14 @@ class _Page:
         return (
             '<section id="distribution"><h2>Latency distribution</h2><p class="note">From the '
             "HDR histograms of the whole run; the percentile axis in nines. A red mark is a "
-            "threshold's limit at its percentile.</p>" + "\n".join(charts) + "</section>"
+            "threshold's limit at its percentile."
+            + self._scoped(
+                "is marked on the curves of every scenario's traffic; each scenario's own "
+                "percentiles are in the tables below"
+            )
+            + "</p>"
+            + "\n".join(charts)
+            + "</section>"
         )
 
     def _metrics(self) -> str:

@@ -417,3 +417,14 @@ def test_stage_names_that_start_together_are_stacked_not_overprinted() -> None:
         boxes.append((text, x, y - 10, x + 0.62 * 10 * len(text), y + 2.5))
     assert [b[0] for b in boxes] == ["shoppers: steady", "visitors: browse"]
     assert _overlaps(boxes) == []
+
+
+def test_a_scenario_s_limit_over_every_scenario_s_figures_is_said_to_be_so() -> None:
+    """`p95(http) < 100ms` of scenario shoppers is drawn on the charts of all the run's
+    requests (the timeline has no per-scenario latency): the page says so."""
+    _rec, verdict = record(scenario_spec([{"expr": "p95(http) < 100ms", "scenario": "shoppers"}]))
+    text = "".join(_parsed(verdict_to_html(verdict)).text)
+    said = "A threshold of one scenario (its label names it)"
+    assert text.count(said) == 2  # over time and the distribution
+    _rec, verdict = record(scenario_spec(["p95(http) < 100ms"]))
+    assert said not in "".join(_parsed(verdict_to_html(verdict)).text)
