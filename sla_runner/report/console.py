@@ -92,7 +92,7 @@ def print_summary(
     metrics = _metrics_table(verdict, table_box, text)
     if metrics is not None:
         console.print(metrics)
-    kinds = _kinds(verdict, models)
+    kinds = load_kinds(verdict, models)
     if verdict.scenarios:
         console.print(_scenarios_table(verdict, table_box, text, kinds, models or {}))
     gauges = _gauges_line(verdict, kinds)
@@ -267,7 +267,7 @@ def _metrics_table(verdict: Verdict, table_box: box.Box, text: _TextFn) -> Table
     return table
 
 
-def _kinds(verdict: Verdict, models: Mapping[str, str] | None) -> frozenset[str] | None:
+def load_kinds(verdict: Verdict, models: Mapping[str, str] | None = None) -> frozenset[str] | None:
     """The models of the run's scenarios (``closed``, ``open``); None when the verdict alone
     cannot tell: several scenarios, some open (no planned arrivals: every one closed)."""
     if models:

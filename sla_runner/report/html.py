@@ -29,6 +29,7 @@ from sla_runner.report.comparison import signed_change, status_of, table_rows
 from sla_runner.report.comparison import status_line as comparison_status
 from sla_runner.report.console import (
     LABELS,
+    load_kinds,
     result_key,
     status_line,
     threshold_label,
@@ -322,9 +323,14 @@ class _Page:
 
     def _metrics(self) -> str:
         v, esc = self.verdict, self.esc
-        out = metric_tables(v.metrics, esc)
+        # The users gauge counts an open scenario's requests in flight; the verdict does not
+        # say which scenario is open.
+        closed = load_kinds(v) == frozenset({"closed"})
+        mixed = {"users": "users + in flight" if v.scenarios else "in flight"}
+        out = metric_tables(v.metrics, esc, None if closed else mixed)
+        either = None if closed else {"users": "users / in flight"}
         for name, figures in v.scenarios.items():  # a run of several: each one's own
-            tables = metric_tables(figures, esc)
+            tables = metric_tables(figures, esc, either)
             if tables:
                 out.append(
                     f'<h3 class="scenario" data-scenario="{esc(name)}">scenario '

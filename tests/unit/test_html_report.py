@@ -428,3 +428,18 @@ def test_a_scenario_s_limit_over_every_scenario_s_figures_is_said_to_be_so() -> 
     assert text.count(said) == 2  # over time and the distribution
     _rec, verdict = record(scenario_spec(["p95(http) < 100ms"]))
     assert said not in "".join(_parsed(verdict_to_html(verdict)).text)
+
+
+def test_the_users_gauge_of_a_run_with_an_open_scenario_says_what_it_counts() -> None:
+    """The open visitors' requests in flight were a gauge named 'users', and the run's
+    'users' added them to the shoppers' users."""
+    _rec, recorded = record(scenario_spec(["p95(http) < 1s"]))
+    planned = recorded.validity.model_copy(update={"planned": 20})  # as an open run plans
+    verdict = recorded.model_copy(update={"validity": planned})
+    page = _parsed(verdict_to_html(verdict))
+    cells = [text.strip() for text in page.text]
+    assert cells.count("users + in flight") == 1  # the run's: their sum
+    assert cells.count("users / in flight") == 2  # each scenario's: the page cannot tell
+    assert "users" not in cells
+    closed = _parsed(verdict_to_html(verdict_of("fail")))
+    assert [text.strip() for text in closed.text].count("users") == 1
