@@ -8,7 +8,7 @@ import math
 import signal
 import sys
 import threading
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, TypeAlias
@@ -260,14 +260,16 @@ def report(
     html: Path | str | None = None,
     summary_md: Path | str | None = None,
     comparison: Comparison | None = None,
+    models: Mapping[str, str] | None = None,
 ) -> int:
     """Print the summary (and the comparison with a baseline), then write the reports asked
     for: the exit code (see :class:`sla_runner.report.outputs.Reports`: 3 when a report
-    could not be written, the others still written and named)."""
+    could not be written, the others still written and named). ``models``: each scenario's
+    model, when the plan is known (see :func:`~sla_runner.report.console.print_summary`)."""
     # Once judged, the summary names the exit code: Ctrl-C cannot change it any more, and
     # the reports it promises are written.
     with _ctrl_c_ignored():
-        print_summary(verdict, sys.stdout, secrets=secrets)
+        print_summary(verdict, sys.stdout, secrets=secrets, models=models)
         if comparison is not None:
             print_comparison(comparison, sys.stdout, secrets=secrets)
         sys.stdout.flush()  # a report to /dev/stdout comes after the summary

@@ -24,7 +24,7 @@ from sla_runner.engine.poolparts import parse_workers
 from sla_runner.errors import UsageError
 from sla_runner.plan import Segment, build_plan
 from sla_runner.report.files import check_writable
-from sla_runner.report.progress import ProgressPrinter, start_line
+from sla_runner.report.progress import ProgressPrinter, scenario_models, start_line
 
 
 def _add_quiet_option(parser: argparse.ArgumentParser) -> None:
@@ -220,7 +220,10 @@ def _run_and_report(
         if comparison is None:
             print("not compared with the baseline: the run measured nothing", file=sys.stderr)
     pages = {"html": getattr(args, "html", None), "summary_md": getattr(args, "summary_md", None)}
-    return report(verdict, junit, json, loaded.secrets, **pages, comparison=comparison)
+    models = scenario_models(plan)
+    return report(
+        verdict, junit, json, loaded.secrets, **pages, comparison=comparison, models=models
+    )
 
 
 def add_demo(subparsers: Subparsers) -> None:

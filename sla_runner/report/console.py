@@ -6,6 +6,8 @@ ASCII text without escape codes. Every text is redacted.
 Each threshold's result reads as the JUnit case does: ``PASS``, ``FAIL``, ``NO DATA``,
 ``WARN`` (a warn threshold that missed), ``SKIP`` (not judged; the reason is listed under
 the table), ``INVALID`` (a result of an invalid run that is not a fact about the service).
+The status line closes the summary, except for a run that could not be carried out (status
+``error``): its cause comes first, and its thresholds, none judged, are one line.
 A ``severity: warn`` threshold is marked ``(warn)`` after its expression, whether it held
 or not. A threshold over windows shows its worst window (or longest breach) in its observed
 value, and its message, naming that window, under ``Windows:``.
@@ -13,6 +15,7 @@ value, and its message, naming that window, under ``Windows:``.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Protocol, TextIO
 
 from rich import box
@@ -55,9 +58,15 @@ def console_for(out: Console | TextIO | None) -> Console:
 
 
 def print_summary(
-    verdict: Verdict, out: Console | TextIO | None = None, *, secrets: frozenset[str] = frozenset()
+    verdict: Verdict,
+    out: Console | TextIO | None = None,
+    *,
+    secrets: frozenset[str] = frozenset(),
+    models: Mapping[str, str] | None = None,
 ) -> None:
-    """Print the summary of ``verdict`` to ``out`` (a Console, a text file; stdout by default)."""
+    """Print the summary of ``verdict`` to ``out`` (a Console, a text file; stdout by default).
+    ``models``: each scenario's model, from the plan (the verdict does not record them; a
+    verdict read back from its file is summarised without)."""
     console = console_for(out)
     plain = not console.is_terminal
     table_box = box.ASCII2 if plain else box.SIMPLE_HEAVY
@@ -71,14 +80,22 @@ def print_summary(
     console.print(
         text(f"{spec.name} {spec.sla_version} ({spec.path}, sha256 {spec.sha256[:12]})", "bold")
     )
-    if verdict.thresholds:
+    status = text(status_line(verdict), _STATUS_STYLE[verdict.status])
+    if verdict.status == "error":
+        # The cause comes first, and what it left unjudged is one line, not a table of SKIP
+        # rows (the JUnit and JSON reports list each threshold, skipped, with the reason).
+        console.print(status, soft_wrap=plain)
+        if verdict.thresholds:
+            console.print(text(not_judged(verdict), "dim"), soft_wrap=plain)
+    elif verdict.thresholds:
         console.print(_thresholds_table(verdict, table_box, text))
     metrics = _metrics_table(verdict, table_box, text)
     if metrics is not None:
         console.print(metrics)
+    kinds = load_kinds(verdict, models)
     if verdict.scenarios:
-        console.print(_scenarios_table(verdict, table_box, text))
-    gauges = _gauges_line(verdict)
+        console.print(_scenarios_table(verdict, table_box, text, kinds, models or {}))
+    gauges = _gauges_line(verdict, kinds)
     if gauges:
         console.print(text(gauges))
     backoffs = verdict.validity.backoffs
@@ -104,7 +121,17 @@ def print_summary(
             console.print(text(f"{heading}:", f"bold {style}".strip()))
             for item in items:
                 console.print(text(f"  - {item}", style), soft_wrap=plain)
-    console.print(text(status_line(verdict), _STATUS_STYLE[verdict.status]), soft_wrap=plain)
+    if verdict.status != "error":
+        console.print(status, soft_wrap=plain)
+
+
+def not_judged(verdict: Verdict) -> str:
+    """``7 thresholds not judged: the run never started``: a run that could not be carried
+    out, in one line (the run never started when nothing was measured)."""
+    n = len(verdict.thresholds)
+    measured = verdict.metrics or verdict.timeline
+    why = "the run could not be carried out" if measured else "the run never started"
+    return f"{n} threshold{'s' if n != 1 else ''} not judged: {why}"
 
 
 def _skip(t: ThresholdResult) -> str:
@@ -240,29 +267,55 @@ def _metrics_table(verdict: Verdict, table_box: box.Box, text: _TextFn) -> Table
     return table
 
 
-def _scenarios_table(verdict: Verdict, table_box: box.Box, text: _TextFn) -> Table:
-    """Each scenario's own figures: its HTTP requests and users, over its window."""
+def load_kinds(verdict: Verdict, models: Mapping[str, str] | None = None) -> frozenset[str] | None:
+    """The models of the run's scenarios (``closed``, ``open``); None when the verdict alone
+    cannot tell: several scenarios, some open (no planned arrivals: every one closed)."""
+    if models:
+        return frozenset(models.values())
+    if verdict.validity.planned is None:
+        return frozenset({"closed"})
+    return None if verdict.scenarios else frozenset({"open"})
+
+
+def _scenarios_table(
+    verdict: Verdict,
+    table_box: box.Box,
+    text: _TextFn,
+    kinds: frozenset[str] | None,
+    models: Mapping[str, str],
+) -> Table:
+    """Each scenario's own figures: its HTTP requests, and the most users it held (closed
+    model) or requests it had in flight (open model), over its window."""
     table = Table(box=table_box, show_edge=False)
     table.add_column("scenario")
-    for name in ("requests", "rps", "errors", "p95 ms", "users max"):
+    for name in ("requests", "rps", "errors", "p95 ms"):
         table.add_column(name, justify="right")
+    # One column per model the run has; with models unknown, one column for either.
+    held = [k for k in ("closed", "open") if k in kinds] if kinds is not None else [None]
+    for kind in held:
+        heading = {"closed": "users", "open": "in flight", None: "users / in flight"}[kind]
+        table.add_column(f"{heading} max", justify="right")
     for name, figures in verdict.scenarios.items():
         http, users = figures.get("http"), figures.get("users")
         lat = http.latency_ms if http is not None else None
         errors = sum(http.errors.values()) if http is not None else 0
-        held = users.values.max if users is not None and users.values is not None else None
+        most = users.values.max if users is not None and users.values is not None else None
+        mine = models.get(name) if kinds is not None and len(held) > 1 else None
         table.add_row(
             text(name, "bold"),
             text(numbers.count(http.count) if http is not None else "-"),
             text(numbers.number(http.rate) if http is not None and http.rate is not None else "-"),
             text(numbers.count(errors), "red" if errors else ""),
             text(numbers.number(lat.p95) if lat is not None else "-"),
-            text(numbers.number(held) if held is not None else "-"),
+            *(
+                text(numbers.number(most) if most is not None and mine in (None, k) else "-")
+                for k in held
+            ),
         )
     return table
 
 
-def _gauges_line(verdict: Verdict) -> str:
+def _gauges_line(verdict: Verdict, kinds: frozenset[str] | None) -> str:
     parts = []
     rss = verdict.metrics.get("process.rss")
     if rss is not None and rss.values is not None:
@@ -272,8 +325,12 @@ def _gauges_line(verdict: Verdict) -> str:
         parts.append(f"service CPU p95 {numbers.number(cpu.values.p95)}%")
     users = verdict.metrics.get("users")
     if users is not None and users.values is not None:
-        # An open-model run has no users: what it counts is the requests in flight.
-        held = "users held" if verdict.validity.planned is None else "in flight"
+        # An open-model run has no users: what it counts is the requests in flight; a run
+        # of both kinds of scenario counts the two together.
+        held = {"closed": "users held", "open": "in flight"}.get(
+            next(iter(kinds)) if kinds is not None and len(kinds) == 1 else "",
+            "users + in flight",
+        )
         parts.append(f"{held} max {numbers.number(users.values.max)}")
     return "; ".join(parts)
 

@@ -29,6 +29,7 @@ from sla_runner.report.comparison import signed_change, status_of, table_rows
 from sla_runner.report.comparison import status_line as comparison_status
 from sla_runner.report.console import (
     LABELS,
+    load_kinds,
     result_key,
     status_line,
     threshold_label,
@@ -111,7 +112,7 @@ td.num,th.num{text-align:right;font-variant-numeric:tabular-nums;white-space:now
 .r-pass,.r-held{color:#1a7f37}
 .r-fail,.r-no_data,.r-regressed{color:#cf222e}
 .r-warn{color:#9a6700}
-.r-skipped{color:#57606a}
+.r-skipped,.r-unresolved{color:#57606a}
 .r-invalid{color:#8250df}
 .r-improved{color:#0969da}
 ul{margin:4px 0;padding-left:22px}
@@ -284,8 +285,24 @@ class _Page:
             '<section id="over-time"><h2>Over time</h2><p class="note">One time axis for '
             "every chart; dotted lines mark the stages, dashed red lines the thresholds' "
             "limits, red shading the seconds whose own figure broke a limit. Point at a "
-            "chart to read every chart at that second.</p>" + "\n".join(charts) + "</section>"
+            "chart to read every chart at that second."
+            + self._scoped(
+                "is drawn over the figures of every scenario, except on the load chart, which has "
+                "a line for each scenario; each scenario's own figures are in the tables below"
+            )
+            + "</p>"
+            + "\n".join(charts)
+            + "</section>"
         )
+
+    def _scoped(self, how: str) -> str:
+        """A sentence for a run of several scenarios with a threshold of one scenario that
+        the charts draw over every scenario's figures (the timeline and the histograms keep
+        the run's, but for users), else nothing."""
+        v = self.verdict
+        if not v.scenarios or not any(t.scenario and t.metric != "users" for t in v.thresholds):
+            return ""
+        return f" A threshold of one scenario (its label names it) {self.esc(how)}."
 
     def _distribution(self) -> str:
         charts = distributions(self.verdict, self.esc)
@@ -294,14 +311,26 @@ class _Page:
         return (
             '<section id="distribution"><h2>Latency distribution</h2><p class="note">From the '
             "HDR histograms of the whole run; the percentile axis in nines. A red mark is a "
-            "threshold's limit at its percentile.</p>" + "\n".join(charts) + "</section>"
+            "threshold's limit at its percentile."
+            + self._scoped(
+                "is marked on the curves of every scenario's traffic; each scenario's own "
+                "percentiles are in the tables below"
+            )
+            + "</p>"
+            + "\n".join(charts)
+            + "</section>"
         )
 
     def _metrics(self) -> str:
         v, esc = self.verdict, self.esc
-        out = metric_tables(v.metrics, esc)
+        # The users gauge counts an open scenario's requests in flight; the verdict does not
+        # say which scenario is open.
+        closed = load_kinds(v) == frozenset({"closed"})
+        mixed = {"users": "users + in flight" if v.scenarios else "in flight"}
+        out = metric_tables(v.metrics, esc, None if closed else mixed)
+        either = None if closed else {"users": "users / in flight"}
         for name, figures in v.scenarios.items():  # a run of several: each one's own
-            tables = metric_tables(figures, esc)
+            tables = metric_tables(figures, esc, either)
             if tables:
                 out.append(
                     f'<h3 class="scenario" data-scenario="{esc(name)}">scenario '

@@ -53,6 +53,11 @@ def _lines(named: Mapping[str, Sequence[float | None]]) -> list[Line]:
     ]
 
 
+# A threshold drawn on a chart: its result, the scale of its limit, its figure per second,
+# and whether that figure is its own scenario's (not the run's).
+_Judged = tuple[ThresholdResult, float, Callable[[TimelineRow], float | None], bool]
+
+
 def over_time(verdict: Verdict, esc: Esc) -> list[str]:
     """Every chart over time, in the order a reader takes in a run: the load, what came
     out of it, then where the time went."""
@@ -66,15 +71,14 @@ def over_time(verdict: Verdict, esc: Esc) -> list[str]:
         title: str,
         lines: list[Line],
         fmt: Callable[[float], str],
-        thresholds: list[tuple[ThresholdResult, float, Callable[[TimelineRow], float | None]]]
-        | None = None,
+        thresholds: list[_Judged] | None = None,
     ) -> None:
         limits: list[Limit] = []
         bands = []
-        for t, scale, figure in thresholds or []:
+        for t, scale, figure, own in thresholds or []:
             limits.append(limit_of(verdict, t, scale))
             if _one_second_decides(t):
-                bands += breaches(verdict, t, figure)
+                bands += breaches(verdict, t, figure, own=own)
         charts.append(
             time_chart(
                 chart_id=chart_id,
@@ -88,28 +92,38 @@ def over_time(verdict: Verdict, esc: Esc) -> list[str]:
             )
         )
 
-    def judging(
-        metric: str, scale: float = 1.0
-    ) -> list[tuple[ThresholdResult, float, Callable[[TimelineRow], float | None]]]:
+    def judging(metric: str, scale: float = 1.0) -> list[_Judged]:
+        """The thresholds drawn on a chart of ``metric``, each with its figure per second
+        (a scenario's own users where the rows have them)."""
         figure: Callable[[TimelineRow], float | None] = _ROW_FIGURES.get(metric, lambda r: None)
         return [
-            (t, scale, figure) for t in verdict.thresholds if t.metric == metric and not t.scope
+            (t, scale, _scenario_users(t.scenario), True)
+            if metric == "users" and several and t.scenario
+            else (t, scale, figure, False)
+            for t in verdict.thresholds
+            if t.metric == metric and not t.scope
         ]
 
     open_model = any(r.arrivals or r.dropped for r in verdict.timeline)
+    # A run of several scenarios: a line for each one's own users (or requests in flight), so
+    # that a scenario's users threshold is read against its own line; the run's total only
+    # for a threshold that judges it.
+    several = list(dict.fromkeys(name for r in verdict.timeline for name in r.scenario_users))
     load: dict[str, Sequence[float | None]] = {
-        "in flight" if open_model else "users held": tl.highest(lambda r: float(r.users))
+        name: tl.highest(_scenario_users(name)) for name in several
     }
+    if not several or any(t.metric == "users" and not t.scenario for t in verdict.thresholds):
+        total = "all scenarios" if several else "in flight" if open_model else "users held"
+        load[total] = tl.highest(lambda r: float(r.users))
     if open_model:
         load["arrivals started/s"] = tl.per_second(lambda r: float(r.arrivals))
         load["dropped/s"] = tl.per_second(lambda r: float(r.dropped))
-    chart(
-        "load",
-        "load: users (closed model) or arrivals (open model)",
-        _lines(load),
-        _plain,
-        judging("users"),
+    title = (
+        "load: each scenario's users (closed model) or requests in flight (open model)"
+        if several
+        else "load: users (closed model) or arrivals (open model)"
     )
+    chart("load", title, _lines(load), _plain, judging("users"))
 
     metrics = [k for k in tl.keys if "." not in k]
     throughput = {k: tl.series_count(k) for k in metrics} or {
@@ -194,6 +208,16 @@ _ROW_FIGURES: dict[str, Callable[[TimelineRow], float | None]] = {
     "process.cpu": lambda r: r.cpu_pct,
     "users": lambda r: float(r.users),
 }
+
+
+def _scenario_users(name: str) -> Callable[[TimelineRow], float | None]:
+    """A second's users (open model: requests in flight) of one scenario."""
+
+    def figure(row: TimelineRow) -> float | None:
+        held = row.scenario_users.get(name)
+        return None if held is None else float(held)
+
+    return figure
 
 
 def distributions(verdict: Verdict, esc: Esc) -> list[str]:

@@ -4,7 +4,7 @@ escaped by the caller's ``esc``)."""
 from __future__ import annotations
 
 import html
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 
 from sla_runner import numbers
 from sla_runner.report.svg import Esc
@@ -30,14 +30,17 @@ def signed(change: float, unit: str, pct: float | None) -> str:
     return text + (f" ({pct:+.1f}%)" if pct is not None else "")
 
 
-def metric_tables(metrics: dict[str, MetricSummary], esc: Esc) -> list[str]:
-    """A table of the metrics with requests or round trips, and one of the gauges."""
+def metric_tables(
+    metrics: dict[str, MetricSummary], esc: Esc, names: Mapping[str, str] | None = None
+) -> list[str]:
+    """A table of the metrics with requests or round trips, and one of the gauges (shown
+    under ``names`` where given: ``users`` counts requests in flight too)."""
     requests, gauges = [], []
     for name, m in metrics.items():
         if m.latency_ms is not None or (m.values is None and m.count):
             requests.append(request_row(name, m, esc))
         elif m.values is not None:
-            gauges.append(gauge_row(name, m, esc))
+            gauges.append(gauge_row((names or {}).get(name, name), m, esc))
     out = []
     if requests:
         head = table_head("metric", "#count", "#rate", "errors", "#p50", "#p90", "#p95", "#p99",

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import TextIO
 
 from sla_runner import numbers
@@ -33,6 +34,11 @@ def start_line(
     return redact(line, secrets)
 
 
+def scenario_models(plan: Plan) -> dict[str, str]:
+    """Each scenario of ``plan`` → its model, ``closed`` or ``open``."""
+    return {timeline.name: timeline.model for timeline in plan.scenarios}
+
+
 def _duration(ns: int) -> str:
     """``90_000_000_000`` → ``1m30s``; ``2_500_000_000`` → ``2.5s``; an hour → ``1h``."""
     minutes, seconds = divmod(ns / NS_PER_S, 60)
@@ -41,11 +47,26 @@ def _duration(ns: int) -> str:
     return whole + (f"{seconds:g}s" if seconds or not whole else "")
 
 
-def format_live(stats: LiveStats, duration_s: float) -> str:
+def held(model: str) -> str:
+    """What a scenario holds, in a live line or a summary: ``users`` (closed model: users
+    waiting on their own requests) or ``in flight`` (open model: requests started by
+    arrivals and not yet answered)."""
+    return "in flight" if model == "open" else "users"
+
+
+def format_live(
+    stats: LiveStats, duration_s: float, models: Mapping[str, str] | None = None
+) -> str:
     """``[  5.0s  28%] steady  users 19  http 148/s p95 8.4 ms  ws 108/s  errors 3 of 4,169``;
-    a run of several scenarios adds each one's: ``| visitors browse users 4 http 50/s``."""
+    a run of several scenarios adds each one's: ``| visitors browse users 4 http 50/s``.
+    ``models``: each scenario's model (closed when not given): an open one holds requests
+    in flight, not users; a run of both gives no total of the two."""
+    models = models or {}
+    kinds = set(models.values()) or {"closed"}
     pct = min(stats.elapsed_s / duration_s * 100, 100) if duration_s else 100
-    parts = [f"[{stats.elapsed_s:6.1f}s {pct:3.0f}%] {stats.stage}", f"users {stats.users:,}"]
+    parts = [f"[{stats.elapsed_s:6.1f}s {pct:3.0f}%] {stats.stage}"]
+    if len(kinds) == 1:
+        parts.append(f"{held(kinds.pop())} {stats.users:,}")
     if stats.http_rps or stats.p95_ms is not None:
         p95 = f"{stats.p95_ms:.1f} ms" if stats.p95_ms is not None else "-"
         parts.append(f"http {stats.http_rps:,.0f}/s p95 {p95}")
@@ -54,7 +75,8 @@ def format_live(stats: LiveStats, duration_s: float) -> str:
     parts.append(f"errors {stats.errors:,} of {stats.done:,}")
     for scenario in stats.scenarios:  # a run of several: each one's stage, users and pace
         parts.append(
-            f"| {scenario.name} {scenario.stage} users {scenario.users:,} "
+            f"| {scenario.name} {scenario.stage} "
+            f"{held(models.get(scenario.name, 'closed'))} {scenario.users:,} "
             f"http {scenario.http_rps:,.0f}/s"
         )
     return "  ".join(parts)
@@ -63,21 +85,30 @@ def format_live(stats: LiveStats, duration_s: float) -> str:
 class ProgressPrinter:
     """Called once a second by the engine with the latest figures."""
 
-    def __init__(self, stream: TextIO, duration_s: float, *, tty: bool | None = None) -> None:
+    def __init__(
+        self,
+        stream: TextIO,
+        duration_s: float,
+        *,
+        tty: bool | None = None,
+        models: Mapping[str, str] | None = None,
+    ) -> None:
         self._stream = stream
         self._duration_s = duration_s
+        self._models = dict(models or {})
         self._tty = stream.isatty() if tty is None else tty
         self._calls = 0
         self._width = 0
 
     @classmethod
     def for_plan(cls, stream: TextIO, plan: Plan) -> ProgressPrinter:
-        """A printer for a run of ``plan``: its percentages are of the planned duration."""
-        return cls(stream, plan.duration_ns / NS_PER_S)
+        """A printer for a run of ``plan``: its percentages are of the planned duration, and
+        it knows which scenarios are open."""
+        return cls(stream, plan.duration_ns / NS_PER_S, models=scenario_models(plan))
 
     def __call__(self, stats: LiveStats) -> None:
         self._calls += 1
-        line = format_live(stats, self._duration_s)
+        line = format_live(stats, self._duration_s, self._models)
         if self._tty:
             pad = max(self._width - len(line), 0)
             self._width = len(line)

@@ -189,13 +189,26 @@ def _grid_x(axis: TimeAxis, y0: float, y1: float, esc: Esc) -> list[str]:
             f"{duration_label(t)}</text>"
         )
         t += step
-    for start, name in axis.stages:
+    # A stage's name goes on the first row where it does not run into the one before it
+    # (scenarios side by side start stages at the same second).
+    ends: list[float] = []  # each row: where its last name ends
+    rows: dict[int, int] = {}  # stage (in the axis' order) → its row
+    for i in sorted(range(len(axis.stages)), key=lambda i: axis.stages[i][0]):
+        start, name = axis.stages[i]
+        x = axis.x(start)
+        rows[i] = next((row for row, end in enumerate(ends) if end <= x), len(ends))
+        ends[rows[i] :] = [x + 3 + STAGE_CHAR_PX * len(name) + 6, *ends[rows[i] + 1 :]]
+    for i, (start, name) in enumerate(axis.stages):
         x = axis.x(start)
         out.append(
             f'<g class="stage"><line x1="{x:.1f}" y1="{y0}" x2="{x:.1f}" y2="{y1}"/>'
-            f'<text x="{x + 3:.1f}" y="{y0 + 11}">{esc(name)}</text></g>'
+            f'<text x="{x + 3:.1f}" y="{y0 + 11 + STAGE_PITCH_PX * rows[i]}">{esc(name)}</text></g>'
         )
     return out
+
+
+STAGE_CHAR_PX = 0.62 * 10  # svg .stage text{font-size:10px}, with room to spare
+STAGE_PITCH_PX = 13  # a line of 10 px text and a gap
 
 
 def _polyline(line: Line, axis: TimeAxis, y: Callable[[float], float], esc: Esc) -> list[str]:

@@ -179,11 +179,13 @@ def breaches(
     verdict: Verdict,
     t: ThresholdResult,
     figure: Callable[[TimelineRow], float | None],
+    *,
+    own: bool = False,
 ) -> list[Band]:
     """The seconds whose own figure broke ``t``'s limit, merged into bands. None for a
-    threshold of one scenario: the seconds' figures are the whole run's. A threshold over
-    windows: the windows that missed (for ``for``: the stretches at least that long), as it
-    judged them."""
+    threshold of one scenario, unless ``figure`` reads that scenario's own seconds (``own``):
+    the rows' figures are the whole run's. A threshold over windows: the windows that missed
+    (for ``for``: the stretches at least that long), as it judged them."""
     if t.window is not None or t.for_ is not None:
         what = "window missed" if t.window is not None else f"missed for {t.for_} or more"
         return [
@@ -191,7 +193,7 @@ def breaches(
             for w in t.windows
             if w.passed is False
         ]
-    if t.scenario:
+    if t.scenario and not own:
         return []
     start, end = stage_window(verdict, t)
     holds = OPS[t.op]

@@ -5,24 +5,28 @@ endpoint, a channel, a scenario or a stage: each name must exist, and fit (a flo
 needs a scenario with a flow, channels need users). The checks read the spec as data
 (:class:`View`, built from the mapping as written, or from a valid model's dump), so they run
 in the same round as the field errors: what cannot be read (its own error says why) is left
-out, never guessed. Templates are checked by :mod:`sla_runner.spec.templated` on the same view.
+out, never guessed. A name nobody declared is one error, at its position: what follows from
+it (the values its step extracts, the traffic a threshold needs, the rows a table deals) is
+read from the name its error suggests (:meth:`View.meant`), as if fixed. Templates are checked
+by :mod:`sla_runner.spec.templated` on the same view.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
 from sla_runner.spec.checks import UNREADABLE, Fields, Loc, under
 from sla_runner.spec.load2 import StageV2, stage_kind
 from sla_runner.spec.parts import ThresholdRuleV2, as_rule, series_aliases
-from sla_runner.spec.suggest import did_you_mean
+from sla_runner.spec.suggest import closest, did_you_mean
 from sla_runner.spec.thresholds import Threshold
 from sla_runner.spec.units import MAX_MIX_WHEEL, Duration, mix_counts
 from sla_runner.timeunits import NS_PER_S
 
 Model = Literal["closed", "open"]
+Declared = Literal["endpoint", "channel", "table"]
 
 
 @dataclass(frozen=True)
@@ -57,10 +61,6 @@ class ScenarioRefs:
     span_ns: tuple[int, int] | None = None
     stage_spans: dict[str, tuple[int, int]] = field(default_factory=dict)
 
-    def sends(self) -> list[str]:
-        steps = [s.request for s in (*self.setup, *(self.flow or ())) if s.request]
-        return list(dict.fromkeys([*steps, *(self.mix or {})]))
-
 
 @dataclass(frozen=True)
 class RuleRefs:
@@ -88,6 +88,45 @@ class View:
     process: bool | None
     errors: list[Loc] = field(default_factory=list)
     series: frozenset[str] | None = None  # target.metrics' aliases (empty: no target.metrics)
+
+    def meant(self, kind: Declared, name: str | None) -> str | None:
+        """The declared endpoint, channel or table a name stands for: itself, or for a name
+        nobody declared, the one its error suggests ("did you mean …"). The checks that follow
+        from a name read what it stands for, so a misspelt name is one error, not also what its
+        typo leaves unsent, unextracted or undealt (fixing it as suggested leaves nothing else).
+        None: nothing is suggested (what follows is said, with what would serve), the name is
+        of the other kind (``prices is a channel``), or it cannot be read."""
+        if name is None:
+            return None
+        names: dict[str, tuple[Collection[str], Collection[str]]] = {
+            "endpoint": (self.endpoints, self.channels),
+            "channel": (self.channels, self.endpoints),
+            "table": (self.tables, ()),
+        }
+        declared, other = names[kind]
+        if name in declared:
+            return name
+        return None if name in other else closest(name, sorted(declared))
+
+    def sends(self, s: ScenarioRefs) -> list[str]:
+        """The endpoints a scenario sends (setup, flow, mix), as meant."""
+        steps = [step.request for step in (*s.setup, *(s.flow or ()))]
+        names = (self.meant("endpoint", name) for name in [*steps, *(s.mix or {})])
+        return list(dict.fromkeys(name for name in names if name is not None))
+
+    def holds(self, s: ScenarioRefs) -> list[tuple[str, Loc]]:
+        """The channels a scenario holds, as meant, each with where it is named."""
+        meant = ((self.meant("channel", name), loc) for name, loc in s.channels)
+        return [(name, loc) for name, loc in meant if name is not None]
+
+    def deals(self, s: ScenarioRefs) -> dict[str, str | None]:
+        """The tables a scenario deals rows of, as meant: table → user | pass."""
+        out: dict[str, str | None] = {}
+        for name, mode in sorted(s.data.items(), key=lambda item: item[0] not in self.tables):
+            meant = self.meant("table", name)
+            if meant is not None:
+                out.setdefault(meant, mode)
+        return out
 
     def stage_owners(self) -> dict[str, str]:
         """Each stage name → the (first) scenario that has it."""

@@ -174,10 +174,10 @@ def _metric_problems(
             return [f"{t.selector} measures scenario {t.scope}, not {name}"]
         return []
     if t.metric == "http":
-        sent = {e for s in scenarios for e in s.sends()} if scenarios else None
+        sent = {e for s in scenarios for e in view.sends(s)} if scenarios else None
         return _carried(t, view.endpoints, sent, name if scenario else None, _SENDS)
     if t.metric in ("ws", "ws_connect"):
-        held = {c for s in scenarios for c, _ in s.channels} if scenarios else None
+        held = {c for s in scenarios for c, _ in view.holds(s)} if scenarios else None
         return _carried(t, view.channels, held, name if scenario else None, _HOLDS)
     if t.metric.startswith("process.") and view.process is False:
         return [f"{t.metric} needs target.process to say which process to sample"]

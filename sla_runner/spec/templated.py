@@ -13,7 +13,9 @@ user: no rows, no ``$user``/``$pass``), then per user ``setup`` (the tables it d
 only: ``pass`` rows are dealt before each pass), the channels (held for the user's
 lifetime: ``user`` tables), then the ``flow`` step by step (a value extracted by a later
 step is not available to an earlier one, not even on the next pass: a first pass could
-not have it), or a ``mix`` (what ``before`` and ``setup`` extract). Every problem is a
+not have it), or a ``mix`` (what ``before`` and ``setup`` extract). A step, channel or table
+whose name is misspelt stands for the one its error suggests (:meth:`View.meant
+<sla_runner.spec.crossref2.View.meant>`). Every problem is a
 :class:`~sla_runner.spec.crossref2.Finding` with the offset of the name in its string.
 
 JSON paths (``expect.json`` keys, ``extract`` ``json``) and ``extract`` regexes are checked
@@ -147,36 +149,38 @@ def uses(view: View) -> dict[tuple[str, str], list[Use]]:
     def run(steps: tuple[StepRef, ...], base: Use, *, flow: bool = False) -> frozenset[str]:
         """Record each step's use; the variables extracted once every step ran."""
         have = set(base.variables)
-        for i, step in enumerate(steps):
-            if step.request is None:
+        meant = [view.meant("endpoint", step.request) for step in steps]
+        for i, (step, name) in enumerate(zip(steps, meant, strict=True)):
+            if name is None:
                 continue
             later = {
-                v: f"{_label(s.loc)} ({s.request})"
-                for s in reversed(steps[i:])
-                if s.request and flow
-                for v in view.extracts.get(s.request, ())
+                v: f"{_label(s.loc)} ({m})"
+                for s, m in reversed(list(zip(steps, meant, strict=True))[i:])
+                if m and flow
+                for v in view.extracts.get(m, ())
             }
             use = Use(
                 _label(step.loc), base.scenario, frozenset(have), later, base.tables, base.modes
             )
-            found.setdefault(("endpoints", step.request), []).append(use)
-            have |= set(view.extracts.get(step.request, ()))
+            found.setdefault(("endpoints", name), []).append(use)
+            have |= set(view.extracts.get(name, ()))
         return frozenset(have)
 
     before = run(view.before, Use("before", None, frozenset(), {}, {}, frozenset()))
     user, both = frozenset({"user"}), frozenset({"user", "pass"})
     for s in view.scenarios.values():
         at = f"scenarios.{s.name}"
-        ready = run(s.setup, Use(f"{at}.setup", s.name, before, {}, s.data, user))
-        for name, loc in s.channels:
+        dealt = view.deals(s)
+        ready = run(s.setup, Use(f"{at}.setup", s.name, before, {}, dealt, user))
+        for name, loc in view.holds(s):
             found.setdefault(("channels", name), []).append(
-                Use(_label(loc), s.name, ready, {}, s.data, user, channel=True)
+                Use(_label(loc), s.name, ready, {}, dealt, user, channel=True)
             )
         if s.flow is not None:
-            run(s.flow, Use(f"{at}.flow", s.name, ready, {}, s.data, both), flow=True)
-        for name in s.mix or {}:
+            run(s.flow, Use(f"{at}.flow", s.name, ready, {}, dealt, both), flow=True)
+        for name in filter(None, (view.meant("endpoint", name) for name in s.mix or {})):
             found.setdefault(("endpoints", name), []).append(
-                Use(f"{at}.mix", s.name, ready, {}, s.data, both)
+                Use(f"{at}.mix", s.name, ready, {}, dealt, both)
             )
     return found
 

@@ -22,7 +22,19 @@ def test_plain_summary_of_every_status(status: str) -> None:
     text = summary(status)
     assert "\x1b[" not in text
     assert SECRET not in text
-    assert text.rstrip().splitlines()[-1] == status_line(verdict_of(status))
+    # The status line closes the summary; for a run that could not be carried out it is
+    # the cause, and comes first (see the next test).
+    lines = text.rstrip().splitlines()
+    assert lines[1 if status == "error" else -1] == status_line(verdict_of(status))
+
+
+def test_a_run_that_never_started_says_why_first_and_no_table_of_skips() -> None:
+    """A closed port printed a table of 8 SKIP rows, and only then the line that said why."""
+    assert summary("error").splitlines() == [
+        "checkout-api 2.3.0 (specs/checkout.yaml, sha256 abababababab)",
+        "ERROR: cannot connect to https://***@example.test: refused (exit code 3)",
+        "8 thresholds not judged: the run never started",
+    ]
 
 
 def test_failed_run_lists_thresholds_endpoints_and_findings() -> None:

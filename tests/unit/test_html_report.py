@@ -15,6 +15,8 @@ import pytest
 
 from sla_runner.api import merge_verdicts
 from sla_runner.cli import run
+from sla_runner.comparison import Comparison
+from sla_runner.judge.compare import compare_verdicts
 from sla_runner.judge.verdicts import judge
 from sla_runner.plan import Segment
 from sla_runner.report.html import CSP, verdict_to_html
@@ -23,6 +25,8 @@ from sla_runner.report.markdown import verdict_markdown
 from sla_runner.report.svg import Curve, Mark, percentile_chart
 from sla_runner.report.timeseries import MAX_BUCKETS, Timeline, stage_window
 from sla_runner.verdict import SecondFigures, Verdict
+from tests.unit.test_scenario_judging import record
+from tests.unit.test_scenario_judging import spec as scenario_spec
 from tests.unit.verdict_data import (
     SECRET,
     THRESHOLDS,
@@ -332,3 +336,110 @@ def test_more_limit_labels_than_a_chart_has_room_for_stay_inside_it() -> None:
     assert len(baselines) == 40
     assert all(30 <= y <= 260 - 24 for y in baselines), baselines  # within the plot
     assert len(set(baselines)) > 10  # as many lines as fit, the rest on the last
+
+
+def _load_chart(verdict: Verdict) -> tuple[str, dict[str, list[str | None]], str]:
+    """The load chart's title, its lines (label → values) and its markup."""
+    page = verdict_to_html(verdict)
+    svg = re.search(r'<svg[^>]*aria-label="load[^"]*".*?</svg>', page, re.S)
+    assert svg is not None
+    (chart,) = [a for tag, a in _parsed(svg[0]).tags if tag == "svg"]
+    lines = {line["label"]: line["values"] for line in json.loads(chart["data-lines"] or "")}
+    return chart["aria-label"] or "", lines, svg[0]
+
+
+def test_a_scenario_s_users_limit_is_drawn_against_that_scenario_s_own_users() -> None:
+    """`users >= 4` of scenario shoppers was drawn over the run's total (shoppers' users and
+    the open visitors' requests in flight added up), under a legend that named it 'in
+    flight'."""
+    own = {"expr": "users >= 4", "scenario": "shoppers", "during": "steady"}
+    _rec, verdict = record(scenario_spec([own]))
+    title, lines, svg = _load_chart(verdict)
+    assert title == "load: each scenario's users (closed model) or requests in flight (open model)"
+    assert {"shoppers", "visitors"} <= set(lines)
+    assert not {"users held", "in flight"} & set(lines)  # no total to read the limit against
+    assert set(lines["shoppers"]) == {"4"}  # as the cursor shows them
+    assert "users &gt;= 4 (scenario shoppers, during steady)" in svg
+    _rec, everyone = record(scenario_spec([own, "users >= 4"]))
+    _title, lines, _svg = _load_chart(everyone)
+    assert "5" in lines["all scenarios"]  # 4 users and 1 request in flight
+
+
+def test_a_scenario_s_users_seconds_that_break_its_limit_are_shaded() -> None:
+    # The visitors' request in flight makes the run 5 at times; shoppers alone never are.
+    calm = {"expr": "max(users) <= 4", "scenario": "shoppers"}
+    _rec, verdict = record(scenario_spec([calm]))
+    assert 'class="breach"' not in _load_chart(verdict)[2]
+    tight = {"expr": "max(users) <= 3", "scenario": "shoppers"}
+    _rec, verdict = record(scenario_spec([tight]))
+    assert verdict.thresholds[0].status == "fail"
+    assert 'class="breach"' in _load_chart(verdict)[2]
+
+
+def _rerun_comparison() -> tuple[Verdict, Comparison]:
+    """Two runs of one spec (a closed and an open scenario) and their comparison, which
+    leaves the tails of few samples unresolved."""
+    golden = Path(__file__).parent / "golden"
+    a, b = (Verdict.model_validate_json((golden / f"rerun_{x}.json").read_text()) for x in "ab")
+    return b, compare_verdicts(a, b, baseline_path="a.json", new_path="b.json")
+
+
+def test_every_result_cell_has_a_style_and_too_few_samples_is_neutral() -> None:
+    verdict, comparison = _rerun_comparison()
+    page = verdict_to_html(verdict, comparison=comparison)
+    style = page.split("<style>")[1].split("</style>")[0]
+    used = set(re.findall(r'class="r r-([\w-]+)"', page))
+    assert {"held", "unresolved"} <= used
+    styled = {
+        name: rule
+        for names, rule in re.findall(r"([^{}]+)\{([^}]*)\}", style)
+        for name in re.findall(r"\.r-([\w-]+)", names)
+    }
+    assert used <= set(styled), used - set(styled)
+    assert styled["unresolved"] == styled["skipped"]  # not judged, as a skipped case is
+
+
+def test_stage_names_that_start_together_are_stacked_not_overprinted() -> None:
+    """Two scenarios starting at 0 s wrote 'api: api-hold' over 'shoppers: ramp'."""
+    _rec, verdict = record(scenario_spec(["p95(http) < 1s"]))
+    page = verdict_to_html(
+        verdict.model_copy(
+            update={"recording": {**(verdict.recording or {}), "stage_starts_ns": [0, 0]}}
+        )
+    )
+    chart = re.search(r'<svg[^>]*aria-label="load[^"]*".*?</svg>', page, re.S)
+    assert chart is not None
+    boxes = []
+    for m in re.finditer(
+        r'<g class="stage">.*?<text x="([\d.]+)" y="([\d.]+)">(.*?)</text>', chart[0]
+    ):
+        x, y, text = float(m[1]), float(m[2]), m[3]
+        boxes.append((text, x, y - 10, x + 0.62 * 10 * len(text), y + 2.5))
+    assert [b[0] for b in boxes] == ["shoppers: steady", "visitors: browse"]
+    assert _overlaps(boxes) == []
+
+
+def test_a_scenario_s_limit_over_every_scenario_s_figures_is_said_to_be_so() -> None:
+    """`p95(http) < 100ms` of scenario shoppers is drawn on the charts of all the run's
+    requests (the timeline has no per-scenario latency): the page says so."""
+    _rec, verdict = record(scenario_spec([{"expr": "p95(http) < 100ms", "scenario": "shoppers"}]))
+    text = "".join(_parsed(verdict_to_html(verdict)).text)
+    said = "A threshold of one scenario (its label names it)"
+    assert text.count(said) == 2  # over time and the distribution
+    _rec, verdict = record(scenario_spec(["p95(http) < 100ms"]))
+    assert said not in "".join(_parsed(verdict_to_html(verdict)).text)
+
+
+def test_the_users_gauge_of_a_run_with_an_open_scenario_says_what_it_counts() -> None:
+    """The open visitors' requests in flight were a gauge named 'users', and the run's
+    'users' added them to the shoppers' users."""
+    _rec, recorded = record(scenario_spec(["p95(http) < 1s"]))
+    planned = recorded.validity.model_copy(update={"planned": 20})  # as an open run plans
+    verdict = recorded.model_copy(update={"validity": planned})
+    page = _parsed(verdict_to_html(verdict))
+    cells = [text.strip() for text in page.text]
+    assert cells.count("users + in flight") == 1  # the run's: their sum
+    assert cells.count("users / in flight") == 2  # each scenario's: the page cannot tell
+    assert "users" not in cells
+    closed = _parsed(verdict_to_html(verdict_of("fail")))
+    assert [text.strip() for text in closed.text].count("users") == 1

@@ -20,7 +20,7 @@ from sla_runner.plan import Segment, build_plan
 from sla_runner.report.console import print_summary
 from sla_runner.report.json_report import verdict_from_json, verdict_to_json, write_json
 from sla_runner.report.junit import verdict_to_junit
-from sla_runner.report.progress import format_live, start_line
+from sla_runner.report.progress import format_live, scenario_models, start_line
 from sla_runner.spec.format2 import Spec
 from sla_runner.timeunits import NS_PER_MS, NS_PER_S
 from sla_runner.verdict import Verdict
@@ -61,7 +61,8 @@ def record(s: Spec, segment: Segment | None = None) -> tuple[Recorder, Verdict]:
     visitors: 20 requests of 200 ms from 2 s on. A ``segment`` records its share: every
     N-th pass and request, and its share of the users."""
     segment = segment or Segment()
-    rec = Recorder(build_plan(s, segment))
+    plan = build_plan(s, segment)
+    rec = Recorder(plan)
     shoppers, visitors = rec.scenario(0), rec.scenario(1)
     mine = range(segment.index - 1, 100, segment.count)
     shoppers.users(segment.share(4), 0)
@@ -92,7 +93,7 @@ def record(s: Spec, segment: Segment | None = None) -> tuple[Recorder, Verdict]:
         visitors.users(1, t)
         visitors.request("http", "list", "ok", 200 * NS_PER_MS, t, t + 200 * NS_PER_MS)
         visitors.users(0, t + 200 * NS_PER_MS)
-    live = format_live(rec.live(3 * NS_PER_S + 1), 4.0)
+    live = format_live(rec.live(3 * NS_PER_S + 1), 4.0, scenario_models(plan))
     recording = rec.close(
         elapsed_ns=4 * NS_PER_S, started_at=STARTED_AT, finished_at=STARTED_AT + 4, aborted=False
     )
@@ -149,18 +150,37 @@ def test_the_verdict_console_and_live_line_show_each_scenario() -> None:
     again = verdict_from_json(verdict_to_json(verdict))
     assert again.scenarios == verdict.scenarios  # the fields round-trip
     out = io.StringIO()
-    print_summary(verdict, out)
+    models = {"shoppers": "closed", "visitors": "open"}
+    print_summary(verdict, out, models=models)
     text = out.getvalue()
     assert "shoppers: steady" in text  # the threshold's scope and window
     assert "flow.shoppers" in text
     rows = [[cell.strip() for cell in line.split("|")] for line in text.splitlines()]
-    assert ["shoppers", "16", "4", "2", "30.02", "4"] in rows  # requests, rps, errors, p95, users
-    assert ["visitors", "20", "10", "0", "200.1", "1"] in rows
+    heading = ["scenario", "requests", "rps", "errors", "p95 ms", "users max", "in flight max"]
+    assert heading in rows
+    assert ["shoppers", "16", "4", "2", "30.02", "4", "-"] in rows
+    assert ["visitors", "20", "10", "0", "200.1", "-", "1"] in rows  # requests, not users
+    assert "\nusers + in flight max 5\n" in text  # the run's figure is their sum
     live = verdict.notes[-1]
     every, shoppers, visitors = re.findall(r"http (\d+)/s", live)
     assert "| shoppers steady users 4 http" in live
-    assert "| visitors browse users 0 http" in live
+    assert "| visitors browse in flight 0 http" in live
     assert int(shoppers) + int(visitors) == int(every) > int(shoppers) > 0
+
+
+def test_a_verdict_read_back_says_users_or_in_flight_when_it_cannot_tell_which() -> None:
+    """The verdict does not record each scenario's model: read back from its file (`report
+    VERDICT`), a run with an open scenario among several heads the column with both."""
+    _rec, recorded = record(spec(THRESHOLDS))
+    # A run of an open scenario plans its arrivals (this recording leaves them out).
+    planned = recorded.validity.model_copy(update={"planned": 20})
+    verdict = recorded.model_copy(update={"validity": planned})
+    out = io.StringIO()
+    print_summary(verdict, out)
+    rows = [[cell.strip() for cell in line.split("|")] for line in out.getvalue().splitlines()]
+    assert ["scenario", "requests", "rps", "errors", "p95 ms", "users / in flight max"] in rows
+    assert ["visitors", "20", "10", "0", "200.1", "1"] in rows
+    assert "\nusers + in flight max 5\n" in out.getvalue()
 
 
 def test_segments_of_a_run_of_scenarios_merge_into_the_whole(tmp_path: Path) -> None:
