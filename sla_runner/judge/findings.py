@@ -82,7 +82,8 @@ def kind_name(kind: str, n: int = 2) -> str:
     return plural if n != 1 else singular
 
 
-def _noun(metric: str, n: int) -> str:
+def noun(metric: str, n: int) -> str:
+    """What ``metric`` (http, ws, ws_connect) counts: ``requests`` (``request`` when ``n`` is 1)."""
     plural, singular = _NOUNS[metric]
     return singular if n == 1 else plural
 
@@ -143,7 +144,7 @@ def dominant_scope(recording: Recording, result: ThresholdResult) -> str | None:
     mine = value_at_percentile(merged_latency(by_scope[top]), pct) / 1000
     others_hist = merged_latency([s for sc, ss in by_scope.items() if sc != top for s in ss])
     mine_above, limit = above[top], numbers.value(result.limit, "ms")
-    slower = f"{result.metric} {_noun(result.metric, total)} slower than {limit}"
+    slower = f"{result.metric} {noun(result.metric, total)} slower than {limit}"
     if total == 1:
         share = f"the only {slower}"
     elif mine_above == total:
@@ -177,7 +178,7 @@ def dominant_error(recording: Recording, metric: str) -> str | None:
     if total == 0:
         return None
     ranked = sorted(kinds.items(), key=lambda kv: (-kv[1], kv[0]))[:3]
-    failed = f"failed {metric} {_noun(metric, total)}"
+    failed = f"failed {metric} {noun(metric, total)}"
     top_scope, n_top = max(sorted(where.items()), key=lambda kv: kv[1])
     on_one = len(where) > 1 and n_top > DOMINANT_SHARE * total
     if total == 1:

@@ -34,13 +34,13 @@ invalid; the validity reasons are kept.
 
 from __future__ import annotations
 
-from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from sla_runner import numbers
 from sla_runner.judge.findings import find
+from sla_runner.judge.notes import unjudged_failures
 from sla_runner.judge.summary import metrics_summary, scenario_summaries, timeline_models
 from sla_runner.judge.thresholds import as_written, evaluate, result, windowed
 from sla_runner.judge.validity import judge_validity, never_started, timers_kept, weigh
@@ -50,7 +50,6 @@ from sla_runner.redact import redact, redact_data, redact_url
 from sla_runner.spec.convert import AnySpec, as_format2, format_version
 from sla_runner.spec.format2 import Spec
 from sla_runner.spec.parts import ThresholdRuleV2 as ThresholdRule
-from sla_runner.spec.thresholds import FLOW_METRIC, LATENCY_METRICS
 from sla_runner.timeunits import NS_PER_S
 from sla_runner.verdict import (
     RunFacts,
@@ -152,33 +151,6 @@ def judge_rules(
         spec_thresholds=[as_written(rule) for rule in rules],
         recording=redact_data(recording.to_dict(seconds=_over_windows(rules, recording)), secrets),
     )
-
-
-def unjudged_failures(recording: Recording, rules: Sequence[ThresholdRule]) -> list[str]:
-    """A note for failures no threshold judges: a run whose every request got a 404 would
-    otherwise pass on its (fast) latencies alone, and say nothing of it."""
-    judged = {
-        (r.expr.metric, r.expr.scope)
-        for r in rules
-        if r.expr.stat in ("success_rate", "error_rate") and r.scenario is None
-    }
-    notes: list[str] = []
-    for metric in (*LATENCY_METRICS, FLOW_METRIC):
-        if (metric, None) in judged:
-            continue
-        count, kinds = 0, Counter[str]()
-        for (m, scope, _stage), series in recording.series.items():
-            if m == metric and (metric, scope) not in judged:
-                count += series.count
-                kinds.update({k: n for k, n in series.outcomes.items() if k != "ok"})
-        failed = sum(kinds.values())
-        if failed:
-            top = ", ".join(f"{kind} {numbers.count(n)}" for kind, n in kinds.most_common(3))
-            notes.append(
-                f"{numbers.count(failed)} of {numbers.count(count)} {metric} operations failed "
-                f"({top}) and no threshold judges them: add success_rate({metric}) > ..."
-            )
-    return notes
 
 
 def error_verdict(

@@ -111,7 +111,7 @@ def print_summary(
     windows = [f"{t.id}: {t.message}" for t in verdict.thresholds if t.windows]
     for heading, items, style in (
         ("Windows", windows, ""),
-        (_validity_heading(verdict), _validity_items(verdict), "magenta"),
+        (_validity_heading(verdict), validity_items(verdict), "magenta"),
         ("Skipped", skipped if verdict.status != "error" else [], "dim"),
         ("Findings", verdict.findings, ""),
         ("Warnings", verdict.run.warnings, "yellow"),
@@ -153,8 +153,9 @@ def _validity_heading(verdict: Verdict) -> str:
     return "Run invalid"
 
 
-def _validity_items(verdict: Verdict) -> list[str]:
-    """The validity reasons; none for a run that never started (the ERROR line says why)."""
+def validity_items(verdict: Verdict) -> list[str]:
+    """The validity reasons; none for a run that could not be carried out (the ERROR line
+    says why, and :func:`not_judged` what it left unjudged)."""
     return [] if verdict.status == "error" else verdict.validity.reasons
 
 

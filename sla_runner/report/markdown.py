@@ -2,11 +2,13 @@
 ``$GITHUB_STEP_SUMMARY`` or a merge-request comment.
 
 The status and why; a table of the thresholds (result, threshold, window, observed, limit,
-margin, samples); the top findings; a comparison with a baseline when there is one; one
-line of provenance. Every value from the verdict is redacted and escaped: each character
-that could change the document's structure (``|`` would end a table cell, a backtick open
-code, ``<`` start HTML, ``*`` ``_`` ``~`` emphasis, ``[`` ``]`` a link, ``&`` an entity,
-``$`` GitHub's maths, a backslash an escape) is backslash-escaped, and line breaks become spaces.
+margin, samples), or, for a run that could not be carried out, as the console has it, the
+cause once, then one line for the thresholds it left unjudged; the top findings; a
+comparison with a baseline when there is one; one line of provenance. Every value from
+the verdict is redacted and escaped: each character that could change the document's
+structure (``|`` would end a table cell, a backtick open code, ``<`` start HTML, ``*`` ``_``
+``~`` emphasis, ``[`` ``]`` a link, ``&`` an entity, ``$`` GitHub's maths, a backslash an
+escape) is backslash-escaped, and line breaks become spaces.
 """
 
 from __future__ import annotations
@@ -21,9 +23,11 @@ from sla_runner.redact import effective, masked
 from sla_runner.report.comparison import status_line as comparison_status
 from sla_runner.report.console import (
     LABELS,
+    not_judged,
     result_key,
     status_line,
     threshold_label,
+    validity_items,
     window_name,
 )
 from sla_runner.report.files import write_atomic
@@ -69,11 +73,17 @@ def verdict_markdown(
         "",
         esc(status_line(v)),
     ]
-    if v.message:
+    if v.status == "error":
+        # As the console: the status line is the cause, said once; what it left unjudged is
+        # one line, not a table of SKIP rows (the JUnit and JSON reports list each one).
+        if v.thresholds:
+            lines += ["", esc(not_judged(v))]
+    elif v.message:
         lines += ["", f"**Why:** {esc(v.message)}"]
-    if not v.validity.valid and v.validity.reasons:
-        lines += ["", "**Run invalid:**", *(f"- {esc(r)}" for r in v.validity.reasons)]
-    if v.thresholds:
+    invalid = validity_items(v) if not v.validity.valid else []
+    if invalid:
+        lines += ["", "**Run invalid:**", *(f"- {esc(r)}" for r in invalid)]
+    if v.thresholds and v.status != "error":
         lines += [
             "",
             "| result | threshold | window | observed | limit | margin | n |",

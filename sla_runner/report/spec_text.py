@@ -69,7 +69,6 @@ def connections_line(spec: Spec, plan: Plan) -> str:
 
 def _load_lines(timeline: Timeline) -> list[str]:
     closed = timeline.model == "closed"
-    unit = "users" if closed else "/s"
     count = timeline.segment.count
     lines = []
     for stage in timeline.stages:
@@ -78,12 +77,22 @@ def _load_lines(timeline: Timeline) -> list[str]:
             lo = Fraction(timeline.users_at(stage.start_ns))
             hi = Fraction(timeline.users_at(stage.end_ns))
         window = f"{stage.start_ns / NS_PER_S:g}s – {stage.end_ns / NS_PER_S:g}s"
-        lines.append(f"  {stage.name:<14} {window:<20} {float(lo):g} → {float(hi):g} {unit}")
+        lines.append(f"  {stage.name:<14} {window:<20} {_levels(lo, hi, closed=closed)}")
     if closed:
         lines.append(f"peak: {timeline.peak_users()} users{_unheld(timeline)}")
     else:
         lines.append(f"arrivals: {timeline.total_arrivals():,}")
     return lines
+
+
+def _levels(lo: Fraction, hi: Fraction, *, closed: bool) -> str:
+    """A stage's load: ``20 users`` held, ``0 → 20 users`` ramped; ``50/s``, ``0 → 50/s``.
+    A version-1 stage ramps from the previous level, so it reads as a ramp unless it stays
+    at the level the previous one reached, which is that level held."""
+    levels = f"{float(hi):g}" if lo == hi else f"{float(lo):g} → {float(hi):g}"
+    if closed:
+        return f"{levels} {'user' if levels == '1' else 'users'}"
+    return f"{levels}/s"
 
 
 def _work_lines(spec: Spec, timeline: Timeline, *, alone: bool) -> list[str]:

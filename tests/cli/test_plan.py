@@ -38,7 +38,7 @@ def test_plan_prints_stages_peak_connections_and_mix(
     assert out.splitlines() == [
         "planned 1.0.0: closed model, segment 1/1",
         "  ramp           0s – 20s             0 → 100 users",
-        "  steady         20s – 80s            100 → 100 users",
+        "  steady         20s – 80s            100 users",
         "peak: 100 users",
         "connections needed at most: 100 (100 users × 1: HTTP)",
         "endpoint mix: a 75%, b 25%",
@@ -53,6 +53,10 @@ def test_plan_of_a_segment_and_of_the_open_model(
     out = _plan(tmp_path, capsys, text=open_model)
     assert "open model" in out
     assert "arrivals: 3,500" in out  # 500 on the ramp from 0, then 3,000
+    # A version-1 stage ramps from the previous level: the first one reads as a ramp, the
+    # second, at the level the first reached, as that level held; a rate reads as one.
+    assert "  ramp           0s – 20s             0 → 50/s\n" in out
+    assert "  steady         20s – 80s            50/s\n" in out
     # the requests one arrival each that can be open at once: 50/s for their 10s timeout
     assert "connections needed at most: 501 (50/s × its 10s timeout + 1)\n" in out
     spec = tmp_path / "spec.yaml"
@@ -118,13 +122,13 @@ def test_plan_shows_every_scenario_s_timeline(
         "side 1.0.0: 2 scenarios, segment 1/1",
         "scenario shoppers: closed model, from 0s",
         "    up             0s – 10s             0 → 20 users",
-        "    hold           10s – 30s            20 → 20 users",
+        "    hold           10s – 30s            20 users",
         "  peak: 20 users",
         "  setup: login",
         "  flow: items → items",
         "  channels: prices",
         "scenario probes: open model, from 5s",
-        "    probe          5s – 15s             5 → 5 /s",
+        "    probe          5s – 15s             5/s",
         "  arrivals: 50",
         "  endpoint mix: health 100%",
         "run: 30s, peak 20 users, peak 5/s, 50 arrivals",
@@ -194,3 +198,24 @@ def test_the_connections_figure_counts_what_can_be_open_at_once_and_says_how(
         "41: 20/s × its 2s timeout + 1; passes 5: every arrival, a pass through its flow "
         "has no set length, capped by max_in_flight 5)"
     )
+
+
+def test_a_held_stage_reads_as_its_level_and_a_ramp_as_from_to(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """A walker read `steady 10s – 40s 20 → 20 users` and `0 → 50 /s` in the plan of the
+    shop: a held level reads as held, a ramp as from → to, a rate as rates are written
+    elsewhere (50/s). The README shows this plan: it is what `plan` prints."""
+    assert run(["plan", str(ROOT / "specs" / "format2" / "shop.yaml")]) == 0
+    out = capsys.readouterr().out
+    stages = [line.split(maxsplit=4) for line in out.splitlines() if " – " in line]
+    assert [(name, level) for name, _a, _dash, _b, level in stages] == [
+        ("ramp", "0 → 20 users"),
+        ("steady", "20 users"),
+        ("down", "20 → 0 users"),
+        ("arrive", "0 → 50/s"),
+        ("browse", "50/s"),
+    ]
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    shown = readme.split("$ sla-runner plan specs/format2/shop.yaml\n", 1)[1].split("```")[0]
+    assert shown == out

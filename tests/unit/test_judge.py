@@ -143,8 +143,8 @@ def test_failures_no_threshold_judges_are_noted() -> None:
     verdict = judged(["p95(http) < 200ms"], all_404)
     assert verdict.status == "pass"
     assert verdict.notes == [
-        "20 of 20 http operations failed (status_404 20) and no threshold judges them: "
-        "add success_rate(http) > ..."
+        "20 of 20 http requests failed (status_404 20) and no threshold judges them: "
+        "add success_rate(http) > 99%"
     ]
     judged_too = judged(["p95(http) < 200ms", "success_rate(http.list-items) > 99%"], all_404)
     assert judged_too.status == "fail"
