@@ -8,16 +8,14 @@ layer), then runs them side by side on one clock and one recorder
 for an open one), each writing to its scenario's sink.
 Around the load, in this one place: the background samplers (the service's process, the
 generator's own health), progress once a second, fail-fast, the stop (a short grace, then a
-hard stop), the drain's length, and the garbage collector kept off what existed before the
-load. The Engine is handed the recorder it writes to and closes it.
+hard stop), the drain's length, and the garbage collector's policy while the load runs
+(:mod:`~sla_runner.engine.collector`). The Engine is handed the recorder it writes to and closes it.
 """
 
 from __future__ import annotations
 
-import gc
 import time
-from collections.abc import Iterator, Mapping
-from contextlib import contextmanager
+from collections.abc import Mapping
 from typing import Any
 
 import anyio
@@ -27,6 +25,7 @@ from sla_runner import numbers
 from sla_runner.engine.assemble import channels_of, executor_for, scenario_steps, static_parts
 from sla_runner.engine.assemble import prepare as prepare_steps
 from sla_runner.engine.before import compile_before, run_before
+from sla_runner.engine.collector import load_collections
 from sla_runner.engine.control import Progress, RunControl
 from sla_runner.engine.executor import CONTROL_TICK_S, Executor, RunContext
 from sla_runner.engine.layer import make_dealers
@@ -42,32 +41,8 @@ from sla_runner.spec.convert import AnySpec, as_format2
 from sla_runner.spec.data import DataError, Dealer, Table
 from sla_runner.timeunits import NS_PER_S
 
-NO_FULL_COLLECTIONS = 1 << 30  # gc's third threshold while the load runs: never reached
 STOP_GRACE_MAX_S = 1.5  # a run stopped early gives what is in flight this long at most
 SECOND_CLOSE_DELAY_S = 0.01  # after a second's end, before it is closed for the streams
-
-
-@contextmanager
-def no_full_collections() -> Iterator[None]:
-    """The garbage collector kept off the load's long-lived objects while it runs.
-
-    What exists before the load is never garbage: frozen (out of every collection). During
-    the load, the collector's young generations run as ever (the short-lived cycles of
-    requests and connections are collected within milliseconds), but never a full
-    collection: it would traverse every user's objects (coroutines, connections, and the
-    pause each user waits in), and at 5,000 users it stalled the event loop for 200-350 ms
-    every few seconds (bench/RESULTS.md, *Scale up on one core*). A cycle that becomes
-    garbage only after it grew old waits for the end of the load, when the thresholds are
-    restored and everything is unfrozen (also when the run raised: a library caller's
-    objects are collected)."""
-    thresholds = gc.get_threshold()
-    gc.freeze()
-    gc.set_threshold(thresholds[0], thresholds[1], NO_FULL_COLLECTIONS)
-    try:
-        yield
-    finally:
-        gc.set_threshold(*thresholds)
-        gc.unfreeze()
 
 
 class Engine:
@@ -171,7 +146,7 @@ class Engine:
         await self.prepare()
         if start_at_ns is not None:
             await anyio.sleep(max(start_at_ns - time.monotonic_ns(), 0) / NS_PER_S)
-        with no_full_collections():
+        with load_collections():
             started_at = time.time()
             elapsed = await self._drive(start_at_ns)
         stopped = self._stopped_ns
