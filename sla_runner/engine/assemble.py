@@ -102,7 +102,8 @@ def scenario_steps(
     think = think_of(spec, name)
 
     def step(compiled: CompiledStep) -> FlowStep:
-        return FlowStep(compiled.name, compiled.think_s or think, compiled)
+        plain = compiled.request if compiled.static else None
+        return FlowStep(compiled.name, compiled.think_s or think, compiled, plain)
 
     return ScenarioSteps(
         scenario=name,

@@ -30,6 +30,7 @@ import anyio
 
 from sla_runner.engine.executor import RunContext
 from sla_runner.engine.http.outcome import Outcome, Result
+from sla_runner.engine.http.request import HttpRequest
 from sla_runner.engine.http.session import HttpSession
 
 # A user whose connection was refused or reset pauses before its next request, as a real
@@ -42,21 +43,6 @@ FLOW_METRIC = "flow"
 Think = tuple[float, float]  # seconds: drawn uniformly between them; (0, 0): none
 
 
-class StepResultLike(Protocol):
-    """What sending one step came to (the step layer's ``StepResult``)."""
-
-    @property
-    def result(self) -> Result: ...
-
-    @property
-    def reason(self) -> str: ...
-
-    @property
-    def sent(self) -> bool:
-        """False when nothing was sent (a value to fill was not set): no request to record."""
-        ...
-
-
 class StepLayer(Protocol):
     """What the executors need of the step layer, for one scenario."""
 
@@ -66,8 +52,12 @@ class StepLayer(Protocol):
     def next_pass(self, state: Any) -> bool:
         """Deal the next pass's rows; False: a unique table ran out."""
 
-    async def send(self, step: Any, state: Any, session: HttpSession) -> StepResultLike:
-        """Send ``step`` for the user of ``state``; raises only on cancellation."""
+    async def send(self, step: Any, state: Any, session: HttpSession) -> Result:
+        """Send ``step`` for the user of ``state``; raises only on cancellation. ``not_sent``:
+        nothing was sent (a value to fill was not set), no request to record."""
+
+    def reason(self, step: Any, result: Result) -> str:
+        """Why ``step`` failed as ``result`` (one short line; asked of failures only)."""
 
 
 @dataclass(frozen=True)
@@ -77,6 +67,9 @@ class FlowStep:
     name: str  # the endpoint whose request it sends
     think: Think  # the pause after it
     compiled: Any  # the step layer's compiled step
+    # Its one request when it fills nothing and keeps nothing: sent through the user's
+    # session (with its cookie jar, ``state.jar``) as is, without the step layer.
+    plain: HttpRequest | None = None
 
 
 @dataclass(frozen=True)
@@ -102,6 +95,7 @@ class Pauses:
         longest = think[1] if think[1] > 0 else BACKOFF_MAX_S
         self._longest = longest
         self._first = self._backoff = min(BACKOFF_FIRST_S, longest)
+        self.raised = False  # the back-off has grown: the next answer resets it
 
     async def think(self, think: Think) -> None:
         lo, hi = think
@@ -116,7 +110,7 @@ class Pauses:
         outcome = result.outcome
         if outcome is Outcome.CONNECT_ERROR or outcome is Outcome.RESET:
             return self._backs_off and not self.leaving.is_set()
-        self._backoff = self._first
+        self._backoff, self.raised = self._first, False
         return False
 
     async def back_off(self, ctx: RunContext) -> None:
@@ -125,6 +119,7 @@ class Pauses:
         with anyio.move_on_after(self._backoff):  # not timed: the next request starts after
             await self.leaving.wait()
         self._backoff = min(self._backoff * 2, self._longest)
+        self.raised = True
 
 
 async def send(
@@ -135,21 +130,22 @@ async def send(
     session: HttpSession,
     timed_from: int | None = None,
     due: int | None = None,
-) -> tuple[StepResultLike, int, int]:
+) -> tuple[Result, int, int]:
     """Send one step and record it: (its result, when it was timed from, when it ended). A
     step that sent nothing (a value to fill was not set) is not a request: not recorded."""
     start = ctx.now()
     if timed_from is not None:
         start = min(start, timed_from)
     try:
-        done = await layer.send(step.compiled, state, session)
-    except anyio.get_cancelled_exc_class():
-        ctx.interrupted += 1
+        result = await layer.send(step.compiled, state, session)
+    except BaseException as exc:
+        if isinstance(exc, anyio.get_cancelled_exc_class()):
+            ctx.interrupted += 1
         raise
-    if not done.sent:
-        return done, start, ctx.now()
-    end = ctx.record_as(step.name, done.result, start, start if due is None else due)
-    return done, start, end
+    if result.outcome is Outcome.NOT_SENT:
+        return result, start, ctx.now()
+    end = ctx.record_as(step.name, result, start, start if due is None else due)
+    return result, start, end
 
 
 async def run_steps(
@@ -166,36 +162,45 @@ async def run_steps(
     think time taken), or when the user leaves. Returns (``ok``, ``<step>:<kind>``, or ""
     when the user left before the end; the time the steps took; their start; their end).
     ``due``: an arrival's due time (open model): its first step is timed from it."""
+    now = ctx.now
     if not steps:
-        now = ctx.now()
-        return "ok", 0, now, now
+        at = now()
+        return "ok", 0, at, at
     took = first = last = 0
-    send_step, leaving, final = work.layer.send, pauses.leaving, len(steps) - 1
-    cancelled = anyio.get_cancelled_exc_class()
+    layer, leaving, final = work.layer, pauses.leaving, len(steps) - 1
+    send_step, ok, not_sent = layer.send, Outcome.OK, Outcome.NOT_SENT
     for i, step in enumerate(steps):
-        # send() inlined: one coroutine less for every step
-        start = ctx.now()
+        # send() inlined: one coroutine less for every step; a plain step (nothing to fill,
+        # nothing kept) goes to the session without the step layer
+        start = now()
         if i == 0:
             if due is not None:  # the first step alone is timed from an arrival's due time
                 start = min(start, due)
             first = start
+        plain = step.plain
         try:
-            done = await send_step(step.compiled, state, session)
-        except cancelled:
-            ctx.interrupted += 1
+            if plain is not None:
+                result = await session.send(plain, state.jar)
+            else:
+                result = await send_step(step.compiled, state, session)
+        except BaseException as exc:  # only the hard stop's cancellation is counted
+            if isinstance(exc, anyio.get_cancelled_exc_class()):
+                ctx.interrupted += 1
             raise
-        if done.sent:
-            last = ctx.record_as(step.name, done.result, start, start if due is None else due)
+        outcome = result.outcome
+        if outcome is not not_sent:
+            last = ctx.record_as(step.name, result, start, start if due is None else due)
         else:  # nothing sent (a value to fill was not set): not a request, not recorded
-            last = ctx.now()
+            last = now()
         took += last - start
-        result = done.result
-        if pauses.backs_off(result):
+        # a failure may back off; an answer resets a grown back-off
+        if (outcome is not ok or pauses.raised) and pauses.backs_off(result):
             await pauses.back_off(ctx)
-        if result.outcome is not Outcome.OK:
+        if outcome is not ok:
             key = f"{step.name}:{result.key}"
-            if done.reason:
-                ctx.sink.reason(key, done.reason)
+            reason = layer.reason(step.compiled, result)
+            if reason:
+                ctx.sink.reason(key, reason)
             if step.think[1] > 0:
                 await pauses.think(step.think)
             return key, took, first, last
@@ -243,8 +248,8 @@ async def user_passes(
         if mix_step is not None:
             step = mix_step(i)
             i += 1
-            done, _start, _end = await send(ctx, work.layer, step, state, session)
-            if pauses.backs_off(done.result):
+            result, _start, _end = await send(ctx, work.layer, step, state, session)
+            if pauses.backs_off(result):
                 await pauses.back_off(ctx)
             if step.think[1] > 0:
                 await pauses.think(step.think)

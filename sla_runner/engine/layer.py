@@ -18,7 +18,7 @@ from collections.abc import Callable, Mapping
 from typing import Any
 
 from sla_runner.engine.state import UserState, new_user, next_pass, wall_clock_ms
-from sla_runner.engine.steps import CompiledStep, StepCompiler, send_step
+from sla_runner.engine.steps import CompiledStep, StepCompiler, send_step, step_reason
 from sla_runner.spec.data import Dealer, ScenarioDeal, SegmentLike, Table
 from sla_runner.spec.format2 import SpecV2
 
@@ -94,3 +94,5 @@ class ScenarioLayer:
     # Send a step for a user (:func:`~sla_runner.engine.steps.send_step` itself, not a
     # coroutine wrapping it: one frame less per request); raises only on cancellation.
     send = staticmethod(send_step)
+    # Why a step failed, for findings (:func:`~sla_runner.engine.steps.step_reason`).
+    reason = staticmethod(step_reason)

@@ -26,6 +26,7 @@ from sla_runner.metrics.histogram import (
     compress,
     gauge_histogram,
     latency_histogram,
+    record_latency,
 )
 from sla_runner.metrics.recording import (
     GAUGE_SCALE,
@@ -173,9 +174,9 @@ class Recorder:
             second = self._seconds[(metric, scope, scenario)] = OpenSecond()
         second.outcomes[key] = second.outcomes.get(key, 0) + 1
         if latency_ns is not None:
-            us = min(max(latency_ns // NS_PER_US, 1), LATENCY_HIGHEST_US)
-            series.latency_us.record_value(us)
-            second.hist.record_value(us)
+            us = latency_ns // NS_PER_US
+            us = 1 if us < 1 else LATENCY_HIGHEST_US if us > LATENCY_HIGHEST_US else us
+            record_latency(series.latency_us, second.hist, us)
         if metric == "flow":  # a pass: in its series and the second's, not the row's counts
             return
         self._totals[0] += 1

@@ -96,9 +96,10 @@ class Result:
     @property
     def key(self) -> str:
         """The counter key: ``ok``, ``timeout``, … or ``status_<code>`` for an unexpected status."""
-        if self.outcome is Outcome.STATUS:
+        outcome = self.outcome
+        if outcome is Outcome.STATUS:
             return f"status_{self.status}"
-        return self.outcome.value
+        return outcome._value_  # the member's own attribute: not the enum's descriptor
 
 
 def failure(outcome: Outcome, exc: BaseException) -> Result:
