@@ -103,7 +103,8 @@ def scenario_steps(
 
     def step(compiled: CompiledStep) -> FlowStep:
         plain = compiled.request if compiled.static else None
-        return FlowStep(compiled.name, compiled.think_s or think, compiled, plain)
+        checks = compiled.extraction is not None
+        return FlowStep(compiled.name, compiled.think_s or think, compiled, plain, checks)
 
     return ScenarioSteps(
         scenario=name,

@@ -52,9 +52,12 @@ class StepLayer(Protocol):
     def next_pass(self, state: Any) -> bool:
         """Deal the next pass's rows; False: a unique table ran out."""
 
-    async def send(self, step: Any, state: Any, session: HttpSession) -> Result:
-        """Send ``step`` for the user of ``state``; raises only on cancellation. ``not_sent``:
-        nothing was sent (a value to fill was not set), no request to record."""
+    def prepare(self, step: Any, state: Any) -> HttpRequest | Result:
+        """The request ``step`` sends for the user of ``state``, or its ``not_sent`` result
+        (a value to fill was not set): nothing is sent, no request to record."""
+
+    def finish(self, step: Any, result: Result, state: Any) -> Result:
+        """What the transport's ``result`` comes to: the step's checks and extractions."""
 
     def reason(self, step: Any, result: Result) -> str:
         """Why ``step`` failed as ``result`` (one short line; asked of failures only)."""
@@ -70,6 +73,7 @@ class FlowStep:
     # Its one request when it fills nothing and keeps nothing: sent through the user's
     # session (with its cookie jar, ``state.jar``) as is, without the step layer.
     plain: HttpRequest | None = None
+    checks: bool = True  # the layer's ``finish`` reads its response (checks, extractions)
 
 
 @dataclass(frozen=True)
@@ -83,13 +87,42 @@ class ScenarioSteps:
     mix: dict[str, FlowStep] | None = None  # endpoint → its step, for the plan's wheel
 
 
+class Leave(Protocol):
+    """A user's "leave now" flag and its pauses (a closed user's
+    :class:`~sla_runner.engine.leaving.Leaving`, on the executor's timer wheel)."""
+
+    def is_set(self) -> bool: ...
+
+    async def pause(self, seconds: float) -> bool:
+        """Wait ``seconds``, or less if told to leave meanwhile; ``True`` when told to leave."""
+        ...
+
+
+class StopLeave:
+    """:class:`Leave` over an :class:`anyio.Event` (an open scenario's arrivals leave when
+    the run stops)."""
+
+    __slots__ = ("_event",)
+
+    def __init__(self, event: anyio.Event) -> None:
+        self._event = event
+
+    def is_set(self) -> bool:
+        return self._event.is_set()
+
+    async def pause(self, seconds: float) -> bool:
+        with anyio.move_on_after(seconds):
+            await self._event.wait()
+        return self._event.is_set()
+
+
 class Pauses:
     """A user's think time and back-off, ended at once when the user is told to leave.
     ``backoff``: whether a refused or reset connection pauses it (a closed scenario's
     users; an open scenario's arrivals keep the plan's pace)."""
 
     def __init__(
-        self, think: Think, rng: random.Random, leaving: anyio.Event, *, backoff: bool = True
+        self, think: Think, rng: random.Random, leaving: Leave, *, backoff: bool = True
     ) -> None:
         self._rng, self.leaving, self._backs_off = rng, leaving, backoff
         longest = think[1] if think[1] > 0 else BACKOFF_MAX_S
@@ -99,9 +132,8 @@ class Pauses:
 
     async def think(self, think: Think) -> None:
         lo, hi = think
-        if hi > 0 and not self.leaving.is_set():
-            with anyio.move_on_after(lo if lo == hi else self._rng.uniform(lo, hi)):
-                await self.leaving.wait()
+        if hi > 0:
+            await self.leaving.pause(lo if lo == hi else self._rng.uniform(lo, hi))
 
     def backs_off(self, result: Result) -> bool:
         """Whether to back off (:meth:`back_off`) after ``result``: a refused or reset
@@ -116,8 +148,7 @@ class Pauses:
     async def back_off(self, ctx: RunContext) -> None:
         """Pause after a refused or reset connection, doubling the next pause."""
         ctx.sink.backoff()
-        with anyio.move_on_after(self._backoff):  # not timed: the next request starts after
-            await self.leaving.wait()
+        await self.leaving.pause(self._backoff)  # not timed: the next request starts after
         self._backoff = min(self._backoff * 2, self._longest)
         self.raised = True
 
@@ -136,14 +167,16 @@ async def send(
     start = ctx.now()
     if timed_from is not None:
         start = min(start, timed_from)
+    request = layer.prepare(step.compiled, state)
+    if isinstance(request, Result):  # not sent: not a request, not recorded
+        return request, start, ctx.now()
     try:
-        result = await layer.send(step.compiled, state, session)
+        result = await session.send(request, state.jar)
     except BaseException as exc:
         if isinstance(exc, anyio.get_cancelled_exc_class()):
             ctx.interrupted += 1
         raise
-    if result.outcome is Outcome.NOT_SENT:
-        return result, start, ctx.now()
+    result = layer.finish(step.compiled, result, state)
     end = ctx.record_as(step.name, result, start, start if due is None else due)
     return result, start, end
 
@@ -168,30 +201,32 @@ async def run_steps(
         return "ok", 0, at, at
     took = first = last = 0
     layer, leaving, final = work.layer, pauses.leaving, len(steps) - 1
-    send_step, ok, not_sent = layer.send, Outcome.OK, Outcome.NOT_SENT
+    prepare, finish, ok, jar = layer.prepare, layer.finish, Outcome.OK, state.jar
     for i, step in enumerate(steps):
-        # send() inlined: one coroutine less for every step; a plain step (nothing to fill,
-        # nothing kept) goes to the session without the step layer
+        # send() inlined, the step layer's halves called around the session: no coroutine
+        # of their own for any step; a plain step (nothing to fill, nothing kept) goes to
+        # the session as is
         start = now()
         if i == 0:
             if due is not None:  # the first step alone is timed from an arrival's due time
                 start = min(start, due)
             first = start
         plain = step.plain
-        try:
-            if plain is not None:
-                result = await session.send(plain, state.jar)
-            else:
-                result = await send_step(step.compiled, state, session)
-        except BaseException as exc:  # only the hard stop's cancellation is counted
-            if isinstance(exc, anyio.get_cancelled_exc_class()):
-                ctx.interrupted += 1
-            raise
-        outcome = result.outcome
-        if outcome is not not_sent:
-            last = ctx.record_as(step.name, result, start, start if due is None else due)
-        else:  # nothing sent (a value to fill was not set): not a request, not recorded
+        request = prepare(step.compiled, state) if plain is None else plain
+        if isinstance(request, Result):  # not sent (a value to fill was not set): not a
+            result = request  # request, not recorded
             last = now()
+        else:
+            try:
+                result = await session.send(request, jar)
+            except BaseException as exc:  # only the hard stop's cancellation is counted
+                if isinstance(exc, anyio.get_cancelled_exc_class()):
+                    ctx.interrupted += 1
+                raise
+            if step.checks:
+                result = finish(step.compiled, result, state)
+            last = ctx.record_as(step.name, result, start, start if due is None else due)
+        outcome = result.outcome
         took += last - start
         # a failure may back off; an answer resets a grown back-off
         if (outcome is not ok or pauses.raised) and pauses.backs_off(result):

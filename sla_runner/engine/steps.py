@@ -47,6 +47,8 @@ __all__ = [
     "StepCompiler",
     "StepResult",
     "compile_steps",
+    "finish_step",
+    "prepare_step",
     "send_step",
     "step_reason",
 ]
@@ -150,21 +152,22 @@ def compile_steps(
     return StepCompiler(spec, keep_all=keep_all).steps(steps)
 
 
-async def send_step(step: CompiledStep, state: UserState, session: HttpSession) -> Result:
-    """Send ``step`` for the user of ``state`` through ``session`` and judge what came of it
-    (see the module): the transport's result, or the step's own failure (``not_sent``,
-    ``extract_failed``, ``json_mismatch``, its reason in ``detail``); :func:`step_reason`
-    says why any failure failed. Raises only on cancellation."""
+def prepare_step(step: CompiledStep, state: UserState) -> HttpRequest | Result:
+    """The request ``step`` sends for the user of ``state``, or its ``not_sent`` failure (a
+    value nothing has set, a header it cannot send: nothing is sent)."""
     maker = step.maker
     if maker is None:
-        request = step.request
-    else:
-        try:
-            request = maker.make(state)
-        except (UnsetValueError, UnsendableError) as exc:
-            reason = f"{exc}; not sent" if isinstance(exc, UnsetValueError) else str(exc)
-            return Result(Outcome.NOT_SENT, detail=reason)
-    result = await session.send(request, state.jar)
+        return step.request
+    try:
+        return maker.make(state)
+    except (UnsetValueError, UnsendableError) as exc:
+        reason = f"{exc}; not sent" if isinstance(exc, UnsetValueError) else str(exc)
+        return Result(Outcome.NOT_SENT, detail=reason)
+
+
+def finish_step(step: CompiledStep, result: Result, state: UserState) -> Result:
+    """What the transport's ``result`` for ``step`` comes to: its checks and extractions
+    applied (the values stored in ``state.variables``, all or nothing), or their failure."""
     extraction = step.extraction
     if extraction is None or result.outcome is not Outcome.OK:
         return result
@@ -180,6 +183,18 @@ async def send_step(step: CompiledStep, state: UserState, session: HttpSession) 
     if failed is None:
         return result
     return Result(Outcome(failed.kind), result.status, failed.reason, response)
+
+
+async def send_step(step: CompiledStep, state: UserState, session: HttpSession) -> Result:
+    """Send ``step`` for the user of ``state`` through ``session`` and judge what came of it
+    (see the module): :func:`prepare_step`, the send with the user's cookie jar,
+    :func:`finish_step`. The transport's result, or the step's own failure (``not_sent``,
+    ``extract_failed``, ``json_mismatch``, its reason in ``detail``); :func:`step_reason`
+    says why any failure failed. Raises only on cancellation."""
+    request = prepare_step(step, state)
+    if isinstance(request, Result):
+        return request
+    return finish_step(step, await session.send(request, state.jar), state)
 
 
 _OWN_REASONS = (Outcome.NOT_SENT, Outcome.EXTRACT_FAILED, Outcome.JSON_MISMATCH)

@@ -425,7 +425,7 @@ class Connection(asyncio.Protocol):
             assert sink is not None
             self._sink = sink
             for name, value in self.headers:
-                if name.lower() == b"content-encoding":
+                if len(name) == 16 and name.lower() == b"content-encoding":
                     encoding = value.strip().lower()
                     if encoding in (b"gzip", b"x-gzip", b"deflate"):
                         self._decoder = _Decoder(encoding, sink)
