@@ -296,8 +296,8 @@ def _text_getter(ref: Ref, quote: bool) -> Renderer:
 
     def quoted(state: RenderState) -> str:  # text(), inlined: one call less per value
         value = get(state)
-        if value.__class__ is not str:
-            value = to_text(value)
+        if value.__class__ is not str:  # an int ($user, $pass, a number extracted) at once
+            value = str(value) if value.__class__ is int else to_text(value)
         return value if _UNRESERVED.fullmatch(value) else _quote(value, safe="")
 
     return quoted
