@@ -10,7 +10,7 @@ import pytest
 from hdrh.histogram import HdrHistogram
 
 from sla_runner.metrics import recorder as recorder_module
-from sla_runner.metrics.histogram import expand, latency_histogram
+from sla_runner.metrics.histogram import expand, latency_histogram, record_latency
 from sla_runner.metrics.recorder import Recorder
 from sla_runner.metrics.recording import Recording
 from sla_runner.metrics.tap import Second, Tap
@@ -123,7 +123,7 @@ def test_a_tap_records_no_sample_a_second_time(monkeypatch: pytest.MonkeyPatch) 
     """With streams on, each latency is recorded as often as without them (hdrh's
     ``record_value`` or the recorder's inline record into a series and its second)."""
     calls = count_calls(monkeypatch, HdrHistogram, "record_value")
-    inline = recorder_module.record_latency
+    inline = record_latency
     monkeypatch.setattr(recorder_module, "record_latency", _counted(inline, calls))
     record(Recorder(build_plan(two_scenarios())))
     alone = len(calls)
