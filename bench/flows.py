@@ -2,6 +2,7 @@
 
     .venv/bin/python -m bench.flows                  # from the repo root: 3 runs × 10 s each
     .venv/bin/python -m bench.flows --runs 5 --seconds 15
+    .venv/bin/python -m bench.flows --parts          # also the flow taken apart (see below)
 
 Both are format-2 specs, closed model, 50 users, no think time, against nginx on core 0
 (sla-runner on core 1, as ``bench.run`` does), over the same three static files:
@@ -10,6 +11,9 @@ Both are format-2 specs, closed model, 50 users, no think time, against nginx on
 - ``flow``: the same three as one flow, in order: ``login`` extracts ``token`` from the
   JSON body, ``items`` sends ``Authorization: Bearer {{ token }}`` and ``?user={{ $user }}``,
   ``item`` reads ``/items/{{ token }}.json``: templates filled per request, one extraction.
+
+With ``--parts``, the flow taken apart too: ``flow0`` (its three steps plain: what the flow
+machinery costs), ``flowx`` (the extraction alone), ``flowt`` (the templates alone).
 
 Needs nginx (``bench.run`` installs it). Runs are interleaved (mix, flow, mix, flow, ...).
 The figure is the server-side request rate in the steady window (nginx ``stub_status``);
@@ -101,6 +105,40 @@ def write_specs(work: Path, base_url: str, seconds: int) -> dict[str, Path]:
     return out
 
 
+def write_parts(work: Path, base_url: str, seconds: int) -> dict[str, Path]:
+    """The flow taken apart (``--parts``): ``flow0``, its three steps plain (what the flow
+    machinery costs); ``flowx``, the extraction alone; ``flowt``, the templates alone (two
+    filled requests, ``$user`` in place of the token)."""
+    user = "{{ $user }}"
+    parts = {
+        "flow0": {"extract": "", "items_path": "/hello.txt", "items_headers": ""},
+        "flowx": {
+            "extract": "    extract: {token: {json: access_token}}",
+            "items_path": "/hello.txt",
+            "items_headers": "",
+        },
+        "flowt": {
+            "extract": "",
+            "items_path": f'"/hello.txt?user={user}"',
+            "items_headers": f'    headers: {{Authorization: "Bearer {user}"}}',
+        },
+    }
+    out = {}
+    for name, fields in parts.items():
+        text = HEAD.format(
+            name=name,
+            base_url=base_url,
+            item_path=f"/items/{TOKEN}.json",
+            seconds=seconds,
+            work="    flow: [login, items, item]",
+            **fields,
+        )
+        path = work / f"flows-{name}.yaml"
+        path.write_text(text)
+        out[name] = path
+    return out
+
+
 def _versions() -> dict[str, str]:
     """``bench.run``'s versions, without Locust's when it is not installed (not needed here)."""
     try:
@@ -116,6 +154,9 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description="a 3-step flow against the plain mix")
     parser.add_argument("--runs", type=int, default=3)
     parser.add_argument("--seconds", type=int, default=10, help="steady seconds per run")
+    parser.add_argument(
+        "--parts", action="store_true", help="also the flow taken apart: flow0, flowx, flowt"
+    )
     args = parser.parse_args(argv)
     if shutil.which("nginx") is None:  # bench.run installs it (and Locust, not needed here)
         raise SystemExit("bench.flows needs nginx: apt-get install nginx (or run bench.run once)")
@@ -125,9 +166,12 @@ def main(argv: list[str] | None = None) -> int:
     (work / "www" / "login.json").write_text(json.dumps({"access_token": TOKEN, "ok": True}))
     (work / "www" / "items").mkdir()
     (work / "www" / "items" / f"{TOKEN}.json").write_text('{"sku": "A1", "price": 3.5}')
-    results: dict[str, list[sc.Measured]] = {"mix": [], "flow": []}
+    results: dict[str, list[sc.Measured]] = {}
     try:
         specs = write_specs(work, nginx.url, args.seconds)
+        if args.parts:
+            specs |= write_parts(work, nginx.url, args.seconds)
+        results = {name: [] for name in specs}
         for i in range(args.runs):
             for name, spec in specs.items():
                 print(f"{name}, run {i + 1}/{args.runs}", flush=True)

@@ -18,7 +18,14 @@ import anyio
 from anyio.abc import TaskGroup
 
 from sla_runner.engine.executor import RunContext
-from sla_runner.engine.flows import Pauses, ScenarioSteps, record_pass, run_steps, send
+from sla_runner.engine.flows import (
+    Pauses,
+    ScenarioSteps,
+    StopLeave,
+    record_pass,
+    run_steps,
+    send,
+)
 from sla_runner.engine.http.request import HttpRequest
 from sla_runner.engine.http.session import HttpSession
 from sla_runner.timeline import Timeline
@@ -126,7 +133,8 @@ class OpenArrivals:
             if state is None or not work.layer.next_pass(state):
                 self.refused += 1
                 return
-            pauses = Pauses((0.0, 0.0), self._rng, ctx.control.stop, backoff=False)
+            stop = StopLeave(ctx.control.stop)
+            pauses = Pauses((0.0, 0.0), self._rng, stop, backoff=False)
             if work.setup:
                 key, *_ = await run_steps(ctx, work, work.setup, state, session, pauses, due=due)
                 if key != "ok":

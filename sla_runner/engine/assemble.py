@@ -102,7 +102,9 @@ def scenario_steps(
     think = think_of(spec, name)
 
     def step(compiled: CompiledStep) -> FlowStep:
-        return FlowStep(compiled.name, compiled.think_s or think, compiled)
+        plain = compiled.request if compiled.static else None
+        checks = compiled.extraction is not None
+        return FlowStep(compiled.name, compiled.think_s or think, compiled, plain, checks)
 
     return ScenarioSteps(
         scenario=name,

@@ -52,7 +52,7 @@ async def run_before(
     session = transport.session(connections=1)
     try:
         for index, step in enumerate(steps):
-            outcome = await send_step(step, state, session)
+            outcome = StepResult.of(step, await send_step(step, state, session))
             if not outcome.ok:
                 raise RunError(_failure(index, step, outcome, state.variables))
     finally:

@@ -30,6 +30,7 @@ import anyio
 
 from sla_runner.engine.executor import RunContext
 from sla_runner.engine.http.outcome import Outcome, Result
+from sla_runner.engine.http.request import HttpRequest
 from sla_runner.engine.http.session import HttpSession
 
 # A user whose connection was refused or reset pauses before its next request, as a real
@@ -42,21 +43,6 @@ FLOW_METRIC = "flow"
 Think = tuple[float, float]  # seconds: drawn uniformly between them; (0, 0): none
 
 
-class StepResultLike(Protocol):
-    """What sending one step came to (the step layer's ``StepResult``)."""
-
-    @property
-    def result(self) -> Result: ...
-
-    @property
-    def reason(self) -> str: ...
-
-    @property
-    def sent(self) -> bool:
-        """False when nothing was sent (a value to fill was not set): no request to record."""
-        ...
-
-
 class StepLayer(Protocol):
     """What the executors need of the step layer, for one scenario."""
 
@@ -66,8 +52,15 @@ class StepLayer(Protocol):
     def next_pass(self, state: Any) -> bool:
         """Deal the next pass's rows; False: a unique table ran out."""
 
-    async def send(self, step: Any, state: Any, session: HttpSession) -> StepResultLike:
-        """Send ``step`` for the user of ``state``; raises only on cancellation."""
+    def prepare(self, step: Any, state: Any) -> HttpRequest | Result:
+        """The request ``step`` sends for the user of ``state``, or its ``not_sent`` result
+        (a value to fill was not set): nothing is sent, no request to record."""
+
+    def finish(self, step: Any, result: Result, state: Any) -> Result:
+        """What the transport's ``result`` comes to: the step's checks and extractions."""
+
+    def reason(self, step: Any, result: Result) -> str:
+        """Why ``step`` failed as ``result`` (one short line; asked of failures only)."""
 
 
 @dataclass(frozen=True)
@@ -77,6 +70,10 @@ class FlowStep:
     name: str  # the endpoint whose request it sends
     think: Think  # the pause after it
     compiled: Any  # the step layer's compiled step
+    # Its one request when it fills nothing and keeps nothing: sent through the user's
+    # session (with its cookie jar, ``state.jar``) as is, without the step layer.
+    plain: HttpRequest | None = None
+    checks: bool = True  # the layer's ``finish`` reads its response (checks, extractions)
 
 
 @dataclass(frozen=True)
@@ -90,24 +87,53 @@ class ScenarioSteps:
     mix: dict[str, FlowStep] | None = None  # endpoint → its step, for the plan's wheel
 
 
+class Leave(Protocol):
+    """A user's "leave now" flag and its pauses (a closed user's
+    :class:`~sla_runner.engine.leaving.Leaving`, on the executor's timer wheel)."""
+
+    def is_set(self) -> bool: ...
+
+    async def pause(self, seconds: float) -> bool:
+        """Wait ``seconds``, or less if told to leave meanwhile; ``True`` when told to leave."""
+        ...
+
+
+class StopLeave:
+    """:class:`Leave` over an :class:`anyio.Event` (an open scenario's arrivals leave when
+    the run stops)."""
+
+    __slots__ = ("_event",)
+
+    def __init__(self, event: anyio.Event) -> None:
+        self._event = event
+
+    def is_set(self) -> bool:
+        return self._event.is_set()
+
+    async def pause(self, seconds: float) -> bool:
+        with anyio.move_on_after(seconds):
+            await self._event.wait()
+        return self._event.is_set()
+
+
 class Pauses:
     """A user's think time and back-off, ended at once when the user is told to leave.
     ``backoff``: whether a refused or reset connection pauses it (a closed scenario's
     users; an open scenario's arrivals keep the plan's pace)."""
 
     def __init__(
-        self, think: Think, rng: random.Random, leaving: anyio.Event, *, backoff: bool = True
+        self, think: Think, rng: random.Random, leaving: Leave, *, backoff: bool = True
     ) -> None:
         self._rng, self.leaving, self._backs_off = rng, leaving, backoff
         longest = think[1] if think[1] > 0 else BACKOFF_MAX_S
         self._longest = longest
         self._first = self._backoff = min(BACKOFF_FIRST_S, longest)
+        self.raised = False  # the back-off has grown: the next answer resets it
 
     async def think(self, think: Think) -> None:
         lo, hi = think
-        if hi > 0 and not self.leaving.is_set():
-            with anyio.move_on_after(lo if lo == hi else self._rng.uniform(lo, hi)):
-                await self.leaving.wait()
+        if hi > 0:
+            await self.leaving.pause(lo if lo == hi else self._rng.uniform(lo, hi))
 
     def backs_off(self, result: Result) -> bool:
         """Whether to back off (:meth:`back_off`) after ``result``: a refused or reset
@@ -116,15 +142,15 @@ class Pauses:
         outcome = result.outcome
         if outcome is Outcome.CONNECT_ERROR or outcome is Outcome.RESET:
             return self._backs_off and not self.leaving.is_set()
-        self._backoff = self._first
+        self._backoff, self.raised = self._first, False
         return False
 
     async def back_off(self, ctx: RunContext) -> None:
         """Pause after a refused or reset connection, doubling the next pause."""
         ctx.sink.backoff()
-        with anyio.move_on_after(self._backoff):  # not timed: the next request starts after
-            await self.leaving.wait()
+        await self.leaving.pause(self._backoff)  # not timed: the next request starts after
         self._backoff = min(self._backoff * 2, self._longest)
+        self.raised = True
 
 
 async def send(
@@ -135,21 +161,24 @@ async def send(
     session: HttpSession,
     timed_from: int | None = None,
     due: int | None = None,
-) -> tuple[StepResultLike, int, int]:
+) -> tuple[Result, int, int]:
     """Send one step and record it: (its result, when it was timed from, when it ended). A
     step that sent nothing (a value to fill was not set) is not a request: not recorded."""
     start = ctx.now()
     if timed_from is not None:
         start = min(start, timed_from)
+    request = layer.prepare(step.compiled, state)
+    if isinstance(request, Result):  # not sent: not a request, not recorded
+        return request, start, ctx.now()
     try:
-        done = await layer.send(step.compiled, state, session)
-    except anyio.get_cancelled_exc_class():
-        ctx.interrupted += 1
+        result = await session.send(request, state.jar)
+    except BaseException as exc:
+        if isinstance(exc, anyio.get_cancelled_exc_class()):
+            ctx.interrupted += 1
         raise
-    if not done.sent:
-        return done, start, ctx.now()
-    end = ctx.record_as(step.name, done.result, start, start if due is None else due)
-    return done, start, end
+    result = layer.finish(step.compiled, result, state)
+    end = ctx.record_as(step.name, result, start, start if due is None else due)
+    return result, start, end
 
 
 async def run_steps(
@@ -166,36 +195,47 @@ async def run_steps(
     think time taken), or when the user leaves. Returns (``ok``, ``<step>:<kind>``, or ""
     when the user left before the end; the time the steps took; their start; their end).
     ``due``: an arrival's due time (open model): its first step is timed from it."""
+    now = ctx.now
     if not steps:
-        now = ctx.now()
-        return "ok", 0, now, now
+        at = now()
+        return "ok", 0, at, at
     took = first = last = 0
-    send_step, leaving, final = work.layer.send, pauses.leaving, len(steps) - 1
-    cancelled = anyio.get_cancelled_exc_class()
+    layer, leaving, final = work.layer, pauses.leaving, len(steps) - 1
+    prepare, finish, ok, jar = layer.prepare, layer.finish, Outcome.OK, state.jar
     for i, step in enumerate(steps):
-        # send() inlined: one coroutine less for every step
-        start = ctx.now()
+        # send() inlined, the step layer's halves called around the session: no coroutine
+        # of their own for any step; a plain step (nothing to fill, nothing kept) goes to
+        # the session as is
+        start = now()
         if i == 0:
             if due is not None:  # the first step alone is timed from an arrival's due time
                 start = min(start, due)
             first = start
-        try:
-            done = await send_step(step.compiled, state, session)
-        except cancelled:
-            ctx.interrupted += 1
-            raise
-        if done.sent:
-            last = ctx.record_as(step.name, done.result, start, start if due is None else due)
-        else:  # nothing sent (a value to fill was not set): not a request, not recorded
-            last = ctx.now()
+        plain = step.plain
+        request = prepare(step.compiled, state) if plain is None else plain
+        if isinstance(request, Result):  # not sent (a value to fill was not set): not a
+            result = request  # request, not recorded
+            last = now()
+        else:
+            try:
+                result = await session.send(request, jar)
+            except BaseException as exc:  # only the hard stop's cancellation is counted
+                if isinstance(exc, anyio.get_cancelled_exc_class()):
+                    ctx.interrupted += 1
+                raise
+            if step.checks:
+                result = finish(step.compiled, result, state)
+            last = ctx.record_as(step.name, result, start, start if due is None else due)
+        outcome = result.outcome
         took += last - start
-        result = done.result
-        if pauses.backs_off(result):
+        # a failure may back off; an answer resets a grown back-off
+        if (outcome is not ok or pauses.raised) and pauses.backs_off(result):
             await pauses.back_off(ctx)
-        if result.outcome is not Outcome.OK:
+        if outcome is not ok:
             key = f"{step.name}:{result.key}"
-            if done.reason:
-                ctx.sink.reason(key, done.reason)
+            reason = layer.reason(step.compiled, result)
+            if reason:
+                ctx.sink.reason(key, reason)
             if step.think[1] > 0:
                 await pauses.think(step.think)
             return key, took, first, last
@@ -243,8 +283,8 @@ async def user_passes(
         if mix_step is not None:
             step = mix_step(i)
             i += 1
-            done, _start, _end = await send(ctx, work.layer, step, state, session)
-            if pauses.backs_off(done.result):
+            result, _start, _end = await send(ctx, work.layer, step, state, session)
+            if pauses.backs_off(result):
                 await pauses.back_off(ctx)
             if step.think[1] > 0:
                 await pauses.think(step.think)

@@ -18,7 +18,14 @@ from collections.abc import Callable, Mapping
 from typing import Any
 
 from sla_runner.engine.state import UserState, new_user, next_pass, wall_clock_ms
-from sla_runner.engine.steps import CompiledStep, StepCompiler, send_step
+from sla_runner.engine.steps import (
+    CompiledStep,
+    StepCompiler,
+    finish_step,
+    prepare_step,
+    send_step,
+    step_reason,
+)
 from sla_runner.spec.data import Dealer, ScenarioDeal, SegmentLike, Table
 from sla_runner.spec.format2 import SpecV2
 
@@ -94,3 +101,9 @@ class ScenarioLayer:
     # Send a step for a user (:func:`~sla_runner.engine.steps.send_step` itself, not a
     # coroutine wrapping it: one frame less per request); raises only on cancellation.
     send = staticmethod(send_step)
+    # Its two halves around the transport, for the executors' steps (no coroutine of its
+    # own per step): the request to send, or not_sent; what the response comes to.
+    prepare = staticmethod(prepare_step)
+    finish = staticmethod(finish_step)
+    # Why a step failed, for findings (:func:`~sla_runner.engine.steps.step_reason`).
+    reason = staticmethod(step_reason)

@@ -15,15 +15,17 @@ its endpoint compiled to, as a version-1 endpoint does.
 (a value nothing has set, or a header it cannot send: the step fails with ``not_sent``
 and nothing is sent), sends it through the user's session with the user's cookie jar (if
 any: every hop of a redirect sends and receives its cookies), then checks the final
-response and stores what it extracts in ``state.variables``, all or nothing. The
-:class:`StepResult` holds the transport's :class:`~sla_runner.engine.http.outcome.Result`,
-whose ``key`` is the counter (``ok``, ``status_404``, ``timeout``, … ``extract_failed``,
-``json_mismatch``, ``not_sent``), and a short reason for a failure (for findings: ``extract
-order_id: regex /orders/(\\d+) found nothing in the Location header``). Reasons name the
-step's places and what the response lacked; they hold no value the request was filled
-with. The caller times the call (the clock before and after) and records it as it records
-any request (``step.name`` is the endpoint); a result with ``sent`` false went nowhere:
-no request to record, a failed step all the same.
+response and stores what it extracts in ``state.variables``, all or nothing. It returns the
+transport's :class:`~sla_runner.engine.http.outcome.Result`, or the step's own failure
+(``extract_failed``, ``json_mismatch``, ``not_sent``): its ``key`` is the counter (``ok``,
+``status_404``, ``timeout``, … ``extract_failed``, ``json_mismatch``, ``not_sent``), and
+:func:`step_reason` gives a failure's short reason (for findings: ``extract order_id: regex
+/orders/(\\d+) found nothing in the Location header``), asked only when a step failed, so a
+success allocates nothing more than its result (:class:`StepResult` holds both, for
+``before``). Reasons name the step's places and what the response lacked; they hold no
+value the request was filled with. The caller times the call (the clock before and after)
+and records it as it records any request (``step.name`` is the endpoint); a ``not_sent``
+result went nowhere: no request to record, a failed step all the same.
 """
 
 from __future__ import annotations
@@ -40,7 +42,16 @@ from sla_runner.engine.state import UserState
 from sla_runner.spec.format2 import SpecV2, Step
 from sla_runner.spec.templates import UnsetValueError
 
-__all__ = ["CompiledStep", "StepCompiler", "StepResult", "compile_steps", "send_step"]
+__all__ = [
+    "CompiledStep",
+    "StepCompiler",
+    "StepResult",
+    "compile_steps",
+    "finish_step",
+    "prepare_step",
+    "send_step",
+    "step_reason",
+]
 
 
 @dataclass(frozen=True, eq=False)
@@ -74,6 +85,11 @@ class StepResult:
     result: Result
     reason: str = ""
     sent: bool = True
+
+    @classmethod
+    def of(cls, step: CompiledStep, result: Result) -> StepResult:
+        """What :func:`send_step`'s ``result`` for ``step`` comes to."""
+        return cls(result, step_reason(step, result), result.outcome is not Outcome.NOT_SENT)
 
     @property
     def ok(self) -> bool:
@@ -136,24 +152,25 @@ def compile_steps(
     return StepCompiler(spec, keep_all=keep_all).steps(steps)
 
 
-async def send_step(step: CompiledStep, state: UserState, session: HttpSession) -> StepResult:
-    """Send ``step`` for the user of ``state`` through ``session`` and judge what came of it
-    (see the module). Raises only on cancellation."""
+def prepare_step(step: CompiledStep, state: UserState) -> HttpRequest | Result:
+    """The request ``step`` sends for the user of ``state``, or its ``not_sent`` failure (a
+    value nothing has set, a header it cannot send: nothing is sent)."""
     maker = step.maker
     if maker is None:
-        request = step.request
-    else:
-        try:
-            request = maker.make(state)
-        except (UnsetValueError, UnsendableError) as exc:
-            reason = f"{exc}; not sent" if isinstance(exc, UnsetValueError) else str(exc)
-            return StepResult(Result(Outcome.NOT_SENT, detail=reason), reason, sent=False)
-    result = await session.send(request, state.jar)
+        return step.request
+    try:
+        return maker.make(state)
+    except (UnsetValueError, UnsendableError) as exc:
+        reason = f"{exc}; not sent" if isinstance(exc, UnsetValueError) else str(exc)
+        return Result(Outcome.NOT_SENT, detail=reason)
+
+
+def finish_step(step: CompiledStep, result: Result, state: UserState) -> Result:
+    """What the transport's ``result`` for ``step`` comes to: its checks and extractions
+    applied (the values stored in ``state.variables``, all or nothing), or their failure."""
     extraction = step.extraction
-    if result.outcome is not Outcome.OK:
-        return StepResult(result, failure_reason(request, result))
-    if extraction is None:
-        return StepResult(result)
+    if extraction is None or result.outcome is not Outcome.OK:
+        return result
     response = result.response
     assert response is not None  # the request asked to keep it, and a response came
     if response.truncated and extraction.needs_body:
@@ -161,12 +178,37 @@ async def send_step(step: CompiledStep, state: UserState, session: HttpSession) 
         reason = (
             f"the body is over {MAX_CAPTURED_BODY // 1024} KiB, the most kept to read values from"
         )
-        return StepResult(Result(kind, result.status, reason, response), reason)
+        return Result(kind, result.status, reason, response)
     failed = extraction.apply(response, state.variables)
     if failed is None:
-        return StepResult(result)
-    outcome = Outcome(failed.kind)
-    return StepResult(Result(outcome, result.status, failed.reason, response), failed.reason)
+        return result
+    return Result(Outcome(failed.kind), result.status, failed.reason, response)
+
+
+async def send_step(step: CompiledStep, state: UserState, session: HttpSession) -> Result:
+    """Send ``step`` for the user of ``state`` through ``session`` and judge what came of it
+    (see the module): :func:`prepare_step`, the send with the user's cookie jar,
+    :func:`finish_step`. The transport's result, or the step's own failure (``not_sent``,
+    ``extract_failed``, ``json_mismatch``, its reason in ``detail``); :func:`step_reason`
+    says why any failure failed. Raises only on cancellation."""
+    request = prepare_step(step, state)
+    if isinstance(request, Result):
+        return request
+    return finish_step(step, await session.send(request, state.jar), state)
+
+
+_OWN_REASONS = (Outcome.NOT_SENT, Outcome.EXTRACT_FAILED, Outcome.JSON_MISMATCH)
+
+
+def step_reason(step: CompiledStep, result: Result) -> str:
+    """One short line for a step that failed as ``result`` (:func:`send_step`'s), for
+    findings and ``before``'s error; ``""`` for a success."""
+    outcome = result.outcome
+    if outcome is Outcome.OK:
+        return ""
+    if outcome in _OWN_REASONS:  # the step's own failure: its reason is the detail
+        return result.detail
+    return failure_reason(step.request, result)
 
 
 def failure_reason(request: HttpRequest, result: Result) -> str:

@@ -247,7 +247,7 @@ class ClosedUsers:
         if state is None:  # a unique table ran out: the user does not start
             self.refused += 1
             return
-        pauses = Pauses(self._think_s, self._rng, user.leaving.event)
+        pauses = Pauses(self._think_s, self._rng, user.leaving)
         if work.setup and not await setup_user(ctx, work, state, session, pauses):
             return
         for channel in self._channels:

@@ -26,6 +26,7 @@ from sla_runner.metrics.histogram import (
     compress,
     gauge_histogram,
     latency_histogram,
+    record_latency,
 )
 from sla_runner.metrics.recording import (
     GAUGE_SCALE,
@@ -70,21 +71,34 @@ class ScenarioSink:
     :class:`~sla_runner.engine.executor.Sink`): its samples go to its own stages, its
     users are counted apart and added to the run's."""
 
-    __slots__ = ("_index", "_name", "_recorder", "_stages", "_starts")
+    __slots__ = ("_add", "_index", "_name", "_recorder", "_span", "_stages", "_starts")
 
     def __init__(self, recorder: Recorder, index: int, timeline: Timeline) -> None:
         self._recorder = recorder
+        self._add = recorder.add
         self._index = index
         self._name = timeline.name
         self._starts = [s.start_ns for s in timeline.stages]
         self._stages = [s.index for s in timeline.stages]
+        self._span = (0, -1, 0)  # the last stage found: [start, end) and its index
 
     def request(
         self, metric: str, scope: str, key: str, latency_ns: int | None, start_ns: int, end_ns: int
     ) -> None:
-        local = bisect_right(self._starts, start_ns) - 1
-        stage = self._stages[local if local > 0 else 0]
-        self._recorder.add(metric, scope, key, latency_ns, stage, end_ns, self._index)
+        low, high, stage = self._span
+        if not low <= start_ns < high:  # not the stage of the last sample: look it up
+            stage = self._stage(start_ns)
+        self._add(metric, scope, key, latency_ns, stage, end_ns, self._index)
+
+    def _stage(self, start_ns: int) -> int:
+        starts = self._starts
+        local = bisect_right(starts, start_ns) - 1
+        if local < 0:  # before its first stage: counted in it
+            self._span = (-(2**63), starts[0], self._stages[0])
+            return self._stages[0]
+        high = starts[local + 1] if local + 1 < len(starts) else 2**63
+        self._span = (starts[local], high, self._stages[local])
+        return self._stages[local]
 
     def users(self, held: int, t_ns: int) -> None:
         self._recorder.scenario_users(self._index, held, t_ns)
@@ -167,15 +181,17 @@ class Recorder:
         if series is None:
             series = self._series[(metric, scope, stage)] = Series()
         series.outcomes[key] += 1
-        row = self._row_at(end_ns)
+        row = self._row
+        if end_ns >= (row.second + 1) * NS_PER_S:  # a later second: the rows before close
+            row = self._row_at(end_ns)
         second = self._seconds.get((metric, scope, scenario))
         if second is None:
             second = self._seconds[(metric, scope, scenario)] = OpenSecond()
         second.outcomes[key] = second.outcomes.get(key, 0) + 1
         if latency_ns is not None:
-            us = min(max(latency_ns // NS_PER_US, 1), LATENCY_HIGHEST_US)
-            series.latency_us.record_value(us)
-            second.hist.record_value(us)
+            us = latency_ns // NS_PER_US
+            us = 1 if us < 1 else LATENCY_HIGHEST_US if us > LATENCY_HIGHEST_US else us
+            record_latency(series.latency_us, second.hist, us)
         if metric == "flow":  # a pass: in its series and the second's, not the row's counts
             return
         self._totals[0] += 1

@@ -294,8 +294,10 @@ def _text_getter(ref: Ref, quote: bool) -> Renderer:
     if not quote:
         return text
 
-    def quoted(state: RenderState) -> str:
-        value = text(state)
+    def quoted(state: RenderState) -> str:  # text(), inlined: one call less per value
+        value = get(state)
+        if value.__class__ is not str:  # an int ($user, $pass, a number extracted) at once
+            value = str(value) if value.__class__ is int else to_text(value)
         return value if _UNRESERVED.fullmatch(value) else _quote(value, safe="")
 
     return quoted

@@ -53,7 +53,8 @@ class Sender:
         self.state: UserState = state
 
     async def send(self, name: str) -> StepResult:
-        return await send_step(self.steps[name], self.state, self.session)
+        step = self.steps[name]
+        return StepResult.of(step, await send_step(step, self.state, self.session))
 
 
 @pytest.fixture

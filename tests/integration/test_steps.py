@@ -113,7 +113,8 @@ class User:
         self.session: HttpSession = make_transport(spec.target).session(connections=1)
 
     async def send(self, name: str) -> StepResult:
-        return await send_step(self.steps[name], self.state, self.session)
+        step = self.steps[name]
+        return StepResult.of(step, await send_step(step, self.state, self.session))
 
 
 def deal_of(doc: LoadedDocument) -> ScenarioDeal:

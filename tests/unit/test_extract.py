@@ -13,6 +13,7 @@ from sla_runner.engine.extract import (
     ExtractSpecError,
     Failure,
     Response,
+    _loads,
     compile_extractor,
 )
 from sla_runner.engine.http.outcome import Captured
@@ -163,3 +164,35 @@ def test_a_kept_response_decodes_its_headers_only_when_an_extractor_reads_them()
     assert kept._headers is None  # nothing decoded yet
     assert extract({"n": {"header": "x-n"}}, kept) == {"n": "é"}  # type: ignore[arg-type]
     assert kept.headers == (("Location", "/orders/9"), ("X-N", "é"))
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        b'{"a": 1}',
+        b' {"a":1}',
+        b'{"a":1}\n',
+        b'{"a":1}x',
+        b'{"a":1}{"b":2}',
+        b"",
+        b"nul",
+        b'"x"',
+        b"1.5e3",
+        b"[1,2]",
+        b'\xef\xbb\xbf{"a":1}',
+        '{"a":"é"}'.encode("utf-16"),
+        b'{"a": NaN}',
+        b"\xff",
+    ],
+)
+def test_a_body_reads_as_json_loads_reads_it(body: bytes) -> None:
+    """The extractors' fast JSON read gives json.loads' value, or refuses what it refuses."""
+    try:
+        expected: object = json.loads(body)
+    except ValueError as exc:
+        expected = type(exc)
+    try:
+        got: object = _loads(body)
+    except ValueError as exc:
+        got = type(exc)
+    assert repr(got) == repr(expected)

@@ -4,10 +4,13 @@ by the recorder — the same counts and histograms the recording keeps (``second
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import pytest
 from hdrh.histogram import HdrHistogram
 
-from sla_runner.metrics.histogram import expand, latency_histogram
+from sla_runner.metrics import recorder as recorder_module
+from sla_runner.metrics.histogram import expand, latency_histogram, record_latency
 from sla_runner.metrics.recorder import Recorder
 from sla_runner.metrics.recording import Recording
 from sla_runner.metrics.tap import Second, Tap
@@ -106,9 +109,22 @@ def test_the_taps_seconds_are_the_recorders() -> None:
     assert sum(len(held["http.a"][0]) for _, held in kept.seconds) > 0
 
 
+def _counted(record: Callable[..., None], calls: list[None]) -> Callable[..., None]:
+    """``record_latency`` (one value into a series and its second), counted."""
+
+    def counted(*args: object) -> None:
+        calls.append(None)
+        record(*args)
+
+    return counted
+
+
 def test_a_tap_records_no_sample_a_second_time(monkeypatch: pytest.MonkeyPatch) -> None:
-    """With streams on, each latency is recorded as often as without them."""
+    """With streams on, each latency is recorded as often as without them (hdrh's
+    ``record_value`` or the recorder's inline record into a series and its second)."""
     calls = count_calls(monkeypatch, HdrHistogram, "record_value")
+    inline = record_latency
+    monkeypatch.setattr(recorder_module, "record_latency", _counted(inline, calls))
     record(Recorder(build_plan(two_scenarios())))
     alone = len(calls)
     calls.clear()

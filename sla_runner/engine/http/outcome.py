@@ -56,8 +56,8 @@ class Captured:
         cls, raw: list[tuple[bytes, bytes]], body: bytes = b"", truncated: bool = False
     ) -> Captured:
         """Headers as bytes (HTTP/1.1 latin-1), decoded when first read."""
-        kept = cls((), body, truncated)
-        kept._headers, kept._raw = None, raw
+        kept = cls.__new__(cls)  # every field set here: one step per kept response
+        kept._headers, kept._raw, kept.body, kept.truncated = None, raw, body, truncated
         return kept
 
     @property
@@ -96,9 +96,10 @@ class Result:
     @property
     def key(self) -> str:
         """The counter key: ``ok``, ``timeout``, … or ``status_<code>`` for an unexpected status."""
-        if self.outcome is Outcome.STATUS:
+        outcome = self.outcome
+        if outcome is Outcome.STATUS:
             return f"status_{self.status}"
-        return self.outcome.value
+        return outcome._value_  # the member's own attribute: not the enum's descriptor
 
 
 def failure(outcome: Outcome, exc: BaseException) -> Result:

@@ -119,7 +119,11 @@ class RawSession(HopSession):
             return outcome
         status = conn.status
         location = conn.location() if status in REDIRECT_STATUSES else None
-        reply = (status, location, conn.scanner, None if keep is None else conn.captured())
+        if keep is None:
+            reply: Reply = (status, location, conn.scanner, None)
+            conn.headers.clear()  # its tuples freed now, not kept through the think time
+        else:
+            reply = (status, location, conn.scanner, conn.captured())
         self._release(conn)
         return reply
 

@@ -124,36 +124,50 @@ class WirePlan:
     URL's path and query, the filled header values and a filled body's length are encoded.
     :meth:`wire` gives exactly what :func:`encode` gives for the same request."""
 
-    __slots__ = ("_body", "_cut", "_head", "_length", "_lines", "_start", "_tail", "origin")
+    __slots__ = (
+        "_body",
+        "_cut",
+        "_head",
+        "_length",
+        "_lines",
+        "_start",
+        "_static_body",
+        "_tail",
+        "origin",
+    )
 
     def __init__(
         self,
         origin: Origin,
         cut: int,
-        start: bytes,
-        lines: tuple[tuple[bytes, int], ...],
-        tail: bytes,
-        body: tuple[bool, bool],
+        start: str,
+        lines: tuple[tuple[str, int], ...],
+        tail: str,
+        body: tuple[bool, bool, bytes],
         head: bool,
     ) -> None:
         self.origin, self._cut, self._start, self._lines = origin, cut, start, lines
         self._tail, self._head = tail, head
-        self._body, self._length = body  # a body filled per send; its length too
+        # a body filled per send; its length too; a body the same for every send
+        self._body, self._length, self._static_body = body
 
     def wire(self, url: str, headers: Sequence[tuple[str, str]], body: bytes | None) -> Wire:
         """The bytes of a request to ``url`` (on the plan's origin, its path and query made
         safe by the maker) with ``headers`` (the values at the plan's filled positions are
         read; a maker has refused line breaks and NUL in them) and ``body``."""
-        parts = [self._start, (url[self._cut :] or "/").encode()]
+        text = [self._start, url[self._cut :] or "/"]  # text, encoded once (UTF-8)
         for literal, at in self._lines:
-            parts.append(literal)
-            parts.append(headers[at][1].encode())
-        parts.append(self._tail)
+            text.append(literal)
+            text.append(headers[at][1])
+        text.append(self._tail)
         if self._length:
-            parts.append(b"Content-Length: %d\r\n\r\n" % (len(body) if body is not None else 0))
-        if body and self._body:
-            parts.append(body)
-        return Wire(self.origin, b"".join(parts), self._head)
+            text.append(f"Content-Length: {len(body) if body is not None else 0}\r\n\r\n")
+        data = "".join(text).encode()
+        if self._static_body:
+            data += self._static_body
+        elif body and self._body:
+            data += body
+        return Wire(self.origin, data, self._head)
 
 
 def wire_plan(shape: WireShape) -> WirePlan | None:
@@ -181,12 +195,12 @@ def wire_plan(shape: WireShape) -> WirePlan | None:
         text += _USER_AGENT_LINE + "\r\n"
     if "accept" not in names:
         text += "Accept: */*\r\n"
-    filled: list[tuple[bytes, int]] = []
+    filled: list[tuple[str, int]] = []
     for at, (name, value) in enumerate(headers):
         if not name or ":" in name or _UNSENDABLE.search(name):
             return None
         if value is None:
-            filled.append(((text + f"{name}: ").encode(), at))
+            filled.append((text + f"{name}: ", at))
             text = "\r\n"
             continue
         if _UNSENDABLE.search(value):
@@ -202,10 +216,11 @@ def wire_plan(shape: WireShape) -> WirePlan | None:
             text += "Content-Length: 0\r\n"
     if not length:
         text += "\r\n"
-    tail = text.encode() + (body if isinstance(body, bytes) else b"")
-    start = f"{method} ".encode()
-    dynamic = (body is True, length)
-    return WirePlan(origin, split.end(), start, tuple(filled), tail, dynamic, method == "HEAD")
+    static_body = body if isinstance(body, bytes) else b""
+    dynamic = (body is True, length, static_body)
+    return WirePlan(
+        origin, split.end(), f"{method} ", tuple(filled), text, dynamic, method == "HEAD"
+    )
 
 
 class _Decoder:
@@ -425,7 +440,7 @@ class Connection(asyncio.Protocol):
             assert sink is not None
             self._sink = sink
             for name, value in self.headers:
-                if name.lower() == b"content-encoding":
+                if len(name) == 16 and name.lower() == b"content-encoding":
                     encoding = value.strip().lower()
                     if encoding in (b"gzip", b"x-gzip", b"deflate"):
                         self._decoder = _Decoder(encoding, sink)

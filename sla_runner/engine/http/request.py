@@ -53,9 +53,13 @@ class WireShape:
     body: bytes | bool | None
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True, unsafe_hash=True)
 class HttpRequest:
-    """One endpoint, compiled: everything a transport needs, nothing it must parse again."""
+    """One endpoint, compiled: everything a transport needs, nothing it must parse again.
+
+    Immutable by contract (shared by every user; a changed one is a new one, made with
+    ``dataclasses.replace``), though not ``frozen``: a format-2 maker makes one per send, and
+    a frozen dataclass's ``__init__`` costs nine times as much (1.0 µs against 0.12)."""
 
     name: str
     method: str
