@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import ctypes
-import math
+import functools
 import sys
 from bisect import bisect_left
 from collections.abc import Sequence
@@ -68,8 +68,17 @@ def nearest_rank(percentile: float, total: int) -> int:
     The percentile is taken as written (``99.9`` is 999/10, not the float nearest it), so
     ``p99.9`` of 1,000 samples is the 999th, never the 1,000th by a rounding error.
     """
-    exact = Fraction(repr(float(percentile))) * total / 100
-    return min(total, max(1, math.ceil(exact)))
+    numerator, denominator = _as_written(percentile)
+    exact = -(-numerator * total // (denominator * 100))  # the ceiling, in integers
+    return min(total, max(1, exact))
+
+
+@functools.lru_cache(maxsize=256)
+def _as_written(percentile: float) -> tuple[int, int]:
+    """``percentile`` as the fraction its shortest text says (``99.9``: 999/10), once per
+    percentile: a timeline second asks for the same three of every series."""
+    exact = Fraction(repr(float(percentile)))
+    return exact.numerator, exact.denominator
 
 
 def value_at_percentile(histogram: HdrHistogram, percentile: float) -> int:

@@ -3,12 +3,15 @@ total, minimum and maximum for every value of the latency range."""
 
 from __future__ import annotations
 
+import math
 import random
+from fractions import Fraction
 
 from sla_runner.metrics.histogram import (
     LATENCY_HIGHEST_US,
     encode,
     latency_histogram,
+    nearest_rank,
     record_latency,
 )
 
@@ -45,3 +48,14 @@ def test_record_latency_each_value_lands_where_hdrh_puts_it() -> None:
         assert theirs.counts[index] == 1
         assert mine.counts[index] == other.counts[index] == 1, v
         assert mine.get_value_at_percentile(100) == theirs.get_value_at_percentile(100)
+
+
+def test_nearest_rank_is_the_ceiling_of_the_percentile_as_written() -> None:
+    """The rank in integers equals ceil(p·n/100) with p read as its text says (99.9 is
+    999/10), for the percentiles thresholds use and awkward ones, over many totals."""
+    percentiles = [0.0, 0.1, 1, 10, 33.3, 50, 66.7, 90, 95, 99, 99.9, 99.99, 99.999, 100, 12.345]
+    for p in percentiles:
+        written = Fraction(repr(float(p)))
+        for total in [*range(1, 2_100), 10**6, 10**9 + 7]:
+            assert nearest_rank(p, total) == min(total, max(1, math.ceil(written * total / 100)))
+    assert nearest_rank(99.9, 1_000) == 999  # not 1,000 by a float's rounding
