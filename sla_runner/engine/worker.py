@@ -50,6 +50,7 @@ from sla_runner.metrics.recorder import LiveStats
 from sla_runner.plan import Plan, Segment, build_plan, connections_needed
 from sla_runner.spec.data import Table
 from sla_runner.spec.format2 import Spec
+from sla_runner.spec.parts import reads_seconds
 
 MAX_MESSAGE_BYTES = 1 << 30  # a recording of a long run with many endpoints stays far below
 
@@ -81,9 +82,7 @@ def keeps_seconds(spec: Spec, plan: Plan) -> bool:
     threshold over windows (``window``, ``for``, ``warmup``) or a span holding a stage's
     warmup — as the verdict keeps them only then. Otherwise they stay in the worker: a
     1-hour run of 20 endpoints would send ~21 MB of them for nothing."""
-    return any(rule.windowed for rule in spec.thresholds) or any(
-        stage.warmup_ns for stage in plan.stages
-    )
+    return reads_seconds(spec.thresholds, (stage.warmup_ns for stage in plan.stages))
 
 
 def encode(message: dict[str, Any]) -> bytes:

@@ -42,7 +42,7 @@ from sla_runner import numbers
 from sla_runner.judge.findings import find
 from sla_runner.judge.notes import unjudged_failures
 from sla_runner.judge.summary import metrics_summary, scenario_summaries, timeline_models
-from sla_runner.judge.thresholds import as_written, evaluate, result, windowed
+from sla_runner.judge.thresholds import as_written, evaluate, result
 from sla_runner.judge.validity import judge_validity, never_started, timers_kept, weigh
 from sla_runner.metrics.recording import Recording
 from sla_runner.plan import build_plan
@@ -50,6 +50,7 @@ from sla_runner.redact import redact, redact_data, redact_url
 from sla_runner.spec.convert import AnySpec, as_format2, format_version
 from sla_runner.spec.format2 import Spec
 from sla_runner.spec.parts import ThresholdRuleV2 as ThresholdRule
+from sla_runner.spec.parts import reads_seconds
 from sla_runner.timeunits import NS_PER_S
 from sla_runner.verdict import (
     RunFacts,
@@ -149,7 +150,9 @@ def judge_rules(
         timeline=timeline_models(recording),
         notes=[redact(n, secrets) for n in notes],
         spec_thresholds=[as_written(rule) for rule in rules],
-        recording=redact_data(recording.to_dict(seconds=_over_windows(rules, recording)), secrets),
+        recording=redact_data(
+            recording.to_dict(seconds=reads_seconds(rules, recording.stage_warmups_ns)), secrets
+        ),
     )
 
 
@@ -189,17 +192,12 @@ def error_verdict(
         timeline=timeline_models(recording) if recording else [],
         notes=[redact(n, secrets) for n in recording.notes] if recording else [],
         spec_thresholds=[as_written(rule) for rule in rules],
-        recording=redact_data(recording.to_dict(seconds=_over_windows(rules, recording)), secrets)
+        recording=redact_data(
+            recording.to_dict(seconds=reads_seconds(rules, recording.stage_warmups_ns)), secrets
+        )
         if recording
         else None,
     )
-
-
-def _over_windows(rules: Sequence[ThresholdRule], recording: Recording) -> bool:
-    """Whether a threshold is judged from the per-second histograms (over windows, or over a
-    span holding a stage's warmup): the verdict's recording then keeps them, so that a merge
-    can judge it again (otherwise they are left out, and a verdict is as large as before)."""
-    return any(recording.stage_warmups_ns) or any(windowed(rule) is not None for rule in rules)
 
 
 def _stage_names(spec: Spec, recording: Recording | None) -> list[str]:

@@ -8,6 +8,7 @@ their specs from these; each format adds what is its own (v1: an endpoint's ``we
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
 from typing import Annotated, Any, ClassVar, Literal
 
 from pydantic import BeforeValidator, Field, field_validator
@@ -316,6 +317,14 @@ class ThresholdRuleV2(CheckedModel):
     def windowed(self) -> bool:
         """Whether it is judged from the per-second histograms (window, for or warmup)."""
         return (self.window, self.for_, self.warmup) != (None, None, None)
+
+
+def reads_seconds(rules: Iterable[ThresholdRuleV2], warmups_ns: Iterable[int]) -> bool:
+    """Whether judging ``rules`` reads a run's per-second histograms: a threshold over windows
+    (window, for or warmup), or a stage with a warmup (each span leaves those seconds out).
+    The one rule for what keeps them: a verdict's recording keeps them only then, and a worker
+    sends them to its parent only then."""
+    return any(warmups_ns) or any(rule.windowed for rule in rules)
 
 
 def window_problems(fields: Fields) -> list[Problem]:
