@@ -109,3 +109,66 @@ def test_each_suggested_threshold_validates_and_judges_the_failures(
     assert judged.notes == []
     assert [t.expr for t in judged.thresholds[1:]] == thresholds
     assert all(t.status == "fail" for t in judged.thresholds[1:]), judged.thresholds
+
+
+TWO_SCENARIOS = """
+version: 2
+name: unjudged-scenarios
+sla_version: 1.0.0
+target: {{base_url: "{url}", timeout: 2s}}
+endpoints:
+  echo: {{path: /cookies/echo}}
+  missing: {{path: /no-such-page}}
+  list-items: {{path: /items}}
+  no-item: {{path: /items/ZZ9}}
+scenarios:
+  api:
+    load: {{stages: [{{name: api-steady, duration: 1500ms, rate: 20/s}}]}}
+    mix: {{echo: 1, missing: 1}}
+  web:
+    load: {{stages: [{{name: web-steady, duration: 1500ms, rate: 20/s}}]}}
+    mix: {{list-items: 1, no-item: 1}}
+thresholds:
+  - p95(http) < 1s
+{extra}"""
+
+
+def run_two(shop: LiveShop, tmp_path: Path, extra: list[str]) -> Verdict:
+    text = TWO_SCENARIOS.format(url=shop.url, extra="".join(f"  - {t}\n" for t in extra))
+    loaded = api.load_spec_text(text, str(tmp_path / "two.yaml"))
+    return api.run_spec(loaded, handle_signals=False)
+
+
+@pytest.mark.parametrize(
+    "judges_api",
+    [
+        "{expr: success_rate(http) > 99%, scenario: api}",
+        "{expr: error_rate(http.missing) < 1%, scenario: api}",
+        "success_rate(http.missing) > 99%",
+    ],
+)
+def test_failures_a_scenario_threshold_judges_are_not_noted(
+    shop: LiveShop, tmp_path: Path, judges_api: str
+) -> None:
+    """Both scenarios' requests fail in part (404s); a threshold kept to scenario api (or
+    to the endpoint only api calls) judges api's. The note names web's failures alone,
+    with the counts the shop counted, and suggests a threshold for web that, pasted into
+    the spec, leaves nothing unjudged."""
+    shop.reset()
+    verdict = run_two(shop, tmp_path, [judges_api])
+    paths = shop.stats()["paths"]
+    api_failed = paths["GET (unmatched)"]
+    web_failed, web_ok = paths["GET /items/{sku}"], paths["GET /items"]
+    assert api_failed > 0
+    assert web_failed > 0
+    assert web_ok > 0
+    assert verdict.notes == [
+        f"{n(web_failed)} of {n(web_failed + web_ok)} http requests of scenario web failed "
+        f"(status_404 {n(web_failed)}) and no threshold judges them: "
+        "add {expr: success_rate(http) > 99%, scenario: web}"
+    ]
+
+    pasted = run_two(shop, tmp_path, [judges_api, suggested(verdict.notes[0])])
+    assert pasted.notes == []
+    web = pasted.thresholds[-1]
+    assert (web.scenario, web.status) == ("web", "fail"), web.message

@@ -151,6 +151,25 @@ def test_failures_no_threshold_judges_are_noted() -> None:
     assert judged_too.notes == []
 
 
+def test_a_threshold_kept_to_a_stage_leaves_the_other_stages_failures_noted() -> None:
+    """404s in both stages, a success rate judged during steady only: the note counts the
+    ramp's requests alone and says so; judged whole, nothing is left to note."""
+
+    def failing_in_both(rec: Recorder) -> None:
+        rec.users(10, 0)
+        for k in range(40):  # 20 in ramp (0-2 s), 20 in steady; every fourth a 404
+            http(rec, "list-items", 1.0, k / 10, key="status_404" if k % 4 == 0 else "ok")
+
+    steady = {"expr": "success_rate(http) > 99%", "during": "steady"}
+    verdict = judged(["p95(http) < 200ms", steady], failing_in_both)
+    assert verdict.notes == [
+        "5 of 20 http requests during ramp failed (status_404 5) and no threshold judges "
+        "them: add success_rate(http) > 99%"
+    ]
+    whole = judged(["p95(http) < 200ms", steady, "error_rate(http) < 1%"], failing_in_both)
+    assert whole.notes == []
+
+
 def test_users_are_judged_on_the_load_not_on_the_drain_after_it() -> None:
     """Users leave while the last requests drain after the plan (4 s here): the seconds of
     the drain are in the timeline, but not in what users thresholds and summaries judge."""
