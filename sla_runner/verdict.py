@@ -31,6 +31,7 @@ __all__ = [
     "VERDICT_FORMAT",
     "VERDICT_FORMAT_VERSION",
     "VERDICT_SCHEMA_ID",
+    "LoadModel",
     "MetricSummary",
     "Percentiles",
     "RunFacts",
@@ -225,6 +226,9 @@ class TimelineRow(VerdictModel):
     )
 
 
+LoadModel = Literal["closed", "open"]
+
+
 class Verdict(VerdictModel):
     """The outcome of judging one run (or several merged) of one spec."""
 
@@ -247,6 +251,14 @@ class Verdict(VerdictModel):
         exclude_if=lambda v: not v,
         description="a run of several scenarios: each scenario's own figures (http, its "
         "endpoints, ws, ws_connect, users), keyed as metrics are, over its window",
+    )
+    scenario_models: dict[str, LoadModel] = Field(
+        default_factory=dict,
+        exclude_if=lambda v: not v,
+        description="each scenario's load model, a run of one scenario included (a "
+        "version-1 spec's is 'default'): closed (users, each waiting on its own request) or "
+        "open (arrivals at a rate; its users figure counts the requests it has in flight); "
+        "absent in verdicts written before it was recorded",
     )
     stages: list[str] = Field(default_factory=list)
     timeline: list[TimelineRow] = Field(default_factory=list)

@@ -39,11 +39,11 @@ from pydantic import ValidationError
 from sla_runner._version import __version__
 from sla_runner.errors import ReportError, VerdictMismatchError
 from sla_runner.judge.validity import judge_validity
-from sla_runner.judge.verdicts import RunInfo, judge_rules, spec_identity
+from sla_runner.judge.verdicts import RunInfo, judge_rules, load_models, spec_identity
 from sla_runner.metrics.recording import Recording
 from sla_runner.spec.convert import AnySpec, as_format2
 from sla_runner.spec.parts import ThresholdRuleV2 as ThresholdRule
-from sla_runner.verdict import ThresholdSpec, Verdict
+from sla_runner.verdict import LoadModel, ThresholdSpec, Verdict
 
 
 class LoadedSpec(Protocol):
@@ -110,6 +110,7 @@ def judge_merged(
         invalid_parts=invalid,
         incomplete=incomplete if missing and not allow_partial else (),
         part_lags_ms=[v.validity.loop_lag_p99_ms for _, v in verdicts],
+        models=load_models(spec.spec) if spec else _models(verdicts),
     )
 
 
@@ -142,7 +143,14 @@ def judge_parts(
         invalid_parts=[f"{name}: {reason}" for name, v in validities for reason in v.reasons],
         incomplete=missing,
         part_lags_ms=[v.loop_lag_p99_ms for _, v in validities],
+        models=load_models(spec),
     )
+
+
+def _models(verdicts: Sequence[tuple[Path, Verdict]]) -> dict[str, LoadModel]:
+    """The scenarios' load models, as the verdicts (of one spec) recorded them; none when
+    every one was written before they were recorded."""
+    return next((dict(v.scenario_models) for _, v in verdicts if v.scenario_models), {})
 
 
 def missing_segments(segment: str) -> list[str]:

@@ -34,7 +34,7 @@ invalid; the validity reasons are kept.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
@@ -53,6 +53,7 @@ from sla_runner.spec.parts import ThresholdRuleV2 as ThresholdRule
 from sla_runner.spec.parts import reads_seconds
 from sla_runner.timeunits import NS_PER_S
 from sla_runner.verdict import (
+    LoadModel,
     RunFacts,
     SpecIdentity,
     ThresholdResult,
@@ -61,7 +62,7 @@ from sla_runner.verdict import (
     VerdictStatus,
 )
 
-__all__ = ["RunInfo", "error_verdict", "judge", "judge_rules", "spec_identity"]
+__all__ = ["RunInfo", "error_verdict", "judge", "judge_rules", "load_models", "spec_identity"]
 
 
 @dataclass(frozen=True)
@@ -104,7 +105,14 @@ def judge(
     if run.error is not None:
         return error_verdict(spec, run, recording=recording, secrets=secrets)
     rules = as_format2(spec).thresholds
-    return judge_rules(spec_identity(spec, run), rules, recording, run, secrets=secrets)
+    return judge_rules(
+        spec_identity(spec, run), rules, recording, run, secrets=secrets, models=load_models(spec)
+    )
+
+
+def load_models(spec: AnySpec) -> dict[str, LoadModel]:
+    """Each scenario of ``spec`` → its load model (a version-1 spec's one is ``default``)."""
+    return {name: s.model for name, s in as_format2(spec).scenarios.items()}
 
 
 def judge_rules(
@@ -117,10 +125,12 @@ def judge_rules(
     invalid_parts: Sequence[str] = (),
     incomplete: Sequence[str] = (),
     part_lags_ms: Sequence[float | None] = (),
+    models: Mapping[str, LoadModel] | None = None,
 ) -> Verdict:
     """Judge ``rules`` on ``recording``; ``merge`` calls this with the rules a verdict stored,
     the reasons any of the merged parts was invalid (``invalid_parts``), why the merge does
-    not cover the whole load (``incomplete``) and the parts' loop lags (``part_lags_ms``)."""
+    not cover the whole load (``incomplete``) and the parts' loop lags (``part_lags_ms``).
+    ``models``: each scenario's load model, as the verdict records it (none: not known)."""
     validity = judge_validity(recording, invalid_parts, incomplete=incomplete)
     results = weigh(
         [evaluate(rule, recording) for rule in rules],
@@ -146,6 +156,7 @@ def judge_rules(
         validity=validity,
         metrics=metrics_summary(recording),
         scenarios=scenario_summaries(recording),
+        scenario_models=dict(models or {}),
         stages=list(recording.stage_names),
         timeline=timeline_models(recording),
         notes=[redact(n, secrets) for n in notes],
@@ -188,6 +199,7 @@ def error_verdict(
         if recording is None
         else judge_validity(recording, [f"the run could not be carried out: {message}"]),
         metrics=metrics_summary(recording) if recording else {},
+        scenario_models=load_models(spec),
         stages=_stage_names(as_format2(spec), recording),
         timeline=timeline_models(recording) if recording else [],
         notes=[redact(n, secrets) for n in recording.notes] if recording else [],

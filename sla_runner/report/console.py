@@ -65,8 +65,8 @@ def print_summary(
     models: Mapping[str, str] | None = None,
 ) -> None:
     """Print the summary of ``verdict`` to ``out`` (a Console, a text file; stdout by default).
-    ``models``: each scenario's model, from the plan (the verdict does not record them; a
-    verdict read back from its file is summarised without)."""
+    ``models``: each scenario's model, from the plan; by default the ones the verdict
+    recorded (none in verdicts written before they were)."""
     console = console_for(out)
     plain = not console.is_terminal
     table_box = box.ASCII2 if plain else box.SIMPLE_HEAVY
@@ -92,9 +92,10 @@ def print_summary(
     metrics = _metrics_table(verdict, table_box, text)
     if metrics is not None:
         console.print(metrics)
+    models = models or verdict.scenario_models
     kinds = load_kinds(verdict, models)
     if verdict.scenarios:
-        console.print(_scenarios_table(verdict, table_box, text, kinds, models or {}))
+        console.print(_scenarios_table(verdict, table_box, text, kinds, models))
     gauges = _gauges_line(verdict, kinds)
     if gauges:
         console.print(text(gauges))
@@ -269,8 +270,10 @@ def _metrics_table(verdict: Verdict, table_box: box.Box, text: _TextFn) -> Table
 
 
 def load_kinds(verdict: Verdict, models: Mapping[str, str] | None = None) -> frozenset[str] | None:
-    """The models of the run's scenarios (``closed``, ``open``); None when the verdict alone
+    """The models of the run's scenarios (``closed``, ``open``): ``models`` (from the plan)
+    or the ones the verdict recorded; in verdicts written before they were, None when it
     cannot tell: several scenarios, some open (no planned arrivals: every one closed)."""
+    models = models or verdict.scenario_models
     if models:
         return frozenset(models.values())
     if verdict.validity.planned is None:

@@ -38,6 +38,7 @@ from sla_runner.report.console import (
 from sla_runner.report.files import write_atomic
 from sla_runner.report.html_charts import distributions, over_time
 from sla_runner.report.html_tables import metric_tables, table_head, ul
+from sla_runner.report.progress import held as held_name
 from sla_runner.verdict import Verdict
 
 _SCRIPT = """\
@@ -323,14 +324,16 @@ class _Page:
 
     def _metrics(self) -> str:
         v, esc = self.verdict, self.esc
-        # The users gauge counts an open scenario's requests in flight; the verdict does not
-        # say which scenario is open.
-        closed = load_kinds(v) == frozenset({"closed"})
-        mixed = {"users": "users + in flight" if v.scenarios else "in flight"}
-        out = metric_tables(v.metrics, esc, None if closed else mixed)
-        either = None if closed else {"users": "users / in flight"}
+        # The users gauge counts an open scenario's requests in flight; verdicts written
+        # before each scenario's model was recorded do not say which scenario is open.
+        kinds = load_kinds(v)
+        total = {"users": "users + in flight" if kinds is None or len(kinds) > 1 else "in flight"}
+        out = metric_tables(v.metrics, esc, None if kinds == frozenset({"closed"}) else total)
+        either = None if kinds == frozenset({"closed"}) else {"users": "users / in flight"}
         for name, figures in v.scenarios.items():  # a run of several: each one's own
-            tables = metric_tables(figures, esc, either)
+            model = v.scenario_models.get(name)
+            held = either if model is None else {"users": held_name(model)}
+            tables = metric_tables(figures, esc, held)
             if tables:
                 out.append(
                     f'<h3 class="scenario" data-scenario="{esc(name)}">scenario '

@@ -104,13 +104,19 @@ def over_time(verdict: Verdict, esc: Esc) -> list[str]:
             if t.metric == metric and not t.scope
         ]
 
-    open_model = any(r.arrivals or r.dropped for r in verdict.timeline)
-    # A run of several scenarios: a line for each one's own users (or requests in flight), so
-    # that a scenario's users threshold is read against its own line; the run's total only
-    # for a threshold that judges it.
+    models = verdict.scenario_models  # none in verdicts written before they were recorded
+    open_model = (
+        "open" in models.values()
+        if models
+        else any(r.arrivals or r.dropped for r in verdict.timeline)
+    )
+    # A run of several scenarios: a line for each one's own users (or requests in flight,
+    # which its label says where the verdict records the scenario's model), so that a
+    # scenario's users threshold is read against its own line; the run's total only for a
+    # threshold that judges it.
     several = list(dict.fromkeys(name for r in verdict.timeline for name in r.scenario_users))
     load: dict[str, Sequence[float | None]] = {
-        name: tl.highest(_scenario_users(name)) for name in several
+        _held_line(name, models): tl.highest(_scenario_users(name)) for name in several
     }
     if not several or any(t.metric == "users" and not t.scenario for t in verdict.thresholds):
         total = "all scenarios" if several else "in flight" if open_model else "users held"
@@ -208,6 +214,15 @@ _ROW_FIGURES: dict[str, Callable[[TimelineRow], float | None]] = {
     "process.cpu": lambda r: r.cpu_pct,
     "users": lambda r: float(r.users),
 }
+
+
+def _held_line(name: str, models: Mapping[str, str]) -> str:
+    """The load chart's line of a scenario: ``shoppers (users)``, ``api (in flight)``; its
+    name alone when its model is not known."""
+    model = models.get(name)
+    if model is None:
+        return name
+    return f"{name} ({'in flight' if model == 'open' else 'users'})"
 
 
 def _scenario_users(name: str) -> Callable[[TimelineRow], float | None]:

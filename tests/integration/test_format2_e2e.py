@@ -126,6 +126,7 @@ def test_the_runner_counts_what_the_shop_counts(shop: LiveShop, accounts: Path) 
     assert verdict.metrics["flow.shoppers"].errors == {}
     # The open scenario delivered its 100 arrivals beside the users holding the channel.
     assert verdict.scenarios["visitors"]["http"].count == 100
+    assert verdict.scenario_models == {"shoppers": "closed", "visitors": "open"}
     assert count(verdict, "ws.prices") == stats["ws_messages"] > 0
     held = verdict.scenarios["shoppers"]["users"].values
     assert held is not None

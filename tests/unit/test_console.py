@@ -110,13 +110,15 @@ def test_open_model_users_are_in_flight_and_skips_do_not_repeat_themselves() -> 
     closed = summary("fail")
     assert "users held max 10" in closed
     verdict = verdict_of("fail", secrets=frozenset())
-    opened = verdict.model_copy(
-        update={"validity": verdict.validity.model_copy(update={"planned": 200})}
-    )
-    out = io.StringIO()
-    print_summary(opened, out, secrets=frozenset())
-    assert "in flight max 10" in out.getvalue()
-    assert "users held" not in out.getvalue()
+    planned = verdict.validity.model_copy(update={"planned": 200})
+    # As the verdict records its model, and as one written before it was recorded (no
+    # models: an open run is told by its planned arrivals).
+    for models in ({"default": "open"}, {}):
+        opened = verdict.model_copy(update={"validity": planned, "scenario_models": models})
+        out = io.StringIO()
+        print_summary(opened, out, secrets=frozenset())
+        assert "in flight max 10" in out.getvalue()
+        assert "users held" not in out.getvalue()
     aborted = summary("aborted")
     skipped = aborted.split("Skipped:\n")[1]
     assert "  - p95(http) < 150ms (during steady): the run was aborted before stage" in skipped

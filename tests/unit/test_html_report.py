@@ -25,7 +25,7 @@ from sla_runner.report.markdown import verdict_markdown
 from sla_runner.report.svg import Curve, Mark, percentile_chart
 from sla_runner.report.timeseries import MAX_BUCKETS, Timeline, stage_window
 from sla_runner.verdict import SecondFigures, Verdict
-from tests.unit.test_scenario_judging import record
+from tests.unit.test_scenario_judging import older, record
 from tests.unit.test_scenario_judging import spec as scenario_spec
 from tests.unit.verdict_data import (
     SECRET,
@@ -356,9 +356,9 @@ def test_a_scenario_s_users_limit_is_drawn_against_that_scenario_s_own_users() -
     _rec, verdict = record(scenario_spec([own]))
     title, lines, svg = _load_chart(verdict)
     assert title == "load: each scenario's users (closed model) or requests in flight (open model)"
-    assert {"shoppers", "visitors"} <= set(lines)
+    assert {"shoppers (users)", "visitors (in flight)"} <= set(lines)
     assert not {"users held", "in flight"} & set(lines)  # no total to read the limit against
-    assert set(lines["shoppers"]) == {"4"}  # as the cursor shows them
+    assert set(lines["shoppers (users)"]) == {"4"}  # as the cursor shows them
     assert "users &gt;= 4 (scenario shoppers, during steady)" in svg
     _rec, everyone = record(scenario_spec([own, "users >= 4"]))
     _title, lines, _svg = _load_chart(everyone)
@@ -430,12 +430,40 @@ def test_a_scenario_s_limit_over_every_scenario_s_figures_is_said_to_be_so() -> 
     assert said not in "".join(_parsed(verdict_to_html(verdict)).text)
 
 
+def _held_by_scenario(verdict: Verdict) -> dict[str, list[str]]:
+    """The names of the users gauge in each scenario's tables."""
+    parts = re.split(r'<h3 class="scenario" data-scenario="([^"]+)">', verdict_to_html(verdict))
+    return {
+        name: [n for n in re.findall(r"<td>([^<]*)</td>", part) if "users" in n or "flight" in n]
+        for name, part in zip(parts[1::2], parts[2::2], strict=True)
+    }
+
+
+def test_the_users_gauge_of_each_scenario_is_named_as_its_model_counts() -> None:
+    """The verdict records each scenario's model: the closed shoppers' gauge is users, the
+    open visitors' requests in flight, and the run's their sum; the load chart's lines say
+    which each one draws."""
+    _rec, verdict = record(scenario_spec(["p95(http) < 1s"]))
+    assert _held_by_scenario(verdict) == {"shoppers": ["users"], "visitors": ["in flight"]}
+    cells = [text.strip() for text in _parsed(verdict_to_html(verdict)).text]
+    assert cells.count("users + in flight") == 1  # the run's: their sum
+    _title, lines, _svg = _load_chart(verdict)
+    assert {"shoppers (users)", "visitors (in flight)"} <= set(lines)
+
+
 def test_the_users_gauge_of_a_run_with_an_open_scenario_says_what_it_counts() -> None:
-    """The open visitors' requests in flight were a gauge named 'users', and the run's
-    'users' added them to the shoppers' users."""
+    """A verdict written before the models were recorded: the open visitors' requests in
+    flight were a gauge named 'users', and the run's 'users' added them to the shoppers'
+    users."""
     _rec, recorded = record(scenario_spec(["p95(http) < 1s"]))
     planned = recorded.validity.model_copy(update={"planned": 20})  # as an open run plans
-    verdict = recorded.model_copy(update={"validity": planned})
+    verdict = older(recorded.model_copy(update={"validity": planned}))
+    assert _held_by_scenario(verdict) == {
+        "shoppers": ["users / in flight"],
+        "visitors": ["users / in flight"],
+    }
+    _title, lines, _svg = _load_chart(verdict)
+    assert {"shoppers", "visitors"} <= set(lines)
     page = _parsed(verdict_to_html(verdict))
     cells = [text.strip() for text in page.text]
     assert cells.count("users + in flight") == 1  # the run's: their sum

@@ -151,6 +151,16 @@ def test_failures_no_threshold_judges_are_noted() -> None:
     assert judged_too.notes == []
 
 
+def test_a_verdict_records_the_load_model_of_its_one_scenario() -> None:
+    """A version-1 spec is one scenario, default: closed with users, open with a rate."""
+    assert judged(["p95(http) < 200ms"], steady_1500us).scenario_models == {"default": "closed"}
+    spec = make_spec(["p95(http) < 200ms"], stages=OPEN_STAGES)
+    rec = recorder(spec)
+    steady_1500us(rec)
+    verdict = judge(spec, close(rec), run_info())
+    assert verdict.scenario_models == {"default": "open"}
+
+
 def test_a_threshold_kept_to_a_stage_leaves_the_other_stages_failures_noted() -> None:
     """404s in both stages, a success rate judged during steady only: the note counts the
     ramp's requests alone and says so; judged whole, nothing is left to note."""

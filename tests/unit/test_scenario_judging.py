@@ -6,6 +6,7 @@ and the live line, the console summary and the verdict show each scenario's figu
 from __future__ import annotations
 
 import io
+import json
 import re
 from pathlib import Path
 from typing import Any
@@ -18,6 +19,7 @@ from sla_runner.judge.verdicts import judge
 from sla_runner.metrics.recorder import Recorder
 from sla_runner.plan import Segment, build_plan
 from sla_runner.report.console import print_summary
+from sla_runner.report.html import verdict_to_html
 from sla_runner.report.json_report import verdict_from_json, verdict_to_json, write_json
 from sla_runner.report.junit import verdict_to_junit
 from sla_runner.report.progress import format_live, scenario_models, start_line
@@ -168,13 +170,43 @@ def test_the_verdict_console_and_live_line_show_each_scenario() -> None:
     assert int(shoppers) + int(visitors) == int(every) > int(shoppers) > 0
 
 
+def older(verdict: Verdict) -> Verdict:
+    """``verdict`` as written before each scenario's model was recorded, read back."""
+    data = json.loads(verdict_to_json(verdict))
+    del data["scenario_models"]
+    return verdict_from_json(json.dumps(data))
+
+
+def summary_rows(verdict: Verdict) -> list[list[str]]:
+    """The console summary of ``verdict`` as a verdict file gives it (`report VERDICT`,
+    `merge`: no plan to say each scenario's model), its cells by row."""
+    out = io.StringIO()
+    print_summary(verdict, out)
+    return [[cell.strip() for cell in line.split("|")] for line in out.getvalue().splitlines()]
+
+
+def test_the_verdict_records_each_scenario_s_model_for_whoever_reads_it_back() -> None:
+    """Read back from its file, the summary heads the shoppers' column users and the
+    visitors' in flight, as the run's own summary did with the plan at hand."""
+    _rec, verdict = record(spec(THRESHOLDS))
+    assert verdict.scenario_models == {"shoppers": "closed", "visitors": "open"}
+    again = verdict_from_json(verdict_to_json(verdict))
+    assert again.scenario_models == verdict.scenario_models
+    rows = summary_rows(again)
+    assert ["scenario", "requests", "rps", "errors", "p95 ms", "users max", "in flight max"] in rows
+    assert ["shoppers", "16", "4", "2", "30.02", "4", "-"] in rows
+    assert ["visitors", "20", "10", "0", "200.1", "-", "1"] in rows
+
+
 def test_a_verdict_read_back_says_users_or_in_flight_when_it_cannot_tell_which() -> None:
-    """The verdict does not record each scenario's model: read back from its file (`report
-    VERDICT`), a run with an open scenario among several heads the column with both."""
+    """A verdict written before each scenario's model was recorded: read back from its file
+    (`report VERDICT`), a run with an open scenario among several heads the column with
+    both."""
     _rec, recorded = record(spec(THRESHOLDS))
     # A run of an open scenario plans its arrivals (this recording leaves them out).
     planned = recorded.validity.model_copy(update={"planned": 20})
-    verdict = recorded.model_copy(update={"validity": planned})
+    verdict = older(recorded.model_copy(update={"validity": planned}))
+    assert verdict.scenario_models == {}
     out = io.StringIO()
     print_summary(verdict, out)
     rows = [[cell.strip() for cell in line.split("|")] for line in out.getvalue().splitlines()]
@@ -202,6 +234,30 @@ def test_segments_of_a_run_of_scenarios_merge_into_the_whole(tmp_path: Path) -> 
         }
     assert merged.metrics["flow.shoppers"].errors == {"order:status_500": 2}
     assert merged.findings == whole.findings
+    assert merged.scenario_models == {"shoppers": "closed", "visitors": "open"}
+
+
+def test_segments_written_before_the_models_were_recorded_still_merge_and_render(
+    tmp_path: Path,
+) -> None:
+    """Older verdicts (no scenario_models) merge as before: the same figures, no model
+    guessed into the merged verdict, and its summary and page say users / in flight."""
+    parts = [record(spec(THRESHOLDS), Segment(index, 2))[1] for index in (1, 2)]
+    new = merge_verdicts(
+        [write_json(tmp_path / f"new-{i}.json", part) for i, part in enumerate(parts)], None
+    )
+    paths = [write_json(tmp_path / f"old-{i}.json", older(part)) for i, part in enumerate(parts)]
+    merged = merge_verdicts(paths, None)
+    assert merged.scenario_models == {}
+    assert [t.model_dump() for t in merged.thresholds] == [t.model_dump() for t in new.thresholds]
+    planned = merged.validity.model_copy(update={"planned": 20})  # as an open run plans
+    guessed = merged.model_copy(update={"validity": planned})
+    rows = summary_rows(guessed)
+    assert ["scenario", "requests", "rps", "errors", "p95 ms", "users / in flight max"] in rows
+    assert "users / in flight" in verdict_to_html(guessed)
+    # One part of the newer kind is enough to know them.
+    mixed = merge_verdicts([paths[0], write_json(tmp_path / "new.json", parts[1])], None)
+    assert mixed.scenario_models == {"shoppers": "closed", "visitors": "open"}
 
 
 def test_junit_keeps_a_scenario_s_threshold_apart_from_the_run_s() -> None:
