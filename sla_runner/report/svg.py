@@ -119,8 +119,9 @@ def time_chart(
     def y(v: float) -> float:
         return TOP + plot_h * (1 - min(max(v / y_max, 0.0), 1.0))
 
+    legend, below = _legend(lines, esc, title, height)
     out = [
-        f'<svg class="chart time" id="{esc(chart_id)}" viewBox="0 0 {WIDTH} {height}" '
+        f'<svg class="chart time" id="{esc(chart_id)}" viewBox="0 0 {WIDTH} {height + below}" '
         f'role="img" aria-label="{esc(title)}" data-step="{axis.step_s}" '
         f'data-buckets="{axis.buckets}" data-left="{LEFT}" data-plot-width="{PLOT_W}" '
         f'data-lines="{esc(json.dumps(_cursor_data(lines, fmt)))}">',
@@ -147,7 +148,7 @@ def time_chart(
             f'<text x="{tx:.1f}" y="{ty:.1f}" text-anchor="{anchor}">{esc(limit.label)}'
             f"</text><title>{esc(limit.label)}</title></g>"
         )
-    out += _legend(lines, esc, title)
+    out += legend
     out.append(
         f'<line class="cursor" x1="0" y1="{TOP}" x2="0" y2="{TOP + plot_h}" visibility="hidden"/>'
         f'<text class="readout" x="{WIDTH - RIGHT - 4}" y="{TOP + 12}" text-anchor="end"></text>'
@@ -233,18 +234,24 @@ def _polyline(line: Line, axis: TimeAxis, y: Callable[[float], float], esc: Esc)
     return out
 
 
-def _legend(lines: Sequence[Line], esc: Esc, title: str) -> list[str]:
-    """The lines' colours and names on the title's line, after it."""
+def _legend(lines: Sequence[Line], esc: Esc, title: str, height: int) -> tuple[list[str], int]:
+    """The lines' colours and names on the title's line, after it; what does not fit there
+    goes on to rows under the chart (of ``height``): the markup, and the height it adds."""
     out = ['<g class="legend">']
-    x = LEFT + 7.6 * len(title) + 24
+    x, y = LEFT + 7.6 * len(title) + 24, 10
     for line in lines:
+        if x + 14 + 7 * len(line.label) > WIDTH - RIGHT and x > LEFT:
+            x, y = LEFT, max(y, height - LEGEND_PITCH_PX) + LEGEND_PITCH_PX
         out.append(
-            f'<rect x="{x:.1f}" y="10" width="10" height="10" fill="{line.color}"/>'
-            f'<text x="{x + 14:.1f}" y="19">{esc(line.label)}</text>'
+            f'<rect x="{x:.1f}" y="{y}" width="10" height="10" fill="{line.color}"/>'
+            f'<text x="{x + 14:.1f}" y="{y + 9}">{esc(line.label)}</text>'
         )
         x += 22 + 7 * len(line.label)
     out.append("</g>")
-    return out
+    return out, max(y + LEGEND_PITCH_PX - height, 0)
+
+
+LEGEND_PITCH_PX = 16  # a row of the legend under the chart: 11 px text and a gap
 
 
 LABEL_PX = 11  # svg .limit text{font-size:11px}
@@ -357,8 +364,9 @@ def percentile_chart(
     def y(v: float) -> float:
         return TOP + plot_h * (1 - min(max(v / y_max, 0.0), 1.0))
 
+    legend, below = _legend([Line(c.label, c.color, ()) for c in curves], esc, title, height)
     out = [
-        f'<svg class="chart dist" id="{esc(chart_id)}" viewBox="0 0 {WIDTH} {height}" '
+        f'<svg class="chart dist" id="{esc(chart_id)}" viewBox="0 0 {WIDTH} {height + below}" '
         f'role="img" aria-label="{esc(title)}">',
         f'<text class="title" x="{LEFT}" y="18">{esc(title)}</text>',
     ]
@@ -387,6 +395,6 @@ def percentile_chart(
             f'<text x="{tx:.1f}" y="{ty:.1f}" text-anchor="{anchor}">{esc(mark.label)}'
             f"</text><title>{esc(mark.label)}</title></g>"
         )
-    out += _legend([Line(c.label, c.color, ()) for c in curves], esc, title)
+    out += legend
     out.append("</svg>")
     return "\n".join(out)

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import base64
 import hashlib
+import html
 import json
 import re
 from html.parser import HTMLParser
@@ -22,7 +23,7 @@ from sla_runner.plan import Segment
 from sla_runner.report.html import CSP, verdict_to_html
 from sla_runner.report.json_report import verdict_from_json, verdict_to_json, write_json
 from sla_runner.report.markdown import verdict_markdown
-from sla_runner.report.svg import Curve, Mark, percentile_chart
+from sla_runner.report.svg import RIGHT, WIDTH, Curve, Mark, percentile_chart
 from sla_runner.report.timeseries import MAX_BUCKETS, Timeline, stage_window
 from sla_runner.verdict import SecondFigures, Verdict
 from tests.unit.test_scenario_judging import older, record
@@ -374,6 +375,34 @@ def test_a_scenario_s_users_seconds_that_break_its_limit_are_shaded() -> None:
     _rec, verdict = record(scenario_spec([tight]))
     assert verdict.thresholds[0].status == "fail"
     assert 'class="breach"' in _load_chart(verdict)[2]
+
+
+def _legend_overflow(svg: str) -> list[str]:
+    """The legend entries of a chart that end beyond its width or below its height
+    (an entry's text at 11 px is taken as 7 px a character, as the chart lays it out)."""
+    height = float(re.search(r'viewBox="0 0 \d+ ([\d.]+)"', svg)[1])  # type: ignore[index]
+    legend = re.search(r'<g class="legend">(.*?)</g>', svg, re.S)
+    assert legend is not None
+    entries = re.findall(r'<text x="([\d.]+)" y="([\d.]+)">(.*?)</text>', legend[1])
+    assert entries
+    return [
+        label
+        for x, y, label in entries
+        if float(x) + 7 * len(html.unescape(label)) > WIDTH - RIGHT or float(y) > height
+    ]
+
+
+def test_a_legend_that_does_not_fit_beside_the_title_goes_on_to_rows_below() -> None:
+    """The load chart of a closed and an open scenario ran its legend past the chart's
+    right edge, where 'dropped/s' was cut off; so would a distribution of many endpoints."""
+    _rec, verdict = record(scenario_spec(["p95(http) < 1s"]))
+    _title, lines, svg = _load_chart(verdict)
+    assert "dropped/s" in lines
+    assert _legend_overflow(svg) == []
+    curves = [Curve(f"http.endpoint-number-{i}", "#000", [(0.0, 1.0)], 10) for i in range(20)]
+    many = percentile_chart(chart_id="d", title="t", curves=curves, fmt=str, esc=lambda t: t)
+    assert _legend_overflow(many) == []
+    assert re.search(r'viewBox="0 0 \d+ 260"', many) is None  # taller, for its rows
 
 
 def _rerun_comparison() -> tuple[Verdict, Comparison]:
