@@ -60,12 +60,14 @@ def migrate_text(
 ) -> str:
     """The format-2 text of a version-1 spec; ``schema``: the JSON Schema reference to add
     when the file has none. Raises SpecError when the text is not a valid version-1 spec."""
-    written = parse_yaml(text, filename).data
+    document = parse_yaml(text, filename)
+    written = document.data
     if written.get("version") == 2:
-        issue = SpecIssue(1, 1, "version", "the file is format version 2 already")
+        mark = document.mark(("version",))
+        issue = SpecIssue(mark.line, mark.column, "version", "the file is format version 2 already")
         raise SpecError(filename, [issue])
     spec = load_spec_text_v1(text, filename, env=env).spec
-    _check_channel_paths(parse_yaml(text, filename), spec, filename)
+    _check_channel_paths(document, spec, filename)
     out = dump(_format_2(written, spec))
     if not _same(parse_yaml(out, filename).data, _format_2(written, spec)):  # pragma: no cover
         raise AssertionError("migrate wrote YAML that does not read back as written")
