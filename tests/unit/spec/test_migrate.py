@@ -215,3 +215,11 @@ def test_a_format_2_file_is_refused_at_its_version() -> None:
     assert [i.format("x.yaml") for i in caught.value.issues] == [
         "x.yaml:3:10: version: the file is format version 2 already"
     ]
+
+
+def test_a_version_it_does_not_read_is_the_one_error_as_validate_says() -> None:
+    with pytest.raises(SpecError) as caught:
+        migrate_text("version: 3\nname: x\n", "x.yaml", env={})
+    assert [i.format("x.yaml") for i in caught.value.issues] == [
+        "x.yaml:1:10: version: unsupported format version 3; this sla-runner reads versions 1 and 2"
+    ]
