@@ -135,7 +135,11 @@ def diff_lines(old: LoadedSpec, new: LoadedSpec, changes: Sequence[Change]) -> l
 
 
 def diff_tally(changes: Sequence[Change]) -> str:
-    """``3 changes: 1 tightened, 1 loosened``."""
+    """``3 changes: 1 tightened, 1 loosened, 1 changed``."""
     loosened = sum(c.kind == "loosened" for c in changes)
     tightened = sum(c.kind == "tightened" for c in changes)
-    return f"{counted(len(changes), 'change')}: {tightened} tightened, {loosened} loosened"
+    neither = len(changes) - loosened - tightened
+    return (
+        f"{counted(len(changes), 'change')}: {tightened} tightened, {loosened} loosened, "
+        f"{neither} changed"
+    )

@@ -7,7 +7,9 @@ limit, a higher success rate, more load, a warning made a failure, a new thresho
 endpoint's path, a header). Endpoints, channels, the load and the target are compared
 field by field, so a diff names the field that moved. Thresholds are matched by what they
 measure — metric, endpoint/channel, statistic and window — so a limit that moved is one
-change, not a removal and an addition.
+change, not a removal and an addition; an endpoint or channel renamed with the same
+definition is one ``changed`` line, and what names it (thresholds, flows, setups, mixes,
+``before``, a scenario's channels) follows it under its new name.
 
 Two version-1 files are compared as format 1 writes them (``load:``, an endpoint's
 ``weight``). Any pair with a version-2 file is compared as format 2 (a version-1 file
@@ -25,7 +27,16 @@ import math
 from fractions import Fraction
 
 from sla_runner.spec.convert import from_v1
-from sla_runner.spec.diffparts import Change, Kind, declared, fields, show, thresholds
+from sla_runner.spec.diffparts import (
+    Change,
+    Kind,
+    Renames,
+    declared,
+    fields,
+    renamed,
+    show,
+    thresholds,
+)
 from sla_runner.spec.format2 import DataTable, LoadV2, Scenario, Spec, Step
 from sla_runner.spec.models import SpecV1
 from sla_runner.spec.units import Duration
@@ -59,7 +70,8 @@ def _diff_v1(old: SpecV1, new: SpecV1) -> list[Change]:
     changes: list[Change] = []
     if old.name != new.name:
         changes.append(Change("changed", "name", old.name, new.name))
-    changes += thresholds(old.thresholds, new.thresholds)
+    renames = renamed(old.endpoints, new.endpoints), renamed(old.channels, new.channels)
+    changes += thresholds(old.thresholds, new.thresholds, *renames)
     a, b = (from_v1(s).scenarios["default"].load for s in (old, new))
     changes += _load("load", a, b)
     changes += fields("load", old.load, new.load, skip=frozenset({"stages"}))
@@ -74,17 +86,19 @@ def _diff_v2(old: Spec, new: Spec) -> list[Change]:
     changes: list[Change] = []
     if old.name != new.name:
         changes.append(Change("changed", "name", old.name, new.name))
-    changes += thresholds(old.thresholds, new.thresholds)
+    endpoints, channels = renamed(old.endpoints, new.endpoints), renamed(old.channels, new.channels)
+    changes += thresholds(old.thresholds, new.thresholds, endpoints, channels)
     for name in [*old.scenarios, *(n for n in new.scenarios if n not in old.scenarios)]:
         what = f"scenarios: {name}"
         if name not in new.scenarios:
-            changes.append(Change("loosened", what, "declared", None))
+            changes.append(Change("loosened", what, _described(old.scenarios[name].load), None))
         elif name not in old.scenarios:
-            changes.append(Change("tightened", what, None, "declared"))
+            changes.append(Change("tightened", what, None, _described(new.scenarios[name].load)))
         else:
-            changes += _scenario(what, old.scenarios[name], new.scenarios[name])
-    before, after = _steps(old.before), _steps(new.before)
-    if before != after:
+            renamed_old = _renamed(old.scenarios[name], endpoints, channels)
+            changes += _scenario(what, renamed_old, new.scenarios[name])
+    if _steps(_moved(old.before, endpoints)) != _steps(new.before):
+        before, after = _steps(old.before), _steps(new.before)
         changes.append(Change("changed", "before", before or "none", after or "none"))
     changes += _tables(old.data, new.data)
     targets = (old.target, new.target)
@@ -102,6 +116,31 @@ def _figures(load: LoadV2) -> tuple[str, int, int]:
         return "closed", math.floor(max(max(r.from_level, r.to_level) for r in ramps)), duration
     total = sum((r.from_level + r.to_level) * Fraction(r.duration_ns, NS) / 2 for r in ramps)
     return "open", math.ceil(total), duration
+
+
+def _described(load: LoadV2) -> str:
+    """A scenario added or removed: ``closed model, peak 100 users over 1m20s``."""
+    model, size, ns = _figures(load)
+    figure = f"peak {size} users" if model == "closed" else f"{size:,} arrivals"
+    return f"{model} model, {figure} over {Duration(ns)}"
+
+
+def _moved(steps: list[Step], endpoints: Renames) -> list[Step]:
+    return [s.model_copy(update={"request": endpoints.get(s.request, s.request)}) for s in steps]
+
+
+def _renamed(scenario: Scenario, endpoints: Renames, channels: Renames) -> Scenario:
+    """An old scenario with the endpoints and channels it names under their new names."""
+    if not endpoints and not channels:
+        return scenario
+    update: dict[str, object] = {
+        "setup": _moved(scenario.setup, endpoints) if scenario.setup else scenario.setup,
+        "flow": _moved(scenario.flow, endpoints) if scenario.flow else scenario.flow,
+        "channels": [channels.get(c, c) for c in scenario.channels],
+    }
+    if scenario.mix is not None:
+        update["mix"] = {endpoints.get(e, e): w for e, w in scenario.mix.items()}
+    return scenario.model_copy(update=update)
 
 
 def _load(what: str, old: LoadV2, new: LoadV2) -> list[Change]:

@@ -58,9 +58,11 @@ def test_scenarios_added_removed_and_their_load() -> None:
     )
     assert _changes(SHOP, without_api) == [
         "loosened   thresholds: p95(http) in scenario api: removed p95(http) < 100ms",
-        "loosened   scenarios: api: removed declared",
+        "loosened   scenarios: api: removed open model, 16,000 arrivals over 1m20s",
     ]
-    assert _changes(without_api, SHOP)[1] == "tightened  scenarios: api: added declared"
+    assert _changes(without_api, SHOP)[1] == (
+        "tightened  scenarios: api: added open model, 16,000 arrivals over 1m20s"
+    )
 
 
 def test_flows_mixes_tables_and_channels_of_a_scenario() -> None:
@@ -131,3 +133,20 @@ def test_an_inherited_timeout_in_format_2_is_reported_once_at_the_target() -> No
         migrated, ("  process: {port: 8000}", "  process: {port: 8000}\n  timeout: 2s")
     )
     assert _changes(VALID, shorter) == ["tightened  target: timeout: 10s → 2s"]
+
+
+def test_a_renamed_endpoint_is_followed_into_flows_mixes_and_thresholds() -> None:
+    """Renamed with the same definition, an endpoint named by a flow, a setup, a mix and a
+    threshold is one change; so is a channel a scenario holds."""
+    new = SHOP.replace("get-order", "fetch-order").replace("list-items", "items")
+    new = new.replace("  prices:", "  quotes:").replace("[prices]", "[quotes]")
+    new = new.replace("  login:", "  sign-in:").replace("setup: [login]", "setup: [sign-in]")
+    assert _changes(SHOP, new) == [
+        "changed    endpoints: get-order → fetch-order (renamed, the same definition)",
+        "changed    endpoints: list-items → items (renamed, the same definition)",
+        "changed    endpoints: login → sign-in (renamed, the same definition)",
+        "changed    channels: prices → quotes (renamed, the same definition)",
+    ]
+    first = ("endpoints:\n", "before: [list-items]\nendpoints:\n")
+    renamed_first = ("endpoints:\n", "before: [items]\nendpoints:\n")
+    assert _changes(changed(SHOP, first), changed(new, renamed_first)) == _changes(SHOP, new)
