@@ -2,6 +2,11 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
+import pytest
+
+from sla_runner.cli import run
 from sla_runner.spec.diff import diff_specs, version_note
 from sla_runner.spec.migrate import migrate_text
 from tests.unit.spec.helpers import VALID
@@ -150,3 +155,20 @@ def test_a_renamed_endpoint_is_followed_into_flows_mixes_and_thresholds() -> Non
     first = ("endpoints:\n", "before: [list-items]\nendpoints:\n")
     renamed_first = ("endpoints:\n", "before: [items]\nendpoints:\n")
     assert _changes(changed(SHOP, first), changed(new, renamed_first)) == _changes(SHOP, new)
+
+
+def test_cli_the_header_says_when_the_format_changed(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A migration's review reads '0 changes' under a header that says what did change."""
+    old, new = tmp_path / "old.yaml", tmp_path / "new.yaml"
+    old.write_text(VALID, encoding="utf-8")
+    new.write_text(migrate_text(VALID, "v.yaml", env={}), encoding="utf-8")
+    assert run(["diff", str(old), str(new)]) == 0
+    head, tally = capsys.readouterr().out.splitlines()
+    assert head.startswith("checkout 1.0.0 (")
+    assert ", format 1) → checkout 1.0.0 (" in head
+    assert head.endswith(", format 2)")
+    assert tally == "0 changes: 0 tightened, 0 loosened, 0 changed"
+    assert run(["diff", str(new), str(new)]) == 0
+    assert "format" not in capsys.readouterr().out  # the same format: nothing to say
