@@ -172,3 +172,53 @@ def test_cli_the_header_says_when_the_format_changed(
     assert tally == "0 changes: 0 tightened, 0 loosened, 0 changed"
     assert run(["diff", str(new), str(new)]) == 0
     assert "format" not in capsys.readouterr().out  # the same format: nothing to say
+
+
+def test_the_capacity_promise_is_compared() -> None:
+    """A lower capacity promise lets a weaker service pass `sla-runner capacity`: loosened,
+    as a dropped one is; another scenario's or model's promise is a change."""
+    promise = SHOP + 'capacity: {scenario: shoppers, users: ">= 100"}\n'
+    lower = promise.replace('">= 100"', '">= 80"')
+    assert _changes(promise, lower) == [
+        "loosened   capacity: >= 100 users of scenario shoppers → >= 80 users of scenario shoppers"
+    ]
+    assert _changes(lower, promise)[0].startswith("tightened  capacity:")
+    assert _changes(promise, SHOP) == [
+        "loosened   capacity: removed >= 100 users of scenario shoppers"
+    ]
+    assert _changes(SHOP, promise) == [
+        "tightened  capacity: added >= 100 users of scenario shoppers"
+    ]
+    api = SHOP + 'capacity: {scenario: api, rate: ">= 500/s"}\n'
+    assert _changes(promise, api) == [
+        "changed    capacity: >= 100 users of scenario shoppers → >= 500/s of scenario api"
+    ]
+    assert _changes(api, api.replace(">= 500/s", ">= 30000/m")) == []  # the same rate
+
+
+def test_a_stage_reshaped_or_warmed_up_is_a_change_even_at_the_same_peak_and_length() -> None:
+    """Ramping 60 s instead of 20 s, then holding 20 s instead of 60 s, keeps the peak and
+    the length but not the load; a stage's warmup leaves its first seconds out of the
+    thresholds that judge it: a longer one loosens."""
+    reshaped = changed(
+        SHOP,
+        ("{name: ramp, duration: 20s, ramp_to: 100}", "{name: ramp, duration: 1m, ramp_to: 100}"),
+        ("{name: steady, duration: 1m, users: 100}", "{name: steady, duration: 20s, users: 100}"),
+    )
+    assert _changes(SHOP, reshaped) == [
+        "changed    scenarios: shoppers.load: stages: ramp 20s to 100 users, steady 1m at 100 "
+        "users → ramp 1m to 100 users, steady 20s at 100 users"
+    ]
+    warm = changed(
+        SHOP,
+        (
+            "{name: steady, duration: 1m, users: 100}",
+            "{name: steady, duration: 1m, users: 100, warmup: 10s}",
+        ),
+    )
+    assert _changes(SHOP, warm) == [
+        "loosened   scenarios: shoppers.load: stage steady warmup: unset → 10s"
+    ]
+    assert _changes(warm, SHOP) == [
+        "tightened  scenarios: shoppers.load: stage steady warmup: 10s → unset"
+    ]
