@@ -222,11 +222,12 @@ def fields(
 ) -> list[Change]:
     """Field by field (nested models by their dotted path), each change classified."""
     changes: list[Change] = []
-    for field in type(old).model_fields:
+    for field, info in type(old).model_fields.items():
         a, b = getattr(old, field), getattr(new, field)
         if field in skip or a == b:
             continue
-        label = f"{what}: {field}" if ": " not in what else f"{what}.{field}"
+        written = info.alias or field  # as the file writes it: json, not json_body
+        label = f"{what}: {written}" if ": " not in what else f"{what}.{written}"
         if isinstance(a, BaseModel) and type(a) is type(b) and not isinstance(a, ThinkTime):
             changes += fields(label, a, b)
         else:

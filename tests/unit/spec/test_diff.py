@@ -235,3 +235,11 @@ def test_cli_a_rename_loosens_nothing_and_the_tally_counts_every_kind(
         "changed    endpoints: list-items → items (renamed, the same definition)",
         "2 changes: 0 tightened, 0 loosened, 2 changed",
     ]
+
+
+def test_a_field_is_named_as_the_spec_writes_it() -> None:
+    """`json:` in the file, not the model's json_body, in the line a reviewer reads."""
+    new = VALID.replace("json: {item: 42}", "json: {item: 43}")
+    assert _changes(VALID, new) == [
+        'changed    endpoints: create-order.json: {"item": 42} → {"item": 43}'
+    ]

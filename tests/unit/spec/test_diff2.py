@@ -123,7 +123,7 @@ def test_endpoints_data_and_before() -> None:
         "changed    before: none → list-items",
         "changed    data: skus.unique: false → true",
         "changed    data: skus.rows: 2 rows → 1 rows",
-        'loosened   endpoints: login.expect.json_fields: {"ok": true} → unset',
+        'loosened   endpoints: login.expect.json: {"ok": true} → unset',
         'changed    endpoints: login.extract: {"token": {"json": "access_token"}} → '
         '{"token": {"json": "data.token"}}',
         "changed    target: cookies: true → false",
