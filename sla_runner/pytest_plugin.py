@@ -12,7 +12,8 @@ specs as pytest tests, and a fixture to run one from a test.
 - ``--sla-set KEY=VALUE`` (repeatable): as ``run --set``, for every spec run here.
   ``--sla-reports DIR``: each spec's JUnit, JSON verdict, HTML report and Markdown summary
   in DIR, named after the spec file (``api.sla.yaml`` → ``api.junit.xml``, ``api.json``,
-  ``api.html``, ``api.md``).
+  ``api.html``, ``api.md``); a second spec file of the same name (another folder's
+  ``api.sla.yaml``) fails before it runs rather than write over those.
 - The ``sla_run`` fixture, for a service started in a fixture:
   ``verdict = sla_run("specs/api.yaml", set={"target.base_url": url})`` runs the spec (a
   relative path is from pytest's root directory), writes its reports when
@@ -38,6 +39,7 @@ from sla_runner.verdict import Verdict
 
 SPEC_SUFFIXES = (".sla.yaml", ".sla.yml")
 _RAN = pytest.StashKey[tuple[list[CaseOutcome], CaseOutcome | None]]()
+_REPORTS = pytest.StashKey[dict[str, Path]]()  # report name → the spec file writing it
 
 SlaRun = Callable[..., Verdict]
 
@@ -79,10 +81,10 @@ def _run(
     overrides = api.parse_overrides(config.getoption("sla_set"))
     overrides.update({key: str(value) for key, value in (extra or {}).items()})
     loaded = api.load_spec(path, overrides=overrides)
-    verdict = api.run_spec(loaded, overrides=overrides, handle_signals=False)
     folder = config.getoption("sla_reports")
+    stem = _report_stem(config, path)
+    verdict = api.run_spec(loaded, overrides=overrides, handle_signals=False)
     if folder:
-        stem = path.name.removesuffix(".yaml").removesuffix(".yml").removesuffix(".sla")
         out = Path(folder)
         reports = write_each(
             verdict,
@@ -95,6 +97,22 @@ def _run(
         if reports.failed:
             raise reports.failed[0]
     return verdict, loaded.secrets
+
+
+def _report_stem(config: pytest.Config, path: Path) -> str:
+    """The name of a spec's reports (``api.sla.yaml`` → ``api``): a second spec file of
+    the same name fails before it runs, rather than write over the first one's reports."""
+    stem = path.name.removesuffix(".yaml").removesuffix(".yml").removesuffix(".sla")
+    folder = config.getoption("sla_reports")
+    if folder:
+        owner = config.stash.setdefault(_REPORTS, {}).setdefault(stem, path.resolve())
+        if owner != path.resolve():
+            pytest.fail(
+                f"--sla-reports: {path} would write its reports ({Path(folder) / stem}.*) "
+                f"over those of {owner}: give the spec files different names",
+                pytrace=False,
+            )
+    return stem
 
 
 class SpecFile(pytest.File):

@@ -137,7 +137,9 @@ def add_diff(subparsers: Subparsers) -> None:
         "Compare OLD and NEW (e.g. the contract before and after a change) and print each "
         "change as tightened (the service promises more: a lower latency limit, a higher "
         "success rate, more load, a new threshold), loosened (the reverse) or changed. "
-        "Thresholds are matched by metric, endpoint or channel, statistic and window.",
+        "Thresholds are matched by metric, endpoint or channel, statistic and window; an "
+        "endpoint or channel renamed with the same definition is one change, and what names "
+        "it follows it. The last line counts the changes of each kind.",
         EXIT_CODES_DIFF,
     )
     parser.add_argument("old", metavar="OLD", help="the spec as it was")

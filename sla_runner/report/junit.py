@@ -267,12 +267,12 @@ def summary_table(selector: str, summary: MetricSummary) -> list[str]:
     lines: list[str] = []
     figures: Percentiles | None = summary.latency_ms or summary.values
     unit = "ms" if summary.latency_ms is not None else (summary.unit or "")
-    head = f"{selector} over the whole run: {numbers.count(summary.count)} samples"
+    head = f"{selector} over the whole run: {_counted(summary.count, 'sample')}"
     if summary.rate is not None:
         head += f", {numbers.number(summary.rate)}/s"
     errors = sum(summary.errors.values())
     if summary.latency_ms is not None or summary.errors:
-        head += f", {numbers.count(errors)} errors"
+        head += f", {_counted(errors, 'error')}"
         if summary.errors:
             kinds = ", ".join(f"{k} {numbers.count(n)}" for k, n in summary.errors.items())
             head += f" ({kinds})"
@@ -287,6 +287,11 @@ def summary_table(selector: str, summary: MetricSummary) -> list[str]:
         lines.append("  ".join(c.rjust(width) for c in _COLUMNS) + label)
         lines.append("  ".join(c.rjust(width) for c in cells))
     return lines
+
+
+def _counted(n: int, noun: str) -> str:
+    """``1 error``, ``1,204 errors``."""
+    return f"{numbers.count(n)} {noun}{'' if n == 1 else 's'}"
 
 
 def _suite_out(verdict: Verdict) -> str:

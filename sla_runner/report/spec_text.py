@@ -127,15 +127,22 @@ def diff_lines(old: LoadedSpec, new: LoadedSpec, changes: Sequence[Change]) -> l
     """Which versions were compared, then each change (secrets of either file redacted)."""
     secrets = old.secrets | new.secrets
     a, b = old.spec, new.spec
+    formats = (f", format {old.version}", f", format {new.version}")
+    if old.version == new.version:  # said only when it changed (a migration)
+        formats = ("", "")
     header = (
-        f"{a.name} {a.sla_version} ({old.sha256[:12]}) → {b.name} {b.sla_version} "
-        f"({new.sha256[:12]})"
+        f"{a.name} {a.sla_version} ({old.sha256[:12]}{formats[0]}) → {b.name} {b.sla_version} "
+        f"({new.sha256[:12]}{formats[1]})"
     )
     return [header, *(redact(change.format(), secrets) for change in changes)]
 
 
 def diff_tally(changes: Sequence[Change]) -> str:
-    """``3 changes: 1 tightened, 1 loosened``."""
+    """``3 changes: 1 tightened, 1 loosened, 1 changed``."""
     loosened = sum(c.kind == "loosened" for c in changes)
     tightened = sum(c.kind == "tightened" for c in changes)
-    return f"{counted(len(changes), 'change')}: {tightened} tightened, {loosened} loosened"
+    neither = len(changes) - loosened - tightened
+    return (
+        f"{counted(len(changes), 'change')}: {tightened} tightened, {loosened} loosened, "
+        f"{neither} changed"
+    )

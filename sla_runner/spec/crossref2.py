@@ -272,6 +272,11 @@ def read(
 
 def unknown(kind: str, name: str, declared: list[str], *, what: str = "declared") -> str:
     """``no endpoint named 'x'; declared: a, b; did you mean …?``"""
+    if kind == "stage" and not declared:  # there are stages, none named: say to name one
+        return (
+            f"no stage named {name!r}: no stage has a name; name the stage it means "
+            f"({{name: {name}, duration: ...}})"
+        )
     valid = ", ".join(sorted(declared)) or "none"
     return f"no {kind} named {name!r}; {what}: {valid}" + did_you_mean(name, sorted(declared))
 

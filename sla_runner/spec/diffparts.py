@@ -22,6 +22,10 @@ from sla_runner.spec.parts import EndpointBase, Target, ThresholdRule
 from sla_runner.spec.units import Duration
 
 Kind = Literal["tightened", "loosened", "changed"]
+# Old name → new name of the endpoints and channels renamed with the same definition.
+Renames = Mapping[str, str]
+RENAMED = "(renamed, the same definition)"
+_CHANNEL_METRICS = frozenset({"ws", "ws_connect"})
 _OP_STRICTNESS = {"<": 1, "<=": 0, ">": 1, ">=": 0}
 
 
@@ -43,12 +47,14 @@ class Change:
 Rule = ThresholdRule | ThresholdRuleV2
 
 
-def _key(rule: Rule) -> tuple[object, ...]:
+def _key(rule: Rule, endpoints: Renames, channels: Renames) -> tuple[object, ...]:
+    """What a threshold measures; an old one's endpoint or channel under its new name."""
     t = rule.expr
     direction = "upper" if t.op in ("<", "<=") else "lower"
+    names = endpoints if t.metric == "http" else channels if t.metric in _CHANNEL_METRICS else {}
     return (
         t.metric,
-        t.scope,
+        names.get(t.scope, t.scope) if t.scope is not None else None,
         t.stat,
         rule.during,
         direction,
@@ -112,17 +118,24 @@ def _pairs(old: Sequence[Rule], new: Sequence[Rule]) -> list[tuple[Rule | None, 
     return pairs
 
 
-def thresholds(old: Sequence[Rule], new: Sequence[Rule]) -> list[Change]:
-    """Thresholds matched by what they measure; each difference classified."""
+def thresholds(
+    old: Sequence[Rule],
+    new: Sequence[Rule],
+    endpoints: Renames | None = None,
+    channels: Renames | None = None,
+) -> list[Change]:
+    """Thresholds matched by what they measure (an old one's renamed endpoint or channel
+    by its new name: see :func:`renamed`); each difference classified."""
     before: dict[tuple[object, ...], list[Rule]] = {}
     after: dict[tuple[object, ...], list[Rule]] = {}
-    for rules, index in ((old, before), (new, after)):
-        for rule in rules:
-            index.setdefault(_key(rule), []).append(rule)
+    for rule in old:
+        before.setdefault(_key(rule, endpoints or {}, channels or {}), []).append(rule)
+    for rule in new:
+        after.setdefault(_key(rule, {}, {}), []).append(rule)
     changes: list[Change] = []
     for key in [*before, *(k for k in after if k not in before)]:
         for was, now in _pairs(before.get(key, []), after.get(key, [])):
-            either = was if was is not None else now
+            either = now if now is not None else was  # a renamed endpoint: its new name
             assert either is not None  # _pairs never yields (None, None)
             what = f"thresholds: {_label(either)}"
             if now is None and was is not None:
@@ -144,6 +157,26 @@ _CHECKS = frozenset({"body_contains", "contains", "json_fields", "expect"})
 _ANY_2XX_3XX = frozenset(range(200, 400))
 
 
+def renamed(old: Mapping[str, BaseModel], new: Mapping[str, BaseModel]) -> dict[str, str]:
+    """Old name → new name of what left under one name and came under another with the
+    same definition; a definition two names share is no rename (which is which is unknown)."""
+    gone = [name for name in old if name not in new]
+    came = [name for name in new if name not in old]
+    pairs: dict[str, str] = {}
+    for name in gone:
+        same = [other for other in came if new[other] == old[name]]
+        if len(same) == 1 and sum(old[o] == new[same[0]] for o in gone) == 1:
+            pairs[name] = same[0]
+    return pairs
+
+
+def described(model: BaseModel) -> str:
+    """An endpoint or channel added or removed, as a reviewer knows it: ``GET /items``."""
+    where = getattr(model, "path", None) or getattr(model, "url", None) or ""
+    method = getattr(model, "method", None)
+    return f"{method} {where}" if method else where or "declared"
+
+
 def declared(
     kind: str,
     old: Mapping[str, BaseModel],
@@ -151,12 +184,17 @@ def declared(
     target: tuple[Target, Target],
 ) -> list[Change]:
     changes: list[Change] = []
+    renames = renamed(old, new)
     for name in sorted(old.keys() | new.keys()):
         what = f"{kind}: {name}"
-        if name not in new:
-            changes.append(Change("loosened", what, "declared", None))
+        if name in renames:
+            changes.append(Change("changed", kind, name, f"{renames[name]} {RENAMED}"))
+        elif name in renames.values() and name not in old:
+            continue
+        elif name not in new:
+            changes.append(Change("loosened", what, described(old[name]), None))
         elif name not in old:
-            changes.append(Change("tightened", what, None, "declared"))
+            changes.append(Change("tightened", what, None, described(new[name])))
         elif _inherits_timeout(old[name]) and _inherits_timeout(new[name]):
             # Both follow target.timeout: a change of it is the target's, reported there.
             changes += fields(what, old[name], new[name])
@@ -184,11 +222,12 @@ def fields(
 ) -> list[Change]:
     """Field by field (nested models by their dotted path), each change classified."""
     changes: list[Change] = []
-    for field in type(old).model_fields:
+    for field, info in type(old).model_fields.items():
         a, b = getattr(old, field), getattr(new, field)
         if field in skip or a == b:
             continue
-        label = f"{what}: {field}" if ": " not in what else f"{what}.{field}"
+        written = info.alias or field  # as the file writes it: json, not json_body
+        label = f"{what}: {written}" if ": " not in what else f"{what}.{written}"
         if isinstance(a, BaseModel) and type(a) is type(b) and not isinstance(a, ThinkTime):
             changes += fields(label, a, b)
         else:

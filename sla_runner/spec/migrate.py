@@ -29,6 +29,7 @@ import yaml
 
 from sla_runner.errors import SpecError, SpecIssue
 from sla_runner.spec.convert import DEFAULT_SCENARIO, level_of
+from sla_runner.spec.document import load_document_text
 from sla_runner.spec.jsonpath import JsonPathError, parse_path
 from sla_runner.spec.loader import load_spec_text_v1
 from sla_runner.spec.models import SpecV1
@@ -60,12 +61,16 @@ def migrate_text(
 ) -> str:
     """The format-2 text of a version-1 spec; ``schema``: the JSON Schema reference to add
     when the file has none. Raises SpecError when the text is not a valid version-1 spec."""
-    written = parse_yaml(text, filename).data
+    document = parse_yaml(text, filename)
+    written = document.data
     if written.get("version") == 2:
-        issue = SpecIssue(1, 1, "version", "the file is format version 2 already")
+        mark = document.mark(("version",))
+        issue = SpecIssue(mark.line, mark.column, "version", "the file is format version 2 already")
         raise SpecError(filename, [issue])
+    if written.get("version") != 1:  # a version it does not read, or none: as validate says
+        load_document_text(text, filename, env=env)
     spec = load_spec_text_v1(text, filename, env=env).spec
-    _check_channel_paths(parse_yaml(text, filename), spec, filename)
+    _check_channel_paths(document, spec, filename)
     out = dump(_format_2(written, spec))
     if not _same(parse_yaml(out, filename).data, _format_2(written, spec)):  # pragma: no cover
         raise AssertionError("migrate wrote YAML that does not read back as written")

@@ -367,14 +367,14 @@ def _threshold_problems(rule: RuleRefs, refs: References) -> list[Problem]:
             problems.append((at, f"{t.metric} needs target.process to say which process to sample"))
     if rule.during is not None and refs.stages is not None and rule.during not in refs.stages:
         stages = list(dict.fromkeys(refs.stages))
-        valid = ", ".join(stages) or "no stage has a name"
-        problems.append(
-            (
-                ("thresholds", rule.index, "during"),
-                f"no stage named {rule.during!r}; stages: {valid}"
-                + did_you_mean(rule.during, stages),
-            )
+        message = (
+            f"no stage named {rule.during!r}; stages: {', '.join(stages)}"
+            + did_you_mean(rule.during, stages)
+            if stages
+            else f"no stage named {rule.during!r}: no stage has a name; name the stage it "
+            f"means ({{name: {rule.during}, duration: ...}})"
         )
+        problems.append((("thresholds", rule.index, "during"), message))
     return problems
 
 

@@ -122,10 +122,13 @@ def test_the_matrix_jobs_and_the_merge_job_judge_the_whole_plan(
     env = _env(_spec(tmp_path, test_server, ok_path))
     workspace = _segments(tmp_path, env)
     merge = _step(_workflow()["jobs"]["merge"], "merge")
-    done = _run_step(workspace, merge, env, {})
+    summary = tmp_path / "step-summary.md"  # the job's summary page, as the runner sets it
+    done = _run_step(workspace, merge, {**env, "GITHUB_STEP_SUMMARY": str(summary)}, {})
     assert done.returncode == 0, done.stdout + done.stderr
     verdict = read_json(workspace / "reports" / "verdict.json")
     assert (workspace / "reports" / "junit.xml").is_file()
+    assert (workspace / "reports" / "report.html").is_file()
+    assert "| ✅ PASS | count(http) \\>= 150 |" in summary.read_text("utf-8")
     assert verdict["status"] == "pass"
     assert verdict["validity"]["planned"] == 150
     assert verdict["metrics"]["http"]["count"] == 150 == test_server.counts()[ok_path]
@@ -136,8 +139,11 @@ def test_a_segment_job_that_died_makes_the_merge_invalid(
 ) -> None:
     env = _env(_spec(tmp_path, test_server, f"/ok?t={tag()}"))
     workspace = _segments(tmp_path, env, skip=frozenset({2}))
-    done = _run_step(workspace, _step(_workflow()["jobs"]["merge"], "merge"), env, {})
+    summary = tmp_path / "step-summary.md"
+    merge = _step(_workflow()["jobs"]["merge"], "merge")
+    done = _run_step(workspace, merge, {**env, "GITHUB_STEP_SUMMARY": str(summary)}, {})
     assert done.returncode == 4, done.stdout + done.stderr
+    assert "INVALID" in summary.read_text("utf-8")  # the summary says why the job is red
     verdict = read_json(workspace / "reports" / "verdict.json")
     assert any("segment 2/3 is missing" in r for r in verdict["validity"]["reasons"])
 

@@ -15,6 +15,7 @@ from junitparser import Error, Failure, JUnitXml, Skipped
 
 from tests.conftest import LiveServer
 from tests.support.cli import cli_env
+from tests.support.faultkit import read_json
 
 pytestmark = pytest.mark.load
 
@@ -170,3 +171,27 @@ def test_a_spec_named_on_the_command_line_is_collected_whatever_its_name(
     assert done.returncode == 0, done.stdout + done.stderr
     assert "4 tests collected" in done.stdout, done.stdout
     assert test_server.counts().get("/delay?ms=5", 0) == before  # collecting sends nothing
+
+
+def test_two_specs_of_one_file_name_never_write_over_each_others_reports(
+    test_server: LiveServer, tmp_path: Path
+) -> None:
+    """services/a/api.sla.yaml and services/b/api.sla.yaml would both write api.*: the
+    second is an error that says so, before it sends anything, not a silent overwrite."""
+    for service in ("a", "b"):
+        (tmp_path / service).mkdir()
+        (tmp_path / service / "api.sla.yaml").write_text(SPEC, encoding="utf-8")
+    reports = tmp_path / "reports"
+    done = _pytest(
+        tmp_path,
+        "--sla-set", f"target.base_url={test_server.url}",
+        "--sla-reports", reports,
+    )  # fmt: skip
+    assert done.returncode == 1, done.stdout + done.stderr
+    assert done.stdout.count("ERROR b/api.sla.yaml::") == 4, done.stdout  # each threshold
+    written = str(tmp_path / "a" / "api.sla.yaml")
+    assert (
+        f"--sla-reports: {tmp_path / 'b' / 'api.sla.yaml'} would write its reports "
+        f"({reports / 'api'}.*) over those of {written}: give the spec files different names"
+    ) in done.stdout
+    assert read_json(reports / "api.json")["spec"]["path"] == written

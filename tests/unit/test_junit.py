@@ -10,7 +10,8 @@ import pytest
 import xmlschema
 from junitparser import JUnitXml
 
-from sla_runner.report.junit import verdict_to_junit, write_junit
+from sla_runner.report.junit import summary_table, verdict_to_junit, write_junit
+from sla_runner.verdict import MetricSummary
 from tests.unit.verdict_data import SECRET, STATUSES, verdict_of
 
 XSD = Path(__file__).resolve().parents[2] / "../shared/reference/junit-10.xsd"
@@ -153,3 +154,14 @@ def test_the_suite_output_counts_warned_and_skipped_thresholds() -> None:
     skipped = sum(t.status == "skipped" for t in verdict_of("aborted").thresholds)
     assert skipped
     assert f"warned: 0, skipped: {skipped}\n" in xml
+
+
+def test_the_figures_under_a_failure_count_one_error_and_one_sample_in_the_singular() -> None:
+    one = MetricSummary(count=1, errors={"status_500": 1}, rate=1.0)
+    assert summary_table("http", one) == [
+        "http over the whole run: 1 sample, 1/s, 1 error (status_500 1)"
+    ]
+    two = MetricSummary(count=2, errors={"status_500": 2}, rate=2.0)
+    assert summary_table("http", two) == [
+        "http over the whole run: 2 samples, 2/s, 2 errors (status_500 2)"
+    ]

@@ -59,3 +59,14 @@ def test_a_run_cut_short_by_an_error_says_what_was_not_judged_once_too() -> None
     assert text.count("the generator crashed") == 1
     assert "| result |" not in text
     assert [lines[2], lines[4]] == [md(line) for line in console(verdict)[1:3]]
+
+
+def test_an_invalid_run_points_at_its_reasons_where_they_are() -> None:
+    """The console lists the reasons above its status line; the summary lists them below
+    it, and says so."""
+    text = verdict_markdown(verdict_of("invalid"))
+    status = text.splitlines()[2]
+    assert (
+        status == "INVALID RUN: its figures cannot judge the service (reasons below) (exit code 4)"
+    )
+    assert text.index(status) < text.index("**Run invalid:**")

@@ -73,7 +73,7 @@ def test_load_and_declarations() -> None:
     assert _changes(VALID, new) == [
         "tightened  load: peak users: 100 → 150",
         "tightened  load: duration: 1m20s → 1m50s",
-        "tightened  endpoints: search: added declared",
+        "tightened  endpoints: search: added GET /search",
     ]
     unpromised = VALID.replace("  - users >= 100\n", "")  # 50 users could never hold it
     fewer = unpromised.replace("users: 100}", "users: 50}").replace("/orders", "/orders/v2")
@@ -192,3 +192,54 @@ def test_an_inherited_timeout_is_reported_once_at_the_target() -> None:
     ]
     same = VALID.replace("weight: 3,", "weight: 3, timeout: 10s,")  # what it inherits anyway
     assert _changes(same, VALID) == []
+
+
+def test_a_renamed_endpoint_or_channel_is_one_change_and_its_thresholds_follow_it() -> None:
+    """The same definition under another name is a rename, not a removal (loosened) and an
+    addition: nothing was loosened, and a moved limit on it is still one change."""
+    old = with_thresholds("p95(http.list-items) < 100ms", "p95(ws.prices) < 50ms")
+    new = old.replace("list-items", "items").replace("  prices:", "  quotes:")
+    new = new.replace("ws.prices", "ws.quotes")
+    assert _changes(old, new) == [
+        "changed    endpoints: list-items → items (renamed, the same definition)",
+        "changed    channels: prices → quotes (renamed, the same definition)",
+    ]
+    tighter = new.replace("p95(http.items) < 100ms", "p95(http.items) < 80ms")
+    assert _changes(old, tighter) == [
+        "tightened  thresholds: p95(http.items): p95(http.list-items) < 100ms → "
+        "p95(http.items) < 80ms",
+        "changed    endpoints: list-items → items (renamed, the same definition)",
+        "changed    channels: prices → quotes (renamed, the same definition)",
+    ]
+    moved = new.replace("path: /items,", "path: /v2/items,")  # another definition: no rename
+    assert _changes(old, moved) == [
+        "loosened   thresholds: p95(http.list-items): removed p95(http.list-items) < 100ms",
+        "tightened  thresholds: p95(http.items): added p95(http.items) < 100ms",
+        "tightened  endpoints: items: added GET /v2/items",
+        "loosened   endpoints: list-items: removed GET /items",
+        "changed    channels: prices → quotes (renamed, the same definition)",
+    ]
+
+
+def test_cli_a_rename_loosens_nothing_and_the_tally_counts_every_kind(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    old, new = tmp_path / "old.yaml", tmp_path / "new.yaml"
+    old.write_text(with_thresholds("p95(http.list-items) < 100ms"), encoding="utf-8")
+    text = with_thresholds("p95(http.items) < 100ms").replace("  list-items:", "  items:")
+    new.write_text(text.replace("/orders", "/orders/v2"), encoding="utf-8")
+    assert run(["diff", str(old), str(new)]) == 0
+    out = capsys.readouterr().out.splitlines()
+    assert out[1:] == [
+        "changed    endpoints: create-order.path: /orders → /orders/v2",
+        "changed    endpoints: list-items → items (renamed, the same definition)",
+        "2 changes: 0 tightened, 0 loosened, 2 changed",
+    ]
+
+
+def test_a_field_is_named_as_the_spec_writes_it() -> None:
+    """`json:` in the file, not the model's json_body, in the line a reviewer reads."""
+    new = VALID.replace("json: {item: 42}", "json: {item: 43}")
+    assert _changes(VALID, new) == [
+        'changed    endpoints: create-order.json: {"item": 42} → {"item": 43}'
+    ]

@@ -2,6 +2,11 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
+import pytest
+
+from sla_runner.cli import run
 from sla_runner.spec.diff import diff_specs, version_note
 from sla_runner.spec.migrate import migrate_text
 from tests.unit.spec.helpers import VALID
@@ -58,9 +63,11 @@ def test_scenarios_added_removed_and_their_load() -> None:
     )
     assert _changes(SHOP, without_api) == [
         "loosened   thresholds: p95(http) in scenario api: removed p95(http) < 100ms",
-        "loosened   scenarios: api: removed declared",
+        "loosened   scenarios: api: removed open model, 16,000 arrivals over 1m20s",
     ]
-    assert _changes(without_api, SHOP)[1] == "tightened  scenarios: api: added declared"
+    assert _changes(without_api, SHOP)[1] == (
+        "tightened  scenarios: api: added open model, 16,000 arrivals over 1m20s"
+    )
 
 
 def test_flows_mixes_tables_and_channels_of_a_scenario() -> None:
@@ -116,7 +123,7 @@ def test_endpoints_data_and_before() -> None:
         "changed    before: none → list-items",
         "changed    data: skus.unique: false → true",
         "changed    data: skus.rows: 2 rows → 1 rows",
-        'loosened   endpoints: login.expect.json_fields: {"ok": true} → unset',
+        'loosened   endpoints: login.expect.json: {"ok": true} → unset',
         'changed    endpoints: login.extract: {"token": {"json": "access_token"}} → '
         '{"token": {"json": "data.token"}}',
         "changed    target: cookies: true → false",
@@ -131,3 +138,87 @@ def test_an_inherited_timeout_in_format_2_is_reported_once_at_the_target() -> No
         migrated, ("  process: {port: 8000}", "  process: {port: 8000}\n  timeout: 2s")
     )
     assert _changes(VALID, shorter) == ["tightened  target: timeout: 10s → 2s"]
+
+
+def test_a_renamed_endpoint_is_followed_into_flows_mixes_and_thresholds() -> None:
+    """Renamed with the same definition, an endpoint named by a flow, a setup, a mix and a
+    threshold is one change; so is a channel a scenario holds."""
+    new = SHOP.replace("get-order", "fetch-order").replace("list-items", "items")
+    new = new.replace("  prices:", "  quotes:").replace("[prices]", "[quotes]")
+    new = new.replace("  login:", "  sign-in:").replace("setup: [login]", "setup: [sign-in]")
+    assert _changes(SHOP, new) == [
+        "changed    endpoints: get-order → fetch-order (renamed, the same definition)",
+        "changed    endpoints: list-items → items (renamed, the same definition)",
+        "changed    endpoints: login → sign-in (renamed, the same definition)",
+        "changed    channels: prices → quotes (renamed, the same definition)",
+    ]
+    first = ("endpoints:\n", "before: [list-items]\nendpoints:\n")
+    renamed_first = ("endpoints:\n", "before: [items]\nendpoints:\n")
+    assert _changes(changed(SHOP, first), changed(new, renamed_first)) == _changes(SHOP, new)
+
+
+def test_cli_the_header_says_when_the_format_changed(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A migration's review reads '0 changes' under a header that says what did change."""
+    old, new = tmp_path / "old.yaml", tmp_path / "new.yaml"
+    old.write_text(VALID, encoding="utf-8")
+    new.write_text(migrate_text(VALID, "v.yaml", env={}), encoding="utf-8")
+    assert run(["diff", str(old), str(new)]) == 0
+    head, tally = capsys.readouterr().out.splitlines()
+    assert head.startswith("checkout 1.0.0 (")
+    assert ", format 1) → checkout 1.0.0 (" in head
+    assert head.endswith(", format 2)")
+    assert tally == "0 changes: 0 tightened, 0 loosened, 0 changed"
+    assert run(["diff", str(new), str(new)]) == 0
+    assert "format" not in capsys.readouterr().out  # the same format: nothing to say
+
+
+def test_the_capacity_promise_is_compared() -> None:
+    """A lower capacity promise lets a weaker service pass `sla-runner capacity`: loosened,
+    as a dropped one is; another scenario's or model's promise is a change."""
+    promise = SHOP + 'capacity: {scenario: shoppers, users: ">= 100"}\n'
+    lower = promise.replace('">= 100"', '">= 80"')
+    assert _changes(promise, lower) == [
+        "loosened   capacity: >= 100 users of scenario shoppers → >= 80 users of scenario shoppers"
+    ]
+    assert _changes(lower, promise)[0].startswith("tightened  capacity:")
+    assert _changes(promise, SHOP) == [
+        "loosened   capacity: removed >= 100 users of scenario shoppers"
+    ]
+    assert _changes(SHOP, promise) == [
+        "tightened  capacity: added >= 100 users of scenario shoppers"
+    ]
+    api = SHOP + 'capacity: {scenario: api, rate: ">= 500/s"}\n'
+    assert _changes(promise, api) == [
+        "changed    capacity: >= 100 users of scenario shoppers → >= 500/s of scenario api"
+    ]
+    assert _changes(api, api.replace(">= 500/s", ">= 30000/m")) == []  # the same rate
+
+
+def test_a_stage_reshaped_or_warmed_up_is_a_change_even_at_the_same_peak_and_length() -> None:
+    """Ramping 60 s instead of 20 s, then holding 20 s instead of 60 s, keeps the peak and
+    the length but not the load; a stage's warmup leaves its first seconds out of the
+    thresholds that judge it: a longer one loosens."""
+    reshaped = changed(
+        SHOP,
+        ("{name: ramp, duration: 20s, ramp_to: 100}", "{name: ramp, duration: 1m, ramp_to: 100}"),
+        ("{name: steady, duration: 1m, users: 100}", "{name: steady, duration: 20s, users: 100}"),
+    )
+    assert _changes(SHOP, reshaped) == [
+        "changed    scenarios: shoppers.load: stages: ramp 20s to 100 users, steady 1m at 100 "
+        "users → ramp 1m to 100 users, steady 20s at 100 users"
+    ]
+    warm = changed(
+        SHOP,
+        (
+            "{name: steady, duration: 1m, users: 100}",
+            "{name: steady, duration: 1m, users: 100, warmup: 10s}",
+        ),
+    )
+    assert _changes(SHOP, warm) == [
+        "loosened   scenarios: shoppers.load: stage steady warmup: unset → 10s"
+    ]
+    assert _changes(warm, SHOP) == [
+        "tightened  scenarios: shoppers.load: stage steady warmup: 10s → unset"
+    ]

@@ -205,3 +205,21 @@ documents = st.dictionaries(
 def test_what_the_emitter_writes_reads_back_as_the_same_data(data: dict[str, object]) -> None:
     text = dump(data)
     assert parse_yaml(text, "d.yaml").data == data
+
+
+def test_a_format_2_file_is_refused_at_its_version() -> None:
+    """The one error points at the `version: 2` a reader must look at, not at 1:1."""
+    text = "# a comment\n\nversion: 2\nname: x\n"
+    with pytest.raises(SpecError) as caught:
+        migrate_text(text, "x.yaml", env={})
+    assert [i.format("x.yaml") for i in caught.value.issues] == [
+        "x.yaml:3:10: version: the file is format version 2 already"
+    ]
+
+
+def test_a_version_it_does_not_read_is_the_one_error_as_validate_says() -> None:
+    with pytest.raises(SpecError) as caught:
+        migrate_text("version: 3\nname: x\n", "x.yaml", env={})
+    assert [i.format("x.yaml") for i in caught.value.issues] == [
+        "x.yaml:1:10: version: unsupported format version 3; this sla-runner reads versions 1 and 2"
+    ]

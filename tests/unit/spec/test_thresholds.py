@@ -6,6 +6,7 @@ import pytest
 
 from sla_runner.spec.thresholds import Threshold, ThresholdSyntaxError, parse_threshold
 from tests.unit.spec.helpers import errors, with_thresholds
+from tests.unit.spec.helpers2 import errors2
 
 
 @pytest.mark.parametrize(
@@ -188,3 +189,24 @@ def test_flow_metric_errors(text: str, flows: bool, message: str) -> None:
     with pytest.raises(ThresholdSyntaxError) as caught:
         parse_threshold(text, flows=flows)
     assert message in str(caught.value)
+
+
+def test_during_a_stage_when_no_stage_has_a_name_says_to_name_one() -> None:
+    """Not "stages: no stage has a name" (version 1) or "stages: none" (format 2), as if
+    the spec had no stages: it has, unnamed, and the fix is to name the one meant."""
+    unnamed = with_thresholds("{expr: p95(http) < 1s, during: steady}")
+    unnamed = unnamed.replace("name: ramp, ", "").replace("name: steady, ", "")
+    assert errors(unnamed) == [
+        "spec.yaml:18:36: thresholds[0].during: no stage named 'steady': no stage has a "
+        "name; name the stage it means ({name: steady, duration: ...})"
+    ]
+    v2 = (
+        'version: 2\nname: x\nsla_version: "1"\ntarget: {base_url: "http://127.0.0.1:1"}\n'
+        "endpoints: {a: {path: /a}}\n"
+        "scenarios: {s: {load: {stages: [{duration: 1s, users: 1}]}, mix: {a: 1}}}\n"
+        "thresholds: [{expr: p95(http) < 1s, during: steady}]\n"
+    )
+    assert errors2(v2) == [
+        "spec.yaml:7:45: thresholds[0].during: no stage named 'steady': no stage has a "
+        "name; name the stage it means ({name: steady, duration: ...})"
+    ]
