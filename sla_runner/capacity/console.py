@@ -74,13 +74,21 @@ def capacity_summary(document: CapacityDocument) -> str:
             ]
         )
     widths = [max(len(r[i]) for r in rows) for i in range(len(_COLUMNS))]
+    steps = len(document.steps)
+    measured = (
+        f"{numbers.count(steps)} step{'' if steps == 1 else 's'} of "
+        f"{numbers.number(document.search.step_duration_s)}s"
+        if steps
+        else "no step was measured"  # the error says why: no curve of headings alone
+    )
     lines = [
         f"capacity search of {document.spec.name} {document.spec.sla_version}, scenario "
-        f"{document.search.scenario!r}: {numbers.count(len(document.steps))} "
-        f"step{'' if len(document.steps) == 1 else 's'} of "
-        f"{numbers.number(document.search.step_duration_s)}s"
+        f"{document.search.scenario!r}: {measured}"
     ]
-    lines += ["  " + "  ".join(c.rjust(w) for c, w in zip(r, widths, strict=True)) for r in rows]
+    if steps:
+        lines += [
+            "  " + "  ".join(c.rjust(w) for c, w in zip(r, widths, strict=True)) for r in rows
+        ]
     lines.append("")
     lines += [f"- {finding}" for finding in document.findings]
     if document.promise is not None:
