@@ -42,7 +42,8 @@ def step_start(level: int, unit: str, step_s: float, warmup_s: float) -> str:
 
 def step_line(step: Step, unit: str) -> str:
     """One step as it ended: its outcome, its p95, and what broke or why it is not judged."""
-    line = f"  {shown_level(step.level, unit)}: {step.outcome}, p95 {_cell(step.p95_ms)} ms"
+    p95 = "no p95" if step.p95_ms is None else f"p95 {_cell(step.p95_ms)} ms"
+    line = f"  {shown_level(step.level, unit)}: {step.outcome}, {p95}"
     broken = [
         t.message
         for t in step.thresholds

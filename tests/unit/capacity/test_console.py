@@ -16,6 +16,8 @@ def test_a_line_as_each_step_starts_and_ends() -> None:
     assert step_line(step(80, "invalid"), "users") == (
         "  80 users: invalid, p95 50 ms; the generator's event loop lagged"
     )
+    dead = step(80, "dead").model_copy(update={"p95_ms": None, "reasons": ["cannot connect"]})
+    assert step_line(dead, "users") == "  80 users: dead, no p95; cannot connect"
 
 
 def test_the_summary_is_the_curve_by_level_then_the_outcome() -> None:
