@@ -180,7 +180,9 @@ def local_warnings(spec: Spec) -> tuple[str, ...]:
                 out.append(
                     f"target.process.{key} samples a process of this machine, which no "
                     "segment pod can see; sample the service through "
-                    "target.process.metrics_url (its Prometheus /metrics, read from any pod) "
+                    "target.process.metrics_url, its Prometheus /metrics, read from any pod "
+                    f"(--set target.process.{key}=null --set "
+                    "target.process.metrics_url=http://SERVICE.NAMESPACE.svc:PORT/metrics), "
                     "or drop target.process"
                 )
         if process.metrics_url is not None and is_this_machine(process.metrics_url):

@@ -213,8 +213,10 @@ def test_an_address_of_this_machine_is_named_with_what_to_do(tmp_path: Path) -> 
         "the pod itself, so every segment would fail; give the service's address in the "
         "cluster",
         "target.process.port samples a process of this machine, which no segment pod can "
-        "see; sample the service through target.process.metrics_url (its Prometheus "
-        "/metrics, read from any pod) or drop target.process",
+        "see; sample the service through target.process.metrics_url, its Prometheus "
+        "/metrics, read from any pod (--set target.process.port=null --set "
+        "target.process.metrics_url=http://SERVICE.NAMESPACE.svc:PORT/metrics), or drop "
+        "target.process",
     )
     elsewhere = {**LOCAL, "base_url": "http://checkout:8000", "process": None}
     fine = spec_data("http://checkout:8000", target={k: v for k, v in elsewhere.items() if v})
@@ -290,3 +292,21 @@ def test_a_pod_whose_segment_gets_no_data_row_is_refused_here(tmp_path: Path) ->
     assert manifests(loaded, K8sOptions(parallelism=2)).by_kind("Job")
     with pytest.raises(PlanError, match=r"^--parallelism 3: .*accounts"):
         manifests(loaded, K8sOptions(parallelism=3))
+
+
+def test_the_sets_a_warning_suggests_are_ones_that_work(tmp_path: Path) -> None:
+    """The --set a warning gives, with the placeholders filled, silences it."""
+    path = spec_file(tmp_path, spec_data("http://127.0.0.1:8000", target=LOCAL), "local.yaml")
+    warned = manifests(load_spec(path), K8sOptions(2)).warnings
+    suggested = [
+        word.replace("SERVICE.NAMESPACE.svc:PORT", "shop.perf.svc:8080")
+        for warning in warned
+        for word in warning.partition("(--set ")[2].partition(")")[0].split(" --set ")
+    ]
+    assert suggested == [
+        "target.base_url=http://shop.perf.svc:8080",
+        "target.process.port=null",
+        "target.process.metrics_url=http://shop.perf.svc:8080/metrics",
+    ]
+    overrides = dict(s.split("=", 1) for s in suggested)
+    assert manifests(load_spec(path, overrides=overrides), K8sOptions(2)).warnings == ()
