@@ -51,12 +51,13 @@ from urllib.parse import urlsplit
 import yaml
 
 from sla_runner._version import __version__
-from sla_runner.errors import UsageError
+from sla_runner.errors import PlanError, UsageError
 from sla_runner.plan import build_plan
 from sla_runner.report.files import write_atomic
 from sla_runner.spec.document import LoadedSpec
 from sla_runner.spec.format2 import Spec
 from sla_runner.spec.rawfile import read_bytes
+from sla_runner.timeline import Segment
 
 SPEC_DIR = "/spec"
 RESULTS_DIR = "/results"
@@ -179,7 +180,9 @@ def local_warnings(spec: Spec) -> tuple[str, ...]:
                 out.append(
                     f"target.process.{key} samples a process of this machine, which no "
                     "segment pod can see; sample the service through "
-                    "target.process.metrics_url (its Prometheus /metrics, read from any pod) "
+                    "target.process.metrics_url, its Prometheus /metrics, read from any pod "
+                    f"(--set target.process.{key}=null --set "
+                    "target.process.metrics_url=http://SERVICE.NAMESPACE.svc:PORT/metrics), "
                     "or drop target.process"
                 )
         if process.metrics_url is not None and is_this_machine(process.metrics_url):
@@ -320,11 +323,31 @@ def _pod(container: dict[str, Any], name: str, labels: dict[str, str], items: li
     }
 
 
+def _check_every_part_carries_load(loaded: LoadedSpec, options: K8sOptions) -> None:
+    """Each pod's segment (and each of its workers' parts) planned as that pod will plan
+    it: a PlanError (exit 2) here when one would carry no load or get no data row, which
+    in the cluster would be a pod that exits 2 and a merge without its verdict."""
+    count, workers = options.parallelism, options.workers
+    asked = f"--parallelism {count}"
+    if workers > 1:
+        asked += (
+            f" --workers {workers}: the pods' {count * workers} workers share the load as "
+            f"{count * workers} segments"
+        )
+    for index in range(1, count + 1):
+        for part in Segment(index, count).split(workers):
+            try:
+                build_plan(loaded.spec, part, loaded.tables)
+            except PlanError as exc:
+                raise PlanError(f"{asked}: {exc}") from None
+
+
 def manifests(loaded: LoadedSpec, options: K8sOptions) -> Manifests:
     """The manifests of one run of ``loaded`` split over ``options.parallelism`` pods."""
     count = options.parallelism
     if count < 1:
         raise UsageError(f"--parallelism expects a whole number of 1 or more, got {count}")
+    _check_every_part_carries_load(loaded, options)
     name = dns_name(options.name or loaded.spec.name)
     run_id = dns_name(options.run_id or time.strftime("%Y%m%d-%H%M%S", time.gmtime()), 63)
     labels = {"app.kubernetes.io/name": "sla-runner", "app.kubernetes.io/instance": name}

@@ -42,7 +42,8 @@ def step_start(level: int, unit: str, step_s: float, warmup_s: float) -> str:
 
 def step_line(step: Step, unit: str) -> str:
     """One step as it ended: its outcome, its p95, and what broke or why it is not judged."""
-    line = f"  {shown_level(step.level, unit)}: {step.outcome}, p95 {_cell(step.p95_ms)} ms"
+    p95 = "no p95" if step.p95_ms is None else f"p95 {_cell(step.p95_ms)} ms"
+    line = f"  {shown_level(step.level, unit)}: {step.outcome}, {p95}"
     broken = [
         t.message
         for t in step.thresholds
@@ -74,13 +75,21 @@ def capacity_summary(document: CapacityDocument) -> str:
             ]
         )
     widths = [max(len(r[i]) for r in rows) for i in range(len(_COLUMNS))]
+    steps = len(document.steps)
+    measured = (
+        f"{numbers.count(steps)} step{'' if steps == 1 else 's'} of "
+        f"{numbers.number(document.search.step_duration_s)}s"
+        if steps
+        else "no step was measured"  # the error says why: no curve of headings alone
+    )
     lines = [
         f"capacity search of {document.spec.name} {document.spec.sla_version}, scenario "
-        f"{document.search.scenario!r}: {numbers.count(len(document.steps))} "
-        f"step{'' if len(document.steps) == 1 else 's'} of "
-        f"{numbers.number(document.search.step_duration_s)}s"
+        f"{document.search.scenario!r}: {measured}"
     ]
-    lines += ["  " + "  ".join(c.rjust(w) for c, w in zip(r, widths, strict=True)) for r in rows]
+    if steps:
+        lines += [
+            "  " + "  ".join(c.rjust(w) for c, w in zip(r, widths, strict=True)) for r in rows
+        ]
     lines.append("")
     lines += [f"- {finding}" for finding in document.findings]
     if document.promise is not None:

@@ -94,9 +94,16 @@ def _promise(
         holds, message = True, f"{expr} holds: {shown_level(min(held), unit)} held"
     elif failed or stop in ("resolved", "below_start", "dead"):
         holds = False
-        at = min(s.level for s in failed) if failed else None
-        broke = f": {shown_level(at, unit)} broke" if at is not None else ""
-        message = f"{expr} does not hold{broke}"
+        first = min(failed, key=lambda s: s.level) if failed else None
+        why = ""
+        if first is not None:
+            at = shown_level(first.level, unit)
+            why = (
+                f": the service stopped answering at {at}"
+                if first.outcome == "dead"
+                else f": {at} broke"
+            )
+        message = f"{expr} does not hold{why}"
     else:
         message = f"{expr} is undecided: the search stopped ({stop}) before it"
         holds = None

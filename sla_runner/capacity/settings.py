@@ -173,6 +173,8 @@ def plan_capacity(spec: SpecV2, options: CapacityOptions) -> CapacityPlan:
         if options.step_duration is not None
         else default_step_duration(spec, scenario)
     )
+    if duration.ns <= 0:
+        raise UsageError(f"--step-duration: a step lasts more than 0s, got {duration}")
     warmup = (
         _duration("--warmup", options.warmup)
         if options.warmup is not None

@@ -13,15 +13,13 @@ from sla_runner.capacity.reports import write_capacity_reports
 from sla_runner.capacity.run import run_capacity
 from sla_runner.capacity.settings import CapacityOptions, plan_capacity
 from sla_runner.cli.common import (
-    INTERRUPTED,
     Subparsers,
     add_set_option,
     command,
 )
 from sla_runner.report.files import check_writable
 
-EXIT_CODES_CAPACITY = (
-    """\
+EXIT_CODES_CAPACITY = """\
 exit codes:
   0    the spec's capacity promise holds (without one: a capacity was found, or every
        level up to --to held)
@@ -32,9 +30,9 @@ exit codes:
        interrupted (Ctrl-C), or a report could not be written
   4    the generator's limit came first: the capacity is only a lower bound ("capacity
        is at least N; the generator limit was reached at M")
+  130  a second Ctrl-C (the first stops the step under way; the steps measured are
+       reported, exit 3), or one outside a step: quit at once, no reports
 """
-    + INTERRUPTED
-)
 
 
 def add_capacity(subparsers: Subparsers) -> None:

@@ -22,7 +22,8 @@ EXIT_CODES_K8S = (
     """\
 exit codes:
   0    the manifests were printed (or written to --output)
-  2    invalid spec or command line (e.g. a data file outside the spec's folder)
+  2    invalid spec or command line (e.g. a data file outside the spec's folder, or more
+       pods, times --workers, than the load can be dealt to)
   3    a manifest file could not be written
 """
     + INTERRUPTED

@@ -51,6 +51,7 @@ from sla_runner.engine.control import Progress, RunControl
 from sla_runner.engine.execute import check_before_load, has_uvloop, watch_signals
 from sla_runner.engine.poolparts import LiveCombiner
 from sla_runner.engine.sampler import find_process
+from sla_runner.engine.sources import remote_process
 from sla_runner.engine.worker import MAX_MESSAGE_BYTES, Job, encode, live_stats
 from sla_runner.errors import RunError
 from sla_runner.metrics.recorder import LiveStats
@@ -279,7 +280,7 @@ async def _carry_out(
     spec = base.spec
     try:
         await check_before_load(spec, control)
-        if spec.target.process is not None:
+        if spec.target.process is not None and not remote_process(spec.target):
             find_process(spec.target.process)  # the first worker samples it
     except RunError as exc:
         return exc

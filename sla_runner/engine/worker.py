@@ -8,7 +8,8 @@ answers on its stdout, and anything else the process prints goes to stderr.
 parent → worker
     ``{"job": …}``        the :class:`Job`: the spec as the parent loaded it (pickled), the
                           worker's segment, the engine, ``--fail-fast``, whether it samples
-                          the service's process (the first worker only)
+                          the service (its process and ``target.metrics``: the first worker
+                          only)
     ``{"start_ns": T}``   start the clock at the monotonic instant T, the same for every
                           worker, so their timelines line up second by second
     ``{"stop": why}``     stop the users now and keep what was measured
@@ -63,7 +64,7 @@ class Job:
     segment: Segment
     engine: str | None = None
     fail_fast: bool = False
-    sample_process: bool = False  # the first worker samples target.process; the others not
+    sample_process: bool = False  # the first worker reads target.process and .metrics; no other
     tables: Mapping[str, Table] | None = None  # the spec's data tables, as the parent loaded them
 
     def message(self) -> dict[str, str]:
@@ -155,8 +156,9 @@ async def _tell_failure(control: RunControl, send: Callable[[dict[str, Any]], No
 
 def _prepare(job: Job, control: RunControl, channel: Channel) -> Engine:
     spec = job.spec
-    if not job.sample_process and spec.target.process is not None:
-        spec = spec.model_copy(update={"target": spec.target.model_copy(update={"process": None})})
+    if not job.sample_process:  # the service's sources are read by the first worker alone
+        unread = spec.target.model_copy(update={"process": None, "metrics": None})
+        spec = spec.model_copy(update={"target": unread})
     plan = build_plan(spec, job.segment, job.tables)
     ensure_descriptors(connections_needed(spec, plan))
 

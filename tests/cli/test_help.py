@@ -98,3 +98,12 @@ def test_help_nits(capsys: pytest.CaptureFixture[str]) -> None:
     err = capsys.readouterr().err
     assert err.startswith("usage: sla-runner validate ")
     assert "error: unrecognized arguments: --nope" in err
+
+
+def test_capacity_says_which_ctrl_c_quits_at_once(capsys: pytest.CaptureFixture[str]) -> None:
+    """The first Ctrl-C stops the step and reports what was measured (exit 3): only a
+    second one quits at once (130)."""
+    assert run(["capacity", "--help"]) == 0
+    table = capsys.readouterr().out.split("\nexit codes:\n", 1)[1]
+    line = " ".join(table.split("  130  ", 1)[1].split())
+    assert line.startswith("a second Ctrl-C (the first stops the step under way;")

@@ -14,6 +14,8 @@ Bounded: eight or so 3-second steps, the busiest at 160 requests per second.
 from __future__ import annotations
 
 import json
+import re
+import socket
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -22,6 +24,7 @@ import pytest
 import xmlschema
 from junitparser import Failure, JUnitXml
 
+from sla_runner.spec.document import load_document_text
 from tests.conftest import ChildProcess
 from tests.support.cli import run_cli
 from tests.support.paths import ROOT
@@ -136,3 +139,28 @@ def test_the_capacity_found_is_the_one_the_workers_give(workers_url: str, tmp_pa
         f"capacity >= {PROMISED}/s",
     }
     assert all(not any(isinstance(r, Failure) for r in c.result) for c in cases.values())
+
+
+def test_the_readme_starts_the_worked_example_s_service_where_its_spec_looks() -> None:
+    """The README's command for the worked example's service, as written, listens on the
+    port the example spec's base_url and target.process name (here on a free one)."""
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    section = readme.split("## Finding the capacity: `sla-runner capacity`", 1)[1]
+    command = re.search(r"`python (-m tests\.support\.capacity_service [^`]+)`", section)
+    assert command is not None
+    argv = command[1].split()
+    example = section.split("```yaml\n", 1)[1].split("```", 1)[0]
+    spec = load_document_text(example, "README.md", env={}).spec
+    port = argv[argv.index("--port") + 1]
+    assert spec.target.base_url == f"http://127.0.0.1:{port}"
+    assert spec.target.process is not None
+    assert str(spec.target.process.port) == port
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        free = probe.getsockname()[1]
+    argv[argv.index("--port") + 1] = str(free)
+    child = ChildProcess(argv)
+    try:
+        assert child.first_line == f"listening {free}"
+    finally:
+        child.stop()

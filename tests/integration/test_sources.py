@@ -320,3 +320,32 @@ def test_a_format_2_spec_reads_its_sources_for_every_scenario(
     assert late["samples"] < results["max(metric.queue) < 5"]["samples"]  # its window only
     assert results["slope(process.rss) < 1GB/min"]["passed"] is True
     assert results["mean(metric.done) > 1/s"]["observed"] > 5
+
+
+def test_with_workers_the_service_s_sources_are_read_by_one_worker_only(
+    service: PromService, tmp_path: Path
+) -> None:
+    """``run --workers 2`` of a service sampled through its Prometheus endpoint: the parent
+    checks the endpoint (not a local process, which the spec does not name), the first
+    worker reads the sources, the other does not (it would double every sample and every
+    scrape)."""
+    service.get("/set?queue=4")
+    data = _spec(
+        service,
+        "max(process.rss) < 1GB",
+        "max(metric.queue) < 10",
+        process={"metrics_url": service.metrics_url, "interval": "250ms"},
+        metrics={
+            "url": service.metrics_url,
+            "interval": "250ms",
+            "series": {"queue": "jobs_queued"},
+        },
+    )
+    for stage in data["load"]["stages"]:
+        stage["users"] = 2  # one per worker
+    code, verdict, output = _run(tmp_path, data, "--workers", "2")
+    assert _judged(code, verdict, 0), output
+    rss, queue = _samples(verdict, "process.rss"), _samples(verdict, "metric.queue")
+    assert len(rss) >= 8  # 3 s at 250 ms, one reader
+    assert abs(len(queue) - len(rss)) <= 2  # read as often as the process: by one worker
+    assert _by_expr(verdict)["max(metric.queue) < 10"]["observed"] == 4

@@ -7,8 +7,9 @@ as the users (closed model, no think time: K users hold every worker, each more 
 So the capacity of a threshold ``p95(http) < L`` with S < L < 2S is K/S arrivals per second.
 
 Real HTTP/1.1 (keep-alive) on 127.0.0.1, in its own process (``python -m
-tests.support.capacity_service --workers K --service-ms S``): it prints ``listening PORT``
-and exits when its stdin closes.
+tests.support.capacity_service --workers K --service-ms S [--port P]``, any free port by
+default): it prints ``listening PORT`` and exits when its stdin closes (Ctrl-D) or on
+Ctrl-C.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ import argparse
 import asyncio
 import contextlib
 import sys
+import threading
 
 
 class Workers:
@@ -62,11 +64,18 @@ class Workers:
                 await writer.wait_closed()
 
 
-async def serve(workers: int, service_ms: float) -> None:
+async def serve(workers: int, service_ms: float, port: int = 0) -> None:
     app = Workers(workers, service_ms / 1000)
-    server = await asyncio.start_server(app.handle, "127.0.0.1", 0, backlog=1024)
+    server = await asyncio.start_server(app.handle, "127.0.0.1", port, backlog=1024)
     print("listening", server.sockets[0].getsockname()[1], flush=True)
-    await asyncio.get_running_loop().run_in_executor(None, sys.stdin.read)
+    loop, closed = asyncio.get_running_loop(), asyncio.Event()
+
+    def wait_for_eof() -> None:  # a daemon thread: Ctrl-C does not wait for it
+        sys.stdin.read()
+        loop.call_soon_threadsafe(closed.set)
+
+    threading.Thread(target=wait_for_eof, daemon=True).start()
+    await closed.wait()
     server.close()
     for writer in list(app.writers):
         writer.transport.abort()
@@ -77,13 +86,18 @@ def main() -> None:
     parser = argparse.ArgumentParser(prog="python -m tests.support.capacity_service")
     parser.add_argument("--workers", type=int, required=True)
     parser.add_argument("--service-ms", type=float, required=True)
+    parser.add_argument("--port", type=int, default=0, help="on 127.0.0.1 (default: any free)")
     args = parser.parse_args()
+    service = serve(args.workers, args.service_ms, args.port)
     try:
-        import uvloop  # noqa: PLC0415
+        try:
+            import uvloop  # noqa: PLC0415
 
-        uvloop.run(serve(args.workers, args.service_ms))
-    except ImportError:
-        asyncio.run(serve(args.workers, args.service_ms))
+            uvloop.run(service)
+        except ImportError:
+            asyncio.run(service)
+    except KeyboardInterrupt:  # Ctrl-C in the terminal it was started from
+        pass
 
 
 if __name__ == "__main__":

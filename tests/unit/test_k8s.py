@@ -12,7 +12,7 @@ import pytest
 import yaml
 
 from sla_runner.api import load_spec
-from sla_runner.errors import UsageError
+from sla_runner.errors import PlanError, UsageError
 from sla_runner.k8s import VALIDATED_WITH, K8sOptions, data_files, dns_name, manifests
 from sla_runner.spec.document import LoadedSpec
 from tests.support.cli import run_cli
@@ -34,7 +34,10 @@ FULL = K8sOptions(
 
 @pytest.fixture
 def loaded(tmp_path: Path) -> LoadedSpec:
-    return load_spec(spec_file(tmp_path, spec_data("http://checkout:8000"), "checkout.yaml"))
+    """A spec of 8 users, as FULL's overrides make it (4 pods of 2 workers: 1 user each)."""
+    data = spec_data("http://checkout:8000")
+    data["load"]["stages"] = [{"name": s, "duration": "2s", "users": 8} for s in ("warm", "on")]
+    return load_spec(spec_file(tmp_path, data, "checkout.yaml"), overrides=FULL.overrides)
 
 
 def _pod_spec(job: dict[str, Any]) -> dict[str, Any]:
@@ -210,8 +213,10 @@ def test_an_address_of_this_machine_is_named_with_what_to_do(tmp_path: Path) -> 
         "the pod itself, so every segment would fail; give the service's address in the "
         "cluster",
         "target.process.port samples a process of this machine, which no segment pod can "
-        "see; sample the service through target.process.metrics_url (its Prometheus "
-        "/metrics, read from any pod) or drop target.process",
+        "see; sample the service through target.process.metrics_url, its Prometheus "
+        "/metrics, read from any pod (--set target.process.port=null --set "
+        "target.process.metrics_url=http://SERVICE.NAMESPACE.svc:PORT/metrics), or drop "
+        "target.process",
     )
     elsewhere = {**LOCAL, "base_url": "http://checkout:8000", "process": None}
     fine = spec_data("http://checkout:8000", target={k: v for k, v in elsewhere.items() if v})
@@ -234,3 +239,74 @@ def test_the_command_warns_on_stderr_and_still_prints_the_manifests(tmp_path: Pa
     )
     assert moved.code == 0, moved.output
     assert [line.split(" ", 2)[1] for line in moved.stderr.splitlines()] == ["target.process.port"]
+
+
+@pytest.mark.parametrize(
+    ("options", "message"),
+    [
+        (
+            K8sOptions(parallelism=9),
+            "--parallelism 9: segment 9/9 carries no load: the plan holds at most 8 users, "
+            "dealt one by one to 9 segments, so segment 9/9 gets none; split the load in at "
+            "most 8 segments",
+        ),
+        (
+            K8sOptions(parallelism=3, workers=3),
+            "--parallelism 3 --workers 3: the pods' 9 workers share the load as 9 segments: "
+            "segment 9/9 carries no load: the plan holds at most 8 users",
+        ),
+    ],
+)
+def test_more_segments_than_the_load_can_be_dealt_to_are_refused_here_not_in_the_pods(
+    loaded: LoadedSpec, options: K8sOptions, message: str
+) -> None:
+    """A pod whose segment (or a worker of it) carries no load exits 2 in the cluster and
+    its verdict never comes: the merge is invalid. Refused before any manifest, naming the
+    most segments the plan can be split in, as run --segment and run --workers are."""
+    with pytest.raises(PlanError) as caught:
+        manifests(loaded, options)
+    assert str(caught.value).startswith(message), str(caught.value)
+    assert manifests(loaded, K8sOptions(parallelism=4, workers=2)).by_kind("Job")
+
+
+def test_a_pod_whose_segment_gets_no_data_row_is_refused_here(tmp_path: Path) -> None:
+    """A data table dealt per segment must give every segment a row, as run checks for its
+    own: the table of 2 unique rows cannot serve 3 pods."""
+    (tmp_path / "rows.csv").write_text("user\nann\nbob\n", encoding="utf-8")
+    data = {
+        "version": 2,
+        "name": "rows",
+        "sla_version": "1.0.0",
+        "target": {"base_url": "http://shop:8080"},
+        "data": {"accounts": {"file": "rows.csv", "unique": True}},
+        "endpoints": {"a": {"path": "/a"}},
+        "scenarios": {
+            "s": {
+                "load": {"stages": [{"duration": "2s", "users": 6}]},
+                "data": {"accounts": "user"},
+                "flow": ["a"],
+            }
+        },
+    }
+    loaded = load_spec(spec_file(tmp_path, data, "rows.yaml"))
+    assert manifests(loaded, K8sOptions(parallelism=2)).by_kind("Job")
+    with pytest.raises(PlanError, match=r"^--parallelism 3: .*accounts"):
+        manifests(loaded, K8sOptions(parallelism=3))
+
+
+def test_the_sets_a_warning_suggests_are_ones_that_work(tmp_path: Path) -> None:
+    """The --set a warning gives, with the placeholders filled, silences it."""
+    path = spec_file(tmp_path, spec_data("http://127.0.0.1:8000", target=LOCAL), "local.yaml")
+    warned = manifests(load_spec(path), K8sOptions(2)).warnings
+    suggested = [
+        word.replace("SERVICE.NAMESPACE.svc:PORT", "shop.perf.svc:8080")
+        for warning in warned
+        for word in warning.partition("(--set ")[2].partition(")")[0].split(" --set ")
+    ]
+    assert suggested == [
+        "target.base_url=http://shop.perf.svc:8080",
+        "target.process.port=null",
+        "target.process.metrics_url=http://shop.perf.svc:8080/metrics",
+    ]
+    overrides = dict(s.split("=", 1) for s in suggested)
+    assert manifests(load_spec(path, overrides=overrides), K8sOptions(2)).warnings == ()

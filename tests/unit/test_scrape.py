@@ -3,10 +3,12 @@ format and in OpenMetrics, picked by series selectors."""
 
 from __future__ import annotations
 
+import http.server
 import socket
 import struct
 import threading
-from collections.abc import Iterator
+import time
+from collections.abc import Callable, Iterator
 
 import anyio
 import httpx
@@ -16,6 +18,7 @@ from prometheus_client.exposition import generate_latest
 from prometheus_client.openmetrics.exposition import CONTENT_TYPE_LATEST as OPENMETRICS
 from prometheus_client.openmetrics.exposition import generate_latest as openmetrics_latest
 
+from sla_runner.engine.collector import load_collections
 from sla_runner.engine.http.httpx import classify
 from sla_runner.engine.sources.scrape import Reading, SourceError, parse, scrape
 from sla_runner.spec.series import SeriesSelector
@@ -142,3 +145,79 @@ def test_anyios_attribute_error_for_a_closed_socket_is_that_reset_and_nothing_el
     with pytest.raises(AttributeError, match="no attribute 'decode'"):
         anyio.run(scrape_raising, AttributeError("'int' object has no attribute 'decode'"))
     assert classify(gone).key == "reset"
+
+
+def _big_exposition() -> str:
+    """A service with 60 routes' request histograms: some 7,000 lines, as real ones are."""
+    registry = CollectorRegistry()
+    seconds = Histogram("http_request_seconds", "latency", ["method", "route"], registry=registry)
+    for route in range(60):
+        for method in ("GET", "POST", "PUT", "DELETE", "PATCH"):
+            seconds.labels(method, f"/r{route}").observe(0.01)
+    return generate_latest(registry).decode()
+
+
+@pytest.fixture
+def big_metrics_url() -> Iterator[str]:
+    body = _big_exposition().encode()
+
+    class Handler(http.server.BaseHTTPRequestHandler):
+        def do_GET(self) -> None:
+            self.send_response(200)
+            self.send_header("Content-Type", "text/plain; version=0.0.4; charset=utf-8")
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, format: str, *args: object) -> None:
+            pass
+
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{server.server_address[1]}/metrics"
+    server.shutdown()
+    server.server_close()
+    thread.join(timeout=5)
+
+
+def test_reading_a_large_exposition_never_holds_the_event_loop_for_its_parse(
+    big_metrics_url: str,
+) -> None:
+    """The parse is pure Python (prometheus_client's parsers): tens of milliseconds for a
+    real service's exposition, every interval. On the run's event loop it stalled the load
+    and made the run invalid for loop lag; it runs beside the loop instead, which keeps
+    answering (its longest stall well under the parse's time: a ratio a busy machine keeps)."""
+    text = _big_exposition()
+    parse_s = min(_timed(lambda: parse(text, "text/plain")) for _ in range(3))
+
+    async def longest_stall() -> float:
+        stalls = [0.0]
+        done = anyio.Event()
+
+        async def tick() -> None:
+            while not done.is_set():
+                before = time.perf_counter()
+                await anyio.sleep(0.001)
+                stalls.append(time.perf_counter() - before)
+
+        with load_collections():  # the collector as the run has it: no full collection
+            async with (
+                httpx.AsyncClient(trust_env=False) as client,
+                anyio.create_task_group() as tg,
+            ):
+                tg.start_soon(tick)
+                for _ in range(3):
+                    found = await scrape(client, big_metrics_url, 10.0)
+                    selector = SeriesSelector.parse("http_request_seconds_count")
+                    assert found.pick(selector) is not None
+                done.set()
+        return max(stalls)
+
+    assert anyio.run(longest_stall) < parse_s / 2
+
+
+def _timed(work: Callable[[], object]) -> float:
+    started = time.perf_counter()
+    work()
+    return time.perf_counter() - started

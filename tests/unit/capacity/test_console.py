@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from sla_runner.capacity.console import capacity_summary, step_line, step_start
 from sla_runner.capacity.outcome import PromisedLevel
-from tests.unit.capacity.docs import searched, step
+from tests.unit.capacity.docs import ended, searched, step
 
 
 def test_a_line_as_each_step_starts_and_ends() -> None:
@@ -16,6 +16,8 @@ def test_a_line_as_each_step_starts_and_ends() -> None:
     assert step_line(step(80, "invalid"), "users") == (
         "  80 users: invalid, p95 50 ms; the generator's event loop lagged"
     )
+    dead = step(80, "dead").model_copy(update={"p95_ms": None, "reasons": ["cannot connect"]})
+    assert step_line(dead, "users") == "  80 users: dead, no p95; cannot connect"
 
 
 def test_the_summary_is_the_curve_by_level_then_the_outcome() -> None:
@@ -44,3 +46,13 @@ def test_the_summary_is_the_curve_by_level_then_the_outcome() -> None:
     assert "- promise: capacity >= 80 users holds: 80 users held" in lines
     assert "- not judged: users >= 20: judges the load's size, which the search sets" in lines
     assert lines[-1] == f"PASS (exit code 0): {doc.message}"
+
+
+def test_a_search_that_measured_no_step_prints_no_empty_curve() -> None:
+    """The first step could not be carried out (the target unreachable): the error, not a
+    table of headings without a row."""
+    why = "the first step could not be carried out: cannot connect to http://127.0.0.1:1"
+    lines = capacity_summary(ended("error", [], error=why)).splitlines()
+    assert lines[0] == "capacity search of shop 1.2.0, scenario 'default': no step was measured"
+    assert not any(line.split()[:2] == ["level", "phase"] for line in lines if line.strip())
+    assert lines[-1] == f"ERROR (exit code 3): {why}"

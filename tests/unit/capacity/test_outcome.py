@@ -59,6 +59,15 @@ def test_a_dead_service_fails() -> None:
     )
 
 
+def test_a_promise_a_dead_service_misses_says_it_died_rather_than_broke() -> None:
+    doc = searched({80: "dead"}, capacity=100, promised=PromisedLevel("default", 100, "users"))
+    assert doc.promise is not None
+    assert (doc.status, doc.exit_code, doc.promise.holds) == ("fail", 1, False)
+    assert doc.promise.message == (
+        "capacity >= 100 users does not hold: the service stopped answering at 80 users"
+    )
+
+
 def test_a_promise_decides_the_status_whatever_else_happened() -> None:
     held = searched(capacity=100, promised=PROMISE_80)
     assert held.promise is not None

@@ -96,6 +96,13 @@ def test_options_as_typed() -> None:
         (CLOSED, CapacityOptions(resolution="0%"), "--resolution: a resolution is above 0%"),
         (CLOSED, CapacityOptions(resolution="some"), "--resolution: expected a percentage"),
         (CLOSED, CapacityOptions(step_duration="soon"), "--step-duration:"),
+        # the option that is wrong, not the warm-up the user did not give
+        (CLOSED, CapacityOptions(step_duration="0s"), "--step-duration: a step lasts more"),
+        (
+            CLOSED,
+            CapacityOptions(step_duration="0s", warmup="1s"),
+            "--step-duration: a step lasts more",
+        ),
         (CLOSED, CapacityOptions(step_duration="5s", warmup="5s"), "--warmup: the warm-up (5s)"),
         (CLOSED, CapacityOptions(scenario="shoppers"), "--scenario: the spec has no scenario"),
     ],
