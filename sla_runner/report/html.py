@@ -181,7 +181,7 @@ class _Page:
             f'<header class="{esc(v.status)}" id="verdict">',
             f'<span class="badge">{esc(v.status.upper())}</span>',
             f"<h1>{esc(v.spec.name)} {esc(v.spec.sla_version)}</h1>",
-            f'<p id="status-line">{esc(status_line(v))}</p>',
+            f'<p id="status-line">{esc(status_line(v, reasons="below"))}</p>',
         ]
         if v.message:
             out.append(f'<p id="message"><strong>Why:</strong> {esc(v.message)}</p>')

@@ -67,13 +67,11 @@ def verdict_markdown(
         return md(masked(text, masks))
 
     v = verdict
-    # The console lists an invalid run's reasons above its status line; here they follow it.
-    head = status_line(v).replace("(reasons above)", "(reasons below)")
     lines = [
         f"### {_ICONS[v.status]} {esc(v.status.upper())}: {esc(v.spec.name)} "
         f"{esc(v.spec.sla_version)}",
         "",
-        esc(head),
+        esc(status_line(v, reasons="below")),
     ]
     if v.status == "error":
         # As the console: the status line is the cause, said once; what it left unjudged is
