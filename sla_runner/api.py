@@ -363,7 +363,9 @@ def read_baseline(
     figures to compare."""
     baseline = read_verdict(path)
     require_figures(str(path), baseline)
-    differences = spec_differences(baseline, loaded.sha256, loaded.spec.name)
+    differences = spec_differences(
+        baseline, loaded.sha256, loaded.spec.name, loaded.spec.sla_version
+    )
     base_plan = plan_of(baseline)
     if base_plan is not None:
         shown = {key: shown_override(key, value) for key, value in (overrides or {}).items()}
