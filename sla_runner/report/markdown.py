@@ -32,6 +32,7 @@ from sla_runner.report.console import (
 )
 from sla_runner.report.files import write_atomic
 from sla_runner.verdict import Verdict
+from sla_runner.verdict_provenance import commit_text
 
 TOP_FINDINGS = 5
 _ICONS = {
@@ -112,11 +113,15 @@ def verdict_markdown(
     if comparison is not None:
         lines += ["", *comparison_lines(comparison, esc)]
     run = v.run
+    origin = [f"commit {commit_text(v.spec.git)}"] if v.spec.git else []
+    origin += [run.ci.describe()] if run.ci else []
     lines += [
         "",
-        f"<sub>{esc(v.spec.path)} · sha256 {esc(v.spec.sha256[:12])} · started "
-        f"{esc(run.started_at or 'unknown')} · {esc(numbers.number(run.duration_s))} s · "
-        f"segment {esc(run.segment)} · sla-runner {esc(run.runner_version)}</sub>",
+        f"<sub>{esc(v.spec.path)} · sha256 {esc(v.spec.sha256[:12])} · "
+        + "".join(f"{esc(part)} · " for part in origin)
+        + f"started {esc(run.started_at or 'unknown')} · "
+        f"{esc(numbers.number(run.duration_s))} s · segment {esc(run.segment)} · "
+        f"sla-runner {esc(run.runner_version)}</sub>",
     ]
     return "\n".join(lines) + "\n"
 
