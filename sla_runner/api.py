@@ -39,6 +39,7 @@ from sla_runner.judge.verdicts import RunInfo, error_verdict, judge
 from sla_runner.metrics.recorder import Recorder
 from sla_runner.metrics.recording import Recording
 from sla_runner.plan import Plan, Segment, build_plan
+from sla_runner.provenance import provenance
 from sla_runner.redact import MASK, SECRET_QUERY_KEYS, redact, redact_url
 from sla_runner.report.json_report import read_verdict
 from sla_runner.report.junit import case_name
@@ -169,6 +170,7 @@ def run_info(
             (key, shown_override(key, value)) for key, value in sorted((overrides or {}).items())
         ),
         format_version=loaded.version,
+        provenance=provenance(loaded.path),
     )
 
 
@@ -295,6 +297,7 @@ def merge_verdicts(
         spec,
         runner_version=runner_version,
         allow_partial=allow_partial,
+        provenance=provenance(spec.path if spec else None),
     )
 
 
@@ -363,7 +366,9 @@ def read_baseline(
     figures to compare."""
     baseline = read_verdict(path)
     require_figures(str(path), baseline)
-    differences = spec_differences(baseline, loaded.sha256, loaded.spec.name)
+    differences = spec_differences(
+        baseline, loaded.sha256, loaded.spec.name, loaded.spec.sla_version
+    )
     base_plan = plan_of(baseline)
     if base_plan is not None:
         shown = {key: shown_override(key, value) for key, value in (overrides or {}).items()}

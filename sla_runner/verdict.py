@@ -14,6 +14,7 @@ from typing import Any, Final, Literal
 from pydantic import BaseModel, Field, computed_field, model_validator
 
 from sla_runner.errors import EXIT_FAIL, EXIT_INVALID_RUN, EXIT_PASS, EXIT_RUN_ERROR
+from sla_runner.verdict_provenance import CiRun, GitState
 from sla_runner.verdict_thresholds import (
     ThresholdResult,
     ThresholdSpec,
@@ -31,6 +32,8 @@ __all__ = [
     "VERDICT_FORMAT",
     "VERDICT_FORMAT_VERSION",
     "VERDICT_SCHEMA_ID",
+    "CiRun",
+    "GitState",
     "LoadModel",
     "MetricSummary",
     "Percentiles",
@@ -96,6 +99,11 @@ class SpecIdentity(VerdictModel):
         description="the spec file's format version (1 or 2; a version-1 file is run as the "
         "one-scenario format-2 spec it means); null in verdicts written before it was recorded",
     )
+    git: GitState | None = Field(
+        None,
+        description="the commit of the git work tree the spec file was in, and the file's "
+        "state in it; null when it was in none (or in verdicts written before it was recorded)",
+    )
 
 
 class RunFacts(VerdictModel):
@@ -109,6 +117,17 @@ class RunFacts(VerdictModel):
         "be carried out, the time its attempt took"
     )
     runner_version: str
+    runner_git: GitState | None = Field(
+        None,
+        description="sla-runner's own commit: of the checkout it ran from (modified when its "
+        "sla_runner/ differed), or the one pip recorded installing it from git; null when "
+        "neither is known",
+    )
+    ci: CiRun | None = Field(
+        None,
+        description="the CI job that made this verdict (for a merge, the merging job); null "
+        "outside CI (or in verdicts written before it was recorded)",
+    )
     host: str
     base_url: str = Field(description="the target, with secrets redacted")
     segment: str = Field(

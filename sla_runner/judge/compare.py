@@ -120,12 +120,19 @@ def plan_differences(baseline: PlanIdentity, new: PlanIdentity) -> list[str]:
     return out
 
 
-def spec_differences(baseline: Verdict, new_sha256: str, new_name: str) -> list[str]:
-    if baseline.spec.sha256 == new_sha256:
+def spec_differences(
+    baseline: Verdict, new_sha256: str, new_name: str, new_sla_version: str
+) -> list[str]:
+    """The spec differs: each side named by its name, sla_version and hash, and the command
+    that says what changed."""
+    base = baseline.spec
+    if base.sha256 == new_sha256:
         return []
+    same = ", the same sla_version" if base.sla_version == new_sla_version else ""
     return [
-        f"the spec differs (sha256): {new_name} {new_sha256[:12]} against the baseline's "
-        f"{baseline.spec.name} {baseline.spec.sha256[:12]}"
+        f"the spec differs (sha256): {new_name} {new_sla_version} {new_sha256[:12]} against "
+        f"the baseline's {base.name} {base.sla_version} {base.sha256[:12]}{same} "
+        "(sla-runner diff OLD NEW lists the changes between the two spec files)"
     ]
 
 
@@ -161,7 +168,7 @@ def compare_verdicts(
     """Compare ``new`` with ``baseline``, figure by figure (see the module docstring)."""
     require_figures(baseline_path, baseline)
     require_figures(new_path, new)
-    differences = spec_differences(baseline, new.spec.sha256, new.spec.name)
+    differences = spec_differences(baseline, new.spec.sha256, new.spec.name, new.spec.sla_version)
     base_plan, new_plan = plan_of(baseline), plan_of(new)
     if base_plan is not None and new_plan is not None:
         differences += plan_differences(base_plan, new_plan)

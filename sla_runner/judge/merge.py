@@ -31,6 +31,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
+from dataclasses import replace
 from pathlib import Path
 from typing import Protocol
 
@@ -39,7 +40,13 @@ from pydantic import ValidationError
 from sla_runner._version import __version__
 from sla_runner.errors import ReportError, VerdictMismatchError
 from sla_runner.judge.validity import judge_validity
-from sla_runner.judge.verdicts import RunInfo, judge_rules, load_models, spec_identity
+from sla_runner.judge.verdicts import (
+    Provenance,
+    RunInfo,
+    judge_rules,
+    load_models,
+    spec_identity,
+)
 from sla_runner.metrics.recording import Recording
 from sla_runner.spec.convert import AnySpec, as_format2
 from sla_runner.spec.parts import ThresholdRuleV2 as ThresholdRule
@@ -71,9 +78,12 @@ def judge_merged(
     *,
     runner_version: str = __version__,
     allow_partial: bool = False,
+    provenance: Provenance | None = None,
 ) -> Verdict:
     """Merge the recordings of ``verdicts`` (each with the file it was read from) and judge
-    the result. Without ``allow_partial``, a merge that lacks segments is ``invalid``."""
+    the result. Without ``allow_partial``, a merge that lacks segments is ``invalid``.
+    ``provenance``: the merging job's, and the commit of ``spec``'s file (without ``spec``,
+    the spec's, commit included, is the first verdict's)."""
     if not verdicts:
         raise VerdictMismatchError("merge needs at least one verdict file")
     first = verdicts[0][1]
@@ -86,6 +96,8 @@ def judge_merged(
         )
     merged = merge_recordings(verdicts)
     run = _run(verdicts, merged, runner_version, spec)
+    if provenance is not None:
+        run = replace(run, provenance=provenance)
     missing = missing_segments(merged.segment)
     lacking = _lacking(missing, merged.segment)
     if allow_partial and missing:

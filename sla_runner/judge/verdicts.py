@@ -53,6 +53,8 @@ from sla_runner.spec.parts import ThresholdRuleV2 as ThresholdRule
 from sla_runner.spec.parts import reads_seconds
 from sla_runner.timeunits import NS_PER_S
 from sla_runner.verdict import (
+    CiRun,
+    GitState,
     LoadModel,
     RunFacts,
     SpecIdentity,
@@ -62,7 +64,24 @@ from sla_runner.verdict import (
     VerdictStatus,
 )
 
-__all__ = ["RunInfo", "error_verdict", "judge", "judge_rules", "load_models", "spec_identity"]
+__all__ = [
+    "Provenance",
+    "RunInfo",
+    "error_verdict",
+    "judge",
+    "judge_rules",
+    "load_models",
+    "spec_identity",
+]
+
+
+@dataclass(frozen=True)
+class Provenance:
+    """Who made a verdict, read before the run (:mod:`sla_runner.provenance`)."""
+
+    ci: CiRun | None = None  # the CI job
+    spec_git: GitState | None = None  # the spec file's commit
+    runner_git: GitState | None = None  # sla-runner's own commit
 
 
 @dataclass(frozen=True)
@@ -82,6 +101,7 @@ class RunInfo:
     error: str | None = None  # set when the run could not be carried out
     overrides: tuple[tuple[str, str], ...] = ()  # --set KEY=VALUE, as the verdict shows them
     format_version: int | None = None  # the spec file's; by default the model's
+    provenance: Provenance = Provenance()
 
 
 def spec_identity(spec: AnySpec, run: RunInfo) -> SpecIdentity:
@@ -94,6 +114,7 @@ def spec_identity(spec: AnySpec, run: RunInfo) -> SpecIdentity:
         owner=spec.owner,
         labels=dict(spec.labels),
         format_version=version,
+        git=run.provenance.spec_git,
     )
 
 
@@ -258,6 +279,16 @@ def _standing_message(results: list[ThresholdResult]) -> str:
     )
 
 
+def _redacted(ci: CiRun | None, secrets: frozenset[str]) -> CiRun | None:
+    """The CI job's identifiers, any that holds a secret masked."""
+    if ci is None:
+        return None
+    fields = ci.model_dump(exclude={"system"})
+    return ci.model_copy(
+        update={k: redact(v, secrets) for k, v in fields.items() if isinstance(v, str)}
+    )
+
+
 def _iso(t: float | None) -> str | None:
     if not t:
         return None
@@ -279,6 +310,8 @@ def _run_facts(run: RunInfo, recording: Recording | None, secrets: frozenset[str
         finished_at=_iso(finished),
         duration_s=numbers.stored(duration_s, "s"),
         runner_version=run.runner_version,
+        runner_git=run.provenance.runner_git,
+        ci=_redacted(run.provenance.ci, secrets),
         host=redact(run.host, secrets),
         base_url=redact(redact_url(run.base_url), secrets),
         segment=recording.segment if recording is not None else run.segment,

@@ -16,7 +16,7 @@ value, and its message, naming that window, under ``Windows:``.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Protocol, TextIO
+from typing import Literal, Protocol, TextIO
 
 from rich import box
 from rich.console import Console
@@ -160,8 +160,10 @@ def validity_items(verdict: Verdict) -> list[str]:
     return [] if verdict.status == "error" else verdict.validity.reasons
 
 
-def status_line(verdict: Verdict) -> str:
-    """``FAIL: 2 of 7 thresholds failed (exit code 1)`` and the like."""
+def status_line(verdict: Verdict, *, reasons: Literal["above", "below"] = "above") -> str:
+    """``FAIL: 2 of 7 thresholds failed (exit code 1)`` and the like. ``reasons``: where the
+    report lists an invalid run's reasons (the console, above its status line; the HTML
+    report and the Markdown summary, below it)."""
     results = verdict.thresholds
     n = len(results)
     failed = sum(not verdict.untrusted(t) for t in verdict.failed)
@@ -187,7 +189,7 @@ def status_line(verdict: Verdict) -> str:
     if verdict.status == "fail":
         return f"FAIL: {failed} of {n} thresholds failed{notes}{tail}"
     if verdict.status == "invalid":
-        return f"INVALID RUN: its figures cannot judge the service (reasons above){tail}"
+        return f"INVALID RUN: its figures cannot judge the service (reasons {reasons}){tail}"
     if verdict.status == "aborted":
         return (
             f"ABORTED: judged on what was measured; {failed} failed, {skipped} skipped of {n}{tail}"

@@ -40,6 +40,7 @@ from sla_runner.report.html_charts import distributions, over_time
 from sla_runner.report.html_tables import metric_tables, table_head, ul
 from sla_runner.report.progress import held as held_name
 from sla_runner.verdict import Verdict
+from sla_runner.verdict_provenance import commit_text
 
 _SCRIPT = """\
 (function () {
@@ -181,7 +182,7 @@ class _Page:
             f'<header class="{esc(v.status)}" id="verdict">',
             f'<span class="badge">{esc(v.status.upper())}</span>',
             f"<h1>{esc(v.spec.name)} {esc(v.spec.sla_version)}</h1>",
-            f'<p id="status-line">{esc(status_line(v))}</p>',
+            f'<p id="status-line">{esc(status_line(v, reasons="below"))}</p>',
         ]
         if v.message:
             out.append(f'<p id="message"><strong>Why:</strong> {esc(v.message)}</p>')
@@ -351,6 +352,7 @@ class _Page:
             ("sla_version", spec.sla_version),
             ("file", spec.path),
             ("sha256", spec.sha256),
+            *((("git commit", commit_text(spec.git)),) if spec.git else ()),
             *((("owner", spec.owner),) if spec.owner else ()),
             *((f"label {k}", val) for k, val in sorted(spec.labels.items())),
             *((f"--set {k}", val) for k, val in sorted(run.overrides.items())),
@@ -359,6 +361,9 @@ class _Page:
             ("host", run.host),
             ("engine", run.engine or "not recorded"),
             ("sla-runner", run.runner_version),
+            *((("sla-runner commit", commit_text(run.runner_git)),) if run.runner_git else ()),
+            *((("CI", run.ci.describe()),) if run.ci else ()),
+            *((("CI page", run.ci.url),) if run.ci and run.ci.url else ()),
         ]
         items = "".join(f"<dt>{esc(k)}</dt><dd>{esc(val)}</dd>" for k, val in pairs)
         return f'<section id="provenance"><h2>Spec and run</h2><dl>{items}</dl></section>'

@@ -31,7 +31,9 @@ whole milliseconds (they are judged together, over one run), so reporters that s
 cases show the run's time. Each threshold's window (its ``during`` stage, or the run, as
 far as it ran) is the suite property ``window_s.<case name>``.
 
-The suite's ``<properties>`` identify the spec and the run; its ``<system-out>`` holds
+The suite's ``<properties>`` identify the spec and the run (and where the verdict came
+from, when known: ``spec.git.commit`` and ``.state``, ``runner.git.commit`` and ``.state``,
+``run.ci.<field>`` for each field of the CI job that is set); its ``<system-out>`` holds
 the status, the findings, the validity reasons and the warnings. Every text is redacted.
 """
 
@@ -179,6 +181,7 @@ def _suite(verdict: Verdict, clean: _Clean) -> ET.Element:
         ("verdict.status", verdict.status),
         ("verdict.exit_code", str(verdict.exit_code)),
         *((("spec.owner", spec.owner),) if spec.owner else ()),
+        *_provenance(verdict),
         *((f"label.{key}", value) for key, value in sorted(spec.labels.items())),
         *((f"run.override.{key}", value) for key, value in sorted(run.overrides.items())),
         *((f"window_s.{case_name(t)}", _time(t.window_s)) for t in verdict.thresholds),
@@ -187,6 +190,20 @@ def _suite(verdict: Verdict, clean: _Clean) -> ET.Element:
     suite.extend(cases)
     ET.SubElement(suite, "system-out").text = clean(_suite_out(verdict))
     return suite
+
+
+def _provenance(verdict: Verdict) -> list[tuple[str, str]]:
+    """``spec.git.commit``, ``runner.git.commit``, ``run.ci.run_id``…: the verdict's
+    provenance, each field that is set, named as the JSON names it."""
+    spec, run = verdict.spec, verdict.run
+    pairs: list[tuple[str, str]] = []
+    for prefix, git in (("spec.git", spec.git), ("runner.git", run.runner_git)):
+        if git is not None:
+            pairs += [(f"{prefix}.commit", git.commit), (f"{prefix}.state", git.state)]
+    if run.ci is not None:
+        fields = run.ci.model_dump()
+        pairs += [(f"run.ci.{key}", value) for key, value in fields.items() if value is not None]
+    return pairs
 
 
 def case_name(t: ThresholdResult) -> str:

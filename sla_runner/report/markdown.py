@@ -32,6 +32,7 @@ from sla_runner.report.console import (
 )
 from sla_runner.report.files import write_atomic
 from sla_runner.verdict import Verdict
+from sla_runner.verdict_provenance import commit_text
 
 TOP_FINDINGS = 5
 _ICONS = {
@@ -67,13 +68,11 @@ def verdict_markdown(
         return md(masked(text, masks))
 
     v = verdict
-    # The console lists an invalid run's reasons above its status line; here they follow it.
-    head = status_line(v).replace("(reasons above)", "(reasons below)")
     lines = [
         f"### {_ICONS[v.status]} {esc(v.status.upper())}: {esc(v.spec.name)} "
         f"{esc(v.spec.sla_version)}",
         "",
-        esc(head),
+        esc(status_line(v, reasons="below")),
     ]
     if v.status == "error":
         # As the console: the status line is the cause, said once; what it left unjudged is
@@ -114,11 +113,15 @@ def verdict_markdown(
     if comparison is not None:
         lines += ["", *comparison_lines(comparison, esc)]
     run = v.run
+    origin = [f"commit {commit_text(v.spec.git)}"] if v.spec.git else []
+    origin += [run.ci.describe()] if run.ci else []
     lines += [
         "",
-        f"<sub>{esc(v.spec.path)} · sha256 {esc(v.spec.sha256[:12])} · started "
-        f"{esc(run.started_at or 'unknown')} · {esc(numbers.number(run.duration_s))} s · "
-        f"segment {esc(run.segment)} · sla-runner {esc(run.runner_version)}</sub>",
+        f"<sub>{esc(v.spec.path)} · sha256 {esc(v.spec.sha256[:12])} · "
+        + "".join(f"{esc(part)} · " for part in origin)
+        + f"started {esc(run.started_at or 'unknown')} · "
+        f"{esc(numbers.number(run.duration_s))} s · segment {esc(run.segment)} · "
+        f"sla-runner {esc(run.runner_version)}</sub>",
     ]
     return "\n".join(lines) + "\n"
 

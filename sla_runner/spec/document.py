@@ -11,7 +11,8 @@ of the file is of a format it does not know. A missing version is reported, and 
 the file is checked as the format its keys suggest (``load`` at the top: format 1;
 otherwise format 2).
 
-Secrets: ``${VAR}`` values (unless ``public_vars``), every header value, and every value
+Secrets: ``${VAR}`` values (unless ``public_vars``, or in ``thresholds`` or ``capacity``:
+the contract), every header value, and every value
 of a data table read from a file (unless the table is ``public``). A ``${VAR}`` value is
 literal text, never a template: where format 2 reads templates, a ``{{`` it holds is
 escaped (``{{{{``), so the value is sent exactly as it is.

@@ -311,7 +311,8 @@ class Spec(FrozenModel):
     public_vars: list[Annotated[str, Field(pattern=ENV_NAME_PATTERN)]] = Field(
         default_factory=list,
         description="environment variables whose values are not secret (e.g. BASE_URL); "
-        "every other ${VAR} value is redacted from reports",
+        "every other ${VAR} value is redacted from reports, but those in thresholds and "
+        "capacity (the contract, reported as it is)",
     )
 
     @model_validator(mode="after")

@@ -10,9 +10,13 @@ Rules:
   validates as a number where the spec expects one.
 
 Secrets: every value taken from the environment is a secret for reporting purposes unless
-the spec names its variable under ``public_vars``. Defaults are written in the file, so
-they are not secret. Error messages never show a value taken from the environment: they
-show the ``${NAME}`` text that was written instead.
+the spec names its variable under ``public_vars``, or the value went into ``thresholds``
+or ``capacity`` (:data:`CONTRACT_KEYS`): they are the contract the verdict judges, a
+threshold's limit is reported as a number (``thresholds[].limit``) that no mask reaches,
+and a contract whose expression reads ``p95(http) < ***`` says nothing. A variable that
+also feeds a place that keeps it secret (a header, a URL) stays masked everywhere.
+Defaults are written in the file, so they are not secret. Error messages never show a
+value taken from the environment: they show the ``${NAME}`` text that was written instead.
 """
 
 from __future__ import annotations
@@ -30,6 +34,8 @@ _TOKEN = re.compile(r"\$\$\{|\$\{(?P<body>[^}]*)\}|\$\{")
 _BODY = re.compile(r"(?P<name>[A-Za-z_][A-Za-z0-9_]*)(?::-(?P<default>.*))?", re.DOTALL)
 
 PUBLIC_VARS_KEY = "public_vars"
+CONTRACT_KEYS = frozenset({"thresholds", "capacity"})
+"""Top-level keys whose interpolated values are reported as they are: the contract."""
 
 
 class InterpolationError(ValueError):
@@ -172,7 +178,10 @@ def interpolate(document: YamlDocument, env: Mapping[str, str]) -> Interpolation
             out.failed[path] = value
             return value
         if used:
-            marked = [EnvValue(v.name, v.value, v.name not in public_names) for v in used]
+            contract = bool(path) and path[0] in CONTRACT_KEYS
+            marked = [
+                EnvValue(v.name, v.value, not contract and v.name not in public_names) for v in used
+            ]
             out.sources[path] = (value, marked)
         return text
 

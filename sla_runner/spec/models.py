@@ -188,7 +188,8 @@ class SpecV1(_Model):
     public_vars: list[Annotated[str, Field(pattern=ENV_NAME_PATTERN)]] = Field(
         default_factory=list,
         description="environment variables whose values are not secret (e.g. BASE_URL); "
-        "every other ${VAR} value is redacted from reports",
+        "every other ${VAR} value is redacted from reports, but those in thresholds and "
+        "capacity (the contract, reported as it is)",
     )
 
     @model_validator(mode="after")

@@ -30,6 +30,11 @@ pytestmark = pytest.mark.load
 WORKFLOW = ROOT / "ci" / "github-matrix.example.yml"
 SHELL = ["bash", "--noprofile", "--norc", "-eo", "pipefail"]  # GitHub's `shell: bash`
 BIN = Path(sys.executable).parent
+# Arrivals: 75 in the ramp to 150/s, 600 in 4 s at it; 225 per segment (50/s). A segment
+# is invalid beyond 1% of its arrivals dropped or late (started over 10 ms after their due
+# time): with the 50 it had, one arrival late behind a scheduling stall of a busy 2-core
+# machine made it invalid (exit 4); 225 take the 1% as a share again (2 late are within).
+PLANNED = 675
 
 
 def _workflow() -> dict[str, Any]:
@@ -95,10 +100,21 @@ def _segments(tmp_path: Path, env: dict[str, str], skip: frozenset[int] = frozen
         workspace.mkdir()
         done = _run_step(workspace, _step(job, "run-segment"), env, {"segment": value})
         assert done.returncode == 0, done.stdout + done.stderr
-        assert f"segment {value}/{len(values)}: exit 0" in done.stdout
+        assert f"segment {value}/{len(values)}: exit 0" in done.stdout, _why(
+            workspace / upload, value
+        )
         for file in (workspace / upload).iterdir():
             shutil.copy(file, artifacts / file.name)
     return merge_workspace
+
+
+def _why(verdicts: Path, value: int) -> str:
+    """Why a segment did not pass, as its verdict says (the console's table hides it)."""
+    path = verdicts / f"segment-{value}.json"
+    if not path.is_file():
+        return f"segment {value}: no verdict"
+    verdict = read_json(path)
+    return f"segment {value}: {verdict['status']}: {verdict['validity']['reasons']}"
 
 
 def _env(spec: Path) -> dict[str, str]:
@@ -109,8 +125,8 @@ def _spec(tmp_path: Path, server: LiveServer, ok_path: str) -> Path:
     data = spec_data(
         server.url,
         endpoints={"ok": {"path": ok_path}},
-        load={"stages": [{"duration": "1s", "rate": "60/s"}, {"duration": "2s", "rate": "60/s"}]},
-        thresholds=["count(http) >= 150", "success_rate(http) > 99%"],
+        load={"stages": [{"duration": "1s", "rate": "150/s"}, {"duration": "4s", "rate": "150/s"}]},
+        thresholds=[f"count(http) >= {PLANNED}", "success_rate(http) > 99%"],
     )
     return spec_file(tmp_path, data)
 
@@ -128,10 +144,10 @@ def test_the_matrix_jobs_and_the_merge_job_judge_the_whole_plan(
     verdict = read_json(workspace / "reports" / "verdict.json")
     assert (workspace / "reports" / "junit.xml").is_file()
     assert (workspace / "reports" / "report.html").is_file()
-    assert "| ✅ PASS | count(http) \\>= 150 |" in summary.read_text("utf-8")
+    assert f"| ✅ PASS | count(http) \\>= {PLANNED} |" in summary.read_text("utf-8")
     assert verdict["status"] == "pass"
-    assert verdict["validity"]["planned"] == 150
-    assert verdict["metrics"]["http"]["count"] == 150 == test_server.counts()[ok_path]
+    assert verdict["validity"]["planned"] == PLANNED
+    assert verdict["metrics"]["http"]["count"] == PLANNED == test_server.counts()[ok_path]
 
 
 def test_a_segment_job_that_died_makes_the_merge_invalid(

@@ -121,3 +121,23 @@ def test_no_secret_in_a_spec_error(tmp_path: Path) -> None:
     assert run.code == 2, run.output
     assert "target.timeout" in run.stderr
     _assert_no_secret(_outputs(run))
+
+
+def test_a_limit_from_the_environment_is_reported_as_the_contract_it_is(
+    test_server: LiveServer, tmp_path: Path
+) -> None:
+    """``p95(http) < ${LIMIT:-200ms}`` with LIMIT=300ms read ``p95(http) < ***`` in the
+    expression and the JUnit case while ``thresholds[].limit`` said 300: the limit is the
+    contract judged, so it is shown everywhere; a token beside it stays masked."""
+    data = spec_data(test_server.url, thresholds=["p95(http) < ${LIMIT:-200ms}"])
+    data["target"]["headers"] = {"Authorization": "Bearer ${API_TOKEN}"}
+    out, junit = tmp_path / "verdict.json", tmp_path / "junit.xml"
+    env = {"LIMIT": "3000ms", "API_TOKEN": SECRETS["API_TOKEN"]}
+    run = run_cli("run", spec_file(tmp_path, data), "--json", out, "--junit", junit, env=env)
+    assert run.code == 0, run.output
+    (threshold,) = read_json(out)["thresholds"]
+    assert (threshold["expr"], threshold["limit"]) == ("p95(http) < 3000ms", 3000)
+    assert 'testcase name="p95(http) &lt; 3000ms"' in junit.read_text(encoding="utf-8")
+    assert "p95(http) < 3000ms" in run.stdout
+    assert "***" not in run.stdout + junit.read_text(encoding="utf-8")
+    _assert_no_secret(_outputs(run, out, junit))

@@ -174,6 +174,27 @@ def test_verdicts_of_another_spec_or_plan_are_refused_unless_allowed() -> None:
     assert _compare(BASE, BASE.model_copy(update={"run": elsewhere})).spec_changes == []
 
 
+def test_another_spec_is_named_by_each_side_s_sla_version_and_diff_is_suggested() -> None:
+    """Two hashes alone do not say which versions of the contract met; ``sla-runner diff``
+    says what changed between them."""
+    spec = BASE.spec.model_copy(update={"sha256": "c" * 64, "sla_version": "2.4.0"})
+    with pytest.raises(VerdictMismatchError) as refused:
+        _compare(BASE, BASE.model_copy(update={"spec": spec}))
+    assert str(refused.value).startswith(
+        "the baseline is not of the same spec and plan: the spec differs (sha256): "
+        f"checkout-api 2.4.0 {'c' * 12} against the baseline's checkout-api 2.3.0 "
+        f"{BASE.spec.sha256[:12]} (sla-runner diff OLD NEW lists the changes between the "
+        "two spec files)"
+    )
+    same = BASE.spec.model_copy(update={"sha256": "c" * 64})
+    allowed = _compare(BASE, BASE.model_copy(update={"spec": same}), allow_spec_change=True)
+    assert (
+        "checkout-api 2.3.0 cccccccccccc against the baseline's checkout-api 2.3.0 "
+        in (allowed.spec_changes[0])
+    )
+    assert "the same sla_version" in allowed.spec_changes[0]
+
+
 def test_a_verdict_with_nothing_measured_cannot_be_compared() -> None:
     with pytest.raises(VerdictMismatchError, match=r"new.json: the verdict has no figures"):
         _compare(BASE, verdict_of("error"))

@@ -203,6 +203,19 @@ def test_a_merged_verdict_and_one_of_each_status_render(tmp_path: Path) -> None:
     assert "No timeline" in verdict_to_html(verdict_of("error"))
 
 
+def test_an_invalid_run_s_status_line_points_down_at_its_reasons() -> None:
+    """The status line borrowed the console's "(reasons above)", but the page lists the
+    reasons below it."""
+    page = verdict_to_html(verdict_of("invalid"))
+    status = re.search(r'<p id="status-line">(.*?)</p>', page)
+    assert status is not None
+    assert (
+        status[1]
+        == "INVALID RUN: its figures cannot judge the service (reasons below) (exit code 4)"
+    )
+    assert page.index('id="status-line"') < page.index("<strong>Run invalid:</strong>")
+
+
 def test_a_long_run_is_drawn_in_buckets_on_one_axis() -> None:
     verdict = verdict_of("pass")
     row = verdict.timeline[1]

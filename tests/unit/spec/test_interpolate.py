@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 
+from sla_runner.spec.document import load_document_text
 from sla_runner.spec.interpolate import (
     EnvValue,
     InterpolationError,
@@ -12,7 +13,7 @@ from sla_runner.spec.interpolate import (
     token_spans,
 )
 from sla_runner.spec.yamlload import parse_yaml
-from tests.unit.spec.helpers import VALID, errors, load
+from tests.unit.spec.helpers import VALID, errors, load, with_thresholds
 
 
 @pytest.mark.parametrize(
@@ -98,6 +99,35 @@ def test_public_vars_are_not_secret() -> None:
     loaded = load(text, env={"BASE_URL": "http://h:1"})
     assert loaded.secrets == frozenset()
     assert loaded.spec.public_vars == ["BASE_URL"]
+
+
+def test_a_threshold_s_values_are_the_contract_and_not_secret() -> None:
+    """A threshold's limit is what the verdict judges and reports (``thresholds[].limit`` is
+    a number no mask reaches): a value interpolated into a threshold is reported as it is,
+    unless the same variable also feeds a place that keeps it secret."""
+    text = with_thresholds(
+        "'p95(http) < ${LIMIT:-200ms}'", "{expr: 'p99(http) < 1s', during: '${STAGE}'}"
+    )
+    loaded = load(text, env={"LIMIT": "300ms", "STAGE": "steady"})
+    assert loaded.secrets == frozenset()
+    assert loaded.spec.thresholds[0].expr.text == "p95(http) < 300ms"
+    shared = _spec_with_headers('  headers: {X-Limit: "${LIMIT}"}\n').replace(
+        "p95(http) < 200ms", "'p95(http) < ${LIMIT}'"
+    )
+    assert load(shared, env={"LIMIT": "300ms"}).secrets == frozenset({"300ms"})
+
+
+def test_a_capacity_promise_is_the_contract_too() -> None:
+    text = (
+        "version: 2\nname: x\nsla_version: 1.0.0\ntarget: {base_url: 'http://127.0.0.1:1'}\n"
+        "endpoints: {a: {method: GET, path: /}}\n"
+        "scenarios: {api: {load: {stages: [{duration: 5s, users: 10}]}, mix: {a: 1}}}\n"
+        "capacity: {users: '>= ${PROMISED}'}\n"
+    )
+    loaded = load_document_text(text, "s.yaml", env={"PROMISED": "1200"})
+    assert loaded.spec.capacity is not None
+    assert loaded.spec.capacity.level == 1200
+    assert loaded.secrets == frozenset()
 
 
 def test_keys_are_not_interpolated() -> None:
