@@ -39,7 +39,6 @@ from sla_runner.engine.http.session import HttpSession
 BACKOFF_FIRST_S = 0.01
 BACKOFF_MAX_S = 1.0
 
-FLOW_METRIC = "flow"
 Think = tuple[float, float]  # seconds: drawn uniformly between them; (0, 0): none
 
 
@@ -70,10 +69,13 @@ class FlowStep:
     name: str  # the endpoint whose request it sends
     think: Think  # the pause after it
     compiled: Any  # the step layer's compiled step
-    # Its one request when it fills nothing and keeps nothing: sent through the user's
-    # session (with its cookie jar, ``state.jar``) as is, without the step layer.
+    # Its one request when it fills nothing: sent through the user's session (with its
+    # cookie jar, ``state.jar``) as is, without the layer's ``prepare``.
     plain: HttpRequest | None = None
     checks: bool = True  # the layer's ``finish`` reads its response (checks, extractions)
+    # The layer's filler of its request, called directly (a call less per filled step);
+    # when it raises, the layer's ``prepare`` says what the step comes to (``not_sent``).
+    make: Callable[[Any], HttpRequest] | None = None
 
 
 @dataclass(frozen=True)
@@ -204,15 +206,20 @@ async def run_steps(
     prepare, finish, ok, jar = layer.prepare, layer.finish, Outcome.OK, state.jar
     for i, step in enumerate(steps):
         # send() inlined, the step layer's halves called around the session: no coroutine
-        # of their own for any step; a plain step (nothing to fill, nothing kept) goes to
-        # the session as is
+        # of their own for any step; a plain step (nothing to fill) goes to the session as
+        # is, a filled one's maker is called directly
         start = now()
         if i == 0:
             if due is not None:  # the first step alone is timed from an arrival's due time
                 start = min(start, due)
             first = start
-        plain = step.plain
-        request = prepare(step.compiled, state) if plain is None else plain
+        request: HttpRequest | Result | None = step.plain
+        if request is None:
+            make = step.make
+            try:
+                request = make(state) if make is not None else prepare(step.compiled, state)
+            except Exception:  # a value not set, a header not sendable: the layer says
+                request = prepare(step.compiled, state)  # what it comes to (not_sent)
         if isinstance(request, Result):  # not sent (a value to fill was not set): not a
             result = request  # request, not recorded
             last = now()
@@ -246,12 +253,11 @@ async def run_steps(
     return "ok", took, first, last
 
 
-def record_pass(ctx: RunContext, scenario: str, key: str, took: int, due: int, end: int) -> None:
-    """One pass through ``scenario``'s flow: its time when it ran through, in the stage it
-    started in."""
-    if not key:
-        return
-    ctx.sink.request(FLOW_METRIC, scenario, key, took if key == "ok" else None, due, end)
+def record_pass(ctx: RunContext, key: str, took: int, due: int, end: int) -> None:
+    """One pass through the scenario's flow: its time when it ran through, in the stage it
+    started in (``key`` empty: the user left mid-pass, not a pass)."""
+    if key:
+        ctx.sink.passed(key, took if key == "ok" else None, due, end)
 
 
 async def setup_user(
@@ -277,6 +283,7 @@ async def user_passes(
 ) -> bool:
     """Passes until the user leaves (True) or a ``unique`` table runs out (False)."""
     i = first
+    flow, passed = work.flow or (), ctx.sink.passed
     while not pauses.leaving.is_set():
         if not work.layer.next_pass(state):
             return False
@@ -289,8 +296,7 @@ async def user_passes(
             if step.think[1] > 0:
                 await pauses.think(step.think)
             continue
-        key, took, started, end = await run_steps(
-            ctx, work, work.flow or (), state, session, pauses
-        )
-        record_pass(ctx, work.scenario, key, took, started, end)
+        key, took, started, end = await run_steps(ctx, work, flow, state, session, pauses)
+        if key:  # record_pass() inlined
+            passed(key, took if key == "ok" else None, started, end)
     return True
