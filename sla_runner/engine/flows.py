@@ -283,9 +283,9 @@ async def user_passes(
 ) -> bool:
     """Passes until the user leaves (True) or a ``unique`` table runs out (False)."""
     i = first
-    flow, passed = work.flow or (), ctx.sink.passed
+    flow, passed, next_pass = work.flow or (), ctx.sink.passed, work.layer.next_pass
     while not pauses.leaving.is_set():
-        if not work.layer.next_pass(state):
+        if not next_pass(state):
             return False
         if mix_step is not None:
             step = mix_step(i)
