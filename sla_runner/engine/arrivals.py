@@ -147,7 +147,7 @@ class OpenArrivals:
             key, took, _start, end = await run_steps(
                 ctx, work, work.flow or (), state, session, pauses, due=due
             )
-            record_pass(ctx, work.scenario, key, took, due, end)
+            record_pass(ctx, key, took, due, end)
         finally:
             self._in_flight -= 1
             ctx.sink.users(self._in_flight, ctx.now())

@@ -102,9 +102,11 @@ def scenario_steps(
     think = think_of(spec, name)
 
     def step(compiled: CompiledStep) -> FlowStep:
-        plain = compiled.request if compiled.static else None
+        maker = compiled.maker
+        plain = compiled.request if maker is None else None
         checks = compiled.extraction is not None
-        return FlowStep(compiled.name, compiled.think_s or think, compiled, plain, checks)
+        make = None if maker is None else maker.make
+        return FlowStep(compiled.name, compiled.think_s or think, compiled, plain, checks, make)
 
     return ScenarioSteps(
         scenario=name,

@@ -42,6 +42,10 @@ class Sink(Protocol):
     ) -> None:
         """One HTTP request, WebSocket round trip or connect ended with outcome ``key``."""
 
+    def passed(self, key: str, took_ns: int | None, start_ns: int, end_ns: int) -> None:
+        """One pass through the scenario's flow ended ``key`` (metric ``flow``), its time
+        ``took_ns`` when it ran through."""
+
     def users(self, held: int, t_ns: int) -> None:
         """Users held (closed model) or requests in flight (open model) from ``t_ns``."""
 

@@ -153,7 +153,7 @@ class _View:
 class Extractor:
     """One compiled extractor: ``source`` is ``json``, ``header``, ``cookie`` or ``body``."""
 
-    __slots__ = ("_lower", "_steps", "argument", "name", "regex", "source")
+    __slots__ = ("_lower", "_steps", "argument", "key", "name", "regex", "source")
 
     def __init__(self, name: str, spec: Mapping[str, str]) -> None:
         self.name = name
@@ -176,6 +176,9 @@ class Extractor:
                 self._steps = parse_path(self.argument)
             except JsonPathError as exc:
                 raise ExtractSpecError(exc.message) from None
+        # a path of one field name (``access_token``): read from an object at once
+        one = self._steps[0] if len(self._steps) == 1 else None
+        self.key: str | None = one if isinstance(one, str) else None
         self.regex: re.Pattern[str] | None = None
         if "regex" in spec:
             try:
@@ -231,7 +234,7 @@ def compile_extractor(name: str, spec: Mapping[str, str]) -> Extractor:
 class Extraction:
     """An endpoint's ``extract`` mapping and ``expect.json`` checks, compiled once."""
 
-    __slots__ = ("checks", "extractors")
+    __slots__ = ("_json_only", "checks", "extractors")
 
     def __init__(
         self,
@@ -243,6 +246,13 @@ class Extraction:
             self.checks = JsonFields(expect_json, strict=True) if expect_json else None
         except JsonPathError as exc:
             raise ExtractSpecError(f"expect.json {exc.field!r}: {exc.message}") from None
+        # the common case, one value read from the JSON body and nothing checked, read
+        # without a view (the general path still says why when it finds nothing)
+        self._json_only: Extractor | None = None
+        if self.checks is None and len(self.extractors) == 1:
+            only = self.extractors[0]
+            if only.source == "json" and only.regex is None:
+                self._json_only = only
 
     @property
     def needs_body(self) -> bool:
@@ -251,6 +261,22 @@ class Extraction:
 
     def apply(self, response: ResponseLike, variables: dict[str, Any]) -> Failure | None:
         """Check ``response`` and store what it yields into ``variables`` (all or nothing)."""
+        only = self._json_only
+        if only is not None:
+            body = response.body
+            if body:
+                try:
+                    value = _loads(body)
+                except (ValueError, RecursionError):
+                    value = MISSING
+                key = only.key
+                if key is not None and value.__class__ is dict:  # a top-level field
+                    value = value.get(key, MISSING)
+                elif value is not MISSING:
+                    value = lookup(value, only._steps)
+                if value is not MISSING:
+                    variables[only.name] = value
+                    return None
         view = _View(response)
         if self.checks is not None:
             try:

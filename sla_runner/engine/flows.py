@@ -28,7 +28,7 @@ from typing import Any, Protocol
 
 import anyio
 
-from sla_runner.engine.executor import RunContext
+from sla_runner.engine.executor import TIMED, RunContext
 from sla_runner.engine.http.outcome import Outcome, Result
 from sla_runner.engine.http.request import HttpRequest
 from sla_runner.engine.http.session import HttpSession
@@ -39,7 +39,6 @@ from sla_runner.engine.http.session import HttpSession
 BACKOFF_FIRST_S = 0.01
 BACKOFF_MAX_S = 1.0
 
-FLOW_METRIC = "flow"
 Think = tuple[float, float]  # seconds: drawn uniformly between them; (0, 0): none
 
 
@@ -70,10 +69,13 @@ class FlowStep:
     name: str  # the endpoint whose request it sends
     think: Think  # the pause after it
     compiled: Any  # the step layer's compiled step
-    # Its one request when it fills nothing and keeps nothing: sent through the user's
-    # session (with its cookie jar, ``state.jar``) as is, without the step layer.
+    # Its one request when it fills nothing: sent through the user's session (with its
+    # cookie jar, ``state.jar``) as is, without the layer's ``prepare``.
     plain: HttpRequest | None = None
     checks: bool = True  # the layer's ``finish`` reads its response (checks, extractions)
+    # The layer's filler of its request, called directly (a call less per filled step);
+    # when it raises, the layer's ``prepare`` says what the step comes to (``not_sent``).
+    make: Callable[[Any], HttpRequest] | None = None
 
 
 @dataclass(frozen=True)
@@ -202,17 +204,23 @@ async def run_steps(
     took = first = last = 0
     layer, leaving, final = work.layer, pauses.leaving, len(steps) - 1
     prepare, finish, ok, jar = layer.prepare, layer.finish, Outcome.OK, state.jar
+    record = ctx.sink.request
     for i, step in enumerate(steps):
         # send() inlined, the step layer's halves called around the session: no coroutine
-        # of their own for any step; a plain step (nothing to fill, nothing kept) goes to
-        # the session as is
+        # of their own for any step; a plain step (nothing to fill) goes to the session as
+        # is, a filled one's maker is called directly
         start = now()
         if i == 0:
             if due is not None:  # the first step alone is timed from an arrival's due time
                 start = min(start, due)
             first = start
-        plain = step.plain
-        request = prepare(step.compiled, state) if plain is None else plain
+        request: HttpRequest | Result | None = step.plain
+        if request is None:
+            make = step.make
+            try:
+                request = make(state) if make is not None else prepare(step.compiled, state)
+            except Exception:  # a value not set, a header not sendable: the layer says
+                request = prepare(step.compiled, state)  # what it comes to (not_sent)
         if isinstance(request, Result):  # not sent (a value to fill was not set): not a
             result = request  # request, not recorded
             last = now()
@@ -225,7 +233,10 @@ async def run_steps(
                 raise
             if step.checks:
                 result = finish(step.compiled, result, state)
-            last = ctx.record_as(step.name, result, start, start if due is None else due)
+            # ctx.record_as() inlined (a frame less per step)
+            last = now()
+            latency = last - start if result.outcome in TIMED else None
+            record("http", step.name, result.key, latency, start if due is None else due, last)
         outcome = result.outcome
         took += last - start
         # a failure may back off; an answer resets a grown back-off
@@ -236,22 +247,21 @@ async def run_steps(
             reason = layer.reason(step.compiled, result)
             if reason:
                 ctx.sink.reason(key, reason)
-            if step.think[1] > 0:
+            if step.think[1]:
                 await pauses.think(step.think)
             return key, took, first, last
-        if step.think[1] > 0:  # the common case, no think time, awaits nothing
+        if step.think[1]:  # the common case, no think time, awaits nothing
             await pauses.think(step.think)
         if i < final and leaving.is_set():
             return "", took, first, last  # left mid-pass: not a pass
     return "ok", took, first, last
 
 
-def record_pass(ctx: RunContext, scenario: str, key: str, took: int, due: int, end: int) -> None:
-    """One pass through ``scenario``'s flow: its time when it ran through, in the stage it
-    started in."""
-    if not key:
-        return
-    ctx.sink.request(FLOW_METRIC, scenario, key, took if key == "ok" else None, due, end)
+def record_pass(ctx: RunContext, key: str, took: int, due: int, end: int) -> None:
+    """One pass through the scenario's flow: its time when it ran through, in the stage it
+    started in (``key`` empty: the user left mid-pass, not a pass)."""
+    if key:
+        ctx.sink.passed(key, took if key == "ok" else None, due, end)
 
 
 async def setup_user(
@@ -277,8 +287,9 @@ async def user_passes(
 ) -> bool:
     """Passes until the user leaves (True) or a ``unique`` table runs out (False)."""
     i = first
+    flow, passed, next_pass = work.flow or (), ctx.sink.passed, work.layer.next_pass
     while not pauses.leaving.is_set():
-        if not work.layer.next_pass(state):
+        if not next_pass(state):
             return False
         if mix_step is not None:
             step = mix_step(i)
@@ -289,8 +300,7 @@ async def user_passes(
             if step.think[1] > 0:
                 await pauses.think(step.think)
             continue
-        key, took, started, end = await run_steps(
-            ctx, work, work.flow or (), state, session, pauses
-        )
-        record_pass(ctx, work.scenario, key, took, started, end)
+        key, took, started, end = await run_steps(ctx, work, flow, state, session, pauses)
+        if key:  # record_pass() inlined
+            passed(key, took if key == "ok" else None, started, end)
     return True

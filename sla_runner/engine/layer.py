@@ -93,11 +93,9 @@ class ScenarioLayer:
             self.refused += 1
         return state
 
-    def next_pass(self, state: UserState) -> bool:
-        """Start the user's next pass (its ``pass`` rows dealt); ``False``: a ``unique``
-        table ran out, the user ends."""
-        return next_pass(state)
-
+    # Start the user's next pass (its ``pass`` rows dealt); ``False``: a ``unique`` table ran
+    # out, the user ends (:func:`~sla_runner.engine.state.next_pass` itself: a call less).
+    next_pass = staticmethod(next_pass)
     # Send a step for a user (:func:`~sla_runner.engine.steps.send_step` itself, not a
     # coroutine wrapping it: one frame less per request); raises only on cancellation.
     send = staticmethod(send_step)

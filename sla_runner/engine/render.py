@@ -154,14 +154,7 @@ class RequestMaker:
         if self.query:
             pairs = [k if v is None else k + quote_plus(v(state), safe="") for k, v in self.query]
             url += ("&" if "?" in url else "?") + "&".join(pairs)
-        filled = self._static_headers
-        if filled is None:
-            filled = tuple(
-                [
-                    (name, value if value.__class__ is str else header_value(name, value(state)))  # type: ignore[operator]
-                    for name, value in self.headers
-                ]
-            )
+        filled = self._fill_headers(state)
         if self.credentials:
             url, basic = without_credentials(url)
             if basic is not None and not any(n.lower() == "authorization" for n, _ in filled):
@@ -185,11 +178,41 @@ class RequestMaker:
         )
 
     @functools.cached_property
-    def _static_headers(self) -> tuple[tuple[str, str], ...] | None:
-        """The headers when none is filled per user (else ``None``): one tuple for every send."""
-        if all(isinstance(value, str) for _, value in self.headers):
-            return tuple((name, value) for name, value in self.headers if isinstance(value, str))
-        return None
+    def _fill_headers(self) -> Callable[[RenderState], tuple[tuple[str, str], ...]]:
+        """The headers filled: one tuple for every send when none is filled per user; the
+        common filled case, one header filled (``Authorization: Bearer {{ token }}``),
+        without a loop."""
+        headers = self.headers
+        dynamic = [i for i, (_, value) in enumerate(headers) if not isinstance(value, str)]
+        if not dynamic:
+            constant = tuple((name, value) for name, value in headers if isinstance(value, str))
+            return lambda state: constant
+        if len(dynamic) == 1:
+            at = dynamic[0]
+            name, fill = headers[at]
+            assert not isinstance(fill, str)
+            before = tuple((n, v) for n, v in headers[:at] if isinstance(v, str))
+            after = tuple((n, v) for n, v in headers[at + 1 :] if isinstance(v, str))
+
+            def one(state: RenderState) -> tuple[tuple[str, str], ...]:
+                value = fill(state)
+                if "\r" in value or "\n" in value or "\0" in value:
+                    header_value(name, value)  # raises, naming the header
+                if before or after:
+                    return (*before, (name, value), *after)
+                return ((name, value),)
+
+            return one
+
+        def each(state: RenderState) -> tuple[tuple[str, str], ...]:
+            return tuple(
+                [
+                    (name, value if isinstance(value, str) else header_value(name, value(state)))
+                    for name, value in headers
+                ]
+            )
+
+        return each
 
 
 def header_value(name: str, value: str) -> str:

@@ -38,6 +38,7 @@ from sla_runner.metrics.recording import (
 from sla_runner.metrics.seconds import Seconds
 from sla_runner.metrics.tap import Tap
 from sla_runner.plan import Plan, Timeline
+from sla_runner.spec.thresholds import FLOW_METRIC
 from sla_runner.timeunits import NS_PER_S, NS_PER_US
 
 
@@ -71,7 +72,16 @@ class ScenarioSink:
     :class:`~sla_runner.engine.executor.Sink`): its samples go to its own stages, its
     users are counted apart and added to the run's."""
 
-    __slots__ = ("_add", "_index", "_name", "_recorder", "_span", "_stages", "_starts")
+    __slots__ = (
+        "_add",
+        "_index",
+        "_name",
+        "_passes",
+        "_recorder",
+        "_span",
+        "_stages",
+        "_starts",
+    )
 
     def __init__(self, recorder: Recorder, index: int, timeline: Timeline) -> None:
         self._recorder = recorder
@@ -81,6 +91,7 @@ class ScenarioSink:
         self._starts = [s.start_ns for s in timeline.stages]
         self._stages = [s.index for s in timeline.stages]
         self._span = (0, -1, 0)  # the last stage found: [start, end) and its index
+        self._passes: dict[int, tuple[Series, OpenSecond]] = {}  # flow passes, per stage
 
     def request(
         self, metric: str, scope: str, key: str, latency_ns: int | None, start_ns: int, end_ns: int
@@ -89,6 +100,27 @@ class ScenarioSink:
         if not low <= start_ns < high:  # not the stage of the last sample: look it up
             stage = self._stage(start_ns)
         self._add(metric, scope, key, latency_ns, stage, end_ns, self._index)
+
+    def passed(self, key: str, took_ns: int | None, start_ns: int, end_ns: int) -> None:
+        """One pass through this scenario's flow (metric ``flow``, scope the scenario) ended
+        ``key``, ``took_ns`` when it ran through: what :meth:`Recorder.add` does for a pass,
+        its series and open second found once per stage (a pass is a flow's own cost)."""
+        low, high, stage = self._span
+        if not low <= start_ns < high:
+            stage = self._stage(start_ns)
+        recorder = self._recorder
+        if end_ns >= (recorder._row.second + 1) * NS_PER_S:  # the rows before close first
+            recorder._row_at(end_ns)
+        slot = self._passes.get(stage)
+        if slot is None:
+            slot = self._passes[stage] = recorder.slot(FLOW_METRIC, self._name, stage, self._index)
+        series, second = slot
+        series.outcomes[key] += 1
+        second.outcomes[key] = second.outcomes.get(key, 0) + 1
+        if took_ns is not None:
+            us = took_ns // NS_PER_US
+            us = 1 if us < 1 else LATENCY_HIGHEST_US if us > LATENCY_HIGHEST_US else us
+            record_latency(series.latency_us, second.hist, us)
 
     def _stage(self, start_ns: int) -> int:
         starts = self._starts
@@ -179,20 +211,20 @@ class Recorder:
         """One request, round trip, connect or flow pass of ``scenario``, in ``stage``."""
         series = self._series.get((metric, scope, stage))
         if series is None:
-            series = self._series[(metric, scope, stage)] = Series()
+            series = self.slot(metric, scope, stage, scenario)[0]
         series.outcomes[key] += 1
         row = self._row
         if end_ns >= (row.second + 1) * NS_PER_S:  # a later second: the rows before close
             row = self._row_at(end_ns)
         second = self._seconds.get((metric, scope, scenario))
         if second is None:
-            second = self._seconds[(metric, scope, scenario)] = OpenSecond()
+            second = self.slot(metric, scope, stage, scenario)[1]
         second.outcomes[key] = second.outcomes.get(key, 0) + 1
         if latency_ns is not None:
             us = latency_ns // NS_PER_US
             us = 1 if us < 1 else LATENCY_HIGHEST_US if us > LATENCY_HIGHEST_US else us
             record_latency(series.latency_us, second.hist, us)
-        if metric == "flow":  # a pass: in its series and the second's, not the row's counts
+        if metric == FLOW_METRIC:  # a pass: in its series and the second's, not the row's counts
             return
         self._totals[0] += 1
         if key != "ok":
@@ -203,6 +235,18 @@ class Recorder:
             self._requests[scenario] += 1
         elif metric == "ws":
             row.ws_round_trips += 1
+
+    def slot(self, metric: str, scope: str, stage: int, scenario: int) -> tuple[Series, OpenSecond]:
+        """The series of ``metric.scope`` in ``stage`` and its open second in ``scenario``,
+        made on first use; both are kept for the whole run (a second is reset in place when
+        it closes), so a caller may hold them."""
+        series = self._series.get((metric, scope, stage))
+        if series is None:
+            series = self._series[(metric, scope, stage)] = Series()
+        second = self._seconds.get((metric, scope, scenario))
+        if second is None:
+            second = self._seconds[(metric, scope, scenario)] = OpenSecond()
+        return series, second
 
     def users(self, held: int, t_ns: int) -> None:
         """Users held by a run of one scenario (a run of several: each scenario's sink)."""
@@ -319,7 +363,7 @@ class Recorder:
                     for part in parts:
                         add_into(one, part.hist)
                 row.series[f"{metric}.{scope}"] = second_figures(hist, dict(mine))
-                if tap is not None and metric != "flow":  # streams: before the reset
+                if tap is not None and metric != FLOW_METRIC:  # streams: before the reset
                     tap.series(metric, scope, mine, hist)
                 add_into(whole, hist)
                 outcomes.update(mine)

@@ -285,6 +285,35 @@ def _getter(ref: Ref) -> Getter:
 
 
 def _text_getter(ref: Ref, quote: bool) -> Renderer:
+    if ref.kind == "builtin" and ref.name in ("user", "pass"):
+        # a number: its digits as text (compact JSON of an int), never percent-encoded
+        if ref.name == "user":
+            return lambda state: str(state.user)
+        return lambda state: str(state.pass_number)
+    if not quote and ref.kind == "var":
+        name = ref.name
+
+        def variable_text(state: RenderState) -> str:  # the getter inlined: a call less
+            try:
+                value = state.variables[name]
+            except KeyError:
+                raise UnsetValueError(ref) from None
+            return value if value.__class__ is str else to_text(value)
+
+        return variable_text
+    if ref.kind == "var":
+        name = ref.name
+
+        def quoted_variable(state: RenderState) -> str:  # the getter inlined: a call less
+            try:
+                value = state.variables[name]
+            except KeyError:
+                raise UnsetValueError(ref) from None
+            if value.__class__ is not str:
+                value = str(value) if value.__class__ is int else to_text(value)
+            return value if _UNRESERVED.fullmatch(value) else _quote(value, safe="")
+
+        return quoted_variable
     get = _getter(ref)
 
     def text(state: RenderState) -> str:

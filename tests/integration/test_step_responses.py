@@ -13,11 +13,12 @@ from urllib.parse import quote, urlencode
 
 import pytest
 
+from sla_runner.api import run_spec
 from sla_runner.engine.http.request import MAX_CAPTURED_BODY
 from sla_runner.engine.state import UserState, new_user
 from sla_runner.engine.steps import StepResult, compile_steps, send_step
 from sla_runner.engine.transports import make_transport
-from sla_runner.spec.document import load_document_text
+from sla_runner.spec.document import LoadedSpec, load_document_text
 from sla_runner.spec.format2 import SpecV2
 from tests.conftest import LiveServer
 
@@ -31,6 +32,13 @@ def engine(request: pytest.FixtureRequest) -> str:
 
 def spec_of(base_url: str, engine: str, endpoints: dict[str, Any], **target: Any) -> SpecV2:
     """A one-scenario spec whose flow is every endpoint, in order (JSON is YAML)."""
+    spec = loaded_of(base_url, engine, endpoints, **target).spec
+    assert isinstance(spec, SpecV2)
+    return spec
+
+
+def loaded_of(base_url: str, engine: str, endpoints: dict[str, Any], **target: Any) -> LoadedSpec:
+    """:func:`spec_of`'s spec, as loaded (for a whole run)."""
     document = {
         "version": 2,
         "name": "responses",
@@ -41,7 +49,7 @@ def spec_of(base_url: str, engine: str, endpoints: dict[str, Any], **target: Any
             "one": {"load": {"stages": [{"duration": "1s", "users": 1}]}, "flow": list(endpoints)}
         },
     }
-    return load_document_text(json.dumps(document), "responses.yaml", env={}).spec
+    return load_document_text(json.dumps(document), "responses.yaml", env={})
 
 
 class Sender:
@@ -196,3 +204,25 @@ async def test_a_header_a_value_would_break_is_not_sent(
     assert outcome.reason == "header X-Text: a filled value holds a line break or NUL; not sent"
     assert "alpha" not in outcome.reason + outcome.result.detail
     assert test_server.counts().get(f"/ok?tag={tag}", 0) == 0
+
+
+def test_a_run_s_step_that_cannot_be_filled_ends_its_pass_unsent(test_server: LiveServer) -> None:
+    """The executors' own path (not ``send_step``): a step whose filled header would break
+    fails ``not_sent`` in every pass, nothing of it reaches the server, the pass ends there
+    and the step before it is counted as the server counted it."""
+    tag = uuid.uuid4().hex[:8]
+    loaded = loaded_of(
+        test_server.url, "raw",
+        {
+            "give": {"method": "POST", "path": f"/echo?tag={tag}", "body": "alpha\nbeta",
+                     "extract": {"text": {"regex": "(?s).+"}}},
+            "use": {"path": f"/ok?tag={tag}", "headers": {"X-Text": "<{{ text }}>"}},
+        },
+    )  # fmt: skip
+    verdict = run_spec(loaded, handle_signals=False)
+    flow = verdict.metrics["flow.one"]
+    assert flow.count > 0
+    assert flow.errors == {"use:not_sent": flow.count}  # every pass ended there
+    assert "http.use" not in verdict.metrics or verdict.metrics["http.use"].count == 0
+    assert test_server.counts().get(f"/ok?tag={tag}", 0) == 0
+    assert verdict.metrics["http.give"].count == test_server.counts()[f"/echo?tag={tag}"]

@@ -196,3 +196,33 @@ def test_a_body_reads_as_json_loads_reads_it(body: bytes) -> None:
     except ValueError as exc:
         got = type(exc)
     assert repr(got) == repr(expected)
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        b'{"access_token":"t","n":1}',
+        b'{"n": 1}',  # the field missing
+        b'{"access_token": null}',  # null is a value
+        b'  {"access_token": [1, 2]}  ',  # white space around: json.loads reads it
+        b'["a", "b"]',  # not an object
+        b'"access_token"',
+        b"not json",
+        b"",
+        b'{"access_token": 1}{"x": 2}',  # more after the value
+        b'\xef\xbb\xbf{"access_token": 1}',  # a BOM
+    ],
+)
+@pytest.mark.parametrize("path", ["access_token", "0", "access_token[1]"])
+def test_one_json_value_reads_as_the_general_path_reads_it(body: bytes, path: str) -> None:
+    """One JSON extractor and nothing checked (the common step) is read without a view;
+    it must give the same value, or the same failure and reason, as the general path of
+    several extractors (here the same path twice)."""
+    one: dict[str, Any] = {}
+    several: dict[str, Any] = {}
+    alone = Extraction({"v": {"json": path}}).apply(Response(200, (), body), one)
+    paired = Extraction({"v": {"json": path}, "w": {"json": path}}).apply(
+        Response(200, (), body), several
+    )
+    assert alone == paired
+    assert one == ({} if paired is not None else {"v": several["v"]})

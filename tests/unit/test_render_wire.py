@@ -11,7 +11,7 @@ import pytest
 
 from sla_runner.engine.http.raw_wire import Wire, encode, wire_plan
 from sla_runner.engine.http.request import HttpRequest
-from sla_runner.engine.render import RequestMaker, compile_endpoint
+from sla_runner.engine.render import RequestMaker, UnsendableError, compile_endpoint
 from sla_runner.spec.document import load_document_text
 from sla_runner.spec.format2 import SpecV2
 from sla_runner.spec.templates import RenderState
@@ -144,3 +144,43 @@ def test_a_static_endpoint_is_one_cached_request_without_per_send_bytes(spec: Sp
     assert isinstance(made, HttpRequest)
     assert not made.fresh
     assert made.shape is None
+
+
+@pytest.mark.parametrize(
+    ("name", "expected"),
+    [
+        (  # two filled among the target's: each in its place
+            "header-value",
+            (
+                ("X-Team", "shop"),
+                ("Accept", "application/json"),
+                ("Authorization", "Bearer tok-ü 1/2"),
+                ("X-Trace", "t-3-x"),
+            ),
+        ),
+        (  # one filled after the target's (the one-header filler)
+            "both-and-query",
+            (
+                ("X-Team", "shop"),
+                ("Accept", "application/json"),
+                ("Authorization", "Bearer tok-ü 1/2"),
+            ),
+        ),
+        ("path-value", (("X-Team", "shop"), ("Accept", "application/json"))),  # none filled
+    ],
+)
+def test_the_filled_headers_keep_the_spec_s_order_and_values(
+    spec: SpecV2, name: str, expected: tuple[tuple[str, str], ...]
+) -> None:
+    assert maker_of(spec, name).make(state()).headers == expected
+
+
+def test_a_filled_header_with_a_line_break_is_not_sent_and_its_value_not_named(
+    spec: SpecV2,
+) -> None:
+    broken = state()
+    broken.variables["token"] = "abc\r\nX-Evil: 1"
+    for name in ("header-value", "both-and-query"):  # two filled; the one-header filler
+        with pytest.raises(UnsendableError, match=r"^header Authorization: ") as caught:
+            maker_of(spec, name).make(broken)
+        assert "abc" not in str(caught.value)

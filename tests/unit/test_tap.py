@@ -133,3 +133,35 @@ def test_a_tap_records_no_sample_a_second_time(monkeypatch: pytest.MonkeyPatch) 
     record(rec)
     assert alone > 0
     assert len(calls) == alone
+
+
+def test_a_pass_recorded_by_its_own_path_is_what_the_general_path_records() -> None:
+    """``ScenarioSink.passed`` (a flow's pass, its series and second held per stage) records
+    exactly what ``request("flow", <scenario>, ...)`` records: series, outcomes, seconds."""
+
+    def passes(by_own_path: bool) -> Recording:
+        rec = Recorder(build_plan(two_scenarios()))
+        sink = rec.scenario(1)
+        for second in range(SECONDS):
+            for n in range(5):
+                end = second * NS_PER_S + (n + 1) * 150 * NS_PER_MS
+                took = None if n == 3 else (2_000 + 1_500 * n * (second + 1)) * NS_PER_US
+                key = "ok" if took is not None else "b:status_500"
+                if by_own_path:
+                    sink.passed(key, took, end - 5 * NS_PER_MS, end)
+                else:
+                    sink.request("flow", "two", key, took, end - 5 * NS_PER_MS, end)
+        return rec.close(
+            elapsed_ns=SECONDS * NS_PER_S,
+            started_at=STARTED_AT,
+            finished_at=STARTED_AT + SECONDS,
+            aborted=False,
+        )
+
+    own, general = passes(True), passes(False)
+    assert own.series.keys() == general.series.keys() == {("flow", "two", 1)}
+    mine, theirs = own.series[("flow", "two", 1)], general.series[("flow", "two", 1)]
+    assert mine.outcomes == theirs.outcomes == {"ok": 4 * SECONDS, "b:status_500": SECONDS}
+    assert mine.latency_us.encode() == theirs.latency_us.encode()
+    assert [r.series for r in own.timeline] == [r.series for r in general.timeline]
+    assert [r.series["flow.two"] for r in own.timeline[:SECONDS]]  # every second has its passes

@@ -137,7 +137,12 @@ class RoutingSession:
             if jar is not None and captured is not None:
                 jar.receive(hop.url, [v for k, v in captured.headers if k.lower() == "set-cookie"])
             if location is None:  # not a redirect: the common case
-                return request.judge(status, scanner) if keep is None else _kept(request, reply)
+                if keep is None:
+                    return request.judge(status, scanner)
+                result = request.judge(status, scanner)  # _kept() inlined: a frame less
+                if request.capture is not None:  # per kept response
+                    result.response = captured
+                return result
             following = self._policy.after(hop, status, location)
             if following is None:
                 return request.judge(status, scanner) if keep is None else _kept(request, reply)
